@@ -1,0 +1,416 @@
+/*
+ * config.c — parse dpfleet.conf(5) files with inih into struct config.
+ *
+ * Called by both daemons' main() (and by -n).  The parser is table-driven: keys[] names every key, its
+ * section, which daemon accepts it, its type and where it lands in struct config.  inih does not report
+ * line numbers to handlers, so the file is fed through ini_parse_stream() with a reader that counts lines;
+ * the same reader flags lines inih would reject (no '=' outside a section header), so every error is
+ * reported with its line, not just the first.  Required keys are checked after the whole file is read.
+ * The struct is plain data owned by the caller; nothing here allocates.
+ */
+#include "config.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN };
+
+#define SCANNER	1
+#define SERVER	2
+
+struct key {
+	const char	*section;
+	const char	*name;
+	int		 kinds;		/* SCANNER | SERVER */
+	enum key_type	 type;
+	int		 required;
+	size_t		 off;
+	size_t		 size;		/* for strings */
+	long		 min, max;	/* for integers */
+};
+
+#define S(f)	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define I(f)	offsetof(struct config, f), sizeof(int)
+
+static const struct key keys[] = {
+	{ "store",  "path",           SCANNER | SERVER, K_PATH,   1, S(store.path), 0, 0 },
+	{ "sitedb", "host",           SCANNER, K_STR,    1, S(sitedb.host), 0, 0 },
+	{ "sitedb", "port",           SCANNER, K_PORT,   0, I(sitedb.port), 1, 65535 },
+	{ "sitedb", "database",       SCANNER, K_STR,    1, S(sitedb.database), 0, 0 },
+	{ "sitedb", "user",           SCANNER, K_STR,    1, S(sitedb.user), 0, 0 },
+	{ "sitedb", "password_file",  SCANNER, K_PATH,   1, S(sitedb.password_file), 0, 0 },
+	{ "sitedb", "tds_version",    SCANNER, K_TDSVER, 0, S(sitedb.tds_version), 0, 0 },
+	{ "sitedb", "encryption",     SCANNER, K_ENC,    0, I(sitedb.encryption), 0, 0 },
+	{ "sitedb", "login_timeout",  SCANNER, K_INT,    0, I(sitedb.login_timeout), 1, 600 },
+	{ "sitedb", "query_timeout",  SCANNER, K_INT,    0, I(sitedb.query_timeout), 1, 3600 },
+	{ "smb",    "domain",         SCANNER, K_STR,    0, S(smb.domain), 0, 0 },
+	{ "smb",    "user",           SCANNER, K_STR,    1, S(smb.user), 0, 0 },
+	{ "smb",    "password_file",  SCANNER, K_PATH,   1, S(smb.password_file), 0, 0 },
+	{ "smb",    "timeout",        SCANNER, K_INT,    0, I(smb.timeout), 1, 600 },
+	{ "smb",    "concurrency",    SCANNER, K_INT,    0, I(smb.concurrency), 1, 256 },
+	{ "smb",    "host_map",       SCANNER, K_PATH,   0, S(smb.host_map), 0, 0 },
+	{ "scan",   "interval",       SCANNER, K_INT,    0, I(scan.interval), 0, 31 * 86400 },
+	{ "scan",   "log_tail_bytes", SCANNER, K_INT,    0, offsetof(struct config, scan.log_tail_bytes),
+	    sizeof(long), 0, 64L * 1024 * 1024 },
+	{ "scan",   "host_deadline",  SCANNER, K_INT,    0, I(scan.host_deadline), 0, 3600 },
+	{ "fix",    "concurrency",    SCANNER, K_INT,    0, I(fix.concurrency), 1, 64 },
+	{ "fix",    "max_per_run",    SCANNER | SERVER, K_INT, 0, I(fix.max_per_run), 1, 1000000 },
+	{ "http",   "listen",         SERVER,  K_LISTEN, 0, S(http.listen), 0, 0 },
+	{ "http",   "tls_cert",       SERVER,  K_PATH,   0, S(http.tls_cert), 0, 0 },
+	{ "http",   "tls_key",        SERVER,  K_PATH,   0, S(http.tls_key), 0, 0 },
+	{ "http",   "web_root",       SERVER,  K_PATH,   0, S(http.web_root), 0, 0 },
+	{ "http",   "session_ttl",    SERVER,  K_INT,    0, I(http.session_ttl), 60, 30 * 86400 },
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+struct parse {
+	struct config	*conf;
+	const char	*path;
+	FILE		*fp;
+	int		 line;
+	int		 errors;
+	char		*errs;
+	size_t		 errlen;
+	unsigned char	 seen[NKEYS];
+};
+
+static void __attribute__((format(printf, 3, 4)))
+perr(struct parse *p, int line, const char *fmt, ...)
+{
+	char msg[512];
+	size_t used;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->errors++;
+	if (p->errs == NULL || p->errlen == 0)
+		return;
+	used = strlen(p->errs);
+	if (line > 0)
+		snprintf(p->errs + used, p->errlen - used, "%s:%d: %s\n", p->path, line, msg);
+	else
+		snprintf(p->errs + used, p->errlen - used, "%s: %s\n", p->path, msg);
+}
+
+static int
+kind_bit(enum config_kind k)
+{
+	return k == CONFIG_SCANNER ? SCANNER : SERVER;
+}
+
+static int
+section_known(struct parse *p, const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && (keys[i].kinds & kind_bit(p->conf->kind)))
+			return 1;
+	return 0;
+}
+
+static int
+parse_long(const char *v, long *out)
+{
+	char *end;
+
+	if (*v == '\0' || isspace((unsigned char)*v))
+		return -1;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	return (errno != 0 || *end != '\0') ? -1 : 0;
+}
+
+static int
+valid_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	long port;
+
+	if (colon == NULL || colon == v)
+		return 0;
+	if (parse_long(colon + 1, &port) == -1 || port < 1 || port > 65535)
+		return 0;
+	return 1;
+}
+
+static void
+set_key(struct parse *p, const struct key *k, const char *value)
+{
+	char *field = (char *)p->conf + k->off;
+	long n;
+
+	switch (k->type) {
+	case K_STR:
+	case K_PATH:
+		if (strlen(value) >= k->size) {
+			perr(p, p->line, "[%s] %s: value longer than %zu bytes", k->section, k->name, k->size - 1);
+			return;
+		}
+		if (k->type == K_PATH && *value != '\0' && *value != '/') {
+			perr(p, p->line, "[%s] %s: \"%s\" is not an absolute path", k->section, k->name, value);
+			return;
+		}
+		util_strlcpy(field, value, k->size);
+		break;
+	case K_INT:
+	case K_PORT:
+		if (parse_long(value, &n) == -1 || n < k->min || n > k->max) {
+			perr(p, p->line, "[%s] %s: \"%s\" is not an integer in %ld..%ld", k->section, k->name,
+			    value, k->min, k->max);
+			return;
+		}
+		if (k->size == sizeof(long))
+			*(long *)(void *)field = n;
+		else
+			*(int *)(void *)field = (int)n;
+		break;
+	case K_TDSVER:
+		if (strcmp(value, "7.0") && strcmp(value, "7.1") && strcmp(value, "7.2") &&
+		    strcmp(value, "7.3") && strcmp(value, "7.4")) {
+			perr(p, p->line, "[%s] %s: \"%s\" is not one of 7.0, 7.1, 7.2, 7.3, 7.4", k->section,
+			    k->name, value);
+			return;
+		}
+		util_strlcpy(field, value, k->size);
+		break;
+	case K_ENC:
+		if (strcmp(value, "off") == 0)
+			*(int *)(void *)field = CONFIG_ENC_OFF;
+		else if (strcmp(value, "request") == 0)
+			*(int *)(void *)field = CONFIG_ENC_REQUEST;
+		else if (strcmp(value, "require") == 0)
+			*(int *)(void *)field = CONFIG_ENC_REQUIRE;
+		else
+			perr(p, p->line, "[%s] %s: \"%s\" is not one of off, request, require", k->section,
+			    k->name, value);
+		break;
+	case K_LISTEN:
+		if (strlen(value) >= k->size || !valid_listen(value)) {
+			perr(p, p->line, "[%s] %s: \"%s\" is not ADDRESS:PORT", k->section, k->name, value);
+			return;
+		}
+		util_strlcpy(field, value, k->size);
+		break;
+	}
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	size_t i;
+
+	if (name == NULL)		/* section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (!section_known(p, section)) {
+		perr(p, p->line, "unknown section [%s]", section);
+		return 1;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0 ||
+		    !(k->kinds & kind_bit(p->conf->kind)))
+			continue;
+		if (p->seen[i])
+			perr(p, p->line, "[%s] %s: set twice", section, name);
+		p->seen[i] = 1;
+		set_key(p, k, value);
+		return 1;
+	}
+	perr(p, p->line, "unknown key \"%s\" in [%s]", name, section);
+	return 1;
+}
+
+/*
+ * inih reader: one physical line per call.  Counts lines for handler() and reports lines inih would
+ * reject: not blank, not a comment, not a [section], and without '=' or ':'.
+ */
+static char *
+reader(char *buf, int size, void *user)
+{
+	struct parse *p = user;
+	const char *s;
+	size_t len;
+
+	if (fgets(buf, size, p->fp) == NULL)
+		return NULL;
+	p->line++;
+	len = strlen(buf);
+	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(p->fp)) {
+		int c;
+
+		perr(p, p->line, "line longer than %d bytes", size - 2);
+		while ((c = fgetc(p->fp)) != EOF && c != '\n')
+			;
+		buf[0] = '\0';
+		return buf;
+	}
+	for (s = buf; isspace((unsigned char)*s); s++)
+		;
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return buf;
+	if (*s == '[') {
+		if (strchr(s, ']') == NULL) {
+			perr(p, p->line, "section header without ']'");
+			buf[0] = '\0';
+		}
+		return buf;
+	}
+	if (strpbrk(s, "=:") == NULL) {
+		perr(p, p->line, "expected \"key = value\"");
+		buf[0] = '\0';
+	}
+	return buf;
+}
+
+static void
+defaults(struct config *c, enum config_kind kind)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->sitedb.port = 1433;
+	util_strlcpy(c->sitedb.tds_version, "7.4", sizeof(c->sitedb.tds_version));
+	c->sitedb.encryption = CONFIG_ENC_REQUEST;
+	c->sitedb.login_timeout = 10;
+	c->sitedb.query_timeout = 30;
+	c->smb.timeout = 10;
+	c->smb.concurrency = 16;
+	c->scan.interval = 3600;
+	c->scan.log_tail_bytes = 4194304;
+	c->fix.concurrency = 4;
+	c->fix.max_per_run = 500;
+	util_strlcpy(c->http.listen, "127.0.0.1:8080", sizeof(c->http.listen));
+	util_strlcpy(c->http.web_root, DPFLEET_DATADIR "/web", sizeof(c->http.web_root));
+	c->http.session_ttl = 28800;
+}
+
+int
+config_load(const char *path, enum config_kind kind, struct config *conf, char *errs, size_t errlen)
+{
+	struct parse p;
+	size_t i;
+
+	defaults(conf, kind);
+	util_strlcpy(conf->file, path, sizeof(conf->file));
+	if (errs != NULL && errlen > 0)
+		errs[0] = '\0';
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	p.path = path;
+	p.errs = errs;
+	p.errlen = errlen;
+	if ((p.fp = fopen(path, "r")) == NULL) {
+		perr(&p, 0, "%s", strerror(errno));
+		return -1;
+	}
+	ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.fp);
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].required && (keys[i].kinds & kind_bit(kind)) && !p.seen[i])
+			perr(&p, 0, "missing required key \"%s\" in [%s]", keys[i].name, keys[i].section);
+	if (kind == CONFIG_SERVER && (conf->http.tls_cert[0] == '\0') != (conf->http.tls_key[0] == '\0'))
+		perr(&p, 0, "[http] tls_cert and tls_key must be set together");
+	return p.errors;
+}
+
+int
+config_check_secrecy(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1)
+		return util_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return util_err(err, errlen, "%s: not a regular file", path);
+	if (sb.st_uid != geteuid())
+		return util_err(err, errlen, "%s: owned by uid %u, not by the running user (uid %u)", path,
+		    (unsigned)sb.st_uid, (unsigned)geteuid());
+	if (sb.st_mode & (S_IRWXG | S_IRWXO))
+		return util_err(err, errlen, "%s: group or others have access (mode %03o): chmod 600 it",
+		    path, (unsigned)(sb.st_mode & 0777));
+	return 0;
+}
+
+static void
+append(char *errs, size_t errlen, const char *line)
+{
+	size_t used;
+
+	if (errs == NULL || errlen == 0)
+		return;
+	used = strlen(errs);
+	snprintf(errs + used, errlen - used, "%s\n", line);
+}
+
+int
+config_check_files(const struct config *conf, char *errs, size_t errlen)
+{
+	const char *files[3];
+	char why[PATH_MAX + 128];
+	int n = 0, bad = 0, i;
+
+	if (conf->kind == CONFIG_SCANNER) {
+		files[n++] = conf->sitedb.password_file;
+		files[n++] = conf->smb.password_file;
+	} else if (conf->http.tls_key[0] != '\0')
+		files[n++] = conf->http.tls_key;
+	for (i = 0; i < n; i++) {
+		if (files[i][0] == '\0')
+			continue;
+		if (config_check_secrecy(files[i], why, sizeof(why)) == -1) {
+			append(errs, errlen, why);
+			bad++;
+		}
+	}
+	if (conf->kind == CONFIG_SCANNER && conf->smb.host_map[0] != '\0' &&
+	    access(conf->smb.host_map, R_OK) == -1) {
+		snprintf(why, sizeof(why), "%s: %s", conf->smb.host_map, strerror(errno));
+		append(errs, errlen, why);
+		bad++;
+	}
+	if (conf->kind == CONFIG_SERVER && conf->http.tls_cert[0] != '\0' &&
+	    access(conf->http.tls_cert, R_OK) == -1) {
+		snprintf(why, sizeof(why), "%s: %s", conf->http.tls_cert, strerror(errno));
+		append(errs, errlen, why);
+		bad++;
+	}
+	return bad;
+}
+
+int
+config_read_secret(const char *path, char *buf, size_t size, char *err, size_t errlen)
+{
+	char *data;
+	size_t len;
+
+	memset(buf, 0, size);
+	if (config_check_secrecy(path, err, errlen) == -1)
+		return -1;
+	if ((data = util_read_file(path, 64 * 1024, &len, err, errlen)) == NULL)
+		return -1;
+	len = strcspn(data, "\r\n");
+	if (len == 0 || len >= size) {
+		explicit_bzero(data, strlen(data));
+		free(data);
+		return util_err(err, errlen, "%s: %s", path, len == 0 ? "empty secret" : "secret too long");
+	}
+	memcpy(buf, data, len);
+	explicit_bzero(data, strlen(data));
+	free(data);
+	return 0;
+}

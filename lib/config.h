@@ -1,0 +1,85 @@
+/*
+ * config.h — dpfleet.conf(5): the INI files of dpfleet-scanner and dpfleet-server, parsed with inih into a
+ * typed struct.  Unknown sections or keys, bad values and missing required keys are errors reported with
+ * "file:line: reason", all of them, never only the first.
+ */
+#ifndef DPFLEET_CONFIG_H
+#define DPFLEET_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
+enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
+
+#define CONFIG_STR	256
+
+struct config {
+	enum config_kind kind;
+	char	 file[PATH_MAX];
+	struct {
+		char	 path[PATH_MAX];
+	} store;
+	struct {				/* scanner only */
+		char	 host[CONFIG_STR];
+		int	 port;			/* 1433 */
+		char	 database[CONFIG_STR];
+		char	 user[CONFIG_STR];
+		char	 password_file[PATH_MAX];
+		char	 tds_version[8];	/* "7.4" */
+		enum config_encryption encryption;	/* request */
+		int	 login_timeout;		/* 10 s */
+		int	 query_timeout;		/* 30 s */
+	} sitedb;
+	struct {				/* scanner only */
+		char	 domain[CONFIG_STR];
+		char	 user[CONFIG_STR];
+		char	 password_file[PATH_MAX];
+		int	 timeout;		/* 10 s per network step */
+		int	 concurrency;		/* 16 workers */
+		char	 host_map[PATH_MAX];	/* optional */
+	} smb;
+	struct {				/* scanner only */
+		int	 interval;		/* 3600 s */
+		long	 log_tail_bytes;	/* 4 MiB */
+		int	 host_deadline;		/* s; 0 = smb.timeout x network steps */
+	} scan;
+	struct {				/* both: the server enforces max_per_run when queueing */
+		int	 concurrency;		/* 4 writes at once (scanner) */
+		int	 max_per_run;		/* 500 jobs per request */
+	} fix;
+	struct {				/* server only */
+		char	 listen[CONFIG_STR];	/* 127.0.0.1:8080 */
+		char	 tls_cert[PATH_MAX];
+		char	 tls_key[PATH_MAX];
+		char	 web_root[PATH_MAX];
+		int	 session_ttl;		/* 28800 s */
+	} http;
+};
+
+/*
+ * Parse path as a file of the given kind into *conf (defaults first, then the file).
+ * Returns the number of errors (0 = valid), or -1 if the file cannot be read.  Every error is appended to
+ * errs as one "file:line: reason\n" line (truncated if errs is too small).  *conf is always initialised.
+ */
+int	 config_load(const char *path, enum config_kind kind, struct config *conf, char *errs, size_t errlen);
+
+/*
+ * Refuse a credentials file that is not a regular file, not owned by the running user, or readable or
+ * writable by group or others (relayd's check_file_secrecy).  0 if fine, -1 with the reason in err.
+ */
+int	 config_check_secrecy(const char *path, char *err, size_t errlen);
+
+/*
+ * Check the secrecy of every credential file conf names (password files, TLS key).  Returns the number of
+ * problems, each appended to errs as a line.
+ */
+int	 config_check_files(const struct config *conf, char *errs, size_t errlen);
+
+/*
+ * Read a secret (first line, trailing CR/LF removed) from a secrecy-checked file into buf.
+ * 0 on success; -1 with the reason in err (buf is zeroed).  The caller explicit_bzero()s buf after use.
+ */
+int	 config_read_secret(const char *path, char *buf, size_t size, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,60 @@
+-- configmgr.sql — the subset of a ConfigMgr site database that dpfleet reads (NOTES §2), as SQLite tables.
+-- In SQL Server the v_* objects are views; here they are plain tables holding the same columns, so the
+-- scanner's queries run unchanged through dpfleet-tdsd.  The lab (tests/lab/dpfleet-lab) fills them from a
+-- scenario file.  Types: INTEGER columns go out as INT, TEXT as NVARCHAR, BOOLEAN-ish columns as BIT where
+-- SQL Server has bit (IsPXE, SccmPXE, IsActive, IsPullDP), DATETIME as DATETIME.
+CREATE TABLE v_Site (
+	SiteCode          TEXT PRIMARY KEY,
+	SiteName          TEXT,
+	ReportingSiteCode TEXT,           -- parent site code, '' for the top
+	Version           TEXT,
+	Type              INTEGER,        -- 1 secondary, 2 primary, 4 CAS
+	Status            INTEGER,
+	BuildNumber       INTEGER,
+	ServerName        TEXT,
+	InstallDir        TEXT
+);
+
+CREATE TABLE v_DistributionPointInfo (
+	ID                INTEGER PRIMARY KEY,
+	ServerName        TEXT,
+	NALPath           TEXT,
+	SiteCode          TEXT,
+	SiteName          TEXT,
+	IsPXE             BIT,
+	SccmPXE           BIT,
+	IsActive          BIT,
+	IsPullDP          BIT,
+	IdentityGUID      TEXT,
+	CertificateType   INTEGER,
+	MaintenanceMode   INTEGER
+);
+
+CREATE TABLE v_SystemResourceList (
+	NALPath           TEXT,
+	ResourceType      TEXT,
+	SiteCode          TEXT,
+	RoleName          TEXT,           -- 'SMS Distribution Point', 'SMS Management Point', 'SMS Site Server', ...
+	ServerName        TEXT
+);
+
+CREATE TABLE SC_SiteDefinition (
+	SiteNumber        INTEGER PRIMARY KEY,
+	SiteCode          TEXT,
+	ParentSiteCode    TEXT
+);
+
+CREATE TABLE SC_Component (
+	ID                INTEGER PRIMARY KEY,
+	SiteNumber        INTEGER,
+	ComponentName     TEXT
+);
+
+CREATE TABLE SC_Component_Property (
+	ID                INTEGER PRIMARY KEY,
+	ComponentID       INTEGER,
+	Name              TEXT,
+	Value1            TEXT,
+	Value2            TEXT,
+	Value3            INTEGER
+);
