@@ -1,0 +1,186 @@
+/*
+ * test_config.c — lib/config.c: a good file of each kind, every kind of error reported with its line
+ * number (all of them in one pass), required keys, defaults, and the secrecy check of credential files.
+ * Files are written into a private temp dir that is removed at the end.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+static char dir[] = "/tmp/dpfleet-test-config-XXXXXX";
+
+static const char *
+write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[4][512];
+	static int slot;
+	char *p = path[slot++ % 4];
+	FILE *fp;
+
+	snprintf(p, 512, "%s/%s", dir, name);
+	if ((fp = fopen(p, "w")) == NULL) {
+		perror(p);
+		exit(1);
+	}
+	fputs(text, fp);
+	fclose(fp);
+	chmod(p, mode);
+	return p;
+}
+
+static void
+test_good_scanner(void)
+{
+	struct config c;
+	char errs[4096], conf[2048];
+	const char *path;
+
+	write_file("pw", "secret\n", 0600);
+	snprintf(conf, sizeof(conf),
+	    "# scanner\n[store]\npath = /var/lib/dpfleet/state.db\n\n"
+	    "[sitedb]\nhost = sql01.corp.test\nport = 14330\ndatabase = CM_PS1\nuser = reader\n"
+	    "password_file = %s/pw\ntds_version = 7.1\nencryption = require\nlogin_timeout = 5\n"
+	    "query_timeout = 7\n\n"
+	    "[smb]\ndomain = CORP\nuser = svc_dpfleet\npassword_file = %s/pw\ntimeout = 3\n"
+	    "concurrency = 8\n\n[scan]\ninterval = 600\nlog_tail_bytes = 65536\n", dir, dir);
+	path = write_file("scanner.conf", conf, 0644);
+	CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) == 0);
+	CHECK_STR(errs, "");
+	CHECK_STR(c.store.path, "/var/lib/dpfleet/state.db");
+	CHECK_STR(c.sitedb.host, "sql01.corp.test");
+	CHECK(c.sitedb.port == 14330);
+	CHECK_STR(c.sitedb.tds_version, "7.1");
+	CHECK(c.sitedb.encryption == CONFIG_ENC_REQUIRE);
+	CHECK(c.sitedb.login_timeout == 5 && c.sitedb.query_timeout == 7);
+	CHECK_STR(c.smb.domain, "CORP");
+	CHECK(c.smb.timeout == 3 && c.smb.concurrency == 8);
+	CHECK(c.smb.host_map[0] == '\0');
+	CHECK(c.scan.interval == 600 && c.scan.log_tail_bytes == 65536);
+	CHECK(c.fix.concurrency == 4 && c.fix.max_per_run == 500);	/* defaults */
+	CHECK(config_check_files(&c, errs, sizeof(errs)) == 0);
+}
+
+static void
+test_defaults_server(void)
+{
+	struct config c;
+	char errs[4096];
+	const char *path;
+
+	path = write_file("server.conf", "[store]\npath = /tmp/s.db\n", 0644);
+	CHECK(config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs)) == 0);
+	CHECK_STR(c.http.listen, "127.0.0.1:8080");
+	CHECK(c.http.session_ttl == 28800);
+	CHECK(c.http.tls_cert[0] == '\0');
+	CHECK(strstr(c.http.web_root, "/web") != NULL);
+}
+
+static void
+test_errors(void)
+{
+	struct config c;
+	char errs[4096], want[512];
+	const char *path;
+
+	path = write_file("bad.conf",
+	    "[store]\n"				/* 1 */
+	    "path = relative/state.db\n"	/* 2: not absolute */
+	    "[sitedb]\n"			/* 3 */
+	    "host = sql\n"			/* 4 */
+	    "port = 70000\n"			/* 5: out of range */
+	    "colour = blue\n"			/* 6: unknown key */
+	    "encryption = maybe\n"		/* 7: bad enum */
+	    "tds_version = 8.0\n"		/* 8: bad version */
+	    "this line has no equals\n"		/* 9: syntax */
+	    "[http]\n"				/* 10: server-only section in a scanner file */
+	    "listen = x\n"			/* 11 */
+	    "[smb]\n"				/* 12 */
+	    "timeout = ten\n"			/* 13: not an integer */
+	    "timeout = 5\n",			/* 14: twice */
+	    0644);
+	CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) > 0);
+#define HAS(line, text) do { snprintf(want, sizeof(want), "%s:%d: %s", path, line, text); \
+	CHECK(strstr(errs, want) != NULL); } while (0)
+	HAS(2, "[store] path: \"relative/state.db\" is not an absolute path");
+	HAS(5, "[sitedb] port: \"70000\" is not an integer in 1..65535");
+	HAS(6, "unknown key \"colour\" in [sitedb]");
+	HAS(7, "[sitedb] encryption: \"maybe\" is not one of off, request, require");
+	HAS(8, "[sitedb] tds_version: \"8.0\" is not one of 7.0, 7.1, 7.2, 7.3, 7.4");
+	HAS(9, "expected \"key = value\"");
+	HAS(11, "unknown section [http]");
+	HAS(13, "[smb] timeout: \"ten\" is not an integer in 1..600");
+	HAS(14, "[smb] timeout: set twice");
+	/* required keys are reported without a line */
+	snprintf(want, sizeof(want), "%s: missing required key \"database\" in [sitedb]", path);
+	CHECK(strstr(errs, want) != NULL);
+	snprintf(want, sizeof(want), "%s: missing required key \"password_file\" in [smb]", path);
+	CHECK(strstr(errs, want) != NULL);
+
+	path = write_file("tls.conf", "[store]\npath = /tmp/s.db\n[http]\ntls_cert = /tmp/c.pem\n"
+	    "listen = 127.0.0.1\n", 0644);
+	CHECK(config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs)) == 2);
+	CHECK(strstr(errs, "tls_cert and tls_key must be set together") != NULL);
+	HAS(5, "[http] listen: \"127.0.0.1\" is not ADDRESS:PORT");
+
+	CHECK(config_load("/nonexistent/dpfleet.conf", CONFIG_SERVER, &c, errs, sizeof(errs)) == -1);
+	CHECK(strstr(errs, "No such file") != NULL);
+}
+
+static void
+test_secrecy(void)
+{
+	struct config c;
+	char err[512], buf[64], conf[1024];
+	const char *open_pw, *path;
+
+	CHECK(config_check_secrecy(write_file("ok.pw", "x\n", 0600), err, sizeof(err)) == 0);
+	open_pw = write_file("open.pw", "hunter2\n", 0640);
+	CHECK(config_check_secrecy(open_pw, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "group or others have access (mode 640)") != NULL);
+	CHECK(config_check_secrecy(write_file("world.pw", "x\n", 0604), err, sizeof(err)) == -1);
+	CHECK(config_check_secrecy(dir, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not a regular file") != NULL);
+	CHECK(config_read_secret(open_pw, buf, sizeof(buf), err, sizeof(err)) == -1);
+	CHECK(buf[0] == '\0');
+	CHECK(config_read_secret(write_file("crlf.pw", "s3cr3t\r\nignored\n", 0600), buf, sizeof(buf), err,
+	    sizeof(err)) == 0);
+	CHECK_STR(buf, "s3cr3t");
+	CHECK(config_read_secret(write_file("empty.pw", "\n", 0600), buf, sizeof(buf), err,
+	    sizeof(err)) == -1);
+
+	/* config_check_files names every credential file that fails */
+	snprintf(conf, sizeof(conf), "[store]\npath = /tmp/s.db\n[sitedb]\nhost = h\ndatabase = d\nuser = u\n"
+	    "password_file = %s\n[smb]\nuser = u\npassword_file = %s/missing.pw\n", open_pw, dir);
+	path = write_file("sec.conf", conf, 0644);
+	CHECK(config_load(path, CONFIG_SCANNER, &c, err, sizeof(err)) == 0);
+	err[0] = '\0';
+	CHECK(config_check_files(&c, err, sizeof(err)) == 2);
+	CHECK(strstr(err, "open.pw: group or others") != NULL);
+	CHECK(strstr(err, "missing.pw: No such file") != NULL);
+}
+
+int
+main(void)
+{
+	char cmd[600];
+	int rc;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_good_scanner();
+	test_defaults_server();
+	test_errors();
+	test_secrecy();
+	rc = check_done("config");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return rc;
+}
