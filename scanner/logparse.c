@@ -1,0 +1,830 @@
+/*
+ * logparse.c — parses the two ConfigMgr log formats from a byte buffer and classifies the KB 4469580 evidence.
+ * Called by the scanner worker on the tails smblog.c fetches (SMSPXE.log on a DP, CertMgr.log on the site
+ * server); pure, no I/O, no global state, fuzzed by tests/fuzz/fuzz_logparse.c.
+ *
+ * Formats (NOTES §6):
+ *   CCM:  <![LOG[message]LOG]!><time="11:45:37.596+300" date="06-03-2019" component="SMSPXE" context="" type="3"
+ *         thread="6004" file="x.cpp:1703">        — the message may span lines: records are split on "<![LOG[".
+ *   Site: message  $$<SMS_CERTIFICATE_MANAGER><09-17-2023 17:26:15.614+420><thread=7064 (0x1B98)>
+ *         — the trailer ends a record; the message is everything since the previous trailer's line end.
+ * Dates are MM-DD-YYYY (1- or 2-digit month/day accepted).  The number after the time is the Windows time-zone
+ * bias in minutes (TIME_ZONE_INFORMATION.Bias): UTC = local + bias, so +300 is US Eastern (UTC-5) and zones
+ * east of Greenwich are negative.  A missing bias is read as 0.  Invalid dates keep the record with time_ok=0.
+ *
+ * Assumptions: the buffer is usually the tail of a file, so without LOGPARSE_F_WHOLE the bytes before the first
+ * complete record are skipped.  Only the last LOGPARSE_MAX_INPUT bytes and the first LOGPARSE_MAX_RECORDS records
+ * are considered.  Text may be UTF-8, ANSI (invalid UTF-8 bytes are read as Latin-1) or UTF-16LE (BOM, or
+ * detected from its NUL pattern at either byte parity); every string handed out is valid UTF-8 and capped.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "logparse.h"
+#include "util.h"
+
+#define CCM_OPEN	"<![LOG["
+#define CCM_CLOSE	"]LOG]!>"
+#define SITE_MARK	"$$<"
+#define TRAILER_MAX	1024	/* bytes of CCM attributes / site trailer we are willing to scan */
+#define ATTR_MAX	256	/* one attribute value */
+
+struct field {
+	const char	*p;
+	size_t		 n;
+};
+
+/* One record located in the input, before sanitising. */
+struct span {
+	struct field	 msg;		/* message bytes */
+	struct field	 raw;		/* whole record bytes */
+	struct field	 time, date, comp, type, thread;
+};
+
+/* ------------------------------------------------------------------ text helpers */
+
+static const char *
+ci_memmem(const char *h, size_t hn, const char *n, size_t nn)
+{
+	size_t i, j;
+
+	if (nn == 0 || hn < nn)
+		return NULL;
+	for (i = 0; i + nn <= hn; i++) {
+		for (j = 0; j < nn; j++)
+			if (tolower((unsigned char)h[i + j]) != tolower((unsigned char)n[j]))
+				break;
+		if (j == nn)
+			return h + i;
+	}
+	return NULL;
+}
+
+static int
+ishex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Does h contain the hex code (e.g. "80092002") as a whole token ("0x80092002", "Error: 80092002;")? */
+static int
+has_code(const char *h, size_t hn, const char *code)
+{
+	size_t cn = strlen(code);
+	const char *p = h, *q;
+
+	while ((q = ci_memmem(p, hn - (size_t)(p - h), code, cn)) != NULL) {
+		int before = q > h ? (unsigned char)q[-1] : ' ';
+		int after = (size_t)(q - h) + cn < hn ? (unsigned char)q[cn] : ' ';
+
+		if (!ishex(before) && !ishex(after))
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* Length of a valid UTF-8 sequence at s (strict: no overlongs, surrogates or > U+10FFFF), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
+	    cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * Copy src into dst (cap bytes incl. NUL) as valid UTF-8 with controls replaced.  keep_nl: '\n' kept (CR
+ * dropped), otherwise CR/LF/TAB become one space each (runs collapse).  Never splits a character.  Returns the
+ * output length; *trunc set when src did not fit.
+ */
+static size_t
+sanitize(const char *src, size_t n, char *dst, size_t cap, int keep_nl, int *trunc)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, l;
+	unsigned char tmp[4];
+
+	*trunc = 0;
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		size_t outn;
+
+		l = utf8_len(s + i, n - i);
+		if (l == 1 && (s[i] < 0x20 || s[i] == 0x7f)) {
+			if (s[i] == '\r' && keep_nl) {
+				i++;
+				continue;
+			}
+			if (s[i] == '\n' && keep_nl)
+				tmp[0] = '\n';
+			else if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
+				if (o > 0 && dst[o - 1] == ' ') {
+					i++;
+					continue;
+				}
+				tmp[0] = ' ';
+			} else
+				tmp[0] = '?';
+			outn = 1;
+		} else if (l == 0) {	/* ANSI byte: read as Latin-1 */
+			tmp[0] = (unsigned char)(0xc0 | (s[i] >> 6));
+			tmp[1] = (unsigned char)(0x80 | (s[i] & 0x3f));
+			outn = 2;
+			l = 1;
+		} else {
+			memcpy(tmp, s + i, l);
+			outn = l;
+		}
+		if (o + outn + 1 > cap) {
+			*trunc = 1;
+			break;
+		}
+		memcpy(dst + o, tmp, outn);
+		o += outn;
+		i += l;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+static void
+trim_field(struct field *f)
+{
+	while (f->n > 0 && isspace((unsigned char)f->p[0]))
+		f->p++, f->n--;
+	while (f->n > 0 && isspace((unsigned char)f->p[f->n - 1]))
+		f->n--;
+}
+
+/* ------------------------------------------------------------------ encoding */
+
+/*
+ * If buf is UTF-16LE (BOM, or NUL bytes concentrated on one parity in the first 512 bytes), convert it to a
+ * malloc'd UTF-8 buffer in *out (caller frees) and return 1; 0 if not UTF-16; -1 on allocation failure.
+ */
+static int
+from_utf16(const char *buf, size_t len, char **out, size_t *outlen)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t start = 0, i, n, o = 0, zeven = 0, zodd = 0, sample;
+	char *d;
+
+	if (len >= 2 && s[0] == 0xff && s[1] == 0xfe)
+		start = 2;
+	else {
+		sample = len < 512 ? len : 512;
+		if (sample < 16)
+			return 0;
+		for (i = 0; i < sample; i++)
+			if (s[i] == 0)
+				*(i % 2 ? &zodd : &zeven) += 1;
+		if (zodd * 10 >= sample * 4 && zeven * 20 < sample)
+			start = 0;
+		else if (zeven * 10 >= sample * 4 && zodd * 20 < sample)
+			start = 1;
+		else
+			return 0;
+	}
+	n = (len - start) / 2;
+	if (n > SIZE_MAX / 3 - 1)
+		return -1;
+	if ((d = malloc(n * 3 + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		uint32_t cp = s[start + 2 * i] | (uint32_t)s[start + 2 * i + 1] << 8;
+
+		if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
+			uint32_t lo = s[start + 2 * i + 2] | (uint32_t)s[start + 2 * i + 3] << 8;
+
+			if (lo >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i++;
+			} else
+				cp = 0xfffd;
+		} else if (cp >= 0xd800 && cp <= 0xdfff)
+			cp = 0xfffd;
+		/* 2 units → 4 bytes, 1 unit → ≤ 3 bytes: within n*3 */
+		if (cp < 0x80)
+			d[o++] = (char)cp;
+		else if (cp < 0x800) {
+			d[o++] = (char)(0xc0 | (cp >> 6));
+			d[o++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			d[o++] = (char)(0xe0 | (cp >> 12));
+			d[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			d[o++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			d[o++] = (char)(0xf0 | (cp >> 18));
+			d[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			d[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			d[o++] = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	d[o] = '\0';
+	*out = d;
+	*outlen = o;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ time */
+
+/* Bounded unsigned decimal: 1..maxd digits, value into *v; returns digits consumed or 0. */
+static size_t
+getnum(const char *p, size_t n, size_t maxd, long *v)
+{
+	size_t i = 0;
+
+	*v = 0;
+	while (i < n && i < maxd && p[i] >= '0' && p[i] <= '9')
+		*v = *v * 10 + (p[i++] - '0');
+	return (i < n && i == maxd && p[i] >= '0' && p[i] <= '9') ? 0 : i;
+}
+
+static int64_t
+days_from_civil(long y, long m, long d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int64_t)era * 146097 + doe - 719468;
+}
+
+static int
+leap(long y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* date "MM-DD-YYYY", time "HH:MM:SS[.fff][+-bias]" → UTC.  0 on success, -1 invalid. */
+static int
+parse_when(struct field date, struct field tm, time_t *t, int *bias)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	long mo, dd, yy, hh, mi, ss, b = 0, frac;
+	const char *p;
+	size_t n, k;
+	int sign = 1;
+	int64_t secs;
+
+	p = date.p, n = date.n;
+	if ((k = getnum(p, n, 2, &mo)) == 0 || k >= n || p[k] != '-')
+		return -1;
+	p += k + 1, n -= k + 1;
+	if ((k = getnum(p, n, 2, &dd)) == 0 || k >= n || p[k] != '-')
+		return -1;
+	p += k + 1, n -= k + 1;
+	if ((k = getnum(p, n, 4, &yy)) != 4 || k != n)
+		return -1;
+	if (mo < 1 || mo > 12 || yy < 1970 || dd < 1 || dd > mdays[mo - 1] + (mo == 2 && leap(yy)))
+		return -1;
+
+	p = tm.p, n = tm.n;
+	if ((k = getnum(p, n, 2, &hh)) == 0 || k >= n || p[k] != ':')
+		return -1;
+	p += k + 1, n -= k + 1;
+	if ((k = getnum(p, n, 2, &mi)) != 2 || k >= n || p[k] != ':')
+		return -1;
+	p += k + 1, n -= k + 1;
+	if ((k = getnum(p, n, 2, &ss)) != 2)
+		return -1;
+	p += k, n -= k;
+	if (n > 0 && *p == '.') {
+		if ((k = getnum(p + 1, n - 1, 9, &frac)) == 0)
+			return -1;
+		p += k + 1, n -= k + 1;
+	}
+	if (n > 0) {
+		if (*p != '+' && *p != '-')
+			return -1;
+		sign = *p == '-' ? -1 : 1;
+		if ((k = getnum(p + 1, n - 1, 4, &b)) == 0 || k != n - 1)
+			return -1;
+	}
+	if (hh > 23 || mi > 59 || ss > 60 || b > 1440)
+		return -1;
+	secs = days_from_civil(yy, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss + (int64_t)sign * b * 60;
+	if (secs < 0 || (sizeof(time_t) < 8 && secs > INT32_MAX))
+		return -1;
+	*t = (time_t)secs;
+	*bias = (int)(sign * b);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ record location */
+
+/* Parse the CCM attribute list starting at '<' (p..end); fills sp, returns bytes consumed through '>' or 0. */
+static size_t
+ccm_attrs(const char *p, size_t n, struct span *sp)
+{
+	size_t i = 0, lim = n < TRAILER_MAX ? n : TRAILER_MAX;
+
+	if (lim == 0 || p[0] != '<')
+		return 0;
+	i = 1;
+	for (;;) {
+		size_t ns, nl, vs, vl;
+
+		while (i < lim && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i >= lim)
+			return 0;
+		if (p[i] == '>')
+			return i + 1;
+		ns = i;
+		while (i < lim && (isalnum((unsigned char)p[i]) || p[i] == '_'))
+			i++;
+		nl = i - ns;
+		if (nl == 0 || i + 1 >= lim || p[i] != '=' || p[i + 1] != '"')
+			return 0;
+		i += 2;
+		vs = i;
+		while (i < lim && p[i] != '"' && i - vs < ATTR_MAX)
+			i++;
+		if (i >= lim || p[i] != '"')
+			return 0;
+		vl = i - vs;
+		i++;
+#define ATTR(name, f) if (nl == sizeof(name) - 1 && memcmp(p + ns, name, nl) == 0) { sp->f.p = p + vs; sp->f.n = vl; }
+		ATTR("time", time) else ATTR("date", date) else ATTR("component", comp) else ATTR("type", type)
+		else ATTR("thread", thread)
+#undef ATTR
+	}
+}
+
+/*
+ * Parse a site trailer at p ("$$<comp><date time><thread=N (0xH)>"); fills sp, returns bytes consumed or 0.
+ */
+static size_t
+site_trailer(const char *p, size_t n, struct span *sp)
+{
+	size_t i = 3, lim = n < TRAILER_MAX ? n : TRAILER_MAX, s;
+	const char *sp_;
+
+	if (lim < 3 || memcmp(p, SITE_MARK, 3) != 0)
+		return 0;
+	s = i;
+	while (i < lim && p[i] != '>' && p[i] != '\n' && p[i] != '<')
+		i++;
+	if (i + 1 >= lim || p[i] != '>' || p[i + 1] != '<')
+		return 0;
+	sp->comp.p = p + s, sp->comp.n = i - s;
+	i += 2;
+	s = i;
+	while (i < lim && p[i] != '>' && p[i] != '\n' && p[i] != '<')
+		i++;
+	if (i + 1 >= lim || p[i] != '>' || p[i + 1] != '<')
+		return 0;
+	if ((sp_ = memchr(p + s, ' ', i - s)) == NULL)
+		return 0;
+	sp->date.p = p + s, sp->date.n = (size_t)(sp_ - (p + s));
+	sp->time.p = sp_ + 1, sp->time.n = (size_t)((p + i) - (sp_ + 1));
+	i += 2;
+	if (lim - i < 7 || memcmp(p + i, "thread=", 7) != 0)
+		return 0;
+	i += 7;
+	s = i;
+	while (i < lim && p[i] != '>' && p[i] != '\n' && p[i] != '<')
+		i++;
+	if (i >= lim || p[i] != '>')
+		return 0;
+	sp->thread.p = p + s, sp->thread.n = i - s;
+	return i + 1;
+}
+
+/* ------------------------------------------------------------------ the walk */
+
+struct walk {
+	unsigned		 flags;
+	size_t			 seq;
+	logparse_record_fn	 fn;
+	void			*arg;
+	struct logparse_stats	*st;
+	char			 msg[LOGPARSE_MSG_MAX];
+	char			 raw[LOGPARSE_RAW_MAX];
+};
+
+/* Build raw text: whole record if it fits, else head of the message + " [...] " + its last trailer bytes. */
+static size_t
+build_raw(struct walk *w, const struct span *sp, const char *trailer, size_t tn)
+{
+	int trunc;
+	size_t o;
+	char tbuf[TRAILER_MAX + 32];
+
+	o = sanitize(sp->raw.p, sp->raw.n, w->raw, sizeof(w->raw), 1, &trunc);
+	if (!trunc || tn == 0 || tn > TRAILER_MAX + 16)
+		return o;
+	/* keep the trailer (time, component) visible */
+	o = sanitize(trailer, tn, tbuf, sizeof(tbuf), 1, &trunc);
+	if (o + 8 >= sizeof(w->raw))
+		return strlen(w->raw);
+	{
+		size_t headcap = sizeof(w->raw) - o - 7, h;
+
+		h = sanitize(sp->raw.p, sp->raw.n, w->raw, headcap, 1, &trunc);
+		memcpy(w->raw + h, " [...] ", 7);
+		memcpy(w->raw + h + 7, tbuf, o + 1);
+		return h + 7 + o;
+	}
+}
+
+static int
+emit(struct walk *w, struct span *sp, const char *trailer, size_t tn)
+{
+	struct logparse_record r;
+	int trunc;
+	long v;
+	size_t k;
+
+	if (w->st->records >= LOGPARSE_MAX_RECORDS) {
+		w->st->truncated = 1;
+		return 1;	/* internal stop, not the callback's */
+	}
+	memset(&r, 0, sizeof(r));
+	r.seq = w->seq++;
+	w->st->records++;
+	if (parse_when(sp->date, sp->time, &r.time, &r.bias) == 0) {
+		r.time_ok = 1;
+		util_iso_time(r.time, r.iso);
+	} else {
+		r.time = 0;
+		r.bias = 0;
+		w->st->bad_time++;
+	}
+	sanitize(sp->comp.p, sp->comp.n, r.component, sizeof(r.component), 0, &trunc);
+	if (sp->type.n == 1 && sp->type.p[0] >= '0' && sp->type.p[0] <= '3')
+		r.type = sp->type.p[0] - '0';
+	if ((k = getnum(sp->thread.p, sp->thread.n, 10, &v)) > 0)
+		r.thread = (unsigned long)v;
+	trim_field(&sp->msg);
+	r.message_len = sanitize(sp->msg.p, sp->msg.n, w->msg, sizeof(w->msg), 0, &trunc);
+	r.message = w->msg;
+	r.raw_len = build_raw(w, sp, trailer, tn);
+	r.raw = w->raw;
+	return w->fn(&r, w->arg) ? 2 : 0;
+}
+
+static int
+walk_ccm(struct walk *w, const char *b, size_t n)
+{
+	const char *p, *end = b + n, *next, *close;
+	struct span sp;
+	size_t used;
+	int rc;
+
+	p = memmem(b, n, CCM_OPEN, sizeof(CCM_OPEN) - 1);
+	w->st->skipped_bytes += p ? (size_t)(p - b) : n;
+	while (p != NULL) {
+		const char *body = p + sizeof(CCM_OPEN) - 1;
+
+		next = memmem(body, (size_t)(end - body), CCM_OPEN, sizeof(CCM_OPEN) - 1);
+		if (next == NULL)
+			next = end;
+		memset(&sp, 0, sizeof(sp));
+		close = memmem(body, (size_t)(next - body), CCM_CLOSE, sizeof(CCM_CLOSE) - 1);
+		if (close == NULL || (used = ccm_attrs(close + sizeof(CCM_CLOSE) - 1,
+		    (size_t)(next - close) - (sizeof(CCM_CLOSE) - 1), &sp)) == 0) {
+			w->st->malformed++;
+			w->st->skipped_bytes += (size_t)(next - p);
+		} else {
+			const char *tr = close + sizeof(CCM_CLOSE) - 1;
+
+			sp.msg.p = body, sp.msg.n = (size_t)(close - body);
+			sp.raw.p = p, sp.raw.n = (size_t)(tr + used - p);
+			if ((rc = emit(w, &sp, close, (size_t)(tr + used - close))) != 0)
+				return rc;
+		}
+		p = next < end ? next : NULL;
+	}
+	return 0;
+}
+
+static int
+walk_site(struct walk *w, const char *b, size_t n)
+{
+	const char *end = b + n, *start = b, *m, *s = b;
+	struct span sp;
+	size_t used;
+	int first = !(w->flags & LOGPARSE_F_WHOLE), rc;
+
+	while ((m = memmem(s, (size_t)(end - s), SITE_MARK, sizeof(SITE_MARK) - 1)) != NULL) {
+		memset(&sp, 0, sizeof(sp));
+		if ((used = site_trailer(m, (size_t)(end - m), &sp)) == 0) {
+			w->st->malformed++;
+			s = m + 1;
+			continue;
+		}
+		sp.msg.p = start, sp.msg.n = (size_t)(m - start);
+		sp.raw.p = start, sp.raw.n = (size_t)(m + used - start);
+		/* skip the leading newline(s) carried over from the previous trailer */
+		while (sp.raw.n > 0 && (sp.raw.p[0] == '\r' || sp.raw.p[0] == '\n'))
+			sp.raw.p++, sp.raw.n--;
+		if (first) {
+			w->st->skipped_bytes += (size_t)(m + used - start);
+			first = 0;
+		} else if ((rc = emit(w, &sp, m, used)) != 0)
+			return rc;
+		start = s = m + used;
+	}
+	w->st->skipped_bytes += (size_t)(end - start);
+	return 0;
+}
+
+int
+logparse_each(const char *buf, size_t len, unsigned flags, size_t seq_base, logparse_record_fn fn, void *arg,
+    struct logparse_stats *st, char *err, size_t errlen)
+{
+	struct logparse_stats dummy;
+	struct walk *w = NULL;
+	char *conv = NULL;
+	size_t convlen = 0;
+	int rc = -1, u;
+
+	if (st == NULL) {
+		memset(&dummy, 0, sizeof(dummy));
+		st = &dummy;
+	}
+	if ((buf == NULL && len > 0) || fn == NULL)
+		return util_err(err, errlen, "logparse: bad arguments");
+	if (buf == NULL)
+		buf = "";
+	if (len > LOGPARSE_MAX_INPUT) {
+		st->skipped_bytes += len - LOGPARSE_MAX_INPUT;
+		st->truncated = 1;
+		buf += len - LOGPARSE_MAX_INPUT;
+		len = LOGPARSE_MAX_INPUT;
+		flags &= ~(unsigned)LOGPARSE_F_WHOLE;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		util_err(err, errlen, "logparse: out of memory");
+		goto done;
+	}
+	w->flags = flags, w->seq = seq_base, w->fn = fn, w->arg = arg, w->st = st;
+	if ((u = from_utf16(buf, len, &conv, &convlen)) < 0) {
+		util_err(err, errlen, "logparse: out of memory converting UTF-16");
+		goto done;
+	}
+	st->utf16 = u;
+	if (u) {
+		buf = conv;
+		len = convlen;
+	} else if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
+	if ((flags & LOGPARSE_F_CCM) || (!(flags & LOGPARSE_F_SITE) &&
+	    memmem(buf, len, CCM_OPEN, sizeof(CCM_OPEN) - 1) != NULL))
+		rc = walk_ccm(w, buf, len);
+	else
+		rc = walk_site(w, buf, len);
+	if (rc == 1)	/* record cap */
+		rc = 0;
+	else if (rc == 2)
+		rc = 1;
+done:
+	free(conv);
+	free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ evidence sets */
+
+/* a ranks before b: kind ascending, then known time before unknown, newer first, later seq first. */
+static int
+ev_before(int ak, int aok, time_t at, size_t as, const struct logparse_evidence *b)
+{
+	if (ak != b->kind)
+		return ak < b->kind;
+	if (aok != b->time_ok)
+		return aok > b->time_ok;
+	if (aok && at != b->time)
+		return at > b->time;
+	return as > b->seq;
+}
+
+static void
+evset_add(struct logparse_evset *set, int kind, const struct logparse_record *r)
+{
+	struct logparse_evidence *e;
+	size_t pos;
+
+	for (pos = 0; pos < set->n; pos++)
+		if (ev_before(kind, r->time_ok, r->time, r->seq, &set->ev[pos]))
+			break;
+	if (pos >= LOGPARSE_EVIDENCE_MAX)
+		return;
+	if (set->n == LOGPARSE_EVIDENCE_MAX)
+		set->n--;
+	memmove(&set->ev[pos + 1], &set->ev[pos], (set->n - pos) * sizeof(set->ev[0]));
+	set->n++;
+	e = &set->ev[pos];
+	e->kind = kind;
+	e->time_ok = r->time_ok;
+	e->time = r->time;
+	memcpy(e->iso, r->iso, sizeof(e->iso));
+	e->type = r->type;
+	e->thread = r->thread;
+	e->seq = r->seq;
+	util_strlcpy(e->component, r->component, sizeof(e->component));
+	util_strlcpy(e->message, r->message, sizeof(e->message));
+	util_strlcpy(e->raw, r->raw, sizeof(e->raw));
+}
+
+/* ------------------------------------------------------------------ SMSPXE */
+
+void
+logparse_pxe_init(struct logparse_pxe *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
+/*
+ * Classification looks at the sanitised message (capped at LOGPARSE_MSG_MAX): every code and phrase we look for
+ * sits at the start of ConfigMgr's messages, well inside the cap.
+ */
+static int
+pxe_cb(const struct logparse_record *r, void *arg)
+{
+	struct logparse_pxe *out = arg;
+	const char *m = r->message;
+	size_t n = r->message_len;
+
+	out->next_seq = r->seq + 1;
+	if (has_code(m, n, "80092002")) {
+		out->cert_errors++;
+		if (r->time_ok && (!out->last_error_ok || r->time >= out->last_error)) {
+			out->last_error_ok = 1;
+			out->last_error = r->time;
+			memcpy(out->last_error_iso, r->iso, sizeof(out->last_error_iso));
+		}
+		evset_add(&out->evidence, LOGPARSE_K_CERT_ERROR, r);
+	} else if (has_code(m, n, "800B0101") ||
+	    ci_memmem(m, n, "Failed to validate PXEClientKey certificate", 43) != NULL) {
+		out->expired_cert++;
+		if (r->time_ok && r->time > out->last_expired)
+			out->last_expired = r->time;
+		evset_add(&out->evidence, LOGPARSE_K_EXPIRED_CERT, r);
+	} else if (ci_memmem(m, n, "PXE Provider failed to initialize MP connection", 47) != NULL) {
+		out->mp_init_failures++;
+		evset_add(&out->evidence, LOGPARSE_K_MP_INIT, r);
+	}
+	return 0;
+}
+
+int
+logparse_smspxe(const char *buf, size_t len, unsigned flags, struct logparse_pxe *out, char *err, size_t errlen)
+{
+	if (out == NULL)
+		return util_err(err, errlen, "logparse_smspxe: bad arguments");
+	if (logparse_each(buf, len, flags, out->next_seq, pxe_cb, out, &out->stats, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ CertMgr */
+
+struct certmgr_walk {
+	logparse_denied_fn	 fn;
+	void			*arg;
+};
+
+static int
+fqdn_char(int c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+/* Extract the server name from a denied record into fqdn (lowercased); 0 found, -1 not a denied record. */
+static int
+denied_fqdn(const char *m, size_t n, char fqdn[LOGPARSE_FQDN_MAX])
+{
+	static const char a[] = "Cannot get copy of security registry key on server ";
+	static const char b[] = "Failed to get the copy of Security registry key on server ";
+	const char *p, *e = m + n;
+	size_t k = 0;
+
+	if (!has_code(m, n, "80070005"))
+		return -1;
+	if ((p = ci_memmem(m, n, a, sizeof(a) - 1)) != NULL)
+		p += sizeof(a) - 1;
+	else if ((p = ci_memmem(m, n, b, sizeof(b) - 1)) != NULL)
+		p += sizeof(b) - 1;
+	else
+		return -1;
+	while (p < e && (*p == ' ' || *p == '('))
+		p++;
+	while (p < e && fqdn_char((unsigned char)*p)) {
+		if (k + 1 >= LOGPARSE_FQDN_MAX)
+			return -1;
+		fqdn[k++] = (char)tolower((unsigned char)*p++);
+	}
+	while (k > 0 && fqdn[k - 1] == '.')
+		k--;
+	fqdn[k] = '\0';
+	return k > 0 ? 0 : -1;
+}
+
+static int
+certmgr_cb(const struct logparse_record *r, void *arg)
+{
+	struct certmgr_walk *cw = arg;
+	char fqdn[LOGPARSE_FQDN_MAX];
+
+	if (denied_fqdn(r->message, r->message_len, fqdn) != 0)
+		return 0;
+	return cw->fn(fqdn, r, cw->arg);
+}
+
+int
+logparse_certmgr(const char *buf, size_t len, unsigned flags, logparse_denied_fn fn, void *arg,
+    struct logparse_stats *st, char *err, size_t errlen)
+{
+	struct certmgr_walk cw = { fn, arg };
+
+	if (fn == NULL)
+		return util_err(err, errlen, "logparse_certmgr: bad arguments");
+	return logparse_each(buf, len, flags, 0, certmgr_cb, &cw, st, err, errlen);
+}
+
+int
+logparse_host_match(const char *logged, const char *fqdn)
+{
+	size_t ln = strlen(logged), fn = strlen(fqdn);
+
+	while (fn > 0 && fqdn[fn - 1] == '.')
+		fn--;
+	if (ln == 0 || fn == 0)
+		return 0;
+	if (ln == fn && strncasecmp(logged, fqdn, fn) == 0)
+		return 1;
+	/* short name logged, FQDN known */
+	if (memchr(logged, '.', ln) == NULL && ln < fn && fqdn[ln] == '.' && strncasecmp(logged, fqdn, ln) == 0)
+		return 1;
+	return 0;
+}
+
+struct host_walk {
+	const char			*fqdn;
+	struct logparse_certmgr_hit	*out;
+};
+
+static int
+host_cb(const char *fqdn, const struct logparse_record *r, void *arg)
+{
+	struct host_walk *hw = arg;
+
+	if (!logparse_host_match(fqdn, hw->fqdn))
+		return 0;
+	hw->out->count++;
+	if (r->time_ok && (!hw->out->last_ok || r->time >= hw->out->last)) {
+		hw->out->last_ok = 1;
+		hw->out->last = r->time;
+		memcpy(hw->out->last_iso, r->iso, sizeof(hw->out->last_iso));
+	}
+	evset_add(&hw->out->evidence, LOGPARSE_K_CERTMGR_DENIED, r);
+	return 0;
+}
+
+int
+logparse_certmgr_host(const char *buf, size_t len, unsigned flags, const char *fqdn,
+    struct logparse_certmgr_hit *out, char *err, size_t errlen)
+{
+	struct host_walk hw = { fqdn, out };
+
+	if (out == NULL || fqdn == NULL)
+		return util_err(err, errlen, "logparse_certmgr_host: bad arguments");
+	memset(out, 0, sizeof(*out));
+	if (logparse_certmgr(buf, len, flags, host_cb, &hw, &out->stats, err, errlen) < 0)
+		return -1;
+	return 0;
+}
