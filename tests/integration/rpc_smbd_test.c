@@ -1,0 +1,164 @@
+/*
+ * rpc_smbd_test.c — a small CLI over scanner/rpc.c + scanner/rrp.c, driven by rpc_smbd_test.py against a real
+ * smbd.  One operation per run; prints one machine-readable line on stdout; exit 0 when the operation ran
+ * (whatever the server answered), 1 on a transport/protocol failure, 2 on usage errors.
+ *
+ *   rpc_smbd_test ADDR USER PASS connect
+ *       → "connected" | "fail <reason> <message>"
+ *   rpc_smbd_test ADDR USER PASS read KEY VALUE
+ *       → "status=<s> werr=<n> type=<t> hex=<raw> elems=<e1>|<e2>..." or "... decode_err=<why>"
+ *   rpc_smbd_test ADDR USER PASS write KEY VALUE ELEM...          (REG_MULTI_SZ)
+ *   rpc_smbd_test ADDR USER PASS writeraw KEY VALUE TYPE HEX
+ *   rpc_smbd_test ADDR USER PASS delete KEY VALUE
+ *   rpc_smbd_test ADDR USER PASS createkey KEY
+ *       → "status=<s> werr=<n>"
+ *   rpc_smbd_test ADDR USER PASS trace KEY VALUE
+ *       → like read, and every request / response stub in hex on stderr ("> op hex" / "< op hex"),
+ *         used to capture byte vectors for tests/unit/test_rrp.c.
+ * The password comes from argv only because this is a test tool for a throw-away smbd.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc.h"
+#include "rrp.h"
+#include "util.h"
+
+struct trace_ctx {
+	struct rpc_conn	*conn;
+};
+
+static void
+hexdump(FILE *f, const char *tag, uint32_t op, const uint8_t *p, size_t n)
+{
+	size_t	 i;
+
+	fprintf(f, "%s %u ", tag, op);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fputc('\n', f);
+}
+
+static int
+trace_call(void *ctx, uint32_t opnum, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct trace_ctx	*t = ctx;
+	int			 rc;
+
+	hexdump(stderr, ">", opnum, in, inlen);
+	rc = rpc_call(t->conn, opnum, in, inlen, out, outlen, err, errlen);
+	if (rc == 0)
+		hexdump(stderr, "<", opnum, *out, *outlen);
+	return rc;
+}
+
+static void
+print_read(const struct rrp_read *r)
+{
+	char	*hex;
+	size_t	 i;
+
+	printf("status=%s werr=%u", rrp_status_str(r->status), r->werr);
+	if (r->status == RRP_OK) {
+		if ((hex = malloc(r->raw_len * 2 + 1)) == NULL)
+			exit(1);
+		util_hex(r->raw ? r->raw : (const uint8_t *)"", r->raw_len, hex);
+		printf(" type=%u hex=%s", r->type, hex);
+		free(hex);
+		if (r->decoded) {
+			printf(" elems=");
+			for (i = 0; i < r->nelems; i++)
+				printf("%s%s", i ? "|" : "", r->elems[i]);
+		} else
+			printf(" decode_err=%s", r->decode_err);
+	}
+	printf("\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rpc_conn		*c = NULL;
+	struct trace_ctx	 t;
+	struct rrp_io		 io;
+	struct rrp_read		 r;
+	enum rpc_fail		 why;
+	enum rrp_status		 st;
+	uint32_t		 werr;
+	const char		*op;
+	char			 err[512];
+	unsigned char		*raw = NULL;
+	long			 rawlen;
+	int			 rc = 1;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: rpc_smbd_test ADDR USER PASS OP [ARGS...]\n");
+		return 2;
+	}
+	op = argv[4];
+	if (rpc_connect(&c, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err), &why) == -1) {
+		printf("fail %s %s\n", rpc_fail_str(why), err);
+		return strcmp(op, "connect") == 0 ? 0 : 1;
+	}
+	io.call = rpc_rrp_call;
+	io.ctx = c;
+	memset(&r, 0, sizeof(r));
+	if (strcmp(op, "connect") == 0) {
+		printf("connected\n");
+		rc = 0;
+	} else if ((strcmp(op, "read") == 0 || strcmp(op, "trace") == 0) && argc == 7) {
+		if (strcmp(op, "trace") == 0) {
+			t.conn = c;
+			io.call = trace_call;
+			io.ctx = &t;
+		}
+		if (rrp_read_value(&io, argv[5], argv[6], &r, err, sizeof(err)) == -1)
+			fprintf(stderr, "read: %s\n", err);
+		else {
+			print_read(&r);
+			rc = 0;
+		}
+	} else if (strcmp(op, "write") == 0 && argc >= 8) {
+		if (rrp_write_multisz(&io, argv[5], argv[6], (const char *const *)argv + 7, (size_t)(argc - 7), &st,
+		    &werr, err, sizeof(err)) == -1)
+			fprintf(stderr, "write: %s\n", err);
+		else {
+			printf("status=%s werr=%u\n", rrp_status_str(st), werr);
+			rc = 0;
+		}
+	} else if (strcmp(op, "writeraw") == 0 && argc == 9) {
+		if ((raw = malloc(strlen(argv[8]) / 2 + 1)) == NULL ||
+		    (rawlen = util_unhex(argv[8], raw, strlen(argv[8]) / 2 + 1)) < 0)
+			fprintf(stderr, "writeraw: bad hex\n");
+		else if (rrp_write_raw(&io, argv[5], argv[6], (uint32_t)strtoul(argv[7], NULL, 0), raw,
+		    (size_t)rawlen, &st, &werr, err, sizeof(err)) == -1)
+			fprintf(stderr, "writeraw: %s\n", err);
+		else {
+			printf("status=%s werr=%u\n", rrp_status_str(st), werr);
+			rc = 0;
+		}
+	} else if (strcmp(op, "delete") == 0 && argc == 7) {
+		if (rrp_delete_value(&io, argv[5], argv[6], &st, &werr, err, sizeof(err)) == -1)
+			fprintf(stderr, "delete: %s\n", err);
+		else {
+			printf("status=%s werr=%u\n", rrp_status_str(st), werr);
+			rc = 0;
+		}
+	} else if (strcmp(op, "createkey") == 0 && argc == 6) {
+		if (rrp_create_key(&io, argv[5], &st, &werr, err, sizeof(err)) == -1)
+			fprintf(stderr, "createkey: %s\n", err);
+		else {
+			printf("status=%s werr=%u\n", rrp_status_str(st), werr);
+			rc = 0;
+		}
+	} else {
+		fprintf(stderr, "bad operation or arguments\n");
+		rc = 2;
+	}
+	free(raw);
+	rrp_read_free(&r);
+	rpc_close(c);
+	return rc;
+}

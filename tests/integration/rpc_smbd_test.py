@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""rpc_smbd_test.py — scanner/rpc.c + scanner/rrp.c against a real smbd (suite 'integration').
+
+Starts one isolated smbd on 127.88.0.1 (every path in a temp dir, users through libnss-wrapper, registry seeded
+with `net registry import`), then drives the rpc_smbd_test C program (argv[1]) through: read an existing
+REG_MULTI_SZ, missing value, missing key, denied key, write + read back (also checked with Samba's own
+`net rpc registry getvalue`), raw restore of the exact previous bytes, delete, write as a non-admin (denied),
+wrong password (logon_failure) and a refused connection (127.88.0.2, nothing listening).
+smbd, samba-dcerpcd and rpcd_* are stopped by their pid files (and by our unique config path as a fallback)
+in a finally block, and the temp dir is removed, even when a check fails.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PROBE = sys.argv[1]
+ADDR = "127.88.0.1"
+REFUSED_ADDR = "127.88.0.2"
+KEY = r"SOFTWARE\Microsoft\SMS\Security"
+DENIED_KEY = r"SOFTWARE\Microsoft\SMS\Denied"
+VALUE = "IssuingCertificateList"
+ADMIN, ADMIN_PW = "rrpadmin", "Adm1n-pw!"
+USER, USER_PW = "rrpuser", "Us3r-pw!"
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def multisz(*elems):
+    return b"".join(e.encode("utf-16-le") + b"\0\0" for e in elems) + b"\0\0"
+
+
+def reg_hex7(b):
+    return "hex(7):" + ",".join("%02x" % x for x in b)
+
+
+def port_open(addr, port=445):
+    s = socket.socket()
+    s.settimeout(1)
+    try:
+        s.connect((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def parse(line):
+    out = {}
+    for tok in line.strip().split(" "):
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k] = v
+    return out
+
+
+class Smbd:
+    def __init__(self, root):
+        self.root = root
+        self.conf = os.path.join(root, "smb.conf")
+        self.env = dict(os.environ)
+        for d in ("private", "state", "cache", "lock", "pid", "ncalrpc", "binddns", "winbindd", "usershares",
+                  "log"):
+            os.makedirs(os.path.join(root, d), mode=0o755)
+        with open(os.path.join(root, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/false\n"
+                    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                    "%s:x:20001:20001::/nonexistent:/bin/false\n"
+                    "%s:x:20002:20002::/nonexistent:/bin/false\n" % (ADMIN, USER))
+        with open(os.path.join(root, "group"), "w") as f:
+            f.write("root:x:0:\nnogroup:x:65534:\nrrpadmins:x:20001:%s\nrrpusers:x:20002:%s\n" % (ADMIN, USER))
+        self.env.update(LD_PRELOAD="libnss_wrapper.so", NSS_WRAPPER_PASSWD=os.path.join(root, "passwd"),
+                        NSS_WRAPPER_GROUP=os.path.join(root, "group"))
+        for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
+            self.env.pop(k, None)
+        paths = "\n".join("  %s = %s" % (k, os.path.join(root, v)) for k, v in (
+            ("private dir", "private"), ("state directory", "state"), ("cache directory", "cache"),
+            ("lock directory", "lock"), ("pid directory", "pid"), ("ncalrpc dir", "ncalrpc"),
+            ("binddns dir", "binddns"), ("winbindd socket directory", "winbindd"),
+            ("usershare path", "usershares")))
+        with open(self.conf, "w") as f:
+            f.write("""[global]
+  server role = standalone server
+  workgroup = LAB
+  netbios name = DP1
+  interfaces = %s/8
+  bind interfaces only = yes
+  disable netbios = yes
+  smb ports = 445
+%s
+  passdb backend = tdbsam:%s
+  log file = %s
+  log level = 1
+  server min protocol = SMB2_02
+  load printers = no
+  printcap name = /dev/null
+  disable spoolss = yes
+""" % (ADDR, paths, os.path.join(root, "private", "passdb.tdb"), os.path.join(root, "log", "log.%m")))
+
+    def run(self, *args, stdin=None):
+        r = subprocess.run(list(args), env=self.env, input=stdin, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s %s" % (args, r.returncode, r.stdout, r.stderr))
+        return r.stdout
+
+    def net(self, *args, stdin=None):
+        return self.run("net", "--configfile=" + self.conf, *args, stdin=stdin)
+
+    def setup(self):
+        for u, pw in ((ADMIN, ADMIN_PW), (USER, USER_PW)):
+            self.run("smbpasswd", "-c", self.conf, "-s", "-a", u, stdin="%s\n%s\n" % (pw, pw))
+        self.net("groupmap", "add", "sid=S-1-5-32-544", "unixgroup=rrpadmins", "type=builtin")
+        reg = os.path.join(self.root, "seed.reg")
+        with open(reg, "w") as f:
+            f.write("Windows Registry Editor Version 5.00\r\n\r\n"
+                    "[HKEY_LOCAL_MACHINE\\%s]\r\n\"%s\"=%s\r\n\"Other\"=\"x\"\r\n\r\n"
+                    "[HKEY_LOCAL_MACHINE\\%s]\r\n\"%s\"=%s\r\n\r\n"
+                    % (KEY, VALUE, reg_hex7(multisz("CERT-A-dp1")), DENIED_KEY, VALUE,
+                       reg_hex7(multisz("CERT-D"))))
+        self.net("registry", "import", reg)
+        self.net("registry", "setsd_sddl", "HKLM\\" + DENIED_KEY, "O:SYG:SYD:P(A;;0x000f003f;;;SY)")
+
+    def start(self):
+        self.run("smbd", "--configfile=" + self.conf, "-D")
+        for _ in range(100):
+            if port_open(ADDR):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("smbd did not start listening on %s:445" % ADDR)
+
+    def stop(self):
+        piddir = os.path.join(self.root, "pid")
+        pids = set()
+        for name in os.listdir(piddir) if os.path.isdir(piddir) else []:
+            if name.endswith(".pid"):
+                try:
+                    pids.add(int(open(os.path.join(piddir, name)).read().split()[0]))
+                except (ValueError, IndexError, OSError):
+                    pass
+        # rpcd_* helpers have no pid file of their own: find ours by our unique config path.
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    cmd = open("/proc/%s/cmdline" % p, "rb").read()
+                except OSError:
+                    continue
+                if self.conf.encode() in cmd:
+                    pids.add(int(p))
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for _ in range(50):
+            alive = [p for p in pids if os.path.exists("/proc/%d" % p) and not zombie(p)]
+            if not alive:
+                return
+            time.sleep(0.1)
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def zombie(pid):
+    try:
+        return open("/proc/%d/stat" % pid).read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def open_cmdline(pid):
+    try:
+        return open("/proc/%s/cmdline" % pid, "rb").read()
+    except OSError:
+        return b""
+
+
+def probe(*args, user=ADMIN, pw=ADMIN_PW, addr=ADDR):
+    r = subprocess.run([PROBE, addr, user, pw] + list(args), capture_output=True, text=True, timeout=120)
+    if r.returncode not in (0,):
+        print("  probe %s exit %d: %s %s" % (args, r.returncode, r.stdout.strip(), r.stderr.strip()))
+    return r.returncode, r.stdout.strip(), r.stderr
+
+
+def main():
+    if port_open(ADDR):
+        print("something already listens on %s:445; refusing to start smbd there" % ADDR)
+        return 1
+    root = tempfile.mkdtemp(prefix="rpc_smbd_")
+    os.chmod(root, 0o755)  # rpcd_winreg impersonates the client user and must traverse it
+    smbd = Smbd(root)
+    try:
+        smbd.setup()
+        smbd.start()
+        orig = multisz("CERT-A-dp1")
+
+        rc, out, _ = probe("read", KEY, VALUE)
+        d = parse(out)
+        check(rc == 0 and d.get("status") == "ok" and d.get("type") == "7", "read existing value: " + out)
+        check(d.get("hex") == orig.hex() and d.get("elems") == "CERT-A-dp1", "read returns exact bytes + list")
+
+        rc, out, _ = probe("read", KEY, "NoSuchValue")
+        check(rc == 0 and parse(out).get("status") == "value_absent" and parse(out).get("werr") == "2",
+              "missing value → value_absent: " + out)
+
+        rc, out, _ = probe("read", r"SOFTWARE\Microsoft\SMS\NoSuchKey", VALUE)
+        check(rc == 0 and parse(out).get("status") == "key_absent", "missing key → key_absent: " + out)
+
+        rc, out, _ = probe("read", DENIED_KEY, VALUE)
+        check(rc == 0 and parse(out).get("status") == "access_denied" and parse(out).get("werr") == "5",
+              "denied key → access_denied: " + out)
+
+        rc, out, _ = probe("read", KEY, "Other")
+        d = parse(out)
+        check(rc == 0 and d.get("status") == "ok" and d.get("type") == "1" and "decode_err" in d,
+              "REG_SZ value is read raw, not decoded as a list: " + out)
+
+        rc, out, _ = probe("write", KEY, VALUE, "CERT-B-dp1", "Zweites élément €")
+        check(rc == 0 and parse(out).get("status") == "ok", "admin write → ok: " + out)
+        rc, out, _ = probe("read", KEY, VALUE)
+        d = parse(out)
+        new = multisz("CERT-B-dp1", "Zweites élément €")
+        check(d.get("hex") == new.hex(), "read back the exact bytes written")
+        check(out.endswith("elems=CERT-B-dp1|Zweites élément €"), "read back the list written: " + out)
+        g = smbd.net("rpc", "registry", "getvalue", "HKLM\\" + KEY, VALUE, "-I", ADDR,
+                     "-U", "%s%%%s" % (ADMIN, ADMIN_PW))
+        check("REG_MULTI_SZ" in g and "CERT-B-dp1" in g and "Zweites élément €" in g,
+              "net rpc registry getvalue sees the written list")
+
+        big = ["CERT-%04d-%s" % (i, "x" * 40) for i in range(400)]
+        rc, out, _ = probe("write", KEY, VALUE, *big)
+        rc2, out2, _ = probe("read", KEY, VALUE)
+        check(rc == 0 and parse(out2).get("hex") == multisz(*big).hex(),
+              "a %d-byte list round-trips" % len(multisz(*big)))
+
+        rc, out, _ = probe("writeraw", KEY, VALUE, "7", orig.hex())
+        check(rc == 0 and parse(out).get("status") == "ok", "raw restore → ok: " + out)
+        rc, out, _ = probe("read", KEY, VALUE)
+        check(parse(out).get("hex") == orig.hex(), "raw restore brought back the exact previous bytes")
+
+        rc, out, _ = probe("write", KEY, VALUE, "CERT-EVIL", user=USER, pw=USER_PW)
+        check(rc == 0 and parse(out).get("status") == "access_denied", "non-admin write → access_denied: " + out)
+        rc, out, _ = probe("read", KEY, VALUE, user=USER, pw=USER_PW)
+        check(parse(out).get("hex") == orig.hex(), "non-admin can read, and the value is unchanged")
+
+        rc, out, _ = probe("delete", KEY, VALUE)
+        check(rc == 0 and parse(out).get("status") == "ok", "delete → ok: " + out)
+        rc, out, _ = probe("read", KEY, VALUE)
+        check(parse(out).get("status") == "value_absent", "after delete → value_absent: " + out)
+        rc, out, _ = probe("delete", KEY, VALUE)
+        check(parse(out).get("status") == "value_absent", "second delete → value_absent: " + out)
+
+        rc, out, _ = probe("write", r"SOFTWARE\Microsoft\SMS\NoSuchKey", VALUE, "X")
+        check(parse(out).get("status") == "key_absent", "write never creates the key: " + out)
+
+        rc, out, _ = probe("connect", pw="wrong-password")
+        check(out.startswith("fail logon_failure"), "wrong password → logon_failure: " + out)
+
+        t0 = time.monotonic()
+        rc, out, _ = probe("connect", addr=REFUSED_ADDR)
+        check(out.startswith("fail refused"), "nothing listening → refused: " + out)
+        print("  refused classified in %.2f s" % (time.monotonic() - t0))
+    except Exception as e:  # noqa: BLE001 — any setup error is a test failure, cleanup still runs
+        check(False, "exception: %s" % e)
+    finally:
+        smbd.stop()
+        left = [p for p in os.listdir("/proc") if p.isdigit() and not zombie(int(p))
+                and smbd.conf.encode() in open_cmdline(p)]
+        check(not left, "no smbd / samba-dcerpcd / rpcd_* left behind: %s" % left)
+        if os.environ.get("RPC_SMBD_KEEP"):
+            print("kept " + root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
