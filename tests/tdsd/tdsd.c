@@ -1,0 +1,680 @@
+/*
+ * tdsd.c — dpfleet-tdsd, a small TDS 7.0–7.4 server over a SQLite file, so the scanner's site-DB reader can
+ * be tested against a real wire protocol without SQL Server (NOTES §3).  Test code only: built by meson,
+ * never installed.  Started by the integration tests and the lab; prints "ready" on stdout once listening.
+ *
+ * Processes: the parent only accepts; each connection is served by a forked child that opens its own
+ * read-only SQLite handle and re-reads the fault file, so a misbehaving client (or a fault) only ends its own
+ * connection.  The parent blocks SIGTERM/SIGINT/SIGCHLD and reads them from a signalfd; on SIGTERM it stops
+ * accepting, sends SIGTERM to every child, reaps them and exits 0.  Children die with the parent
+ * (PR_SET_PDEATHSIG).
+ *
+ * Connection states, each a function below:
+ *   PRELOGIN expected  --conn_prelogin-->  LOGIN7 expected  --conn_login-->  logged in (conn_loop)
+ *   any state: malformed packet, EOF, idle timeout or a fault's byte limit  -->  closed (child exits)
+ * Messages are reassembled from packets up to MSG_MAX bytes; each packet is at most TDS_PACKET_MAX bytes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faults.h"
+#include "log.h"
+#include "sqlexec.h"
+#include "tds.h"
+#include "util.h"
+
+#define MSG_MAX			(1024 * 1024)
+#define REPLY_MAX		(64 * 1024 * 1024)
+#define MAX_CHILDREN		256
+#define LOGIN_TIMEOUT_MS	30000
+#define IDLE_TIMEOUT_MS		600000
+
+struct server_cfg {
+	char		 listen[128];
+	char		 db[4096];
+	char		 user[TDS_LOGIN_FIELD];
+	char		 password[TDS_LOGIN_FIELD];
+	char		 database[TDS_LOGIN_FIELD];
+	char		 faults[4096];	/* "" = none */
+};
+
+struct conn {
+	int			 fd;
+	const struct server_cfg	*cfg;
+	struct faults		 faults;
+	sqlite3			*db;
+	uint32_t		 tdsver;
+	uint32_t		 packet_size;
+	uint16_t		 spid;
+	uint64_t		 sent;
+	uint8_t			 msgtype;
+	uint8_t			*msg;
+	size_t			 msglen;
+};
+
+/* Read exactly n bytes within timeout_ms; 0, or -1 on EOF, error or timeout. */
+static int
+read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	ssize_t		 r;
+	int64_t		 deadline = util_mono_ms() + timeout_ms, left;
+
+	while (n > 0) {
+		left = deadline - util_mono_ms();
+		if (left <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)left) <= 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if ((r = read(fd, p, n)) <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* One packet into buf (TDS_PACKET_MAX bytes); -1 + reason on EOF, timeout or a bad header. */
+static int
+read_packet(struct conn *c, struct tds_header *h, uint8_t *buf, int timeout_ms, char *err, size_t errlen)
+{
+	if (read_full(c->fd, buf, TDS_HEADER_LEN, timeout_ms) == -1)
+		return util_err(err, errlen, "connection closed or timed out");
+	if (tds_header_parse(buf, h, err, errlen) == -1)
+		return -1;
+	if (read_full(c->fd, buf + TDS_HEADER_LEN, h->length - TDS_HEADER_LEN, timeout_ms) == -1)
+		return util_err(err, errlen, "truncated packet");
+	return 0;
+}
+
+/* Reassemble one message into c->msg / c->msglen / c->msgtype. */
+static int
+read_message(struct conn *c, int timeout_ms, char *err, size_t errlen)
+{
+	uint8_t		 pkt[TDS_PACKET_MAX];
+	struct tds_header h;
+	size_t		 n;
+	int		 first = 1;
+
+	c->msglen = 0;
+	for (;;) {
+		if (read_packet(c, &h, pkt, timeout_ms, err, errlen) == -1)
+			return -1;
+		if (first)
+			c->msgtype = h.type;
+		else if (h.type != c->msgtype)
+			return util_err(err, errlen, "packet type 0x%02x inside a 0x%02x message", h.type, c->msgtype);
+		first = 0;
+		n = h.length - TDS_HEADER_LEN;
+		if (n > MSG_MAX - c->msglen)
+			return util_err(err, errlen, "message over %d bytes", MSG_MAX);
+		memcpy(c->msg + c->msglen, pkt + TDS_HEADER_LEN, n);
+		c->msglen += n;
+		if (h.status & TDS_STATUS_EOM)
+			return 0;
+	}
+}
+
+/* Write with the drop_after_bytes fault applied: -1 when the connection must close now. */
+static int
+conn_write(struct conn *c, const uint8_t *p, size_t n)
+{
+	ssize_t	 r;
+	int	 drop = 0;
+
+	if (c->faults.drop_after_bytes >= 0) {
+		uint64_t room = (uint64_t)c->faults.drop_after_bytes > c->sent ?
+		    (uint64_t)c->faults.drop_after_bytes - c->sent : 0;
+
+		if (n > room) {
+			n = (size_t)room;
+			drop = 1;
+		}
+	}
+	while (n > 0) {
+		if ((r = write(c->fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		c->sent += (uint64_t)r;
+	}
+	if (drop)
+		log_info("fault: dropping the connection after %lu bytes", (unsigned long)c->sent);
+	return drop ? -1 : 0;
+}
+
+/* Send payload as a TDS_PKT_REPLY message split into packets; at most limit bytes (-1: all) then close. */
+static int
+send_reply(struct conn *c, const struct tds_buf *payload, long limit)
+{
+	uint8_t		 hdr[TDS_HEADER_LEN];
+	struct tds_header h = { .type = TDS_PKT_REPLY, .spid = c->spid, .packet_id = 1 };
+	size_t		 off = 0, chunk, room = c->packet_size - TDS_HEADER_LEN;
+	uint64_t	 budget = limit >= 0 ? (uint64_t)limit : UINT64_MAX, w;
+
+	do {
+		chunk = payload->len - off < room ? payload->len - off : room;
+		h.status = off + chunk == payload->len ? TDS_STATUS_EOM : 0;
+		h.length = (uint16_t)(chunk + TDS_HEADER_LEN);
+		tds_header_put(hdr, &h);
+		w = budget < TDS_HEADER_LEN ? budget : TDS_HEADER_LEN;
+		if (conn_write(c, hdr, (size_t)w) == -1 || w < TDS_HEADER_LEN)
+			goto truncated;
+		budget -= w;
+		w = budget < chunk ? budget : chunk;
+		if (conn_write(c, payload->data + off, (size_t)w) == -1 || w < chunk)
+			goto truncated;
+		budget -= w;
+		off += chunk;
+		h.packet_id++;
+	} while (off < payload->len);
+	return 0;
+truncated:
+	if (limit >= 0)
+		log_info("fault: reply truncated after %ld bytes", limit);
+	return -1;
+}
+
+/* Sleep ms while watching for ATTENTION: 0 slept fully, 1 ATTENTION received, -1 connection gone. */
+static int
+wait_attention(struct conn *c, long ms)
+{
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
+	int64_t		 deadline = util_mono_ms() + ms, left;
+	char		 err[256];
+
+	for (;;) {
+		left = deadline - util_mono_ms();
+		if (left <= 0)
+			return 0;
+		if (poll(&pfd, 1, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd.revents == 0)
+			continue;
+		if (read_message(c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+			log_debug("during delay: %s", err);
+			return -1;
+		}
+		if (c->msgtype == TDS_PKT_ATTENTION)
+			return 1;
+		log_warnx("message type 0x%02x during a running request", c->msgtype);
+		return -1;
+	}
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+conn_prelogin(struct conn *c, struct tds_buf *out)
+{
+	struct tds_prelogin pl;
+	char		 err[256];
+
+	if (tds_prelogin_parse(c->msg, c->msglen, &pl, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	tds_buf_reset(out);
+	if (tds_prelogin_reply(out, TDS_PRELOGIN_ENCRYPT_NOT_SUP) == -1)
+		return -1;
+	return send_reply(c, out, -1);
+}
+
+static int
+login_refuse(struct conn *c, struct tds_buf *out, const char *user, int baddb, const char *db)
+{
+	char msg[512];
+
+	tds_buf_reset(out);
+	if (baddb) {
+		snprintf(msg, sizeof(msg), "Cannot open database \"%s\" requested by the login. The login failed.", db);
+		tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 4060, 1, 11, msg, SQLEXEC_SERVER_NAME, "", 1);
+	}
+	snprintf(msg, sizeof(msg), "Login failed for user '%s'.", user);
+	tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 18456, 1, 14, msg, SQLEXEC_SERVER_NAME, "", 1);
+	tds_put_done(out, c->tdsver, TDS_DONE_ERROR, 0, 0);
+	if (out->overflow)
+		return -1;
+	send_reply(c, out, -1);
+	return -1;
+}
+
+/* LOGIN7: check the credentials and database, answer, return 0 when logged in. */
+static int
+conn_login(struct conn *c, struct tds_buf *out)
+{
+	static const uint8_t	 progver[4] = { 16, 0, 0x03, 0xe8 };
+	struct tds_login7	 l;
+	char			 err[256], msg[512], size[16];
+	int			 ok, rc = -1;
+	size_t			 ulen, plen;
+
+	if (tds_login7_parse(c->msg, c->msglen, &l, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto done;
+	}
+	c->tdsver = tds_version_negotiate(l.tds_version);
+	c->packet_size = l.packet_size == 0 ? 4096 : l.packet_size;
+	if (c->packet_size < TDS_PACKET_MIN)
+		c->packet_size = TDS_PACKET_MIN;
+	if (c->packet_size > TDS_PACKET_MAX - 1)
+		c->packet_size = TDS_PACKET_MAX - 1;
+	if (c->faults.login_delay_ms > 0) {
+		log_info("fault: login delay %ld ms", c->faults.login_delay_ms);
+		sleep_ms(c->faults.login_delay_ms);
+	}
+	ulen = strlen(l.password);
+	plen = strlen(c->cfg->password);
+	ok = strcmp(l.username, c->cfg->user) == 0 && ulen == plen &&
+	    sodium_memcmp(l.password, c->cfg->password, plen) == 0;
+	if (!ok || c->faults.login_reject) {
+		log_info("login refused for user '%s'%s", l.username, ok ? " (fault)" : "");
+		login_refuse(c, out, l.username, 0, NULL);
+		goto done;
+	}
+	if (l.database[0] != '\0' && strcasecmp(l.database, c->cfg->database) != 0) {
+		log_info("login for '%s' asked for unknown database '%s'", l.username, l.database);
+		login_refuse(c, out, l.username, 1, l.database);
+		goto done;
+	}
+	tds_buf_reset(out);
+	snprintf(msg, sizeof(msg), "Changed database context to '%s'.", c->cfg->database);
+	tds_put_envchange(out, TDS_ENV_DATABASE, c->cfg->database, "master");
+	tds_put_message(out, c->tdsver, TDS_TOK_INFO, 5701, 2, 0, msg, SQLEXEC_SERVER_NAME, "", 1);
+	if (TDS_LEVEL(c->tdsver) >= 0x701)
+		tds_put_envchange_collation(out, tds_collation_default);
+	tds_put_envchange(out, TDS_ENV_LANGUAGE, "us_english", "");
+	tds_put_message(out, c->tdsver, TDS_TOK_INFO, 5703, 1, 0, "Changed language setting to us_english.",
+	    SQLEXEC_SERVER_NAME, "", 1);
+	tds_put_loginack(out, c->tdsver, "Microsoft SQL Server", progver);
+	if (l.has_extension)
+		tds_put_featureextack_empty(out);
+	snprintf(size, sizeof(size), "%u", c->packet_size);
+	tds_put_envchange(out, TDS_ENV_PACKETSIZE, size, "4096");
+	tds_put_done(out, c->tdsver, TDS_DONE_FINAL, 0, 0);
+	if (out->overflow)
+		goto done;
+	if (send_reply(c, out, -1) == -1)
+		goto done;
+	log_debug("login ok: user '%s' app '%s' TDS 0x%08x packet %u", l.username, l.appname, c->tdsver,
+	    c->packet_size);
+	rc = 0;
+done:
+	tds_login7_clear(&l);
+	return rc;
+}
+
+static int
+conn_batch(struct conn *c, struct tds_buf *out)
+{
+	char	*sql = NULL, err[256];
+	size_t	 sqllen;
+	int	 faulty, w, rc = -1;
+
+	if (tds_sqlbatch_parse(c->msg, c->msglen, c->tdsver, &sql, &sqllen, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_debug("batch: %s", sql);
+	faulty = faults_match(&c->faults, sql);
+	tds_buf_reset(out);
+	if (faulty && c->faults.query_delay_ms > 0) {
+		log_info("fault: query delay %ld ms", c->faults.query_delay_ms);
+		if ((w = wait_attention(c, c->faults.query_delay_ms)) == -1)
+			goto done;
+		if (w == 1) {
+			log_info("ATTENTION during the delay: batch cancelled");
+			if (tds_put_done(out, c->tdsver, TDS_DONE_ATTN, 0, 0) == -1)
+				goto done;
+			rc = send_reply(c, out, -1);
+			goto done;
+		}
+	}
+	if (sqlexec_batch(c->db, sql, c->tdsver, c->cfg->database, out) == -1) {
+		tds_buf_reset(out);
+		tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 50000, 1, 16, "Result too large for the fixture.",
+		    SQLEXEC_SERVER_NAME, "", 1);
+		tds_put_done(out, c->tdsver, TDS_DONE_ERROR, 0, 0);
+		if (out->overflow)
+			goto done;
+	}
+	rc = send_reply(c, out, faulty ? c->faults.truncate_reply_bytes : -1);
+done:
+	free(sql);
+	return rc;
+}
+
+static int
+conn_unsupported(struct conn *c, struct tds_buf *out)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "Request type 0x%02x is not supported by this fixture.", c->msgtype);
+	tds_buf_reset(out);
+	if (tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 50000, 1, 16, msg, SQLEXEC_SERVER_NAME, "", 1) == -1 ||
+	    tds_put_done(out, c->tdsver, TDS_DONE_ERROR, 0, 0) == -1)
+		return -1;
+	return send_reply(c, out, -1);
+}
+
+/* Serve one accepted connection to the end.  Returns the child's exit status. */
+static int
+conn_serve(int fd, const struct server_cfg *cfg)
+{
+	struct conn	 c;
+	struct tds_buf	 out;
+	char		 err[512];
+	int		 rc = 1, one = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.fd = fd;
+	c.cfg = cfg;
+	c.packet_size = 4096;
+	c.tdsver = TDS_V74;
+	c.spid = (uint16_t)(51 + getpid() % 30000);
+	tds_buf_init(&out, REPLY_MAX);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	faults_clear(&c.faults);
+	if (cfg->faults[0] && faults_load(cfg->faults, &c.faults, err, sizeof(err)) == -1)
+		log_warnx("fault file ignored for this connection: %s", err);
+	if ((c.msg = malloc(MSG_MAX)) == NULL) {
+		log_warnx("out of memory");
+		goto done;
+	}
+	if ((c.db = sqlexec_open(cfg->db, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		goto done;
+	}
+	if (read_message(&c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+		log_debug("before login: %s", err);
+		goto done;
+	}
+	if (c.msgtype == TDS_PKT_PRELOGIN) {
+		if (conn_prelogin(&c, &out) == -1)
+			goto done;
+		if (read_message(&c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+			log_debug("after PRELOGIN: %s", err);
+			goto done;
+		}
+	}
+	if (c.msgtype != TDS_PKT_LOGIN7) {
+		log_warnx("expected LOGIN7, got packet type 0x%02x", c.msgtype);
+		goto done;
+	}
+	if (conn_login(&c, &out) == -1)
+		goto done;
+	for (;;) {
+		if (read_message(&c, IDLE_TIMEOUT_MS, err, sizeof(err)) == -1) {
+			log_debug("session end: %s", err);
+			rc = 0;
+			goto done;
+		}
+		switch (c.msgtype) {
+		case TDS_PKT_SQLBATCH:
+			if (conn_batch(&c, &out) == -1)
+				goto done;
+			break;
+		case TDS_PKT_ATTENTION:
+			tds_buf_reset(&out);
+			if (tds_put_done(&out, c.tdsver, TDS_DONE_ATTN, 0, 0) == -1 || send_reply(&c, &out, -1) == -1)
+				goto done;
+			break;
+		case TDS_PKT_PRELOGIN:
+		case TDS_PKT_LOGIN7:
+		case TDS_PKT_PRETDS7_LOGIN:
+			log_warnx("login message 0x%02x after login", c.msgtype);
+			goto done;
+		default:
+			if (conn_unsupported(&c, &out) == -1)
+				goto done;
+			break;
+		}
+	}
+done:
+	tds_buf_free(&out);
+	free(c.msg);
+	sqlite3_close(c.db);
+	close(fd);
+	return rc;
+}
+
+static int
+listen_on(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[128];
+	const char		*colon = strrchr(spec, ':');
+	long			 port;
+	char			*end;
+	int			 fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+		return util_err(err, errlen, "--listen %s: expected ADDR:PORT", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return util_err(err, errlen, "--listen %s: bad port", spec);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		host[strlen(host) - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return util_err(err, errlen, "--listen %s: bad IPv6 address", spec);
+		sslen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return util_err(err, errlen, "--listen %s: bad IPv4 address", spec);
+		sslen = sizeof(*s4);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return util_err(err, errlen, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 || listen(fd, 128) == -1) {
+		util_err(err, errlen, "listen on %s: %s", spec, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: dpfleet-tdsd --listen ADDR:PORT --db FILE.sqlite --login USER:PASSWORD "
+	    "[--database NAME] [--faults FILE] [-v]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "listen",	required_argument,	NULL, 'l' },
+		{ "db",		required_argument,	NULL, 'b' },
+		{ "login",	required_argument,	NULL, 'u' },
+		{ "database",	required_argument,	NULL, 'D' },
+		{ "faults",	required_argument,	NULL, 'f' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	struct server_cfg cfg;
+	struct faults	 f;
+	pid_t		 children[MAX_CHILDREN];
+	size_t		 nchildren = 0, i;
+	struct pollfd	 pfd[2];
+	sigset_t	 mask, oldmask;
+	struct signalfd_siginfo si;
+	sqlite3		*db;
+	char		 err[512], *colon;
+	int		 ch, verbose = 0, lfd, sfd, cfd, status, stopping = 0;
+	pid_t		 pid;
+
+	memset(&cfg, 0, sizeof(cfg));
+	util_strlcpy(cfg.database, "master", sizeof(cfg.database));
+	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			util_strlcpy(cfg.listen, optarg, sizeof(cfg.listen));
+			break;
+		case 'b':
+			util_strlcpy(cfg.db, optarg, sizeof(cfg.db));
+			break;
+		case 'u':
+			if ((colon = strchr(optarg, ':')) == NULL || colon == optarg)
+				usage();
+			*colon = '\0';
+			if (util_strlcpy(cfg.user, optarg, sizeof(cfg.user)) >= sizeof(cfg.user) ||
+			    util_strlcpy(cfg.password, colon + 1, sizeof(cfg.password)) >= sizeof(cfg.password))
+				usage();
+			explicit_bzero(colon + 1, strlen(colon + 1));	/* keep it out of ps */
+			break;
+		case 'D':
+			util_strlcpy(cfg.database, optarg, sizeof(cfg.database));
+			break;
+		case 'f':
+			util_strlcpy(cfg.faults, optarg, sizeof(cfg.faults));
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || !cfg.listen[0] || !cfg.db[0] || !cfg.user[0])
+		usage();
+	log_init(1, verbose, "dpfleet-tdsd");
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	if ((db = sqlexec_open(cfg.db, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	sqlite3_close(db);
+	if (cfg.faults[0] && faults_load(cfg.faults, &f, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((lfd = listen_on(cfg.listen, err, sizeof(err))) == -1)
+		fatalx("%s", err);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) == -1)
+		fatal("sigprocmask");
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+
+	printf("ready\n");
+	fflush(stdout);
+	log_info("listening on %s, database %s (%s)", cfg.listen, cfg.database, cfg.db);
+
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = lfd;
+	pfd[1].events = POLLIN;
+	while (!stopping || nchildren > 0) {
+		if (poll(pfd, stopping ? 1 : 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				fatal("signalfd read");
+			if (si.ssi_signo == SIGCHLD) {
+				while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+					for (i = 0; i < nchildren; i++)
+						if (children[i] == pid) {
+							children[i] = children[--nchildren];
+							break;
+						}
+			} else if (!stopping) {
+				log_info("signal %u: stopping %zu connection(s)", si.ssi_signo, nchildren);
+				stopping = 1;
+				close(lfd);
+				for (i = 0; i < nchildren; i++)
+					kill(children[i], SIGTERM);
+			}
+		}
+		if (stopping || !(pfd[1].revents & POLLIN))
+			continue;
+		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+				log_warn("accept");
+			continue;
+		}
+		if (nchildren >= MAX_CHILDREN) {
+			log_warnx("%d connections open: refusing another", MAX_CHILDREN);
+			close(cfd);
+			continue;
+		}
+		if ((pid = fork()) == -1) {
+			log_warn("fork");
+			close(cfd);
+			continue;
+		}
+		if (pid == 0) {
+			close(lfd);
+			close(sfd);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGCHLD, SIG_DFL);
+			sigprocmask(SIG_SETMASK, &oldmask, NULL);
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				_exit(1);
+			status = conn_serve(cfd, &cfg);
+			explicit_bzero(cfg.password, sizeof(cfg.password));
+			_exit(status);
+		}
+		children[nchildren++] = pid;
+		close(cfd);
+	}
+	explicit_bzero(cfg.password, sizeof(cfg.password));
+	log_info("stopped");
+	return 0;
+}
