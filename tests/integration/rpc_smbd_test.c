@@ -12,9 +12,8 @@
  *   rpc_smbd_test ADDR USER PASS delete KEY VALUE
  *   rpc_smbd_test ADDR USER PASS createkey KEY
  *       → "status=<s> werr=<n>"
- *   rpc_smbd_test ADDR USER PASS trace KEY VALUE
- *       → like read, and every request / response stub in hex on stderr ("> op hex" / "< op hex"),
- *         used to capture byte vectors for tests/unit/test_rrp.c.
+ * With RPC_SMBD_TRACE set in the environment, every request / response stub is also written in hex on
+ * stderr ("> opnum hex" / "< opnum hex"): that is how tests/unit/test_rrp.c's vectors were captured.
  * The password comes from argv only because this is a test tool for a throw-away smbd.
  */
 #include <stdio.h>
@@ -104,16 +103,16 @@ main(int argc, char **argv)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	if (getenv("RPC_SMBD_TRACE") != NULL) {
+		t.conn = c;
+		io.call = trace_call;
+		io.ctx = &t;
+	}
 	memset(&r, 0, sizeof(r));
 	if (strcmp(op, "connect") == 0) {
 		printf("connected\n");
 		rc = 0;
-	} else if ((strcmp(op, "read") == 0 || strcmp(op, "trace") == 0) && argc == 7) {
-		if (strcmp(op, "trace") == 0) {
-			t.conn = c;
-			io.call = trace_call;
-			io.ctx = &t;
-		}
+	} else if (strcmp(op, "read") == 0 && argc == 7) {
 		if (rrp_read_value(&io, argv[5], argv[6], &r, err, sizeof(err)) == -1)
 			fprintf(stderr, "read: %s\n", err);
 		else {
