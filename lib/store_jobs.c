@@ -1,0 +1,450 @@
+/*
+ * store_jobs.c — queueing remediation jobs and scan requests in the state DB (the producer side).
+ *
+ * Called by dpfleet-server's API (server/api_jobs.c) and by the scanner's CLI.  Each function runs in one
+ * BEGIN IMMEDIATE transaction, so a queue request is all-or-nothing and its audit rows commit with it.
+ * A fix job records the site's expected hash at queue time (NULL when the site value is not 'present'; the
+ * scanner re-reads everything before writing and refuses such a host).  The scanner's claim/finish
+ * functions belong in this module too, below the producer side, with the same conventions: bound
+ * parameters, caller error buffer, one cleanup label.
+ */
+#include "store_jobs.h"
+#include "store_query.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int
+prep(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
+{
+	if (sqlite3_prepare_v2(store_db(st), sql, -1, s, NULL) != SQLITE_OK)
+		return util_err(err, errlen, "prepare: %s", sqlite3_errmsg(store_db(st)));
+	return 0;
+}
+
+struct target {
+	int64_t	 host_id;
+	char	 fqdn[STORE_FQDN_MAX];
+};
+
+static int
+target_cmp(const void *a, const void *b)
+{
+	const struct target *x = a, *y = b;
+
+	return x->host_id < y->host_id ? -1 : x->host_id > y->host_id;
+}
+
+/* Append one target; -1 when out of memory. */
+static int
+push(struct target **v, size_t *n, size_t *cap, int64_t id, const char *fqdn)
+{
+	struct target *nv;
+	size_t ncap;
+
+	if (*n == *cap) {
+		ncap = *cap ? *cap * 2 : 64;
+		if (ncap > SIZE_MAX / sizeof(**v) || (nv = realloc(*v, ncap * sizeof(**v))) == NULL)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[*n].host_id = id;
+	util_strlcpy((*v)[*n].fqdn, fqdn ? fqdn : "", sizeof((*v)[*n].fqdn));
+	(*n)++;
+	return 0;
+}
+
+int
+store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct store_fix_result *r,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL, *ins = NULL;
+	struct target *t = NULL;
+	size_t n = 0, cap = 0, i, j;
+	char now[UTIL_ISO_LEN], detail[128];
+	int rc = -1, step;
+
+	memset(r, 0, sizeof(*r));
+	util_iso_now(now);
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if (o->all_affected) {
+		if (prep(st, &s, "SELECT h.id, h.fqdn FROM hosts h JOIN observations o ON o.id = h.last_obs_id "
+		    "WHERE h.retired_at IS NULL AND o.state IN ('missing', 'empty', 'mismatch') "
+		    "AND (?1 IS NULL OR h.site = ?1) ORDER BY h.id", err, errlen) == -1)
+			goto done;
+		sqlite3_bind_text(s, 1, o->site, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(s)) == SQLITE_ROW)
+			if (push(&t, &n, &cap, sqlite3_column_int64(s, 0),
+			    (const char *)sqlite3_column_text(s, 1)) == -1)
+				goto oom;
+		if (step != SQLITE_DONE) {
+			util_err(err, errlen, "affected hosts: %s", sqlite3_errmsg(store_db(st)));
+			goto done;
+		}
+	} else {
+		if (prep(st, &s, "SELECT id, fqdn FROM hosts WHERE fqdn = ? AND retired_at IS NULL", err,
+		    errlen) == -1)
+			goto done;
+		for (i = 0; i < o->nhosts; i++) {
+			sqlite3_reset(s);
+			sqlite3_bind_text(s, 1, o->hosts[i], -1, SQLITE_STATIC);
+			step = sqlite3_step(s);
+			if (step == SQLITE_DONE) {
+				util_strlcpy(r->unknown, o->hosts[i], sizeof(r->unknown));
+				rc = STORE_JOBS_NOT_FOUND;
+				goto done;
+			}
+			if (step != SQLITE_ROW) {
+				util_err(err, errlen, "host: %s", sqlite3_errmsg(store_db(st)));
+				goto done;
+			}
+			if (push(&t, &n, &cap, sqlite3_column_int64(s, 0),
+			    (const char *)sqlite3_column_text(s, 1)) == -1)
+				goto oom;
+		}
+		/* Drop duplicates (the same host named twice, in any case). */
+		if (n > 1)
+			qsort(t, n, sizeof(*t), target_cmp);
+		for (i = j = 0; i < n; i++)
+			if (j == 0 || t[j - 1].host_id != t[i].host_id)
+				t[j++] = t[i];
+		n = j;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	r->count = (long)n;
+	if (o->max_count > 0 && r->count > o->max_count && o->confirm_count != r->count) {
+		rc = STORE_JOBS_TOO_MANY;
+		goto done;
+	}
+	if (n > 0 && (r->jobs = calloc(n, sizeof(*r->jobs))) == NULL)
+		goto oom;
+	if (prep(st, &ins, "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at, "
+	    "expected_sha256) VALUES ('fix', ?1, ?2, ?3, ?4, (SELECT s.expected_sha256 FROM sites s "
+	    "JOIN hosts h ON h.site = s.code WHERE h.id = ?5 AND s.expected_state = 'present'))",
+	    err, errlen) == -1)
+		goto done;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, t[i].fqdn, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 2, o->dry_run != 0);
+		sqlite3_bind_text(ins, 3, o->requested_by, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, now, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, t[i].host_id);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			util_err(err, errlen, "queue job: %s", sqlite3_errmsg(store_db(st)));
+			goto done;
+		}
+		r->jobs[i].id = sqlite3_last_insert_rowid(store_db(st));
+		util_strlcpy(r->jobs[i].host, t[i].fqdn, sizeof(r->jobs[i].host));
+		snprintf(detail, sizeof(detail), "{\"job\": %lld, \"kind\": \"fix\", \"dry_run\": %s}",
+		    (long long)r->jobs[i].id, o->dry_run ? "true" : "false");
+		if (store_audit(st, o->requested_by, "job.queue", t[i].fqdn, "queued", detail, err,
+		    errlen) == -1)
+			goto done;
+	}
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (store_commit(st, err, errlen) == -1)
+		goto done;
+	rc = 0;
+	goto done;
+oom:
+	util_err(err, errlen, "queue fixes: out of memory");
+done:
+	sqlite3_finalize(s);
+	sqlite3_finalize(ins);
+	if (rc != 0) {
+		store_rollback(st);
+		free(r->jobs);
+		r->jobs = NULL;
+	}
+	free(t);
+	return rc;
+}
+
+int
+store_jobs_queue_rollback(struct store *st, int64_t job, const char *requested_by, int64_t *id, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char now[UTIL_ISO_LEN], host[STORE_FQDN_MAX], kind[16], state[16], outcome[32], detail[128];
+	int rc = -1, step;
+
+	*id = 0;
+	util_iso_now(now);
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if (prep(st, &s, "SELECT host, kind, state, coalesce(outcome, '') FROM jobs WHERE id = ?", err,
+	    errlen) == -1)
+		goto done;
+	sqlite3_bind_int64(s, 1, job);
+	if ((step = sqlite3_step(s)) == SQLITE_DONE) {
+		rc = STORE_JOBS_NOT_FOUND;
+		goto done;
+	}
+	if (step != SQLITE_ROW) {
+		util_err(err, errlen, "job: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	util_strlcpy(host, (const char *)sqlite3_column_text(s, 0), sizeof(host));
+	util_strlcpy(kind, (const char *)sqlite3_column_text(s, 1), sizeof(kind));
+	util_strlcpy(state, (const char *)sqlite3_column_text(s, 2), sizeof(state));
+	util_strlcpy(outcome, (const char *)sqlite3_column_text(s, 3), sizeof(outcome));
+	sqlite3_finalize(s);
+	s = NULL;
+	if (strcmp(kind, "fix") != 0 || strcmp(state, "done") != 0 || strcmp(outcome, "written") != 0) {
+		util_err(err, errlen, "job %lld is a %s job in state %s%s%s: only a done fix with outcome "
+		    "written can be rolled back", (long long)job, kind, state, *outcome ? " with outcome " : "",
+		    outcome);
+		rc = STORE_JOBS_CONFLICT;
+		goto done;
+	}
+	if (prep(st, &s, "SELECT id FROM jobs WHERE rollback_of = ? AND state IN ('queued', 'running', 'done') "
+	    "LIMIT 1", err, errlen) == -1)
+		goto done;
+	sqlite3_bind_int64(s, 1, job);
+	if ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		util_err(err, errlen, "job %lld already has rollback job %lld", (long long)job,
+		    (long long)sqlite3_column_int64(s, 0));
+		rc = STORE_JOBS_CONFLICT;
+		goto done;
+	}
+	if (step != SQLITE_DONE) {
+		util_err(err, errlen, "job: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (prep(st, &s, "INSERT INTO jobs (kind, host, rollback_of, requested_by, requested_at) "
+	    "VALUES ('rollback', ?, ?, ?, ?)", err, errlen) == -1)
+		goto done;
+	sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, job);
+	sqlite3_bind_text(s, 3, requested_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		util_err(err, errlen, "queue rollback: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	*id = sqlite3_last_insert_rowid(store_db(st));
+	snprintf(detail, sizeof(detail), "{\"job\": %lld, \"kind\": \"rollback\", \"rollback_of\": %lld}",
+	    (long long)*id, (long long)job);
+	if (store_audit(st, requested_by, "job.queue", host, "queued", detail, err, errlen) == -1 ||
+	    store_commit(st, err, errlen) == -1)
+		goto done;
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	if (rc != 0) {
+		store_rollback(st);
+		*id = 0;
+	}
+	return rc;
+}
+
+int
+store_jobs_cancel(struct store *st, int64_t job, const char *who, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char host[STORE_FQDN_MAX], state[16], now[UTIL_ISO_LEN], detail[64];
+	int rc = -1, step;
+
+	util_iso_now(now);
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if (prep(st, &s, "SELECT host, state FROM jobs WHERE id = ?", err, errlen) == -1)
+		goto done;
+	sqlite3_bind_int64(s, 1, job);
+	if ((step = sqlite3_step(s)) == SQLITE_DONE) {
+		rc = STORE_JOBS_NOT_FOUND;
+		goto done;
+	}
+	if (step != SQLITE_ROW) {
+		util_err(err, errlen, "job: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	util_strlcpy(host, (const char *)sqlite3_column_text(s, 0), sizeof(host));
+	util_strlcpy(state, (const char *)sqlite3_column_text(s, 1), sizeof(state));
+	sqlite3_finalize(s);
+	s = NULL;
+	if (strcmp(state, "queued") != 0) {
+		util_err(err, errlen, "job %lld is %s: only a queued job can be cancelled", (long long)job, state);
+		rc = STORE_JOBS_CONFLICT;
+		goto done;
+	}
+	/* The state guard makes the scanner's concurrent claim and this cancel mutually exclusive. */
+	if (prep(st, &s, "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state = 'queued'",
+	    err, errlen) == -1)
+		goto done;
+	sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, job);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		util_err(err, errlen, "cancel: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	snprintf(detail, sizeof(detail), "{\"job\": %lld}", (long long)job);
+	if (store_audit(st, who, "job.cancel", host, "cancelled", detail, err, errlen) == -1 ||
+	    store_commit(st, err, errlen) == -1)
+		goto done;
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+#define JOB_SELECT \
+	"SELECT id, kind, host, dry_run, rollback_of, requested_by, requested_at, started_at, finished_at, " \
+	"state, outcome, expected_sha256, before_sha256, after_sha256, backup IS NOT NULL, attempts, error " \
+	"FROM jobs "
+
+static json_t *
+job_json(sqlite3_stmt *s, int *oom)
+{
+	static const char *const names[] = {
+		"id", "kind", "host", "dry_run", "rollback_of", "requested_by", "requested_at", "started_at",
+		"finished_at", "state", "outcome", "expected_sha256", "before_sha256", "after_sha256",
+		"backup_taken", "attempts", "error",
+	};
+	json_t *o = json_object(), *v;
+	int i;
+
+	if (o == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+		if (sqlite3_column_type(s, i) == SQLITE_NULL)
+			v = json_null();
+		else if (i == 3 || i == 14)
+			v = json_boolean(sqlite3_column_int(s, i) != 0);
+		else if (i == 0 || i == 4 || i == 15)
+			v = json_integer(sqlite3_column_int64(s, i));
+		else
+			v = store_json_text((const char *)sqlite3_column_text(s, i));
+		if (v == NULL || json_object_set_new(o, names[i], v) == -1)
+			*oom = 1;
+	}
+	return o;
+}
+
+int
+store_jobs_list(struct store *st, const char *state, const char *host, long limit, long offset,
+    json_t **out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *res = NULL, *list, *j;
+	int pass, step, oom = 0, rc = -1;
+
+	*out = NULL;
+	if (limit < 1 || limit > 1000 || offset < 0)
+		return util_err(err, errlen, "limit must be 1..1000 and offset >= 0");
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
+	    json_object_set_new(res, "jobs", list) == -1)
+		goto oom;
+	for (pass = 0; pass < 2; pass++) {
+		if (prep(st, &s, pass == 0 ?
+		    "SELECT count(*) FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR host = ?2)" :
+		    JOB_SELECT "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR host = ?2) "
+		    "ORDER BY id DESC LIMIT ?3 OFFSET ?4", err, errlen) == -1)
+			goto done;
+		sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, host, -1, SQLITE_STATIC);
+		if (pass == 1) {
+			sqlite3_bind_int64(s, 3, limit);
+			sqlite3_bind_int64(s, 4, offset);
+		}
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			if (pass == 0) {
+				if (json_object_set_new(res, "total",
+				    json_integer(sqlite3_column_int64(s, 0))) == -1)
+					goto oom;
+			} else if ((j = job_json(s, &oom)) == NULL || json_array_append_new(list, j) == -1)
+				goto oom;
+		}
+		if (step != SQLITE_DONE) {
+			util_err(err, errlen, "jobs: %s", sqlite3_errmsg(store_db(st)));
+			goto done;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (oom)
+		goto oom;
+	*out = res;
+	res = NULL;
+	rc = 0;
+	goto done;
+oom:
+	util_err(err, errlen, "jobs: out of memory");
+done:
+	sqlite3_finalize(s);
+	json_decref(res);
+	return rc;
+}
+
+int
+store_jobs_get(struct store *st, int64_t job, json_t **out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int step, oom = 0, rc = -1;
+
+	*out = NULL;
+	if (prep(st, &s, JOB_SELECT "WHERE id = ?", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, job);
+	if ((step = sqlite3_step(s)) == SQLITE_DONE)
+		rc = 0;
+	else if (step != SQLITE_ROW)
+		util_err(err, errlen, "job: %s", sqlite3_errmsg(store_db(st)));
+	else if ((*out = job_json(s, &oom)) == NULL || oom) {
+		json_decref(*out);
+		*out = NULL;
+		util_err(err, errlen, "job: out of memory");
+	} else
+		rc = 1;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_jobs_request_scan(struct store *st, const char *requested_by, int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char now[UTIL_ISO_LEN], detail[64];
+	int rc = -1;
+
+	*id = 0;
+	util_iso_now(now);
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if (prep(st, &s, "INSERT INTO scan_requests (requested_by, requested_at) VALUES (?, ?)", err,
+	    errlen) == -1)
+		goto done;
+	sqlite3_bind_text(s, 1, requested_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		util_err(err, errlen, "scan request: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	*id = sqlite3_last_insert_rowid(store_db(st));
+	snprintf(detail, sizeof(detail), "{\"scan_request\": %lld}", (long long)*id);
+	if (store_audit(st, requested_by, "scan.request", NULL, "queued", detail, err, errlen) == -1 ||
+	    store_commit(st, err, errlen) == -1)
+		goto done;
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	if (rc != 0) {
+		store_rollback(st);
+		*id = 0;
+	}
+	return rc;
+}

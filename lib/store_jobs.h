@@ -1,0 +1,84 @@
+/*
+ * store_jobs.h — the queue side of remediation jobs and scan requests in the state DB.
+ *
+ * Producers (dpfleet-server's API, the scanner's `fix`/`rollback` CLI) queue work here; the scanner executes
+ * it.  Job states (drawn in scanner/fix.c): queued -> running -> done | failed; queued -> cancelled.
+ *   store_jobs_queue_fixes / store_jobs_queue_rollback   insert  'queued'
+ *   store_jobs_cancel                                    queued  -> cancelled
+ *   (scanner side, added to this module by the scanner: claim queued -> running, finish -> done | failed)
+ * Every queue and cancel appends an audit row in the same transaction.
+ */
+#ifndef DPFLEET_STORE_JOBS_H
+#define DPFLEET_STORE_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+#define STORE_FQDN_MAX	256	/* bytes including the NUL */
+
+/* Result codes besides 0 (done) and -1 (store error, reason in err). */
+#define STORE_JOBS_NOT_FOUND	1	/* unknown host (name in the result) or job */
+#define STORE_JOBS_TOO_MANY	2	/* more hosts than max_count and not confirmed */
+#define STORE_JOBS_CONFLICT	3	/* the job is not in a state that allows it (reason in err) */
+
+struct store_fix_order {
+	const char *const *hosts;	/* explicit fqdns (case-insensitive; duplicates ignored), or */
+	size_t		 nhosts;
+	int		 all_affected;	/* every live host whose newest verdict is affected */
+	const char	*site;		/* with all_affected: only this site (NULL: all) */
+	int		 dry_run;
+	const char	*requested_by;	/* user name or "cli:<unix user>" */
+	long		 max_count;	/* refuse more hosts than this (<= 0: no cap) ... */
+	long		 confirm_count;	/* ... unless this equals the number of hosts */
+};
+
+struct store_job_ref {
+	int64_t	 id;
+	char	 host[STORE_FQDN_MAX];	/* the fqdn as the hosts table spells it */
+};
+
+struct store_fix_result {
+	long			 count;		/* hosts the order resolved to (also on TOO_MANY) */
+	struct store_job_ref	*jobs;		/* malloc'd, count entries; caller frees; NULL unless 0 */
+	char			 unknown[STORE_FQDN_MAX];	/* on NOT_FOUND: the first unknown fqdn */
+};
+
+/*
+ * Queue one fix job per host of the order, in one transaction with one audit row per job
+ * (action job.queue).  Returns 0 with r->jobs set; STORE_JOBS_NOT_FOUND (r->unknown names the host) or
+ * STORE_JOBS_TOO_MANY (r->count set) with nothing queued; -1 with err and nothing queued.
+ * A host must exist and not be retired.
+ */
+int	 store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct store_fix_result *r,
+	    char *err, size_t errlen);
+
+/*
+ * Queue a rollback of fix job `job` (it must be a fix in state done with outcome written and not already
+ * rolled back by a live or finished rollback).  Returns 0 and *id; STORE_JOBS_NOT_FOUND; STORE_JOBS_CONFLICT
+ * with the reason in err; -1 with err.  Nothing changes unless 0.
+ */
+int	 store_jobs_queue_rollback(struct store *st, int64_t job, const char *requested_by, int64_t *id,
+	    char *err, size_t errlen);
+
+/* Cancel a queued job.  0 done; STORE_JOBS_NOT_FOUND; STORE_JOBS_CONFLICT (not queued, reason in err); -1. */
+int	 store_jobs_cancel(struct store *st, int64_t job, const char *who, char *err, size_t errlen);
+
+/*
+ * Jobs newest first, optionally only one state and/or one host: {"total": n, "jobs": [job...]}.
+ * 0 and *out (caller json_decref()s), or -1 with err.  limit 1..1000, offset >= 0.
+ */
+int	 store_jobs_list(struct store *st, const char *state, const char *host, long limit, long offset,
+	    json_t **out, char *err, size_t errlen);
+
+/* One job.  1 and *out, 0 if none, -1 with err. */
+int	 store_jobs_get(struct store *st, int64_t job, json_t **out, char *err, size_t errlen);
+
+/* Queue a scan request (and its audit row).  0 and *id, or -1 with err (nothing changed). */
+int	 store_jobs_request_scan(struct store *st, const char *requested_by, int64_t *id, char *err,
+	    size_t errlen);
+
+#endif

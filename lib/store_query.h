@@ -1,0 +1,102 @@
+/*
+ * store_query.h — the read side of the state DB for dpfleet-server: fleet summary, host list with filters,
+ * sorting and paging, host detail with history and evidence, scans, reports, the audit log and metrics
+ * figures.  Results come back as Jansson values in the shapes the JSON API serves (issue 8), so the server
+ * only adds status codes.  Retired hosts and sites are left out everywhere.  A host that has never been
+ * scanned has "state": null and "last_scanned": null, and is counted in no state.
+ */
+#ifndef DPFLEET_STORE_QUERY_H
+#define DPFLEET_STORE_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+#define STORE_NSTATES		8	/* healthy missing empty mismatch no_key denied unreachable unknown */
+#define STORE_NOUTCOMES		8	/* written ... restored, as in the jobs table */
+#define STORE_NJOBSTATES	5	/* queued running done failed cancelled */
+#define STORE_HOSTS_MAX_LIMIT	1000
+
+/* The pinned vocabularies, by index (NULL past the end). */
+const char	*store_state_name(int i);
+const char	*store_outcome_name(int i);
+const char	*store_jobstate_name(int i);
+/* 1 if s is one of the 8 verdict states / job states; else 0. */
+int		 store_state_valid(const char *s);
+int		 store_jobstate_valid(const char *s);
+/* 1 if s is a sort key the host list accepts: fqdn site state last_scanned pxe_cert_errors. */
+int		 store_host_sort_valid(const char *s);
+
+enum store_role_filter { STORE_ROLE_ANY, STORE_ROLE_DP, STORE_ROLE_MP };
+
+struct store_host_filter {
+	const char	*state;		/* NULL: any; else one of the 8 states */
+	const char	*site;		/* NULL: any */
+	enum store_role_filter role;
+	int		 pxe;		/* -1 any, 0, 1 */
+	int		 affected;	/* -1 any, 0, 1 */
+	const char	*q;		/* NULL or a substring of the fqdn (LIKE wildcards are escaped) */
+	const char	*sort;		/* NULL ("fqdn") or a key store_host_sort_valid() accepts */
+	int		 desc;
+	long		 limit;		/* 1..STORE_HOSTS_MAX_LIMIT */
+	long		 offset;	/* >= 0 */
+};
+
+/*
+ * Every function below returns 0 and sets *out to a new reference the caller json_decref()s, or -1 with the
+ * reason in err (*out NULL).  None changes the DB.
+ */
+
+/* {"last_scan": {...}|null, "counts": {...}, "affected", "hosts", "unscanned", "sites": [...]} */
+int	 store_query_summary(struct store *st, json_t **out, char *err, size_t errlen);
+
+/* {"total": n, "hosts": [host...]}; a bad sort key or limit is an error. */
+int	 store_query_hosts(struct store *st, const struct store_host_filter *f, json_t **out, char *err,
+	    size_t errlen);
+
+/*
+ * One host (retired ones too) with "history" (newest first, at most 100) and "evidence" (of the newest
+ * observation).  Returns 1 and *out, 0 if there is no such host (*out NULL), -1 with err.
+ */
+int	 store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, size_t errlen);
+
+/* {"scans": [...newest first...], "pending_requests": [...]}; limit 1..1000, offset >= 0. */
+int	 store_query_scans(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen);
+
+/* The affected-hosts report: an array of objects with the affected.csv fields (roles as an array). */
+int	 store_query_affected_report(struct store *st, json_t **out, char *err, size_t errlen);
+
+/* The fix-proof report: every job, oldest first, with the fixes.csv fields. */
+int	 store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errlen);
+
+/* {"total": n, "audit": [{id, at, who, action, target, outcome, detail}...newest first]}. */
+int	 store_query_audit(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen);
+
+/* 0 when the DB answers a trivial query, else -1 with err. */
+int	 store_query_ping(struct store *st, char *err, size_t errlen);
+
+struct store_metrics {
+	long	 hosts[STORE_NSTATES];		/* by store_state_name() index */
+	long	 unscanned;
+	long	 affected;
+	int	 have_scan;			/* a finished scan exists */
+	time_t	 last_scan_finished;
+	double	 last_scan_duration;		/* seconds */
+	long	 jobs_outcome[STORE_NOUTCOMES];	/* by store_outcome_name() index */
+	long	 jobs_state[STORE_NJOBSTATES];	/* by store_jobstate_name() index */
+};
+
+/* Fill *m.  0, or -1 with err (*m zeroed). */
+int	 store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t errlen);
+
+/*
+ * A JSON string from possibly invalid UTF-8 text (bytes that are not UTF-8 become '?'); NULL text gives
+ * json null.  Returns a new reference, NULL only when out of memory.  Shared with store_jobs.c.
+ */
+json_t	*store_json_text(const char *text);
+
+#endif

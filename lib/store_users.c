@@ -1,0 +1,334 @@
+/*
+ * store_users.c — the SQL behind dpfleet-server's users, login failures, lockout and sessions.
+ *
+ * Called by server/auth.c (logins, sessions) and server/usercli.c (`dpfleet-server user ...`).  Password
+ * hashing and token generation happen in the caller: this module stores only what it is given (an argon2id
+ * string, the hex SHA-256 of a session token, a CSRF token) and never logs any of it.  Multi-statement
+ * changes run in one BEGIN IMMEDIATE transaction so a failure leaves the DB as it was.  Times are ISO 8601
+ * UTC text and compare lexicographically.
+ */
+#include "store_users.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+prep(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
+{
+	if (sqlite3_prepare_v2(store_db(st), sql, -1, s, NULL) != SQLITE_OK)
+		return util_err(err, errlen, "prepare: %s", sqlite3_errmsg(store_db(st)));
+	return 0;
+}
+
+static void
+col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	util_strlcpy(buf, t ? (const char *)t : "", size);
+}
+
+/* Step a statement that returns no row; 0 or -1 with err. */
+static int
+step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
+{
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return util_err(err, errlen, "%s", sqlite3_errmsg(store_db(st)));
+	return 0;
+}
+
+int
+store_role_valid(const char *role)
+{
+	return role != NULL && (strcmp(role, "viewer") == 0 || strcmp(role, "operator") == 0 ||
+	    strcmp(role, "admin") == 0);
+}
+
+int
+store_user_add(struct store *st, const char *name, const char *role, const char *pwhash, const char *now,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	if (!store_role_valid(role))
+		return util_err(err, errlen, "unknown role \"%s\"", role ? role : "");
+	if (prep(st, &s, "INSERT INTO users (name, role, pwhash, created_at) VALUES (?, ?, ?, ?)",
+	    err, errlen) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, pwhash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(store_db(st)) == SQLITE_CONSTRAINT_UNIQUE)
+			util_err(err, errlen, "user %s already exists", name);
+		else
+			util_err(err, errlen, "add user: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void
+row_user(sqlite3_stmt *s, struct store_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, u->name, sizeof(u->name));
+	col_text(s, 2, u->role, sizeof(u->role));
+	u->disabled = sqlite3_column_int(s, 3);
+	col_text(s, 4, u->locked_until, sizeof(u->locked_until));
+	col_text(s, 5, u->created_at, sizeof(u->created_at));
+}
+
+int
+store_user_get(struct store *st, const char *name, struct store_user *u, char *pwhash, size_t pwhashlen,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, r;
+
+	if (prep(st, &s, "SELECT id, name, role, disabled, locked_until, created_at, pwhash FROM users "
+	    "WHERE name = ?", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r == SQLITE_DONE) {
+		rc = 0;
+		goto done;
+	}
+	if (r != SQLITE_ROW) {
+		util_err(err, errlen, "user: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	row_user(s, u);
+	if (pwhash != NULL)
+		col_text(s, 6, pwhash, pwhashlen);
+	rc = 1;
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Run one UPDATE/DELETE with a name or id parameter inside the caller's transaction. */
+static int
+run1(struct store *st, const char *sql, const char *t1, const char *t2, int64_t id, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, i = 1;
+
+	if (prep(st, &s, sql, err, errlen) == -1)
+		return -1;
+	if (t1 != NULL)
+		sqlite3_bind_text(s, i++, t1, -1, SQLITE_STATIC);
+	if (t2 != NULL)
+		sqlite3_bind_text(s, i++, t2, -1, SQLITE_STATIC);
+	if (id != 0)
+		sqlite3_bind_int64(s, i++, id);
+	if (step_done(st, s, err, errlen) == 0)
+		rc = sqlite3_changes(store_db(st));
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_user_set_password(struct store *st, const char *name, const char *pwhash, char *err, size_t errlen)
+{
+	int n;
+
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if ((n = run1(st, "UPDATE users SET pwhash = ?, locked_until = NULL WHERE name = ?", pwhash, name, 0,
+	    err, errlen)) == -1)
+		goto fail;
+	if (n == 0) {
+		store_rollback(st);
+		return 0;
+	}
+	if (run1(st, "DELETE FROM login_failures WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+	    name, NULL, 0, err, errlen) == -1 ||
+	    run1(st, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+	    name, NULL, 0, err, errlen) == -1)
+		goto fail;
+	if (store_commit(st, err, errlen) == -1)
+		return -1;
+	return 1;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_user_disable(struct store *st, const char *name, char *err, size_t errlen)
+{
+	int n;
+
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if ((n = run1(st, "UPDATE users SET disabled = 1 WHERE name = ?", name, NULL, 0, err, errlen)) == -1)
+		goto fail;
+	if (n == 0) {
+		store_rollback(st);
+		return 0;
+	}
+	if (run1(st, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
+	    name, NULL, 0, err, errlen) == -1)
+		goto fail;
+	if (store_commit(st, err, errlen) == -1)
+		return -1;
+	return 1;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_user_list(struct store *st, struct store_user **out, size_t *n, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_user *v = NULL, *nv;
+	size_t cap = 0, len = 0;
+	int r, rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(st, &s, "SELECT id, name, role, disabled, locked_until, created_at FROM users ORDER BY name",
+	    err, errlen) == -1)
+		return -1;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (cap > SIZE_MAX / sizeof(*v) || (nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				util_err(err, errlen, "user list: out of memory");
+				goto done;
+			}
+			v = nv;
+		}
+		row_user(s, &v[len++]);
+	}
+	if (r != SQLITE_DONE) {
+		util_err(err, errlen, "user list: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
+	}
+	*out = v;
+	*n = len;
+	v = NULL;
+	rc = 0;
+done:
+	free(v);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_login_failed(struct store *st, int64_t user_id, const char *now, const char *window_start,
+    int max_failures, const char *lock_until, int *locked, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int count;
+
+	*locked = 0;
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if (run1(st, "INSERT INTO login_failures (at, user_id) VALUES (?, ?)", now, NULL, user_id,
+	    err, errlen) == -1)
+		goto fail;
+	if (prep(st, &s, "SELECT count(*) FROM login_failures WHERE user_id = ? AND at > ?", err,
+	    errlen) == -1)
+		goto fail;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_text(s, 2, window_start, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		util_err(err, errlen, "login failures: %s", sqlite3_errmsg(store_db(st)));
+		goto fail;
+	}
+	count = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (count >= max_failures) {
+		if (run1(st, "UPDATE users SET locked_until = ? WHERE id = ?", lock_until, NULL, user_id,
+		    err, errlen) == -1 ||
+		    run1(st, "DELETE FROM login_failures WHERE user_id = ?", NULL, NULL, user_id,
+		    err, errlen) == -1)
+			goto fail;
+		*locked = 1;
+	}
+	return store_commit(st, err, errlen);
+fail:
+	sqlite3_finalize(s);
+	store_rollback(st);
+	*locked = 0;
+	return -1;
+}
+
+int
+store_session_create(struct store *st, const char *token_hash, int64_t user_id, const char *csrf,
+    const char *now, const char *expires_at, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (store_begin(st, err, errlen) == -1)
+		return -1;
+	if (run1(st, "DELETE FROM sessions WHERE expires_at <= ?", now, NULL, 0, err, errlen) == -1 ||
+	    run1(st, "DELETE FROM login_failures WHERE user_id = ?", NULL, NULL, user_id, err, errlen) == -1 ||
+	    run1(st, "UPDATE users SET locked_until = NULL WHERE id = ?", NULL, NULL, user_id, err,
+	    errlen) == -1)
+		goto fail;
+	if (prep(st, &s, "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, ?)", err, errlen) == -1)
+		goto fail;
+	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, user_id);
+	sqlite3_bind_text(s, 3, csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_STATIC);
+	if (step_done(st, s, err, errlen) == -1)
+		goto fail;
+	sqlite3_finalize(s);
+	return store_commit(st, err, errlen);
+fail:
+	sqlite3_finalize(s);
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_session_get(struct store *st, const char *token_hash, const char *now, struct store_session *ss,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int r, rc = -1;
+
+	if (prep(st, &s, "SELECT s.user_id, u.name, u.role, s.csrf_token, s.expires_at "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r == SQLITE_DONE) {
+		rc = 0;
+	} else if (r == SQLITE_ROW) {
+		memset(ss, 0, sizeof(*ss));
+		ss->user_id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, ss->user, sizeof(ss->user));
+		col_text(s, 2, ss->role, sizeof(ss->role));
+		col_text(s, 3, ss->csrf, sizeof(ss->csrf));
+		col_text(s, 4, ss->expires_at, sizeof(ss->expires_at));
+		rc = 1;
+	} else
+		util_err(err, errlen, "session: %s", sqlite3_errmsg(store_db(st)));
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_session_delete(struct store *st, const char *token_hash, char *err, size_t errlen)
+{
+	return run1(st, "DELETE FROM sessions WHERE token_hash = ?", token_hash, NULL, 0, err, errlen) == -1 ?
+	    -1 : 0;
+}

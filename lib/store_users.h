@@ -1,0 +1,92 @@
+/*
+ * store_users.h — dpfleet-server's operators in the state DB: users (argon2id hashes made by the caller),
+ * login failures and lockout, sessions (only the SHA-256 of a cookie token is stored).
+ * All functions take times as ISO 8601 UTC strings ("YYYY-MM-DDTHH:MM:SSZ"); they compare as text.
+ */
+#ifndef DPFLEET_STORE_USERS_H
+#define DPFLEET_STORE_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "util.h"
+
+#define STORE_USER_NAME_MAX	64	/* bytes, without the NUL */
+#define STORE_PWHASH_MAX	256	/* crypto_pwhash_STRBYTES is 128 */
+#define STORE_TOKEN_HEX		65	/* 32 bytes as hex + NUL */
+
+struct store_user {
+	int64_t	 id;
+	char	 name[STORE_USER_NAME_MAX + 1];
+	char	 role[16];			/* viewer | operator | admin */
+	int	 disabled;
+	char	 locked_until[UTIL_ISO_LEN];	/* "" when not locked */
+	char	 created_at[UTIL_ISO_LEN];
+};
+
+struct store_session {
+	int64_t	 user_id;
+	char	 user[STORE_USER_NAME_MAX + 1];
+	char	 role[16];
+	char	 csrf[STORE_TOKEN_HEX];		/* secret: explicit_bzero when done */
+	char	 expires_at[UTIL_ISO_LEN];
+};
+
+/* 1 if role is viewer, operator or admin; else 0. */
+int	 store_role_valid(const char *role);
+
+/*
+ * Add a user.  Returns 0, or -1 with the reason in err ("user X already exists" among them); nothing
+ * changes on failure.
+ */
+int	 store_user_add(struct store *st, const char *name, const char *role, const char *pwhash,
+	    const char *now, char *err, size_t errlen);
+
+/*
+ * Look a user up by name.  Returns 1 and fills *u (and pwhash, when not NULL, with the stored hash: the
+ * caller explicit_bzero()s it), 0 if there is no such user, -1 with the reason in err.
+ */
+int	 store_user_get(struct store *st, const char *name, struct store_user *u, char *pwhash,
+	    size_t pwhashlen, char *err, size_t errlen);
+
+/*
+ * Replace a user's password hash; clears the lockout and failures and ends every session of the user, in one
+ * transaction.  Returns 1 when done, 0 if there is no such user, -1 with the reason in err (no change).
+ */
+int	 store_user_set_password(struct store *st, const char *name, const char *pwhash, char *err,
+	    size_t errlen);
+
+/* Disable a user and end its sessions.  1 done, 0 no such user, -1 with the reason in err (no change). */
+int	 store_user_disable(struct store *st, const char *name, char *err, size_t errlen);
+
+/* Every user by name.  0 and a malloc'd array in *out (caller frees; *n may be 0), or -1 with err. */
+int	 store_user_list(struct store *st, struct store_user **out, size_t *n, char *err, size_t errlen);
+
+/*
+ * Record one failed login of user_id at now.  When the failures since window_start reach max_failures, the
+ * user is locked until lock_until, the failures are cleared and *locked is set to 1.  One transaction.
+ * Returns 0, or -1 with the reason in err (no change).
+ */
+int	 store_login_failed(struct store *st, int64_t user_id, const char *now, const char *window_start,
+	    int max_failures, const char *lock_until, int *locked, char *err, size_t errlen);
+
+/*
+ * Open a session after a successful login: stores token_hash (hex SHA-256 of the cookie token) with its
+ * CSRF token, clears the user's failures and lockout and drops expired sessions.  One transaction.
+ * Returns 0, or -1 with the reason in err (no change).
+ */
+int	 store_session_create(struct store *st, const char *token_hash, int64_t user_id, const char *csrf,
+	    const char *now, const char *expires_at, char *err, size_t errlen);
+
+/*
+ * The live session for token_hash at now (not expired, user not disabled).  1 and *s filled, 0 if none,
+ * -1 with the reason in err.
+ */
+int	 store_session_get(struct store *st, const char *token_hash, const char *now, struct store_session *s,
+	    char *err, size_t errlen);
+
+/* End one session (absent is fine).  0, or -1 with the reason in err. */
+int	 store_session_delete(struct store *st, const char *token_hash, char *err, size_t errlen);
+
+#endif
