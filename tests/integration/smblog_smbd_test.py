@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""smblog_smbd_test.py — scanner/smblog.c (+ logparse.c) against a real smbd (suite 'integration').
+
+Starts one isolated smbd on 127.89.0.1 (every path in a temp dir, users through libnss-wrapper, smbpasswd),
+with shares SMS_DP$ (sms/logs/SMSPXE.log, 3 MB, and SMSPXE.lo_), ADMIN$ (CCM/Logs/SMSPXE.log), SMS_PS1
+(Logs/CertMgr.log) and LOCKED$ (no access for our user), then drives the smblog_smbd_test C program (argv[1]):
+tail of a big file (exactly its last N bytes arrive), tail larger than the file, absent file, absent share,
+unreadable file and share (denied), wrong password (logon_failure), nothing listening on 127.89.0.2 (refused),
+the SMSPXE read order (SMS_DP$, then ADMIN$ when SMS_DP$ has no log, then not_found), the site server's
+CertMgr.log, and that no connection to port 445 is left open after a purge.
+smbd, samba-dcerpcd and rpcd_* are stopped by their pid files (and by our unique config path as a fallback)
+in a finally block, and the temp dir is removed, even when a check fails.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+DRIVER = sys.argv[1]
+SRC = os.environ.get("DPFLEET_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+DATA = os.path.join(SRC, "tests", "unit", "data", "logs")
+ADDR = "127.89.0.1"
+REFUSED_ADDR = "127.89.0.2"
+USER, USER_PW = "logreader", "L0g-reader!"
+TAIL = 262144
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def port_open(addr, port=445):
+    s = socket.socket()
+    s.settimeout(1)
+    try:
+        s.connect((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def parse(line):
+    out = {}
+    for tok in line.strip().split(" "):
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k] = v
+    return out
+
+
+def zombie(pid):
+    try:
+        return open("/proc/%d/stat" % pid).read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def ccm(msg, t, d, typ):
+    return ('<![LOG[%s]LOG]!><time="%s" date="%s" component="SMSPXE" context="" type="%d" thread="6004" '
+            'file="smspxe.cpp:1">' % (msg, t, d, typ))
+
+
+class Smbd:
+    def __init__(self, root):
+        self.root = root
+        self.conf = os.path.join(root, "smb.conf")
+        self.env = dict(os.environ)
+        for d in ("private", "state", "cache", "lock", "pid", "ncalrpc", "binddns", "winbindd", "usershares",
+                  "log", "dp/sms/logs", "admin/CCM/Logs", "ps1/Logs", "locked"):
+            os.makedirs(os.path.join(root, d), mode=0o755)
+        with open(os.path.join(root, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/false\n"
+                    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                    "%s:x:20101:20101::/nonexistent:/bin/false\n" % USER)
+        with open(os.path.join(root, "group"), "w") as f:
+            f.write("root:x:0:\nnogroup:x:65534:\nlogreaders:x:20101:%s\n" % USER)
+        self.env.update(LD_PRELOAD="libnss_wrapper.so", NSS_WRAPPER_PASSWD=os.path.join(root, "passwd"),
+                        NSS_WRAPPER_GROUP=os.path.join(root, "group"))
+        for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
+            self.env.pop(k, None)
+        paths = "\n".join("  %s = %s" % (k, os.path.join(root, v)) for k, v in (
+            ("private dir", "private"), ("state directory", "state"), ("cache directory", "cache"),
+            ("lock directory", "lock"), ("pid directory", "pid"), ("ncalrpc dir", "ncalrpc"),
+            ("binddns dir", "binddns"), ("winbindd socket directory", "winbindd"),
+            ("usershare path", "usershares")))
+        shares = "".join("[%s]\n  path = %s\n  read only = yes\n%s" % (name, os.path.join(root, d), extra)
+                         for name, d, extra in (("SMS_DP$", "dp", ""), ("ADMIN$", "admin", ""),
+                                                ("SMS_PS1", "ps1", ""),
+                                                ("LOCKED$", "locked", "  valid users = nobody\n")))
+        with open(self.conf, "w") as f:
+            f.write("""[global]
+  server role = standalone server
+  workgroup = LAB
+  netbios name = DPLOGS
+  interfaces = %s/8
+  bind interfaces only = yes
+  disable netbios = yes
+  smb ports = 445
+%s
+  passdb backend = tdbsam:%s
+  log file = %s
+  log level = 1
+  server min protocol = SMB2_02
+  load printers = no
+  printcap name = /dev/null
+  disable spoolss = yes
+%s""" % (ADDR, paths, os.path.join(root, "private", "passdb.tdb"), os.path.join(root, "log", "log.%m"),
+                shares))
+
+    def run(self, *args, stdin=None):
+        r = subprocess.run(list(args), env=self.env, input=stdin, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s %s" % (args, r.returncode, r.stdout, r.stderr))
+        return r.stdout
+
+    def setup(self):
+        self.run("smbpasswd", "-c", self.conf, "-s", "-a", USER, stdin="%s\n%s\n" % (USER_PW, USER_PW))
+
+    def start(self):
+        self.run("smbd", "--configfile=" + self.conf, "-D")
+        for _ in range(100):
+            if port_open(ADDR):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("smbd did not start listening on %s:445" % ADDR)
+
+    def stop(self):
+        piddir = os.path.join(self.root, "pid")
+        pids = set()
+        for name in os.listdir(piddir) if os.path.isdir(piddir) else []:
+            if name.endswith(".pid"):
+                try:
+                    pids.add(int(open(os.path.join(piddir, name)).read().split()[0]))
+                except (ValueError, IndexError, OSError):
+                    pass
+        # rpcd_* helpers and smbd's per-connection children have no pid file: find ours by our config path.
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    cmd = open("/proc/%s/cmdline" % p, "rb").read()
+                except OSError:
+                    continue
+                if self.conf.encode() in cmd:
+                    pids.add(int(p))
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        alive = []
+        for _ in range(50):
+            alive = [p for p in pids if os.path.exists("/proc/%d" % p) and not zombie(p)]
+            if not alive:
+                return
+            time.sleep(0.1)
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+SUPP = None  # merged LeakSanitizer suppressions: tests/lsan.supp + smblog_smbd_test.supp
+
+
+def merge_suppressions(root):
+    global SUPP
+    SUPP = os.path.join(root, "lsan.supp")
+    with open(SUPP, "w") as out:
+        for p in (os.path.join(SRC, "tests", "lsan.supp"), os.path.join(os.path.dirname(__file__),
+                                                                        "smblog_smbd_test.supp")):
+            if os.path.exists(p):
+                out.write(open(p).read() + "\n")
+
+
+def drive(*args, pw=USER_PW, addr=ADDR, timeout_ms=2000):
+    env = dict(os.environ, SMBLOG_TEST_PASSWORD=pw, SMBLOG_TEST_TIMEOUT_MS=str(timeout_ms))
+    if SUPP:
+        env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPP
+        # Samba's libraries lack frame pointers: the slow unwinder is needed to see the suppressed frames
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "detect_leaks=1") + ":fast_unwind_on_malloc=0"
+    # the subprocess timeout only guards against a hang; nothing asserts on durations
+    r = subprocess.run([DRIVER, addr, USER] + [str(a) for a in args], env=env, capture_output=True, text=True,
+                       timeout=60)
+    print("  %s -> exit %d: %s %s" % (" ".join(str(a) for a in args), r.returncode, r.stdout.strip(),
+                                      r.stderr.strip()[-300:]), flush=True)
+    return r.returncode, parse(r.stdout)
+
+
+def write_logs(root):
+    """A 3 MB SMSPXE.log ending with the KB 4469580 sequence, an older .lo_, ADMIN$ and CertMgr copies."""
+    kb = open(os.path.join(DATA, "smspxe_kb4469580.log"), "rb").read()
+    filler = []
+    i = 0
+    size = 0
+    while size < 3 * 1024 * 1024:
+        r = ccm("Looking for bootImage PS100004 (%d)" % i, "10:%02d:%02d.%03d+300" % (i // 3600 % 60, i // 60 % 60,
+                i % 1000), "06-03-2019", 1)
+        filler.append(r)
+        size += len(r) + 2
+        i += 1
+    big = ("\r\n".join(filler) + "\r\n").encode() + kb
+    with open(os.path.join(root, "dp/sms/logs/SMSPXE.log"), "wb") as f:
+        f.write(big)
+    lo = "\r\n".join([ccm("PXE::MP_GetList failed; 0x80092002", "09:00:00.000+300", "06-02-2019", 3),
+                      ccm("PXE::MP_LookupDevice failed; 0x80092002", "09:00:01.000+300", "06-02-2019", 3),
+                      ""]).encode()
+    with open(os.path.join(root, "dp/sms/logs/SMSPXE.lo_"), "wb") as f:
+        f.write(lo)
+    shutil.copy(os.path.join(DATA, "smspxe_expired.log"), os.path.join(root, "admin/CCM/Logs/SMSPXE.log"))
+    shutil.copy(os.path.join(DATA, "certmgr.log"), os.path.join(root, "ps1/Logs/CertMgr.log"))
+    secret = os.path.join(root, "dp/sms/logs/secret.log")
+    with open(secret, "wb") as f:
+        f.write(b"nope\r\n")
+    os.chmod(secret, 0)
+    return big, lo
+
+
+def main():
+    for a in (ADDR, REFUSED_ADDR):
+        if port_open(a):
+            print("something already listens on %s:445; refusing to run" % a)
+            return 1
+    root = tempfile.mkdtemp(prefix="smblog_smbd_")
+    os.chmod(root, 0o755)  # smbd reads the shares as our test user
+    smbd = Smbd(root)
+    try:
+        merge_suppressions(root)
+        big, lo = write_logs(root)
+        smbd.setup()
+        smbd.start()
+        out = os.path.join(root, "out")
+        os.makedirs(out)
+
+        rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "tail"))
+        got = open(os.path.join(out, "tail"), "rb").read() if rc == 0 else b""
+        check(rc == 0 and d.get("status") == "ok", "tail of SMS_DP$ sms/logs/SMSPXE.log is ok")
+        check(d.get("len") == str(TAIL) and d.get("size") == str(len(big)),
+              "only %d bytes of the %d-byte file arrive" % (TAIL, len(big)))
+        check(got == big[-TAIL:], "the bytes are exactly the file's last %d" % TAIL)
+        check(d.get("smb_sockets") == "0", "no connection to :445 left after smblog_purge")
+
+        rc, d = drive("tail", "SMS_DP$", "/sms/logs/SMSPXE.lo_", TAIL, os.path.join(out, "lo"))
+        got = open(os.path.join(out, "lo"), "rb").read() if rc == 0 else b""
+        check(rc == 0 and d.get("len") == str(len(lo)) and got == lo, "tail longer than the file: whole file")
+
+        rc, d = drive("tail", "SMS_DP$", "sms/logs/NoSuch.log", TAIL, os.path.join(out, "x"))
+        check(rc == 0 and d.get("status") == "not_found" and d.get("len") == "0", "absent file → not_found, rc 0")
+
+        rc, d = drive("tail", "NOPE$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "x"))
+        check(rc == 0 and d.get("status") == "not_found", "absent share → not_found, rc 0")
+
+        rc, d = drive("tail", "SMS_DP$", "sms/logs/secret.log", TAIL, os.path.join(out, "x"))
+        check(rc == 1 and d.get("status") == "denied", "unreadable file → denied")
+
+        rc, d = drive("tail", "LOCKED$", "x.log", TAIL, os.path.join(out, "x"))
+        check(rc == 1 and d.get("status") == "denied", "share the user may not use → denied")
+
+        rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "x"), pw="wrong")
+        check(rc == 1 and d.get("status") == "logon_failure", "wrong password → logon_failure")
+
+        rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "x"), addr=REFUSED_ADDR)
+        check(rc == 1 and d.get("status") == "refused", "nothing listening → refused (ms=%s)" % d.get("ms"))
+
+        rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", 9 * 1024 * 1024, os.path.join(out, "x"))
+        check(rc == 1 and d.get("status") == "error", "tail above SMBLOG_TAIL_MAX is refused")
+
+        rc, d = drive("pxe", TAIL, out)
+        check(rc == 0 and d.get("status") == "ok" and d.get("share") == "SMS_DP$", "pxe: found on SMS_DP$")
+        check(d.get("log") == str(TAIL) and d.get("lo_") == str(len(lo)), "pxe: .log tail and whole .lo_")
+        check(d.get("cert_errors") == "10" and d.get("last_error") == "2019-06-03T17:15:02Z",
+              "pxe: 8 + 2 cert errors, newest 2019-06-03T17:15:02Z")
+        check(d.get("smb_sockets") == "0", "pxe: no connection left open")
+
+        for name in ("SMSPXE.log", "SMSPXE.lo_"):
+            os.rename(os.path.join(root, "dp/sms/logs", name), os.path.join(root, "dp", name))
+        rc, d = drive("pxe", TAIL, out)
+        check(rc == 0 and d.get("status") == "ok" and d.get("share") == "ADMIN$" and d.get("lo_") == "-1",
+              "pxe: SMS_DP$ without logs → ADMIN$ CCM/Logs")
+        check(d.get("cert_errors") == "0", "pxe: the ADMIN$ log has no cert errors")
+
+        os.rename(os.path.join(root, "admin/CCM/Logs/SMSPXE.log"), os.path.join(root, "admin/SMSPXE.log"))
+        rc, d = drive("pxe", TAIL, out)
+        check(rc == 0 and d.get("status") == "not_found" and d.get("share") == "-", "pxe: nowhere → not_found")
+
+        rc, d = drive("pxe", TAIL, out, pw="wrong")
+        check(rc == 1 and d.get("status") == "logon_failure", "pxe: wrong password → logon_failure")
+
+        rc, d = drive("certmgr", "PS1", TAIL, "DP1.contoso.com")
+        check(rc == 0 and d.get("status") == "ok" and d.get("denied") == "4"
+              and d.get("last") == "2023-09-18T01:26:15Z", "certmgr: SMS_PS1 Logs/CertMgr.log names dp1 4 times")
+        check(d.get("smb_sockets") == "0", "certmgr: no connection left open")
+        rc, d = drive("certmgr", "XYZ", TAIL, "dp1.contoso.com")
+        check(rc == 0 and d.get("status") == "not_found", "certmgr: no SMS_XYZ share → not_found")
+    except Exception as e:  # noqa: BLE001 — any setup error is a test failure
+        check(False, "exception: %r" % e)
+    finally:
+        smbd.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
