@@ -1,18 +1,22 @@
 /*
  * main.c — dpfleet-scanner: flags, configuration, and the process table.
  *
- * Usage: dpfleet-scanner [-dnv] [-f FILE]
+ * Usage: dpfleet-scanner [-dnv] [-f FILE] [--inventory [--json]]
  *   -n  check the configuration (and the secrecy of the files it names), print "configuration OK", exit 0;
  *       or print every error and exit 1.
  *   -d  stay in the foreground and log to stderr;  -v  more verbose.
- * The scan and fix machinery is added by the issues that build it; this file stays the map of processes.
+ *   --inventory [--json]  refresh the fleet from the site DB, store and print it (inventory.c), exit.
+ * Flags are parsed here; every mode is one function call into its own module, so main() stays the map of
+ * modes and processes.  The scan and fix machinery is added by the issues that build it.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "inventory.h"
 #include "log.h"
 #include "store.h"
 
@@ -21,7 +25,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: dpfleet-scanner [-dnv] [-f file]\n");
+	fprintf(stderr, "usage: dpfleet-scanner [-dnv] [-f file]\n"
+	    "       dpfleet-scanner [-dv] [-f file] --inventory [--json]\n");
 	exit(1);
 }
 
@@ -33,19 +38,30 @@ main(int argc, char *argv[])
 	char errs[8192], err[1024];
 	struct store *st;
 	int ch, debug = 0, verbose = 0, check = 0, nerr;
+	enum { MODE_DAEMON, MODE_INVENTORY } mode = MODE_DAEMON;
+	int json = 0;
+	enum { OPT_INVENTORY = 256, OPT_JSON };
+	static const struct option longopts[] = {
+		{ "inventory",	no_argument,	NULL,	OPT_INVENTORY },
+		{ "json",	no_argument,	NULL,	OPT_JSON },
+		{ NULL,		0,		NULL,	0 },
+	};
 
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:nv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': debug = 1; break;
 		case 'f': file = optarg; break;
 		case 'n': check = 1; break;
 		case 'v': verbose++; break;
+		case OPT_INVENTORY: mode = MODE_INVENTORY; break;
+		case OPT_JSON: json = 1; break;
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (json && mode != MODE_INVENTORY) || (check && mode != MODE_DAEMON))
 		usage();
-	log_init(debug || check, verbose, "dpfleet-scanner");
+	/* A one-shot CLI mode talks to its operator on stderr, like -d and -n. */
+	log_init(debug || check || mode != MODE_DAEMON, verbose, "dpfleet-scanner");
 
 	nerr = config_load(file, CONFIG_SCANNER, &conf, errs, sizeof(errs));
 	if (nerr == 0)
@@ -57,6 +73,12 @@ main(int argc, char *argv[])
 	if (check) {
 		printf("configuration OK\n");
 		return 0;
+	}
+	switch (mode) {
+	case MODE_INVENTORY:
+		return inventory_run(&conf, json);
+	case MODE_DAEMON:
+		break;
 	}
 	if (store_open(&st, conf.store.path, err, sizeof(err)) == -1)
 		fatalx("%s", err);

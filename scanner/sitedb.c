@@ -1,0 +1,770 @@
+/*
+ * sitedb.c — the scanner's read-only client of the ConfigMgr site database, over FreeTDS DB-Library.
+ *
+ * Called by the inventory mode (scanner/inventory.c) and later by the scan scheduler: sitedb_global_init()
+ * once per process, then sitedb_open(), sitedb_read_fleet(), sitedb_close().  It issues SELECT statements
+ * only (the scan account needs db_datareader and nothing else, NOTES §1).  The whole fleet is read into a
+ * struct store_fleet before the caller writes anything, so a failure half way leaves the state DB alone.
+ *
+ * Connection (NOTES §3): TDS 7.x from scanner.conf tds_version (7.4 default), client charset UTF-8 (else
+ * NVARCHAR arrives as iso_1), application name "dpfleet-scanner".  Encryption can only be chosen in a
+ * freetds.conf, so sitedb_open() writes a private one (a [global] section with `encryption = ...` and a
+ * [dpfleet-sitedb] section with host and port) into a fresh mode-0700 directory, points FREETDSCONF at it
+ * for the life of the connection and removes both at close.  The password comes from the secrecy-checked
+ * password_file, is wiped as soon as dbopen() returns and never reaches a log line.
+ *
+ * Errors: DB-Library's error and message handlers are process-wide (installed once by
+ * sitedb_global_init); they write what happened into the struct sitedb of the connection, found with
+ * dbgetuserdata().  The one gap is dbopen(): DB-Library creates the DBPROCESS inside dbopen() and offers no
+ * way to attach user data before it returns, so during that single call the handlers find the context
+ * through `opening`, a thread-local pointer set just before dbopen() and cleared just after.  It is the only
+ * file-scope mutable state here and it never outlives one dbopen() call.  SYBETIME during dbopen() returns
+ * INT_CANCEL (INT_TIMEOUT there would retry forever); during a query the first SYBETIME returns INT_TIMEOUT
+ * (DB-Library sends an attention and the batch fails with the timeout recorded), a second one INT_CANCEL
+ * (the server did not even acknowledge the attention: give up the connection).  After the fact, classify()
+ * turns the recorded errors into one message line and a class: unreachable, login failed (18456),
+ * timeout, missing table (208), dropped connection, other.
+ *
+ * Every value from the server is bounds-checked against dbdatlen() and a hard cap before it is copied;
+ * identifiers that do not fit are an error, display names are cut at a UTF-8 boundary.
+ */
+#include <sybfront.h>
+#include <sybdb.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sitedb.h"
+#include "util.h"
+
+#define SITEDB_SERVER_NAME	"dpfleet-sitedb"
+#define SITEDB_MSG_MAX		512
+#define SITEDB_MAX_ROWS		1000000L	/* per query */
+
+struct sitedb {
+	DBPROCESS	*dbproc;
+	char		 dir[PATH_MAX];		/* private dir holding freetds.conf; "" when none */
+	char		 conf_path[PATH_MAX];
+	char		*saved_freetdsconf;	/* FREETDSCONF before we set it (NULL = was unset) */
+	int		 had_freetdsconf;
+	char		 where[CONFIG_STR + 16];	/* "host:port" for messages */
+	char		 user[CONFIG_STR];
+	int		 login_timeout, query_timeout;
+
+	/* What the handlers saw during the current operation (reset by reset_errors). */
+	int		 in_login;
+	int		 timeouts;		/* SYBETIME count */
+	int		 dberr, oserr;		/* first library error (not SYBETIME) */
+	char		 dberrstr[SITEDB_MSG_MAX];
+	int		 conn_err, conn_oserr;	/* SYBECONN / unknown host seen, with its errno */
+	int		 eof;			/* SYBESEOF / SYBEREAD / SYBEWRIT seen */
+	int		 msgno;			/* first server error (severity > 10) */
+	char		 msgtext[SITEDB_MSG_MAX];
+	int		 login_msgno;		/* 18456 seen */
+
+	char		*valbuf;		/* FLEET_VALUE_MAX bytes for Value1 */
+};
+
+static _Thread_local struct sitedb *opening;	/* see the top comment: dbopen() only */
+
+static struct sitedb *
+ctx_of(DBPROCESS *dbproc)
+{
+	struct sitedb *db = NULL;
+
+	if (dbproc != NULL)
+		db = (struct sitedb *)dbgetuserdata(dbproc);
+	return db != NULL ? db : opening;
+}
+
+static void
+reset_errors(struct sitedb *db)
+{
+	db->timeouts = 0;
+	db->dberr = db->oserr = 0;
+	db->dberrstr[0] = '\0';
+	db->conn_err = db->conn_oserr = 0;
+	db->eof = 0;
+	db->msgno = 0;
+	db->msgtext[0] = '\0';
+	db->login_msgno = 0;
+}
+
+static int
+err_handler(DBPROCESS *dbproc, int severity, int dberr, int oserr, char *dberrstr, char *oserrstr)
+{
+	struct sitedb *db = ctx_of(dbproc);
+
+	(void)severity;
+	(void)oserrstr;
+	if (db == NULL)
+		return INT_CANCEL;
+	switch (dberr) {
+	case SYBETIME:
+		db->timeouts++;
+		if (db->in_login || db->timeouts > 1)
+			return INT_CANCEL;
+		return INT_TIMEOUT;
+	case SYBECONN:
+	case SYBEUHST:
+		db->conn_err = dberr;
+		if (oserr > 0 && db->conn_oserr == 0)
+			db->conn_oserr = oserr;
+		break;
+	case SYBESEOF:
+	case SYBEREAD:
+	case SYBEWRIT:
+		db->eof = 1;
+		break;
+	default:
+		break;
+	}
+	if (db->dberr == 0) {
+		db->dberr = dberr;
+		db->oserr = oserr > 0 ? oserr : 0;
+		util_strlcpy(db->dberrstr, dberrstr != NULL ? dberrstr : "", sizeof(db->dberrstr));
+	}
+	return INT_CANCEL;
+}
+
+static int
+msg_handler(DBPROCESS *dbproc, DBINT msgno, int msgstate, int severity, char *msgtext, char *srvname,
+    char *procname, int line)
+{
+	struct sitedb *db = ctx_of(dbproc);
+
+	(void)msgstate;
+	(void)srvname;
+	(void)procname;
+	(void)line;
+	if (db == NULL || severity <= 10)	/* 5701/5703 and other informational messages */
+		return 0;
+	if (msgno == 18456)
+		db->login_msgno = 18456;
+	if (db->msgno == 0) {
+		db->msgno = msgno;
+		util_strlcpy(db->msgtext, msgtext != NULL ? msgtext : "", sizeof(db->msgtext));
+	}
+	return 0;
+}
+
+int
+sitedb_global_init(int login_timeout, int query_timeout, char *err, size_t errlen)
+{
+	if (login_timeout <= 0 || query_timeout <= 0)
+		return util_err(err, errlen, "site DB timeouts must be positive");
+	if (dbinit() == FAIL)
+		return util_err(err, errlen, "FreeTDS dbinit() failed");
+	dberrhandle(err_handler);
+	dbmsghandle(msg_handler);
+	if (dbsetlogintime(login_timeout) == FAIL || dbsettime(query_timeout) == FAIL) {
+		dbexit();
+		return util_err(err, errlen, "FreeTDS refused the site DB timeouts");
+	}
+	return 0;
+}
+
+void
+sitedb_global_exit(void)
+{
+	dbexit();
+}
+
+static const char *
+cls_name(enum sitedb_error e)
+{
+	switch (e) {
+	case SITEDB_ERR_UNREACHABLE:	return "unreachable";
+	case SITEDB_ERR_LOGIN:		return "login failed";
+	case SITEDB_ERR_TIMEOUT:	return "timeout";
+	case SITEDB_ERR_MISSING_TABLE:	return "missing table";
+	case SITEDB_ERR_DROPPED:	return "connection dropped";
+	default:			return "error";
+	}
+}
+
+/*
+ * Turn what the handlers recorded into one message and a class.  what names the step ("login", "reading
+ * v_Site").  Always returns -1.
+ */
+static int
+classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err, size_t errlen)
+{
+	enum sitedb_error c;
+	char why[SITEDB_MSG_MAX + 64];
+
+	if (db->login_msgno == 18456) {
+		c = SITEDB_ERR_LOGIN;
+		snprintf(why, sizeof(why), "login failed for user '%s' (server error 18456)", db->user);
+	} else if (db->msgno == 208) {
+		c = SITEDB_ERR_MISSING_TABLE;
+		snprintf(why, sizeof(why), "%s: %s (server error 208)", what, db->msgtext);
+	} else if (db->timeouts > 0) {
+		c = SITEDB_ERR_TIMEOUT;
+		if (db->in_login)
+			snprintf(why, sizeof(why), "login timed out after %d s", db->login_timeout);
+		else
+			snprintf(why, sizeof(why), "%s: query timed out after %d s", what, db->query_timeout);
+	} else if (db->in_login && db->conn_err != 0 && !db->eof) {
+		c = SITEDB_ERR_UNREACHABLE;
+		snprintf(why, sizeof(why), "cannot connect: %s",
+		    db->conn_oserr > 0 ? strerror(db->conn_oserr) :
+		    db->conn_err == SYBEUHST ? "unknown host" : db->dberrstr);
+	} else if (db->eof) {
+		c = SITEDB_ERR_DROPPED;
+		snprintf(why, sizeof(why), "%s: the server closed the connection (reply cut short)", what);
+	} else if (db->msgno != 0) {
+		c = SITEDB_ERR_QUERY;
+		snprintf(why, sizeof(why), "%s: server error %d: %s", what, db->msgno, db->msgtext);
+	} else if (db->dberr != 0) {
+		c = SITEDB_ERR_QUERY;
+		snprintf(why, sizeof(why), "%s: %s", what, db->dberrstr);
+	} else {
+		c = SITEDB_ERR_QUERY;
+		snprintf(why, sizeof(why), "%s failed", what);
+	}
+	if (cls != NULL)
+		*cls = c;
+	return util_err(err, errlen, "site DB %s: %s: %s", db->where, cls_name(c), why);
+}
+
+/* Host names we are willing to write into freetds.conf: letters, digits, '.', '-', '_', ':' (IPv6). */
+static int
+host_ok(const char *h)
+{
+	size_t i;
+
+	if (h[0] == '\0')
+		return 0;
+	for (i = 0; h[i] != '\0'; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+		    (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-' || h[i] == '_' || h[i] == ':'))
+			return 0;
+	return 1;
+}
+
+static int
+tds_version(const char *s, BYTE *out)
+{
+	static const struct { const char *name; BYTE v; } map[] = {
+		{ "7.0", DBVERSION_70 }, { "7.1", DBVERSION_71 }, { "7.2", DBVERSION_72 },
+		{ "7.3", DBVERSION_73 }, { "7.4", DBVERSION_74 },
+	};
+	size_t i;
+
+	if (s[0] == '\0') {
+		*out = DBVERSION_74;
+		return 0;
+	}
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(s, map[i].name) == 0) {
+			*out = map[i].v;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *
+enc_name(enum config_encryption e)
+{
+	switch (e) {
+	case CONFIG_ENC_OFF:		return "off";
+	case CONFIG_ENC_REQUIRE:	return "require";
+	case CONFIG_ENC_REQUEST:	break;
+	}
+	return "request";
+}
+
+/* Create the private dir and freetds.conf, and point FREETDSCONF at it.  0 or -1 with err. */
+static int
+write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR"), *old;
+	char text[1024];
+	int fd, n;
+	ssize_t w;
+
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	if ((size_t)snprintf(db->dir, sizeof(db->dir), "%s/dpfleet-tds.XXXXXX", tmp) >= sizeof(db->dir))
+		return util_err(err, errlen, "TMPDIR too long");
+	if (mkdtemp(db->dir) == NULL) {			/* mode 0700 */
+		util_err(err, errlen, "%s: %s", db->dir, strerror(errno));
+		db->dir[0] = '\0';
+		return -1;
+	}
+	if ((size_t)snprintf(db->conf_path, sizeof(db->conf_path), "%s/freetds.conf", db->dir) >=
+	    sizeof(db->conf_path))
+		return util_err(err, errlen, "TMPDIR too long");
+	n = snprintf(text, sizeof(text),
+	    "# written by dpfleet-scanner for one site DB connection; removed when it closes\n"
+	    "[global]\n"
+	    "\tencryption = %s\n"
+	    "[%s]\n"
+	    "\thost = %s\n"
+	    "\tport = %d\n"
+	    "\tencryption = %s\n",
+	    enc_name(conf->sitedb.encryption), SITEDB_SERVER_NAME, conf->sitedb.host, conf->sitedb.port,
+	    enc_name(conf->sitedb.encryption));
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return util_err(err, errlen, "freetds.conf too long");
+	if ((fd = open(db->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return util_err(err, errlen, "%s: %s", db->conf_path, strerror(errno));
+	w = write(fd, text, (size_t)n);
+	if (close(fd) == -1 || w != n)
+		return util_err(err, errlen, "%s: write failed", db->conf_path);
+	if ((old = getenv("FREETDSCONF")) != NULL) {
+		if ((db->saved_freetdsconf = strdup(old)) == NULL)
+			return util_err(err, errlen, "out of memory");
+	}
+	db->had_freetdsconf = 1;
+	if (setenv("FREETDSCONF", db->conf_path, 1) == -1)
+		return util_err(err, errlen, "setenv FREETDSCONF: %s", strerror(errno));
+	return 0;
+}
+
+void
+sitedb_close(struct sitedb *db)
+{
+	if (db == NULL)
+		return;
+	if (db->dbproc != NULL)
+		dbclose(db->dbproc);
+	if (db->had_freetdsconf) {
+		if (db->saved_freetdsconf != NULL)
+			setenv("FREETDSCONF", db->saved_freetdsconf, 1);
+		else
+			unsetenv("FREETDSCONF");
+	}
+	free(db->saved_freetdsconf);
+	if (db->conf_path[0] != '\0')
+		unlink(db->conf_path);
+	if (db->dir[0] != '\0')
+		rmdir(db->dir);
+	free(db->valbuf);
+	free(db);
+}
+
+int
+sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *cls, char *err,
+    size_t errlen)
+{
+	struct sitedb *db;
+	LOGINREC *login = NULL;
+	char pw[CONFIG_STR];
+	BYTE ver;
+
+	*out = NULL;
+	if (cls != NULL)
+		*cls = SITEDB_ERR_CONFIG;
+	if (tds_version(conf->sitedb.tds_version, &ver) == -1)
+		return util_err(err, errlen, "site DB: tds_version %s not supported (7.0 to 7.4)",
+		    conf->sitedb.tds_version);
+	if (!host_ok(conf->sitedb.host))
+		return util_err(err, errlen, "site DB: bad host name '%s'", conf->sitedb.host);
+	if (conf->sitedb.port <= 0 || conf->sitedb.port > 65535)
+		return util_err(err, errlen, "site DB: bad port %d", conf->sitedb.port);
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return util_err(err, errlen, "out of memory");
+	if ((db->valbuf = malloc(FLEET_VALUE_MAX)) == NULL) {
+		free(db);
+		return util_err(err, errlen, "out of memory");
+	}
+	snprintf(db->where, sizeof(db->where), "%s:%d", conf->sitedb.host, conf->sitedb.port);
+	util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
+	db->login_timeout = conf->sitedb.login_timeout;
+	db->query_timeout = conf->sitedb.query_timeout;
+
+	if (write_conf(db, conf, err, errlen) == -1)
+		goto fail;
+	if (config_read_secret(conf->sitedb.password_file, pw, sizeof(pw), err, errlen) == -1)
+		goto fail;
+	if ((login = dblogin()) == NULL) {
+		explicit_bzero(pw, sizeof(pw));
+		util_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	DBSETLUSER(login, conf->sitedb.user);
+	DBSETLPWD(login, pw);
+	explicit_bzero(pw, sizeof(pw));
+	DBSETLAPP(login, "dpfleet-scanner");
+	DBSETLCHARSET(login, "UTF-8");
+	DBSETLVERSION(login, ver);
+	if (conf->sitedb.database[0] != '\0')
+		DBSETLDBNAME(login, conf->sitedb.database);
+
+	reset_errors(db);
+	db->in_login = 1;
+	opening = db;
+	db->dbproc = dbopen(login, SITEDB_SERVER_NAME);
+	opening = NULL;
+	dbloginfree(login);			/* FreeTDS wipes the password it holds */
+	login = NULL;
+	if (db->dbproc == NULL) {
+		classify(db, "login", cls, err, errlen);
+		goto fail;
+	}
+	db->in_login = 0;
+	dbsetuserdata(db->dbproc, (BYTE *)db);
+	log_debug("site DB %s: logged in as %s", db->where, db->user);
+	*out = db;
+	if (cls != NULL)
+		*cls = SITEDB_OK;
+	return 0;
+fail:
+	sitedb_close(db);
+	return -1;
+}
+
+/* Column access: every copy checked against dbdatlen() and a cap. */
+
+static int
+is_char_type(int t)
+{
+	/* dbcoltype() reports NCHAR/NVARCHAR as SYBCHAR/SYBVARCHAR once converted to the client charset. */
+	return t == SYBCHAR || t == SYBVARCHAR || t == SYBTEXT || t == SYBNVARCHAR || t == SYBNTEXT;
+}
+
+/* Length of the longest prefix of s[0..len) that is at most max bytes and ends on a UTF-8 boundary. */
+static size_t
+utf8_cut(const unsigned char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	len = max;
+	while (len > 0 && (s[len] & 0xC0) == 0x80)
+		len--;
+	return len;
+}
+
+/*
+ * Copy text column col into buf (cap bytes incl. NUL); NULL reads as "".  A value that does not fit is an
+ * error unless cut is set (then it is cut at a UTF-8 boundary).  0 or -1 with err.
+ */
+static int
+col_text(struct sitedb *db, int col, char *buf, size_t cap, int cut, const char *what, char *err,
+    size_t errlen)
+{
+	BYTE *p;
+	DBINT len;
+	size_t n;
+
+	buf[0] = '\0';
+	p = dbdata(db->dbproc, col);
+	len = dbdatlen(db->dbproc, col);
+	if (p == NULL || len <= 0)
+		return 0;
+	if (!is_char_type(dbcoltype(db->dbproc, col)))
+		return util_err(err, errlen, "site DB %s: %s: not a text column (type %d)", db->where, what,
+		    dbcoltype(db->dbproc, col));
+	n = (size_t)len;
+	if (n >= cap) {
+		if (!cut)
+			return util_err(err, errlen, "site DB %s: %s: value longer than %zu bytes", db->where,
+			    what, cap - 1);
+		n = utf8_cut(p, n, cap - 1);
+	}
+	if (memchr(p, '\0', n) != NULL)
+		return util_err(err, errlen, "site DB %s: %s: value holds a NUL byte", db->where, what);
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Integer or bit column col into *v; NULL reads as dflt.  0 or -1 with err. */
+static int
+col_int(struct sitedb *db, int col, long long dflt, long long *v, const char *what, char *err,
+    size_t errlen)
+{
+	BYTE *p;
+	DBINT len;
+	int t;
+
+	*v = dflt;
+	p = dbdata(db->dbproc, col);
+	len = dbdatlen(db->dbproc, col);
+	if (p == NULL || len <= 0)
+		return 0;
+	t = dbcoltype(db->dbproc, col);
+	if (t == SYBBIT || t == SYBBITN || t == SYBINT1) {
+		if (len != 1)
+			goto bad;
+		*v = *(const uint8_t *)p;
+	} else if (t == SYBINT2 && len == 2) {
+		int16_t x;
+		memcpy(&x, p, 2);
+		*v = x;
+	} else if ((t == SYBINT4 || t == SYBINTN) && len == 4) {
+		int32_t x;
+		memcpy(&x, p, 4);
+		*v = x;
+	} else if ((t == SYBINT8 || t == SYBINTN) && len == 8) {
+		int64_t x;
+		memcpy(&x, p, 8);
+		*v = x;
+	} else
+		goto bad;
+	return 0;
+bad:
+	return util_err(err, errlen, "site DB %s: %s: not an integer column (type %d, %d bytes)", db->where,
+	    what, t, (int)len);
+}
+
+/* Per-row callback of run_query: 0 to go on, -1 with err to stop (a data error, not a connection one). */
+typedef int (*row_fn)(struct sitedb *db, void *arg, char *err, size_t errlen);
+
+/*
+ * Run one SELECT (sql) expecting ncols columns, calling fn for every row, then drain any further results.
+ * what names the step in messages.  0, or -1 with one line in err and the class in *cls.
+ */
+static int
+run_query(struct sitedb *db, const char *sql, int ncols, const char *what, row_fn fn, void *arg,
+    enum sitedb_error *cls, char *err, size_t errlen)
+{
+	RETCODE rc;
+	long rows = 0;
+	int64_t t0 = util_mono_ms();
+
+	reset_errors(db);
+	if (dbcmd(db->dbproc, sql) == FAIL || dbsqlexec(db->dbproc) == FAIL)
+		return classify(db, what, cls, err, errlen);
+	if ((rc = dbresults(db->dbproc)) != SUCCEED || db->msgno != 0)
+		return classify(db, what, cls, err, errlen);
+	if (dbnumcols(db->dbproc) != ncols) {
+		if (cls != NULL)
+			*cls = SITEDB_ERR_QUERY;
+		dbcancel(db->dbproc);
+		return util_err(err, errlen, "site DB %s: %s: expected %d columns, got %d", db->where, what,
+		    ncols, dbnumcols(db->dbproc));
+	}
+	while ((rc = dbnextrow(db->dbproc)) != NO_MORE_ROWS) {
+		if (rc != REG_ROW)
+			return classify(db, what, cls, err, errlen);
+		if (++rows > SITEDB_MAX_ROWS) {
+			if (cls != NULL)
+				*cls = SITEDB_ERR_QUERY;
+			dbcancel(db->dbproc);
+			return util_err(err, errlen, "site DB %s: %s: more than %ld rows", db->where, what,
+			    SITEDB_MAX_ROWS);
+		}
+		if (fn(db, arg, err, errlen) == -1) {
+			if (cls != NULL)
+				*cls = SITEDB_ERR_QUERY;
+			dbcancel(db->dbproc);
+			return -1;
+		}
+	}
+	while ((rc = dbresults(db->dbproc)) == SUCCEED)
+		while (dbnextrow(db->dbproc) != NO_MORE_ROWS)
+			;
+	if (rc == FAIL || db->msgno != 0 || db->eof || db->timeouts > 0)
+		return classify(db, what, cls, err, errlen);
+	log_debug("site DB %s: %s: %ld rows in %lld ms", db->where, what, rows,
+	    (long long)(util_mono_ms() - t0));
+	return 0;
+}
+
+static const char SQL_SITES[] =
+	"SELECT SiteCode, SiteName, Type, ReportingSiteCode, ServerName, InstallDir FROM v_Site";
+/* The KB 4469580 join (NOTES §1); ComponentName is deliberately not used. */
+static const char SQL_VALUES[] =
+	"SELECT SD.SiteCode, SCP.Value1 FROM SC_Component SC"
+	" JOIN SC_SiteDefinition SD ON SD.SiteNumber = SC.SiteNumber"
+	" JOIN SC_Component_Property SCP ON SCP.ComponentID = SC.ID"
+	" WHERE SCP.Name = N'IssuingCertificateList'";
+static const char SQL_DPS[] =
+	"SELECT ServerName, SiteCode, IsPXE, SccmPXE, IsActive, IsPullDP FROM v_DistributionPointInfo";
+static const char SQL_MPS[] =
+	"SELECT ServerName, SiteCode FROM v_SystemResourceList WHERE RoleName = N'SMS Management Point'";
+
+static const char *
+site_type(long long t)
+{
+	switch (t) {
+	case 4:	return "cas";
+	case 2:	return "primary";
+	case 1:	return "secondary";
+	}
+	return "unknown";
+}
+
+/* A site code: 1..15 letters or digits. */
+static int
+code_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return i > 0;
+}
+
+/* A host name usable for SMB: letters, digits, '.', '-', '_', not starting with '.' or '-'. */
+static int
+fqdn_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+row_site(struct sitedb *db, void *arg, char *err, size_t errlen)
+{
+	struct store_fleet *f = arg;
+	struct fleet_site s;
+	long long type;
+
+	memset(&s, 0, sizeof(s));
+	if (col_text(db, 1, s.code, sizeof(s.code), 0, "v_Site.SiteCode", err, errlen) == -1 ||
+	    col_text(db, 2, s.name, sizeof(s.name), 1, "v_Site.SiteName", err, errlen) == -1 ||
+	    col_int(db, 3, 0, &type, "v_Site.Type", err, errlen) == -1 ||
+	    col_text(db, 4, s.parent, sizeof(s.parent), 0, "v_Site.ReportingSiteCode", err, errlen) == -1 ||
+	    col_text(db, 5, s.server, sizeof(s.server), 0, "v_Site.ServerName", err, errlen) == -1 ||
+	    col_text(db, 6, s.install_dir, sizeof(s.install_dir), 0, "v_Site.InstallDir", err, errlen) == -1)
+		return -1;
+	if (!code_ok(s.code))
+		return util_err(err, errlen, "site DB %s: v_Site: bad site code '%s'", db->where, s.code);
+	if (s.parent[0] != '\0' && !code_ok(s.parent))
+		return util_err(err, errlen, "site DB %s: v_Site: site %s: bad parent code '%s'", db->where,
+		    s.code, s.parent);
+	s.type = site_type(type);
+	if (store_fleet_add_site(f, &s, err, errlen) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+row_value(struct sitedb *db, void *arg, char *err, size_t errlen)
+{
+	struct store_fleet *f = arg;
+	struct fleet_site *s;
+	char code[FLEET_CODE_MAX];
+
+	if (col_text(db, 1, code, sizeof(code), 0, "SC_SiteDefinition.SiteCode", err, errlen) == -1 ||
+	    col_text(db, 2, db->valbuf, FLEET_VALUE_MAX, 0, "SC_Component_Property.Value1", err,
+	    errlen) == -1)
+		return -1;
+	if ((s = store_fleet_site(f, code)) == NULL) {
+		log_warnx("site DB %s: IssuingCertificateList for site '%s' that v_Site does not list: ignored",
+		    db->where, code);
+		return 0;
+	}
+	return store_fleet_site_value(s, db->valbuf, err, errlen);
+}
+
+/* Find or add the host named in column 1 (site in column 2); NULL + err, or NULL with *skip set. */
+static struct fleet_host *
+row_host(struct sitedb *db, struct store_fleet *f, const char *table, int *skip, char *err, size_t errlen)
+{
+	struct fleet_host h, *hp;
+	char what[64];
+
+	*skip = 0;
+	memset(&h, 0, sizeof(h));
+	snprintf(what, sizeof(what), "%s.ServerName", table);
+	if (col_text(db, 1, h.fqdn, sizeof(h.fqdn), 0, what, err, errlen) == -1)
+		return NULL;
+	snprintf(what, sizeof(what), "%s.SiteCode", table);
+	if (col_text(db, 2, h.site, sizeof(h.site), 0, what, err, errlen) == -1)
+		return NULL;
+	if (!fqdn_ok(h.fqdn) || !code_ok(h.site)) {
+		log_warnx("site DB %s: %s: skipping row with server '%s', site '%s'", db->where, table,
+		    h.fqdn, h.site);
+		*skip = 1;
+		return NULL;
+	}
+	if ((hp = store_fleet_host(f, h.fqdn)) != NULL) {
+		if (strcmp(hp->site, h.site) != 0)
+			log_warnx("site DB %s: %s: %s listed under site %s and %s; keeping %s", db->where,
+			    table, h.fqdn, hp->site, h.site, hp->site);
+		return hp;
+	}
+	return store_fleet_add_host(f, &h, err, errlen);
+}
+
+static int
+row_dp(struct sitedb *db, void *arg, char *err, size_t errlen)
+{
+	struct fleet_host *h;
+	long long pxe, sccm_pxe, active, pull;
+	int skip;
+
+	if (col_int(db, 3, 0, &pxe, "v_DistributionPointInfo.IsPXE", err, errlen) == -1 ||
+	    col_int(db, 4, 0, &sccm_pxe, "v_DistributionPointInfo.SccmPXE", err, errlen) == -1 ||
+	    col_int(db, 5, 1, &active, "v_DistributionPointInfo.IsActive", err, errlen) == -1 ||
+	    col_int(db, 6, 0, &pull, "v_DistributionPointInfo.IsPullDP", err, errlen) == -1)
+		return -1;
+	if ((h = row_host(db, arg, "v_DistributionPointInfo", &skip, err, errlen)) == NULL)
+		return skip ? 0 : -1;
+	if (h->is_dp) {			/* listed twice: merge */
+		h->pxe |= pxe != 0;
+		h->sccm_pxe |= sccm_pxe != 0;
+		h->is_active |= active != 0;
+		h->is_pull_dp |= pull != 0;
+	} else {
+		h->is_dp = 1;
+		h->pxe = pxe != 0;
+		h->sccm_pxe = sccm_pxe != 0;
+		h->is_active = active != 0;
+		h->is_pull_dp = pull != 0;
+	}
+	return 0;
+}
+
+static int
+row_mp(struct sitedb *db, void *arg, char *err, size_t errlen)
+{
+	struct fleet_host *h;
+	int skip;
+
+	if ((h = row_host(db, arg, "v_SystemResourceList", &skip, err, errlen)) == NULL)
+		return skip ? 0 : -1;
+	if (!h->is_dp)
+		h->is_active = 1;
+	h->is_mp = 1;
+	return 0;
+}
+
+int
+sitedb_read_fleet(struct sitedb *db, struct store_fleet **out, enum sitedb_error *cls, char *err,
+    size_t errlen)
+{
+	struct store_fleet *f;
+
+	*out = NULL;
+	if (cls != NULL)
+		*cls = SITEDB_ERR_QUERY;
+	if ((f = store_fleet_new()) == NULL)
+		return util_err(err, errlen, "out of memory");
+	/* Sites first: the other queries attach to them.  DPs before MPs so a DP's site wins. */
+	if (run_query(db, SQL_SITES, 6, "reading v_Site", row_site, f, cls, err, errlen) == -1 ||
+	    run_query(db, SQL_VALUES, 2, "reading IssuingCertificateList", row_value, f, cls, err,
+	    errlen) == -1 ||
+	    run_query(db, SQL_DPS, 6, "reading v_DistributionPointInfo", row_dp, f, cls, err, errlen) == -1 ||
+	    run_query(db, SQL_MPS, 2, "reading v_SystemResourceList", row_mp, f, cls, err, errlen) == -1) {
+		store_fleet_free(f);
+		return -1;
+	}
+	store_fleet_sort(f);
+	if (cls != NULL)
+		*cls = SITEDB_OK;
+	*out = f;
+	return 0;
+}
