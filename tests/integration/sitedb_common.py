@@ -1,0 +1,213 @@
+"""sitedb_common.py — shared harness of the sitedb_* integration tests (python3 stdlib only).
+
+A SiteDbEnv owns one temp dir holding: a ConfigMgr SQLite DB built from tests/tdsd/configmgr.sql plus a
+fixture file from tests/integration/data/, a dpfleet-tdsd serving it on a free 127.0.0.1 port, the fault
+file it re-reads per connection, 0600 password files, a scanner.conf and the scanner's state DB.  close()
+stops tdsd and removes everything; use it in a finally.
+"""
+import hashlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("DPFLEET_SOURCE_ROOT",
+                     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILD = os.environ.get("DPFLEET_BUILD_ROOT", os.path.join(SRC, "build"))
+SCANNER = os.path.join(BUILD, "scanner", "dpfleet-scanner")
+TDSD = os.path.join(BUILD, "tests", "tdsd", "dpfleet-tdsd")
+SCHEMA = os.path.join(SRC, "tests", "tdsd", "configmgr.sql")
+DATA = os.path.join(SRC, "tests", "integration", "data")
+
+USER = "dpfleet_reader"
+PASSWORD = "Rd-pw_4469580!"
+DATABASE = "CM_P01"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (chosen by the kernel)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def multisz_sha256(value1):
+    """The project's hash of a value (lib/util.h): Value1 split on the two characters '\\0', empty
+    elements dropped, SHA-256 over each element in UTF-8 followed by one NUL byte."""
+    h = hashlib.sha256()
+    for e in value1.split("\\0"):
+        if e:
+            h.update(e.encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+class SiteDbEnv:
+    def __init__(self, fixture="sitedb_fleet.sql", login_timeout=3, query_timeout=3):
+        self.dir = tempfile.mkdtemp(prefix="dpfleet-sitedb-test.")
+        self.proc = None
+        self.port = None
+        self.login_timeout = login_timeout
+        self.query_timeout = query_timeout
+        self.sitedb_path = os.path.join(self.dir, "configmgr.sqlite")
+        self.state_path = os.path.join(self.dir, "state.db")
+        self.faults_path = os.path.join(self.dir, "faults.json")
+        self.tdsd_log = os.path.join(self.dir, "tdsd.log")
+        db = sqlite3.connect(self.sitedb_path)
+        with open(SCHEMA, encoding="utf-8") as f:
+            db.executescript(f.read())
+        with open(os.path.join(DATA, fixture), encoding="utf-8") as f:
+            db.executescript(f.read())
+        db.commit()
+        db.close()
+        self.set_faults({})
+        self.pw_good = self._secret("pw-good", PASSWORD)
+        self.pw_bad = self._secret("pw-bad", "not-the-password")
+
+    def _secret(self, name, text):
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        return path
+
+    def set_faults(self, faults):
+        tmp = self.faults_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(faults, f)
+        os.replace(tmp, self.faults_path)
+
+    def sitedb_exec(self, sql):
+        """Change the site DB under the running tdsd (it reads the file per batch)."""
+        db = sqlite3.connect(self.sitedb_path)
+        db.executescript(sql)
+        db.commit()
+        db.close()
+
+    def start_tdsd(self, timeout=10):
+        self.port = free_port()
+        log = open(self.tdsd_log, "ab")
+        self.proc = subprocess.Popen(
+            [TDSD, "--listen", "127.0.0.1:%d" % self.port, "--db", self.sitedb_path,
+             "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE, "--faults", self.faults_path],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while b"ready" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                raise RuntimeError("dpfleet-tdsd did not print ready (exit %s): %s"
+                                   % (self.proc.poll(), self.tdsd_stderr()))
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    continue
+                buf += chunk
+
+    def tdsd_stderr(self):
+        try:
+            with open(self.tdsd_log, encoding="utf-8", errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def write_conf(self, name="scanner.conf", port=None, password_file=None, login_timeout=None,
+                   query_timeout=None, tds_version="7.4", encryption="request"):
+        path = os.path.join(self.dir, name)
+        text = """[store]
+path = {state}
+
+[sitedb]
+host = 127.0.0.1
+port = {port}
+database = {database}
+user = {user}
+password_file = {pw}
+tds_version = {tdsver}
+encryption = {enc}
+login_timeout = {lt}
+query_timeout = {qt}
+
+[smb]
+user = svc_dpfleet
+password_file = {pw}
+""".format(state=self.state_path, port=port if port is not None else self.port, database=DATABASE,
+           user=USER, pw=password_file or self.pw_good, tdsver=tds_version, enc=encryption,
+           lt=login_timeout or self.login_timeout, qt=query_timeout or self.query_timeout)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def scanner(self, conf, *args, timeout=60):
+        """Run dpfleet-scanner -f conf --inventory ARGS; returns (rc, stdout, stderr, seconds)."""
+        t0 = time.monotonic()
+        p = subprocess.run([SCANNER, "-f", conf, "--inventory"] + list(args), capture_output=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        dt = time.monotonic() - t0
+        return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8"), dt
+
+    def stored(self):
+        """Every row of the state DB's sites and hosts tables, as sorted tuples (None if no DB yet)."""
+        if not os.path.exists(self.state_path):
+            return None
+        db = sqlite3.connect(self.state_path)
+        try:
+            sites = db.execute("SELECT * FROM sites ORDER BY code").fetchall()
+            hosts = db.execute("SELECT * FROM hosts ORDER BY fqdn COLLATE NOCASE").fetchall()
+        finally:
+            db.close()
+        return sites, hosts
+
+    def stop_tdsd(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None
+
+    def close(self):
+        try:
+            self.stop_tdsd()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Failures:
+    """Collect assertion failures so one run reports all of them; exit status 1 if any."""
+
+    def __init__(self):
+        self.n = 0
+
+    def check(self, cond, what):
+        if cond:
+            print("ok   %s" % what)
+        else:
+            self.n += 1
+            print("FAIL %s" % what)
+        return cond
+
+    def equal(self, got, want, what):
+        ok = self.check(got == want, what)
+        if not ok:
+            print("     got:  %r\n     want: %r" % (got, want))
+        return ok
+
+    def exit(self):
+        print("%d failure(s)" % self.n)
+        sys.exit(1 if self.n else 0)
