@@ -4,7 +4,8 @@
  * The password comes from the environment (SMBLOG_TEST_PASSWORD), never argv.
  *
  *   smblog_smbd_test ADDR USER tail SHARE PATH TAIL OUTFILE
- *   smblog_smbd_test ADDR USER pxe TAIL OUTDIR          (also parses the tails with logparse)
+ *   smblog_smbd_test ADDR USER pxe TAIL OUTDIR          (also parses the tails with logparse;
+ *                                                        SMBLOG_TEST_REPEAT=N fetches N times, for a figure)
  *   smblog_smbd_test ADDR USER certmgr CODE TAIL FQDN   (also looks FQDN up with logparse_certmgr_host)
  *
  * Every line also reports smb_sockets=N: TCP connections to port 445 this process still holds after the call
@@ -127,6 +128,15 @@ main(int argc, char *argv[])
 		struct smblog_pxe px;
 		struct logparse_pxe *lp = malloc(sizeof(*lp));
 
+		const char *rep = getenv("SMBLOG_TEST_REPEAT");
+		long i, reps = rep ? atol(rep) : 1;
+
+		/* SMBLOG_TEST_REPEAT=N: N-1 extra fetches first, to print a per-fetch figure (ms covers all N) */
+		for (i = 1; i < reps; i++) {
+			if (smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err)) != 0)
+				break;
+			smblog_pxe_free(&px);
+		}
 		rc = smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err));
 		printf("rc=%d status=%s share=%s log=%zd lo_=%zd ms=%lld smb_sockets=%d", rc,
 		    smblog_status_str(st), px.share ? px.share : "-", px.log ? (ssize_t)px.log_len : -1,

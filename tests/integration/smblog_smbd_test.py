@@ -25,6 +25,7 @@ SRC = os.environ.get("DPFLEET_SOURCE_ROOT", os.path.join(os.path.dirname(__file_
 DATA = os.path.join(SRC, "tests", "unit", "data", "logs")
 ADDR = "127.89.0.1"
 REFUSED_ADDR = "127.89.0.2"
+STALL_ADDR = "127.89.0.3"  # accepts TCP, never answers the SMB negotiate
 USER, USER_PW = "logreader", "L0g-reader!"
 TAIL = 262144
 
@@ -227,7 +228,7 @@ def write_logs(root):
 
 
 def main():
-    for a in (ADDR, REFUSED_ADDR):
+    for a in (ADDR, REFUSED_ADDR, STALL_ADDR):
         if port_open(a):
             print("something already listens on %s:445; refusing to run" % a)
             return 1
@@ -272,6 +273,18 @@ def main():
         rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "x"), addr=REFUSED_ADDR)
         check(rc == 1 and d.get("status") == "refused", "nothing listening → refused (ms=%s)" % d.get("ms"))
 
+        stall = socket.socket()
+        stall.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        stall.bind((STALL_ADDR, 445))
+        stall.listen(8)
+        try:
+            rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "x"), addr=STALL_ADDR,
+                          timeout_ms=1500)
+        finally:
+            stall.close()
+        check(rc == 1 and d.get("status") == "timeout",
+              "server that never answers → timeout (smbc_setTimeout 1500 ms, took ms=%s)" % d.get("ms"))
+
         rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", 9 * 1024 * 1024, os.path.join(out, "x"))
         check(rc == 1 and d.get("status") == "error", "tail above SMBLOG_TAIL_MAX is refused")
 
@@ -281,6 +294,15 @@ def main():
         check(d.get("cert_errors") == "10" and d.get("last_error") == "2019-06-03T17:15:02Z",
               "pxe: 8 + 2 cert errors, newest 2019-06-03T17:15:02Z")
         check(d.get("smb_sockets") == "0", "pxe: no connection left open")
+
+        # a figure, not an assertion: 100 fetches (4 KiB tails of .log and .lo_, connect, purge) in one process
+        os.environ["SMBLOG_TEST_REPEAT"] = "100"
+        try:
+            rc, d = drive("pxe", 4096, out)
+        finally:
+            del os.environ["SMBLOG_TEST_REPEAT"]
+        check(rc == 0 and d.get("status") == "ok", "pxe: 100 fetches in one context")
+        print("figure: 100 SMSPXE fetches (connect + 2 tail reads + purge) in %s ms" % d.get("ms"), flush=True)
 
         for name in ("SMSPXE.log", "SMSPXE.lo_"):
             os.rename(os.path.join(root, "dp/sms/logs", name), os.path.join(root, "dp", name))
