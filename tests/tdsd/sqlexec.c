@@ -9,7 +9,8 @@
  * value does not fit 32 bits, FLOAT, else NVARCHAR(4000) or NVARCHAR(MAX) (PLP) for longer text.  The second
  * pass encodes COLMETADATA and the rows.  The database is read-only (SQLITE_OPEN_READONLY), ATTACH is
  * disabled, and each statement has a 10-second budget enforced by a progress handler.  T-SQL SET statements
- * are accepted and ignored (clients send SET options); everything else goes through tsql_rewrite().
+ * are accepted and ignored (clients send SET options), USE of the one database answers ENVCHANGE + INFO 5701;
+ * everything else goes through tsql_rewrite().
  */
 #include "sqlexec.h"
 
@@ -317,6 +318,33 @@ sqlexec_batch(sqlite3 *db, const char *sql, uint32_t tdsver, const char *databas
 		if (strncasecmp(p, "SET", 3) == 0 && isspace((unsigned char)p[3])) {
 			const char *e = strchr(p, ';');
 
+			last_done = out->len;
+			if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
+				goto done;
+			p = skip_blank(e ? e : p + strlen(p));
+			continue;
+		}
+		/* USE db: only the one database exists. */
+		if (strncasecmp(p, "USE", 3) == 0 && isspace((unsigned char)p[3])) {
+			const char *e = strchr(p, ';');
+			char name[256];
+			size_t k = 0;
+
+			for (p = skip_blank(p + 3); *p && *p != ';' && !isspace((unsigned char)*p) && k < sizeof(name) - 1;
+			    p++)
+				if (*p != '"')
+					name[k++] = *p;
+			name[k] = '\0';
+			if (strcasecmp(name, database) != 0) {
+				num = 911;
+				snprintf(text, sizeof(text), "Database '%s' does not exist. Make sure that the name is "
+				    "entered correctly.", name);
+				goto error;
+			}
+			snprintf(text, sizeof(text), "Changed database context to '%s'.", database);
+			if (tds_put_envchange(out, TDS_ENV_DATABASE, database, database) == -1 ||
+			    tds_put_message(out, tdsver, TDS_TOK_INFO, 5701, 2, 0, text, SQLEXEC_SERVER_NAME, "", 1) == -1)
+				goto done;
 			last_done = out->len;
 			if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
 				goto done;

@@ -20,7 +20,8 @@ sqlite3	*sqlexec_open(const char *path, char *err, size_t errlen);
 /*
  * Rewrite (tsql_rewrite.c) and run every statement of a UTF-8 batch, appending to out, per statement,
  * COLMETADATA + ROW... + DONE(COUNT, MORE unless last); the first failing statement ends the batch with
- * ERROR (208 invalid object, 207 invalid column, 102 syntax, 3906 read-only, 50000 other; class 16) +
+ * ERROR (208 invalid object, 207 invalid column, 102 syntax, 3906 read-only, 911 USE of another database,
+ * 50000 other; class 16) +
  * DONE(ERROR).  database names the database in messages.  Returns 0 when out holds a complete reply; -1 when
  * out's cap was hit (out holds a partial reply the caller must discard).
  */
