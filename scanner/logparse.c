@@ -14,7 +14,7 @@
  *
  * Assumptions: the buffer is usually the tail of a file, so without LOGPARSE_F_WHOLE the bytes before the first
  * complete record are skipped.  Only the last LOGPARSE_MAX_INPUT bytes and the first LOGPARSE_MAX_RECORDS records
- * are considered.  Text may be UTF-8, ANSI (invalid UTF-8 bytes are read as Latin-1) or UTF-16LE (BOM, or
+ * are considered.  Text may be UTF-8, ANSI (bytes that are not valid UTF-8 are read as Windows-1252) or UTF-16LE (BOM, or
  * detected from its NUL pattern at either byte parity); every string handed out is valid UTF-8 and capped.
  */
 #include <ctype.h>
@@ -117,6 +117,33 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Windows-1252 byte (>= 0x80) as UTF-8 into out; returns its length.  Undefined code points become '?'. */
+static size_t
+cp1252(unsigned char c, unsigned char out[4])
+{
+	static const uint16_t hi[32] = {
+		0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+		0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+		0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+		0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+	};
+	uint32_t cp = c >= 0xa0 ? c : hi[c - 0x80];
+
+	if (cp == 0) {
+		out[0] = '?';
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | (cp >> 6));
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	out[0] = (unsigned char)(0xe0 | (cp >> 12));
+	out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
 /*
  * Copy src into dst (cap bytes incl. NUL) as valid UTF-8 with controls replaced.  keep_nl: '\n' kept (CR
  * dropped), otherwise CR/LF/TAB become one space each (runs collapse).  Never splits a character.  Returns the
@@ -152,11 +179,12 @@ sanitize(const char *src, size_t n, char *dst, size_t cap, int keep_nl, int *tru
 			} else
 				tmp[0] = '?';
 			outn = 1;
-		} else if (l == 0) {	/* ANSI byte: read as Latin-1 */
-			tmp[0] = (unsigned char)(0xc0 | (s[i] >> 6));
-			tmp[1] = (unsigned char)(0x80 | (s[i] & 0x3f));
-			outn = 2;
+		} else if (l == 0) {	/* ANSI byte: read as Windows-1252 */
+			outn = cp1252(s[i], tmp);
 			l = 1;
+		} else if (l == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {	/* U+0080..U+009F: C1 controls */
+			tmp[0] = '?';
+			outn = 1;
 		} else {
 			memcpy(tmp, s + i, l);
 			outn = l;

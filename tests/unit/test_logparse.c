@@ -176,6 +176,18 @@ test_utf16(void)
 	CHECK(c.n == 2);
 	CHECK_STR(c.msg[0], "Gr\xc3\xb6\xc3\x9f" "e der Startabbilder wird gepr\xc3\xbc" "ft");
 
+	/* valid UTF-8 is kept; a UTF-8 encoded C1 control (U+0085) is replaced */
+	{
+		static const char u8[] = "<![LOG[Gr\xc3\xb6\xc3\x9f" "e \xe2\x82\xac x\xc2\x85y]LOG]!><time=\"10:00:00.000-60\" "
+		    "date=\"12-01-2021\" component=\"SMSPXE\" context=\"\" type=\"1\" thread=\"1\" file=\"a:1\">";
+
+		memset(&c, 0, sizeof(c));
+		CHECK(logparse_each(u8, sizeof(u8) - 1, 0, 0, collect_cb, &c, NULL, err, sizeof(err)) == 0);
+		CHECK(c.n == 1);
+		CHECK_STR(c.msg[0], "Gr\xc3\xb6\xc3\x9f" "e \xe2\x82\xac x?y");
+		CHECK_STR(c.iso[0], "2021-12-01T09:00:00Z");	/* bias -60: UTC+1 */
+	}
+
 	/* a tail read landing on an odd byte: no BOM, detected by the NUL parity, first (cut) record skipped */
 	memset(&c, 0, sizeof(c));
 	memset(&st, 0, sizeof(st));
@@ -231,7 +243,7 @@ test_huge_and_caps(void)
 	CHECK(b != NULL);
 	o = (size_t)sprintf(b, "<![LOG[0x80092002 ");
 	for (i = 0; i < n; i++)
-		b[o++] = i % 1000 == 0 ? '\x01' : i % 777 == 0 ? '\xe9' : 'A';
+		b[o++] = i % 1000 == 0 ? '\x01' : i % 777 == 0 ? '\xe9' : i % 555 == 0 ? '\x80' : 'A';
 	o += (size_t)sprintf(b + o, "%s", tr);
 	CHECK(logparse_smspxe(b, o, 0, p, err, sizeof(err)) == 0);
 	CHECK(p->cert_errors == 1);
@@ -240,7 +252,8 @@ test_huge_and_caps(void)
 	CHECK(strlen(p->evidence.ev[0].message) <= LOGPARSE_MSG_MAX - 1);
 	CHECK(strlen(p->evidence.ev[0].message) >= LOGPARSE_MSG_MAX - 4);
 	CHECK(strncmp(p->evidence.ev[0].message, "0x80092002 ?AAA", 15) == 0);
-	CHECK(strstr(p->evidence.ev[0].message, "\xc3\xa9") != NULL);	/* ANSI é → UTF-8 */
+	CHECK(strstr(p->evidence.ev[0].message, "A\xc3\xa9" "A") != NULL);	/* cp1252 é → UTF-8 */
+	CHECK(strstr(p->evidence.ev[0].message, "A\xe2\x82\xac" "A") != NULL);	/* cp1252 0x80 → € */
 	CHECK(strstr(p->evidence.ev[0].raw, " [...] ]LOG]!><time=\"01:02:03.000+0\"") != NULL);
 	CHECK(strlen(p->evidence.ev[0].raw) < LOGPARSE_RAW_MAX);
 	free(b);
