@@ -58,6 +58,7 @@ struct sitedb {
 	char		 where[CONFIG_STR + 16];	/* "host:port" for messages */
 	char		 user[CONFIG_STR];
 	int		 login_timeout, query_timeout;
+	int		 enc_require;		/* encryption = require (explains a bare login failure) */
 
 	/* What the handlers saw during the current operation (reset by reset_errors). */
 	int		 in_login;
@@ -221,6 +222,10 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 	} else if (db->eof) {
 		c = SITEDB_ERR_DROPPED;
 		snprintf(why, sizeof(why), "%s: the server closed the connection (reply cut short)", what);
+	} else if (db->in_login && db->enc_require && db->msgno == 0) {
+		c = SITEDB_ERR_LOGIN;
+		snprintf(why, sizeof(why), "no encrypted session (encryption = require in [sitedb]; the server "
+		    "does not offer TLS or the handshake failed): %s", db->dberrstr);
 	} else if (db->msgno != 0) {
 		c = SITEDB_ERR_QUERY;
 		snprintf(why, sizeof(why), "%s: server error %d: %s", what, db->msgno, db->msgtext);
@@ -382,6 +387,7 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
 	db->login_timeout = conf->sitedb.login_timeout;
 	db->query_timeout = conf->sitedb.query_timeout;
+	db->enc_require = conf->sitedb.encryption == CONFIG_ENC_REQUIRE;
 
 	if (write_conf(db, conf, err, errlen) == -1)
 		goto fail;

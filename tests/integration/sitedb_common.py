@@ -62,6 +62,8 @@ class SiteDbEnv:
         self.state_path = os.path.join(self.dir, "state.db")
         self.faults_path = os.path.join(self.dir, "faults.json")
         self.tdsd_log = os.path.join(self.dir, "tdsd.log")
+        self.tmp = os.path.join(self.dir, "tmp")   # the scanner's TMPDIR: its private freetds.conf dir
+        os.mkdir(self.tmp, 0o700)
         db = sqlite3.connect(self.sitedb_path)
         with open(SCHEMA, encoding="utf-8") as f:
             db.executescript(f.read())
@@ -150,11 +152,15 @@ password_file = {pw}
         return path
 
     def scanner(self, conf, *args, timeout=60):
-        """Run dpfleet-scanner -f conf --inventory ARGS; returns (rc, stdout, stderr, seconds)."""
+        """Run dpfleet-scanner -f conf --inventory ARGS with TMPDIR = self.tmp; returns (rc, stdout, stderr,
+        seconds).  Afterwards self.leftovers lists what it left in TMPDIR (must be nothing)."""
+        env = dict(os.environ, TMPDIR=self.tmp)
+        env.pop("FREETDSCONF", None)
         t0 = time.monotonic()
         p = subprocess.run([SCANNER, "-f", conf, "--inventory"] + list(args), capture_output=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
+                           timeout=timeout, stdin=subprocess.DEVNULL, env=env)
         dt = time.monotonic() - t0
+        self.leftovers = os.listdir(self.tmp)
         return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8"), dt
 
     def stored(self):

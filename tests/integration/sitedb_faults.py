@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sitedb_common import SiteDbEnv, Failures, free_port  # noqa: E402
+from sitedb_common import SiteDbEnv, Failures, free_port, PASSWORD  # noqa: E402
 
 LOGIN_TIMEOUT = 2
 QUERY_TIMEOUT = 2
@@ -40,6 +40,8 @@ def main():
                     % (name, bound, SLACK, dt))
             print("     %s: %.2f s" % (name, dt))
             t.equal(env.stored(), before, "%s: stored fleet unchanged" % name)
+            t.equal(env.leftovers, [], "%s: private freetds.conf dir removed" % name)
+            t.check(PASSWORD not in err and "not-the-password" not in err, "%s: no password in the message" % name)
 
         case("bad login", env.write_conf("bad.conf", password_file=env.pw_bad), {}, LOGIN_TIMEOUT,
              ["login failed", "18456", "dpfleet_reader"])
@@ -61,6 +63,11 @@ def main():
              ["connection dropped", "login"])
         case("truncated reply", conf, {"truncate_reply_bytes": 40, "match": "v_SystemResourceList"},
              QUERY_TIMEOUT, ["connection dropped", "reading v_SystemResourceList"])
+
+        # The private freetds.conf is what carries the encryption setting: tdsd answers PRELOGIN with
+        # ENCRYPT_NOT_SUP, so `encryption = require` must fail the login, and say why.
+        case("encryption required", env.write_conf("enc.conf", encryption="require"), {}, LOGIN_TIMEOUT,
+             ["login failed", "encryption = require"])
 
         env.sitedb_exec("ALTER TABLE v_SystemResourceList RENAME TO gone_SystemResourceList;")
         case("missing table", conf, {}, QUERY_TIMEOUT,

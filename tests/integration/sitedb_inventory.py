@@ -68,6 +68,7 @@ def main():
         t.equal(rc, 0, "text inventory exits 0")
         t.equal(err, "", "text inventory: nothing on stderr")
         t.equal(out, TEXT + summary(3, 5, 3, 0, 5, 0), "text inventory: exact output")
+        t.equal(env.leftovers, [], "private freetds.conf and its dir removed after the run")
 
         sites, hosts = env.stored()
         t.equal([(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[8], s[11]) for s in sites], [
