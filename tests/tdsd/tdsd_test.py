@@ -284,6 +284,10 @@ def main():
         check(all(not os.path.exists("/proc/%d" % k) or open("/proc/%d/stat" % k).read().split()[2] == "Z"
                   for k in kids), "SIGTERM: children gone")
         out = slow.communicate(timeout=30)[0].decode()
+        with open(srv.log, errors="replace") as f:
+            log = f.read()
+        check("AddressSanitizer" not in log and "runtime error" not in log and "LeakSanitizer" not in log,
+              "no sanitizer report in the server's log")
         check(slow.returncode == 3,
               "the open client sees the connection lost (rc %d: %s)" % (slow.returncode, out.strip().replace("\n", " / ")))
     finally:
