@@ -6,6 +6,8 @@
  *       or print every error and exit 1.
  *   -d  stay in the foreground and log to stderr;  -v  more verbose.
  *   --inventory [--json]  refresh the fleet from the site DB, store and print it (inventory.c), exit.
+ *   --once  refresh the inventory, scan every host once, store, print a summary table (scan.c), exit.
+ *   (no mode flag)  the scan daemon: every [scan] interval and on queued scan requests (scan.c).
  * Flags are parsed here; every mode is one function call into its own module, so main() stays the map of
  * modes and processes.  The scan and fix machinery is added by the issues that build it.
  */
@@ -17,6 +19,7 @@
 
 #include "config.h"
 #include "inventory.h"
+#include "scan.h"
 #include "log.h"
 #include "store.h"
 
@@ -26,7 +29,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: dpfleet-scanner [-dnv] [-f file]\n"
-	    "       dpfleet-scanner [-dv] [-f file] --inventory [--json]\n");
+	    "       dpfleet-scanner [-dv] [-f file] --inventory [--json]\n"
+	    "       dpfleet-scanner [-dv] [-f file] --once\n");
 	exit(1);
 }
 
@@ -35,15 +39,15 @@ main(int argc, char *argv[])
 {
 	struct config conf;
 	const char *file = DEFAULT_CONF;
-	char errs[8192], err[1024];
-	struct store *st;
+	char errs[8192];
 	int ch, debug = 0, verbose = 0, check = 0, nerr;
-	enum { MODE_DAEMON, MODE_INVENTORY } mode = MODE_DAEMON;
+	enum { MODE_DAEMON, MODE_INVENTORY, MODE_ONCE } mode = MODE_DAEMON;
 	int json = 0;
-	enum { OPT_INVENTORY = 256, OPT_JSON };
+	enum { OPT_INVENTORY = 256, OPT_JSON, OPT_ONCE };
 	static const struct option longopts[] = {
 		{ "inventory",	no_argument,	NULL,	OPT_INVENTORY },
 		{ "json",	no_argument,	NULL,	OPT_JSON },
+		{ "once",	no_argument,	NULL,	OPT_ONCE },
 		{ NULL,		0,		NULL,	0 },
 	};
 
@@ -55,6 +59,7 @@ main(int argc, char *argv[])
 		case 'v': verbose++; break;
 		case OPT_INVENTORY: mode = MODE_INVENTORY; break;
 		case OPT_JSON: json = 1; break;
+		case OPT_ONCE: mode = MODE_ONCE; break;
 		default: usage();
 		}
 	}
@@ -77,13 +82,10 @@ main(int argc, char *argv[])
 	switch (mode) {
 	case MODE_INVENTORY:
 		return inventory_run(&conf, json);
+	case MODE_ONCE:
+		return scan_once(&conf);
 	case MODE_DAEMON:
-		break;
+		return scan_daemon(&conf);
 	}
-	if (store_open(&st, conf.store.path, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	log_info("dpfleet-scanner %s: store %s at schema %d", DPFLEET_VERSION, conf.store.path,
-	    store_version(st));
-	store_close(st);
-	return 0;
+	return 1;
 }

@@ -1,0 +1,206 @@
+/*
+ * msg.h — the messages between the scanner's parent and its workers (one socketpair per worker).
+ *
+ * Frame: u32 type, u32 payload length (little-endian), then the payload; a payload over MSG_MAX is refused.
+ * Payload fields are written in a fixed order per type: u32/u64 little-endian, strings as u32 length + bytes
+ * (no NUL on the wire, no NUL inside, per-field cap), string lists as u32 count + strings.  Decoders are strict:
+ * a missing field, a cap exceeded or a trailing byte is an error.  A short frame, an unknown type or a payload
+ * that does not decode is fatal for that worker (the parent kills and replaces it), never skipped.
+ *
+ * Conversation (worker side in worker.c, parent side in sched.c + scan.c):
+ *   worker → parent  MSG_READY once after start-up (credentials read), or MSG_FATAL and exit.
+ *   parent → worker  MSG_HOST_REQ     → worker replies MSG_HOST_RES      (one DP/MP: registry + SMSPXE tail)
+ *   parent → worker  MSG_CERTMGR_REQ  → worker replies MSG_CERTMGR_RES   (one site server: CertMgr.log tail)
+ *   parent → worker  MSG_FIX_REQ      → MSG_FIX_RES        reserved for the fix issue (jobs of kind 'fix')
+ *   parent → worker  MSG_ROLLBACK_REQ → MSG_ROLLBACK_RES   reserved for the fix issue (kind 'rollback')
+ * Every request carries a task id the reply echoes.  One request in flight per worker.
+ */
+#ifndef DPFLEET_MSG_H
+#define DPFLEET_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_HDR_LEN	8
+#define MSG_MAX		(4u * 1024 * 1024)	/* payload cap (a fix request may carry a 1 MiB value) */
+#define MSG_STR_MAX	(64u * 1024)		/* one ordinary string field */
+#define MSG_LINE_MAX	4096			/* one evidence line */
+#define MSG_ELEMS_MAX	4096			/* elements of one multi-string */
+#define MSG_EVIDENCE_MAX 20			/* evidence lines per host */
+#define MSG_DENIED_MAX	10000			/* FQDNs one CertMgr.log reply may name */
+
+enum msg_type {
+	MSG_READY = 1,		/* w→p: u32 pid */
+	MSG_FATAL = 2,		/* w→p: str reason; the worker exits after sending it */
+	MSG_HOST_REQ = 10,	/* p→w: struct msg_host_req */
+	MSG_HOST_RES = 11,	/* w→p: struct msg_host_res */
+	MSG_CERTMGR_REQ = 12,	/* p→w: struct msg_certmgr_req */
+	MSG_CERTMGR_RES = 13,	/* w→p: struct msg_certmgr_res */
+	/*
+	 * Reserved for the fix issue.  Intended payloads: FIX_REQ u64 task, u64 job id, str fqdn, str addr,
+	 * u32 dry_run, strv expected elements; ROLLBACK_REQ u64 task, u64 job id, str fqdn, str addr, str backup
+	 * ('absent' or hex), u32 backup type; both *_RES u64 task, str outcome (jobs.outcome vocabulary),
+	 * str before_sha256, str after_sha256, str backup, u32 backup type, str error.  Until that issue lands the
+	 * worker answers MSG_FATAL "not implemented" and the parent's msg_dec_fix_* return "not implemented".
+	 */
+	MSG_FIX_REQ = 20,
+	MSG_FIX_RES = 21,
+	MSG_ROLLBACK_REQ = 22,
+	MSG_ROLLBACK_RES = 23,
+};
+
+/* 1 if type is one of the above, else 0. */
+int	 msg_type_known(uint32_t type);
+/* The reply type a request type expects, 0 for a type that is not a request. */
+uint32_t msg_reply_type(uint32_t req_type);
+const char *msg_type_str(uint32_t type);
+
+/* A growable payload/frame buffer (capped at MSG_HDR_LEN + MSG_MAX).  Zero-initialise; free with msg_buf_free. */
+struct msg_buf {
+	uint8_t	*data;
+	size_t	 len;
+	size_t	 cap;
+	int	 failed;	/* sticky: a write would exceed the cap or allocation failed */
+};
+void	 msg_buf_free(struct msg_buf *b);
+
+/* Blocking I/O on a stream socket (worker side, and the parent's writes).  0, or -1 with err (EOF is -1). */
+int	 msg_send(int fd, uint32_t type, const struct msg_buf *payload, char *err, size_t errlen);
+/*
+ * Read one whole frame.  On 0: *type set, payload->data/len hold the payload (payload is reset first; the
+ * caller frees it).  -1 with err on EOF, I/O error, unknown type or length over MSG_MAX.
+ */
+int	 msg_recv(int fd, uint32_t *type, struct msg_buf *payload, char *err, size_t errlen);
+
+/*
+ * Non-blocking frame assembly for the parent's poll loop: feed what read() returned, then take frames.
+ * msg_frame_take returns 1 with the type, payload and length (payload pointing into fb, valid until the next feed/take),
+ * 0 when no whole frame is buffered yet, -1 with err on an unknown type or an oversized length.
+ */
+struct msg_framer {
+	uint8_t	*buf;
+	size_t	 len;
+	size_t	 cap;
+	size_t	 consumed;
+};
+int	 msg_frame_feed(struct msg_framer *fb, const uint8_t *p, size_t n, char *err, size_t errlen);
+int	 msg_frame_take(struct msg_framer *fb, uint32_t *type, const uint8_t **payload, size_t *len,
+	    char *err, size_t errlen);
+void	 msg_framer_reset(struct msg_framer *fb);
+void	 msg_framer_free(struct msg_framer *fb);
+
+/* Registry outcome reported by a worker. */
+enum msg_reg {
+	MSG_REG_VALUE = 1,	/* value present: type, elems or decode_err */
+	MSG_REG_VALUE_ABSENT,
+	MSG_REG_KEY_ABSENT,
+	MSG_REG_DENIED,
+	MSG_REG_FAILED,		/* server answered with another WERROR (werr) */
+	MSG_REG_UNREACHABLE,	/* connect / transport failure: reason is the pinned word */
+};
+
+/* SMSPXE.log outcome. */
+enum msg_log {
+	MSG_LOG_SKIPPED = 0,	/* not asked for (not a DP) or host unreachable */
+	MSG_LOG_READ,		/* at least one tail was read (file says which) */
+	MSG_LOG_ABSENT,		/* no SMSPXE.log on either share */
+	MSG_LOG_ERROR,		/* access or transport failure (detail says) */
+};
+
+struct msg_host_req {
+	uint64_t	 task;
+	char		*fqdn;
+	char		*addr;		/* "" = worker resolves fqdn */
+	uint32_t	 want_pxe_log;	/* 1 for DPs */
+};
+
+struct msg_evidence {
+	uint32_t	 kind;		/* enum logparse_kind */
+	char		*source;	/* "smspxe" | "certmgr" */
+	char		*file;		/* e.g. SMS_DP$/sms/logs/SMSPXE.log */
+	char		*at;		/* ISO 8601 UTC or "" */
+	char		*component;
+	uint32_t	 type;
+	char		*line;		/* ≤ MSG_LINE_MAX */
+};
+
+struct msg_host_res {
+	uint64_t	 task;
+	uint32_t	 reg;		/* enum msg_reg */
+	char		*reason;	/* unreachable: refused/timeout/logon_failure/no_route/...; else "" */
+	char		*detail;	/* human-readable error text, "" if none (never secrets) */
+	uint32_t	 werr;
+	uint32_t	 value_type;
+	uint32_t	 raw_len;
+	uint32_t	 decoded;	/* 1: elems holds the REG_MULTI_SZ list */
+	char		*decode_err;
+	char		**elems;
+	uint32_t	 nelems;
+	uint32_t	 log;		/* enum msg_log */
+	char		*log_detail;
+	uint32_t	 pxe_cert_errors;
+	char		*pxe_last_error;	/* ISO 8601 UTC or "" */
+	uint32_t	 pxe_expired_cert;
+	uint32_t	 pxe_mp_init_failures;
+	struct msg_evidence *ev;
+	uint32_t	 nev;		/* ≤ MSG_EVIDENCE_MAX */
+};
+
+struct msg_certmgr_req {
+	uint64_t	 task;
+	char		*site;		/* site code */
+	char		*fqdn;		/* site server */
+	char		*addr;		/* "" = worker resolves */
+};
+
+struct msg_denied {
+	char		*fqdn;		/* as logged, lowercased */
+	uint32_t	 count;
+	char		*last;		/* ISO 8601 UTC or "" */
+	char		*line;		/* newest raw record */
+};
+
+struct msg_certmgr_res {
+	uint64_t	 task;
+	uint32_t	 ok;		/* 1: log read and parsed */
+	char		*reason;	/* when !ok: unreachable word or "absent"/"error" */
+	char		*detail;
+	char		*file;		/* e.g. SMS_P01/Logs/CertMgr.log */
+	struct msg_denied *denied;
+	uint32_t	 ndenied;
+};
+
+/*
+ * Encoders append the payload of one message to *out (reset first).  0, or -1 with err when a field exceeds
+ * its cap (the message is then not sendable).  Decoders fill *m from (p, n): 0, or -1 with err on any
+ * malformation; on -1 everything partially decoded is already freed and *m is zeroed.  Free a decoded
+ * message with the matching *_free (NULL fields are fine; the struct itself is the caller's).
+ */
+int	 msg_enc_host_req(struct msg_buf *out, const struct msg_host_req *m, char *err, size_t errlen);
+int	 msg_dec_host_req(const uint8_t *p, size_t n, struct msg_host_req *m, char *err, size_t errlen);
+void	 msg_host_req_free(struct msg_host_req *m);
+
+int	 msg_enc_host_res(struct msg_buf *out, const struct msg_host_res *m, char *err, size_t errlen);
+int	 msg_dec_host_res(const uint8_t *p, size_t n, struct msg_host_res *m, char *err, size_t errlen);
+void	 msg_host_res_free(struct msg_host_res *m);
+
+int	 msg_enc_certmgr_req(struct msg_buf *out, const struct msg_certmgr_req *m, char *err, size_t errlen);
+int	 msg_dec_certmgr_req(const uint8_t *p, size_t n, struct msg_certmgr_req *m, char *err, size_t errlen);
+void	 msg_certmgr_req_free(struct msg_certmgr_req *m);
+
+int	 msg_enc_certmgr_res(struct msg_buf *out, const struct msg_certmgr_res *m, char *err, size_t errlen);
+int	 msg_dec_certmgr_res(const uint8_t *p, size_t n, struct msg_certmgr_res *m, char *err, size_t errlen);
+void	 msg_certmgr_res_free(struct msg_certmgr_res *m);
+
+/* READY (u32 pid) and FATAL (str reason). */
+int	 msg_enc_ready(struct msg_buf *out, uint32_t pid, char *err, size_t errlen);
+int	 msg_dec_ready(const uint8_t *p, size_t n, uint32_t *pid, char *err, size_t errlen);
+int	 msg_enc_fatal(struct msg_buf *out, const char *reason, char *err, size_t errlen);
+/* *reason malloc'd on success (caller frees). */
+int	 msg_dec_fatal(const uint8_t *p, size_t n, char **reason, char *err, size_t errlen);
+
+/* Reserved (fix issue): always -1 with "not implemented". */
+int	 msg_dec_fix_res(const uint8_t *p, size_t n, void *m, char *err, size_t errlen);
+int	 msg_dec_rollback_res(const uint8_t *p, size_t n, void *m, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,501 @@
+/*
+ * sched.c — the worker pool of the scanner parent (see sched.h).
+ *
+ * Called by scan.c (and later the fix runner).  Each worker is a forked child on one end of a SOCK_STREAM
+ * socketpair; the parent keeps the other end non-blocking and assembles frames with msg_framer.  Requests
+ * are small and go to an idle worker with a blocking msg_send.  The loop polls every worker plus stop_fd with
+ * a timeout equal to the nearest deadline; a worker past its deadline is SIGKILLed and reaped at once, its
+ * task reported SCHED_DEADLINE, and a fresh worker is forked in its place, so a stuck host costs exactly one
+ * worker for one deadline.  EOF or an error on a socket means the worker died.  Children get
+ * PR_SET_PDEATHSIG(SIGKILL) so they never outlive the parent.  No global state: everything is in struct sched.
+ *
+ * Worker life:  fork ──READY──> idle ──request──> busy ──reply──> idle
+ *                 │                                 ├─deadline──> SIGKILL, reap, respawn (task: deadline)
+ *                 └─FATAL/timeout: start fails       └─EOF/error─> reap, respawn (task: worker_died)
+ */
+#include "sched.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SCHED_MAX_WORKERS	256
+#define SCHED_READ_CHUNK	65536
+
+struct worker {
+	pid_t			 pid;		/* 0: slot empty */
+	int			 fd;		/* parent end, -1 when empty */
+	struct msg_framer	 fr;
+	long			 task;		/* index in the current run, -1 idle */
+	int64_t			 started;	/* mono ms */
+	int64_t			 deadline;	/* mono ms */
+};
+
+struct sched {
+	struct worker	*w;
+	int		 n;
+	sched_worker_fn	 fn;
+	void		*arg;
+	int		 ready_ms;
+};
+
+const char *
+sched_status_str(enum sched_status st)
+{
+	switch (st) {
+	case SCHED_OK: return "ok";
+	case SCHED_DEADLINE: return "deadline";
+	case SCHED_WORKER_DIED: return "worker_died";
+	case SCHED_STOPPED: return "stopped";
+	}
+	return "unknown";
+}
+
+/* Kill (if alive) and reap one worker; the slot becomes empty. */
+static void
+worker_reap(struct worker *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	if (w->pid > 0) {
+		kill(w->pid, SIGKILL);
+		while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	w->pid = 0;
+	w->task = -1;
+	msg_framer_reset(&w->fr);
+}
+
+/* Fork one worker into slot i (must be empty).  Does not wait for READY.  0 or -1 with err. */
+static int
+worker_fork(struct sched *s, int i, char *err, size_t errlen)
+{
+	struct worker *w = &s->w[i];
+	int sv[2], fl;
+	pid_t pid, parent = getpid();
+	sigset_t none;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return util_err(err, errlen, "socketpair: %s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return util_err(err, errlen, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		/* Child: only stdio and our socket survive; default signals; die with the parent. */
+		if (sv[1] != 3) {
+			if (dup2(sv[1], 3) == -1)
+				_exit(111);
+		} else if ((fl = fcntl(3, F_GETFD)) != -1)
+			fcntl(3, F_SETFD, fl & ~FD_CLOEXEC);
+		close_range(4, ~0U, 0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(111);
+		s->fn(3, s->arg);
+		_exit(111);
+	}
+	close(sv[1]);
+	if ((fl = fcntl(sv[0], F_GETFL)) == -1 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) == -1) {
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return util_err(err, errlen, "fcntl: %s", strerror(errno));
+	}
+	w->pid = pid;
+	w->fd = sv[0];
+	w->task = -1;
+	msg_framer_reset(&w->fr);
+	return 0;
+}
+
+/*
+ * Read what is available on w's socket into its framer.  1 = data or nothing yet, 0 = EOF, -1 = error/cap.
+ */
+static int
+worker_read(struct worker *w, char *err, size_t errlen)
+{
+	uint8_t buf[SCHED_READ_CHUNK];
+	ssize_t r;
+
+	for (;;) {
+		r = read(w->fd, buf, sizeof(buf));
+		if (r > 0) {
+			if (msg_frame_feed(&w->fr, buf, (size_t)r, err, errlen) == -1)
+				return -1;
+			continue;
+		}
+		if (r == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 1;
+		util_err(err, errlen, "read: %s", strerror(errno));
+		return -1;
+	}
+}
+
+/* Wait until every worker in slots [0, n) that has a pid sent READY.  0 or -1 with err. */
+static int
+wait_ready(struct sched *s, int *slots, int nslots, char *err, size_t errlen)
+{
+	struct pollfd pfd[SCHED_MAX_WORKERS];
+	int ready[SCHED_MAX_WORKERS] = { 0 };
+	int64_t end = util_mono_ms() + s->ready_ms, now;
+	int i, left = nslots, rc, k;
+	uint32_t type, pid;
+	const uint8_t *p;
+	size_t len;
+	char why[256], *reason;
+
+	while (left > 0) {
+		now = util_mono_ms();
+		if (now >= end)
+			return util_err(err, errlen, "worker did not start within %d ms", s->ready_ms);
+		for (i = 0; i < nslots; i++) {
+			pfd[i].fd = ready[i] ? -1 : s->w[slots[i]].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		rc = poll(pfd, (nfds_t)nslots, (int)(end - now));
+		if (rc == -1 && errno != EINTR)
+			return util_err(err, errlen, "poll: %s", strerror(errno));
+		for (i = 0; rc > 0 && i < nslots; i++) {
+			struct worker *w = &s->w[slots[i]];
+
+			if (ready[i] || pfd[i].revents == 0)
+				continue;
+			if ((k = worker_read(w, why, sizeof(why))) == -1)
+				return util_err(err, errlen, "worker %d: %s", (int)w->pid, why);
+			if ((k = msg_frame_take(&w->fr, &type, &p, &len, why, sizeof(why))) == -1)
+				return util_err(err, errlen, "worker %d: %s", (int)w->pid, why);
+			if (k == 0) {
+				if (pfd[i].revents & (POLLHUP | POLLERR))
+					return util_err(err, errlen, "worker %d exited while starting", (int)w->pid);
+				continue;
+			}
+			if (type == MSG_FATAL) {
+				if (msg_dec_fatal(p, len, &reason, why, sizeof(why)) == -1)
+					return util_err(err, errlen, "worker %d: %s", (int)w->pid, why);
+				util_err(err, errlen, "worker: %s", reason);
+				free(reason);
+				return -1;
+			}
+			if (type != MSG_READY || msg_dec_ready(p, len, &pid, why, sizeof(why)) == -1)
+				return util_err(err, errlen, "worker %d: expected READY, got %s", (int)w->pid,
+				    msg_type_str(type));
+			ready[i] = 1;
+			left--;
+		}
+	}
+	return 0;
+}
+
+/* Fork into slot i and wait for its READY.  0, or -1 with err (slot left empty). */
+static int
+worker_start(struct sched *s, int i, char *err, size_t errlen)
+{
+	if (worker_fork(s, i, err, errlen) == -1)
+		return -1;
+	if (wait_ready(s, &i, 1, err, errlen) == -1) {
+		worker_reap(&s->w[i]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sched_new(struct sched **out, int nworkers, sched_worker_fn fn, void *arg, int ready_ms, char *err,
+    size_t errlen)
+{
+	struct sched *s;
+	int slots[SCHED_MAX_WORKERS], i;
+
+	*out = NULL;
+	if (nworkers < 1 || nworkers > SCHED_MAX_WORKERS)
+		return util_err(err, errlen, "worker count %d out of range", nworkers);
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->w = calloc((size_t)nworkers, sizeof(*s->w))) == NULL) {
+		free(s);
+		return util_err(err, errlen, "out of memory");
+	}
+	s->n = nworkers;
+	s->fn = fn;
+	s->arg = arg;
+	s->ready_ms = ready_ms > 0 ? ready_ms : 10000;
+	for (i = 0; i < nworkers; i++) {
+		s->w[i].fd = -1;
+		s->w[i].task = -1;
+	}
+	for (i = 0; i < nworkers; i++) {
+		if (worker_fork(s, i, err, errlen) == -1)
+			goto fail;
+		slots[i] = i;
+	}
+	if (wait_ready(s, slots, nworkers, err, errlen) == -1)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	sched_free(s, 0);
+	return -1;
+}
+
+size_t
+sched_pids(const struct sched *s, pid_t *pids, size_t max)
+{
+	size_t k = 0;
+	int i;
+
+	for (i = 0; s != NULL && i < s->n && k < max; i++)
+		if (s->w[i].pid > 0)
+			pids[k++] = s->w[i].pid;
+	return k;
+}
+
+void
+sched_free(struct sched *s, int grace_ms)
+{
+	int64_t end;
+	int i, alive;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		if (s->w[i].fd != -1) {
+			close(s->w[i].fd);
+			s->w[i].fd = -1;
+		}
+	/* Idle workers exit on EOF; busy or stuck ones are killed after the grace period. */
+	end = util_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
+	do {
+		alive = 0;
+		for (i = 0; i < s->n; i++) {
+			if (s->w[i].pid <= 0)
+				continue;
+			if (waitpid(s->w[i].pid, NULL, WNOHANG) == s->w[i].pid)
+				s->w[i].pid = 0;
+			else
+				alive++;
+		}
+		if (alive > 0 && util_mono_ms() < end)
+			usleep(10000);
+	} while (alive > 0 && util_mono_ms() < end);
+	for (i = 0; i < s->n; i++) {
+		worker_reap(&s->w[i]);
+		msg_framer_free(&s->w[i].fr);
+	}
+	free(s->w);
+	free(s);
+}
+
+/* State of one run, shared by the helpers below. */
+struct run {
+	struct sched		*s;
+	const struct sched_task	*t;
+	size_t			 n;
+	size_t			 next;		/* next task index to hand out */
+	size_t			 reported;
+	unsigned char		*done_flag;	/* per task: reported */
+	sched_done_fn		 done;
+	void			*ctx;
+};
+
+static void
+report(struct run *r, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p, size_t n,
+    int64_t elapsed, int *reject)
+{
+	int rc;
+
+	if (r->done_flag[idx])
+		return;
+	r->done_flag[idx] = 1;
+	r->reported++;
+	rc = r->done(r->ctx, idx, st, type, p, n, elapsed);
+	if (reject != NULL)
+		*reject = rc == -1;
+}
+
+/* The worker in slot i failed (died, deadline or bad message): report its task, reap it, start another. */
+static void
+worker_lost(struct run *r, int i, enum sched_status st, const char *why)
+{
+	struct worker *w = &r->s->w[i];
+	long task = w->task;
+	int64_t elapsed = util_mono_ms() - w->started;
+	char err[256];
+
+	log_warnx("worker %d %s%s%s", (int)w->pid, st == SCHED_DEADLINE ? "overran its deadline" :
+	    "lost", why ? ": " : "", why ? why : "");
+	worker_reap(w);
+	if (task >= 0)
+		report(r, (size_t)task, st, 0, NULL, 0, elapsed, NULL);
+	if (worker_start(r->s, i, err, sizeof(err)) == -1)
+		log_warnx("cannot replace worker: %s", err);
+}
+
+/* Hand the next task to idle worker i.  A send failure counts as the worker dying (the task is retried). */
+static void
+dispatch(struct run *r, int i)
+{
+	struct worker *w = &r->s->w[i];
+	const struct sched_task *t;
+	char err[256];
+	size_t idx;
+
+	while (r->next < r->n && r->done_flag[r->next])
+		r->next++;
+	if (r->next >= r->n)
+		return;
+	idx = r->next++;
+	t = &r->t[idx];
+	w->task = (long)idx;
+	w->started = util_mono_ms();
+	w->deadline = w->started + (t->deadline_ms > 0 ? t->deadline_ms : 1);
+	if (msg_send(w->fd, t->type, t->req, err, sizeof(err)) == -1) {
+		/* The worker was gone before it saw the task: give the task to the next idle worker. */
+		w->task = -1;
+		r->next = idx;
+		worker_lost(r, i, SCHED_WORKER_DIED, err);
+	}
+}
+
+/* Handle readable/hung-up worker i. */
+static void
+worker_input(struct run *r, int i, short revents)
+{
+	struct worker *w = &r->s->w[i];
+	const uint8_t *p;
+	uint32_t type;
+	size_t len;
+	char err[256];
+	int k, reject = 0;
+	long task;
+
+	k = worker_read(w, err, sizeof(err));
+	if (k == -1) {
+		worker_lost(r, i, SCHED_WORKER_DIED, err);
+		return;
+	}
+	for (;;) {
+		int t = msg_frame_take(&w->fr, &type, &p, &len, err, sizeof(err));
+
+		if (t == -1) {
+			worker_lost(r, i, SCHED_WORKER_DIED, err);
+			return;
+		}
+		if (t == 0)
+			break;
+		task = w->task;
+		if (task < 0 || type != msg_reply_type(r->t[task].type)) {
+			snprintf(err, sizeof(err), "unexpected %s message", msg_type_str(type));
+			worker_lost(r, i, SCHED_WORKER_DIED, err);
+			return;
+		}
+		w->task = -1;
+		report(r, (size_t)task, SCHED_OK, type, p, len, util_mono_ms() - w->started, &reject);
+		if (reject) {
+			log_warnx("worker %d sent a malformed %s: replaced", (int)w->pid, msg_type_str(type));
+			worker_lost(r, i, SCHED_WORKER_DIED, NULL);
+			return;
+		}
+	}
+	if (k == 0 || (revents & (POLLHUP | POLLERR)))
+		worker_lost(r, i, SCHED_WORKER_DIED, "exited");
+}
+
+int
+sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_fn done, void *ctx,
+    int stop_fd, char *err, size_t errlen)
+{
+	struct pollfd pfd[SCHED_MAX_WORKERS + 1];
+	struct run r;
+	int64_t now, nearest;
+	int i, rc, alive, ret = 0, timeout;
+	size_t k;
+
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	r.t = tasks;
+	r.n = n;
+	r.done = done;
+	r.ctx = ctx;
+	if (n > 0 && (r.done_flag = calloc(n, 1)) == NULL)
+		return util_err(err, errlen, "out of memory");
+	while (r.reported < n) {
+		alive = 0;
+		for (i = 0; i < s->n; i++) {
+			if (s->w[i].pid <= 0 && worker_start(s, i, err, errlen) == -1)
+				continue;
+			alive++;
+			if (s->w[i].task < 0)
+				dispatch(&r, i);
+		}
+		if (alive == 0) {
+			ret = -1;	/* err holds the last start failure */
+			break;
+		}
+		if (r.reported >= n)
+			break;
+		now = util_mono_ms();
+		nearest = -1;
+		for (i = 0; i < s->n; i++) {
+			pfd[i].fd = s->w[i].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+			if (s->w[i].pid > 0 && s->w[i].task >= 0 && (nearest == -1 || s->w[i].deadline < nearest))
+				nearest = s->w[i].deadline;
+		}
+		pfd[s->n].fd = stop_fd;
+		pfd[s->n].events = POLLIN;
+		pfd[s->n].revents = 0;
+		timeout = nearest == -1 ? 1000 : (nearest <= now ? 0 : (int)(nearest - now > 1000 ? 1000 :
+		    nearest - now));
+		rc = poll(pfd, (nfds_t)s->n + 1, timeout);
+		if (rc == -1 && errno != EINTR) {
+			ret = util_err(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		if (rc > 0 && stop_fd != -1 && (pfd[s->n].revents & POLLIN)) {
+			ret = 1;
+			break;
+		}
+		for (i = 0; rc > 0 && i < s->n; i++)
+			if (pfd[i].fd != -1 && pfd[i].revents != 0 && s->w[i].pid > 0)
+				worker_input(&r, i, pfd[i].revents);
+		now = util_mono_ms();
+		for (i = 0; i < s->n; i++)
+			if (s->w[i].pid > 0 && s->w[i].task >= 0 && now >= s->w[i].deadline)
+				worker_lost(&r, i, SCHED_DEADLINE, NULL);
+	}
+	if (ret != 0) {
+		/* Stopped or broken: busy workers are abandoned (killed and replaced later or by sched_free). */
+		for (i = 0; i < s->n; i++)
+			if (s->w[i].pid > 0 && s->w[i].task >= 0) {
+				s->w[i].task = -1;
+				worker_reap(&s->w[i]);
+			}
+		for (k = 0; k < n; k++)
+			report(&r, k, SCHED_STOPPED, 0, NULL, 0, 0, NULL);
+	}
+	free(r.done_flag);
+	return ret;
+}

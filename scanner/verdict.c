@@ -1,0 +1,119 @@
+/*
+ * verdict.c — turn a host's registry read and its site's expected value into the pinned state words.
+ *
+ * Called by scan.c in the parent for every host result (the worker only reports facts).  Precedence, first
+ * match wins: unreachable (transport) → denied → no_key (host facts, true whatever the site expects) →
+ * unknown (site value absent or ambiguous: nothing to compare against) → missing → empty (0 bytes, or a
+ * REG_MULTI_SZ with no element) → mismatch (not REG_MULTI_SZ, undecodable, or another list) → healthy.
+ * Values compare by util_multisz_sha256 of their UTF-8 elements, the same hash the store keeps per site.
+ */
+#include "verdict.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REG_MULTI_SZ	7
+
+static const char *const words[] = {
+	[VERDICT_HEALTHY] = "healthy",
+	[VERDICT_MISSING] = "missing",
+	[VERDICT_EMPTY] = "empty",
+	[VERDICT_MISMATCH] = "mismatch",
+	[VERDICT_NO_KEY] = "no_key",
+	[VERDICT_DENIED] = "denied",
+	[VERDICT_UNREACHABLE] = "unreachable",
+	[VERDICT_UNKNOWN] = "unknown",
+};
+
+const char *
+verdict_state_str(enum verdict_state s)
+{
+	if ((unsigned)s >= sizeof(words) / sizeof(words[0]))
+		return "unknown";
+	return words[s];
+}
+
+int
+verdict_state_parse(const char *word, enum verdict_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(word, words[i]) == 0) {
+			*s = (enum verdict_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+verdict_is_affected(enum verdict_state s)
+{
+	return s == VERDICT_MISSING || s == VERDICT_EMPTY || s == VERDICT_MISMATCH;
+}
+
+int
+verdict_expected_sha256(const char *value1, char out[UTIL_SHA256_HEX])
+{
+	char **elems = NULL;
+	long n;
+
+	if ((n = util_split_value1(value1, &elems)) < 0)
+		return -1;
+	util_multisz_sha256((const char *const *)elems, (size_t)n, out);
+	util_strv_free(elems, (size_t)n);
+	return 0;
+}
+
+static void
+set(struct verdict *out, enum verdict_state s, const char *reason)
+{
+	out->state = s;
+	out->affected = verdict_is_affected(s);
+	util_strlcpy(out->reason, reason ? reason : "", sizeof(out->reason));
+}
+
+void
+verdict_eval(const struct verdict_in *in, struct verdict *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (in->reg == VERDICT_REG_VALUE && in->decoded && (in->nelems == 0 || in->elems != NULL)) {
+		util_multisz_sha256(in->elems, in->nelems, out->value_sha256);
+		out->has_sha = 1;
+	}
+	switch (in->reg) {
+	case VERDICT_REG_UNREACHABLE:
+		set(out, VERDICT_UNREACHABLE, in->reason && in->reason[0] ? in->reason : "error");
+		return;
+	case VERDICT_REG_FAILED:
+		set(out, VERDICT_UNREACHABLE, "werror");
+		return;
+	case VERDICT_REG_DENIED:
+		set(out, VERDICT_DENIED, NULL);
+		return;
+	case VERDICT_REG_KEY_ABSENT:
+		set(out, VERDICT_NO_KEY, NULL);
+		return;
+	case VERDICT_REG_VALUE_ABSENT:
+	case VERDICT_REG_VALUE:
+		break;
+	default:
+		set(out, VERDICT_UNKNOWN, NULL);
+		return;
+	}
+	if (in->expect != VERDICT_EXPECT_PRESENT || in->expected_sha256 == NULL ||
+	    strlen(in->expected_sha256) != UTIL_SHA256_HEX - 1) {
+		set(out, VERDICT_UNKNOWN, NULL);
+		return;
+	}
+	if (in->reg == VERDICT_REG_VALUE_ABSENT)
+		set(out, VERDICT_MISSING, NULL);
+	else if (in->raw_len == 0 || (in->type == REG_MULTI_SZ && in->decoded && in->nelems == 0))
+		set(out, VERDICT_EMPTY, NULL);
+	else if (in->type != REG_MULTI_SZ || !in->decoded || !out->has_sha)
+		set(out, VERDICT_MISMATCH, NULL);
+	else if (strcmp(out->value_sha256, in->expected_sha256) == 0)
+		set(out, VERDICT_HEALTHY, NULL);
+	else
+		set(out, VERDICT_MISMATCH, NULL);
+}

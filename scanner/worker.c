@@ -1,0 +1,429 @@
+/*
+ * worker.c — one scanner worker process (see worker.h): for a DP/MP, read IssuingCertificateList over winreg
+ * (rpc.c + rrp.c) and the SMSPXE.log/.lo_ tails (smblog.c, parsed by logparse.c); for a site server, read
+ * CertMgr.log's tail and list the hosts it says it was denied on.  Replies are facts, not verdicts: the parent
+ * decides the state (verdict.c).
+ *
+ * Called only through sched.c, in a forked child whose other descriptors are closed.  The password lives only
+ * here (never in argv, the environment, messages or logs); PR_SET_DUMPABLE 0 keeps it out of core dumps and
+ * ptrace.  Everything read from the network is handled by the bounded modules (rrp, logparse); what is sent
+ * back is capped to msg.h's limits (evidence lines truncated at MSG_LINE_MAX - 1 bytes on a UTF-8 boundary).
+ * The scan never writes to a host.  Fix/rollback requests are reserved: answered with MSG_FATAL.
+ */
+#include "worker.h"
+#include "hostmap.h"
+#include "log.h"
+#include "logparse.h"
+#include "msg.h"
+#include "rpc.h"
+#include "rrp.h"
+#include "smblog.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define PASSWORD_MAX	1024
+
+struct wk {
+	const struct config	*conf;
+	int			 fd;
+	char			 password[PASSWORD_MAX];
+	struct smblog		*sl;
+	struct msg_buf		 out;
+};
+
+static void __attribute__((noreturn))
+wk_exit(struct wk *w, int code)
+{
+	smblog_close(w->sl);
+	w->sl = NULL;
+	explicit_bzero(w->password, sizeof(w->password));
+	msg_buf_free(&w->out);
+	_exit(code);
+}
+
+static void __attribute__((noreturn))
+wk_fatal(struct wk *w, const char *reason)
+{
+	char err[256];
+
+	if (msg_enc_fatal(&w->out, reason, err, sizeof(err)) == 0)
+		msg_send(w->fd, MSG_FATAL, &w->out, err, sizeof(err));
+	wk_exit(w, 1);
+}
+
+/* Copy s into a malloc'd string of at most max-1 bytes, cut on a UTF-8 boundary.  NULL on no memory. */
+static char *
+dup_capped(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n >= max) {
+		n = max - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return strndup(s, n);
+}
+
+static const char *
+unreachable_word(enum rpc_fail why)
+{
+	switch (why) {
+	case RPC_FAIL_REFUSED: return "refused";
+	case RPC_FAIL_TIMEOUT: return "timeout";
+	case RPC_FAIL_LOGON: return "logon_failure";
+	case RPC_FAIL_NO_ROUTE: return "no_route";
+	default: return "error";
+	}
+}
+
+/* Registry part of a host request. */
+static void
+host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_res *res)
+{
+	struct rpc_conn *c = NULL;
+	struct rrp_io io;
+	struct rrp_read r;
+	enum rpc_fail why;
+	char err[512];
+
+	memset(&r, 0, sizeof(r));
+	if (rpc_connect(&c, addr, fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
+	    w->conf->smb.timeout, err, sizeof(err), &why) == -1) {
+		res->reg = MSG_REG_UNREACHABLE;
+		res->reason = strdup(unreachable_word(why));
+		res->detail = dup_capped(err, 1024);
+		return;
+	}
+	io.call = rpc_rrp_call;
+	io.ctx = c;
+	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
+		res->reg = MSG_REG_UNREACHABLE;
+		res->reason = strdup("error");
+		res->detail = dup_capped(err, 1024);
+		goto done;
+	}
+	res->werr = r.werr;
+	switch (r.status) {
+	case RRP_OK:
+		res->reg = MSG_REG_VALUE;
+		res->value_type = r.type;
+		res->raw_len = (uint32_t)(r.raw_len > UINT32_MAX ? UINT32_MAX : r.raw_len);
+		if (r.too_large) {
+			res->decode_err = strdup("value over 1 MiB");
+		} else if (r.decoded && r.nelems <= MSG_ELEMS_MAX) {
+			res->decoded = 1;
+			res->elems = r.elems;		/* ownership moves to res */
+			res->nelems = (uint32_t)r.nelems;
+			r.elems = NULL;
+			r.nelems = 0;
+		} else
+			res->decode_err = dup_capped(r.decoded ? "too many elements" : r.decode_err, 1024);
+		break;
+	case RRP_KEY_ABSENT: res->reg = MSG_REG_KEY_ABSENT; break;
+	case RRP_DENIED: res->reg = MSG_REG_DENIED; break;
+	case RRP_VALUE_ABSENT: res->reg = MSG_REG_VALUE_ABSENT; break;
+	default:
+		res->reg = MSG_REG_FAILED;
+		snprintf(err, sizeof(err), "WERROR %u", r.werr);
+		res->detail = strdup(err);
+		break;
+	}
+	/* An element too long for a message: report it as undecodable rather than fail the message. */
+	for (uint32_t i = 0; res->decoded && i < res->nelems; i++)
+		if (strlen(res->elems[i]) > MSG_STR_MAX) {
+			rrp_strv_free(res->elems, res->nelems);
+			res->elems = NULL;
+			res->nelems = 0;
+			res->decoded = 0;
+			res->decode_err = strdup("element over the message cap");
+		}
+done:
+	rrp_read_free(&r);
+	rpc_close(c);
+}
+
+/* SMSPXE part of a host request. */
+static void
+host_pxe(struct wk *w, const char *addr, struct msg_host_res *res)
+{
+	struct smblog_pxe px;
+	struct logparse_pxe *lp = NULL;
+	enum smblog_status st;
+	size_t tail = (size_t)w->conf->scan.log_tail_bytes, lo_seq_end = 0, i;
+	char err[512], lofile[128], logfile[128];
+
+	if (tail == 0)
+		return;
+	if (tail > SMBLOG_TAIL_MAX)
+		tail = SMBLOG_TAIL_MAX;
+	memset(&px, 0, sizeof(px));
+	if (smblog_fetch_pxe(w->sl, addr, tail, &px, &st, err, sizeof(err)) == -1) {
+		res->log = MSG_LOG_ERROR;
+		res->log_detail = dup_capped(err, 1024);
+		return;
+	}
+	if (st != SMBLOG_OK) {
+		res->log = MSG_LOG_ABSENT;
+		goto done;
+	}
+	if ((lp = malloc(sizeof(*lp))) == NULL) {
+		res->log = MSG_LOG_ERROR;
+		res->log_detail = strdup("out of memory");
+		goto done;
+	}
+	logparse_pxe_init(lp);
+	snprintf(lofile, sizeof(lofile), "%s/%s/SMSPXE.lo_", px.share, px.dir);
+	snprintf(logfile, sizeof(logfile), "%s/%s/SMSPXE.log", px.share, px.dir);
+	/* The rolled copy first, so records of the live file rank newer on equal times. */
+	if (px.lo_ != NULL && logparse_smspxe(px.lo_, px.lo__len, px.lo__len < tail ? LOGPARSE_F_WHOLE : 0, lp,
+	    err, sizeof(err)) == -1)
+		goto parse_fail;
+	lo_seq_end = lp->next_seq;
+	if (px.log != NULL && logparse_smspxe(px.log, px.log_len, px.log_len < tail ? LOGPARSE_F_WHOLE : 0, lp,
+	    err, sizeof(err)) == -1)
+		goto parse_fail;
+	res->log = MSG_LOG_READ;
+	res->log_detail = strdup(px.log != NULL ? logfile : lofile);
+	res->pxe_cert_errors = (uint32_t)(lp->cert_errors > 0 ? lp->cert_errors : 0);
+	res->pxe_last_error = strdup(lp->last_error_ok ? lp->last_error_iso : "");
+	res->pxe_expired_cert = lp->expired_cert > 0;
+	res->pxe_mp_init_failures = (uint32_t)(lp->mp_init_failures > 0 ? lp->mp_init_failures : 0);
+	if (lp->evidence.n > 0 && (res->ev = calloc(lp->evidence.n, sizeof(*res->ev))) != NULL) {
+		for (i = 0; i < lp->evidence.n && i < MSG_EVIDENCE_MAX; i++) {
+			const struct logparse_evidence *e = &lp->evidence.ev[i];
+			struct msg_evidence *m = &res->ev[i];
+
+			m->kind = (uint32_t)e->kind;
+			m->source = strdup("smspxe");
+			m->file = strdup(px.lo_ != NULL && e->seq < lo_seq_end ? lofile : logfile);
+			m->at = strdup(e->time_ok ? e->iso : "");
+			m->component = dup_capped(e->component, 256);
+			m->type = (uint32_t)(e->type > 0 ? e->type : 0);
+			m->line = dup_capped(e->raw[0] ? e->raw : e->message, MSG_LINE_MAX);
+			res->nev = (uint32_t)i + 1;
+		}
+	}
+	goto done;
+parse_fail:
+	res->log = MSG_LOG_ERROR;
+	res->log_detail = dup_capped(err, 1024);
+done:
+	free(lp);
+	smblog_pxe_free(&px);
+}
+
+static void
+serve_host(struct wk *w, const uint8_t *p, size_t n)
+{
+	struct msg_host_req req;
+	struct msg_host_res res;
+	char err[512], addr[HOSTMAP_ADDR_MAX];
+
+	if (msg_dec_host_req(p, n, &req, err, sizeof(err)) == -1)
+		wk_fatal(w, err);
+	memset(&res, 0, sizeof(res));
+	res.task = req.task;
+	if (req.addr[0] != '\0')
+		util_strlcpy(addr, req.addr, sizeof(addr));
+	else if (hostmap_resolve(req.fqdn, addr, err, sizeof(err)) == -1) {
+		res.reg = MSG_REG_UNREACHABLE;
+		res.reason = strdup("no_route");
+		res.detail = dup_capped(err, 1024);
+		goto reply;
+	}
+	host_registry(w, addr, req.fqdn, &res);
+	/* Logs only from DPs that answered SMB at all (a refused or dead host has none to give). */
+	if (req.want_pxe_log && res.reg != MSG_REG_UNREACHABLE)
+		host_pxe(w, addr, &res);
+reply:
+	if (msg_enc_host_res(&w->out, &res, err, sizeof(err)) == -1 ||
+	    msg_send(w->fd, MSG_HOST_RES, &w->out, err, sizeof(err)) == -1) {
+		msg_host_res_free(&res);
+		msg_host_req_free(&req);
+		wk_exit(w, 1);
+	}
+	msg_host_res_free(&res);
+	msg_host_req_free(&req);
+}
+
+/* Aggregation of CertMgr denials per logged FQDN. */
+struct denials {
+	struct msg_denied	*v;
+	uint32_t		 n, cap;
+	int			 full;
+};
+
+static int
+denied_cb(const char *fqdn, const struct logparse_record *rec, void *arg)
+{
+	struct denials *d = arg;
+	struct msg_denied *e = NULL, *nv;
+	uint32_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (strcasecmp(d->v[i].fqdn, fqdn) == 0) {
+			e = &d->v[i];
+			break;
+		}
+	if (e == NULL) {
+		if (d->n >= MSG_DENIED_MAX) {
+			d->full = 1;
+			return 0;
+		}
+		if (d->n == d->cap) {
+			uint32_t nc = d->cap ? d->cap * 2 : 16;
+
+			if ((nv = reallocarray(d->v, nc, sizeof(*nv))) == NULL)
+				return 1;
+			d->v = nv;
+			d->cap = nc;
+		}
+		e = &d->v[d->n];
+		memset(e, 0, sizeof(*e));
+		if ((e->fqdn = dup_capped(fqdn, 256)) == NULL || (e->last = strdup("")) == NULL ||
+		    (e->line = strdup("")) == NULL) {
+			free(e->fqdn);
+			free(e->last);
+			return 1;
+		}
+		d->n++;
+	}
+	e->count++;
+	/* Records come in file order: a later record with a valid time is the newest. */
+	if (rec->time_ok && (e->last[0] == '\0' || strcmp(rec->iso, e->last) >= 0)) {
+		char *t = strdup(rec->iso), *l = dup_capped(rec->raw, MSG_LINE_MAX);
+
+		if (t == NULL || l == NULL) {
+			free(t);
+			free(l);
+			return 1;
+		}
+		free(e->last);
+		free(e->line);
+		e->last = t;
+		e->line = l;
+	} else if (e->line[0] == '\0') {
+		char *l = dup_capped(rec->raw, MSG_LINE_MAX);
+
+		if (l == NULL)
+			return 1;
+		free(e->line);
+		e->line = l;
+	}
+	return 0;
+}
+
+static void
+serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
+{
+	struct msg_certmgr_req req;
+	struct msg_certmgr_res res;
+	struct denials d = { NULL, 0, 0, 0 };
+	enum smblog_status st;
+	size_t tail = (size_t)w->conf->scan.log_tail_bytes, len = 0;
+	char err[512], addr[HOSTMAP_ADDR_MAX], file[64], *buf = NULL;
+	int rc;
+
+	if (msg_dec_certmgr_req(p, n, &req, err, sizeof(err)) == -1)
+		wk_fatal(w, err);
+	memset(&res, 0, sizeof(res));
+	res.task = req.task;
+	snprintf(file, sizeof(file), "SMS_%s/Logs/CertMgr.log", req.site);
+	res.file = strdup(file);
+	if (tail == 0 || tail > SMBLOG_TAIL_MAX)
+		tail = SMBLOG_TAIL_MAX;
+	if (req.addr[0] != '\0')
+		util_strlcpy(addr, req.addr, sizeof(addr));
+	else if (hostmap_resolve(req.fqdn, addr, err, sizeof(err)) == -1) {
+		res.reason = strdup("no_route");
+		res.detail = dup_capped(err, 1024);
+		goto reply;
+	}
+	if (smblog_fetch_certmgr(w->sl, addr, req.site, tail, &buf, &len, &st, err, sizeof(err)) == -1) {
+		res.reason = strdup(smblog_status_str(st));
+		res.detail = dup_capped(err, 1024);
+		goto reply;
+	}
+	if (st == SMBLOG_NOT_FOUND) {
+		res.reason = strdup("absent");
+		goto reply;
+	}
+	rc = logparse_certmgr(buf, len, len < tail ? LOGPARSE_F_WHOLE : 0, denied_cb, &d, NULL, err, sizeof(err));
+	if (rc != 0) {
+		res.reason = strdup("error");
+		res.detail = dup_capped(rc == -1 ? err : "out of memory", 1024);
+		goto reply;
+	}
+	res.ok = 1;
+	res.denied = d.v;
+	res.ndenied = d.n;
+	d.v = NULL;
+	d.n = 0;
+reply:
+	if (d.v != NULL) {
+		res.denied = d.v;	/* freed with res */
+		res.ndenied = d.n;
+	}
+	free(buf);
+	if (msg_enc_certmgr_res(&w->out, &res, err, sizeof(err)) == -1 ||
+	    msg_send(w->fd, MSG_CERTMGR_RES, &w->out, err, sizeof(err)) == -1) {
+		msg_certmgr_res_free(&res);
+		msg_certmgr_req_free(&req);
+		wk_exit(w, 1);
+	}
+	msg_certmgr_res_free(&res);
+	msg_certmgr_req_free(&req);
+}
+
+void
+worker_main(int fd, void *arg)
+{
+	const struct worker_conf *wc = arg;
+	struct wk w;
+	struct msg_buf in = { 0 };
+	uint32_t type;
+	char err[512];
+
+	memset(&w, 0, sizeof(w));
+	w.conf = wc->conf;
+	w.fd = fd;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		wk_fatal(&w, "prctl(PR_SET_DUMPABLE) failed");
+	if (config_read_secret(w.conf->smb.password_file, w.password, sizeof(w.password), err,
+	    sizeof(err)) == -1)
+		wk_fatal(&w, err);
+	if (smblog_open(&w.sl, w.conf->smb.domain, w.conf->smb.user, w.password,
+	    w.conf->smb.timeout * 1000, err, sizeof(err)) == -1)
+		wk_fatal(&w, err);
+	if (msg_enc_ready(&w.out, (uint32_t)getpid(), err, sizeof(err)) == -1 ||
+	    msg_send(fd, MSG_READY, &w.out, err, sizeof(err)) == -1)
+		wk_exit(&w, 1);
+	for (;;) {
+		if (msg_recv(fd, &type, &in, err, sizeof(err)) == -1)
+			break;		/* EOF: the parent is done with us */
+		switch (type) {
+		case MSG_HOST_REQ:
+			serve_host(&w, in.data, in.len);
+			break;
+		case MSG_CERTMGR_REQ:
+			serve_certmgr(&w, in.data, in.len);
+			break;
+		case MSG_FIX_REQ:
+		case MSG_ROLLBACK_REQ:
+			msg_buf_free(&in);
+			wk_fatal(&w, "not implemented");
+		default:
+			msg_buf_free(&in);
+			wk_fatal(&w, "unexpected message");
+		}
+	}
+	msg_buf_free(&in);
+	wk_exit(&w, 0);
+}

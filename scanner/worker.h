@@ -1,0 +1,27 @@
+/*
+ * worker.h — the scanner's worker process: holds the Windows credentials, one SMB context, and serves the
+ * parent's requests (msg.h) one at a time over its socket.  Started by sched.c after fork.
+ */
+#ifndef DPFLEET_WORKER_H
+#define DPFLEET_WORKER_H
+
+#include "config.h"
+
+/* Network steps one task may take; the parent's deadline is [smb] timeout × this (unless host_deadline). */
+#define WORKER_HOST_STEPS	8	/* winreg connect, OpenHKLM, OpenKey, QueryValue ×2, log share, 2 log files */
+#define WORKER_CERTMGR_STEPS	3	/* share connect, open, read */
+
+/* What the worker needs; points into the parent's config (copied by fork). */
+struct worker_conf {
+	const struct config	*conf;
+};
+
+/*
+ * The worker body (a sched_worker_fn; arg is a struct worker_conf *).  Makes itself non-dumpable, reads the
+ * SMB password from [smb] password_file (secrecy-checked), opens its SMB context, sends MSG_READY (or
+ * MSG_FATAL with the reason and exits 1), then serves requests until EOF.  The password is wiped with
+ * explicit_bzero before exit.  Never returns.
+ */
+void	 worker_main(int fd, void *arg) __attribute__((noreturn));
+
+#endif
