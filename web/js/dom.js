@@ -1,0 +1,99 @@
+// dom.js — small DOM helpers shared by the pages: element builder (no innerHTML anywhere, so nothing from the
+// API is ever parsed as markup), formatting of times, hashes and states, and a flash message area.
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (v === true) el.setAttribute(k, '');
+      else el.setAttribute(k, String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+// ISO 8601 UTC "2026-11-25T12:00:00Z" → "2026-11-25 12:00:00 UTC"; null → "—".
+export function fmtTime(iso) {
+  if (!iso) return '—';
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(iso);
+  return m ? m[1] + ' ' + m[2] + ' UTC' : String(iso);
+}
+
+// "3 min ago" style age for an ISO time, or ''.
+export function fmtAge(iso) {
+  const t = Date.parse(iso || '');
+  if (Number.isNaN(t)) return '';
+  const s = Math.round((Date.now() - t) / 1000);
+  if (s < 0) return 'in the future';
+  if (s < 90) return s + ' s ago';
+  if (s < 5400) return Math.round(s / 60) + ' min ago';
+  if (s < 172800) return Math.round(s / 3600) + ' h ago';
+  return Math.round(s / 86400) + ' days ago';
+}
+
+// A hash shown short with the full value in its title and as text for copy.
+export function hashEl(hex) {
+  if (!hex) return h('span', { class: 'muted' }, '—');
+  return h('code', { class: 'hash', title: hex }, hex.slice(0, 12) + '…' + hex.slice(-6));
+}
+
+export const STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown'];
+export const AFFECTED = ['missing', 'empty', 'mismatch'];
+
+export const STATE_LABEL = {
+  healthy: 'Healthy', missing: 'Missing', empty: 'Empty', mismatch: 'Mismatch', no_key: 'No key',
+  denied: 'Denied', unreachable: 'Unreachable', unknown: 'Unknown',
+};
+
+export function stateBadge(state) {
+  if (!state) return h('span', { class: 'badge st-none' }, 'not scanned');
+  return h('span', { class: 'badge st-' + state, dataset: { state } }, STATE_LABEL[state] || state);
+}
+
+export function jobBadge(job) {
+  const word = job.outcome || job.state || '?';
+  return h('span', { class: 'badge job-' + word, dataset: { outcome: job.outcome || '', state: job.state || '' } },
+    word);
+}
+
+let flashTimer = null;
+export function flash(text, kind = 'info') {
+  const box = document.getElementById('flash');
+  clear(box);
+  if (!text) return;
+  box.appendChild(h('p', { class: 'flash ' + kind }, text));
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => clear(box), 8000);
+}
+
+// A table wrapped for horizontal scrolling on narrow screens.
+export function table(caption, head, rows, cls) {
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: cls || '' },
+      caption ? h('caption', null, caption) : null,
+      h('thead', null, h('tr', null, head.map((c) => (c instanceof Node ? c : h('th', { scope: 'col' }, c))))),
+      h('tbody', null, rows)));
+}
+
+export function errorBox(e) {
+  return h('p', { class: 'error', role: 'alert' }, e && e.message ? e.message : String(e));
+}

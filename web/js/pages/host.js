@@ -1,0 +1,126 @@
+// pages/host.js — one host: its verdict in an admin's words, the value hashes (host vs site DB), the PXE log
+// evidence formatted like CMTrace (time, component, type coloured) and CertMgr.log evidence, the verdict
+// history, and its fix jobs with a rollback button for operators.
+// Data: GET /api/v1/hosts/{fqdn}, GET /api/v1/summary (the site's expected value), GET /api/v1/jobs?host=;
+// POST /api/v1/rollbacks {job}.
+
+import { api, can, query } from '../api.js';
+import { h, clear, fmtTime, stateBadge, hashEl, jobBadge, table, flash } from '../dom.js';
+import { verdictText, OUTCOME_TEXT, EXPECTED_TEXT } from '../words.js';
+import { liveJobs, jobList } from './jobs_live.js';
+
+const TYPE = { 1: 'Info', 2: 'Warning', 3: 'Error' };
+
+function evidenceOf(host) {
+  return (host.evidence || []).map((e) => (typeof e === 'string' ? { line: e } : e));
+}
+
+// CMTrace's columns: Log Text, Component, Date/Time, with warnings yellow and errors red.
+function cmtrace(id, caption, lines) {
+  if (!lines.length) return h('p', { class: 'muted', id: id + '-none' }, 'No ' + caption + ' lines recorded.');
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'cmtrace', id },
+    h('caption', null, caption + (lines[0].file ? ' — ' + lines[0].file : '')),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Log text'), h('th', { scope: 'col' }, 'Component'),
+      h('th', { scope: 'col' }, 'Date/Time'), h('th', { scope: 'col' }, 'Type'))),
+    h('tbody', null, lines.map((e) => {
+      const t = Number(e.type) || 0;
+      return h('tr', { class: 'log-type-' + t, dataset: { type: String(t) } },
+        h('td', { class: 'logtext' }, h('pre', null, e.line || '')),
+        h('td', null, e.component || ''),
+        h('td', { class: 'nowrap' }, fmtTime(e.at)),
+        h('td', null, h('span', { class: 'logtype t' + t }, TYPE[t] || '—')));
+    }))));
+}
+
+export async function render(main, params, fqdn, current) {
+  const [host, sum, jr] = await Promise.all([
+    api.get('/api/v1/hosts/' + encodeURIComponent(fqdn)),
+    api.get('/api/v1/summary'),
+    api.get('/api/v1/jobs' + query({ host: fqdn })),
+  ]);
+  if (!current()) return null;
+  const site = (sum.sites || []).find((s) => s.code === host.site) || {};
+  const jobs = jobList(jr).filter((j) => String(j.host).toLowerCase() === host.fqdn.toLowerCase())
+    .sort((a, b) => b.id - a.id);
+  let live = null;
+
+  main.appendChild(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/hosts' }, 'Hosts'), ' / ',
+    h('span', { 'aria-current': 'page' }, host.fqdn)));
+  main.appendChild(h('h1', { class: 'fqdn' }, host.fqdn));
+
+  const verdict = verdictText(host.state, host.reason, site.expected_value);
+  main.appendChild(h('section', { class: 'verdict card st-border-' + (host.state || 'none'), id: 'verdict',
+    'aria-labelledby': 'verdict-h' },
+  h('h2', { id: 'verdict-h' }, 'Verdict ', stateBadge(host.state), host.affected ? h('span', { class: 'badge danger' }, 'affected') : null),
+  h('p', { class: 'verdict-text', id: 'verdict-text' }, verdict),
+  h('dl', { class: 'facts' },
+    h('dt', null, 'Site'), h('dd', null, host.site + (site.name ? ' — ' + site.name : '')),
+    h('dt', null, 'Roles'), h('dd', null, (host.roles || []).join(', ').toUpperCase() || '—'),
+    h('dt', null, 'PXE'), h('dd', null, host.pxe ? 'enabled' : 'no'),
+    h('dt', null, 'Last scanned'), h('dd', null, fmtTime(host.last_scanned)),
+    h('dt', null, 'Host value (SHA-256)'), h('dd', { id: 'host-hash' }, hashEl(host.value_sha256)),
+    h('dt', null, 'Site DB value (SHA-256)'), h('dd', { id: 'site-hash' }, hashEl(host.expected_sha256 || site.expected_sha256),
+      ' ', h('span', { class: 'muted' }, EXPECTED_TEXT[site.expected_value] || '')),
+    h('dt', null, 'Hashes'), h('dd', { id: 'hash-compare' },
+      host.value_sha256 && (host.expected_sha256 || site.expected_sha256)
+        ? (host.value_sha256 === (host.expected_sha256 || site.expected_sha256) ? 'identical' : 'different')
+        : '—'))));
+
+  const ev = evidenceOf(host);
+  const pxe = ev.filter((e) => (e.source || 'smspxe') === 'smspxe');
+  const cm = ev.filter((e) => e.source === 'certmgr');
+  const pxeSummary = [];
+  if (host.pxe_cert_errors) pxeSummary.push(host.pxe_cert_errors + ' "Failed to create certificate store" (0x80092002) records' +
+    (host.pxe_last_error ? ', last at ' + fmtTime(host.pxe_last_error) : '') + ': PXE cannot reach the MP (KB 4469580)');
+  if (host.pxe_expired_cert) pxeSummary.push('PXEClientKey certificate expired (800B0101, KB 4511618)');
+  main.appendChild(h('section', { 'aria-labelledby': 'pxe-h' }, h('h2', { id: 'pxe-h' }, 'SMSPXE.log evidence'),
+    pxeSummary.length ? h('ul', { class: 'evidence-summary', id: 'pxe-summary' }, pxeSummary.map((s) => h('li', null, s)))
+      : h('p', { class: 'muted' }, 'No certificate errors in the PXE log tail.'),
+    cmtrace('pxe-log', 'SMSPXE.log', pxe)));
+  main.appendChild(h('section', { 'aria-labelledby': 'cm-h' }, h('h2', { id: 'cm-h' }, 'CertMgr.log evidence'),
+    host.certmgr_denied ? h('p', { class: 'warn-text', id: 'certmgr-summary' },
+      'The site server\'s CertMgr.log says it cannot copy the Security registry key from this host (0x80070005): ' +
+      'the site server\'s computer account is not a local administrator here, or Remote Registry is stopped.')
+      : h('p', { class: 'muted' }, 'CertMgr.log does not name this host.'),
+    cmtrace('certmgr-log', 'CertMgr.log', cm)));
+
+  const hist = host.history || [];
+  main.appendChild(h('section', { 'aria-labelledby': 'hist-h' }, h('h2', { id: 'hist-h' }, 'History'),
+    hist.length ? table(null, ['Scan', 'Time', 'State'], hist.map((x) => h('tr', null,
+      h('td', { class: 'num' }, '#' + x.scan_id), h('td', null, fmtTime(x.at)), h('td', null, stateBadge(x.state)))), 'history')
+      : h('p', { class: 'muted' }, 'No scan has seen this host yet.')));
+
+  const operator = can('operator');
+  const liveBox = h('div', { id: 'live-box' });
+  const jobRows = jobs.map((j) => {
+    let btn = null;
+    if (operator && j.kind === 'fix' && j.outcome === 'written') {
+      btn = h('button', { type: 'button', class: 'rollback', dataset: { job: String(j.id) } }, 'Roll back');
+      btn.addEventListener('click', async () => {
+        if (!window.confirm('Restore the value this host held before job #' + j.id + '?')) return;
+        btn.disabled = true;
+        try {
+          const r = await api.post('/api/v1/rollbacks', { job: j.id });
+          const queued = r && r.jobs ? r.jobs : [r && (r.job || r)].filter((x) => x && x.id);
+          flash('Rollback of job #' + j.id + ' queued.');
+          if (live) live.stop();
+          live = liveJobs('Rollback', queued.length ? queued : [], () => {});
+          clear(liveBox).appendChild(live.el);
+        } catch (e) {
+          btn.disabled = false;
+          if (e.status !== 401) flash('Rollback not queued: ' + e.message, 'error');
+        }
+      });
+    }
+    return h('tr', { dataset: { job: String(j.id) } },
+      h('td', { class: 'num' }, '#' + j.id), h('td', null, j.kind + (j.dry_run ? ' (dry run)' : '')),
+      h('td', null, j.requested_by || ''), h('td', null, fmtTime(j.requested_at)), h('td', null, jobBadge(j)),
+      h('td', null, hashEl(j.before_sha256), ' → ', hashEl(j.after_sha256)),
+      h('td', null, j.error || OUTCOME_TEXT[j.outcome] || ''), operator ? h('td', null, btn) : null);
+  });
+  main.appendChild(h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Fix jobs'),
+    jobs.length ? table(null, ['Job', 'Kind', 'By', 'Requested', 'Outcome', 'Before → after', 'Detail',
+      operator ? 'Action' : null].filter(Boolean), jobRows, 'jobs') : h('p', { class: 'muted' }, 'No job for this host.'),
+    liveBox));
+  return () => { if (live) live.stop(); };
+}
