@@ -843,14 +843,15 @@ read_fill(struct rrp_read *r, uint32_t type, const uint8_t *data, size_t len, ch
 	return 0;
 }
 
-#define QV_ATTEMPTS	4	/* the value may grow between probe and fetch: retry on WERR_MORE_DATA */
+#define RRP_FIRST_FETCH	4096	/* bytes offered by the first QueryValue; IssuingCertificateList is smaller */
+#define QV_ATTEMPTS	4	/* the value may grow between two fetches: retry on WERR_MORE_DATA */
 
 int
 rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struct rrp_read *r,
     char *err, size_t errlen)
 {
 	struct rrp_handle	 hklm, hk;
-	struct rrp_qv_reply	 q;
+	struct rrp_qv_reply	 q = { 0 };
 	uint8_t			*resp = NULL;
 	uint32_t		 werr, size;
 	int			 rc = -1, attempt, have_hklm = 0, have_key = 0;
@@ -874,23 +875,15 @@ rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struc
 		goto done;
 	}
 	have_key = 1;
-	if (op_query(io, &hk, name, 0, &resp, &q, err, errlen) == -1)
-		goto done;
-	if (q.werr != RRP_WERR_OK && q.werr != RRP_WERR_MORE_DATA) {
-		r->status = werr_status(q.werr, 0);
-		r->werr = q.werr;
-		rc = 0;
-		goto done;
-	}
-	size = q.size;
-	if (q.werr == RRP_WERR_OK && size == 0) {
-		rc = read_fill(r, q.type, NULL, 0, err, errlen);
-		goto done;
-	}
+	/*
+	 * No separate size probe: offer RRP_FIRST_FETCH bytes at once (what Windows' own remote RegQueryValueEx
+	 * does); a larger value answers WERR_MORE_DATA with the size it needs and the loop retries with it.
+	 */
+	size = RRP_FIRST_FETCH;
 	for (attempt = 0; attempt < QV_ATTEMPTS; attempt++) {
 		if (size > RRP_VALUE_MAX) {
 			r->status = RRP_OK;
-			r->type = q.type;
+			r->type = q.type;	/* from the WERR_MORE_DATA reply */
 			r->too_large = 1;
 			util_err(r->decode_err, sizeof(r->decode_err), "value of %u bytes over the %u-byte cap",
 			    size, RRP_VALUE_MAX);

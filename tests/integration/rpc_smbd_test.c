@@ -12,6 +12,9 @@
  *   rpc_smbd_test ADDR USER PASS delete KEY VALUE
  *   rpc_smbd_test ADDR USER PASS createkey KEY
  *       → "status=<s> werr=<n>"
+ *   rpc_smbd_test ADDR USER PASS loop N KEY VALUE
+ *       → N × (new connection + read + close) in-process; prints "loop n=N ok=K ms_per_host=X" (a figure,
+ *         never asserted on)
  * With RPC_SMBD_TRACE set in the environment, every request / response stub is also written in hex on
  * stderr ("> opnum hex" / "< opnum hex"): that is how tests/unit/test_rrp.c's vectors were captured.
  * The password comes from argv only because this is a test tool for a throw-away smbd.
@@ -119,6 +122,25 @@ main(int argc, char **argv)
 			print_read(&r);
 			rc = 0;
 		}
+	} else if (strcmp(op, "loop") == 0 && argc == 8) {
+		long		 i, nloop = strtol(argv[5], NULL, 10), ok = 0;
+		int64_t		 t0 = util_mono_ms();
+		struct rpc_conn	*c2;
+
+		for (i = 0; i < nloop; i++) {
+			if (rpc_connect(&c2, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err),
+			    &why) == -1)
+				continue;
+			io.ctx = c2;
+			io.call = rpc_rrp_call;
+			if (rrp_read_value(&io, argv[6], argv[7], &r, err, sizeof(err)) == 0 && r.status == RRP_OK)
+				ok++;
+			rrp_read_free(&r);
+			rpc_close(c2);
+		}
+		printf("loop n=%ld ok=%ld ms_per_host=%.2f\n", nloop, ok,
+		    nloop > 0 ? (double)(util_mono_ms() - t0) / (double)nloop : 0.0);
+		rc = ok == nloop ? 0 : 1;
 	} else if (strcmp(op, "write") == 0 && argc >= 8) {
 		if (rrp_write_multisz(&io, argv[5], argv[6], (const char *const *)argv + 7, (size_t)(argc - 7), &st,
 		    &werr, err, sizeof(err)) == -1)

@@ -212,6 +212,9 @@ def main():
         check(rc == 0 and d.get("status") == "ok" and d.get("type") == "7", "read existing value: " + out)
         check(d.get("hex") == orig.hex() and d.get("elems") == "CERT-A-dp1", "read returns exact bytes + list")
 
+        rc, out, _ = probe("loop", "50", KEY, VALUE)
+        check(rc == 0 and "ok=50" in out, "50 connect+read+close cycles in one process: " + out)
+
         rc, out, _ = probe("read", KEY, "NoSuchValue")
         check(rc == 0 and parse(out).get("status") == "value_absent" and parse(out).get("werr") == "2",
               "missing value → value_absent: " + out)

@@ -475,7 +475,6 @@ test_read_ok(void)
 	static const struct step steps[] = {
 		{ RRP_OP_OPEN_HKLM, "0000000000000002", HKLM_H "00000000", NULL, 0 },
 		{ RRP_OP_OPEN_KEY, NULL, KEY_H "00000000", NULL, 0 },
-		{ RRP_OP_QUERY_VALUE, NULL, "1000020007000000000000001400020018000000180002000000000000000000", NULL, 0 },
 		{ RRP_OP_QUERY_VALUE, NULL, "14000200070000001800020018000000000000001800000043004500520054002d0041002d00"
 		    "64007000" "3100000000001c00020018000000200002001800000000000000", NULL, 0 },
 		{ RRP_OP_CLOSE_KEY, KEY_H, "000000000000000000000000000000000000000000000000", NULL, 0 },
@@ -495,39 +494,41 @@ test_read_ok(void)
 static void
 test_read_more_data(void)
 {
-	const uint8_t	 v14[14] = "A\0\0\0B\0\0\0C\0\0\0\0";	/* A, B, C + final NUL */
-	uint8_t		*p8, *m, *p12;
-	size_t		 n8, nm, n12;
+	uint8_t		*m1, *m2, *full, *big, *small, *huge;
+	size_t		 n1, n2, nf, nsmall, nhuge, i;
 	struct rrp_read	 r;
 	char		 err[128];
 
-	p8 = qv_reply(7, NULL, 0, 0, 0, 8, 0, 0, &n8);			/* probe: 8 bytes */
-	m = qv_reply(7, (const uint8_t *)"", 14, 0, 0, 14, 0, RRP_WERR_MORE_DATA, &nm);	/* grew to 14 */
-	p12 = qv_reply(7, v14, 14, 0, 14, 14, 14, 0, &n12);
+	/* a 6000-byte list: "aaa…" (2998 units) NUL NUL */
+	big = calloc(1, 6000);
+	for (i = 0; i < 2998; i++)
+		big[2 * i] = 'a';
+	m1 = qv_reply(7, (const uint8_t *)"", 5000, 0, 0, 5000, 0, RRP_WERR_MORE_DATA, &n1);	/* 4096 is too small */
+	m2 = qv_reply(7, (const uint8_t *)"", 6000, 0, 0, 6000, 0, RRP_WERR_MORE_DATA, &n2);	/* it grew meanwhile */
+	full = qv_reply(7, big, 6000, 0, 6000, 6000, 6000, 0, &nf);
 	{
 		const struct step steps[] = {
 			{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
 			{ RRP_OP_OPEN_KEY, NULL, KEY_H "00000000", NULL, 0 },
-			{ RRP_OP_QUERY_VALUE, NULL, NULL, p8, n8 },
-			{ RRP_OP_QUERY_VALUE, NULL, NULL, m, nm },
-			{ RRP_OP_QUERY_VALUE, NULL, NULL, p12, n12 },
+			{ RRP_OP_QUERY_VALUE, NULL, NULL, m1, n1 },
+			{ RRP_OP_QUERY_VALUE, NULL, NULL, m2, n2 },
+			{ RRP_OP_QUERY_VALUE, NULL, NULL, full, nf },
 			{ RRP_OP_CLOSE_KEY, KEY_H, rep_close, NULL, 0 },
 			{ RRP_OP_CLOSE_KEY, HKLM_H, rep_close, NULL, 0 },
 		};
 		RUN(steps);
 		CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == 0 && r.status == RRP_OK &&
-		    r.raw_len == 14 && r.nelems == 3 && strcmp(r.elems[2], "C") == 0);
+		    r.raw_len == 6000 && r.nelems == 1 && strlen(r.elems[0]) == 2998);
 		CHECK(sc.pos == sc.n && !sc.bad);
 		rrp_read_free(&r);
 	}
 	{
 		/* MORE_DATA that does not grow the size is a protocol error, and handles are still closed. */
-		uint8_t	*m8 = qv_reply(7, (const uint8_t *)"", 8, 0, 0, 8, 0, RRP_WERR_MORE_DATA, &nm);
+		small = qv_reply(7, (const uint8_t *)"", 100, 0, 0, 100, 0, RRP_WERR_MORE_DATA, &nsmall);
 		const struct step steps[] = {
 			{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
 			{ RRP_OP_OPEN_KEY, NULL, KEY_H "00000000", NULL, 0 },
-			{ RRP_OP_QUERY_VALUE, NULL, NULL, p8, n8 },
-			{ RRP_OP_QUERY_VALUE, NULL, NULL, m8, nm },
+			{ RRP_OP_QUERY_VALUE, NULL, NULL, small, nsmall },
 			{ RRP_OP_CLOSE_KEY, KEY_H, rep_close, NULL, 0 },
 			{ RRP_OP_CLOSE_KEY, HKLM_H, rep_close, NULL, 0 },
 		};
@@ -535,28 +536,30 @@ test_read_more_data(void)
 		CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == -1 && strstr(err, "MORE_DATA"));
 		CHECK(sc.pos == sc.n && !sc.bad && sc.closes == 2);
 		rrp_read_free(&r);
-		free(m8);
+		free(small);
 	}
 	{
 		/* A value over the cap is reported, not fetched. */
-		uint8_t	*pb = qv_reply(7, NULL, 0, 0, 0, RRP_VALUE_MAX + 2, 0, 0, &nm);
+		huge = qv_reply(7, (const uint8_t *)"", RRP_VALUE_MAX + 2, 0, 0, RRP_VALUE_MAX + 2, 0,
+		    RRP_WERR_MORE_DATA, &nhuge);
 		const struct step steps[] = {
 			{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
 			{ RRP_OP_OPEN_KEY, NULL, KEY_H "00000000", NULL, 0 },
-			{ RRP_OP_QUERY_VALUE, NULL, NULL, pb, nm },
+			{ RRP_OP_QUERY_VALUE, NULL, NULL, huge, nhuge },
 			{ RRP_OP_CLOSE_KEY, KEY_H, rep_close, NULL, 0 },
 			{ RRP_OP_CLOSE_KEY, HKLM_H, rep_close, NULL, 0 },
 		};
 		RUN(steps);
 		CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == 0 && r.status == RRP_OK &&
-		    r.too_large && r.raw == NULL && !r.decoded && strstr(r.decode_err, "cap"));
+		    r.too_large && r.type == 7 && r.raw == NULL && !r.decoded && strstr(r.decode_err, "cap"));
 		CHECK(sc.pos == sc.n && !sc.bad);
 		rrp_read_free(&r);
-		free(pb);
+		free(huge);
 	}
-	free(p8);
-	free(m);
-	free(p12);
+	free(m1);
+	free(m2);
+	free(full);
+	free(big);
 }
 
 static void
@@ -634,17 +637,14 @@ test_read_statuses(void)
 	}
 	{
 		/* a REG_MULTI_SZ that does not decode is still returned raw, with the reason */
-		uint8_t	*p = qv_reply(7, NULL, 0, 0, 0, 4, 0, 0, &(size_t){ 0 }), *f;
-		size_t	 pn, fn;
+		uint8_t	*f;
+		size_t	 fn;
 
-		free(p);
-		p = qv_reply(7, NULL, 0, 0, 0, 4, 0, 0, &pn);
 		f = qv_reply(7, (const uint8_t *)"A\0\0", 4, 0, 4, 4, 4, 0, &fn);
 		{
 			const struct step steps[] = {
 				{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
 				{ RRP_OP_OPEN_KEY, NULL, rep_open_key, NULL, 0 },
-				{ RRP_OP_QUERY_VALUE, NULL, NULL, p, pn },
 				{ RRP_OP_QUERY_VALUE, NULL, NULL, f, fn },
 				{ RRP_OP_CLOSE_KEY, KEY_H, rep_close, NULL, 0 },
 				{ RRP_OP_CLOSE_KEY, HKLM_H, rep_close, NULL, 0 },
@@ -655,7 +655,6 @@ test_read_statuses(void)
 			    strstr(r.decode_err, "double-NUL"));
 			rrp_read_free(&r);
 		}
-		free(p);
 		free(f);
 	}
 }
