@@ -6,7 +6,8 @@
  * of every column (integer range, float, text length, whether text parses as a date); together with the
  * declared type (sqlite3_column_decltype, NULL for expressions and some view columns) it picks one TDS type
  * per column: BIT for BIT/BOOL columns, DATETIME for DATE/TIME columns holding ISO text, INT or BIGINT when a
- * value does not fit 32 bits, FLOAT, else NVARCHAR(4000) or NVARCHAR(MAX) (PLP) for longer text.  The second
+ * value does not fit 32 bits, FLOAT, else NVARCHAR(4000), or for longer text NVARCHAR(MAX) (PLP, TDS 7.2+) or
+ * NTEXT (TDS 7.0/7.1).  The second
  * pass encodes COLMETADATA and the rows.  The database is read-only (SQLITE_OPEN_READONLY), ATTACH is
  * disabled, and each statement has a 10-second budget enforced by a progress handler.  T-SQL SET statements
  * are accepted and ignored (clients send SET options), USE of the one database answers ENVCHANGE + INFO 5701;
@@ -106,7 +107,13 @@ pick_type(const struct colscan *s, uint32_t tdsver, struct tds_column *c)
 	}
 	if (s->decl == D_TEXT || s->decl == D_DATETIME || s->seen_text) {
 		c->type = TDS_TYPE_NVARCHAR;
-		c->maxlen = s->max_units > NVARCHAR_UNITS && TDS_LEVEL(tdsver) >= 0x702 ? 0xffff : NVARCHAR_UNITS * 2;
+		c->maxlen = NVARCHAR_UNITS * 2;
+		if (s->max_units > NVARCHAR_UNITS) {
+			if (TDS_LEVEL(tdsver) >= 0x702)
+				c->maxlen = 0xffff;	/* NVARCHAR(MAX), PLP */
+			else
+				c->type = TDS_TYPE_NTEXT;
+		}
 		return;
 	}
 	if (s->seen_float || (s->decl == D_FLOAT && !s->seen_int)) {
@@ -144,7 +151,7 @@ put_value(struct tds_buf *out, sqlite3_stmt *st, int i, const struct tds_column 
 		len = (size_t)sqlite3_column_bytes(st, i);
 		if (txt == NULL)
 			return tds_put_null(out, c);
-		if (c->maxlen != 0xffff)
+		if (c->type == TDS_TYPE_NVARCHAR && c->maxlen != 0xffff)
 			len = tds_utf8_prefix(txt, len, c->maxlen / 2);
 		return tds_put_string(out, c, txt, len);
 	}

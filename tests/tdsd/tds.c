@@ -662,6 +662,15 @@ tds_put_colmetadata(struct tds_buf *b, uint32_t tds_version, const struct tds_co
 			if (lvl >= 0x701)
 				r |= tds_put_bytes(b, tds_collation_default, 5);
 			break;
+		case TDS_TYPE_NTEXT:
+			/* TDS 7.0/7.1 long text: LONGLEN max, collation (7.1), TableName as US_VARCHAR (empty). */
+			if (lvl >= 0x702)
+				return -1;
+			r |= tds_put_u32le(b, 0x7ffffffe);
+			if (lvl >= 0x701)
+				r |= tds_put_bytes(b, tds_collation_default, 5);
+			r |= tds_put_u16le(b, 0);
+			break;
 		default:
 			return -1;
 		}
@@ -683,6 +692,8 @@ tds_put_null(struct tds_buf *b, const struct tds_column *c)
 {
 	if (is_plp(c))
 		return tds_put_u64le(b, UINT64_MAX);
+	if (c->type == TDS_TYPE_NTEXT)
+		return tds_put_u8(b, 0);	/* no text pointer */
 	if (c->type == TDS_TYPE_NVARCHAR || c->type == TDS_TYPE_BIGVARCHAR)
 		return tds_put_u16le(b, 0xffff);
 	return tds_put_u8(b, 0);
@@ -735,7 +746,7 @@ tds_put_string(struct tds_buf *b, const struct tds_column *c, const char *s, siz
 {
 	size_t	 nbytes;
 
-	if (c->type == TDS_TYPE_NVARCHAR) {
+	if (c->type == TDS_TYPE_NVARCHAR || c->type == TDS_TYPE_NTEXT) {
 		nbytes = tds_utf16_units(s, len);
 		if (nbytes > SIZE_MAX / 2)
 			return -1;
@@ -744,6 +755,15 @@ tds_put_string(struct tds_buf *b, const struct tds_column *c, const char *s, siz
 		nbytes = len;
 	else
 		return -1;
+	if (c->type == TDS_TYPE_NTEXT) {
+		/* TextPointer (16 bytes, opaque), Timestamp (8), LONGLEN data. */
+		static const uint8_t textptr[16] = { 0x64, 0x70, 0x66, 0x6c, 0x65, 0x65, 0x74 };
+
+		if (nbytes > 0x7ffffffe || tds_put_u8(b, 16) == -1 || tds_put_bytes(b, textptr, 16) == -1 ||
+		    tds_put_u64le(b, 0) == -1 || tds_put_u32le(b, (uint32_t)nbytes) == -1)
+			return -1;
+		return tds_put_ucs2(b, s, len) == -1 ? -1 : 0;
+	}
 	if (is_plp(c)) {
 		/* Known total length, one chunk, terminator. */
 		if (nbytes > UINT32_MAX || tds_put_u64le(b, nbytes) == -1)

@@ -64,6 +64,7 @@
 #define TDS_TYPE_BITN		0x68
 #define TDS_TYPE_FLTN		0x6d
 #define TDS_TYPE_DATETIMN	0x6f
+#define TDS_TYPE_NTEXT		0x63	/* long text before 7.2 (no PLP) */
 #define TDS_TYPE_BIGVARCHAR	0xa7
 #define TDS_TYPE_NVARCHAR	0xe7
 
@@ -205,7 +206,10 @@ int	 tds_put_null(struct tds_buf *b, const struct tds_column *c);
 int	 tds_put_int(struct tds_buf *b, const struct tds_column *c, int64_t v);	/* INTN/BITN */
 int	 tds_put_float(struct tds_buf *b, const struct tds_column *c, double v);
 int	 tds_put_datetime(struct tds_buf *b, int32_t days, uint32_t ticks);
-/* NVARCHAR (UTF-8 in, UTF-16LE out; PLP chunks when maxlen is 0xffff) or BIGVARCHAR (bytes as given). */
+/*
+ * NVARCHAR (UTF-8 in, UTF-16LE out; PLP when maxlen is 0xffff, 7.2+), NTEXT (7.0/7.1 long text, with a dummy
+ * text pointer) or BIGVARCHAR (bytes as given).  -1 when over maxlen or the cap.
+ */
 int	 tds_put_string(struct tds_buf *b, const struct tds_column *c, const char *s, size_t len);
 
 /*

@@ -177,6 +177,9 @@ def main():
             out = tsql(tmp, srv, ver, SCANNER_KB)
             check("CN=Issuing CA 1\\0CN=Issuing CA 2" in out and "O=Contoso Ä" in out and "(2 rows affected)" in out,
                   "tsql TDS %s: the KB 4469580 join" % ver)
+            out = tsql(tmp, srv, ver, "SELECT LENGTH(m) AS n, m FROM t_types WHERE m IS NOT NULL")
+            check("5000\t" + "x" * 5000 + "\n" in out, "tsql TDS %s: 5000-character text (%s)" %
+                  (ver, "NTEXT" if ver == "7.1" else "NVARCHAR(MAX)"))
             out = tsql(tmp, srv, ver, "SELECT * FROM v_NoSuchView")
             check("Msg 208" in out and "Invalid object name 'v_NoSuchView'" in out, "tsql TDS %s: bad table → 208" % ver)
             out = tsql(tmp, srv, ver, "SELEKT 1")

@@ -339,6 +339,23 @@ test_values(void)
 	    b.data[7] == 0xf0);
 	tds_buf_free(&b);
 
+	/* NTEXT (7.1): COLMETADATA = count, UserType(2) Flags(2) 0x63 LONGLEN collation TableName(US_VARCHAR)
+	 * name; value = textptr len 16 + ptr + timestamp(8) + LONGLEN + UTF-16LE; NULL = one 0 byte.  7.2+ has
+	 * no NTEXT here (NVARCHAR(MAX) instead). */
+	{
+		struct tds_column nt = { .type = TDS_TYPE_NTEXT, .flags = 1, .name = "m" };
+
+		tds_buf_reset(&b);
+		CHECK(tds_put_colmetadata(&b, TDS_V71, &nt, 1) == 0);
+		CHECK(b.len == 1 + 2 + 2 + 2 + 1 + 4 + 5 + 2 + 1 + 2 && b.data[7] == TDS_TYPE_NTEXT);
+		CHECK(tds_put_colmetadata(&b, TDS_V74, &nt, 1) == -1);
+		tds_buf_reset(&b);
+		CHECK(tds_put_string(&b, &nt, "ab", 2) == 0);
+		CHECK(b.len == 1 + 16 + 8 + 4 + 4 && b.data[0] == 16 && b.data[25] == 4 && b.data[29] == 'a');
+		tds_buf_reset(&b);
+		CHECK(tds_put_null(&b, &nt) == 0 && b.len == 1 && b.data[0] == 0);
+	}
+
 	/* The cap holds: nothing past max, overflow sticks. */
 	tds_buf_init(&b, 4);
 	CHECK(tds_put_u32le(&b, 1) == 0);
