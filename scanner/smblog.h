@@ -64,7 +64,9 @@ struct smblog_pxe {
  * Fetch SMSPXE.log and SMSPXE.lo_ tails: share SMS_DP$ path sms/logs first; if neither file is there (share
  * or files absent), ADMIN$ path CCM/Logs.  Each file gets at most tail_bytes.  Purges the connection after.
  * Returns 0 with *st OK (out->share set, at least one buffer) or NOT_FOUND (nothing anywhere); -1 with *st and
- * err otherwise (out holds nothing).  Free with smblog_pxe_free (also safe on a zeroed struct).
+ * err otherwise (out holds nothing) — including DENIED on ADMIN$ after SMS_DP$ had no log: we could not look.
+ * A denial on SMS_DP$ itself stops there (ADMIN$ is not tried).  Free with smblog_pxe_free (also safe on a
+ * zeroed struct).
  */
 int	 smblog_fetch_pxe(struct smblog *sl, const char *addr, size_t tail_bytes, struct smblog_pxe *out,
 	    enum smblog_status *st, char *err, size_t errlen);
