@@ -61,6 +61,7 @@ struct rrp_buf {
 	size_t	 len;
 	size_t	 cap;
 };
+/* Free b->data and reset *b to empty (reusable).  NULL is a no-op. */
 void	 rrp_buf_free(struct rrp_buf *b);
 
 /*
@@ -125,6 +126,7 @@ int	 rrp_dec_query_value(const uint8_t *p, size_t n, struct rrp_qv_reply *r, cha
 int	 rrp_multisz_decode(const uint8_t *p, size_t n, char ***elems, size_t *nelems, char *err, size_t errlen);
 int	 rrp_multisz_encode(const char *const *elems, size_t n, uint8_t **out, size_t *outlen,
 	    char *err, size_t errlen);
+/* Free an element array from rrp_multisz_decode (each string, then the array).  NULL is a no-op. */
 void	 rrp_strv_free(char **v, size_t n);
 
 /*
@@ -146,6 +148,7 @@ enum rrp_status {
 	RRP_VALUE_ABSENT,	/* QueryValue / DeleteValue said ERROR_FILE_NOT_FOUND */
 	RRP_FAILED,		/* any other WERROR (in werr) */
 };
+/* "ok", "key_absent", "access_denied", "value_absent", "failed" (static strings). */
 const char *rrp_status_str(enum rrp_status s);
 
 /*
@@ -166,11 +169,14 @@ struct rrp_read {
 	size_t		 nelems;
 	char		 decode_err[160];
 };
+/* Free raw and elems and zero them; the struct itself is the caller's.  NULL is a no-op. */
 void	 rrp_read_free(struct rrp_read *r);
 
 /*
- * Read value `name` under HKLM\key.  Returns 0 when the server answered (result in *r, which the caller
- * releases with rrp_read_free even on -1); -1 with err on transport or protocol failure.  Read-only.
+ * Read value `name` under HKLM\key: OpenHKLM, OpenKey(KEY_READ), QueryValue offering 4 KiB (retried with the
+ * size the server asks for on WERR_MORE_DATA, up to 4 times), CloseKey ×2 — 5 round trips for a normal value.
+ * Returns 0 when the server answered (result in *r, which the caller releases with rrp_read_free even on -1);
+ * -1 with err on transport or protocol failure.  Read-only.  Handles opened are closed on every path.
  */
 int	 rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struct rrp_read *r,
 	    char *err, size_t errlen);
