@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+# lab_test.py — integration test of tests/lab/dpfleet-lab (issue 5 acceptance).
+#
+# Brings up the small scenario twice at once (127.77.0.0 and 127.78.0.0), then checks every host with
+# independent clients: Samba's `net rpc registry` (values, missing, empty, no key, denied ACL, admin write
+# vs. non-admin refusal, DP flags), `smbclient` (SMSPXE logs and their record counts against lab.json's
+# "expect", CertMgr.log on site servers), raw TCP for the network faults (refused, black hole, slow
+# proxy) and FreeTDS `tsql` for the site DB.  Then `down` must leave no process (by pid and by
+# command line) and no listening port, and must not disturb the other lab.  Run by meson (suite
+# 'integration') with DPFLEET_SOURCE_ROOT and DPFLEET_BUILD_ROOT set; needs root.  Cleans up in `finally`.
+
+import concurrent.futures
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("DPFLEET_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("DPFLEET_BUILD_ROOT", "")
+LAB = os.path.join(SRC, "tests", "lab", "dpfleet-lab")
+SCENARIO = os.path.join(SRC, "tests", "lab", "scenarios", "small.json")
+SEC = r"HKLM\SOFTWARE\Microsoft\SMS\Security"
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg, flush=True)
+    return cond
+
+
+def run(argv, timeout=120, stdin=None):
+    r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
+
+
+def smb2_negotiate():
+    hdr = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, b"\0" * 16)
+    body = struct.pack("<HHHHI16sQ", 36, 1, 1, 0, 0, b"dpfleet-lab-test", 0) + struct.pack("<H", 0x0202)
+    pkt = hdr + body
+    return struct.pack(">I", len(pkt)) + pkt
+
+
+def first_reply(addr, timeout):
+    """Seconds until the first byte of the answer to an SMB2 NEGOTIATE, or None if none came."""
+    with socket.create_connection((addr, 445), timeout=5) as s:
+        s.settimeout(timeout)
+        t0 = time.monotonic()
+        s.sendall(smb2_negotiate())
+        try:
+            data = s.recv(4)
+        except socket.timeout:
+            return None
+        return time.monotonic() - t0 if data else None
+
+
+def refused(addr, port):
+    try:
+        with socket.create_connection((addr, port), timeout=3):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+def proc_with(mark):
+    """pids of live (non-zombie) processes whose command line contains mark."""
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit() or int(e) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % e, "rb") as f:
+                cl = f.read()
+            with open("/proc/%s/stat" % e) as f:
+                st = f.read()
+        except OSError:
+            continue
+        if mark.encode() in cl and st[st.rfind(")") + 2] not in "ZX":
+            out.append(int(e))
+    return out
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return False
+    return st[st.rfind(")") + 2] not in "ZX"
+
+
+# --- independent readers ------------------------------------------------------------------------------
+
+def net_rpc(lab, addr, *args):
+    user = "%s\\%s%%%s" % (lab["smb_domain"], lab["smb_user"], lab["smb_password"])
+    return run(["net", "rpc", "registry"] + list(args) + ["-I", addr, "-U", user], timeout=120)
+
+
+def multisz_values(out):
+    return re.findall(r'^Value\[\d+\] = "(.*)"$', out, re.M)
+
+
+def smb_get(lab, addr, share, path, dest):
+    user = "%s\\%s%%%s" % (lab["smb_domain"], lab["smb_user"], lab["smb_password"])
+    return run(["smbclient", "//%s/%s" % (addr, share), "-U", user, "-c", 'get "%s" "%s"' % (path, dest)],
+               timeout=120)
+
+
+REC = re.compile(r'<!\[LOG\[(.*?)\]LOG\]!><time="(\d\d:\d\d:\d\d)\.(\d+)([+-]\d+)" date="(\d\d)-(\d\d)-(\d{4})"', re.S)
+
+
+def records(text):
+    out = []
+    for chunk in text.split("<![LOG[")[1:]:
+        m = REC.match("<![LOG[" + chunk)
+        if not m:
+            continue
+        msg, hms, _ms, bias, mo, d, y = m.groups()
+        t = datetime.datetime.strptime("%s-%s-%s %s" % (y, mo, d, hms), "%Y-%m-%d %H:%M:%S")
+        utc = t + datetime.timedelta(minutes=int(bias))
+        out.append((msg, utc.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    return out
+
+
+def check_host(lab, fqdn, e, tmp, site_values):
+    addr = lab["hosts"][fqdn]
+    net = e["network"]
+    w = "%s (%s)" % (fqdn, addr)
+    if net == "down":
+        check(refused(addr, 445), "%s: network down but 445 is not refused" % w)
+        return
+    if net == "blackhole":
+        check(first_reply(addr, 1.5) is None, "%s: black hole answered" % w)
+        return
+    delay = first_reply(addr, 30)
+    check(delay is not None, "%s: no SMB2 negotiate answer" % w)
+    if net == "slow" and delay is not None:
+        check(delay >= e["slow_ms"] / 1000.0, "%s: slow host answered in %.3f s < slow_ms" % (w, delay))
+    # Registry, as Samba's own client sees it.
+    rc, out = net_rpc(lab, addr, "getvalue", SEC, "IssuingCertificateList")
+    st = e["registry"]
+    if st in ("ok", "mismatch"):
+        check(rc == 0 and multisz_values(out) == e["value"], "%s: %s value: rc=%d %s" % (w, st, rc, out[:300]))
+        if st == "ok":
+            check(e["value"] in site_values[e["site"]], "%s: ok value is not the site's" % w)
+        else:
+            check(e["value"] not in site_values[e["site"]], "%s: mismatch value equals the site's" % w)
+    elif st == "empty":
+        check(rc == 0 and "REG_MULTI_SZ" in out and multisz_values(out) == [], "%s: empty: rc=%d %s" % (w, rc, out[:300]))
+    elif st == "missing":
+        check(rc != 0 and "ACCESS_DENIED" not in out, "%s: missing value is readable: %s" % (w, out[:300]))
+        rc2, out2 = net_rpc(lab, addr, "enumerate", SEC)
+        check(rc2 == 0, "%s: missing: Security key absent: %s" % (w, out2[:300]))
+    elif st == "no_key":
+        rc2, out2 = net_rpc(lab, addr, "enumerate", SEC)
+        check(rc2 != 0 and "ACCESS_DENIED" not in out2, "%s: no_key: Security key present: %s" % (w, out2[:300]))
+        rc3, out3 = net_rpc(lab, addr, "enumerate", r"HKLM\SOFTWARE\Microsoft\SMS")
+        check(rc3 == 0, "%s: no_key: SMS key absent: %s" % (w, out3[:300]))
+    elif st == "denied":
+        check(rc != 0 and "ACCESS_DENIED" in out, "%s: denied key readable: rc=%d %s" % (w, rc, out[:300]))
+    if "dp" in e["roles"]:
+        rc, out = net_rpc(lab, addr, "getvalue", r"HKLM\SOFTWARE\Microsoft\SMS\DP", "IsPXE")
+        check(rc == 0 and re.search(r"Value\s+= %d\b" % int(e["pxe"]), out), "%s: IsPXE: %s" % (w, out[:200]))
+    # Admin: a write over winreg works; non-admin: refused.
+    probe = r"HKLM\SOFTWARE\Microsoft\SMS\LabWriteProbe"
+    rc, out = net_rpc(lab, addr, "createkey", probe)
+    if e["admin"]:
+        check(rc == 0, "%s: admin cannot write over winreg: %s" % (w, out[:300]))
+        rc2, out2 = net_rpc(lab, addr, "enumerate", r"HKLM\SOFTWARE\Microsoft\SMS")
+        check("LabWriteProbe" in out2, "%s: written key not visible" % w)
+        net_rpc(lab, addr, "deletekey", probe)
+    else:
+        check(rc != 0 and "ACCESS_DENIED" in out, "%s: non-admin write not refused: rc=%d %s" % (w, rc, out[:300]))
+    # SMSPXE logs, as smbclient sees them.
+    path = e["pxe_log_path"]
+    if e["smspxe_log"] == "none":
+        if "dp" in e["roles"]:
+            rc, out = smb_get(lab, addr, "SMS_DP$", "sms/logs/SMSPXE.log", os.path.join(tmp, fqdn + ".none"))
+            check(rc != 0 and "OBJECT_NAME_NOT_FOUND" in out, "%s: log 'none' but SMSPXE.log exists: %s" % (w, out[:200]))
+        return
+    share, rel = path.split("/", 1)
+    live_f = os.path.join(tmp, fqdn + ".log")
+    rc, out = smb_get(lab, addr, share, rel, live_f)
+    if not e["pxe_log_readable"]:
+        check(rc != 0 and "ACCESS_DENIED" in out, "%s: log should be unreadable: %s" % (w, out[:200]))
+        return
+    check(rc == 0, "%s: cannot get %s: %s" % (w, path, out[:200]))
+    if rc != 0:
+        return
+    with open(live_f, encoding="utf-8", newline="") as f:
+        live = records(f.read())
+    rolled = []
+    if e["smspxe_log"] == "cert_errors":
+        rolled_f = os.path.join(tmp, fqdn + ".lo_")
+        rc, out = smb_get(lab, addr, share, rel[:-4] + ".lo_", rolled_f)
+        check(rc == 0, "%s: cannot get the rolled SMSPXE.lo_: %s" % (w, out[:200]))
+        if rc == 0:
+            with open(rolled_f, encoding="utf-8", newline="") as f:
+                rolled = records(f.read())
+    ce_live = [t for m, t in live if "80092002" in m]
+    ce_rolled = [t for m, t in rolled if "80092002" in m]
+    check(len(ce_live) == e["pxe_cert_errors_live"] and len(ce_rolled) == e["pxe_cert_errors_rolled"]
+          and len(ce_live) + len(ce_rolled) == e["pxe_cert_errors"],
+          "%s: cert error records live %d rolled %d vs expect %s" % (w, len(ce_live), len(ce_rolled), e))
+    check((max(ce_live + ce_rolled) if ce_live + ce_rolled else None) == e["pxe_last_error"],
+          "%s: last cert error time differs from expect" % w)
+    expired = [t for m, t in live if "800B0101" in m and "PXEClientKey" in m]
+    check(bool(expired) == e["pxe_expired_cert"], "%s: expired-cert signature %s vs expect" % (w, bool(expired)))
+    if e["smspxe_log"] == "cert_errors":
+        check(any("\r\n" in m and "80092002" in m for m, _ in live), "%s: no multi-line cert error record" % w)
+    if e["smspxe_log"] == "clean":
+        check(not ce_live and not expired and len(live) >= 5, "%s: clean log has errors or no records" % w)
+
+
+def check_site_servers(lab, sc, tmp):
+    for s in sc["sites"]:
+        addr = lab["hosts"][s["server"]]
+        dest = os.path.join(tmp, "CertMgr-%s.log" % s["code"])
+        rc, out = smb_get(lab, addr, "SMS_%s" % s["code"], "Logs/CertMgr.log", dest)
+        if not check(rc == 0, "site %s: cannot get CertMgr.log: %s" % (s["code"], out[:200])):
+            continue
+        with open(dest, encoding="utf-8") as f:
+            text = f.read()
+        named = set(re.findall(r"Cannot get copy of security registry key on server \((\S+)\) \(0x80070005\)  \$\$<", text))
+        check(named == set(s.get("certmgr_denied", [])), "site %s: CertMgr names %s" % (s["code"], sorted(named)))
+        check(all(re.search(r"  \$\$<SMS_CERTIFICATE_MANAGER><\d\d-\d\d-\d{4} \d\d:\d\d:\d\d\.\d{3}[+-]\d+><thread=\d+ \(0x[0-9A-F]+\)>$", l)
+                  for l in text.splitlines()), "site %s: a CertMgr line is not in site-server format" % s["code"])
+
+
+def tsql(lab, query):
+    addr, port = lab["sitedb"].split(":")
+    rc, out = run(["tsql", "-H", addr, "-p", port, "-U", lab["sitedb_user"], "-P", lab["sitedb_password"],
+                   "-D", lab["sitedb_database"], "-o", "q"], stdin=query + "\ngo\nexit\n", timeout=60)
+    rows = [l.split("\t") for l in out.splitlines() if l.strip()]
+    return rc, rows[1:] if rows else [], out
+
+
+def check_sitedb(lab, sc):
+    rc, rows, out = tsql(lab, "SELECT SiteCode, Type, ReportingSiteCode, ServerName FROM v_Site")
+    types = {"cas": "4", "primary": "2", "secondary": "1"}
+    want = sorted([s["code"], types[s["type"]], s.get("parent") or "", s["server"]] for s in sc["sites"])
+    check(rc == 0 and sorted(rows) == want, "tsql v_Site: %s" % out[:500])
+    rc, rows, out = tsql(lab, "SELECT SD.SiteCode, SCP.Value1 FROM SC_Component SC JOIN SC_SiteDefinition SD "
+                              "ON SD.SiteNumber = SC.SiteNumber JOIN SC_Component_Property SCP ON "
+                              "SCP.ComponentID = SC.ID WHERE SCP.Name = 'IssuingCertificateList'")
+    want = sorted([s["code"], v] for s in sc["sites"]
+                  for v in ([s["issuing_certificate_list"]] if s.get("issuing_certificate_list") else [])
+                  + s.get("extra_values", []))
+    check(rc == 0 and sorted(rows) == want, "tsql KB query: %s" % out[:500])
+    rc, rows, out = tsql(lab, "SELECT ServerName, SiteCode, IsPXE FROM v_DistributionPointInfo")
+    want = sorted([h["fqdn"], h["site"], "1" if h.get("pxe") else "0"] for h in sc["hosts"] if "dp" in h["roles"])
+    check(rc == 0 and sorted(rows) == want, "tsql v_DistributionPointInfo: %s" % out[:500])
+    rc, rows, out = tsql(lab, "SELECT ServerName FROM v_SystemResourceList WHERE RoleName = 'SMS Management Point'")
+    want = sorted([h["fqdn"]] for h in sc["hosts"] if "mp" in h["roles"])
+    check(rc == 0 and sorted(rows) == want, "tsql MPs: %s" % out[:500])
+
+
+def check_lab_full(lab, sc, tmp):
+    site_values = {}
+    for s in sc["sites"]:
+        v = s.get("issuing_certificate_list")
+        site_values[s["code"]] = [[x for x in v.split("\\0") if x]] if v else []
+    check(set(lab["expect"]) == {h["fqdn"] for h in sc["hosts"]}, "expect does not cover every host")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as ex:
+        futs = [ex.submit(check_host, lab, h["fqdn"], lab["expect"][h["fqdn"]], tmp, site_values) for h in sc["hosts"]]
+        for f in futs:
+            f.result()
+    check_site_servers(lab, sc, tmp)
+    check_sitedb(lab, sc)
+    for name in ("scanner.conf", "server.conf", "hosts.map", "sitedb.sqlite", "lab.json"):
+        check(os.path.exists(os.path.join(lab["dir"], name)), "missing %s" % name)
+    for name in ("smb.password", "sitedb.password"):
+        check(os.stat(os.path.join(lab["dir"], name)).st_mode & 0o777 == 0o600, "%s is not mode 0600" % name)
+    with open(os.path.join(lab["dir"], "hosts.map")) as f:
+        hm = dict(l.split() for l in f if l.strip())
+    check(hm == lab["hosts"], "hosts.map differs from lab.json hosts")
+
+
+def lab_ports(lab):
+    ports = [tuple(lab["sitedb"].split(":"))]
+    ports += [(a, "445") for a in lab["hosts"].values()]
+    ports += [(a, "445") for a in lab.get("real_addrs", {}).values()]
+    return [(a, int(p)) for a, p in ports]
+
+
+def check_down(d, lab, pids):
+    rc, out = run([LAB, "down", "--dir", d])
+    check(rc == 0, "down %s: %s" % (d, out))
+    check(not os.path.exists(d), "down left %s" % d)
+    alive = [p for p in pids if pid_alive(p)]
+    check(not alive, "down left pids %s" % alive)
+    left = proc_with(d + "/")
+    check(not left, "down left processes naming %s: %s" % (d, left))
+    busy = [a for a in lab_ports(lab) if not refused(*a)]
+    check(not busy, "ports still answering after down: %s" % busy)
+    rc, out = run([LAB, "down", "--dir", d])
+    check(rc == 0, "second down is not idempotent: %s" % out)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("lab_test: needs root (smbd)", file=sys.stderr)
+        return 1
+    with open(SCENARIO) as f:
+        sc = json.load(f)
+    tmp = tempfile.mkdtemp(prefix="dpl-", dir="/tmp")
+    os.chmod(tmp, 0o711)
+    da, db = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+    work = os.path.join(tmp, "work")
+    os.makedirs(work)
+    try:
+        t0 = time.monotonic()
+        pa = subprocess.Popen([LAB, "up", SCENARIO, "--dir", da, "--base-addr", "127.77.0.0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        pb = subprocess.Popen([LAB, "up", SCENARIO, "--dir", db, "--base-addr", "127.78.0.0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        oa, _ = pa.communicate(timeout=240)
+        ob, _ = pb.communicate(timeout=240)
+        print("two labs up in %.1f s" % (time.monotonic() - t0))
+        if not (check(pa.returncode == 0 and oa.strip().endswith("ready"), "up a: %s" % oa)
+                and check(pb.returncode == 0 and ob.strip().endswith("ready"), "up b: %s" % ob)):
+            return 1
+        with open(os.path.join(da, "lab.json")) as f:
+            la = json.load(f)
+        with open(os.path.join(db, "lab.json")) as f:
+            lb = json.load(f)
+        # A third lab on a base already in use must refuse cleanly and leave the others alone.
+        dc = os.path.join(tmp, "c")
+        rc, out = run([LAB, "up", SCENARIO, "--dir", dc, "--base-addr", "127.77.0.0"])
+        check(rc == 1 and "already in use" in out and not os.path.exists(dc), "clashing up: rc=%d %s" % (rc, out))
+        check_lab_full(la, sc, work)
+        # Lab b: every host that should answer answers, and its own site DB works.
+        for fqdn, e in lb["expect"].items():
+            if e["network"] == "ok":
+                check(first_reply(lb["hosts"][fqdn], 30) is not None, "lab b: %s does not answer" % fqdn)
+        ok_host = next(f for f, e in lb["expect"].items() if e["registry"] == "ok" and e["network"] == "ok")
+        rc, out = net_rpc(lb, lb["hosts"][ok_host], "getvalue", SEC, "IssuingCertificateList")
+        check(rc == 0 and multisz_values(out) == lb["expect"][ok_host]["value"], "lab b: value of %s" % ok_host)
+        rc, rows, out = tsql(lb, "SELECT SiteCode FROM v_Site")
+        check(rc == 0 and len(rows) == len(sc["sites"]), "lab b: tsql: %s" % out[:300])
+        pids_a = proc_with(da + "/")
+        pids_b = proc_with(db + "/")
+        check(len(pids_a) >= len([e for e in la["expect"].values() if e["network"] in ("ok", "slow")]),
+              "lab a: fewer processes than hosts: %d" % len(pids_a))
+        check_down(da, la, pids_a)
+        check(all(pid_alive(p) for p in lb["pids"]["smbd"].values()), "down of lab a stopped lab b's smbd")
+        check_down(db, lb, pids_b)
+    finally:
+        for d in (da, db):
+            if os.path.exists(d):
+                subprocess.run([LAB, "down", "--dir", d], capture_output=True, timeout=120)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        return 1
+    print("lab: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
