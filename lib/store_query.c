@@ -880,6 +880,25 @@ done:
 }
 
 int
+store_query_generation(struct store *st, int64_t *data_version, int64_t *own_changes, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	if (prep(st, &s, "PRAGMA data_version", err, errlen) == -1)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*data_version = sqlite3_column_int64(s, 0);
+		*own_changes = sqlite3_total_changes64(store_db(st));
+		rc = 0;
+	} else
+		step_err(st, "data_version", err, errlen);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
 store_query_ping(struct store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;

@@ -76,6 +76,14 @@ int	 store_query_fixes_report(struct store *st, json_t **out, char *err, size_t 
 /* {"total": n, "audit": [{id, at, who, action, target, outcome, detail}...newest first]}. */
 int	 store_query_audit(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen);
 
+/*
+ * Two numbers that together change whenever the DB content may have changed as seen from this connection:
+ * PRAGMA data_version (commits by other connections) and this connection's own total changes.  Response
+ * caches compare both.  0, or -1 with err.
+ */
+int	 store_query_generation(struct store *st, int64_t *data_version, int64_t *own_changes, char *err,
+	    size_t errlen);
+
 /* 0 when the DB answers a trivial query, else -1 with err. */
 int	 store_query_ping(struct store *st, char *err, size_t errlen);
 

@@ -1,0 +1,242 @@
+/*
+ * api_jobs.c — the job endpoints of dpfleet-server: queue fixes (explicit hosts or all affected), queue a
+ * rollback, list/get jobs, cancel a queued job.
+ *
+ * Called through server/api.c's route table after sign-in, CSRF and role checks (operator for every POST).
+ * Request bodies are validated here: malformed JSON 400, wrong or missing member types 422.  The queueing
+ * itself (one transaction with its audit rows) is lib/store_jobs.c; this file maps its result codes to
+ * 202/404/409.  [fix] max_per_run caps one request unless the body repeats the count as "confirm_count".
+ */
+#include "api_int.h"
+#include "store_jobs.h"
+#include "store_query.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIX_HOSTS_MAX	20000	/* more names than a 64 KiB body can hold anyway */
+
+int
+api_post_fixes(struct api_call *c)
+{
+	struct store_fix_order o;
+	struct store_fix_result r;
+	json_t *body, *hosts, *v, *res = NULL, *list;
+	const char **names = NULL;
+	char err[512];
+	size_t i, n = 0;
+	int rc = -1, q;
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	if (api_body_object(c, &body) == -1)
+		return -1;
+	hosts = json_object_get(body, "hosts");
+	v = json_object_get(body, "all_affected");
+	if (v != NULL && !json_is_boolean(v)) {
+		api_fail(c, 422, "\"all_affected\" must be true or false");
+		goto done;
+	}
+	o.all_affected = json_is_true(v);
+	if (hosts != NULL && o.all_affected) {
+		api_fail(c, 422, "give either \"hosts\" or \"all_affected\", not both");
+		goto done;
+	}
+	if (hosts == NULL && !o.all_affected) {
+		api_fail(c, 422, "give \"hosts\": [fqdn...] or \"all_affected\": true");
+		goto done;
+	}
+	if (hosts != NULL) {
+		if (!json_is_array(hosts) || json_array_size(hosts) == 0) {
+			api_fail(c, 422, "\"hosts\" must be a non-empty array of host names");
+			goto done;
+		}
+		n = json_array_size(hosts);
+		if (n > FIX_HOSTS_MAX || (names = calloc(n, sizeof(*names))) == NULL) {
+			api_fail(c, 422, "too many hosts");
+			goto done;
+		}
+		for (i = 0; i < n; i++) {
+			v = json_array_get(hosts, i);
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) >= STORE_FQDN_MAX || strlen(json_string_value(v)) !=
+			    json_string_length(v)) {
+				api_fail(c, 422, "\"hosts\"[%zu] must be a host name (1..255 bytes)", i);
+				goto done;
+			}
+			names[i] = json_string_value(v);
+		}
+		o.hosts = names;
+		o.nhosts = n;
+	}
+	if ((v = json_object_get(body, "site")) != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || json_string_length(v) > 64) {
+			api_fail(c, 422, "\"site\" must be a site code");
+			goto done;
+		}
+		if (!o.all_affected) {
+			api_fail(c, 422, "\"site\" goes with \"all_affected\"");
+			goto done;
+		}
+		o.site = json_string_value(v);
+	}
+	if ((v = json_object_get(body, "dry_run")) != NULL && !json_is_boolean(v)) {
+		api_fail(c, 422, "\"dry_run\" must be true or false");
+		goto done;
+	}
+	o.dry_run = json_is_true(v);
+	o.confirm_count = -1;
+	if ((v = json_object_get(body, "confirm_count")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			api_fail(c, 422, "\"confirm_count\" must be a non-negative integer");
+			goto done;
+		}
+		o.confirm_count = (long)json_integer_value(v);
+	}
+	o.requested_by = api_user(c);
+	o.max_count = c->env->max_per_run;
+
+	q = store_jobs_queue_fixes(c->env->st, &o, &r, err, sizeof(err));
+	if (q == -1) {
+		api_store_error(c, err);
+		goto done;
+	}
+	if (q == STORE_JOBS_NOT_FOUND) {
+		api_fail(c, 404, "unknown host %s", r.unknown);
+		goto done;
+	}
+	if (q == STORE_JOBS_TOO_MANY) {
+		res = json_pack("{s:s, s:I, s:i}", "error", "", "count", (json_int_t)r.count, "max_per_run",
+		    c->env->max_per_run);
+		if (res != NULL) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "%ld hosts exceed [fix] max_per_run %d: send \"confirm_count\": "
+			    "%ld to queue them all", r.count, c->env->max_per_run, r.count);
+			json_object_set_new(res, "error", json_string(msg));
+		}
+		rc = api_json(c, 409, res);
+		goto done;
+	}
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
+	    json_object_set_new(res, "jobs", list) == -1) {
+		json_decref(res);
+		api_fail(c, 500, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < (size_t)r.count; i++)
+		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)r.jobs[i].id, "host",
+		    r.jobs[i].host));
+	json_object_set_new(res, "count", json_integer(r.count));
+	json_object_set_new(res, "dry_run", json_boolean(o.dry_run));
+	rc = api_json(c, 202, res);
+done:
+	free(r.jobs);
+	free(names);
+	json_decref(body);
+	return rc;
+}
+
+int
+api_post_rollbacks(struct api_call *c)
+{
+	json_t *body, *v;
+	int64_t id;
+	json_int_t job;
+	char err[512];
+	int q;
+
+	if (api_body_object(c, &body) == -1)
+		return -1;
+	v = json_object_get(body, "job");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		json_decref(body);
+		return api_fail(c, 422, "\"job\" must be a job id (a positive integer)");
+	}
+	job = json_integer_value(v);
+	json_decref(body);
+	q = store_jobs_queue_rollback(c->env->st, job, api_user(c), &id, err, sizeof(err));
+	if (q == -1)
+		return api_store_error(c, err);
+	if (q == STORE_JOBS_NOT_FOUND)
+		return api_fail(c, 404, "no job %lld", (long long)job);
+	if (q == STORE_JOBS_CONFLICT)
+		return api_fail(c, 409, "%s", err);
+	return api_json(c, 202, json_pack("{s:I, s:I}", "id", (json_int_t)id, "rollback_of", job));
+}
+
+int
+api_get_jobs(struct api_call *c)
+{
+	const char *state = api_param(c, "state"), *host = api_param(c, "host");
+	long limit = 100, offset = 0;
+	json_t *v;
+	char err[512];
+
+	if (state != NULL && *state == '\0')
+		state = NULL;
+	if (host != NULL && *host == '\0')
+		host = NULL;
+	if (state != NULL && !store_jobstate_valid(state))
+		return api_fail(c, 400, "state must be one of queued, running, done, failed, cancelled");
+	if (host != NULL && strlen(host) >= STORE_FQDN_MAX)
+		return api_fail(c, 400, "host longer than 255 bytes");
+	if (api_param_long(c, "limit", 1, 1000, &limit) == -1 ||
+	    api_param_long(c, "offset", 0, 1000000000L, &offset) == -1)
+		return -1;
+	if (store_jobs_list(c->env->st, state, host, limit, offset, &v, err, sizeof(err)) == -1)
+		return api_store_error(c, err);
+	return api_json(c, 200, v);
+}
+
+/* The {id} path segment as a positive job id, or -1 after answering 404. */
+static long long
+job_arg(struct api_call *c)
+{
+	char *end;
+	long long id;
+
+	if (strlen(c->arg) > 18 || c->arg[0] < '1' || c->arg[0] > '9')
+		return api_fail(c, 404, "no job %s", c->arg);
+	id = strtoll(c->arg, &end, 10);
+	if (*end != '\0')
+		return api_fail(c, 404, "no job %s", c->arg);
+	return id;
+}
+
+int
+api_get_job(struct api_call *c)
+{
+	long long id;
+	json_t *v;
+	char err[512];
+	int r;
+
+	if ((id = job_arg(c)) == -1)
+		return -1;
+	if ((r = store_jobs_get(c->env->st, id, &v, err, sizeof(err))) == -1)
+		return api_store_error(c, err);
+	if (r == 0)
+		return api_fail(c, 404, "no job %lld", id);
+	return api_json(c, 200, v);
+}
+
+int
+api_post_job_cancel(struct api_call *c)
+{
+	long long id;
+	char err[512];
+	int q;
+
+	if ((id = job_arg(c)) == -1)
+		return -1;
+	q = store_jobs_cancel(c->env->st, id, api_user(c), err, sizeof(err));
+	if (q == -1)
+		return api_store_error(c, err);
+	if (q == STORE_JOBS_NOT_FOUND)
+		return api_fail(c, 404, "no job %lld", id);
+	if (q == STORE_JOBS_CONFLICT)
+		return api_fail(c, 409, "%s", err);
+	return api_json(c, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "cancelled"));
+}
