@@ -157,6 +157,7 @@ def main():
     src = os.environ.get("DPFLEET_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
     tmp = tempfile.mkdtemp(prefix="tdsd-test-")
     srv = None
+    slow = None
     try:
         db = os.path.join(tmp, "sitedb.sqlite")
         con = sqlite3.connect(db)
@@ -296,6 +297,9 @@ def main():
     finally:
         if srv is not None:
             srv.stop()
+        if slow is not None and slow.poll() is None:
+            slow.kill()
+            slow.wait()
         if FAILURES:
             try:
                 with open(os.path.join(tmp, "tdsd.log"), errors="replace") as f:
