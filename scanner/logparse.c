@@ -13,9 +13,10 @@
  * east of Greenwich are negative.  A missing bias is read as 0.  Invalid dates keep the record with time_ok=0.
  *
  * Assumptions: the buffer is usually the tail of a file, so without LOGPARSE_F_WHOLE the bytes before the first
- * complete record are skipped.  Only the last LOGPARSE_MAX_INPUT bytes and the first LOGPARSE_MAX_RECORDS records
- * are considered.  Text may be UTF-8, ANSI (bytes that are not valid UTF-8 are read as Windows-1252) or UTF-16LE (BOM, or
- * detected from its NUL pattern at either byte parity); every string handed out is valid UTF-8 and capped.
+ * complete record are skipped.  Only the last LOGPARSE_MAX_INPUT bytes and the first LOGPARSE_MAX_RECORDS
+ * records are considered.  Text may be UTF-8, ANSI (bytes that are not valid UTF-8 are read as Windows-1252) or
+ * UTF-16LE (BOM, or detected from its NUL pattern at either byte parity); every string handed out is valid UTF-8
+ * and capped.
  */
 #include <ctype.h>
 #include <stdint.h>
