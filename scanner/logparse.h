@@ -91,7 +91,9 @@ typedef int (*logparse_record_fn)(const struct logparse_record *rec, void *arg);
 /*
  * Parse buf[0..len) and call fn for each well-formed record in file order.  Handles UTF-8, ANSI (bytes that
  * are not valid UTF-8 are read as Windows-1252; C1 controls become '?'), UTF-16LE with a BOM or detected by its
- * NUL pattern (also at an odd offset, as a tail read may land), CRLF.  Without LOGPARSE_F_WHOLE a partial leading record is skipped.
+ * NUL pattern (also at an odd offset, as a tail read may land), CRLF.  Without LOGPARSE_F_WHOLE a partial
+ * leading record is skipped (CCM: bytes before the first "<![LOG["; site format: the first record, whose start
+ * is unknown).
  * Returns the callback's non-zero value if it stopped the walk, 0 when done, -1 with err on bad arguments or
  * allocation failure (st may then hold partial counts).  st may be NULL.  seq numbers start at seq_base.
  */
