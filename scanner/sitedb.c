@@ -200,7 +200,7 @@ static int
 classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err, size_t errlen)
 {
 	enum sitedb_error c;
-	char why[SITEDB_MSG_MAX + 64];
+	char why[2 * SITEDB_MSG_MAX + 256];
 
 	if (db->login_msgno == 18456) {
 		c = SITEDB_ERR_LOGIN;
@@ -364,7 +364,7 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 {
 	struct sitedb *db;
 	LOGINREC *login = NULL;
-	char pw[CONFIG_STR];
+	char pw[CONFIG_STR], why[PATH_MAX + 128];
 	BYTE ver;
 
 	*out = NULL;
@@ -391,8 +391,10 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 
 	if (write_conf(db, conf, err, errlen) == -1)
 		goto fail;
-	if (config_read_secret(conf->sitedb.password_file, pw, sizeof(pw), err, errlen) == -1)
+	if (config_read_secret(conf->sitedb.password_file, pw, sizeof(pw), why, sizeof(why)) == -1) {
+		util_err(err, errlen, "site DB password_file: %s", why);
 		goto fail;
+	}
 	if ((login = dblogin()) == NULL) {
 		explicit_bzero(pw, sizeof(pw));
 		util_err(err, errlen, "out of memory");
@@ -760,17 +762,26 @@ sitedb_read_fleet(struct sitedb *db, struct store_fleet **out, enum sitedb_error
 	if ((f = store_fleet_new()) == NULL)
 		return util_err(err, errlen, "out of memory");
 	/* Sites first: the other queries attach to them.  DPs before MPs so a DP's site wins. */
-	if (run_query(db, SQL_SITES, 6, "reading v_Site", row_site, f, cls, err, errlen) == -1 ||
-	    run_query(db, SQL_VALUES, 2, "reading IssuingCertificateList", row_value, f, cls, err,
+	if (run_query(db, SQL_SITES, 6, "reading v_Site", row_site, f, cls, err, errlen) == -1)
+		goto fail;
+	/* A site DB always lists its own site: an empty v_Site means we are not reading what we think we
+	 * are (wrong database, no rights on the view), and storing it would retire the whole fleet. */
+	if (f->nsites == 0) {
+		util_err(err, errlen, "site DB %s: v_Site returned no site: wrong database or no read "
+		    "permission on the views; the stored fleet is left as it was", db->where);
+		goto fail;
+	}
+	if (run_query(db, SQL_VALUES, 2, "reading IssuingCertificateList", row_value, f, cls, err,
 	    errlen) == -1 ||
 	    run_query(db, SQL_DPS, 6, "reading v_DistributionPointInfo", row_dp, f, cls, err, errlen) == -1 ||
-	    run_query(db, SQL_MPS, 2, "reading v_SystemResourceList", row_mp, f, cls, err, errlen) == -1) {
-		store_fleet_free(f);
-		return -1;
-	}
+	    run_query(db, SQL_MPS, 2, "reading v_SystemResourceList", row_mp, f, cls, err, errlen) == -1)
+		goto fail;
 	store_fleet_sort(f);
 	if (cls != NULL)
 		*cls = SITEDB_OK;
 	*out = f;
 	return 0;
+fail:
+	store_fleet_free(f);
+	return -1;
 }

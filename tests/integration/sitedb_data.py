@@ -67,6 +67,12 @@ def main():
                 "300-byte FQDN: one clear error (%r)" % err.strip())
         t.equal(env.stored(), before, "300-byte FQDN: stored fleet unchanged")
         t.equal(env.leftovers, [], "private freetds.conf dir removed")
+
+        env.sitedb_exec("DELETE FROM v_Site;")
+        rc, out, err, _ = env.scanner(conf)
+        t.check(rc == 1 and len(err.splitlines()) == 1 and "v_Site returned no site" in err,
+                "empty v_Site: refused, one clear error (%r)" % err.strip())
+        t.equal(env.stored(), before, "empty v_Site: nothing retired")
     finally:
         if t.n:
             print("--- tdsd stderr ---\n%s" % env.tdsd_stderr())
