@@ -321,14 +321,14 @@ sqlexec_batch(sqlite3 *db, const char *sql, uint32_t tdsver, const char *databas
 	}
 	p = skip_blank(rw);
 	while (*p) {
-		/* T-SQL SET options: accepted and ignored. */
+		/* T-SQL SET options (one line, or up to ';'): accepted and ignored. */
 		if (strncasecmp(p, "SET", 3) == 0 && isspace((unsigned char)p[3])) {
-			const char *e = strchr(p, ';');
+			const char *e = p + strcspn(p, ";\n");
 
 			last_done = out->len;
 			if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
 				goto done;
-			p = skip_blank(e ? e : p + strlen(p));
+			p = skip_blank(e);
 			continue;
 		}
 		/* USE db: only the one database exists. */

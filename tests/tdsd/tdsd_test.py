@@ -171,7 +171,7 @@ def main():
         srv.start()
 
         # --- tsql, TDS 7.1 and 7.4 ---
-        for ver in ("7.1", "7.4"):
+        for ver in ("7.0", "7.1", "7.2", "7.3", "7.4"):
             out = tsql(tmp, srv, ver, SCANNER_SITES)
             check("Zentrale Köln" in out and "ss1.corp.example" in out and "(3 rows affected)" in out,
                   "tsql TDS %s: v_Site rows" % ver)
@@ -180,11 +180,15 @@ def main():
                   "tsql TDS %s: the KB 4469580 join" % ver)
             out = tsql(tmp, srv, ver, "SELECT LENGTH(m) AS n, m FROM t_types WHERE m IS NOT NULL")
             check("5000\t" + "x" * 5000 + "\n" in out, "tsql TDS %s: 5000-character text (%s)" %
-                  (ver, "NTEXT" if ver == "7.1" else "NVARCHAR(MAX)"))
+                  (ver, "NTEXT" if ver in ("7.0", "7.1") else "NVARCHAR(MAX)"))
             out = tsql(tmp, srv, ver, "SELECT * FROM v_NoSuchView")
             check("Msg 208" in out and "Invalid object name 'v_NoSuchView'" in out, "tsql TDS %s: bad table → 208" % ver)
             out = tsql(tmp, srv, ver, "SELEKT 1")
             check("Msg 102" in out, "tsql TDS %s: syntax error → 102" % ver)
+        with open(srv.log, errors="replace") as f:
+            log = f.read()
+        check(all("TDS 0x%s " % v in log for v in ("70000000", "71000001", "72090002", "730b0003", "74000004")),
+              "tsql really negotiated TDS 7.0, 7.1, 7.2, 7.3 and 7.4 (server log)")
         out = tsql(tmp, srv, "7.4", "SELECT 1", password="wrong")
         check("18456" in out and "Login failed for user 'dpfleet_reader'" in out, "tsql: bad password refused (18456)")
         out = tsql(tmp, srv, "7.4", "SELECT 1", database="CM_XYZ")
@@ -194,7 +198,8 @@ def main():
         rc, out = client(tmp, srv, "SELECT i, big, b, d, f, s FROM t_types ORDER BY rowid",
                          "SELECT LENGTH(m) AS n, m FROM t_types WHERE m IS NOT NULL",
                          SCANNER_SITES + "; SELECT TOP 1 [ServerName] FROM [dbo].[v_DistributionPointInfo] ORDER BY ID",
-                         "SELECT * FROM nope", "DELETE FROM v_Site", "SELECT COUNT(*) AS n FROM v_Site")
+                         "SELECT * FROM nope", "DELETE FROM v_Site", "SELECT COUNT(*) AS n FROM v_Site",
+                         "SET NOCOUNT ON\nSELECT 31 AS n", "USE CM_PS1; SELECT 32 AS n", "USE CM_XYZ")
         lines = out.splitlines()
         check(rc == 0, "dblib: session ran (rc %d)" % rc)
         check("cols\ti:int\tbig:bigint\tb:bit\td:datetime\tf:float\ts:char" in lines, "dblib: column types")
@@ -207,6 +212,9 @@ def main():
         check("msg\t208\tInvalid object name 'nope'." in lines, "dblib: 208 for a missing table")
         check(any(l.startswith("msg\t3906\t") for l in lines), "dblib: a write is refused (3906)")
         check("row\t3" in lines and "done\t6" in lines, "dblib: connection usable after errors")
+        check("row\t31" in lines, "dblib: a SET line is ignored, the next statement runs")
+        check("row\t32" in lines, "dblib: USE of the database works")
+        check(any(l.startswith("msg\t911\t") for l in lines), "dblib: USE of another database → 911")
 
         # --- query timeout: dbsettime fires, ATTENTION answered, the connection stays usable ---
         set_faults(faults, {"query_delay_ms": 30000, "match": "slow_marker"})
