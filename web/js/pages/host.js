@@ -32,11 +32,18 @@ function cmtrace(id, caption, lines) {
     }))));
 }
 
+function hashCompare(hostHash, siteHash) {
+  if (hostHash && siteHash) return hostHash === siteHash ? 'identical' : 'different';
+  if (siteHash) return 'different: the host holds no value';
+  if (hostHash) return 'no site value to compare with';
+  return '—';
+}
+
 export async function render(main, params, fqdn, current) {
   const [host, sum, jr] = await Promise.all([
     api.get('/api/v1/hosts/' + encodeURIComponent(fqdn)),
     api.get('/api/v1/summary'),
-    api.get('/api/v1/jobs' + query({ host: fqdn })),
+    api.get('/api/v1/jobs' + query({ host: fqdn, limit: 1000 })),
   ]);
   if (!current()) return null;
   const site = (sum.sites || []).find((s) => s.code === host.site) || {};
@@ -62,9 +69,7 @@ export async function render(main, params, fqdn, current) {
     h('dt', null, 'Site DB value (SHA-256)'), h('dd', { id: 'site-hash' }, hashEl(host.expected_sha256 || site.expected_sha256),
       ' ', h('span', { class: 'muted' }, EXPECTED_TEXT[site.expected_value] || '')),
     h('dt', null, 'Hashes'), h('dd', { id: 'hash-compare' },
-      host.value_sha256 && (host.expected_sha256 || site.expected_sha256)
-        ? (host.value_sha256 === (host.expected_sha256 || site.expected_sha256) ? 'identical' : 'different')
-        : '—'))));
+      hashCompare(host.value_sha256, host.expected_sha256 || site.expected_sha256)))));
 
   const ev = evidenceOf(host);
   const pxe = ev.filter((e) => (e.source || 'smspxe') === 'smspxe');
@@ -101,7 +106,7 @@ export async function render(main, params, fqdn, current) {
         btn.disabled = true;
         try {
           const r = await api.post('/api/v1/rollbacks', { job: j.id });
-          const queued = r && r.jobs ? r.jobs : [r && (r.job || r)].filter((x) => x && x.id);
+          const queued = r && r.id ? [{ id: r.id, host: host.fqdn }] : [];
           flash('Rollback of job #' + j.id + ' queued.');
           if (live) live.stop();
           live = liveJobs('Rollback', queued.length ? queued : [], () => {});

@@ -31,9 +31,9 @@ function select(id, label, value, options) {
 }
 
 // The confirmation dialog.  Resolves {dryRun} or null (cancelled, Escape).
-function confirmFix(count, sites, allAffected) {
+function confirmFix(count, sites, allAffected, warning, dryDefault) {
   return new Promise((resolve) => {
-    const dry = h('input', { type: 'checkbox', id: 'fix-dry-run', name: 'dry_run' });
+    const dry = h('input', { type: 'checkbox', id: 'fix-dry-run', name: 'dry_run', checked: !!dryDefault });
     const ok = h('button', { type: 'submit', class: 'danger', id: 'fix-confirm', value: 'ok' }, 'Queue fix');
     const cancel = h('button', { type: 'button', id: 'fix-cancel' }, 'Cancel');
     const dlg = h('dialog', { id: 'fix-dialog', 'aria-labelledby': 'fix-h', 'aria-describedby': 'fix-desc' },
@@ -44,7 +44,8 @@ function confirmFix(count, sites, allAffected) {
             'Security on ' + (allAffected ? 'every affected host' : 'the selected hosts') +
             '. Each host is re-read first, backed up, written and read back.'),
           h('p', null, h('strong', null, 'Hosts: '), h('span', { id: 'fix-count' }, String(count))),
-          h('p', null, h('strong', null, 'Sites: '), h('span', { id: 'fix-sites' }, sites.join(', ') || '—'))),
+          h('p', null, h('strong', null, 'Sites: '), h('span', { id: 'fix-sites' }, sites.join(', ') || '—')),
+          warning ? h('p', { class: 'warn-text', id: 'fix-warning' }, warning) : null),
         h('div', { class: 'check' }, dry, h('label', { for: 'fix-dry-run' },
           'Dry run: read and compare only, write nothing')),
         h('p', { class: 'actions' }, ok, ' ', cancel)));
@@ -83,10 +84,10 @@ export async function render(main, params, arg, current) {
   const q = h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q || '', placeholder: 'part of a name' });
   const form = h('form', { class: 'filters', id: 'filters', role: 'search', 'aria-label': 'Filter hosts' },
     select('f-state', 'State', f.state, [['', 'Any state'], ...STATES.map((s) => [s, STATE_LABEL[s]])]),
-    select('f-affected', 'Affected', f.affected, [['', 'Any'], ['1', 'Affected only'], ['0', 'Not affected']]),
+    select('f-affected', 'Affected', f.affected, [['', 'Any'], ['true', 'Affected only'], ['false', 'Not affected']]),
     select('f-site', 'Site', f.site, [['', 'Any site'], ...sites.map((s) => [s, s])]),
     select('f-role', 'Role', f.role, [['', 'Any role'], ['dp', 'Distribution point'], ['mp', 'Management point']]),
-    select('f-pxe', 'PXE', f.pxe, [['', 'Any'], ['1', 'PXE enabled'], ['0', 'No PXE']]),
+    select('f-pxe', 'PXE', f.pxe, [['', 'Any'], ['true', 'PXE enabled'], ['false', 'No PXE']]),
     h('div', { class: 'field grow' }, h('label', { for: 'f-q' }, 'Search'), q),
     h('div', { class: 'field buttons' }, h('button', { type: 'submit', class: 'primary', id: 'f-apply' }, 'Apply'),
       ' ', h('button', { type: 'button', id: 'f-reset', onclick: () => go({}) }, 'Reset')));
@@ -121,7 +122,7 @@ export async function render(main, params, arg, current) {
     let count, siteList;
     try {
       if (allAffected) {
-        const r = await api.get('/api/v1/hosts' + query({ affected: 1, site: f.site, limit: 1000 }));
+        const r = await api.get('/api/v1/hosts' + query({ affected: 'true', site: f.site, limit: 1000 }));
         count = Number(r.total || 0);
         siteList = [...new Set((r.hosts || []).map((x) => x.site))].sort();
       } else {
@@ -142,7 +143,19 @@ export async function render(main, params, arg, current) {
     const body = allAffected ? { all_affected: true, dry_run: c.dryRun } : { hosts: [...selected.keys()], dry_run: c.dryRun };
     if (allAffected && f.site) body.site = f.site;
     try {
-      const r = await api.post('/api/v1/fixes', body);
+      let r;
+      try {
+        r = await api.post('/api/v1/fixes', body);
+      } catch (e) {
+        // More hosts than [fix] max_per_run: the server wants the count confirmed explicitly.
+        if (e.status !== 409 || !e.body || typeof e.body.count !== 'number') throw e;
+        const again = await confirmFix(e.body.count, siteList, allAffected,
+          e.body.count + ' hosts is more than the ' + e.body.max_per_run + ' allowed per request ([fix] max_per_run). ' +
+          'Queue them all anyway?', c.dryRun);
+        fixBtn.focus();
+        if (!again) return;
+        r = await api.post('/api/v1/fixes', { ...body, dry_run: again.dryRun, confirm_count: e.body.count });
+      }
       const jobs = (r && r.jobs) || [];
       flash(jobs.length + ' fix job(s) queued' + (c.dryRun ? ' (dry run)' : '') + '.');
       allAffected = false;

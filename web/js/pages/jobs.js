@@ -33,13 +33,15 @@ export async function render(main, params, arg, current) {
   let timer = null;
   let stopped = false;
   async function load() {
-    const list = jobList(await api.get('/api/v1/jobs' + query(f))).sort((a, b) => b.id - a.id);
+    const r = await api.get('/api/v1/jobs' + query({ ...f, limit: 500 }));
+    const list = jobList(r).sort((a, b) => b.id - a.id);
+    const total = Number((r && r.total) ?? list.length);
     if (stopped || !current()) return;
     clear(body);
     if (!list.length) {
       body.appendChild(h('p', { class: 'muted', id: 'no-jobs' }, 'No job matches.'));
     } else {
-      body.appendChild(table(list.length + ' jobs', ['Job', 'Host', 'Kind', 'By', 'Requested', 'Finished', 'Outcome',
+      body.appendChild(table((total > list.length ? 'Newest ' + list.length + ' of ' : '') + total + ' jobs', ['Job', 'Host', 'Kind', 'By', 'Requested', 'Finished', 'Outcome',
         'Before → after', 'Detail', operator ? 'Action' : null].filter(Boolean), list.map((j) => {
         let btn = null;
         if (operator && j.state === 'queued') {

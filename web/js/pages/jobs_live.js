@@ -44,7 +44,7 @@ export function liveJobs(title, queued, onAllEnded) {
   async function poll() {
     if (stopped) return;
     try {
-      const all = jobList(await api.get('/api/v1/jobs'));
+      const all = jobList(await api.get('/api/v1/jobs?limit=1000'));
       for (const j of all) if (ids.has(Number(j.id))) byId.set(Number(j.id), j);
     } catch (e) {
       if (e.status === 401) return;

@@ -40,7 +40,7 @@ export function render(main, params) {
     } catch (e) {
       let msg = e.message;
       if (e.status === 401) msg = 'Sign-in failed: ' + (e.message && !/^401/.test(e.message) ? e.message : 'wrong user name or password') + '.';
-      if (e.status === 403 || e.status === 423 || e.status === 429 || /lock/i.test(e.message || ''))
+      if ((e.body && e.body.locked) || e.status === 423 || e.status === 429 || /lock/i.test(e.message || ''))
         msg = 'This account is locked after too many failed sign-ins: wait 15 minutes or ask an administrator. (' + e.message + ')';
       err.textContent = msg;
       err.hidden = false;

@@ -18,7 +18,7 @@ export function exportLinks() {
 }
 
 function tile(label, n, state, danger) {
-  const href = state === 'affected' ? '#/hosts?affected=1' : '#/hosts?state=' + state;
+  const href = state === 'affected' ? '#/hosts?affected=true' : '#/hosts?state=' + state;
   return h('li', null,
     h('a', { class: 'tile' + (danger ? ' danger' : '') + (n === 0 ? ' zero' : ''), href,
       id: 'tile-' + state, dataset: { state, count: String(n) } },

@@ -1,0 +1,265 @@
+// dashboard.test.mjs — the dashboard against a real dpfleet-server only (no lab, no scanner): a temp store
+// created by `dpfleet-server user add`, filled by seed.py (130 hosts, every state, 3 scans, evidence), the
+// server on a free 127.0.0.1 port, Debian's Chromium through playwright-core.  Checks sign-in (error and
+// lockout messages), overview counts per state and per site, the trend chart, hosts paging/filter/sort/search,
+// host detail verdict words and CMTrace evidence, the operator's fix dialog (cancelled: nothing is queued),
+// a viewer without fix controls who gets 403 from the API anyway, a reload keeping the session, and the
+// 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
+// Screenshots go to $DPFLEET_BUILD_ROOT/screenshots/server-*.png.  Skips with the reason when a
+// prerequisite (Chromium, playwright-core, the server binary, its `user add`, its HTTP API) is missing.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  SOURCE_ROOT, missingBrowserPrereq, findServer, freePort, mkTemp, launch, watchErrors, shot, userAdd,
+  startDaemon, waitHttp, Client,
+} from './browser.mjs';
+
+const PASSWORDS = { operator: 'Operator-pass-1', viewer: 'Viewer-pass-1', admin: 'Admin-pass-1', locky: 'Locky-pass-1' };
+const STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown'];
+
+async function signIn(page, base, user, password) {
+  await page.goto(base + '/#/login');
+  await page.waitForSelector('#login-form');
+  await page.fill('#login-user', user);
+  await page.fill('#login-password', password);
+  await page.click('#login-submit');
+}
+
+async function noHorizontalScroll(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+}
+
+test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, async (t) => {
+  const why = missingBrowserPrereq();
+  if (why) { t.skip(why); return; }
+  const server = findServer();
+  if (!server) { t.skip('dpfleet-server is not built (server/dpfleet-server in the build dir)'); return; }
+
+  const dir = mkTemp('dpfleet-browser-');
+  let daemon = null;
+  let browser = null;
+  const errors = [];
+  let allowLogin401 = false;
+  try {
+    const port = await freePort();
+    const conf = path.join(dir, 'server.conf');
+    fs.writeFileSync(conf, ['[store]', 'path = ' + path.join(dir, 'state.db'), '', '[http]',
+      'listen = 127.0.0.1:' + port, 'web_root = ' + path.join(SOURCE_ROOT, 'web'), 'session_ttl = 28800', ''].join('\n'));
+    for (const [name, role] of [['operator', 'operator'], ['viewer', 'viewer'], ['admin', 'admin'], ['locky', 'viewer']]) {
+      const r = userAdd(server, conf, name, role, PASSWORDS[name]);
+      if (!r.ok) { t.skip('dpfleet-server has no working `user add` yet (issue 8): ' + r.out.slice(0, 200)); return; }
+    }
+    const seed = spawnSync('python3', [path.join(SOURCE_ROOT, 'tests', 'browser', 'seed.py'), path.join(dir, 'state.db')],
+      { encoding: 'utf8' });
+    assert.equal(seed.status, 0, 'seed.py failed: ' + seed.stderr);
+    const exp = JSON.parse(seed.stdout);
+
+    daemon = startDaemon(server, ['-d', '-f', conf], path.join(dir, 'server.log'));
+    const base = 'http://127.0.0.1:' + port;
+    const down = await waitHttp(base + '/healthz', daemon);
+    if (down) {
+      const log = fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-300);
+      t.skip('dpfleet-server does not serve HTTP yet (' + down + '): ' + log);
+      return;
+    }
+    const probe = await new Client(base).req('GET', '/api/v1/summary');
+    if (probe.status === 404) { t.skip('dpfleet-server has no /api/v1/summary yet (issue 8)'); return; }
+
+    browser = await launch({ width: 1280, height: 800 });
+    watchErrors(browser.context, errors, (e) => allowLogin401 && /\/api\/v1\/login$/.test(e.url) &&
+      /status of (401|403|423|429)/.test(e.text));
+    const page = await browser.context.newPage();
+
+    await t.test('sign-in shows errors and signs in', async () => {
+      await page.goto(base + '/');
+      await page.waitForSelector('#login-form');
+      await shot(page, 'server-login-1280');
+      allowLogin401 = true;
+      await signIn(page, base, 'operator', 'wrong password');
+      await page.waitForSelector('#login-error:not([hidden])');
+      assert.match(await page.textContent('#login-error'), /sign-in failed|wrong|invalid/i);
+      allowLogin401 = false;
+      await signIn(page, base, 'operator', PASSWORDS.operator);
+      await page.waitForSelector('#tiles');
+      assert.equal(await page.textContent('#who-name'), 'operator');
+    });
+
+    await t.test('overview: counts per state, sites, chart, scan now', async () => {
+      for (const s of STATES)
+        assert.equal(await page.getAttribute('#tile-' + s, 'data-count'), String(exp.counts[s]), 'tile ' + s);
+      assert.equal(await page.getAttribute('#tile-affected', 'data-count'), String(exp.affected));
+      assert.match(await page.getAttribute('#tile-affected', 'class'), /danger/);
+      assert.match(await page.getAttribute('#tile-missing', 'class'), /danger/);
+      assert.doesNotMatch(await page.getAttribute('#tile-healthy', 'class'), /danger/);
+      for (const [code, e] of Object.entries(exp.expected))
+        assert.equal(await page.getAttribute(`tr[data-site="${code}"] [data-expected]`, 'data-expected'), e);
+      assert.match(await page.textContent('#last-scan'), /2026-11-25 06:00:07 UTC/);
+      await page.waitForSelector('#chart canvas');
+      assert.ok(await page.isVisible('#scan-now'), 'operator sees Scan now');
+      await page.click('#scan-now');
+      await page.waitForFunction(() => /queued/.test(document.querySelector('#scan-pending').textContent));
+      await shot(page, 'server-overview-1280');
+    });
+
+    await t.test('hosts: paging, filter, sort, search', async () => {
+      await page.click('a[data-nav="hosts"]');
+      await page.waitForSelector('#hosts-count');
+      assert.equal(await page.textContent('#hosts-count'), `1–50 of ${exp.hosts} hosts`);
+      assert.equal(await page.locator('table.hosts tbody tr').count(), 50);
+      await page.click('#page-next');
+      await page.waitForFunction(() => /^51–100 of/.test(document.querySelector('#hosts-count')?.textContent || ''));
+      assert.equal(await page.locator('table.hosts tbody tr').first().getAttribute('data-fqdn'), 'dp051.ps1.lab.test');
+      await page.selectOption('#f-state', 'missing');
+      await page.waitForFunction((n) => document.querySelector('#hosts-count')?.textContent === `1–${n} of ${n} hosts`,
+        exp.counts.missing);
+      const rows = await page.locator('table.hosts tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.fqdn, tr.dataset.state]));
+      assert.deepEqual(rows.map((r) => r[0]).sort(), exp.missing_ps1);
+      assert.ok(rows.every((r) => r[1] === 'missing'));
+      await page.goto(base + '/#/hosts?site=SS1&sort=fqdn&order=desc');
+      await page.waitForFunction(() => /of \d+ hosts/.test(document.querySelector('#hosts-count')?.textContent || ''));
+      const ss1 = await page.locator('table.hosts tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.fqdn));
+      const n = STATES.reduce((a, s) => a + exp.sites.SS1[s], 0);
+      assert.equal(ss1.length, n);
+      assert.deepEqual(ss1, [...ss1].sort().reverse(), 'sorted by fqdn descending');
+      assert.ok(ss1.every((f) => f.endsWith('.ss1.lab.test')));
+      await page.fill('#f-q', 'dp12');
+      await page.click('#f-apply');
+      await page.waitForFunction(() => /q=dp12/.test(location.hash) && document.querySelector('#hosts-count'));
+      const q = await page.locator('table.hosts tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.fqdn));
+      assert.ok(q.length > 0 && q.every((f) => f.includes('dp12') && f.endsWith('.ss1.lab.test')), q.join(' '));
+      await page.goto(base + '/#/hosts?state=missing');
+      await page.waitForSelector('#fix-toolbar');
+      await shot(page, 'server-hosts-1280');
+      // The fix dialog: count and sites shown, Escape cancels, nothing queued.
+      await page.click('#select-affected');
+      await page.click('#fix-selected');
+      await page.waitForSelector('#fix-dialog[open]');
+      assert.equal(await page.textContent('#fix-count'), String(exp.affected));
+      assert.equal(await page.textContent('#fix-sites'), 'PS1');
+      assert.ok(await page.evaluate(() => document.activeElement.id === 'fix-dry-run'), 'focus moves into the dialog');
+      await shot(page, 'server-fix-dialog-1280');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('#fix-dialog', { state: 'detached' });
+      assert.equal(await page.locator('#live-jobs').count(), 0, 'cancelled dialog queues nothing');
+    });
+
+    await t.test('host detail: verdict words, hashes, CMTrace evidence, jobs', async () => {
+      await page.goto(base + '/#/hosts/' + exp.detail);
+      await page.waitForSelector('#verdict');
+      assert.equal(await page.textContent('#verdict-text'),
+        'IssuingCertificateList missing under HKLM\\SOFTWARE\\Microsoft\\SMS\\Security');
+      assert.equal(await page.locator('#pxe-log tbody tr').count(), 4);
+      assert.equal(await page.locator('#pxe-log tbody tr.log-type-3').count(), 2);
+      assert.equal(await page.locator('#pxe-log tbody tr.log-type-2').count(), 1);
+      assert.match(await page.textContent('#pxe-log'), /80092002/);
+      assert.match(await page.textContent('#pxe-log'), /SMSPXE/);
+      assert.match(await page.textContent('#certmgr-log'), /Cannot get copy of security registry key on server \(dp002\.ps1\.lab\.test\) \(0x80070005\)/);
+      assert.match(await page.textContent('#pxe-summary'), /0x80092002/);
+      assert.match(await page.textContent('#certmgr-summary'), /cannot copy the Security registry key/);
+      assert.equal(await page.textContent('#hash-compare'), 'different: the host holds no value');
+      await shot(page, 'server-host-1280');
+      await page.goto(base + '/#/hosts/dp001.ps1.lab.test');
+      await page.waitForSelector('#verdict');
+      assert.match(await page.textContent('#verdict-text'), /matches the value in the site database/);
+      assert.equal(await page.textContent('#hash-compare'), 'identical');
+      assert.equal(await page.locator('button.rollback').count(), 1, 'operator sees rollback on a written job');
+      await page.goto(base + '/#/hosts/dp006.ps1.lab.test');
+      await page.waitForSelector('#verdict');
+      assert.match(await page.textContent('#verdict-text'), /was denied \(0x80070005\): the scan account is not a local administrator/);
+    });
+
+    await t.test('jobs page and reload keeps the session', async () => {
+      await page.goto(base + '/#/jobs');
+      await page.waitForSelector('#jobs-body table, #no-jobs');
+      assert.ok(await page.locator('tr[data-job]').count() >= 1);
+      await shot(page, 'server-jobs-1280');
+      await page.reload();
+      await page.waitForSelector('#jobs-body table');
+      assert.equal(await page.textContent('#who-name'), 'operator');
+    });
+
+    await t.test('390-px layout', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      for (const [route, sel, name] of [['#/', '#tiles', 'overview'], ['#/hosts', '#hosts-count', 'hosts'],
+        ['#/hosts/' + exp.detail, '#verdict', 'host'], ['#/jobs', '#jobs-body', 'jobs']]) {
+        await page.goto(base + '/' + route);
+        await page.waitForSelector(sel);
+        assert.ok(await noHorizontalScroll(page), name + ' fits 390 px without page-wide scrolling');
+        await shot(page, 'server-' + name + '-390');
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+    });
+
+    await t.test('viewer: no fix controls, API says 403', async () => {
+      const vb = await launch({ width: 1280, height: 800 });
+      try {
+        watchErrors(vb.context, errors);
+        const vp = await vb.context.newPage();
+        await signIn(vp, base, 'viewer', PASSWORDS.viewer);
+        await vp.waitForSelector('#tiles');
+        assert.equal(await vp.locator('#scan-now').count(), 0);
+        assert.ok(await vp.isHidden('[data-admin]'), 'no audit link for a viewer');
+        await vp.goto(base + '/#/hosts?state=missing');
+        await vp.waitForSelector('#hosts-count');
+        assert.equal(await vp.locator('#fix-toolbar, #fix-selected, table.hosts input[type=checkbox]').count(), 0);
+        await vp.goto(base + '/#/hosts/dp001.ps1.lab.test');
+        await vp.waitForSelector('#verdict');
+        assert.equal(await vp.locator('button.rollback').count(), 0);
+        await shot(vp, 'server-viewer-hosts-1280');
+        const csrf = await vp.evaluate(() => JSON.parse(sessionStorage.getItem('dpfleet.session')).csrf_token);
+        const r = await vp.context().request.post(base + '/api/v1/fixes', {
+          headers: { 'X-CSRF-Token': csrf }, data: { all_affected: true, dry_run: true } });
+        assert.equal(r.status(), 403, 'viewer POST /api/v1/fixes');
+        const r2 = await vp.context().request.post(base + '/api/v1/scans', { headers: { 'X-CSRF-Token': csrf }, data: {} });
+        assert.equal(r2.status(), 403, 'viewer POST /api/v1/scans');
+      } finally {
+        await vb.close();
+      }
+    });
+
+    await t.test('admin sees the audit log', async () => {
+      const ab = await launch({ width: 1280, height: 800 });
+      try {
+        watchErrors(ab.context, errors);
+        const ap = await ab.context.newPage();
+        await signIn(ap, base, 'admin', PASSWORDS.admin);
+        await ap.waitForSelector('#tiles');
+        await ap.click('a[data-nav="audit"]');
+        await ap.waitForSelector('#audit-count');
+        assert.ok(await ap.locator('table.audit tbody tr').count() >= 1, 'audit has rows (logins, the scan request)');
+        await shot(ap, 'server-audit-1280');
+      } finally {
+        await ab.close();
+      }
+    });
+
+    await t.test('lockout message after 5 failed sign-ins', async () => {
+      const lb = await launch({ width: 1280, height: 800 });
+      try {
+        watchErrors(lb.context, errors, (e) => /\/api\/v1\/login$/.test(e.url) && /status of (401|403|423|429)/.test(e.text));
+        const lp = await lb.context.newPage();
+        for (let i = 0; i < 5; i++) {
+          await signIn(lp, base, 'locky', 'bad-' + i);
+          await lp.waitForSelector('#login-error:not([hidden])');
+          await lp.evaluate(() => { document.querySelector('#login-error').hidden = true; });
+        }
+        await signIn(lp, base, 'locky', PASSWORDS.locky);
+        await lp.waitForSelector('#login-error:not([hidden])');
+        assert.match(await lp.textContent('#login-error'), /lock/i);
+        await shot(lp, 'server-lockout-1280');
+      } finally {
+        await lb.close();
+      }
+    });
+
+    assert.deepEqual(errors, [], 'no console or page errors');
+  } finally {
+    if (browser) await browser.close();
+    if (daemon) await daemon.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
