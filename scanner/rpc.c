@@ -10,8 +10,13 @@
  * which never reads /etc/samba/smb.conf; everything the client needs is set explicitly below.  Samba's connect
  * phase has a fixed 60 s timeout and reports a refused TCP connection as NT_STATUS_NO_MEMORY (NOTES §5):
  * ambiguous failures are therefore classified by a short TCP probe to port 445 made only after the failure,
- * so the happy path costs the host a single connection.
+ * so the happy path costs the host a single connection.  To bound the connect phase by the caller's timeout
+ * anyway, a tevent timer on our own event context (the one Samba's synchronous connect loops on) shuts down
+ * the TCP sockets this process opened during the connect (fds absent from a snapshot taken just before),
+ * which makes Samba fail the connect at once; the failure is then classified `timeout`.  This relies on one
+ * connection attempt at a time per process, which is how the scanner's workers use this module.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Samba's public headers define static inline stubs with unused parameters. */
@@ -167,6 +173,63 @@ classify(NTSTATUS st, const char *addr, int timeout_s)
 	return probe_445(addr, timeout_s);
 }
 
+#define GUARD_FDS	4096	/* fds above this are never shut down by the connect guard */
+
+/* The fds open before the connect, and whether the deadline fired. */
+struct connect_guard {
+	uint8_t			 before[GUARD_FDS / 8];
+	int			 fired;
+	struct tevent_timer	*te;	/* NULL once fired: tevent frees a timer after running it */
+};
+
+static void
+guard_snapshot(struct connect_guard *g)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 fd;
+
+	memset(g, 0, sizeof(*g));
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		memset(g->before, 0xff, sizeof(g->before));	/* cannot tell: never touch anything */
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		fd = strtol(de->d_name, NULL, 10);
+		if (fd >= 0 && fd < GUARD_FDS && fd != dirfd(d))	/* the listing's own fd is closed below */
+			g->before[fd / 8] |= 1u << (fd % 8);
+	}
+	closedir(d);
+}
+
+static void
+guard_fire(struct tevent_context *ev, struct tevent_timer *te, struct timeval now, void *arg)
+{
+	struct connect_guard	*g = arg;
+	struct stat		 sb;
+	int			 fd, dom, type;
+	socklen_t		 sl;
+
+	(void)ev;
+	(void)te;
+	(void)now;
+	g->fired = 1;
+	g->te = NULL;
+	for (fd = 0; fd < GUARD_FDS; fd++) {
+		if (g->before[fd / 8] & (1u << (fd % 8)))
+			continue;
+		if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+			continue;
+		sl = sizeof(dom);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &sl) == -1 || (dom != AF_INET && dom != AF_INET6))
+			continue;
+		sl = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == -1 || type != SOCK_STREAM)
+			continue;
+		(void)shutdown(fd, SHUT_RDWR);	/* aborts a pending connect, or EOF for Samba's reader */
+	}
+}
+
 static int
 lp_set(struct loadparm_context *lp, const char *name, const char *value, char *err, size_t errlen)
 {
@@ -184,6 +247,7 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const cha
 	struct cli_credentials		*creds;
 	struct dcerpc_binding		*b = NULL;
 	char				*bstr;
+	struct connect_guard		 guard;
 	NTSTATUS			 st;
 
 	*out = NULL;
@@ -242,9 +306,18 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const cha
 		util_err(err, errlen, "dcerpc_init: %s", nt_errstr(st));
 		goto fail;
 	}
+	guard_snapshot(&guard);
+	if ((guard.te = tevent_add_timer(c->ev, c->mem, tevent_timeval_current_ofs(timeout_s, 0), guard_fire,
+	    &guard)) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto fail;
+	}
 	st = dcerpc_pipe_connect_b(c->mem, &c->pipe, b, &winreg_table, creds, c->ev, lp);
-	if (!NT_STATUS_IS_OK(st)) {
-		*why = classify(st, addr, timeout_s);
+	TALLOC_FREE(guard.te);
+	if (!NT_STATUS_IS_OK(st) || guard.fired) {
+		if (NT_STATUS_IS_OK(st))
+			st = NT_STATUS_IO_TIMEOUT;	/* connected, but only after the guard shut sockets */
+		*why = guard.fired ? RPC_FAIL_TIMEOUT : classify(st, addr, timeout_s);
 		util_err(err, errlen, "winreg connect to %s%s%s%s: %s (%s)", fqdn ? fqdn : addr,
 		    fqdn ? " [" : "", fqdn ? addr : "", fqdn ? "]" : "", nt_errstr(st), rpc_fail_str(*why));
 		goto fail;

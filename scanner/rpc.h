@@ -31,9 +31,10 @@ struct rpc_conn;
  * `fqdn` (may be NULL) is the host's identity, sent as the binding's target hostname; `addr` is where to
  * connect.  The password is copied into Samba's credentials object (which zeroes it when freed); the
  * caller's buffer is never modified nor logged.  Protocols are pinned to SMB2_02..SMB3_11; the machine's
- * smb.conf is never read.  timeout_s bounds each RPC request and the classification probe; note that Samba's
- * own connect phase is bounded only by its fixed 60 s timeout, so the caller (the parent process) must own
- * the host deadline.  Returns 0 and *out (free with rpc_close); -1 with err and *why set, *out NULL.
+ * smb.conf is never read.  timeout_s (>= 1) bounds the whole connect phase (TCP, SMB negotiate, session
+ * setup, tree connect, bind: past it the sockets opened by this attempt are shut down and *why is
+ * RPC_FAIL_TIMEOUT), then each RPC request.  One attempt at a time per process.  The parent's host deadline
+ * remains the last resort.  Returns 0 and *out (free with rpc_close); -1 with err and *why set, *out NULL.
  */
 int		 rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const char *domain,
 		    const char *user, const char *password, int timeout_s, char *err, size_t errlen,

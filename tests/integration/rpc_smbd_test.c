@@ -15,6 +15,7 @@
  *   rpc_smbd_test ADDR USER PASS loop N KEY VALUE
  *       → N × (new connection + read + close) in-process; prints "loop n=N ok=K ms_per_host=X" (a figure,
  *         never asserted on)
+ * RPC_SMBD_TIMEOUT (seconds, default 5) is passed to rpc_connect.
  * With RPC_SMBD_TRACE set in the environment, every request / response stub is also written in hex on
  * stderr ("> opnum hex" / "< opnum hex"): that is how tests/unit/test_rrp.c's vectors were captured.
  * The password comes from argv only because this is a test tool for a throw-away smbd.
@@ -93,14 +94,16 @@ main(int argc, char **argv)
 	char			 err[512];
 	unsigned char		*raw = NULL;
 	long			 rawlen;
-	int			 rc = 1;
+	int			 rc = 1, timeout_s;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: rpc_smbd_test ADDR USER PASS OP [ARGS...]\n");
 		return 2;
 	}
 	op = argv[4];
-	if (rpc_connect(&c, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err), &why) == -1) {
+	timeout_s = getenv("RPC_SMBD_TIMEOUT") ? atoi(getenv("RPC_SMBD_TIMEOUT")) : 5;
+	if (rpc_connect(&c, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], timeout_s, err, sizeof(err),
+	    &why) == -1) {
 		printf("fail %s %s\n", rpc_fail_str(why), err);
 		return strcmp(op, "connect") == 0 ? 0 : 1;
 	}

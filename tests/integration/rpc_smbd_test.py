@@ -21,6 +21,8 @@ import time
 PROBE = sys.argv[1]
 ADDR = "127.88.0.1"
 REFUSED_ADDR = "127.88.0.2"
+SILENT_ADDR = "127.88.0.3"     # accepts TCP, never answers SMB
+BLACKHOLE_ADDR = "127.88.0.4"  # accept queue full: SYNs are dropped, connect() stays in SYN_SENT
 KEY = r"SOFTWARE\Microsoft\SMS\Security"
 DENIED_KEY = r"SOFTWARE\Microsoft\SMS\Denied"
 VALUE = "IssuingCertificateList"
@@ -188,8 +190,9 @@ def open_cmdline(pid):
         return b""
 
 
-def probe(*args, user=ADMIN, pw=ADMIN_PW, addr=ADDR):
-    r = subprocess.run([PROBE, addr, user, pw] + list(args), capture_output=True, text=True, timeout=120)
+def probe(*args, user=ADMIN, pw=ADMIN_PW, addr=ADDR, timeout_s=5):
+    env = dict(os.environ, RPC_SMBD_TIMEOUT=str(timeout_s))
+    r = subprocess.run([PROBE, addr, user, pw] + list(args), capture_output=True, text=True, timeout=120, env=env)
     if r.returncode not in (0,):
         print("  probe %s exit %d: %s %s" % (args, r.returncode, r.stdout.strip(), r.stderr.strip()))
     return r.returncode, r.stdout.strip(), r.stderr
@@ -276,6 +279,34 @@ def main():
         rc, out, _ = probe("connect", addr=REFUSED_ADDR)
         check(out.startswith("fail refused"), "nothing listening → refused: " + out)
         print("  refused classified in %.2f s" % (time.monotonic() - t0))
+
+        socks = []
+        try:
+            silent = socket.socket()
+            silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            silent.bind((SILENT_ADDR, 445))
+            silent.listen(8)
+            bh = socket.socket()
+            bh.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            bh.bind((BLACKHOLE_ADDR, 445))
+            bh.listen(0)
+            socks += [silent, bh]
+            for _ in range(4):  # fill the accept queue so the probe's SYN is dropped
+                f = socket.socket()
+                f.setblocking(False)
+                socks.append(f)
+                try:
+                    f.connect((BLACKHOLE_ADDR, 445))
+                except BlockingIOError:
+                    pass
+            for addr, what in ((SILENT_ADDR, "silent SMB server"), (BLACKHOLE_ADDR, "dropped SYNs")):
+                t0 = time.monotonic()
+                rc, out, _ = probe("connect", addr=addr, timeout_s=2)
+                check(out.startswith("fail timeout"), "%s → timeout: %s" % (what, out))
+                print("  %s classified in %.2f s (timeout 2 s)" % (what, time.monotonic() - t0))
+        finally:
+            for s in socks:
+                s.close()
     except Exception as e:  # noqa: BLE001 — any setup error is a test failure, cleanup still runs
         check(False, "exception: %s" % e)
     finally:
