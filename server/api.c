@@ -194,7 +194,7 @@ api_body_object(struct api_call *c, json_t **out)
 	*out = NULL;
 	if (c->rq->body == NULL || c->rq->body_len == 0)
 		return api_fail(c, 400, "invalid JSON: empty body");
-	v = json_loadb(c->rq->body, c->rq->body_len, JSON_REJECT_DUPLICATES, &je);
+	v = json_loadb(c->rq->body, c->rq->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (v == NULL)
 		return api_fail(c, 400, "invalid JSON: %s at line %d column %d", je.text, je.line, je.column);
 	if (!json_is_object(v)) {

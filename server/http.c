@@ -396,6 +396,23 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("httpd: %s", msg);
 }
 
+/*
+ * MHD's percent-decoding, except that %00 decodes to 0x01: a NUL would silently cut the path short
+ * ("/%00/../x" -> "/"), while 0x01 is a control byte that webroot.c refuses with 400.
+ */
+static size_t
+on_unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+	char *p;
+
+	(void)cls;
+	(void)conn;
+	for (p = uri; (p = strchr(p, '%')) != NULL; p++)
+		if (p[1] == '0' && p[2] == '0')
+			p[2] = '1';
+	return MHD_http_unescape(uri);
+}
+
 /* "host:port", "[v6]:port" -> a sockaddr.  0, or -1 with err. */
 static int
 parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
@@ -481,6 +498,7 @@ http_start(struct http_server **out, const struct config *conf, int threads, cha
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
 	    s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, s->tlskey,
 	    MHD_OPTION_END);

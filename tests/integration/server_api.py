@@ -1,0 +1,656 @@
+#!/usr/bin/env python3
+"""dpfleet-server JSON API against a real server on a free port (issue 8 acceptance, minus the lab run).
+
+Seeds a small fleet into the state DB with sqlite3 (every state once or more, a retired host, an unscanned
+host, a reason that needs CSV quoting), creates one user per role with the real CLI, then exercises every
+endpoint, role and error path over HTTP.  Prints 'ok - ...' per check and 'N passed, N failed'.
+"""
+import csv
+import io
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server_harness import Server, Runner, check, eq  # noqa: E402
+
+PW = {'admin': 'admin-password-1', 'oper': 'operator-password-1', 'view': 'viewer-password-1',
+      'locky': 'locky-password-1', 'gone': 'gone-password-1'}
+STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown']
+AFFECTED_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
+                   'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at')
+FIXES_HEADER = 'id,host,kind,dry_run,requested_by,requested_at,finished_at,outcome,before_sha256,after_sha256'
+WEIRD_REASON = 'value has, a comma and a "quote"\nand a new line'
+
+# fqdn, site, dp, mp, pxe, state in scan 1, state in scan 2 (None: not scanned), retired
+HOSTS = [
+    ('dp1.ps1.lab', 'PS1', 1, 0, 1, 'healthy', 'healthy', False),
+    ('dp2.ps1.lab', 'PS1', 1, 0, 1, 'healthy', 'missing', False),
+    ('dp3.ps1.lab', 'PS1', 1, 0, 0, 'empty', 'empty', False),
+    ('mp1.ps1.lab', 'PS1', 0, 1, 0, 'mismatch', 'mismatch', False),
+    ('dp4.ps1.lab', 'PS1', 1, 1, 0, 'no_key', 'no_key', False),
+    ('dp5.ps1.lab', 'PS1', 1, 0, 1, 'denied', 'denied', False),
+    ('dp6.ps1.lab', 'PS1', 1, 0, 0, 'unreachable', 'unreachable', False),
+    ('dp1.ps2.lab', 'PS2', 1, 0, 1, 'unknown', 'unknown', False),
+    ('dp2.ps2.lab', 'PS2', 1, 0, 0, 'missing', 'missing', False),
+    ('dp1.ps3.lab', 'PS3', 1, 0, 0, 'unknown', 'unknown', False),
+    ('weird.ps1.lab', 'PS1', 1, 0, 0, 'mismatch', 'mismatch', False),
+    ('new.ps1.lab', 'PS1', 1, 0, 0, None, None, False),
+    ('gone.ps1.lab', 'PS1', 1, 0, 0, 'missing', 'missing', True),
+]
+LIVE = [h for h in HOSTS if not h[7]]
+AFFECTED = sorted(h[0] for h in LIVE if h[6] in ('missing', 'empty', 'mismatch'))
+
+
+def seed(srv):
+    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    earlier = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - 3600))
+    sql = ["BEGIN;"]
+    sql.append("INSERT INTO sites (code, name, type, expected_state, expected_value, expected_sha256, "
+               "first_seen, last_seen) VALUES ('PS1', 'Primary one', 'primary', 'present', 'CERT', '%s', "
+               "'%s', '%s');" % ('e' * 64, earlier, now))
+    sql.append("INSERT INTO sites (code, name, type, expected_state, first_seen, last_seen) VALUES "
+               "('PS2', 'Secondary two', 'secondary', 'absent', '%s', '%s');" % (earlier, now))
+    sql.append("INSERT INTO sites (code, name, type, expected_state, first_seen, last_seen) VALUES "
+               "('PS3', 'Primary three', 'primary', 'ambiguous', '%s', '%s');" % (earlier, now))
+    sql.append("INSERT INTO sites (code, name, type, expected_state, first_seen, last_seen, retired_at) "
+               "VALUES ('OLD', 'Old', 'primary', 'present', '%s', '%s', '%s');" % (earlier, now, now))
+    sql.append("INSERT INTO scans (id, trigger, started_at, finished_at, state, hosts, affected, unreachable, "
+               "duration_ms) VALUES (1, 'schedule', '%s', '%s', 'done', 12, 4, 1, 900);" % (earlier, earlier))
+    sql.append("INSERT INTO scans (id, trigger, started_at, finished_at, state, hosts, affected, unreachable, "
+               "duration_ms) VALUES (2, 'request', '%s', '%s', 'done', 12, 5, 1, 1234);" % (now, now))
+    for i, (fqdn, site, dp, mp, pxe, s1, s2, retired) in enumerate(HOSTS, start=1):
+        sql.append("INSERT INTO hosts (id, fqdn, site, is_dp, is_mp, pxe, first_seen, last_seen, retired_at) "
+                   "VALUES (%d, '%s', '%s', %d, %d, %d, '%s', '%s', %s);"
+                   % (i, fqdn, site, dp, mp, pxe, earlier, now, "'%s'" % now if retired else 'NULL'))
+        if s1 is None:
+            continue
+        for scan, st, at in ((1, s1, earlier), (2, s2, now)):
+            oid = scan * 100 + i
+            reason = WEIRD_REASON if fqdn == 'weird.ps1.lab' else ('reason-%s' % st)
+            aff = 1 if st in ('missing', 'empty', 'mismatch') else 0
+            value = "'%s'" % ('a' * 64) if st in ('healthy', 'mismatch') else 'NULL'
+            pxe_err = 7 if fqdn == 'dp2.ps1.lab' else 0
+            pxe_last = "'%s'" % now if pxe_err else 'NULL'
+            denied = 1 if st == 'denied' else 0
+            sql.append("INSERT INTO observations (id, scan_id, host_id, at, state, reason, affected, "
+                       "value_sha256, expected_sha256, pxe_cert_errors, pxe_last_error, certmgr_denied, scan_ms) "
+                       "VALUES (%d, %d, %d, '%s', '%s', '%s', %d, %s, '%s', %d, %s, %d, 25);"
+                       % (oid, scan, i, at, st, reason.replace("'", "''"), aff, value, 'e' * 64, pxe_err,
+                          pxe_last, denied))
+        sql.append("UPDATE hosts SET last_obs_id = %d WHERE id = %d;" % (200 + i, i))
+    # Evidence for dp2.ps1.lab's newest observation (host id 2 -> observation 202).
+    sql.append("INSERT INTO evidence (observation_id, source, file, at, component, type, line) VALUES "
+               "(202, 'smspxe', 'SMS_DP$/sms/logs/SMSPXE.log', '%s', 'SMSPXE', 3, "
+               "'Failed to create certificate store from encoded certificate. (Error: 80092002; Source: Windows)');"
+               % now)
+    sql.append("INSERT INTO evidence (observation_id, source, file, at, component, type, line) VALUES "
+               "(202, 'certmgr', 'SMS_PS1/Logs/CertMgr.log', '%s', 'SMS_CERTIFICATE_MANAGER', NULL, "
+               "'Cannot get copy of security registry key on server (dp2.ps1.lab) (0x80070005)');" % now)
+    sql.append("COMMIT;")
+    srv.sql_script('\n'.join(sql))
+
+
+def main():
+    srv = Server(max_per_run=3)
+    R = Runner()
+    try:
+        # The store must exist (migrated) before seeding: the CLI opens it.
+        for name, role in (('admin', 'admin'), ('oper', 'operator'), ('view', 'viewer'),
+                           ('locky', 'viewer'), ('gone', 'operator')):
+            srv.add_user(name, role, PW[name])
+        seed(srv)
+        srv.start()
+        S = {}
+
+        def t_cli():
+            r = srv.cli('user', 'list')
+            eq(r.returncode, 0, 'user list exit')
+            names = [line.split('\t')[0] for line in r.stdout.decode().splitlines()]
+            eq(names, sorted(PW), 'user list')
+            r = srv.cli('user', 'add', 'admin', '--role', 'viewer', stdin='whatever-password\n')
+            check(r.returncode != 0 and b'already exists' in r.stderr, r.stderr)
+            r = srv.cli('user', 'add', 'shorty', '--role', 'viewer', stdin='short\n')
+            check(r.returncode != 0, 'short password accepted')
+            r = srv.cli('user', 'add', 'x', '--role', 'root', stdin='whatever-password\n')
+            eq(r.returncode, 2, 'bad role exit')
+            r = srv.cli('user', 'passwd', 'nobody', stdin='whatever-password\n')
+            check(r.returncode == 1 and b'no user' in r.stderr, r.stderr)
+        R.run('user CLI: list, duplicate, short password, bad role, unknown user', t_cli)
+
+        def t_health_metrics():
+            eq(srv.request('GET', '/healthz').status, 200, 'healthz')
+            r = srv.request('GET', '/metrics')
+            eq(r.status, 200, 'metrics')
+            check(r.header('Content-Type').startswith('text/plain'), r.header('Content-Type'))
+            text = r.body.decode()
+            for name in ('dpfleet_hosts', 'dpfleet_affected_hosts', 'dpfleet_last_scan_age_seconds',
+                         'dpfleet_last_scan_duration_seconds', 'dpfleet_jobs', 'dpfleet_http_requests_total'):
+                check('# HELP %s ' % name in text and '# TYPE %s ' % name in text, 'no HELP/TYPE for ' + name)
+            for st in STATES:
+                check('dpfleet_hosts{state="%s"}' % st in text, 'no series for ' + st)
+            check('dpfleet_hosts{state="missing"} 2\n' in text, 'missing count')
+            check('dpfleet_affected_hosts 5\n' in text, 'affected count')
+            check('dpfleet_last_scan_duration_seconds 1.234\n' in text, 'duration')
+            check('dpfleet_http_requests_total{code="200"}' in text, 'http counter')
+        R.run('healthz and metrics (no auth, Prometheus text)', t_health_metrics)
+
+        def t_no_session():
+            for m, p in (('GET', '/api/v1/summary'), ('GET', '/api/v1/hosts'), ('GET', '/api/v1/hosts/dp1.ps1.lab'),
+                         ('GET', '/api/v1/scans'), ('GET', '/api/v1/jobs'), ('GET', '/api/v1/report/affected.csv'),
+                         ('GET', '/api/v1/audit'), ('POST', '/api/v1/fixes'), ('POST', '/api/v1/scans'),
+                         ('GET', '/api/v1/me')):
+                r = srv.request(m, p, body={} if m == 'POST' else None)
+                eq(r.status, 401, '%s %s' % (m, p))
+                check('error' in r.json(), 'error member')
+            r = srv.request('GET', '/api/v1/summary', headers={'Cookie': 'dpfleet_session=' + 'ab' * 32})
+            eq(r.status, 401, 'made-up token')
+            r = srv.request('GET', '/api/v1/summary', headers={'Cookie': 'dpfleet_session=../../x'})
+            eq(r.status, 401, 'malformed token')
+        R.run('no session -> 401 everywhere', t_no_session)
+
+        def t_login():
+            r = srv.request('POST', '/api/v1/login', {'user': 'oper', 'password': 'wrong-password'})
+            eq(r.status, 401, 'wrong password')
+            r = srv.request('POST', '/api/v1/login', {'user': 'nosuchuser', 'password': 'x'})
+            eq(r.status, 401, 'unknown user')
+            r = srv.request('POST', '/api/v1/login', {'user': 'oper', 'password': 12})
+            eq(r.status, 422, 'password type')
+            r = srv.request('POST', '/api/v1/login', '{"user": "oper", ')
+            eq(r.status, 400, 'malformed login')
+            for name in ('admin', 'oper', 'view'):
+                S[name] = srv.login(name, PW[name])
+            c = S['oper'].set_cookie
+            for attr in ('HttpOnly', 'SameSite=Strict', 'Path=/'):
+                check(attr in c, 'cookie lacks ' + attr)
+            check('Secure' not in c, 'Secure without TLS')
+            eq(len(S['oper'].token), 64, 'token length')
+            eq(S['oper'].role, 'operator', 'role')
+            row = srv.sql("SELECT token_hash FROM sessions WHERE token_hash = ?",
+                          (__import__('hashlib').sha256(S['oper'].token.encode()).hexdigest(),))
+            eq(len(row), 1, 'only the token hash is stored')
+            eq(srv.sql("SELECT count(*) FROM sessions WHERE token_hash = ?", (S['oper'].token,))[0][0], 0,
+               'raw token stored')
+            r = srv.request('GET', '/api/v1/me', session=S['view'])
+            eq(r.status, 200, 'me')
+            eq(r.json()['role'], 'viewer', 'me role')
+            eq(r.json()['csrf_token'], S['view'].csrf, 'me csrf')
+        R.run('login: wrong password, unknown user, types, cookie attributes, token hash only, /me', t_login)
+
+        def t_summary():
+            r = srv.request('GET', '/api/v1/summary', session=S['view'])
+            eq(r.status, 200, 'status')
+            j = r.json()
+            eq(sorted(j['counts']), sorted(STATES), 'every state key')
+            want = {s: 0 for s in STATES}
+            for h in LIVE:
+                if h[6]:
+                    want[h[6]] += 1
+            eq(j['counts'], want, 'counts')
+            eq(j['affected'], len(AFFECTED), 'affected')
+            eq(j['last_scan']['id'], 2, 'last scan')
+            for k in ('id', 'started_at', 'finished_at', 'hosts'):
+                check(k in j['last_scan'], 'last_scan.' + k)
+            sites = {s['code']: s for s in j['sites']}
+            eq(sorted(sites), ['PS1', 'PS2', 'PS3'], 'live sites')
+            eq(sites['PS1']['expected_value'], 'present', 'PS1')
+            eq(sites['PS2']['expected_value'], 'absent', 'PS2')
+            eq(sites['PS3']['expected_value'], 'ambiguous', 'PS3')
+            eq(sites['PS2']['counts']['missing'], 1, 'PS2 missing')
+            eq(sorted(sites['PS1']['counts']), sorted(STATES), 'site counts keys')
+            eq(sites['PS1']['type'], 'primary', 'type')
+        R.run('summary: every state key, counts, affected, last scan, sites', t_summary)
+
+        def hosts(query, session=None):
+            r = srv.request('GET', '/api/v1/hosts' + query, session=session or S['view'])
+            return r
+
+        def t_hosts():
+            r = hosts('')
+            eq(r.status, 200, 'status')
+            j = r.json()
+            eq(j['total'], len(LIVE), 'total excludes retired')
+            names = [h['fqdn'] for h in j['hosts']]
+            eq(names, sorted(h[0] for h in LIVE), 'default sort fqdn asc')
+            h = next(x for x in j['hosts'] if x['fqdn'] == 'dp2.ps1.lab')
+            for k in ('fqdn', 'site', 'roles', 'pxe', 'state', 'reason', 'affected', 'value_sha256',
+                      'pxe_cert_errors', 'pxe_last_error', 'pxe_expired_cert', 'certmgr_denied', 'last_scanned',
+                      'last_fix'):
+                check(k in h, 'host field ' + k)
+            eq(h['state'], 'missing', 'state')
+            eq(h['affected'], True, 'affected')
+            eq(h['pxe'], True, 'pxe')
+            eq(h['roles'], ['dp'], 'roles')
+            eq(h['pxe_cert_errors'], 7, 'pxe errors')
+            both = next(x for x in j['hosts'] if x['fqdn'] == 'dp4.ps1.lab')
+            eq(both['roles'], ['dp', 'mp'], 'both roles')
+            new = next(x for x in j['hosts'] if x['fqdn'] == 'new.ps1.lab')
+            eq((new['state'], new['last_scanned'], new['affected']), (None, None, False), 'unscanned host')
+            eq([x['fqdn'] for x in hosts('?affected=true').json()['hosts']], AFFECTED, 'affected=true')
+            eq(hosts('?affected=false').json()['total'], len(LIVE) - len(AFFECTED), 'affected=false')
+            eq(hosts('?state=missing').json()['total'], 2, 'state=missing')
+            eq(hosts('?state=unknown&site=PS3').json()['total'], 1, 'state+site')
+            eq(hosts('?site=PS2').json()['total'], 2, 'site')
+            eq([x['fqdn'] for x in hosts('?role=mp').json()['hosts']], ['dp4.ps1.lab', 'mp1.ps1.lab'], 'role=mp')
+            eq(hosts('?role=dp').json()['total'], len([h for h in LIVE if h[2]]), 'role=dp')
+            eq(hosts('?pxe=true').json()['total'], len([h for h in LIVE if h[4]]), 'pxe=true')
+            eq(hosts('?pxe=false').json()['total'], len([h for h in LIVE if not h[4]]), 'pxe=false')
+            eq([x['fqdn'] for x in hosts('?q=ps2').json()['hosts']], ['dp1.ps2.lab', 'dp2.ps2.lab'], 'q')
+            eq(hosts('?q=DP1.PS1').json()['total'], 1, 'q is case-insensitive')
+            p1 = hosts('?limit=5&offset=0').json()
+            p2 = hosts('?limit=5&offset=5').json()
+            eq(len(p1['hosts']), 5, 'limit')
+            eq(p1['total'], len(LIVE), 'total with paging')
+            check(not set(x['fqdn'] for x in p1['hosts']) & set(x['fqdn'] for x in p2['hosts']), 'pages overlap')
+        R.run('hosts: fields, unscanned host, every filter, paging', t_hosts)
+
+        def t_hosts_sort():
+            for key in ('fqdn', 'site', 'state', 'last_scanned', 'pxe_cert_errors'):
+                for order in ('asc', 'desc'):
+                    r = hosts('?sort=%s&order=%s&limit=1000' % (key, order))
+                    eq(r.status, 200, key)
+                    vals = [x[key] for x in r.json()['hosts'] if x[key] is not None]
+                    eq(vals, sorted(vals, reverse=(order == 'desc')), 'sort %s %s' % (key, order))
+            j = hosts('?sort=pxe_cert_errors&order=desc').json()
+            eq(j['hosts'][0]['fqdn'], 'dp2.ps1.lab', 'most PXE errors first')
+            eq(j['hosts'][-1]['fqdn'], 'new.ps1.lab', 'unscanned last')
+        R.run('hosts: every sort key both ways', t_hosts_sort)
+
+        def t_hosts_bad():
+            for q, why in (('?sort=password', 'sort'), ('?sort=fqdn;DROP%20TABLE%20hosts', 'sort inj'),
+                           ('?order=sideways', 'order'), ('?limit=1001', 'limit'), ('?limit=0', 'limit 0'),
+                           ('?limit=abc', 'limit type'), ('?offset=-1', 'offset'), ('?pxe=yes', 'pxe'),
+                           ('?affected=1', 'affected'), ('?role=site', 'role'), ('?state=broken', 'state'),
+                           ("?state=healthy'%20OR%20'1'='1", 'state inj')):
+                r = hosts(q)
+                eq(r.status, 400, why)
+                check(r.json()['error'], 'message')
+            # SQL-ish text in free-text filters is bound, never concatenated: it simply matches nothing.
+            for q in ("?q='%20OR%201=1%20--", "?site=PS1'%20OR%20'1'='1", '?q=%25', '?q=_', '?q=%5C',
+                      "?q=%22);DROP%20TABLE%20hosts;--", '?site=%00'):
+                r = hosts(q)
+                eq(r.status, 200, q)
+                eq(r.json()['total'], 0, q)
+            eq(hosts('').json()['total'], len(LIVE), 'hosts table intact')
+        R.run('hosts: bad parameters 400, SQL-ish strings bound (match nothing)', t_hosts_bad)
+
+        def t_host():
+            r = srv.request('GET', '/api/v1/hosts/dp2.ps1.lab', session=S['view'])
+            eq(r.status, 200, 'status')
+            j = r.json()
+            eq(j['state'], 'missing', 'state')
+            eq([(x['scan_id'], x['state']) for x in j['history']], [(2, 'missing'), (1, 'healthy')], 'history')
+            eq(len(j['evidence']), 2, 'evidence')
+            check('80092002' in j['evidence'][0]['line'], 'evidence line')
+            eq(j['evidence'][0]['component'], 'SMSPXE', 'component')
+            eq(j['evidence'][0]['type'], 3, 'type')
+            eq(j['site_expected'], 'present', 'site expected')
+            r = srv.request('GET', '/api/v1/hosts/DP2.PS1.LAB', session=S['view'])
+            eq(r.status, 200, 'case-insensitive fqdn')
+            r = srv.request('GET', '/api/v1/hosts/nosuch.lab', session=S['view'])
+            eq(r.status, 404, 'unknown host')
+            check('nosuch.lab' in r.json()['error'], 'names the host')
+            r = srv.request('GET', '/api/v1/hosts/new.ps1.lab', session=S['view'])
+            eq((r.status, r.json()['state'], r.json()['history']), (200, None, []), 'unscanned')
+        R.run('host detail: history, evidence, 404', t_host)
+
+        def t_scans():
+            r = srv.request('GET', '/api/v1/scans', session=S['view'])
+            eq(r.status, 200, 'status')
+            j = r.json()
+            eq([s['id'] for s in j['scans']], [2, 1], 'newest first')
+            eq((j['scans'][0]['affected'], j['scans'][0]['unreachable']), (5, 1), 'chart figures')
+            eq(srv.request('POST', '/api/v1/scans', session=S['view']).status, 403, 'viewer may not scan')
+            r = srv.request('POST', '/api/v1/scans', session=S['oper'])
+            eq(r.status, 202, 'operator scan')
+            rid = r.json()['scan_request']
+            rows = srv.sql("SELECT requested_by, state FROM scan_requests WHERE id = ?", (rid,))
+            eq(rows, [('oper', 'queued')], 'scan request row')
+            j = srv.request('GET', '/api/v1/scans', session=S['view']).json()
+            eq([p['id'] for p in j['pending_requests']], [rid], 'pending request listed')
+        R.run('scans: list newest first with affected/unreachable; POST queues a request', t_scans)
+
+        def t_csrf_roles():
+            body = {'hosts': ['dp2.ps1.lab']}
+            r = srv.request('POST', '/api/v1/fixes', body, session=S['view'])
+            eq(r.status, 403, 'viewer fixes')
+            h = {'Cookie': 'dpfleet_session=' + S['oper'].token}
+            eq(srv.request('POST', '/api/v1/fixes', body, headers=h).status, 403, 'missing CSRF')
+            h2 = dict(h, **{'X-CSRF-Token': S['view'].csrf})
+            eq(srv.request('POST', '/api/v1/fixes', body, headers=h2).status, 403, 'other session CSRF')
+            h3 = dict(h, **{'X-CSRF-Token': S['oper'].csrf[:-1] + ('0' if S['oper'].csrf[-1] != '0' else '1')})
+            eq(srv.request('POST', '/api/v1/fixes', body, headers=h3).status, 403, 'wrong CSRF')
+            h4 = dict(h, **{'X-CSRF-Token': ''})
+            eq(srv.request('POST', '/api/v1/fixes', body, headers=h4).status, 403, 'empty CSRF')
+            eq(srv.request('POST', '/api/v1/scans', headers=h).status, 403, 'scan without CSRF')
+            eq(srv.request('POST', '/api/v1/rollbacks', {'job': 1}, session=S['view']).status, 403, 'viewer rb')
+            eq(srv.request('POST', '/api/v1/jobs/1/cancel', session=S['view']).status, 403, 'viewer cancel')
+            eq(srv.request('GET', '/api/v1/audit', session=S['oper']).status, 403, 'operator audit')
+            eq(srv.request('GET', '/api/v1/audit', session=S['view']).status, 403, 'viewer audit')
+            eq(srv.sql("SELECT count(*) FROM jobs")[0][0], 0, 'nothing queued')
+        R.run('roles and CSRF: viewer 403 on writes, missing/wrong CSRF 403, audit admin-only', t_csrf_roles)
+
+        def t_bad_bodies():
+            op = S['oper']
+            for body, status, why in (('{"hosts": [', 400, 'malformed'), ('', 400, 'empty'),
+                                      ('{"hosts": ["a"], "hosts": ["b"]}', 400, 'duplicate key'),
+                                      ('[1, 2]', 422, 'array body'), ('"x"', 422, 'string body'),
+                                      ({'hosts': 'dp2.ps1.lab'}, 422, 'hosts string'),
+                                      ({'hosts': [1]}, 422, 'hosts of ints'), ({'hosts': []}, 422, 'empty hosts'),
+                                      ({'hosts': ['dp2.ps1.lab'], 'dry_run': 'yes'}, 422, 'dry_run'),
+                                      ({'hosts': ['dp2.ps1.lab'], 'confirm_count': '1'}, 422, 'confirm'),
+                                      ({'all_affected': 'true'}, 422, 'all_affected type'),
+                                      ({'all_affected': True, 'site': 5}, 422, 'site type'),
+                                      ({'all_affected': True, 'hosts': ['x']}, 422, 'both'),
+                                      ({}, 422, 'neither'), ({'hosts': ['x' * 300]}, 422, 'long name')):
+                r = srv.request('POST', '/api/v1/fixes', body, session=op)
+                eq(r.status, status, why)
+                check(r.json()['error'], 'message')
+            r = srv.request('POST', '/api/v1/fixes', '{"hosts": [', session=op)
+            check('invalid JSON' in r.json()['error'], r.json()['error'])
+            for body, why in (({'job': 'x'}, 'job string'), ({'job': 0}, 'job 0'), ({}, 'no job'),
+                              ({'job': 1.5}, 'job float')):
+                eq(srv.request('POST', '/api/v1/rollbacks', body, session=op).status, 422, why)
+            eq(srv.request('POST', '/api/v1/login', '{"user": ').status, 400, 'login malformed')
+            eq(srv.request('POST', '/api/v1/login', [1]).status, 422, 'login array')
+            eq(srv.sql("SELECT count(*) FROM jobs")[0][0], 0, 'nothing queued')
+        R.run('bad bodies: malformed JSON 400 with message, wrong types 422', t_bad_bodies)
+
+        def t_fixes():
+            op = S['oper']
+            r = srv.request('POST', '/api/v1/fixes', {'hosts': ['dp2.ps1.lab', 'nosuch.example']}, session=op)
+            eq(r.status, 404, 'unknown fqdn')
+            check('nosuch.example' in r.json()['error'], 'names the host')
+            eq(srv.sql("SELECT count(*) FROM jobs")[0][0], 0, 'all or nothing')
+            r = srv.request('POST', '/api/v1/fixes', {'hosts': ['gone.ps1.lab']}, session=op)
+            eq(r.status, 404, 'retired host')
+            r = srv.request('POST', '/api/v1/fixes', {'hosts': ['dp2.ps1.lab', 'DP3.ps1.lab', 'dp2.ps1.lab'],
+                                                      'dry_run': True}, session=op)
+            eq(r.status, 202, 'queued')
+            jobs = r.json()['jobs']
+            eq(sorted(j['host'] for j in jobs), ['dp2.ps1.lab', 'dp3.ps1.lab'], 'one job per host, canonical')
+            rows = srv.sql("SELECT kind, dry_run, requested_by, state, expected_sha256 FROM jobs ORDER BY id")
+            eq(rows, [('fix', 1, 'oper', 'queued', 'e' * 64)] * 2, 'job rows')
+            audit = srv.sql("SELECT who, action, target FROM audit WHERE action = 'job.queue' ORDER BY id")
+            eq(sorted(a[2] for a in audit), ['dp2.ps1.lab', 'dp3.ps1.lab'], 'audit rows')
+            check(all(a[0] == 'oper' for a in audit), 'audit who')
+            # max_per_run is 3 in this config; 5 affected hosts need a confirmation.
+            r = srv.request('POST', '/api/v1/fixes', {'all_affected': True}, session=op)
+            eq(r.status, 409, 'over max_per_run')
+            eq(r.json()['count'], len(AFFECTED), 'count in 409')
+            r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'confirm_count': 4}, session=op)
+            eq(r.status, 409, 'wrong confirmation')
+            r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'confirm_count': len(AFFECTED)},
+                            session=op)
+            eq(r.status, 202, 'confirmed')
+            eq(sorted(j['host'] for j in r.json()['jobs']), AFFECTED, 'all affected')
+            r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'site': 'PS2'}, session=op)
+            eq(r.status, 202, 'one site')
+            eq([j['host'] for j in r.json()['jobs']], ['dp2.ps2.lab'], 'PS2 affected')
+            r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'site': 'NONE'}, session=op)
+            eq((r.status, r.json()['jobs']), (202, []), 'no affected host in site')
+        R.run('fixes: 404 names unknown host, one job per host, audit, max_per_run 409 + confirm_count, '
+              'all_affected (+site)', t_fixes)
+
+        def t_jobs():
+            v = S['view']
+            r = srv.request('GET', '/api/v1/jobs', session=v)
+            eq(r.status, 200, 'list')
+            j = r.json()
+            total = srv.sql("SELECT count(*) FROM jobs")[0][0]
+            eq(j['total'], total, 'total')
+            ids = [x['id'] for x in j['jobs']]
+            eq(ids, sorted(ids, reverse=True), 'newest first')
+            eq(srv.request('GET', '/api/v1/jobs?host=dp2.ps2.lab', session=v).json()['total'], 2, 'host filter')
+            eq(srv.request('GET', '/api/v1/jobs?state=done', session=v).json()['total'], 0, 'state filter')
+            eq(srv.request('GET', '/api/v1/jobs?state=bogus', session=v).status, 400, 'bad state')
+            first = ids[-1]
+            r = srv.request('GET', '/api/v1/jobs/%d' % first, session=v)
+            eq((r.status, r.json()['id'], r.json()['kind'], r.json()['dry_run']), (200, first, 'fix', True), 'get')
+            eq(srv.request('GET', '/api/v1/jobs/999999', session=v).status, 404, 'unknown job')
+            eq(srv.request('GET', '/api/v1/jobs/abc', session=v).status, 404, 'bad job id')
+            op = S['oper']
+            r = srv.request('POST', '/api/v1/jobs/%d/cancel' % first, session=op)
+            eq((r.status, r.json()['state']), (200, 'cancelled'), 'cancel')
+            eq(srv.request('POST', '/api/v1/jobs/%d/cancel' % first, session=op).status, 409, 'cancel twice')
+            srv.sql("UPDATE jobs SET state = 'running' WHERE id = %d" % ids[0])
+            r = srv.request('POST', '/api/v1/jobs/%d/cancel' % ids[0], session=op)
+            eq(r.status, 409, 'cancel running')
+            check('running' in r.json()['error'], r.json()['error'])
+            eq(srv.request('POST', '/api/v1/jobs/999999/cancel', session=op).status, 404, 'cancel unknown')
+            eq(srv.sql("SELECT count(*) FROM audit WHERE action = 'job.cancel'")[0][0], 1, 'cancel audited')
+        R.run('jobs: list, filters, get, cancel queued only (409), 404', t_jobs)
+
+        def t_rollbacks():
+            op = S['oper']
+            jid = srv.sql("SELECT min(id) FROM jobs WHERE state = 'queued'")[0][0]
+            r = srv.request('POST', '/api/v1/rollbacks', {'job': jid}, session=op)
+            eq(r.status, 409, 'queued fix cannot be rolled back')
+            srv.sql("UPDATE jobs SET state = 'done', outcome = 'written', dry_run = 0, before_sha256 = '%s', "
+                    "after_sha256 = '%s', finished_at = '2026-01-01T00:00:00Z' WHERE id = %d"
+                    % ('b' * 64, 'e' * 64, jid))
+            r = srv.request('POST', '/api/v1/rollbacks', {'job': jid}, session=op)
+            eq(r.status, 202, 'rollback written fix')
+            rb = r.json()['id']
+            eq(srv.sql("SELECT kind, rollback_of, state, requested_by FROM jobs WHERE id = ?", (rb,)),
+               [('rollback', jid, 'queued', 'oper')], 'rollback row')
+            eq(srv.request('POST', '/api/v1/rollbacks', {'job': jid}, session=op).status, 409, 'twice')
+            eq(srv.request('POST', '/api/v1/rollbacks', {'job': rb}, session=op).status, 409, 'rollback of rb')
+            eq(srv.request('POST', '/api/v1/rollbacks', {'job': 999999}, session=op).status, 404, 'unknown')
+        R.run('rollbacks: only a done fix with outcome written (409 otherwise), once', t_rollbacks)
+
+        def t_reports():
+            v = S['view']
+            r = srv.request('GET', '/api/v1/report/affected.csv', session=v)
+            eq(r.status, 200, 'status')
+            check(r.header('Content-Type').startswith('text/csv'), r.header('Content-Type'))
+            check(r.header('Content-Disposition').startswith('attachment'), 'attachment')
+            text = r.body.decode()
+            eq(text.split('\r\n')[0], AFFECTED_HEADER, 'header row')
+            rows = list(csv.DictReader(io.StringIO(text, newline='')))
+            eq(sorted(x['fqdn'] for x in rows), AFFECTED, 'affected rows')
+            weird = next(x for x in rows if x['fqdn'] == 'weird.ps1.lab')
+            eq(weird['reason'], WEIRD_REASON, 'RFC 4180 quoting round trip')
+            check('"value has, a comma and a ""quote""' in text, 'doubled quotes')
+            dp2 = next(x for x in rows if x['fqdn'] == 'dp2.ps1.lab')
+            eq((dp2['roles'], dp2['pxe'], dp2['certmgr_denied'], dp2['pxe_cert_errors']), ('dp', 'true', 'false', '7'),
+               'row values')
+            check(dp2['last_fix_outcome'] in ('written', ''), 'outcome')
+            check(dp2['last_scanned'].endswith('Z'), 'ISO time')
+            j = srv.request('GET', '/api/v1/report/affected.json', session=v)
+            eq(j.status, 200, 'json')
+            eq(sorted(x['fqdn'] for x in j.json()), AFFECTED, 'json rows')
+            eq(sorted(j.json()[0]), sorted(AFFECTED_HEADER.split(',')), 'json fields')
+            r = srv.request('GET', '/api/v1/report/fixes.csv', session=v)
+            eq(r.status, 200, 'fixes')
+            text = r.body.decode()
+            eq(text.split('\r\n')[0], FIXES_HEADER, 'fixes header')
+            rows = list(csv.DictReader(io.StringIO(text, newline='')))
+            eq(len(rows), srv.sql("SELECT count(*) FROM jobs")[0][0], 'every job')
+            written = [x for x in rows if x['outcome'] == 'written']
+            eq(len(written), 1, 'written job')
+            eq((written[0]['before_sha256'], written[0]['dry_run']), ('b' * 64, 'false'), 'proof fields')
+        R.run('reports: affected.csv (exact header, RFC 4180), affected.json, fixes.csv', t_reports)
+
+        def t_audit():
+            r = srv.request('GET', '/api/v1/audit?limit=1000', session=S['admin'])
+            eq(r.status, 200, 'status')
+            j = r.json()
+            actions = [a['action'] for a in j['audit']]
+            for a in ('login', 'job.queue', 'job.cancel', 'scan.request', 'user.add'):
+                check(a in actions, 'audit lacks ' + a)
+            outcomes = set(a['outcome'] for a in j['audit'] if a['action'] == 'login')
+            check({'ok', 'failed', 'unknown_user'} <= outcomes, outcomes)
+            q = next(a for a in j['audit'] if a['action'] == 'job.queue')
+            check(isinstance(q['detail'], dict) and 'job' in q['detail'], q)
+            eq(srv.request('GET', '/api/v1/audit?limit=5000', session=S['admin']).status, 400, 'limit')
+        R.run('audit (admin): logins, failures, queue, cancel, scan request, CLI', t_audit)
+
+        def t_cache_sees_changes():
+            v = S['view']
+            before = srv.request('GET', '/api/v1/summary', session=v).json()
+            srv.request('GET', '/api/v1/summary', session=v)
+            srv.sql("UPDATE observations SET state = 'healthy' WHERE id = (SELECT last_obs_id FROM hosts "
+                    "WHERE fqdn = 'dp3.ps1.lab')")
+            for _ in range(4):      # every worker thread's cache
+                after = srv.request('GET', '/api/v1/summary', session=v).json()
+                eq(after['counts']['empty'], before['counts']['empty'] - 1, 'stale cache')
+            srv.sql("UPDATE observations SET state = 'empty' WHERE id = (SELECT last_obs_id FROM hosts "
+                    "WHERE fqdn = 'dp3.ps1.lab')")
+            eq(srv.request('GET', '/api/v1/summary', session=v).json()['counts'], before['counts'], 'restored')
+        R.run('a write by another process (the scanner) shows at once (no stale cache)', t_cache_sees_changes)
+
+        def t_methods_paths():
+            eq(srv.request('GET', '/api/v1/fixes', session=S['oper']).status, 405, 'GET fixes')
+            eq(srv.request('DELETE', '/api/v1/hosts', session=S['oper']).status, 405, 'DELETE hosts')
+            eq(srv.request('GET', '/api/v1/nothing', session=S['oper']).status, 404, 'unknown endpoint')
+            eq(srv.request('GET', '/api/v2/summary').status, 404, 'unknown version')
+        R.run('405 on wrong method, 404 on unknown endpoint', t_methods_paths)
+
+        def t_body_cap():
+            big = b'{"hosts": ["' + b'a' * (1024 * 1024) + b'"]}'
+            r = srv.request('POST', '/api/v1/fixes', big, session=S['oper'])
+            eq(r.status, 413, '1 MiB body')
+            check('error' in r.json(), 'message')
+            ok = b'{"user": "x", "password": "' + b'p' * (60 * 1024) + b'"}'
+            eq(srv.request('POST', '/api/v1/login', ok).status, 422, '60 KiB body is parsed (password too long)')
+            r = srv.request('POST', '/api/v1/login', b'x' * (64 * 1024 + 1))
+            eq(r.status, 413, '64 KiB + 1')
+            # No Content-Length: chunked upload of 1 MiB.
+            conn = srv.connection()
+            try:
+                conn.putrequest('POST', '/api/v1/login')
+                conn.putheader('Transfer-Encoding', 'chunked')
+                conn.endheaders()
+                for _ in range(16):
+                    chunk = b'y' * 65536
+                    conn.send(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+                conn.send(b'0\r\n\r\n')
+                eq(conn.getresponse().status, 413, 'chunked 1 MiB')
+            finally:
+                conn.close()
+            eq(srv.request('GET', '/healthz').status, 200, 'still up')
+        R.run('body cap: 1 MiB (length or chunked) 413, server stays up', t_body_cap)
+
+        def t_static():
+            with open(os.path.join(srv.web, 'index.html'), 'w') as f:
+                f.write('<!doctype html><title>dpfleet</title>')
+            os.mkdir(os.path.join(srv.web, 'js'))
+            os.mkdir(os.path.join(srv.web, 'empty'))
+            for name, data in (('js/app.js', 'export {};'), ('style.css', 'body{}'), ('logo.svg', '<svg/>'),
+                               ('favicon.ico', 'ico'), ('data.json', '{}')):
+                with open(os.path.join(srv.web, name), 'w') as f:
+                    f.write(data)
+            outside = os.path.join(srv.dir, 'secret.txt')
+            with open(outside, 'w') as f:
+                f.write('SECRET')
+            os.symlink(outside, os.path.join(srv.web, 'link.txt'))
+            r = srv.request('GET', '/')
+            eq(r.status, 200, 'index')
+            check(r.header('Content-Type').startswith('text/html'), r.header('Content-Type'))
+            check(b'dpfleet' in r.body, 'index body')
+            for h, v in (('Content-Security-Policy', "default-src 'self'"), ('X-Content-Type-Options', 'nosniff'),
+                         ('X-Frame-Options', 'DENY'), ('Referrer-Policy', 'no-referrer')):
+                check((r.header(h) or '').startswith(v), '%s: %r' % (h, r.header(h)))
+            etag = r.header('ETag')
+            check(etag and etag.startswith('"'), 'etag')
+            r2 = srv.request('GET', '/', headers={'If-None-Match': etag})
+            eq((r2.status, r2.body), (304, b''), 'If-None-Match')
+            eq(srv.request('GET', '/', headers={'If-None-Match': '"other"'}).status, 200, 'other etag')
+            for path, ctype in (('/js/app.js', 'text/javascript'), ('/style.css', 'text/css'),
+                                ('/logo.svg', 'image/svg+xml'), ('/favicon.ico', 'image/x-icon'),
+                                ('/data.json', 'application/json'), ('/index.html', 'text/html')):
+                r = srv.request('GET', path)
+                eq(r.status, 200, path)
+                check(r.header('Content-Type').startswith(ctype), '%s: %s' % (path, r.header('Content-Type')))
+            eq(srv.request('GET', '/empty/').status, 404, 'no directory listing')
+            eq(srv.request('GET', '/js').status, 404, 'directory without index')
+            eq(srv.request('GET', '/nothing.html').status, 404, 'missing file')
+            r = srv.request('GET', '/link.txt')
+            eq(r.status, 404, 'symlink out of web_root')
+            check(b'SECRET' not in r.body, 'leak')
+            eq(srv.request('POST', '/index.html', {}).status, 405, 'POST static')
+        R.run('static files: index, types, ETag/304, security headers, no listing, no symlink escape', t_static)
+
+        def t_traversal():
+            for line in (b'GET /../../../../etc/passwd HTTP/1.1', b'GET /%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1',
+                         b'GET /%2E%2E/%2E%2E/etc/passwd HTTP/1.1', b'GET /..%2f..%2f..%2fetc%2fpasswd HTTP/1.1',
+                         b'GET /js/../../secret.txt HTTP/1.1', b'GET /./index.html HTTP/1.1',
+                         b'GET /..\\..\\etc\\passwd HTTP/1.1', b'GET /%00/etc/passwd HTTP/1.1',
+                         b'GET //etc/passwd HTTP/1.1'):
+                ans = srv.raw(line + b'\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
+                status = int(ans.split(b' ', 2)[1]) if ans.startswith(b'HTTP/1.') else 0
+                check(status in (400, 404), '%r -> %r' % (line, ans[:80]))
+                check(b'root:' not in ans and b'SECRET' not in ans, 'leak for %r' % line)
+            eq(srv.request('GET', '/healthz').status, 200, 'still up')
+        R.run('path traversal (raw ../, %2e%2e, backslash, NUL) -> 400/404, server stays up', t_traversal)
+
+        def t_lockout():
+            for i in range(5):
+                r = srv.request('POST', '/api/v1/login', {'user': 'locky', 'password': 'wrong-%d' % i})
+                eq(r.status, 401, 'failure %d' % i)
+            r = srv.request('POST', '/api/v1/login', {'user': 'locky', 'password': PW['locky']})
+            eq(r.status, 401, 'locked even with the right password')
+            j = r.json()
+            check(j.get('locked') is True and 'locked' in j['error'], j)
+            check(j['locked_until'] > time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'lock in the future')
+            eq(srv.sql("SELECT count(*) FROM audit WHERE action = 'login.lock' AND who = 'locky'")[0][0], 1,
+               'lock audited')
+            r = srv.cli('user', 'list')
+            check(b'locky\tviewer\tlocked' in r.stdout, r.stdout)
+            # Expire the lock without waiting 15 minutes: back-date it in the store.
+            srv.sql("UPDATE users SET locked_until = '2000-01-01T00:00:00Z' WHERE name = 'locky'")
+            r = srv.request('POST', '/api/v1/login', {'user': 'locky', 'password': PW['locky']})
+            eq(r.status, 200, 'lock expired')
+            # Failures older than the 15-minute window do not count towards a new lock.
+            for i in range(4):
+                srv.request('POST', '/api/v1/login', {'user': 'locky', 'password': 'wrong'})
+            srv.sql("UPDATE login_failures SET at = '2000-01-01T00:00:00Z' WHERE user_id = "
+                    "(SELECT id FROM users WHERE name = 'locky')")
+            for i in range(4):
+                eq(srv.request('POST', '/api/v1/login', {'user': 'locky', 'password': 'wrong'}).status, 401, 'f')
+            eq(srv.request('POST', '/api/v1/login', {'user': 'locky', 'password': PW['locky']}).status, 200,
+               'old failures expired')
+        R.run('lockout: 5 failures lock (401 "locked"), expiry via back-dated rows, window', t_lockout)
+
+        def t_disable_logout():
+            g = srv.login('gone', PW['gone'])
+            eq(srv.request('GET', '/api/v1/summary', session=g).status, 200, 'before')
+            r = srv.cli('user', 'disable', 'gone')
+            eq(r.returncode, 0, r.stderr)
+            eq(srv.request('GET', '/api/v1/summary', session=g).status, 401, 'session ended')
+            eq(srv.request('POST', '/api/v1/login', {'user': 'gone', 'password': PW['gone']}).status, 401,
+               'disabled login')
+            r = srv.cli('user', 'passwd', 'view', stdin='viewer-password-2\n')
+            eq(r.returncode, 0, r.stderr)
+            eq(srv.request('GET', '/api/v1/summary', session=S['view']).status, 401, 'passwd ends sessions')
+            S['view'] = srv.login('view', 'viewer-password-2')
+            h = {'Cookie': 'dpfleet_session=' + S['oper'].token}
+            eq(srv.request('POST', '/api/v1/logout', headers=h).status, 403, 'logout needs CSRF')
+            r = srv.request('POST', '/api/v1/logout', session=S['oper'])
+            eq(r.status, 200, 'logout')
+            check('Max-Age=0' in r.header('Set-Cookie'), 'cookie cleared')
+            eq(srv.request('GET', '/api/v1/summary', session=S['oper']).status, 401, 'after logout')
+        R.run('disable, passwd and logout end sessions', t_disable_logout)
+
+        def t_graceful():
+            eq(srv.request('GET', '/healthz').status, 200, 'up at the end')
+            log = srv.logtext()
+            check('GET /api/v1/summary 200' in log, 'request log line at -v')
+            check(PW['oper'] not in log and S['admin'].token not in log, 'secrets in the log')
+            eq(srv.stop(), 0, 'SIGTERM exit code')
+            check('stopping' in srv.logtext(), 'stop logged')
+        R.run('request log without secrets; SIGTERM stops cleanly (exit 0)', t_graceful)
+    except Exception:
+        import traceback
+        traceback.print_exc(file=sys.stdout)
+        R.failed += 1
+    finally:
+        if R.failed:
+            print('--- server log ---\n' + srv.logtext()[-4000:])
+        srv.close()
+    return R.finish()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
