@@ -354,6 +354,7 @@ test_values(void)
 		CHECK(b.len == 1 + 16 + 8 + 4 + 4 && b.data[0] == 16 && b.data[25] == 4 && b.data[29] == 'a');
 		tds_buf_reset(&b);
 		CHECK(tds_put_null(&b, &nt) == 0 && b.len == 1 && b.data[0] == 0);
+		tds_buf_free(&b);
 	}
 
 	/* The cap holds: nothing past max, overflow sticks. */
