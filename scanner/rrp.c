@@ -735,6 +735,30 @@ io_call(const struct rrp_io *io, uint32_t opnum, struct rrp_buf *req, uint8_t **
 	return 0;
 }
 
+/*
+ * A transport that remembers whether a call failed: after a transport failure (timeout, reset) the handles
+ * are not closed — each close would only wait for the same timeout, and the server drops them with the pipe.
+ */
+struct guarded_io {
+	const struct rrp_io	*inner;
+	int			 dead;
+};
+
+static int
+guarded_call(void *ctx, uint32_t opnum, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct guarded_io	*g = ctx;
+
+	if (g->dead)
+		return util_err(err, errlen, "connection already failed");
+	if (g->inner->call(g->inner->ctx, opnum, in, inlen, out, outlen, err, errlen) == -1) {
+		g->dead = 1;
+		return -1;
+	}
+	return 0;
+}
+
 static enum rrp_status
 werr_status(uint32_t werr, int is_key)
 {
@@ -847,9 +871,11 @@ read_fill(struct rrp_read *r, uint32_t type, const uint8_t *data, size_t len, ch
 #define QV_ATTEMPTS	4	/* the value may grow between two fetches: retry on WERR_MORE_DATA */
 
 int
-rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struct rrp_read *r,
+rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, struct rrp_read *r,
     char *err, size_t errlen)
 {
+	struct guarded_io	 g = { inner, 0 };
+	const struct rrp_io	 gio = { guarded_call, &g }, *io = &gio;
 	struct rrp_handle	 hklm, hk;
 	struct rrp_qv_reply	 q = { 0 };
 	uint8_t			*resp = NULL;
@@ -914,18 +940,20 @@ rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struc
 	util_err(err, errlen, "QueryValue: value kept growing (%d attempts)", QV_ATTEMPTS);
 done:
 	free(resp);
-	if (have_key)
+	if (have_key && !g.dead)
 		op_close(io, &hk);
-	if (have_hklm)
+	if (have_hklm && !g.dead)
 		op_close(io, &hklm);
 	return rc;
 }
 
 /* Open HKLM\key for writing (or create it) and run one stub on the key handle. */
 static int
-write_op(const struct rrp_io *io, const char *key, int create, uint32_t opnum, const char *name, uint32_t type,
-    const uint8_t *data, size_t len, enum rrp_status *st, uint32_t *werr, char *err, size_t errlen)
+write_op(const struct rrp_io *inner, const char *key, int create, uint32_t opnum, const char *name,
+    uint32_t type, const uint8_t *data, size_t len, enum rrp_status *st, uint32_t *werr, char *err, size_t errlen)
 {
+	struct guarded_io	 g = { inner, 0 };
+	const struct rrp_io	 gio = { guarded_call, &g }, *io = &gio;
 	struct rrp_handle	 hklm, hk;
 	struct rrp_buf		 req = { 0 };
 	uint8_t			*resp = NULL;
@@ -971,9 +999,9 @@ write_op(const struct rrp_io *io, const char *key, int create, uint32_t opnum, c
 done:
 	rrp_buf_free(&req);
 	free(resp);
-	if (have_key)
+	if (have_key && !g.dead)
 		op_close(io, &hk);
-	if (have_hklm)
+	if (have_hklm && !g.dead)
 		op_close(io, &hklm);
 	return rc;
 }

@@ -176,7 +176,8 @@ void	 rrp_read_free(struct rrp_read *r);
  * Read value `name` under HKLM\key: OpenHKLM, OpenKey(KEY_READ), QueryValue offering 4 KiB (retried with the
  * size the server asks for on WERR_MORE_DATA, up to 4 times), CloseKey ×2 — 5 round trips for a normal value.
  * Returns 0 when the server answered (result in *r, which the caller releases with rrp_read_free even on -1);
- * -1 with err on transport or protocol failure.  Read-only.  Handles opened are closed on every path.
+ * -1 with err on transport or protocol failure.  Read-only.  Handles opened are closed on every path except
+ * after a transport failure (the server drops them with the pipe; closing would only wait out the timeout).
  */
 int	 rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struct rrp_read *r,
 	    char *err, size_t errlen);

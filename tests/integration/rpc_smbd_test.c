@@ -15,7 +15,9 @@
  *   rpc_smbd_test ADDR USER PASS loop N KEY VALUE
  *       → N × (new connection + read + close) in-process; prints "loop n=N ok=K ms_per_host=X" (a figure,
  *         never asserted on)
- * RPC_SMBD_TIMEOUT (seconds, default 5) is passed to rpc_connect.
+ * RPC_SMBD_TIMEOUT (seconds, default 5) is passed to rpc_connect.  With RPC_SMBD_WAIT_STDIN set, the tool
+ * prints "connected" after connecting and waits for a line on stdin before the operation (so a test can
+ * stall the server in between).  A failed operation prints "error <message>" on stdout.
  * With RPC_SMBD_TRACE set in the environment, every request / response stub is also written in hex on
  * stderr ("> opnum hex" / "< opnum hex"): that is how tests/unit/test_rrp.c's vectors were captured.
  * The password comes from argv only because this is a test tool for a throw-away smbd.
@@ -109,6 +111,11 @@ main(int argc, char **argv)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	if (getenv("RPC_SMBD_WAIT_STDIN") != NULL) {
+		printf("connected\n");
+		fflush(stdout);
+		(void)getchar();
+	}
 	if (getenv("RPC_SMBD_TRACE") != NULL) {
 		t.conn = c;
 		io.call = trace_call;
@@ -120,7 +127,7 @@ main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(op, "read") == 0 && argc == 7) {
 		if (rrp_read_value(&io, argv[5], argv[6], &r, err, sizeof(err)) == -1)
-			fprintf(stderr, "read: %s\n", err);
+			printf("error %s\n", err);
 		else {
 			print_read(&r);
 			rc = 0;

@@ -141,6 +141,16 @@ class Smbd:
             time.sleep(0.1)
         raise RuntimeError("smbd did not start listening on %s:445" % ADDR)
 
+    def pids(self, name):
+        """Our own processes (by our unique config path) whose command line contains name."""
+        out = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                cmd = open_cmdline(p)
+                if self.conf.encode() in cmd and name.encode() in cmd:
+                    out.append(int(p))
+        return out
+
     def stop(self):
         piddir = os.path.join(self.root, "pid")
         pids = set()
@@ -271,6 +281,28 @@ def main():
 
         rc, out, _ = probe("write", r"SOFTWARE\Microsoft\SMS\NoSuchKey", VALUE, "X")
         check(parse(out).get("status") == "key_absent", "write never creates the key: " + out)
+
+        # A host that stalls after the connection is up: each request is bounded by the timeout.
+        env = dict(os.environ, RPC_SMBD_TIMEOUT="2", RPC_SMBD_WAIT_STDIN="1")
+        p = subprocess.Popen([PROBE, ADDR, ADMIN, ADMIN_PW, "read", KEY, VALUE], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+        stopped = []
+        try:
+            first = p.stdout.readline().strip()
+            stopped = smbd.pids("rpcd_winreg")
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            out, _ = p.communicate("\n", timeout=60)
+            check(first == "connected" and stopped and out.startswith("error ") and "TIMEOUT" in out.upper(),
+                  "stalled rpcd_winreg after connect → the read fails with a timeout: %s %s" % (first, out.strip()))
+            print("  stalled read failed in %.2f s (timeout 2 s)" % (time.monotonic() - t0))
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
         rc, out, _ = probe("connect", pw="wrong-password")
         check(out.startswith("fail logon_failure"), "wrong password → logon_failure: " + out)
