@@ -26,8 +26,9 @@ const char	*rpc_fail_str(enum rpc_fail why);
 struct rpc_conn;
 
 /*
- * Connect to `addr` (IPv4/IPv6 literal or name) on port 445, authenticate with NTLMSSP as domain\user
- * (Kerberos is disabled: hosts are reached by address), open \pipe\winreg and bind winreg v1.0.
+ * Connect to `addr` (an IPv4 literal — what host_map gives; names and IPv6 are untested) on port 445,
+ * authenticate with NTLMSSP as domain\user (Kerberos is disabled: hosts are reached by address), open
+ * \pipe\winreg and bind winreg v1.0 (DCE/RPC auth level none; the SMB session is signed).
  * `fqdn` (may be NULL) is the host's identity, sent as the binding's target hostname; `addr` is where to
  * connect.  The password is copied into Samba's credentials object (which zeroes it when freed); the
  * caller's buffer is never modified nor logged.  Protocols are pinned to SMB2_02..SMB3_11; the machine's
