@@ -357,6 +357,8 @@ test_values(void)
 		tds_buf_free(&b);
 	}
 
+	tds_buf_free(&b);
+
 	/* The cap holds: nothing past max, overflow sticks. */
 	tds_buf_init(&b, 4);
 	CHECK(tds_put_u32le(&b, 1) == 0);
