@@ -152,12 +152,16 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.waitForSelector('#verdict');
       assert.equal(await page.textContent('#verdict-text'),
         'IssuingCertificateList missing under HKLM\\SOFTWARE\\Microsoft\\SMS\\Security');
-      assert.equal(await page.locator('#pxe-log tbody tr').count(), 4);
-      assert.equal(await page.locator('#pxe-log tbody tr.log-type-3').count(), 2);
+      assert.equal(await page.locator('#pxe-log tbody tr').count(), 5);
+      assert.equal(await page.locator('#pxe-log tbody tr.log-type-3').count(), 3);
+      // A raw CCM record shows its message and thread, like CMTrace.
+      assert.equal(await page.textContent('#pxe-log tbody tr:last-child td.logtext'), 'PXE::MP_LookupDevice failed; 0x80092002');
+      assert.equal(await page.textContent('#pxe-log tbody tr:last-child td:nth-child(4)'), '6004');
+      assert.equal(await page.textContent('#certmgr-log tbody td.logtext'),
+        'Cannot get copy of security registry key on server (dp002.ps1.lab.test) (0x80070005)');
       assert.equal(await page.locator('#pxe-log tbody tr.log-type-2').count(), 1);
       assert.match(await page.textContent('#pxe-log'), /80092002/);
       assert.match(await page.textContent('#pxe-log'), /SMSPXE/);
-      assert.match(await page.textContent('#certmgr-log'), /Cannot get copy of security registry key on server \(dp002\.ps1\.lab\.test\) \(0x80070005\)/);
       assert.match(await page.textContent('#pxe-summary'), /0x80092002/);
       assert.match(await page.textContent('#certmgr-summary'), /cannot copy the Security registry key/);
       assert.equal(await page.textContent('#hash-compare'), 'different: the host holds no value');

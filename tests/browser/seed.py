@@ -99,7 +99,11 @@ def main():
           ("smspxe", pxe_file, "2026-11-20T09:14:03Z", "SMSPXE", 2, "PXE Provider failed to initialize MP connection.\r\n"
            "  Unspecified error (Error: 80004005; Source: Windows)"),
           ("certmgr", "SMS_PS1/Logs/CertMgr.log", "2026-11-20T10:00:00Z", "SMS_CERTIFICATE_MANAGER", None,
-           "Cannot get copy of security registry key on server (dp002.ps1.lab.test) (0x80070005)")]
+           "Cannot get copy of security registry key on server (dp002.ps1.lab.test) (0x80070005)  "
+           "$$<SMS_CERTIFICATE_MANAGER><11-20-2026 10:00:00.000+000><thread=7064 (0x1B98)>"),
+          ("smspxe", pxe_file, "2026-11-20T09:14:04Z", "SMSPXE", 3,
+           '<![LOG[PXE::MP_LookupDevice failed; 0x80092002]LOG]!><time="09:14:04.125+000" date="11-20-2026" '
+           'component="SMSPXE" context="" type="3" thread="6004" file="database.cpp:293">')]
     for e in ev:
         c.execute("INSERT INTO evidence (observation_id, source, file, at, component, type, line) VALUES (?,?,?,?,?,?,?)",
                   (detail["obs"],) + e)

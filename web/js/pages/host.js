@@ -15,19 +15,35 @@ function evidenceOf(host) {
   return (host.evidence || []).map((e) => (typeof e === 'string' ? { line: e } : e));
 }
 
-// CMTrace's columns: Log Text, Component, Date/Time, with warnings yellow and errors red.
+// A raw log record → {text, thread}: the CCM form <![LOG[text]LOG]!><time=.. thread="N" ..> and the
+// site-server form "text  $$<COMPONENT><date time><thread=N (0xHEX)>" lose their trailers, as CMTrace shows them.
+export function parseRecord(line) {
+  const raw = String(line || '');
+  let m = /^\s*<!\[LOG\[([\s\S]*?)\]LOG\]!>(<[^>]*>)?\s*$/.exec(raw);
+  if (m) {
+    const th = /\bthread="(\d+)"/.exec(m[2] || '');
+    return { text: m[1], thread: th ? th[1] : '' };
+  }
+  m = /^([\s\S]*?)\s*\$\$<[^>]*><[^>]*><thread=(\d+)[^>]*>\s*$/.exec(raw);
+  if (m) return { text: m[1], thread: m[2] };
+  return { text: raw, thread: '' };
+}
+
+// CMTrace's columns: Log Text, Component, Date/Time, Thread, with warnings yellow and errors red.
 function cmtrace(id, caption, lines) {
   if (!lines.length) return h('p', { class: 'muted', id: id + '-none' }, 'No ' + caption + ' lines recorded.');
   return h('div', { class: 'table-wrap' }, h('table', { class: 'cmtrace', id },
     h('caption', null, caption + (lines[0].file ? ' — ' + lines[0].file : '')),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Log text'), h('th', { scope: 'col' }, 'Component'),
-      h('th', { scope: 'col' }, 'Date/Time'), h('th', { scope: 'col' }, 'Type'))),
+      h('th', { scope: 'col' }, 'Date/Time'), h('th', { scope: 'col' }, 'Thread'), h('th', { scope: 'col' }, 'Type'))),
     h('tbody', null, lines.map((e) => {
       const t = Number(e.type) || 0;
+      const r = parseRecord(e.line);
       return h('tr', { class: 'log-type-' + t, dataset: { type: String(t) } },
-        h('td', { class: 'logtext' }, h('pre', null, e.line || '')),
+        h('td', { class: 'logtext', title: e.line || '' }, h('pre', null, r.text)),
         h('td', null, e.component || ''),
         h('td', { class: 'nowrap' }, fmtTime(e.at)),
+        h('td', { class: 'num' }, r.thread),
         h('td', null, h('span', { class: 'logtype t' + t }, TYPE[t] || '—')));
     }))));
 }
@@ -71,7 +87,9 @@ export async function render(main, params, fqdn, current) {
     h('dt', null, 'Hashes'), h('dd', { id: 'hash-compare' },
       hashCompare(host.value_sha256, host.expected_sha256 || site.expected_sha256)))));
 
-  const ev = evidenceOf(host);
+  // Oldest first, as a log reads (the sort is stable for equal times).
+  const ev = evidenceOf(host).map((e, i) => [e, i]).sort((x, y) =>
+    String(x[0].at || '').localeCompare(String(y[0].at || '')) || x[1] - y[1]).map((x) => x[0]);
   const pxe = ev.filter((e) => (e.source || 'smspxe') === 'smspxe');
   const cm = ev.filter((e) => e.source === 'certmgr');
   const pxeSummary = [];
