@@ -763,18 +763,259 @@ msg_dec_certmgr_res(const uint8_t *p, size_t n, struct msg_certmgr_res *m, char 
 	return 0;
 }
 
-/* ---- reserved ---- */
+/* ---- fix / rollback ---- */
 
-int
-msg_dec_fix_res(const uint8_t *p, size_t n, void *m, char *err, size_t errlen)
+/* A byte field: u32 length + bytes, at most cap. */
+static void
+put_bytes(struct msg_buf *b, const uint8_t *p, size_t n, size_t cap)
 {
-	(void)p; (void)n; (void)m;
-	return util_err(err, errlen, "fix_res: not implemented");
+	if (n > cap) {
+		b->failed = 1;
+		return;
+	}
+	put_u32(b, (uint32_t)n);
+	buf_put(b, p, n);
+}
+
+/* A malloc'd copy (NULL for 0 bytes, with r->fail unset). */
+static uint8_t *
+get_bytes(struct rd *r, uint32_t *len, size_t cap)
+{
+	uint32_t n = get_u32(r);
+	uint8_t *p;
+
+	*len = 0;
+	if (r->fail)
+		return NULL;
+	if (n > cap) {
+		r->fail = "bytes over their cap";
+		return NULL;
+	}
+	if (r->n - r->off < n) {
+		r->fail = "short payload";
+		return NULL;
+	}
+	if (n == 0)
+		return NULL;
+	if ((p = malloc(n)) == NULL) {
+		r->fail = "out of memory";
+		return NULL;
+	}
+	memcpy(p, r->p + r->off, n);
+	r->off += n;
+	*len = n;
+	return p;
+}
+
+/* Does op belong to the request type (MSG_FIX_REQ or MSG_ROLLBACK_REQ)? */
+static int
+fix_op_ok(uint32_t type, uint32_t op)
+{
+	if (op == MSG_FIX_OP_READ)
+		return 1;
+	if (type == MSG_FIX_REQ)
+		return op == MSG_FIX_OP_WRITE;
+	return op == MSG_FIX_OP_RESTORE || op == MSG_FIX_OP_DELETE;
+}
+
+static int
+enc_fix_req(uint32_t type, struct msg_buf *out, const struct msg_fix_req *m, char *err, size_t errlen)
+{
+	const char *what = type == MSG_FIX_REQ ? "fix_req" : "rollback_req";
+	uint32_t i;
+
+	buf_reset(out);
+	if (!fix_op_ok(type, m->op))
+		return util_err(err, errlen, "%s: bad op %u", what, m->op);
+	if (m->nelems > MSG_ELEMS_MAX || (m->op == MSG_FIX_OP_WRITE) != (m->nelems > 0))
+		return util_err(err, errlen, "%s: elements only for a write, 1..%u of them", what, MSG_ELEMS_MAX);
+	if (m->op != MSG_FIX_OP_RESTORE && (m->data_len > 0 || m->value_type != 0))
+		return util_err(err, errlen, "%s: data only for a restore", what);
+	put_u64(out, m->task);
+	put_u64(out, m->job);
+	put_u32(out, m->op);
+	put_str(out, m->fqdn, 1024);
+	put_str(out, m->addr, 1024);
+	put_u32(out, m->nelems);
+	for (i = 0; i < m->nelems; i++) {
+		if (m->elems[i] == NULL || m->elems[i][0] == '\0')
+			return util_err(err, errlen, "%s: empty element", what);
+		put_str(out, m->elems[i], MSG_STR_MAX);
+	}
+	put_u32(out, m->value_type);
+	put_bytes(out, m->data, m->data_len, MSG_VALUE_MAX);
+	return buf_done(out, what, err, errlen);
+}
+
+void
+msg_fix_req_free(struct msg_fix_req *m)
+{
+	free(m->fqdn);
+	free(m->addr);
+	strv_free(m->elems, m->nelems);
+	free(m->data);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+dec_fix_req(uint32_t type, const uint8_t *p, size_t n, struct msg_fix_req *m, char *err, size_t errlen)
+{
+	struct rd r = { p, n, 0, NULL };
+	uint32_t i, cnt;
+
+	memset(m, 0, sizeof(*m));
+	m->task = get_u64(&r);
+	m->job = get_u64(&r);
+	m->op = get_u32(&r);
+	if (!r.fail && !fix_op_ok(type, m->op))
+		r.fail = "bad op";
+	m->fqdn = get_str(&r, 1024);
+	m->addr = get_str(&r, 1024);
+	if (!r.fail && m->fqdn[0] == '\0')
+		r.fail = "empty fqdn";
+	cnt = get_u32(&r);
+	if (!r.fail && (cnt > MSG_ELEMS_MAX || (m->op == MSG_FIX_OP_WRITE) != (cnt > 0)))
+		r.fail = "bad element count";
+	if (!r.fail && cnt > 0) {
+		if ((m->elems = calloc(cnt, sizeof(*m->elems))) == NULL)
+			r.fail = "out of memory";
+		for (i = 0; !r.fail && i < cnt; i++) {
+			m->elems[i] = get_str(&r, MSG_STR_MAX);
+			m->nelems = i + 1;
+			if (!r.fail && m->elems[i][0] == '\0')
+				r.fail = "empty element";
+		}
+	}
+	m->value_type = get_u32(&r);
+	m->data = get_bytes(&r, &m->data_len, MSG_VALUE_MAX);
+	if (!r.fail && m->op != MSG_FIX_OP_RESTORE && (m->value_type != 0 || m->data_len != 0))
+		r.fail = "data on an op that takes none";
+	if (rd_done(&r, type == MSG_FIX_REQ ? "fix_req" : "rollback_req", err, errlen) == -1) {
+		msg_fix_req_free(m);
+		return -1;
+	}
+	return 0;
 }
 
 int
-msg_dec_rollback_res(const uint8_t *p, size_t n, void *m, char *err, size_t errlen)
+msg_enc_fix_req(struct msg_buf *out, const struct msg_fix_req *m, char *err, size_t errlen)
 {
-	(void)p; (void)n; (void)m;
-	return util_err(err, errlen, "rollback_res: not implemented");
+	return enc_fix_req(MSG_FIX_REQ, out, m, err, errlen);
+}
+
+int
+msg_dec_fix_req(const uint8_t *p, size_t n, struct msg_fix_req *m, char *err, size_t errlen)
+{
+	return dec_fix_req(MSG_FIX_REQ, p, n, m, err, errlen);
+}
+
+int
+msg_enc_rollback_req(struct msg_buf *out, const struct msg_fix_req *m, char *err, size_t errlen)
+{
+	return enc_fix_req(MSG_ROLLBACK_REQ, out, m, err, errlen);
+}
+
+int
+msg_dec_rollback_req(const uint8_t *p, size_t n, struct msg_fix_req *m, char *err, size_t errlen)
+{
+	return dec_fix_req(MSG_ROLLBACK_REQ, p, n, m, err, errlen);
+}
+
+static int
+is_sha_hex(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == UTIL_SHA256_HEX - 1;
+}
+
+static int
+enc_fix_res(const char *what, struct msg_buf *out, const struct msg_fix_res *m, char *err, size_t errlen)
+{
+	buf_reset(out);
+	put_u64(out, m->task);
+	put_u32(out, m->write);
+	put_u32(out, m->reg);
+	put_str(out, m->reason, 64);
+	put_str(out, m->detail, 1024);
+	put_u32(out, m->werr);
+	put_u32(out, m->value_type);
+	put_u32(out, m->too_large);
+	put_u32(out, m->decoded);
+	put_str(out, m->sha256, 64);
+	put_bytes(out, m->raw, m->raw_len, MSG_VALUE_MAX);
+	return buf_done(out, what, err, errlen);
+}
+
+void
+msg_fix_res_free(struct msg_fix_res *m)
+{
+	free(m->reason);
+	free(m->detail);
+	free(m->sha256);
+	free(m->raw);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+dec_fix_res(const char *what, const uint8_t *p, size_t n, struct msg_fix_res *m, char *err, size_t errlen)
+{
+	struct rd r = { p, n, 0, NULL };
+
+	memset(m, 0, sizeof(*m));
+	m->task = get_u64(&r);
+	m->write = get_u32(&r);
+	if (!r.fail && m->write > MSG_WRITE_UNREACHABLE)
+		r.fail = "bad write outcome";
+	m->reg = get_u32(&r);
+	if (!r.fail && (m->reg < MSG_REG_VALUE || m->reg > MSG_REG_UNREACHABLE))
+		r.fail = "bad registry outcome";
+	m->reason = get_str(&r, 64);
+	m->detail = get_str(&r, 1024);
+	m->werr = get_u32(&r);
+	m->value_type = get_u32(&r);
+	m->too_large = get_u32(&r);
+	m->decoded = get_u32(&r);
+	if (!r.fail && (m->too_large > 1 || m->decoded > 1))
+		r.fail = "bad flag";
+	m->sha256 = get_str(&r, 64);
+	if (!r.fail && (m->decoded ? !is_sha_hex(m->sha256) : m->sha256[0] != '\0'))
+		r.fail = "bad sha256";
+	m->raw = get_bytes(&r, &m->raw_len, MSG_VALUE_MAX);
+	if (!r.fail && m->reg != MSG_REG_VALUE && (m->raw_len > 0 || m->decoded || m->too_large))
+		r.fail = "value bytes without a value";
+	if (!r.fail && m->too_large && (m->raw_len > 0 || m->decoded))
+		r.fail = "bytes of a value over the cap";
+	if (rd_done(&r, what, err, errlen) == -1) {
+		msg_fix_res_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+msg_enc_fix_res(struct msg_buf *out, const struct msg_fix_res *m, char *err, size_t errlen)
+{
+	return enc_fix_res("fix_res", out, m, err, errlen);
+}
+
+int
+msg_dec_fix_res(const uint8_t *p, size_t n, struct msg_fix_res *m, char *err, size_t errlen)
+{
+	return dec_fix_res("fix_res", p, n, m, err, errlen);
+}
+
+int
+msg_enc_rollback_res(struct msg_buf *out, const struct msg_fix_res *m, char *err, size_t errlen)
+{
+	return enc_fix_res("rollback_res", out, m, err, errlen);
+}
+
+int
+msg_dec_rollback_res(const uint8_t *p, size_t n, struct msg_fix_res *m, char *err, size_t errlen)
+{
+	return dec_fix_res("rollback_res", p, n, m, err, errlen);
 }

@@ -11,8 +11,9 @@
  *   worker → parent  MSG_READY once after start-up (credentials read), or MSG_FATAL and exit.
  *   parent → worker  MSG_HOST_REQ     → worker replies MSG_HOST_RES      (one DP/MP: registry + SMSPXE tail)
  *   parent → worker  MSG_CERTMGR_REQ  → worker replies MSG_CERTMGR_RES   (one site server: CertMgr.log tail)
- *   parent → worker  MSG_FIX_REQ      → MSG_FIX_RES        reserved for the fix issue (jobs of kind 'fix')
- *   parent → worker  MSG_ROLLBACK_REQ → MSG_ROLLBACK_RES   reserved for the fix issue (kind 'rollback')
+ *   parent → worker  MSG_FIX_REQ      → MSG_FIX_RES        one step of a fix job (read, or write + read back)
+ *   parent → worker  MSG_ROLLBACK_REQ → MSG_ROLLBACK_RES   one step of a rollback job (read, or restore/delete
+ *                                                          + read back); the steps are driven by fix.c
  * Every request carries a task id the reply echoes.  One request in flight per worker.
  */
 #ifndef DPFLEET_MSG_H
@@ -37,16 +38,13 @@ enum msg_type {
 	MSG_CERTMGR_REQ = 12,	/* p→w: struct msg_certmgr_req */
 	MSG_CERTMGR_RES = 13,	/* w→p: struct msg_certmgr_res */
 	/*
-	 * Reserved for the fix issue.  Intended payloads: FIX_REQ u64 task, u64 job id, str fqdn, str addr,
-	 * u32 dry_run, strv expected elements; ROLLBACK_REQ u64 task, u64 job id, str fqdn, str addr, str backup
-	 * ('absent' or hex), u32 backup type; both *_RES u64 task, str outcome (jobs.outcome vocabulary),
-	 * str before_sha256, str after_sha256, str backup, u32 backup type, str error.  Until that issue lands the
-	 * worker answers MSG_FATAL "not implemented" and the parent's msg_dec_fix_* return "not implemented".
+	 * Fix and rollback jobs (fix.c drives them, one step per request): the worker reports facts (what the
+	 * registry holds, whether a write was accepted), the parent decides the job's outcome.
 	 */
-	MSG_FIX_REQ = 20,
-	MSG_FIX_RES = 21,
-	MSG_ROLLBACK_REQ = 22,
-	MSG_ROLLBACK_RES = 23,
+	MSG_FIX_REQ = 20,	/* p→w: struct msg_fix_req, op READ or WRITE */
+	MSG_FIX_RES = 21,	/* w→p: struct msg_fix_res */
+	MSG_ROLLBACK_REQ = 22,	/* p→w: struct msg_fix_req, op READ, RESTORE or DELETE */
+	MSG_ROLLBACK_RES = 23,	/* w→p: struct msg_fix_res */
 };
 
 /* 1 if type is one of the above, else 0. */
@@ -199,8 +197,81 @@ int	 msg_enc_fatal(struct msg_buf *out, const char *reason, char *err, size_t er
 /* *reason malloc'd on success (caller frees). */
 int	 msg_dec_fatal(const uint8_t *p, size_t n, char **reason, char *err, size_t errlen);
 
-/* Reserved (fix issue): always -1 with "not implemented". */
-int	 msg_dec_fix_res(const uint8_t *p, size_t n, void *m, char *err, size_t errlen);
-int	 msg_dec_rollback_res(const uint8_t *p, size_t n, void *m, char *err, size_t errlen);
+/* ---- fix / rollback jobs ---- */
+
+#define MSG_VALUE_MAX	(1024u * 1024u)		/* raw registry value bytes in one message (= RRP_VALUE_MAX) */
+
+enum msg_fix_op {
+	MSG_FIX_OP_READ = 1,	/* both kinds: read the value, nothing written */
+	MSG_FIX_OP_WRITE,	/* fix: SetValue REG_MULTI_SZ elems, then read back */
+	MSG_FIX_OP_RESTORE,	/* rollback: SetValue value_type + data exactly, then read back */
+	MSG_FIX_OP_DELETE,	/* rollback to "absent": DeleteValue, then read back */
+};
+
+/*
+ * One request of a job.  elems only for WRITE (1..MSG_ELEMS_MAX non-empty strings); value_type/data only
+ * for RESTORE (data 0..MSG_VALUE_MAX bytes); every other op carries none of them.
+ */
+struct msg_fix_req {
+	uint64_t	 task;
+	uint64_t	 job;
+	uint32_t	 op;		/* enum msg_fix_op */
+	char		*fqdn;
+	char		*addr;		/* "" = worker resolves fqdn */
+	char		**elems;
+	uint32_t	 nelems;
+	uint32_t	 value_type;
+	uint8_t		*data;
+	uint32_t	 data_len;
+};
+
+/* What happened to the write of a WRITE/RESTORE/DELETE request. */
+enum msg_write {
+	MSG_WRITE_NONE = 0,	/* READ: nothing was attempted */
+	MSG_WRITE_OK,		/* the server accepted it (DeleteValue of an absent value counts) */
+	MSG_WRITE_DENIED,	/* ERROR_ACCESS_DENIED: nothing written */
+	MSG_WRITE_KEY_ABSENT,	/* the Security key is absent: nothing written */
+	MSG_WRITE_FAILED,	/* another WERROR (werr): nothing written */
+	MSG_WRITE_UNKNOWN,	/* transport failure mid-write: it may or may not have landed (re-read) */
+	MSG_WRITE_UNREACHABLE,	/* no connection: nothing written */
+};
+
+/*
+ * The reply to both request types: the write's fate (WRITE_NONE for READ) and the read that followed it
+ * (for READ the only read).  reg uses enum msg_reg; for MSG_REG_VALUE: value_type, raw/raw_len the exact
+ * bytes (too_large = 1 and no bytes when over MSG_VALUE_MAX), decoded = 1 and sha256 = util_multisz_sha256
+ * of the list when the bytes are a valid REG_MULTI_SZ, else sha256 "".
+ */
+struct msg_fix_res {
+	uint64_t	 task;
+	uint32_t	 write;		/* enum msg_write */
+	uint32_t	 reg;		/* enum msg_reg */
+	char		*reason;	/* unreachable word, else "" */
+	char		*detail;	/* human-readable error text or "" (never secrets) */
+	uint32_t	 werr;
+	uint32_t	 value_type;
+	uint32_t	 too_large;
+	uint32_t	 decoded;
+	char		*sha256;	/* 64 lowercase hex digits when decoded, else "" */
+	uint8_t		*raw;
+	uint32_t	 raw_len;
+};
+
+/*
+ * Same contract as the other encoders/decoders.  The fix_* pair accepts ops READ/WRITE only, the rollback_*
+ * pair READ/RESTORE/DELETE only; decoders check every field against its op (a field an op does not use must
+ * be empty).  Both reply types share one payload layout.
+ */
+int	 msg_enc_fix_req(struct msg_buf *out, const struct msg_fix_req *m, char *err, size_t errlen);
+int	 msg_dec_fix_req(const uint8_t *p, size_t n, struct msg_fix_req *m, char *err, size_t errlen);
+int	 msg_enc_rollback_req(struct msg_buf *out, const struct msg_fix_req *m, char *err, size_t errlen);
+int	 msg_dec_rollback_req(const uint8_t *p, size_t n, struct msg_fix_req *m, char *err, size_t errlen);
+void	 msg_fix_req_free(struct msg_fix_req *m);
+
+int	 msg_enc_fix_res(struct msg_buf *out, const struct msg_fix_res *m, char *err, size_t errlen);
+int	 msg_dec_fix_res(const uint8_t *p, size_t n, struct msg_fix_res *m, char *err, size_t errlen);
+int	 msg_enc_rollback_res(struct msg_buf *out, const struct msg_fix_res *m, char *err, size_t errlen);
+int	 msg_dec_rollback_res(const uint8_t *p, size_t n, struct msg_fix_res *m, char *err, size_t errlen);
+void	 msg_fix_res_free(struct msg_fix_res *m);
 
 #endif

@@ -8,7 +8,9 @@
  * here (never in argv, the environment, messages or logs); PR_SET_DUMPABLE 0 keeps it out of core dumps and
  * ptrace.  Everything read from the network is handled by the bounded modules (rrp, logparse); what is sent
  * back is capped to msg.h's limits (evidence lines truncated at MSG_LINE_MAX - 1 bytes on a UTF-8 boundary).
- * The scan never writes to a host.  Fix/rollback requests are reserved: answered with MSG_FATAL.
+ * The scan never writes to a host.  Fix/rollback requests (serve_job) write only what the request names, to
+ * IssuingCertificateList under the existing Security key (never creating it), and always read the value back
+ * in the same request; the parent (fix.c) decides the job's outcome from those facts.
  */
 #include "worker.h"
 #include "hostmap.h"
@@ -253,6 +255,165 @@ reply:
 	msg_host_req_free(&req);
 }
 
+/* Fill the read part of a job reply from an rrp_read_value result. */
+static void
+job_read_result(const struct rrp_read *r, struct msg_fix_res *res)
+{
+	char err[64];
+
+	res->werr = r->werr;
+	switch (r->status) {
+	case RRP_OK:
+		res->reg = MSG_REG_VALUE;
+		res->value_type = r->type;
+		if (r->too_large || r->raw_len > MSG_VALUE_MAX) {
+			res->too_large = 1;
+			break;
+		}
+		if (r->raw_len > 0) {
+			if ((res->raw = malloc(r->raw_len)) == NULL) {
+				res->reg = MSG_REG_FAILED;
+				res->detail = strdup("out of memory");
+				res->value_type = 0;
+				break;
+			}
+			memcpy(res->raw, r->raw, r->raw_len);
+			res->raw_len = (uint32_t)r->raw_len;
+		}
+		if (r->decoded) {
+			char sha[UTIL_SHA256_HEX];
+
+			util_multisz_sha256((const char *const *)r->elems, r->nelems, sha);
+			res->decoded = 1;
+			res->sha256 = strdup(sha);
+		}
+		break;
+	case RRP_KEY_ABSENT: res->reg = MSG_REG_KEY_ABSENT; break;
+	case RRP_DENIED: res->reg = MSG_REG_DENIED; break;
+	case RRP_VALUE_ABSENT: res->reg = MSG_REG_VALUE_ABSENT; break;
+	default:
+		res->reg = MSG_REG_FAILED;
+		snprintf(err, sizeof(err), "WERROR %u", r->werr);
+		res->detail = strdup(err);
+		break;
+	}
+}
+
+/*
+ * A fix or rollback step (type MSG_FIX_REQ or MSG_ROLLBACK_REQ): connect, run the write the op names (none for
+ * READ), then read the value (back).  Replies with the same payload layout for both kinds.
+ */
+static void
+serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
+{
+	struct msg_fix_req req;
+	struct msg_fix_res res;
+	struct rpc_conn *c = NULL;
+	struct rrp_io io;
+	struct rrp_read r;
+	enum rrp_status wst = RRP_FAILED;
+	enum rpc_fail why;
+	uint32_t werr = 0;
+	char err[512], addr[HOSTMAP_ADDR_MAX];
+	int rc = 0;
+
+	if ((type == MSG_FIX_REQ ? msg_dec_fix_req(p, n, &req, err, sizeof(err)) :
+	    msg_dec_rollback_req(p, n, &req, err, sizeof(err))) == -1)
+		wk_fatal(w, err);
+	memset(&res, 0, sizeof(res));
+	memset(&r, 0, sizeof(r));
+	res.task = req.task;
+	res.write = req.op == MSG_FIX_OP_READ ? MSG_WRITE_NONE : MSG_WRITE_UNREACHABLE;
+	if (req.addr[0] != '\0')
+		util_strlcpy(addr, req.addr, sizeof(addr));
+	else if (hostmap_resolve(req.fqdn, addr, err, sizeof(err)) == -1) {
+		res.reg = MSG_REG_UNREACHABLE;
+		res.reason = strdup("no_route");
+		res.detail = dup_capped(err, 1024);
+		goto reply;
+	}
+	if (rpc_connect(&c, addr, req.fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
+	    w->conf->smb.timeout, err, sizeof(err), &why) == -1) {
+		res.reg = MSG_REG_UNREACHABLE;
+		res.reason = strdup(unreachable_word(why));
+		res.detail = dup_capped(err, 1024);
+		goto reply;
+	}
+	io.call = rpc_rrp_call;
+	io.ctx = c;
+	switch (req.op) {
+	case MSG_FIX_OP_WRITE:
+		rc = rrp_write_multisz(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST,
+		    (const char *const *)req.elems, req.nelems, &wst, &werr, err, sizeof(err));
+		break;
+	case MSG_FIX_OP_RESTORE:
+		rc = rrp_write_raw(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, req.value_type, req.data,
+		    req.data_len, &wst, &werr, err, sizeof(err));
+		break;
+	case MSG_FIX_OP_DELETE:
+		rc = rrp_delete_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &wst, &werr, err,
+		    sizeof(err));
+		if (rc == 0 && wst == RRP_VALUE_ABSENT)
+			wst = RRP_OK;	/* already absent: the state asked for */
+		break;
+	}
+	if (req.op != MSG_FIX_OP_READ) {
+		if (rc == -1) {
+			/* Whether it landed is unknown; the read below (on a fresh connection) tells. */
+			res.write = MSG_WRITE_UNKNOWN;
+			res.detail = dup_capped(err, 1024);
+			rpc_close(c);
+			c = NULL;
+			if (rpc_connect(&c, addr, req.fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
+			    w->conf->smb.timeout, err, sizeof(err), &why) == -1) {
+				res.reg = MSG_REG_UNREACHABLE;
+				res.reason = strdup(unreachable_word(why));
+				goto reply;
+			}
+			io.ctx = c;
+		} else {
+			res.werr = werr;
+			switch (wst) {
+			case RRP_OK: res.write = MSG_WRITE_OK; break;
+			case RRP_DENIED: res.write = MSG_WRITE_DENIED; break;
+			case RRP_KEY_ABSENT: res.write = MSG_WRITE_KEY_ABSENT; break;
+			default:
+				res.write = MSG_WRITE_FAILED;
+				snprintf(err, sizeof(err), "write: WERROR %u", werr);
+				res.detail = strdup(err);
+				break;
+			}
+		}
+	}
+	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
+		res.reg = MSG_REG_UNREACHABLE;
+		res.reason = strdup("error");
+		if (res.detail == NULL)
+			res.detail = dup_capped(err, 1024);
+	} else {
+		char *keep = res.detail;
+
+		res.detail = NULL;
+		job_read_result(&r, &res);
+		if (keep != NULL) {
+			free(res.detail);
+			res.detail = keep;	/* the write's error says more than the read's */
+		}
+	}
+reply:
+	rrp_read_free(&r);
+	rpc_close(c);
+	if ((type == MSG_FIX_REQ ? msg_enc_fix_res(&w->out, &res, err, sizeof(err)) :
+	    msg_enc_rollback_res(&w->out, &res, err, sizeof(err))) == -1 ||
+	    msg_send(w->fd, type == MSG_FIX_REQ ? MSG_FIX_RES : MSG_ROLLBACK_RES, &w->out, err, sizeof(err)) == -1) {
+		msg_fix_res_free(&res);
+		msg_fix_req_free(&req);
+		wk_exit(w, 1);
+	}
+	msg_fix_res_free(&res);
+	msg_fix_req_free(&req);
+}
+
 /* Aggregation of CertMgr denials per logged FQDN. */
 struct denials {
 	struct msg_denied	*v;
@@ -417,8 +578,8 @@ worker_main(int fd, void *arg)
 			break;
 		case MSG_FIX_REQ:
 		case MSG_ROLLBACK_REQ:
-			msg_buf_free(&in);
-			wk_fatal(&w, "not implemented");
+			serve_job(&w, type, in.data, in.len);
+			break;
 		default:
 			msg_buf_free(&in);
 			wk_fatal(&w, "unexpected message");
