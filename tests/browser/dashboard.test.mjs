@@ -135,12 +135,24 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.waitForSelector('#fix-toolbar');
       await shot(page, 'server-hosts-1280');
       // The fix dialog: count and sites shown, Escape cancels, nothing queued.
-      await page.click('#select-affected');
-      await page.click('#fix-selected');
+      // Keyboard only: focus the toolbar's first button, Enter, Tab to "Fix selected", Enter.
+      await page.focus('#select-affected');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => !document.querySelector('#fix-selected').disabled);
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'fix-selected');
+      await page.keyboard.press('Enter');
       await page.waitForSelector('#fix-dialog[open]');
       assert.equal(await page.textContent('#fix-count'), String(exp.affected));
       assert.equal(await page.textContent('#fix-sites'), 'PS1');
       assert.ok(await page.evaluate(() => document.activeElement.id === 'fix-dry-run'), 'focus moves into the dialog');
+      // Focus stays inside the dialog: Tab past the last button comes back to the first control.
+      await page.focus('#fix-cancel');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'fix-dry-run');
+      await page.keyboard.press('Shift+Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'fix-cancel');
       await shot(page, 'server-fix-dialog-1280');
       await page.keyboard.press('Escape');
       await page.waitForSelector('#fix-dialog', { state: 'detached' });
@@ -184,6 +196,18 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.reload();
       await page.waitForSelector('#jobs-body table');
       assert.equal(await page.textContent('#who-name'), 'operator');
+      // A stale CSRF token (as after signing in again in another tab) is refreshed from /api/v1/me on reload.
+      await page.evaluate(() => {
+        const s = JSON.parse(sessionStorage.getItem('dpfleet.session'));
+        s.csrf_token = '0'.repeat(64);
+        sessionStorage.setItem('dpfleet.session', JSON.stringify(s));
+      });
+      await page.goto(base + '/#/');
+      await page.reload();
+      await page.waitForSelector('#scan-now');
+      assert.notEqual(await page.evaluate(() => JSON.parse(sessionStorage.getItem('dpfleet.session')).csrf_token), '0'.repeat(64));
+      await page.click('#scan-now');
+      await page.waitForFunction(() => /Scan request #\d+ queued/.test(document.querySelector('#scan-pending').textContent));
     });
 
     await t.test('390-px layout', async () => {

@@ -38,7 +38,7 @@ export function can(role) {
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
-async function request(method, path, body) {
+async function request(method, path, body, retried) {
   const headers = { Accept: 'application/json' };
   const s = session();
   if (method !== 'GET' && s) headers['X-CSRF-Token'] = s.csrf_token;
@@ -60,6 +60,9 @@ async function request(method, path, body) {
   }
   if (!res.ok) {
     const msg = (data && typeof data.error === 'string') ? data.error : (res.status + ' ' + res.statusText);
+    // A stale CSRF token (signed in again in another tab): take the session's current one, retry once.
+    if (res.status === 403 && method !== 'GET' && !retried && /CSRF/i.test(msg) && await refreshSession())
+      return request(method, path, body, true);
     if (res.status === 401 && path !== '/api/v1/login') {
       setSession(null);
       onUnauthorized('Your session has ended: please sign in again.');
@@ -67,6 +70,18 @@ async function request(method, path, body) {
     throw new ApiError(res.status, msg, data);
   }
   return data;
+}
+
+// GET /api/v1/me: the signed-in user, role and CSRF token of the cookie's session.  true if refreshed.
+export async function refreshSession() {
+  try {
+    const me = await request('GET', '/api/v1/me', undefined, true);
+    if (me && typeof me.csrf_token === 'string' && typeof me.role === 'string') {
+      setSession({ user: me.user, role: me.role, csrf_token: me.csrf_token });
+      return true;
+    }
+  } catch (e) { /* 401 is handled by request() */ }
+  return false;
 }
 
 export const api = {

@@ -3,7 +3,7 @@
 // #/hosts/FQDN, #/jobs, #/audit (admin).  Each page's render(main, params) may return a cleanup function
 // (stop polling, destroy the chart) that runs before the next route renders.
 
-import { api, session, setSession, can, setUnauthorizedHandler } from './api.js';
+import { api, session, setSession, can, setUnauthorizedHandler, refreshSession } from './api.js';
 import { clear, flash, errorBox } from './dom.js';
 import * as login from './pages/login.js';
 import * as overview from './pages/overview.js';
@@ -108,4 +108,5 @@ document.getElementById('skip-link').addEventListener('click', (ev) => {
 });
 
 window.addEventListener('hashchange', render);
-render();
+// After a reload, take the role and CSRF token from the server (they may have changed); then render.
+(session() ? refreshSession() : Promise.resolve()).finally(render);

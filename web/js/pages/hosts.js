@@ -53,6 +53,15 @@ function confirmFix(count, sites, allAffected, warning, dryDefault) {
     ok.addEventListener('click', () => { result = { dryRun: dry.checked }; });
     cancel.addEventListener('click', () => dlg.close());
     dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
+    // Keep Tab inside the dialog (showModal makes the page inert; this also keeps focus off the browser UI).
+    dlg.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Tab') return;
+      const f = [...dlg.querySelectorAll('input, button, select, a[href]')].filter((x) => !x.disabled);
+      if (!f.length) return;
+      const first = f[0], last = f[f.length - 1];
+      if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+      else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+    });
     document.body.appendChild(dlg);
     dlg.showModal();
     dry.focus();
