@@ -5,8 +5,12 @@
  * it.  Job states (drawn in scanner/fix.c): queued -> running -> done | failed; queued -> cancelled.
  *   store_jobs_queue_fixes / store_jobs_queue_rollback   insert  'queued'
  *   store_jobs_cancel                                    queued  -> cancelled
- *   (scanner side, added to this module by the scanner: claim queued -> running, finish -> done | failed)
- * Every queue and cancel appends an audit row in the same transaction.
+ *   store_jobs_claim (resume 0)                          queued  -> running   (attempts + 1, audit job.start)
+ *   store_jobs_claim (resume 1)                          running -> running   (an interrupted job, same)
+ *   store_jobs_set_backup                                backup NULL -> taken (never overwritten)
+ *   store_jobs_finish                                    running -> done | failed (audit job.end)
+ * Every queue, cancel, claim and finish appends an audit row in the same transaction.  Only the scanner that
+ * holds the job lock (scanner/fix.c) calls the execution side.
  */
 #ifndef DPFLEET_STORE_JOBS_H
 #define DPFLEET_STORE_JOBS_H
@@ -80,5 +84,64 @@ int	 store_jobs_get(struct store *st, int64_t job, json_t **out, char *err, size
 /* Queue a scan request (and its audit row).  0 and *id, or -1 with err (nothing changed). */
 int	 store_jobs_request_scan(struct store *st, const char *requested_by, int64_t *id, char *err,
 	    size_t errlen);
+
+/* ---- execution side (dpfleet-scanner only) ---- */
+
+#define STORE_BACKUP_ABSENT	"absent"
+
+/* One job as the executor needs it. */
+struct store_job {
+	int64_t	 id;
+	char	 kind[16];			/* "fix" | "rollback" */
+	char	 host[STORE_FQDN_MAX];
+	int	 dry_run;
+	int64_t	 rollback_of;			/* 0 = none */
+	char	 state[16];
+	char	 requested_by[STORE_FQDN_MAX];
+	char	 expected_sha256[72];		/* hash recorded at queue time, "" if none */
+	char	*backup;			/* NULL until taken; "absent" or lowercase hex (malloc'd) */
+	int	 backup_type;			/* registry type of the backup, -1 if none */
+	long	 attempts;
+};
+/* Free j->backup; the struct is the caller's.  NULL is fine. */
+void	 store_job_free(struct store_job *j);
+
+/*
+ * Ids of the jobs in state ("queued" or "running"), oldest first, at most max, into ids[]; *n = count.
+ * 0, or -1 with err (*n 0).
+ */
+int	 store_jobs_ids(struct store *st, const char *state, int64_t *ids, size_t max, size_t *n, char *err,
+	    size_t errlen);
+
+/* Load job id into *j (caller frees with store_job_free).  1 found, 0 none (*j zeroed), -1 with err. */
+int	 store_jobs_load(struct store *st, int64_t id, struct store_job *j, char *err, size_t errlen);
+
+/*
+ * Claim job id for execution, in one transaction with its audit row (who 'scanner', action job.start):
+ * resume 0 takes a queued job (queued -> running, started_at = now); resume 1 takes over a job left
+ * running by a scanner that died (it stays running).  Both add 1 to attempts.  Returns 0 and *j loaded
+ * (free with store_job_free); STORE_JOBS_CONFLICT when the job is no longer in the state expected (e.g.
+ * cancelled meanwhile), STORE_JOBS_NOT_FOUND, or -1 with err; nothing changes unless 0.
+ */
+int	 store_jobs_claim(struct store *st, int64_t id, int resume, struct store_job *j, char *err,
+	    size_t errlen);
+
+/*
+ * Record the backup of a running job (backup "absent" or lowercase hex of the raw bytes, type the registry
+ * type, -1 for absent) and commit it before returning.  Only sets it while backup IS NULL: returns 0 when
+ * it was stored now, 1 when the job already had one (left untouched: the caller must use the stored one),
+ * STORE_JOBS_CONFLICT when the job is not running, -1 with err.
+ */
+int	 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, char *err,
+	    size_t errlen);
+
+/*
+ * Finish a running job with outcome (jobs.outcome vocabulary): state done for written, already_correct,
+ * would_write and restored, failed for the rest; finished_at = now; hashes and error may be NULL.  With
+ * its audit row (who 'scanner', action job.end, detail JSON with the hashes) in one transaction.  0;
+ * STORE_JOBS_CONFLICT if the job is not running (nothing changed); -1 with err (nothing changed).
+ */
+int	 store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char *expected_sha256,
+	    const char *before_sha256, const char *after_sha256, const char *error, char *err, size_t errlen);
 
 #endif
