@@ -191,7 +191,7 @@ export async function render(main, params, arg, current) {
   }
   const head = [
     operator ? h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Select')) : null,
-    sortHead('fqdn'), sortHead('site'), 'Roles', 'PXE', sortHead('state'), sortHead('pxe_cert_errors'),
+    sortHead('fqdn'), sortHead('state'), sortHead('site'), 'Roles', 'PXE', sortHead('pxe_cert_errors'),
     sortHead('last_scanned'), 'Last fix',
   ].filter((x) => x !== null);
   const rows = list.map((x) => {
@@ -214,11 +214,11 @@ export async function render(main, params, arg, current) {
     return h('tr', { dataset: { fqdn: x.fqdn, state: x.state || '' }, class: x.affected ? 'affected' : '' },
       operator ? h('td', { class: 'sel' }, cb) : null,
       h('th', { scope: 'row' }, h('a', { href: '#/hosts/' + encodeURIComponent(x.fqdn) }, x.fqdn)),
+      h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site]) }, stateBadge(x.state),
+        x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
       h('td', null, x.site),
       h('td', null, (x.roles || []).join(', ').toUpperCase()),
       h('td', null, x.pxe ? 'yes' : 'no'),
-      h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site]) }, stateBadge(x.state),
-        x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
       h('td', { class: 'num' + (x.pxe_cert_errors ? ' danger-text' : '') }, String(x.pxe_cert_errors ?? 0)),
       h('td', null, fmtTime(x.last_scanned)),
       h('td', null, lf ? (typeof lf === 'object' ? (lf.outcome || lf.state || '') + ' ' + fmtTime(lf.finished_at || lf.at || lf.requested_at) : String(lf)) : '—'));

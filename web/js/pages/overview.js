@@ -102,21 +102,21 @@ export async function render(main, params, arg, current) {
   const sites = sum.sites || [];
   main.appendChild(h('section', { 'aria-labelledby': 'sites-h' },
     h('h2', { id: 'sites-h' }, 'Sites'),
-    table(null, ['Site', 'Name', 'Type', 'Expected value', 'Hosts', 'Affected', 'Unreachable', 'Unknown'],
+    table(null, ['Site', 'Expected value', 'Hosts', 'Affected', 'Unreachable', 'Unknown', 'Name', 'Type'],
       sites.map((s) => {
         const c = s.counts || {};
         const total = Object.values(c).reduce((a, b) => a + (Number(b) || 0), 0);
         const aff = AFFECTED.reduce((n, k) => n + (Number(c[k]) || 0), 0);
         return h('tr', { dataset: { site: s.code } },
           h('th', { scope: 'row' }, h('a', { href: '#/hosts?site=' + encodeURIComponent(s.code) }, s.code)),
-          h('td', null, s.name || ''),
-          h('td', null, s.type || ''),
           h('td', null, h('span', { class: 'badge exp-' + s.expected_value, dataset: { expected: s.expected_value } },
             EXPECTED_TEXT[s.expected_value] || s.expected_value || '?')),
           h('td', { class: 'num' }, String(total)),
           h('td', { class: 'num' + (aff ? ' danger-text' : '') }, String(aff)),
           h('td', { class: 'num' }, String(c.unreachable || 0)),
-          h('td', { class: 'num' }, String(c.unknown || 0)));
+          h('td', { class: 'num' }, String(c.unknown || 0)),
+          h('td', null, s.name || ''),
+          h('td', null, s.type || ''));
       }), 'sites')));
 
   const box = h('div', { class: 'chart', id: 'chart' });
