@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -81,6 +82,8 @@ struct scanner {
 	struct worker_conf	 wc;
 	int			 sigfd;
 	int			 sitedb_ready;
+	const char *const	*only;		/* scan_hosts: only these fqdns, no inventory, no CertMgr */
+	size_t			 nonly;
 };
 
 struct run_result {
@@ -388,6 +391,22 @@ print_summary(FILE *out, const struct run *r, const struct run_result *res)
 	fflush(out);
 }
 
+/* scan_hosts: keep the targets sc->only names (case-insensitive), drop every CertMgr task. */
+static void
+only_filter(const struct scanner *sc, struct store_scan_target *tv, size_t *ntg, size_t *nsites)
+{
+	size_t i, j, k;
+
+	for (i = j = 0; i < *ntg; i++)
+		for (k = 0; k < sc->nonly; k++)
+			if (strcasecmp(tv[i].fqdn, sc->only[k]) == 0) {
+				tv[j++] = tv[i];
+				break;
+			}
+	*ntg = j;
+	*nsites = 0;
+}
+
 /* One scan run.  Returns 0 when the run completed (see res for partial failures), -1 when it could not. */
 static int
 scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_result *res)
@@ -410,7 +429,7 @@ scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_resu
 	memset(&r, 0, sizeof(r));
 	r.conf = conf;
 	r.st = sc->st;
-	if (refresh_inventory(sc, inv_err, sizeof(inv_err)) == -1) {
+	if (sc->only == NULL && refresh_inventory(sc, inv_err, sizeof(inv_err)) == -1) {
 		log_warnx("inventory not refreshed, scanning the stored fleet: %s", inv_err);
 		res->inventory_failed = 1;
 	}
@@ -437,6 +456,8 @@ scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_resu
 		store_fail(&r, "targets", err);
 		goto finish;
 	}
+	if (sc->only != NULL)
+		only_filter(sc, tv, &r.ntg, &r.nsites);
 	if (r.ntg > 0 && (r.tg = calloc(r.ntg, sizeof(*r.tg))) == NULL) {
 		store_fail(&r, "targets", "out of memory");
 		goto finish;
@@ -611,6 +632,28 @@ scan_once(const struct config *conf)
 	if (rc == -1 || res.inventory_failed || res.store_failed || res.stopped)
 		return 1;
 	return 0;
+}
+
+int
+scan_hosts(const struct config *conf, struct store *st, struct sched *pool, const char *const *fqdns, size_t n,
+    int stop_fd)
+{
+	struct scanner sc;
+	struct run_result res;
+
+	if (n == 0)
+		return 0;
+	memset(&sc, 0, sizeof(sc));
+	sc.conf = conf;
+	sc.st = st;
+	sc.pool = pool;
+	sc.wc.conf = conf;
+	sc.sigfd = stop_fd;
+	sc.only = fqdns;
+	sc.nonly = n;
+	if (scan_run(&sc, "fix", NULL, &res) == -1 || res.store_failed)
+		return -1;
+	return res.stopped ? 1 : 0;
 }
 
 /* 1 when a signal is pending on sigfd (consumed), else 0. */
