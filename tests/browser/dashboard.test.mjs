@@ -183,6 +183,13 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       assert.match(await page.textContent('#verdict-text'), /matches the value in the site database/);
       assert.equal(await page.textContent('#hash-compare'), 'identical');
       assert.equal(await page.locator('button.rollback').count(), 1, 'operator sees rollback on a written job');
+      // Rollback asks first; Escape cancels and nothing is queued.
+      await page.click('button.rollback');
+      await page.waitForSelector('#rollback-dialog[open]');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'rollback-dialog-cancel');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('#rollback-dialog', { state: 'detached' });
+      assert.equal(await page.locator('#live-jobs').count(), 0);
       await page.goto(base + '/#/hosts/dp006.ps1.lab.test');
       await page.waitForSelector('#verdict');
       assert.match(await page.textContent('#verdict-text'), /was denied \(0x80070005\): the scan account is not a local administrator/);

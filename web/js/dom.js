@@ -97,3 +97,35 @@ export function table(caption, head, rows, cls) {
 export function errorBox(e) {
   return h('p', { class: 'error', role: 'alert' }, e && e.message ? e.message : String(e));
 }
+
+// A modal confirmation (native <dialog>: the page behind is inert, Escape cancels; Tab stays inside).
+// Resolves true (confirmed) or false.
+export function confirmDialog(id, title, text, okLabel, danger) {
+  return new Promise((resolve) => {
+    const ok = h('button', { type: 'submit', class: danger ? 'danger' : 'primary', id: id + '-ok' }, okLabel);
+    const cancel = h('button', { type: 'button', id: id + '-cancel' }, 'Cancel');
+    const dlg = h('dialog', { id, 'aria-labelledby': id + '-h', 'aria-describedby': id + '-d' },
+      h('form', { method: 'dialog' }, h('h2', { id: id + '-h' }, title), h('p', { id: id + '-d' }, text),
+        h('p', { class: 'actions' }, ok, ' ', cancel)));
+    let result = false;
+    ok.addEventListener('click', () => { result = true; });
+    cancel.addEventListener('click', () => dlg.close());
+    dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
+    trapTab(dlg);
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    cancel.focus();
+  });
+}
+
+// Keep Tab and Shift+Tab inside el (a modal dialog).
+export function trapTab(el) {
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Tab') return;
+    const f = [...el.querySelectorAll('input, button, select, a[href]')].filter((x) => !x.disabled);
+    if (!f.length) return;
+    const first = f[0], last = f[f.length - 1];
+    if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+  });
+}

@@ -5,7 +5,7 @@
 // POST /api/v1/rollbacks {job}.
 
 import { api, can, query } from '../api.js';
-import { h, clear, fmtTime, stateBadge, hashEl, jobBadge, table, flash } from '../dom.js';
+import { h, clear, fmtTime, stateBadge, hashEl, jobBadge, table, flash, confirmDialog } from '../dom.js';
 import { verdictText, OUTCOME_TEXT, EXPECTED_TEXT } from '../words.js';
 import { liveJobs, jobList } from './jobs_live.js';
 
@@ -120,7 +120,11 @@ export async function render(main, params, fqdn, current) {
     if (operator && j.kind === 'fix' && j.outcome === 'written') {
       btn = h('button', { type: 'button', class: 'rollback', dataset: { job: String(j.id) } }, 'Roll back');
       btn.addEventListener('click', async () => {
-        if (!window.confirm('Restore the value this host held before job #' + j.id + '?')) return;
+        const yes = await confirmDialog('rollback-dialog', 'Roll back job #' + j.id + '?',
+          'Restores on ' + host.fqdn + ' the IssuingCertificateList value it held before job #' + j.id +
+          ' (deletes the value if it was absent). The scanner re-reads the host first.', 'Roll back', true);
+        btn.focus();
+        if (!yes) return;
         btn.disabled = true;
         try {
           const r = await api.post('/api/v1/rollbacks', { job: j.id });

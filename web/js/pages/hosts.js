@@ -4,7 +4,7 @@
 // POST /api/v1/fixes and then follows the jobs live.  Data: GET /api/v1/hosts, GET /api/v1/summary (sites).
 
 import { api, can, query } from '../api.js';
-import { h, clear, fmtTime, stateBadge, STATES, STATE_LABEL, table, flash, errorBox } from '../dom.js';
+import { h, clear, fmtTime, stateBadge, STATES, STATE_LABEL, table, flash, errorBox, trapTab } from '../dom.js';
 import { verdictText } from '../words.js';
 import { liveJobs } from './jobs_live.js';
 import { exportLinks } from './overview.js';
@@ -54,14 +54,7 @@ function confirmFix(count, sites, allAffected, warning, dryDefault) {
     cancel.addEventListener('click', () => dlg.close());
     dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
     // Keep Tab inside the dialog (showModal makes the page inert; this also keeps focus off the browser UI).
-    dlg.addEventListener('keydown', (ev) => {
-      if (ev.key !== 'Tab') return;
-      const f = [...dlg.querySelectorAll('input, button, select, a[href]')].filter((x) => !x.disabled);
-      if (!f.length) return;
-      const first = f[0], last = f[f.length - 1];
-      if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
-      else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
-    });
+    trapTab(dlg);
     document.body.appendChild(dlg);
     dlg.showModal();
     dry.focus();

@@ -70,6 +70,29 @@ export async function render(main, params, arg, current) {
       : 'No scan has run yet.'));
   main.appendChild(head);
 
+  // While scan requests wait or run, watch them and redraw the page when the last one has finished.
+  let watchTimer = null;
+  let watching = false;
+  function watchScans() {
+    if (watching) return;
+    watching = true;
+    const tick = async () => {
+      try {
+        const r = await api.get('/api/v1/scans?limit=1');
+        if (!current()) return;
+        if (!(r.pending_requests || []).length) {
+          window.dispatchEvent(new HashChangeEvent('hashchange'));
+          return;
+        }
+      } catch (e) {
+        if (e.status === 401 || !current()) return;
+      }
+      watchTimer = setTimeout(tick, 2000);
+    };
+    watchTimer = setTimeout(tick, 2000);
+  }
+  if (pending.length) watchScans();
+
   if (can('operator')) {
     const btn = h('button', { type: 'button', class: 'primary', id: 'scan-now' }, 'Scan now');
     const note = h('span', { class: 'muted', id: 'scan-pending' },
@@ -80,6 +103,7 @@ export async function render(main, params, arg, current) {
         const r = await api.post('/api/v1/scans', {});
         flash('Scan request #' + r.scan_request + ' queued: the scanner picks it up within a second.');
         note.textContent = 'Scan request #' + r.scan_request + ' queued';
+        watchScans();
       } catch (e) {
         if (e.status !== 401) flash('Scan not queued: ' + e.message, 'error');
       } finally {
@@ -129,5 +153,5 @@ export async function render(main, params, arg, current) {
   } catch (e) {
     box.appendChild(errorBox(e));
   }
-  return () => { if (destroy) destroy(); };
+  return () => { clearTimeout(watchTimer); if (destroy) destroy(); };
 }
