@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, missingBrowserPrereq, findServer, freePort, mkTemp, launch, watchErrors, shot, userAdd,
-  startDaemon, waitHttp, Client,
+  startDaemon, waitHttp, Client, parseCsv,
 } from './browser.mjs';
 
 const PASSWORDS = { operator: 'Operator-pass-1', viewer: 'Viewer-pass-1', admin: 'Admin-pass-1', locky: 'Locky-pass-1' };
@@ -200,6 +200,20 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.waitForSelector('#jobs-body table, #no-jobs');
       assert.ok(await page.locator('tr[data-job]').count() >= 1);
       await shot(page, 'server-jobs-1280');
+      // Both exports download with the session cookie and hold the seeded rows.
+      const [d1] = await Promise.all([page.waitForEvent('download'), page.click('#export-affected')]);
+      const aff = parseCsv(fs.readFileSync(await d1.path(), 'utf8'));
+      assert.equal(aff[0].join(','), 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,' +
+        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at');
+      assert.equal(aff.length - 1, exp.affected);
+      assert.ok(aff.slice(1).every((r) => ['missing', 'empty', 'mismatch'].includes(r[4]) && r[1] === 'PS1'));
+      const [d2] = await Promise.all([page.waitForEvent('download'), page.click('#export-fixes')]);
+      const fx = parseCsv(fs.readFileSync(await d2.path(), 'utf8'));
+      for (const col of ['id', 'host', 'kind', 'dry_run', 'requested_by', 'requested_at', 'finished_at', 'outcome',
+        'before_sha256', 'after_sha256'])
+        assert.ok(fx[0].includes(col), 'fixes.csv column ' + col + ' in ' + fx[0].join(','));
+      const row = fx.find((r) => r[fx[0].indexOf('host')] === 'dp001.ps1.lab.test');
+      assert.ok(row && row[fx[0].indexOf('outcome')] === 'written', 'fixes.csv proves the seeded job');
       await page.reload();
       await page.waitForSelector('#jobs-body table');
       assert.equal(await page.textContent('#who-name'), 'operator');
