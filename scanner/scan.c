@@ -16,6 +16,7 @@
  * Signals: SIGTERM/SIGINT are blocked and read through a signalfd owned by the mode function.
  */
 #include "scan.h"
+#include "fix.h"
 #include "hostmap.h"
 #include "log.h"
 #include "logparse.h"
@@ -671,18 +672,27 @@ scan_daemon(const struct config *conf)
 	struct scanner sc;
 	struct run_result res;
 	struct pollfd pfd;
+	struct fix_daemon *fixer = NULL;
 	int64_t next_due;
 	long pending;
 	char err[512];
 
 	if (scanner_open(&sc, conf) == -1)
 		return 1;
+	if (fix_daemon_new(&fixer, conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		scanner_close(&sc);
+		return 1;
+	}
 	log_info("dpfleet-scanner %s: %d workers, interval %d s, store %s", DPFLEET_VERSION,
 	    conf->smb.concurrency, conf->scan.interval, conf->store.path);
 	next_due = util_mono_ms();	/* a first scan at start */
 	for (;;) {
 		if (signalled(sc.sigfd))
 			break;
+		/* Queued fix/rollback jobs, and jobs a killed scanner left running (fix.c). */
+		if (fix_daemon_poll(fixer, sc.st, &sc.sitedb_ready, sc.sigfd) == 1)
+			continue;	/* stopped by a signal: read at the top */
 		if (store_scan_requests_pending(sc.st, &pending, err, sizeof(err)) == -1) {
 			log_warnx("store: %s", err);
 			pending = 0;
@@ -706,6 +716,7 @@ scan_daemon(const struct config *conf)
 		}
 	}
 	log_info("dpfleet-scanner stopping");
+	fix_daemon_free(fixer);
 	scanner_close(&sc);
 	return 0;
 }

@@ -1,0 +1,1040 @@
+/*
+ * fix.c — runs remediation jobs: write the site's IssuingCertificateList to a host (kind fix) or put back
+ * what an earlier fix saved (kind rollback), each proven by reading the value back, recorded in the jobs
+ * table and the audit trail.  Called by main.c (`fix`, `rollback`) and by scan.c's daemon loop
+ * (fix_daemon_poll, at least every second).  Assumes the store, the worker (worker.c serve_job) and the
+ * messages (msg.h MSG_FIX_* / MSG_ROLLBACK_*); all job SQL is in lib/store_jobs.c.
+ *
+ * Job states, with the function performing each transition:
+ *
+ *   queued --store_jobs_claim(resume 0)--> running --fj_finish--> done    (written, already_correct,
+ *     |                                      |  ^                          would_write, restored)
+ *     |                                      |  |        '--fj_finish--> failed  (refused, access_denied,
+ *     |                                      |  |                                 unreachable, verify_failed)
+ *     |   scanner killed while running:      '--'  store_jobs_claim(resume 1) at the next start
+ *     '--store_jobs_cancel (server/CLI)--> cancelled
+ *
+ * One job, step by step (the parent decides, the worker only reports facts):
+ *   1. READ (worker): the value now.  Unreachable → unreachable.  Already the site's list (hash compare):
+ *      written if a backup was taken by an earlier attempt (our write landed), else already_correct.  Site
+ *      value absent/ambiguous, host gone from the site DB, site value changed since the job was queued,
+ *      Security key absent → refused.  Denied → access_denied.  Dry run → would_write (before/after hashes).
+ *   2. Backup (parent): exact raw bytes as lowercase hex + type, or "absent", stored and COMMITTED with
+ *      store_jobs_set_backup, only while the job has none: a later attempt never overwrites it.
+ *   3. WRITE (worker): SetValue REG_MULTI_SZ (util_split_value1 of the site's Value1 from a site-DB read made
+ *      at the start of this run), then read back: the site's hash → written, else verify_failed.  A write
+ *      whose fate is unknown (transport failure, deadline, worker death) goes back to step 1 (at most
+ *      FIX_ROUNDS times): the re-read decides, and the first backup is kept.
+ *   Rollback: READ, back up the current value (for the record), RESTORE the fix job's backup bytes with its
+ *   type (or DELETE when it was "absent"), read back, compare bytes → restored or verify_failed.  Already
+ *   holding the backup → restored without a write.
+ *
+ * Exactly once: only the scanner holding the job lock (flock on "<store path>.jobs.lock", released by the
+ * kernel when the process dies) claims or runs jobs, so a job found running by the lock holder belongs to a
+ * dead scanner and is resumed; the backup column is written before any SetValue, so "backup taken" is the
+ * only way a previous attempt can have changed the host.  Jobs of one host run one after the other (waves),
+ * never in parallel.  At most [fix] concurrency worker processes (hence writes) are in flight.  After a run,
+ * every host a job wrote or restored is rescanned (scan_hosts) so its verdict is current.
+ */
+#include "fix.h"
+#include "hostmap.h"
+#include "log.h"
+#include "msg.h"
+#include "scan.h"
+#include "sched.h"
+#include "sitedb.h"
+#include "store.h"
+#include "store_fleet.h"
+#include "store_jobs.h"
+#include "util.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define FIX_ROUNDS		3	/* read/write rounds for a write whose fate stays unknown */
+#define FIX_BATCH_MAX		1000	/* jobs one daemon run takes on */
+#define FIX_READY_MS		15000
+#define FIX_LOCK_SUFFIX		".jobs.lock"
+
+enum fj_step { FJ_READ, FJ_WRITE, FJ_DONE };
+
+/* One job of a run. */
+struct fjob {
+	struct store_job j;
+	int		 claimed;
+	int		 wave;
+	const char	*addr;			/* host map, "" = worker resolves */
+	enum fj_step	 step;
+	int		 rounds;
+	/* fix: the site's value from this run's site-DB read */
+	int		 host_known;		/* the fresh fleet lists the host */
+	int		 site_state;		/* enum fleet_expected */
+	char		 expected[UTIL_SHA256_HEX];
+	char		**elems;
+	size_t		 nelems;
+	/* rollback: what to put back (the fix job's backup) */
+	int		 restore_absent;
+	uint8_t		*restore;
+	size_t		 restore_len;
+	uint32_t	 restore_type;
+	char		 restore_err[128];	/* why there is nothing to restore */
+	/* results */
+	int		 has_before;
+	char		 before[UTIL_SHA256_HEX];
+	char		 outcome[20];
+	int		 rescan;
+};
+
+struct fsess {
+	const struct config	*conf;
+	struct store		*st;
+	struct sched		*pool;
+	struct hostmap		*hm;
+	struct store_fleet	*fleet;
+	int			 stop_fd;
+	struct worker_conf	 wc;		/* the workers' argument; lives as long as the pool */
+	struct fjob		*v;
+	size_t			 n;
+	size_t			*task_job;	/* task index -> job index for the current sched_run */
+	int			 store_failed;
+};
+
+struct fix_daemon {
+	const struct config	*conf;
+	int64_t			 retry_at;	/* mono ms: no site-DB retry before */
+};
+
+/* ---- job lock ---- */
+
+/* Open the lock file; fd or -1 with err. */
+static int
+lock_open(const struct config *conf, char *err, size_t errlen)
+{
+	char path[PATH_MAX + sizeof(FIX_LOCK_SUFFIX)];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s%s", conf->store.path, FIX_LOCK_SUFFIX);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return util_err(err, errlen, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* ---- finishing ---- */
+
+static const char *
+nz(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static void
+fj_finish(struct fsess *s, struct fjob *f, const char *outcome, const char *before, const char *after,
+    const char *error)
+{
+	char err[512];
+	int rc;
+
+	f->step = FJ_DONE;
+	util_strlcpy(f->outcome, outcome, sizeof(f->outcome));
+	rc = store_jobs_finish(s->st, f->j.id, outcome, strcmp(f->j.kind, "fix") == 0 ? nz(f->expected) : NULL,
+	    nz(before), nz(after), nz(error), err, sizeof(err));
+	if (rc == -1) {
+		log_warnx("job %lld: store: %s", (long long)f->j.id, err);
+		s->store_failed = 1;
+	} else if (rc != 0)
+		log_warnx("job %lld: %s", (long long)f->j.id, err);
+	if (strcmp(outcome, "written") == 0 || strcmp(outcome, "restored") == 0)
+		f->rescan = 1;
+	log_info("job %lld %s %s: %s%s%s", (long long)f->j.id, f->j.kind, f->j.host, outcome, error ? ": " : "",
+	    error ? error : "");
+}
+
+/* The read facts of a reply as a text for an error message. */
+static void
+reg_text(const struct msg_fix_res *m, char *buf, size_t len)
+{
+	switch (m->reg) {
+	case MSG_REG_VALUE: snprintf(buf, len, "value type %u, %u bytes", m->value_type, m->raw_len); break;
+	case MSG_REG_VALUE_ABSENT: snprintf(buf, len, "value absent"); break;
+	case MSG_REG_KEY_ABSENT: snprintf(buf, len, "key absent"); break;
+	case MSG_REG_DENIED: snprintf(buf, len, "access denied"); break;
+	case MSG_REG_FAILED: snprintf(buf, len, "WERROR %u", m->werr); break;
+	default: snprintf(buf, len, "unreachable (%s)", m->reason); break;
+	}
+}
+
+/* Finishing a job whose host could not be read/reached: a message with the reason. */
+static void
+fj_unreachable(struct fsess *s, struct fjob *f, const char *reason, const char *detail)
+{
+	char e[1200];
+
+	snprintf(e, sizeof(e), "%s%s%s%s", reason, detail && detail[0] ? ": " : "", detail ? detail : "",
+	    f->j.backup != NULL ? " (a write may have landed earlier; backup kept)" : "");
+	fj_finish(s, f, "unreachable", f->has_before ? f->before : NULL, NULL, e);
+}
+
+/* ---- step 1: the read, and every decision that needs no write ---- */
+
+static int
+value_is_expected(const struct fjob *f, const struct msg_fix_res *m)
+{
+	return f->site_state == FLEET_EXPECTED_PRESENT && m->reg == MSG_REG_VALUE && m->decoded &&
+	    m->value_type == 7 && strcmp(m->sha256, f->expected) == 0;
+}
+
+static int
+value_is_backup(const struct fjob *f, const struct msg_fix_res *m)
+{
+	if (f->restore_absent)
+		return m->reg == MSG_REG_VALUE_ABSENT;
+	return m->reg == MSG_REG_VALUE && !m->too_large && m->value_type == f->restore_type &&
+	    m->raw_len == f->restore_len && (m->raw_len == 0 || memcmp(m->raw, f->restore, m->raw_len) == 0);
+}
+
+/* Store the backup of what m holds (unless the job has one).  0 go on, -1 the job was finished/skipped. */
+static int
+take_backup(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
+{
+	char err[512], *hex = NULL;
+	int rc, type = -1;
+
+	if (f->j.backup != NULL)
+		return 0;
+	if (m->reg == MSG_REG_VALUE) {
+		if ((hex = malloc((size_t)m->raw_len * 2 + 1)) == NULL) {
+			fj_finish(s, f, "refused", f->before, NULL, "out of memory for the backup");
+			return -1;
+		}
+		util_hex(m->raw, m->raw_len, hex);
+		type = (int)m->value_type;
+	} else if ((hex = strdup(STORE_BACKUP_ABSENT)) == NULL) {
+		fj_finish(s, f, "refused", NULL, NULL, "out of memory for the backup");
+		return -1;
+	}
+	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, err, sizeof(err));
+	if (rc == 0) {
+		f->j.backup = hex;
+		f->j.backup_type = type;
+		return 0;
+	}
+	free(hex);
+	if (rc == 1) {
+		/* Taken by an earlier attempt: reload it, never replace it. */
+		struct store_job j;
+
+		if (store_jobs_load(s->st, f->j.id, &j, err, sizeof(err)) == 1) {
+			store_job_free(&f->j);
+			f->j = j;
+			return 0;
+		}
+	}
+	/* Without a committed backup nothing is written; the job stays running for the next start. */
+	log_warnx("job %lld: backup not stored, not writing: %s", (long long)f->j.id, err);
+	s->store_failed = 1;
+	f->step = FJ_DONE;
+	util_strlcpy(f->outcome, "interrupted", sizeof(f->outcome));
+	return -1;
+}
+
+static void
+on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
+{
+	char txt[128];
+
+	if (m->decoded) {
+		f->has_before = 1;
+		util_strlcpy(f->before, m->sha256, sizeof(f->before));
+	} else
+		f->has_before = 0;
+	if (m->reg == MSG_REG_UNREACHABLE) {
+		fj_unreachable(s, f, m->reason, m->detail);
+		return;
+	}
+	if (value_is_expected(f, m)) {
+		if (f->j.backup != NULL)
+			fj_finish(s, f, "written", NULL, m->sha256, f->j.attempts > 1 ?
+			    "finished after an interrupted attempt: the host holds the value written" : NULL);
+		else
+			fj_finish(s, f, "already_correct", m->sha256, m->sha256, NULL);
+		return;
+	}
+	if (!f->host_known) {
+		fj_finish(s, f, "refused", f->before, NULL, "the host is no longer in the site DB");
+		return;
+	}
+	if (f->site_state != FLEET_EXPECTED_PRESENT || f->nelems == 0) {
+		fj_finish(s, f, "refused", f->before, NULL, f->site_state == FLEET_EXPECTED_AMBIGUOUS ?
+		    "the site's IssuingCertificateList is ambiguous (several distinct Value1 rows)" :
+		    "the site has no IssuingCertificateList value in the site DB");
+		return;
+	}
+	if (f->j.expected_sha256[0] != '\0' && strcmp(f->j.expected_sha256, f->expected) != 0) {
+		fj_finish(s, f, "refused", f->before, NULL, "the site's value changed since the job was queued");
+		return;
+	}
+	switch (m->reg) {
+	case MSG_REG_KEY_ABSENT:
+		fj_finish(s, f, "refused", NULL, NULL,
+		    "HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host");
+		return;
+	case MSG_REG_DENIED:
+		fj_finish(s, f, "access_denied", NULL, NULL, "reading the Security key: access denied (0x80070005)");
+		return;
+	case MSG_REG_FAILED:
+		reg_text(m, txt, sizeof(txt));
+		fj_unreachable(s, f, "werror", txt);
+		return;
+	}
+	if (m->too_large) {
+		fj_finish(s, f, "refused", NULL, NULL, "the current value is over 1 MiB and cannot be backed up");
+		return;
+	}
+	if (f->j.dry_run) {
+		fj_finish(s, f, "would_write", f->before, f->expected, NULL);
+		return;
+	}
+	if (take_backup(s, f, m) == -1)
+		return;
+	f->step = FJ_WRITE;
+}
+
+static void
+on_read_rollback(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
+{
+	char txt[128];
+
+	f->has_before = m->decoded != 0;
+	util_strlcpy(f->before, m->decoded ? m->sha256 : "", sizeof(f->before));
+	if (m->reg == MSG_REG_UNREACHABLE) {
+		fj_unreachable(s, f, m->reason, m->detail);
+		return;
+	}
+	if (f->restore_err[0] != '\0') {
+		fj_finish(s, f, "refused", f->before, NULL, f->restore_err);
+		return;
+	}
+	switch (m->reg) {
+	case MSG_REG_KEY_ABSENT:
+		fj_finish(s, f, "refused", NULL, NULL,
+		    "HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host");
+		return;
+	case MSG_REG_DENIED:
+		fj_finish(s, f, "access_denied", NULL, NULL, "reading the Security key: access denied (0x80070005)");
+		return;
+	case MSG_REG_FAILED:
+		reg_text(m, txt, sizeof(txt));
+		fj_unreachable(s, f, "werror", txt);
+		return;
+	}
+	if (value_is_backup(f, m)) {
+		fj_finish(s, f, "restored", f->before, f->before, f->j.backup != NULL ?
+		    "finished after an interrupted attempt: the host holds the backup" : NULL);
+		return;
+	}
+	if (m->too_large) {
+		fj_finish(s, f, "refused", NULL, NULL, "the current value is over 1 MiB and cannot be backed up");
+		return;
+	}
+	if (take_backup(s, f, m) == -1)
+		return;
+	f->step = FJ_WRITE;
+}
+
+/* ---- step 3: the write's reply ---- */
+
+static void
+on_write(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
+{
+	int fix = strcmp(f->j.kind, "fix") == 0;
+	int ok = fix ? value_is_expected(f, m) : value_is_backup(f, m);
+	const char *after = m->decoded ? m->sha256 : NULL;
+	const char *good = fix ? "written" : "restored";
+	char txt[128], e[1300];
+
+	switch (m->write) {
+	case MSG_WRITE_OK:
+		if (ok) {
+			fj_finish(s, f, good, f->has_before ? f->before : NULL, after, NULL);
+			return;
+		}
+		if (m->reg == MSG_REG_UNREACHABLE) {
+			f->step = FJ_READ;	/* written but not verified yet: re-read in the next round */
+			return;
+		}
+		reg_text(m, txt, sizeof(txt));
+		snprintf(e, sizeof(e), "read back after the write: %s%s", txt,
+		    m->decoded ? ", not the value written" : "");
+		fj_finish(s, f, "verify_failed", f->has_before ? f->before : NULL, after, e);
+		return;
+	case MSG_WRITE_DENIED:
+		fj_finish(s, f, "access_denied", f->has_before ? f->before : NULL, NULL,
+		    "writing the value: access denied (0x80070005; the scan account is not a local administrator)");
+		return;
+	case MSG_WRITE_KEY_ABSENT:
+		fj_finish(s, f, "refused", NULL, NULL,
+		    "HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host");
+		return;
+	case MSG_WRITE_FAILED:
+		fj_unreachable(s, f, "werror", m->detail);
+		return;
+	case MSG_WRITE_UNREACHABLE:
+		fj_unreachable(s, f, m->reason, m->detail);
+		return;
+	case MSG_WRITE_UNKNOWN:
+	default:
+		if (ok) {
+			fj_finish(s, f, good, f->has_before ? f->before : NULL, after, NULL);
+			return;
+		}
+		log_info("job %lld %s: write outcome unknown (%s), re-reading", (long long)f->j.id, f->j.host,
+		    m->detail);
+		f->step = FJ_READ;
+		return;
+	}
+}
+
+/* ---- the worker pool round trips ---- */
+
+static int
+on_done(void *ctx, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p, size_t n, int64_t ms)
+{
+	struct fsess *s = ctx;
+	struct fjob *f = &s->v[s->task_job[idx]];
+	struct msg_fix_res m;
+	char err[256] = "";
+	int rc, writing = f->step == FJ_WRITE;
+
+	(void)ms;
+	if (st == SCHED_STOPPED)
+		return 0;	/* stays running: finished at the next start */
+	if (st != SCHED_OK) {
+		if (writing) {
+			log_info("job %lld %s: %s during the write, re-reading", (long long)f->j.id, f->j.host,
+			    sched_status_str(st));
+			f->step = FJ_READ;
+		} else
+			fj_unreachable(s, f, sched_status_str(st), NULL);
+		return 0;
+	}
+	rc = type == MSG_FIX_RES ? msg_dec_fix_res(p, n, &m, err, sizeof(err)) :
+	    msg_dec_rollback_res(p, n, &m, err, sizeof(err));
+	if (rc == -1 || m.task != (uint64_t)idx + 1) {
+		log_warnx("job %lld: bad reply from worker: %s", (long long)f->j.id, err[0] ? err : "another task");
+		if (rc == 0)
+			msg_fix_res_free(&m);
+		if (writing)
+			f->step = FJ_READ;
+		else
+			fj_unreachable(s, f, "protocol", err);
+		return -1;
+	}
+	if (writing)
+		on_write(s, f, &m);
+	else if (strcmp(f->j.kind, "fix") == 0)
+		on_read_fix(s, f, &m);
+	else
+		on_read_rollback(s, f, &m);
+	msg_fix_res_free(&m);
+	return 0;
+}
+
+/* One sched_run over the jobs of `wave` at `step`.  0 done, 1 stopped, -1 pool lost (logged). */
+static int
+run_step(struct fsess *s, int wave, enum fj_step step)
+{
+	const struct config *conf = s->conf;
+	struct sched_task *tasks = NULL;
+	struct msg_buf *bufs = NULL;
+	size_t i, nt = 0;
+	int64_t dl = 1000LL * (conf->scan.host_deadline > 0 ? conf->scan.host_deadline :
+	    conf->smb.timeout * WORKER_JOB_STEPS);
+	char err[512];
+	int rc = -1;
+
+	for (i = 0; i < s->n; i++)
+		nt += s->v[i].claimed && s->v[i].wave == wave && s->v[i].step == step;
+	if (nt == 0)
+		return 0;
+	if ((tasks = calloc(nt, sizeof(*tasks))) == NULL || (bufs = calloc(nt, sizeof(*bufs))) == NULL) {
+		log_warnx("jobs: out of memory");
+		goto done;
+	}
+	for (i = 0, nt = 0; i < s->n; i++) {
+		struct fjob *f = &s->v[i];
+		struct msg_fix_req q;
+		int fix = strcmp(f->j.kind, "fix") == 0;
+
+		if (!f->claimed || f->wave != wave || f->step != step)
+			continue;
+		memset(&q, 0, sizeof(q));
+		q.task = nt + 1;
+		q.job = (uint64_t)f->j.id;
+		q.fqdn = f->j.host;
+		q.addr = (char *)f->addr;
+		q.op = MSG_FIX_OP_READ;
+		if (step == FJ_WRITE && fix) {
+			q.op = MSG_FIX_OP_WRITE;
+			q.elems = f->elems;
+			q.nelems = (uint32_t)f->nelems;
+		} else if (step == FJ_WRITE && f->restore_absent)
+			q.op = MSG_FIX_OP_DELETE;
+		else if (step == FJ_WRITE) {
+			q.op = MSG_FIX_OP_RESTORE;
+			q.value_type = f->restore_type;
+			q.data = f->restore;
+			q.data_len = (uint32_t)f->restore_len;
+		}
+		if ((fix ? msg_enc_fix_req(&bufs[nt], &q, err, sizeof(err)) :
+		    msg_enc_rollback_req(&bufs[nt], &q, err, sizeof(err))) == -1) {
+			fj_finish(s, f, "refused", NULL, NULL, err);
+			continue;
+		}
+		tasks[nt].type = fix ? MSG_FIX_REQ : MSG_ROLLBACK_REQ;
+		tasks[nt].req = &bufs[nt];
+		tasks[nt].deadline_ms = dl;
+		s->task_job[nt] = i;
+		nt++;
+	}
+	rc = sched_run(s->pool, tasks, nt, on_done, s, s->stop_fd, err, sizeof(err));
+	if (rc == -1)
+		log_warnx("jobs: worker pool: %s", err);
+done:
+	for (i = 0; bufs != NULL && i < nt; i++)
+		msg_buf_free(&bufs[i]);
+	free(bufs);
+	free(tasks);
+	return rc;
+}
+
+/* ---- preparing a run ---- */
+
+/* Fresh site-DB read, stored like a scan's inventory refresh.  0, or -1 with err (store unchanged). */
+static int
+read_fleet(struct fsess *s, int *sitedb_ready, char *err, size_t errlen)
+{
+	struct sitedb *db = NULL;
+	struct store_fleet_stats stats;
+	char now[UTIL_ISO_LEN], why[512];
+	int rc = -1;
+
+	if (!*sitedb_ready) {
+		if (sitedb_global_init(s->conf->sitedb.login_timeout, s->conf->sitedb.query_timeout, why,
+		    sizeof(why)) == -1)
+			return util_err(err, errlen, "site DB: %s", why);
+		*sitedb_ready = 1;
+	}
+	if (sitedb_open(&db, s->conf, NULL, why, sizeof(why)) == -1 ||
+	    sitedb_read_fleet(db, &s->fleet, NULL, why, sizeof(why)) == -1) {
+		util_err(err, errlen, "site DB: %s", why);
+		goto done;
+	}
+	util_iso_now(now);
+	if (store_fleet_put(s->st, s->fleet, now, &stats, why, sizeof(why)) == -1) {
+		util_err(err, errlen, "store: %s", why);
+		goto done;
+	}
+	rc = 0;
+done:
+	sitedb_close(db);
+	return rc;
+}
+
+/* What a claimed job needs before its first request: address, the site's value or the backup to restore. */
+static void
+prepare_job(struct fsess *s, struct fjob *f)
+{
+	const struct store_fleet *fl = s->fleet;
+	const struct fleet_host *h = NULL;
+	const char *a = hostmap_lookup(s->hm, f->j.host);
+	size_t i;
+	long ne;
+	char err[256];
+
+	f->addr = a ? a : "";
+	f->step = FJ_READ;
+	f->site_state = FLEET_EXPECTED_ABSENT;
+	for (i = 0; i < fl->nhosts && h == NULL; i++)
+		if (strcasecmp(fl->hosts[i].fqdn, f->j.host) == 0)
+			h = &fl->hosts[i];
+	f->host_known = h != NULL;
+	for (i = 0; h != NULL && i < fl->nsites; i++) {
+		const struct fleet_site *site = &fl->sites[i];
+
+		if (strcmp(site->code, h->site) != 0)
+			continue;
+		f->site_state = (int)site->expected;
+		if (site->expected == FLEET_EXPECTED_PRESENT && site->expected_value != NULL) {
+			if ((ne = util_split_value1(site->expected_value, &f->elems)) < 0) {
+				f->elems = NULL;
+				f->site_state = FLEET_EXPECTED_ABSENT;
+			} else {
+				f->nelems = (size_t)ne;
+				util_multisz_sha256((const char *const *)f->elems, f->nelems, f->expected);
+			}
+		}
+		break;
+	}
+	if (strcmp(f->j.kind, "rollback") == 0) {
+		struct store_job fx;
+		long got;
+
+		if (store_jobs_load(s->st, f->j.rollback_of, &fx, err, sizeof(err)) != 1) {
+			snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld not found",
+			    (long long)f->j.rollback_of);
+			return;
+		}
+		if (fx.backup == NULL)
+			snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld has no backup",
+			    (long long)fx.id);
+		else if (strcmp(fx.backup, STORE_BACKUP_ABSENT) == 0)
+			f->restore_absent = 1;
+		else if (fx.backup_type < 0 || (f->restore = malloc(strlen(fx.backup) / 2 + 1)) == NULL ||
+		    (got = util_unhex(fx.backup, f->restore, strlen(fx.backup) / 2 + 1)) < 0 ||
+		    (size_t)got > MSG_VALUE_MAX)
+			snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld: the backup does not decode",
+			    (long long)fx.id);
+		else {
+			f->restore_len = (size_t)got;
+			f->restore_type = (uint32_t)fx.backup_type;
+		}
+		store_job_free(&fx);
+	}
+}
+
+static void
+fjob_free(struct fjob *f)
+{
+	store_job_free(&f->j);
+	util_strv_free(f->elems, f->nelems);
+	free(f->restore);
+	memset(f, 0, sizeof(*f));
+}
+
+static void
+sess_free(struct fsess *s)
+{
+	size_t i;
+
+	sched_free(s->pool, 2000);
+	s->pool = NULL;
+	hostmap_free(s->hm);
+	s->hm = NULL;
+	store_fleet_free(s->fleet);
+	s->fleet = NULL;
+	for (i = 0; s->v != NULL && i < s->n; i++)
+		fjob_free(&s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	free(s->task_job);
+	s->task_job = NULL;
+	s->n = 0;
+}
+
+/*
+ * One run while holding the job lock: resume `resume` (jobs left running), claim `claim` (queued jobs),
+ * execute, rescan.  Outcomes stay in s->v for the caller.  0 ran (see store_failed), 1 stopped by stop_fd,
+ * 2 the site DB could not be read (nothing claimed, err), -1 store/pool error (err).
+ */
+static int
+sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresume, const int64_t *claim,
+    size_t nclaim, char *err, size_t errlen)
+{
+	const struct config *conf = s->conf;
+	const char **hosts = NULL;
+	size_t i, k, nh = 0;
+	int wave, nwaves = 0, round, rc;
+	char why[512];
+
+	s->n = nresume + nclaim;
+	if (s->n == 0)
+		return 0;
+	if ((s->v = calloc(s->n, sizeof(*s->v))) == NULL || (s->task_job = calloc(s->n, sizeof(size_t))) == NULL)
+		return util_err(err, errlen, "jobs: out of memory");
+	if (read_fleet(s, sitedb_ready, err, errlen) == -1)
+		return 2;
+	if (conf->smb.host_map[0] != '\0' ? hostmap_load(&s->hm, conf->smb.host_map, why, sizeof(why)) :
+	    hostmap_empty(&s->hm, why, sizeof(why)))
+		return util_err(err, errlen, "host_map: %s", why);
+	/* Claim; jobs of one host go into successive waves, oldest first. */
+	for (i = 0; i < s->n; i++) {
+		struct fjob *f = &s->v[i];
+		int64_t id = i < nresume ? resume[i] : claim[i - nresume];
+
+		rc = store_jobs_claim(s->st, id, i < nresume, &f->j, why, sizeof(why));
+		if (rc == -1)
+			return util_err(err, errlen, "claim job %lld: %s", (long long)id, why);
+		if (rc != 0) {
+			f->j.id = id;
+			util_strlcpy(f->outcome, "cancelled", sizeof(f->outcome));
+			log_info("job %lld not run: %s", (long long)id, why);
+			continue;
+		}
+		f->claimed = 1;
+		for (k = 0; k < i; k++)
+			if (s->v[k].claimed && strcasecmp(s->v[k].j.host, f->j.host) == 0 && s->v[k].wave >= f->wave)
+				f->wave = s->v[k].wave + 1;
+		if (f->wave + 1 > nwaves)
+			nwaves = f->wave + 1;
+		prepare_job(s, f);
+	}
+	s->wc.conf = conf;
+	if (sched_new(&s->pool, conf->fix.concurrency > 0 ? conf->fix.concurrency : 1, worker_main, &s->wc,
+	    FIX_READY_MS, why, sizeof(why)) == -1)
+		return util_err(err, errlen, "cannot start workers: %s", why);
+	for (wave = 0; wave < nwaves; wave++) {
+		for (round = 0; round < FIX_ROUNDS; round++) {
+			if ((rc = run_step(s, wave, FJ_READ)) != 0 || (rc = run_step(s, wave, FJ_WRITE)) != 0)
+				return rc == 1 ? 1 : util_err(err, errlen, "worker pool lost");
+		}
+		for (i = 0; i < s->n; i++)
+			if (s->v[i].claimed && s->v[i].wave == wave && s->v[i].step != FJ_DONE)
+				fj_unreachable(s, &s->v[i], "write outcome unknown",
+				    "no verified read after " "3 rounds");
+	}
+	/* Rescan what was written so its verdict is current. */
+	if ((hosts = calloc(s->n, sizeof(*hosts))) != NULL) {
+		for (i = 0; i < s->n; i++)
+			if (s->v[i].rescan)
+				hosts[nh++] = s->v[i].j.host;
+		if (nh > 0 && (rc = scan_hosts(conf, s->st, s->pool, hosts, nh, s->stop_fd)) != 0)
+			log_warnx("rescan after the jobs %s", rc == 1 ? "stopped" : "failed");
+		free(hosts);
+	}
+	return 0;
+}
+
+/* ---- CLI ---- */
+
+static int
+signals_open(char *err, size_t errlen)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return util_err(err, errlen, "sigprocmask: %s", strerror(errno));
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		return util_err(err, errlen, "signalfd: %s", strerror(errno));
+	return fd;
+}
+
+static void
+cli_user(char *who, size_t len)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw != NULL && pw->pw_name != NULL)
+		snprintf(who, len, "cli:%s", pw->pw_name);
+	else
+		snprintf(who, len, "cli:%u", (unsigned)getuid());
+}
+
+/* Wait for the job lock (another scanner may be running jobs).  0, 1 stopped by a signal, -1 error. */
+static int
+lock_wait(int lockfd, int sigfd)
+{
+	struct pollfd p = { sigfd, POLLIN, 0 };
+	int logged = 0;
+
+	for (;;) {
+		if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			log_warn("flock");
+			return -1;
+		}
+		if (!logged++)
+			log_info("another scanner is running jobs; waiting for it");
+		if (poll(&p, 1, 200) > 0)
+			return 1;
+	}
+}
+
+/* Print one line per job and return the exit status. */
+static int
+cli_report(struct store *st, const int64_t *ids, size_t n)
+{
+	static const char *const good[] = { "written", "already_correct", "would_write", "restored" };
+	json_t *j;
+	size_t i, k;
+	int bad = 0, ok;
+	char err[256];
+
+	for (i = 0; i < n; i++) {
+		const char *host = "?", *state = "?", *outcome = NULL, *error = NULL, *before, *after;
+
+		if (store_jobs_get(st, ids[i], &j, err, sizeof(err)) != 1) {
+			printf("job %lld: %s\n", (long long)ids[i], err);
+			bad = 1;
+			continue;
+		}
+		host = json_string_value(json_object_get(j, "host"));
+		state = json_string_value(json_object_get(j, "state"));
+		outcome = json_string_value(json_object_get(j, "outcome"));
+		error = json_string_value(json_object_get(j, "error"));
+		before = json_string_value(json_object_get(j, "before_sha256"));
+		after = json_string_value(json_object_get(j, "after_sha256"));
+		for (ok = 0, k = 0; outcome != NULL && k < sizeof(good) / sizeof(good[0]); k++)
+			ok |= strcmp(outcome, good[k]) == 0;
+		bad |= !ok;
+		printf("%-40s %-16s job=%lld before=%.12s after=%.12s%s%s\n", host ? host : "?",
+		    outcome ? outcome : (state ? state : "?"), (long long)ids[i], before ? before : "-",
+		    after ? after : "-", error ? " error=" : "", error ? error : "");
+		json_decref(j);
+	}
+	fflush(stdout);
+	return bad ? 2 : 0;
+}
+
+/* Queue-then-run core of both subcommands: ids are the caller's queued jobs. */
+static int
+cli_run(const struct config *conf, struct store *st, int sigfd, const int64_t *ids, size_t n, const char *who)
+{
+	struct fsess s;
+	int64_t *resume = NULL, *mine = NULL;
+	size_t nresume = 0, nmine = 0, i;
+	int lockfd = -1, sitedb_ready = 0, rc, status = 1;
+	char err[1024];
+	struct store_job j;
+
+	memset(&s, 0, sizeof(s));
+	if ((lockfd = lock_open(conf, err, sizeof(err))) == -1) {
+		log_warnx("%s", err);
+		goto cancel;
+	}
+	if ((rc = lock_wait(lockfd, sigfd)) != 0)
+		goto cancel;
+	if ((resume = calloc(FIX_BATCH_MAX, sizeof(*resume))) == NULL || (mine = calloc(n + 1, sizeof(*mine))) == NULL)
+		goto cancel;
+	if (store_jobs_ids(st, "running", resume, FIX_BATCH_MAX, &nresume, err, sizeof(err)) == -1) {
+		log_warnx("store: %s", err);
+		goto cancel;
+	}
+	if (nresume > 0)
+		log_info("%zu job(s) left running by a scanner that stopped: finishing them first", nresume);
+	/* Ours that nobody ran meanwhile (a daemon may have taken some while we waited for the lock). */
+	for (i = 0; i < n; i++)
+		if (store_jobs_load(st, ids[i], &j, err, sizeof(err)) == 1) {
+			if (strcmp(j.state, "queued") == 0)
+				mine[nmine++] = ids[i];
+			store_job_free(&j);
+		}
+	s.conf = conf;
+	s.st = st;
+	s.stop_fd = sigfd;
+	rc = sess_run(&s, &sitedb_ready, resume, nresume, mine, nmine, err, sizeof(err));
+	if (rc == 2) {
+		log_warnx("%s: nothing was written", err);
+		goto cancel;
+	}
+	if (rc == -1)
+		log_warnx("%s", err);
+	else if (rc == 1)
+		log_warnx("stopped by a signal: unfinished jobs stay running and are finished at the next start");
+	status = cli_report(st, ids, n);
+	if (rc != 0 || s.store_failed)
+		status = status == 2 ? 2 : 1;
+	goto done;
+cancel:
+	/* The run did not start: do not leave our jobs queued for someone else to run later. */
+	for (i = 0; i < n; i++)
+		if (store_jobs_cancel(st, ids[i], who, err, sizeof(err)) == 0)
+			printf("job %lld cancelled: the run could not start\n", (long long)ids[i]);
+	status = 1;
+done:
+	sess_free(&s);
+	if (sitedb_ready)
+		sitedb_global_exit();
+	if (lockfd != -1)
+		close(lockfd);	/* releases the lock */
+	free(resume);
+	free(mine);
+	return status;
+}
+
+int
+fix_cli(const struct config *conf, const struct fix_order *o)
+{
+	struct store *st = NULL;
+	struct store_fix_order so;
+	struct store_fix_result r;
+	int64_t *ids = NULL;
+	char who[300], err[1024];
+	int sigfd = -1, rc, status = 1;
+	long i;
+
+	memset(&r, 0, sizeof(r));
+	cli_user(who, sizeof(who));
+	signal(SIGPIPE, SIG_IGN);
+	if ((sigfd = signals_open(err, sizeof(err))) == -1 || store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto done;
+	}
+	memset(&so, 0, sizeof(so));
+	so.hosts = o->hosts;
+	so.nhosts = o->nhosts;
+	so.all_affected = o->all_affected;
+	so.site = o->site;
+	so.dry_run = o->dry_run;
+	so.requested_by = who;
+	so.max_count = conf->fix.max_per_run;
+	so.confirm_count = o->confirm > 0 ? o->confirm : -1;
+	rc = store_jobs_queue_fixes(st, &so, &r, err, sizeof(err));
+	if (rc == STORE_JOBS_NOT_FOUND) {
+		log_warnx("unknown or retired host %s: nothing queued", r.unknown);
+		goto done;
+	}
+	if (rc == STORE_JOBS_TOO_MANY) {
+		log_warnx("%ld hosts exceed [fix] max_per_run %d: nothing queued; repeat with --confirm %ld to fix "
+		    "them all", r.count, conf->fix.max_per_run, r.count);
+		goto done;
+	}
+	if (rc != 0) {
+		log_warnx("store: %s", err);
+		goto done;
+	}
+	if (r.count == 0) {
+		printf("no host to fix\n");
+		status = 0;
+		goto done;
+	}
+	if ((ids = calloc((size_t)r.count, sizeof(*ids))) == NULL)
+		goto done;
+	for (i = 0; i < r.count; i++)
+		ids[i] = r.jobs[i].id;
+	log_info("%ld fix job(s) queued%s", r.count, o->dry_run ? " (dry run)" : "");
+	status = cli_run(conf, st, sigfd, ids, (size_t)r.count, who);
+done:
+	free(ids);
+	free(r.jobs);
+	store_close(st);
+	if (sigfd != -1)
+		close(sigfd);
+	return status;
+}
+
+int
+fix_cli_rollback(const struct config *conf, int64_t job)
+{
+	struct store *st = NULL;
+	int64_t id;
+	char who[300], err[1024];
+	int sigfd = -1, rc, status = 1;
+
+	cli_user(who, sizeof(who));
+	signal(SIGPIPE, SIG_IGN);
+	if ((sigfd = signals_open(err, sizeof(err))) == -1 || store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto done;
+	}
+	rc = store_jobs_queue_rollback(st, job, who, &id, err, sizeof(err));
+	if (rc == STORE_JOBS_NOT_FOUND)
+		log_warnx("no job %lld", (long long)job);
+	else if (rc == STORE_JOBS_CONFLICT)
+		log_warnx("%s", err);
+	else if (rc != 0)
+		log_warnx("store: %s", err);
+	else
+		status = cli_run(conf, st, sigfd, &id, 1, who);
+done:
+	store_close(st);
+	if (sigfd != -1)
+		close(sigfd);
+	return status;
+}
+
+/* ---- daemon ---- */
+
+int
+fix_daemon_new(struct fix_daemon **out, const struct config *conf, char *err, size_t errlen)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return util_err(err, errlen, "out of memory");
+	(*out)->conf = conf;
+	return 0;
+}
+
+void
+fix_daemon_free(struct fix_daemon *d)
+{
+	free(d);
+}
+
+int
+fix_daemon_poll(struct fix_daemon *d, struct store *st, int *sitedb_ready, int stop_fd)
+{
+	struct fsess s;
+	int64_t *resume = NULL, *queued = NULL;
+	size_t nresume = 0, nqueued = 0;
+	int lockfd = -1, rc, ret = -1;
+	char err[1024];
+
+	if (util_mono_ms() < d->retry_at)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	if ((resume = calloc(FIX_BATCH_MAX, sizeof(*resume))) == NULL ||
+	    (queued = calloc(FIX_BATCH_MAX, sizeof(*queued))) == NULL) {
+		log_warnx("jobs: out of memory");
+		goto done;
+	}
+	/* Cheap check first: nothing queued and nothing running means nothing to do (no lock taken). */
+	if (store_jobs_ids(st, "queued", queued, FIX_BATCH_MAX, &nqueued, err, sizeof(err)) == -1 ||
+	    store_jobs_ids(st, "running", resume, FIX_BATCH_MAX, &nresume, err, sizeof(err)) == -1) {
+		log_warnx("store: %s", err);
+		goto done;
+	}
+	if (nqueued == 0 && nresume == 0) {
+		ret = 0;
+		goto done;
+	}
+	if ((lockfd = lock_open(d->conf, err, sizeof(err))) == -1) {
+		log_warnx("%s", err);
+		goto done;
+	}
+	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+		ret = 0;	/* a CLI run holds it: its jobs are its own */
+		goto done;
+	}
+	/* Re-read under the lock: what is running now was left by a scanner that died. */
+	if (store_jobs_ids(st, "queued", queued, FIX_BATCH_MAX, &nqueued, err, sizeof(err)) == -1 ||
+	    store_jobs_ids(st, "running", resume, FIX_BATCH_MAX, &nresume, err, sizeof(err)) == -1) {
+		log_warnx("store: %s", err);
+		goto done;
+	}
+	if (nresume > 0)
+		log_info("%zu job(s) left running by a scanner that stopped: finishing them", nresume);
+	s.conf = d->conf;
+	s.st = st;
+	s.stop_fd = stop_fd;
+	rc = sess_run(&s, sitedb_ready, resume, nresume, queued, nqueued, err, sizeof(err));
+	if (rc == 2) {
+		log_warnx("jobs not run (retry in %d s): %s", FIX_SITEDB_RETRY_S, err);
+		d->retry_at = util_mono_ms() + 1000LL * FIX_SITEDB_RETRY_S;
+		ret = 0;
+	} else if (rc == -1)
+		log_warnx("jobs: %s", err);
+	else
+		ret = rc == 1 ? 1 : (s.store_failed ? -1 : 0);
+done:
+	sess_free(&s);
+	if (lockfd != -1)
+		close(lockfd);
+	free(resume);
+	free(queued);
+	return ret;
+}

@@ -1,0 +1,51 @@
+/*
+ * fix.h — execution of remediation jobs (issue 7): the `fix` and `rollback` subcommands and the job polling
+ * of the daemon.  The state machine and the exactly-once rules are drawn in fix.c's header.
+ */
+#ifndef DPFLEET_FIX_H
+#define DPFLEET_FIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct store;
+
+/* What `dpfleet-scanner fix` was asked. */
+struct fix_order {
+	const char *const *hosts;	/* explicit FQDNs, or */
+	size_t		 nhosts;
+	int		 all_affected;	/* every host whose newest verdict is missing/empty/mismatch */
+	const char	*site;		/* with all_affected: only this site code (NULL: all) */
+	int		 dry_run;
+	long		 confirm;	/* --confirm N: allow N jobs over [fix] max_per_run (N must equal the count) */
+};
+
+/*
+ * `dpfleet-scanner -f FILE fix ...`: queue one fix job per host as `cli:<unix user>`, wait for the job lock,
+ * run the jobs (and any job an earlier scanner left running), print one line per host to stdout.  conf is
+ * loaded and checked.  Returns the exit status: 0 when every job ended written, already_correct or
+ * would_write; 2 when one did not (or was cancelled); 1 on a store or site DB error or when the order is
+ * refused (unknown host, more than [fix] max_per_run without --confirm) — nothing is left queued then.
+ */
+int	 fix_cli(const struct config *conf, const struct fix_order *o);
+
+/* `dpfleet-scanner -f FILE rollback JOB_ID`: queue and run the rollback of fix job `job`.  Same statuses. */
+int	 fix_cli_rollback(const struct config *conf, int64_t job);
+
+/*
+ * Daemon side.  fix_daemon_poll: if a job is queued or was left running, and no other scanner holds the job
+ * lock, run them all (site DB read, workers of [fix] concurrency, rescans) before returning; otherwise
+ * return at once.  sitedb_ready is the caller's "sitedb_global_init done" flag (set here when it calls it);
+ * stop_fd (signalfd, not read) interrupts a run: its jobs stay running and are finished at the next start.
+ * Returns 0 (idle or ran), 1 when stopped by stop_fd, -1 on a store error (logged).  A site DB failure is
+ * logged, leaves the jobs as they are and is retried after FIX_SITEDB_RETRY_S.
+ */
+#define FIX_SITEDB_RETRY_S	30
+struct fix_daemon;
+int	 fix_daemon_new(struct fix_daemon **out, const struct config *conf, char *err, size_t errlen);
+int	 fix_daemon_poll(struct fix_daemon *d, struct store *st, int *sitedb_ready, int stop_fd);
+void	 fix_daemon_free(struct fix_daemon *d);
+
+#endif
