@@ -326,6 +326,71 @@ store_session_get(struct store *st, const char *token_hash, const char *now, str
 	return rc;
 }
 
+struct store_session_lookup {
+	struct store	*st;
+	sqlite3_stmt	*stmt;
+};
+
+int
+store_session_lookup_new(struct store *st, struct store_session_lookup **out, char *err, size_t errlen)
+{
+	struct store_session_lookup *l;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return util_err(err, errlen, "session lookup: out of memory");
+	l->st = st;
+	if (sqlite3_prepare_v3(store_db(st), "SELECT s.user_id, u.name, u.role, s.csrf_token, s.expires_at, "
+	    "(SELECT data_version FROM pragma_data_version) "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0", -1, SQLITE_PREPARE_PERSISTENT,
+	    &l->stmt, NULL) != SQLITE_OK) {
+		util_err(err, errlen, "prepare: %s", sqlite3_errmsg(store_db(st)));
+		free(l);
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
+void
+store_session_lookup_free(struct store_session_lookup *l)
+{
+	if (l == NULL)
+		return;
+	sqlite3_finalize(l->stmt);
+	free(l);
+}
+
+int
+store_session_lookup(struct store_session_lookup *l, const char *token_hash, const char *now,
+    struct store_session *ss, int64_t *data_version, int64_t *own_changes, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = l->stmt;
+	int r, rc = -1;
+
+	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r == SQLITE_DONE) {
+		rc = 0;
+	} else if (r == SQLITE_ROW) {
+		memset(ss, 0, sizeof(*ss));
+		ss->user_id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, ss->user, sizeof(ss->user));
+		col_text(s, 2, ss->role, sizeof(ss->role));
+		col_text(s, 3, ss->csrf, sizeof(ss->csrf));
+		col_text(s, 4, ss->expires_at, sizeof(ss->expires_at));
+		*data_version = sqlite3_column_int64(s, 5);
+		*own_changes = sqlite3_total_changes64(store_db(l->st));
+		rc = 1;
+	} else
+		util_err(err, errlen, "session: %s", sqlite3_errmsg(store_db(l->st)));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
 int
 store_session_delete(struct store *st, const char *token_hash, char *err, size_t errlen)
 {

@@ -86,6 +86,24 @@ int	 store_session_create(struct store *st, const char *token_hash, int64_t user
 int	 store_session_get(struct store *st, const char *token_hash, const char *now, struct store_session *s,
 	    char *err, size_t errlen);
 
+/*
+ * A session lookup bound to one connection that keeps its prepared statement (the per-request hot path of
+ * the server).  store_session_lookup_new: 0 and *out, or -1 with err.  Free with store_session_lookup_free
+ * before closing the store (NULL is fine).
+ */
+struct store_session_lookup;
+int	 store_session_lookup_new(struct store *st, struct store_session_lookup **out, char *err,
+	    size_t errlen);
+void	 store_session_lookup_free(struct store_session_lookup *l);
+
+/*
+ * As store_session_get, and in the same read transaction the DB generation a response cache compares:
+ * PRAGMA data_version (other connections' commits) and this connection's own total changes (see
+ * store_query_generation).  1 and *s, *data_version, *own_changes; 0 if no live session; -1 with err.
+ */
+int	 store_session_lookup(struct store_session_lookup *l, const char *token_hash, const char *now,
+	    struct store_session *s, int64_t *data_version, int64_t *own_changes, char *err, size_t errlen);
+
 /* End one session (absent is fine).  0, or -1 with the reason in err. */
 int	 store_session_delete(struct store *st, const char *token_hash, char *err, size_t errlen);
 

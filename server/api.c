@@ -43,6 +43,7 @@ struct cache_entry {
 struct api_cache {
 	struct cache_entry	 e[CACHE_SLOTS];
 	size_t			 next;		/* round-robin victim */
+	struct store_session_lookup *lookup;	/* prepared once per connection */
 };
 
 static int	api_login(struct api_call *);
@@ -260,9 +261,19 @@ api_user(struct api_call *c)
 /* --- response cache ---------------------------------------------------------------------------------- */
 
 struct api_cache *
-api_cache_new(void)
+api_cache_new(struct store *st)
 {
-	return calloc(1, sizeof(struct api_cache));
+	struct api_cache *c;
+	char err[256];
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (store_session_lookup_new(st, &c->lookup, err, sizeof(err)) == -1) {
+		log_warnx("response cache: %s", err);
+		free(c);
+		return NULL;
+	}
+	return c;
 }
 
 static void
@@ -282,6 +293,7 @@ api_cache_free(struct api_cache *c)
 		return;
 	for (i = 0; i < CACHE_SLOTS; i++)
 		entry_clear(&c->e[i]);
+	store_session_lookup_free(c->lookup);
 	free(c);
 }
 
@@ -375,7 +387,7 @@ api_handle(struct api_env *env, const struct api_request *rq, struct api_respons
 	char err[512], key[CACHE_KEY_MAX];
 	int64_t dv = 0, own = 0;
 	size_t i;
-	int path_known = 0, found, cacheable = 0;
+	int path_known = 0, found, cacheable = 0, have_gen = 0;
 
 	memset(rs, 0, sizeof(*rs));
 	memset(&c, 0, sizeof(c));
@@ -404,7 +416,12 @@ api_handle(struct api_env *env, const struct api_request *rq, struct api_respons
 	c.arg = c.argbuf[0] != '\0' ? c.argbuf : NULL;
 
 	if (r->rank > 0) {
-		found = auth_session(env->st, rq->cookie, &sess, err, sizeof(err));
+		if (env->cache != NULL) {
+			found = auth_session_lookup(env->cache->lookup, rq->cookie, &sess, &dv, &own, err,
+			    sizeof(err));
+			have_gen = found == 1;
+		} else
+			found = auth_session(env->st, rq->cookie, &sess, err, sizeof(err));
 		if (found == -1) {
 			api_store_error(&c, err);
 			goto done;
@@ -426,7 +443,7 @@ api_handle(struct api_env *env, const struct api_request *rq, struct api_respons
 	}
 
 	cacheable = r->cache && env->cache != NULL && cache_key(rq, key, sizeof(key)) == 0 &&
-	    store_query_generation(env->st, &dv, &own, err, sizeof(err)) == 0;
+	    (have_gen || store_query_generation(env->st, &dv, &own, err, sizeof(err)) == 0);
 	if (cacheable) {
 		const struct cache_entry *e = cache_find(env->cache, key, dv, own);
 

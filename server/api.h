@@ -62,10 +62,12 @@ void	 api_response_clear(struct api_response *rs);
 void	 api_error_response(struct api_response *rs, int status, const char *msg);
 
 /*
- * A per-thread cache of GET responses, valid while the store has not changed (any connection's commit or
- * this connection's own writes invalidate it).  NULL when out of memory.  Free with api_cache_free().
+ * A per-thread cache of GET responses for the connection st, valid while the store has not changed (any
+ * connection's commit or this connection's own writes invalidate it); it also keeps the connection's
+ * prepared session lookup.  NULL when out of memory or the lookup cannot be prepared.  Free with
+ * api_cache_free() before closing st.
  */
-struct api_cache *api_cache_new(void);
+struct api_cache *api_cache_new(struct store *st);
 void	 api_cache_free(struct api_cache *c);
 
 #endif

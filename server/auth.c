@@ -157,6 +157,22 @@ auth_session(struct store *st, const char *cookie, struct store_session *s, char
 }
 
 int
+auth_session_lookup(struct store_session_lookup *l, const char *cookie, struct store_session *s,
+    int64_t *data_version, int64_t *own_changes, char *err, size_t errlen)
+{
+	char hash[UTIL_SHA256_HEX], now[UTIL_ISO_LEN];
+	int rc;
+
+	if (!cookie_valid(cookie))
+		return 0;
+	util_sha256_hex(cookie, strlen(cookie), hash);
+	util_iso_now(now);
+	rc = store_session_lookup(l, hash, now, s, data_version, own_changes, err, errlen);
+	explicit_bzero(hash, sizeof(hash));
+	return rc;
+}
+
+int
 auth_logout(struct store *st, const char *cookie, const char *user, char *err, size_t errlen)
 {
 	char hash[UTIL_SHA256_HEX];

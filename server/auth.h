@@ -9,6 +9,7 @@
 #define DPFLEET_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 #include "store_users.h"
@@ -54,6 +55,13 @@ int	 auth_login(struct store *st, const char *name, const char *password, int tt
  * explicit_bzero()s s->csrf), 0 if none or malformed, -1 with err.
  */
 int	 auth_session(struct store *st, const char *cookie, struct store_session *s, char *err, size_t errlen);
+
+/*
+ * As auth_session through a connection's prepared lookup, also returning the DB generation read in the same
+ * transaction (for the response cache).  Same returns as auth_session.
+ */
+int	 auth_session_lookup(struct store_session_lookup *l, const char *cookie, struct store_session *s,
+	    int64_t *data_version, int64_t *own_changes, char *err, size_t errlen);
 
 /* End the session behind cookie (audit row logout).  0, or -1 with err. */
 int	 auth_logout(struct store *st, const char *cookie, const char *user, char *err, size_t errlen);

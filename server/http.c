@@ -115,7 +115,7 @@ worker_get(struct http_server *s)
 		free(w);
 		return NULL;
 	}
-	w->cache = api_cache_new();		/* NULL only costs speed */
+	w->cache = api_cache_new(w->st);	/* NULL only costs speed */
 	w->env.st = w->st;
 	w->env.metrics = s->metrics;
 	w->env.cache = w->cache;

@@ -80,7 +80,7 @@ state(void)
 	if (store_session_create(fs->st, hash, 2, CSRF, "2026-01-01T00:00:00Z", "2999-01-01T00:00:00Z", err,
 	    sizeof(err)) == -1)
 		abort();
-	if ((fs->metrics = metrics_new()) == NULL || (fs->cache = api_cache_new()) == NULL)
+	if ((fs->metrics = metrics_new()) == NULL || (fs->cache = api_cache_new(fs->st)) == NULL)
 		abort();
 	fs->env.st = fs->st;
 	fs->env.metrics = fs->metrics;
