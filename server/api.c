@@ -51,6 +51,7 @@ static int	api_logout(struct api_call *);
 static int	api_me(struct api_call *);
 static int	api_healthz(struct api_call *);
 static int	api_metrics(struct api_call *);
+static int	api_get_users(struct api_call *);
 
 static const struct route {
 	const char	*method;
@@ -77,6 +78,7 @@ static const struct route {
 	{ "GET",  "/api/v1/report/fixes.csv",		1, 1, api_get_report_fixes_csv },
 	{ "GET",  "/api/v1/report/fixes.json",		1, 1, api_get_report_fixes_json },
 	{ "GET",  "/api/v1/audit",			3, 1, api_get_audit },
+	{ "GET",  "/api/v1/users",			3, 1, api_get_users },
 	{ "GET",  "/healthz",				0, 0, api_healthz },
 	{ "GET",  "/metrics",				0, 0, api_metrics },
 };
@@ -573,4 +575,36 @@ api_metrics(struct api_call *c)
 		return api_store_error(c, err);
 	set_body(c->rs, 200, CT_METRICS, text, len);
 	return 0;
+}
+
+/* The user list for admins (changes go through the CLI: `dpfleet-server user ...`). */
+static int
+api_get_users(struct api_call *c)
+{
+	struct store_user *u = NULL;
+	json_t *res, *list;
+	char err[512], now[UTIL_ISO_LEN];
+	size_t n, i;
+	int oom = 0;
+
+	if (store_user_list(c->env->st, &u, &n, err, sizeof(err)) == -1)
+		return api_store_error(c, err);
+	util_iso_now(now);
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
+	    json_object_set_new(res, "users", list) == -1)
+		oom = 1;
+	for (i = 0; i < n && !oom; i++) {
+		int locked = u[i].locked_until[0] != '\0' && strcmp(u[i].locked_until, now) > 0;
+
+		if (json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:b, s:s?, s:s}", "name", u[i].name,
+		    "role", u[i].role, "disabled", u[i].disabled, "locked", locked, "locked_until",
+		    locked ? u[i].locked_until : NULL, "created_at", u[i].created_at)) == -1)
+			oom = 1;
+	}
+	free(u);
+	if (oom) {
+		json_decref(res);
+		return api_fail(c, 500, "out of memory");
+	}
+	return api_json(c, 200, res);
 }

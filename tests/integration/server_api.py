@@ -484,7 +484,13 @@ def main():
             q = next(a for a in j['audit'] if a['action'] == 'job.queue')
             check(isinstance(q['detail'], dict) and 'job' in q['detail'], q)
             eq(srv.request('GET', '/api/v1/audit?limit=5000', session=S['admin']).status, 400, 'limit')
-        R.run('audit (admin): logins, failures, queue, cancel, scan request, CLI', t_audit)
+            r = srv.request('GET', '/api/v1/users', session=S['admin'])
+            eq(r.status, 200, 'users')
+            eq(sorted(u['name'] for u in r.json()['users']), sorted(PW), 'user list')
+            check(all(set(u) >= {'name', 'role', 'disabled', 'locked', 'created_at'} for u in r.json()['users']),
+                  'user fields')
+            eq(srv.request('GET', '/api/v1/users', session=S['oper']).status, 403, 'operator users')
+        R.run('audit and users (admin only): logins, failures, queue, cancel, scan request, CLI', t_audit)
 
         def t_cache_sees_changes():
             v = S['view']
