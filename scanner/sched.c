@@ -334,22 +334,23 @@ report(struct run *r, size_t idx, enum sched_status st, uint32_t type, const uin
 		*reject = rc == -1;
 }
 
-/* The worker in slot i failed (died, deadline or bad message): report its task, reap it, start another. */
+/*
+ * The worker in slot i failed (died, deadline or bad message): reap it and report its task.  The slot stays
+ * empty until the top of sched_run's loop starts a replacement, so several workers that overran at the same
+ * moment are all killed and reported before any replacement is forked.
+ */
 static void
 worker_lost(struct run *r, int i, enum sched_status st, const char *why)
 {
 	struct worker *w = &r->s->w[i];
 	long task = w->task;
 	int64_t elapsed = util_mono_ms() - w->started;
-	char err[256];
 
 	log_warnx("worker %d %s%s%s", (int)w->pid, st == SCHED_DEADLINE ? "overran its deadline" :
 	    "lost", why ? ": " : "", why ? why : "");
 	worker_reap(w);
 	if (task >= 0)
 		report(r, (size_t)task, st, 0, NULL, 0, elapsed, NULL);
-	if (worker_start(r->s, i, err, sizeof(err)) == -1)
-		log_warnx("cannot replace worker: %s", err);
 }
 
 /* Hand the next task to idle worker i.  A send failure counts as the worker dying (the task is retried). */
@@ -443,8 +444,10 @@ sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_
 	while (r.reported < n) {
 		alive = 0;
 		for (i = 0; i < s->n; i++) {
-			if (s->w[i].pid <= 0 && worker_start(s, i, err, errlen) == -1)
+			if (s->w[i].pid <= 0 && worker_start(s, i, err, errlen) == -1) {
+				log_warnx("cannot replace worker: %s", err);
 				continue;
+			}
 			alive++;
 			if (s->w[i].task < 0)
 				dispatch(&r, i);
