@@ -65,6 +65,7 @@ async function render() {
     location.replace('#/');
     return;
   }
+  if (!r || r.page !== hosts) hosts.forget();
   shell(r ? r.nav : null);
   clear(main);
   if (!r) {

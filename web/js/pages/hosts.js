@@ -10,6 +10,9 @@ import { liveJobs } from './jobs_live.js';
 import { exportLinks } from './overview.js';
 
 const PAGE = 50;
+// The jobs of the last "Fix selected", kept while the user stays on the host list so that redrawing the table
+// (filters, paging, the refresh after the jobs end) keeps the live list.  Dismissed with its button.
+let lastFix = null;
 const SORTS = { fqdn: 'Host', site: 'Site', state: 'State', pxe_cert_errors: 'PXE cert errors',
   last_scanned: 'Last scanned' };
 const FILTERS = ['state', 'site', 'role', 'pxe', 'affected', 'q', 'sort', 'order', 'offset'];
@@ -74,8 +77,6 @@ export async function render(main, params, arg, current) {
     api.get('/api/v1/summary'),
   ]);
   if (!current()) return null;
-  const total = Number(res.total || 0);
-  const list = res.hosts || [];
   const sites = (sum.sites || []).map((s) => s.code);
   const siteExpected = Object.fromEntries((sum.sites || []).map((s) => [s.code, s.expected_value]));
   let live = null;
@@ -163,9 +164,8 @@ export async function render(main, params, arg, current) {
       allAffected = false;
       selected.clear();
       updateSel();
-      if (live) live.stop();
-      live = liveJobs(c.dryRun ? 'Dry-run jobs' : 'Fix jobs', jobs, () => {});
-      clear(liveBox).appendChild(live.el);
+      lastFix = { title: c.dryRun ? 'Dry-run jobs' : 'Fix jobs', jobs, refreshed: false };
+      showLive();
     } catch (e) {
       if (e.status !== 401) flash('Fix not queued: ' + e.message, 'error');
     }
@@ -187,50 +187,88 @@ export async function render(main, params, arg, current) {
     sortHead('fqdn'), sortHead('state'), sortHead('site'), 'Roles', 'PXE', sortHead('pxe_cert_errors'),
     sortHead('last_scanned'), 'Last fix',
   ].filter((x) => x !== null);
-  const rows = list.map((x) => {
-    let cb = null;
-    if (operator) {
-      cb = h('input', { type: 'checkbox', value: x.fqdn, id: 'sel-' + x.fqdn, 'aria-label': 'Select ' + x.fqdn,
-        dataset: { affected: x.affected ? '1' : '0' } });
-      cb.addEventListener('change', () => {
-        if (allAffected) {               // leaving "all affected": keep what is ticked on this page
-          allAffected = false;
-          for (const b of boxes) if (b.checked && b !== cb) selected.set(b.value, b.dataset.site);
-        }
-        if (cb.checked) selected.set(x.fqdn, x.site); else selected.delete(x.fqdn);
-        updateSel();
-      });
-      cb.dataset.site = x.site;
-      boxes.push(cb);
-    }
-    const lf = x.last_fix;
-    return h('tr', { dataset: { fqdn: x.fqdn, state: x.state || '' }, class: x.affected ? 'affected' : '' },
-      operator ? h('td', { class: 'sel' }, cb) : null,
-      h('th', { scope: 'row' }, h('a', { href: '#/hosts/' + encodeURIComponent(x.fqdn) }, x.fqdn)),
-      h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site]) }, stateBadge(x.state),
-        x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
-      h('td', null, x.site),
-      h('td', null, (x.roles || []).join(', ').toUpperCase()),
-      h('td', null, x.pxe ? 'yes' : 'no'),
-      h('td', { class: 'num' + (x.pxe_cert_errors ? ' danger-text' : '') }, String(x.pxe_cert_errors ?? 0)),
-      h('td', null, fmtTime(x.last_scanned)),
-      h('td', null, lf ? (typeof lf === 'object' ? (lf.outcome || lf.state || '') + ' ' + fmtTime(lf.finished_at || lf.at || lf.requested_at) : String(lf)) : '—'));
-  });
-  const from = total ? offset + 1 : 0;
-  const to = Math.min(offset + list.length, total);
-  main.appendChild(h('p', { class: 'count-line', id: 'hosts-count' }, `${from}–${to} of ${total} hosts`));
-  main.appendChild(list.length ? table(null, head, rows, 'hosts') : h('p', { class: 'muted', id: 'no-hosts' },
-    'No host matches these filters.'));
-  const prev = h('button', { type: 'button', id: 'page-prev', disabled: offset === 0 }, '← Previous');
-  const next = h('button', { type: 'button', id: 'page-next', disabled: offset + PAGE >= total }, 'Next →');
-  prev.addEventListener('click', () => go({ ...f, offset: Math.max(0, offset - PAGE) || undefined }));
-  next.addEventListener('click', () => go({ ...f, offset: offset + PAGE }));
-  main.appendChild(h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, ' ',
-    h('span', null, 'Page ' + (Math.floor(offset / PAGE) + 1) + ' of ' + Math.max(1, Math.ceil(total / PAGE))), ' ', next));
+  // The count line, the table and the pager, redrawn in place (also after the fix jobs end).
+  const listBox = h('div', { id: 'list-box' });
+  function drawList(res) {
+    const total = Number(res.total || 0);
+    const list = res.hosts || [];
+    boxes.length = 0;
+    const rows = list.map((x) => {
+      let cb = null;
+      if (operator) {
+        cb = h('input', { type: 'checkbox', value: x.fqdn, id: 'sel-' + x.fqdn, 'aria-label': 'Select ' + x.fqdn,
+          dataset: { affected: x.affected ? '1' : '0' } });
+        cb.addEventListener('change', () => {
+          if (allAffected) {               // leaving "all affected": keep what is ticked on this page
+            allAffected = false;
+            for (const b of boxes) if (b.checked && b !== cb) selected.set(b.value, b.dataset.site);
+          }
+          if (cb.checked) selected.set(x.fqdn, x.site); else selected.delete(x.fqdn);
+          updateSel();
+        });
+        cb.dataset.site = x.site;
+        boxes.push(cb);
+      }
+      const lf = x.last_fix;
+      return h('tr', { dataset: { fqdn: x.fqdn, state: x.state || '' }, class: x.affected ? 'affected' : '' },
+        operator ? h('td', { class: 'sel' }, cb) : null,
+        h('th', { scope: 'row' }, h('a', { href: '#/hosts/' + encodeURIComponent(x.fqdn) }, x.fqdn)),
+        h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site]) }, stateBadge(x.state),
+          x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
+        h('td', null, x.site),
+        h('td', null, (x.roles || []).join(', ').toUpperCase()),
+        h('td', null, x.pxe ? 'yes' : 'no'),
+        h('td', { class: 'num' + (x.pxe_cert_errors ? ' danger-text' : '') }, String(x.pxe_cert_errors ?? 0)),
+        h('td', null, fmtTime(x.last_scanned)),
+        h('td', null, lf ? (typeof lf === 'object' ? (lf.outcome || lf.state || '') + ' ' + fmtTime(lf.finished_at || lf.at || lf.requested_at) : String(lf)) : '—'));
+    });
+    const from = total ? offset + 1 : 0;
+    const to = Math.min(offset + list.length, total);
+    clear(listBox);
+    listBox.appendChild(h('p', { class: 'count-line', id: 'hosts-count' }, `${from}–${to} of ${total} hosts`));
+    listBox.appendChild(list.length ? table(null, head, rows, 'hosts') : h('p', { class: 'muted', id: 'no-hosts' },
+      'No host matches these filters.'));
+    const prev = h('button', { type: 'button', id: 'page-prev', disabled: offset === 0 }, '← Previous');
+    const next = h('button', { type: 'button', id: 'page-next', disabled: offset + PAGE >= total }, 'Next →');
+    prev.addEventListener('click', () => go({ ...f, offset: Math.max(0, offset - PAGE) || undefined }));
+    next.addEventListener('click', () => go({ ...f, offset: offset + PAGE }));
+    listBox.appendChild(h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, ' ',
+      h('span', null, 'Page ' + (Math.floor(offset / PAGE) + 1) + ' of ' + Math.max(1, Math.ceil(total / PAGE))), ' ', next));
+    if (operator) updateSel();
+  }
+  main.appendChild(listBox);
+  drawList(res);
   const liveBox = h('div', { id: 'live-box' });
   main.appendChild(liveBox);
-  if (operator) updateSel();
-  return () => { if (live) live.stop(); };
+  function showLive() {
+    if (live) live.stop();
+    live = null;
+    clear(liveBox);
+    if (!lastFix) return;
+    const fix = lastFix;
+    live = liveJobs(fix.title, fix.jobs, (ended) => {
+      fix.jobs = ended;
+      if (fix.refreshed || fix !== lastFix) return;
+      fix.refreshed = true;
+      // Written hosts are rescanned by the scanner: show the list again a moment later.
+      refreshTimer = setTimeout(async () => {
+        try {
+          const r = await api.get('/api/v1/hosts' + query(apiParams));
+          if (current()) drawList(r);
+        } catch (e) { /* the next navigation shows it */ }
+      }, 1500);
+    });
+    const dismiss = h('button', { type: 'button', id: 'live-dismiss' }, 'Dismiss');
+    dismiss.addEventListener('click', () => { lastFix = null; showLive(); });
+    live.el.appendChild(h('p', null, dismiss));
+    liveBox.appendChild(live.el);
+  }
+  let refreshTimer = null;
+  showLive();
+  return () => { clearTimeout(refreshTimer); if (live) live.stop(); };
 }
+
+// Leaving the host list forgets the last fix's live list (app.js calls this for other routes).
+export function forget() { lastFix = null; }
 
 export { errorBox };

@@ -14,7 +14,7 @@ export function jobList(r) {
 
 export function liveJobs(title, queued, onAllEnded) {
   const ids = new Set(queued.map((j) => Number(j.id)));
-  const byId = new Map(queued.map((j) => [Number(j.id), { id: j.id, host: j.host, state: 'queued' }]));
+  const byId = new Map(queued.map((j) => [Number(j.id), { state: 'queued', ...j }]));
   const status = h('p', { class: 'live-status', role: 'status', 'aria-live': 'polite', id: 'live-status' });
   const body = h('div');
   const el = h('section', { class: 'live-jobs', id: 'live-jobs', 'aria-labelledby': 'live-h' },

@@ -1,7 +1,8 @@
 // pages/overview.js — the morning view: one tile per verdict state (affected states in red when non-zero),
 // the per-site table with the site DB's expected value (present / absent / ambiguous), the last scan, "Scan now"
 // for operators, and a uPlot chart of affected and unreachable hosts over the last 50 scans.
-// Data: GET /api/v1/summary, GET /api/v1/scans?limit=50; POST /api/v1/scans queues a scan.
+// Data: GET /api/v1/summary, GET /api/v1/scans?limit=200 (the chart keeps the newest 50 finished full scans:
+// the rescans a fix triggers cover a few hosts only and would read as a drop); POST /api/v1/scans queues a scan.
 
 import uPlot from '../../vendor/uPlot.esm.js';
 import { api, can } from '../api.js';
@@ -38,7 +39,7 @@ function chart(box, scans) {
   const width = () => Math.max(260, Math.min(box.clientWidth || 600, 1100));
   const opts = {
     width: width(), height: 220,
-    title: 'Affected and unreachable hosts, last ' + rows.length + ' scans',
+    title: 'Affected and unreachable hosts, last ' + rows.length + ' full scans',
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(5, Math.ceil(max * 1.1))] } },
     series: [
       {},
@@ -54,11 +55,13 @@ function chart(box, scans) {
 }
 
 export async function render(main, params, arg, current) {
-  const [sum, scans] = await Promise.all([api.get('/api/v1/summary'), api.get('/api/v1/scans?limit=50')]);
+  const [sum, scans] = await Promise.all([api.get('/api/v1/summary'), api.get('/api/v1/scans?limit=200')]);
   if (!current()) return null;
   const counts = sum.counts || {};
-  const last = sum.last_scan;
   const scanList = Array.isArray(scans) ? scans : (scans && scans.scans) || [];
+  const fullScans = scanList.filter((x) => x.trigger !== 'fix' && x.state === 'done' && x.finished_at).slice(0, 50);
+  const running = scanList.find((x) => x.state === 'running');
+  const last = fullScans[0] || sum.last_scan;
   const pending = (scans && scans.pending_requests) || [];
 
   const head = h('div', { class: 'page-head' },
@@ -66,8 +69,9 @@ export async function render(main, params, arg, current) {
     h('p', { class: 'last-scan', id: 'last-scan' }, last
       ? ['Last scan #' + last.id + ': ', h('time', { datetime: last.finished_at || last.started_at },
         fmtTime(last.finished_at || last.started_at)), ' (' + fmtAge(last.finished_at || last.started_at) + ', ' +
-        (last.hosts ?? '?') + ' hosts)' + (last.finished_at ? '' : ' — running')]
-      : 'No scan has run yet.'));
+        (last.hosts ?? '?') + ' hosts)' + (last.finished_at ? '' : ' — running'),
+      running && running.id !== last.id ? ' — scan #' + running.id + ' running' : '']
+      : (running ? 'Scan #' + running.id + ' running: no scan has finished yet.' : 'No scan has run yet.')));
   main.appendChild(head);
 
   // While scan requests wait or run, watch them and redraw the page when the last one has finished.
@@ -149,7 +153,7 @@ export async function render(main, params, arg, current) {
   main.appendChild(exportLinks());
   let destroy = null;
   try {
-    destroy = chart(box, scanList);
+    destroy = chart(box, fullScans);
   } catch (e) {
     box.appendChild(errorBox(e));
   }
