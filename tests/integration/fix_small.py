@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+# fix_small.py — issue 7 acceptance on the small lab (tests/lab/scenarios/small.json plus one host,
+# dp13.ps1.lab.test: value missing, site value present, scan account NOT a local administrator — the small
+# scenario's only non-admin host sits at the ambiguous site, where the fix must refuse before any write).
+#
+# Checks, each against readers that share no code with the scanner (net rpc registry getvalue over the network,
+# `net registry export` of the host's own registry.tdb for exact bytes):
+#   dry run: would_write for every writable affected host, nothing changed anywhere;
+#   fix --all-affected: missing/empty/mismatch hosts end written and healthy (rescan trigger 'fix') holding
+#     exactly the site's value; the non-admin host ends access_denied, unchanged; exit 2;
+#   explicit fix of denied / no_key / ambiguous site / no site value / down hosts: access_denied, refused,
+#     refused, refused, unreachable, nothing changed;
+#   a second pass on the written hosts: all already_correct, no backup taken (zero writes), exit 0;
+#   rollback of every written job: restored, exact previous bytes (absent included), a second rollback refused;
+#   audit: one job.queue by cli:<user>, job.start per attempt, exactly one job.end with the hashes, per job.
+import json
+import os
+import pwd
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fix_lib import (Lab, SRC, check, check_audit, db, finish, last_state, multisz_hex, outcomes,  # noqa: E402
+                     scanner)
+
+BASE = "127.82.0.0"
+WHO = "cli:" + pwd.getpwuid(os.getuid()).pw_name
+
+
+def scenario():
+    with open(os.path.join(SRC, "tests", "lab", "scenarios", "small.json")) as f:
+        sc = json.load(f)
+    extra = dict(sc["hosts"][1])
+    extra.update(fqdn="dp13.ps1.lab.test", registry="missing", scan_account_admin=False, smspxe_log="none",
+                 pxe=False)
+    sc["hosts"].append(extra)
+    return sc
+
+
+def main():
+    with Lab(scenario(), BASE, "fix-small") as lab:
+        hosts = sorted(lab.info["expect"])
+        ex = lab.info["expect"]
+        writable = [h for h in hosts if lab.writable_affected(h) and ex[h]["admin"]]
+        nonadmin = [h for h in hosts if lab.writable_affected(h) and not ex[h]["admin"]]
+        check(len(writable) == 3 and nonadmin == ["dp13.ps1.lab.test"], "lab: 3 writable affected hosts and "
+              "one non-admin (%s, %s)" % (writable, nonadmin))
+        r = scanner(lab, "--once")
+        check(r.returncode == 0, "--once exit 0")
+        reachable = [h for h in hosts if ex[h]["network"] in ("ok", "slow")]
+        before = {h: lab.reg_export(h) for h in reachable}
+        net_before = {h: lab.net_getvalue(h) for h in reachable}
+        check(all(v != "noconf" for v in before.values()), "every reachable host's registry is found")
+
+        # -- dry run ------------------------------------------------------------------------------------------
+        r = scanner(lab, "fix", "--all-affected", "--dry-run")
+        o = outcomes(r.stdout)
+        check(r.returncode == 0, "dry run exit 0 (got %d)" % r.returncode)
+        check(sorted(o) == sorted(writable + nonadmin), "dry run covers the affected hosts: %s" % sorted(o))
+        check(all(v[0] == "would_write" for v in o.values()), "dry run: would_write for each: %s" % o)
+        check({h: lab.reg_export(h) for h in reachable} == before, "dry run changed no byte on any host")
+        check({h: lab.net_getvalue(h) for h in reachable} == net_before,
+              "dry run: net rpc registry getvalue sees the same values")
+        with db(lab) as c:
+            n = c.execute("SELECT count(*) FROM jobs WHERE dry_run = 1 AND backup IS NOT NULL").fetchone()[0]
+        check(n == 0, "dry run took no backup")
+        dry_ids = [v[1] for v in o.values()]
+
+        # -- fix all affected ---------------------------------------------------------------------------------
+        r = scanner(lab, "fix", "--all-affected")
+        o = outcomes(r.stdout)
+        check(r.returncode == 2, "fix --all-affected exits 2 (one host access_denied), got %d" % r.returncode)
+        fix_ids = {h: v[1] for h, v in o.items()}
+        for h in writable:
+            check(o.get(h, ("?",))[0] == "written", "%s: written (%s)" % (h, o.get(h)))
+            t, elems = lab.net_getvalue(h)
+            check(t == "REG_MULTI_SZ" and elems == lab.site_value(h),
+                  "%s: net rpc registry getvalue shows exactly the site's value (%s %s)" % (h, t, elems))
+            check(lab.reg_export(h) == (7, multisz_hex(lab.site_value(h))), "%s: exact REG_MULTI_SZ bytes" % h)
+            check(last_state(lab, h) == ("healthy", "fix"), "%s: rescanned healthy: %s" % (h, last_state(lab, h)))
+        for h in nonadmin:
+            check(o.get(h, ("?",))[0] == "access_denied", "%s: access_denied (%s)" % (h, o.get(h)))
+            check(lab.reg_export(h) == before[h], "%s: unchanged" % h)
+        with db(lab) as c:
+            for h in writable:
+                j = c.execute("SELECT * FROM jobs WHERE id = ?", (fix_ids[h],)).fetchone()
+                b = before[h]
+                want = "absent" if b == "absent" else b[1]
+                check(j["backup"] == want and (j["backup_type"] == (None if b == "absent" else b[0])),
+                      "%s: backup is the exact previous value (%s/%s)" % (h, j["backup"], j["backup_type"]))
+                check(j["state"] == "done" and j["attempts"] == 1 and j["after_sha256"] == j["expected_sha256"],
+                      "%s: job done, one attempt, after = expected" % h)
+
+        # -- hosts the fix must not touch ---------------------------------------------------------------------
+        others = {"dp06.ps1.lab.test": "access_denied", "dp05.ps1.lab.test": "refused",
+                  "dp08.ps2.lab.test": "refused", "dp12.ss1.lab.test": "refused",
+                  "dp09.ps1.lab.test": "unreachable", "dp13.ps1.lab.test": "access_denied"}
+        r = scanner(lab, "fix", *sorted(others))
+        o = outcomes(r.stdout)
+        check(r.returncode == 2, "fix of untouchable hosts exits 2")
+        for h, want in others.items():
+            check(o.get(h, ("?",))[0] == want, "%s: %s (%s)" % (h, want, o.get(h)))
+            if h in before:
+                check(lab.reg_export(h) == before[h], "%s: unchanged" % h)
+        check("not a healthy ConfigMgr host" in r.stdout, "no_key refusal says so")
+        other_ids = [v[1] for v in o.values()]
+
+        # -- second pass: already correct, zero writes -------------------------------------------------------
+        snap = {h: lab.reg_export(h) for h in writable}
+        r = scanner(lab, "fix", *writable)
+        o = outcomes(r.stdout)
+        check(r.returncode == 0, "second pass exit 0")
+        check(all(o.get(h, ("?",))[0] == "already_correct" for h in writable), "second pass all already_correct")
+        with db(lab) as c:
+            n = c.execute("SELECT count(*) FROM jobs WHERE id IN (%s) AND backup IS NOT NULL" %
+                          ",".join(str(v[1]) for v in o.values())).fetchone()[0]
+        check(n == 0, "second pass took no backup (no write was prepared)")
+        check({h: lab.reg_export(h) for h in writable} == snap, "second pass changed nothing")
+        second_ids = [v[1] for v in o.values()]
+
+        # -- rollback -----------------------------------------------------------------------------------------
+        rb_ids = []
+        for h in writable:
+            r = scanner(lab, "rollback", str(fix_ids[h]))
+            o = outcomes(r.stdout)
+            check(r.returncode == 0 and o.get(h, ("?",))[0] == "restored", "%s: rollback restored" % h)
+            check(lab.reg_export(h) == before[h], "%s: exact previous bytes back (%s)" % (h, before[h]))
+            rb_ids += [v[1] for v in o.values()]
+        r = scanner(lab, "rollback", str(fix_ids[writable[0]]))
+        check(r.returncode == 1 and "already has rollback job" in r.stderr, "a second rollback is refused")
+        r = scanner(lab, "rollback", str(fix_ids["dp13.ps1.lab.test"]))
+        check(r.returncode == 1, "rollback of a job that did not write is refused")
+        r = scanner(lab, "fix")
+        check(r.returncode == 1 and "usage" in r.stderr, "fix without hosts is a usage error")
+
+        check_audit(lab, dry_ids + list(fix_ids.values()) + other_ids + second_ids + rb_ids, WHO)
+    finish("fix_small")
+
+
+if __name__ == "__main__":
+    main()
