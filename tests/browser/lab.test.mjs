@@ -264,6 +264,11 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       assert.equal(got.affected, 0, 'no affected host left');
       assert.equal(got.healthy, counts.healthy + affected.length);
       await shots(page, base, 'overview-healthy', '#/', '#tiles');
+      await shots(page, base, 'hosts-after-fix', '#/hosts?affected=true', '#no-hosts');
+      // The fixed host: healthy, its written job listed with a rollback button for the operator.
+      await shots(page, base, 'host-fixed', '#/hosts/' + affected[0], '#verdict');
+      assert.match(await page.textContent('#verdict-text'), /matches the value in the site database/);
+      assert.equal(await page.locator('button.rollback').count(), 1);
       await shots(page, base, 'jobs', '#/jobs', '#jobs-body');
       const after = parseCsv(await download(page, '#export-affected'));
       assert.equal(after[0].join(','), CSV_HEADER);
