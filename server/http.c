@@ -314,6 +314,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			n = strtoull(cl, &end, 10);
 			if (errno != 0 || *end != '\0' || n > API_BODY_MAX)
 				q->too_large = 1;
+			/* Too large even to read and discard: answer now, MHD closes afterwards. */
+			if (errno != 0 || *end != '\0' || n > DISCARD_MAX) {
+				*con_cls = q;
+				return send_error(s, conn, method, url, 413, "request body larger than 65536 bytes",
+				    q->t0);
+			}
 		}
 		*con_cls = q;
 		return MHD_YES;

@@ -535,8 +535,12 @@ def main():
                 eq(conn.getresponse().status, 413, 'chunked 1 MiB')
             finally:
                 conn.close()
+            # A declared 1 GiB body is refused before any of it is read.
+            ans = srv.raw(b'POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n'
+                          b'Expect: 100-continue\r\n\r\n')
+            check(ans.startswith(b'HTTP/1.1 413'), ans[:60])
             eq(srv.request('GET', '/healthz').status, 200, 'still up')
-        R.run('body cap: 1 MiB (length or chunked) 413, server stays up', t_body_cap)
+        R.run('body cap: 1 MiB (length or chunked) 413, 1 GiB refused unread, server stays up', t_body_cap)
 
         def t_static():
             with open(os.path.join(srv.web, 'index.html'), 'w') as f:
