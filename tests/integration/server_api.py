@@ -506,6 +506,45 @@ def main():
             eq(srv.request('GET', '/api/v1/summary', session=v).json()['counts'], before['counts'], 'restored')
         R.run('a write by another process (the scanner) shows at once (no stale cache)', t_cache_sees_changes)
 
+        def t_concurrent():
+            # Readers and queue writers on every worker thread while another process writes the DB the way
+            # the scanner does: every answer must be a success (busy waits, no 500), no stale counts after.
+            import threading
+            from concurrent.futures import ThreadPoolExecutor
+            stop = threading.Event()
+
+            def scanner():
+                n = 0
+                while not stop.is_set() and n < 400:
+                    srv.sql("UPDATE observations SET scan_ms = scan_ms + 1 WHERE id IN "
+                            "(SELECT last_obs_id FROM hosts)")
+                    n += 1
+
+            def client(i):
+                out = []
+                for k in range(25):
+                    if k % 5 == 4:
+                        r = srv.request('POST', '/api/v1/fixes', {'hosts': ['dp1.ps1.lab'], 'dry_run': True},
+                                        session=S['oper'])
+                    else:
+                        r = srv.request('GET', ('/api/v1/summary', '/api/v1/hosts?limit=5',
+                                                '/api/v1/jobs?limit=5', '/api/v1/scans')[k % 4], session=S['view'])
+                    out.append(r.status)
+                return out
+
+            w = threading.Thread(target=scanner)
+            w.start()
+            try:
+                with ThreadPoolExecutor(8) as ex:
+                    statuses = [st for res in ex.map(client, range(8)) for st in res]
+            finally:
+                stop.set()
+                w.join()
+            eq(sorted(set(statuses)), [200, 202], 'statuses under concurrent writes')
+            eq(srv.request('GET', '/api/v1/summary', session=S['view']).json()['affected'], len(AFFECTED),
+               'summary after')
+        R.run('concurrent readers and writers on all worker threads while another process writes', t_concurrent)
+
         def t_methods_paths():
             eq(srv.request('GET', '/api/v1/fixes', session=S['oper']).status, 405, 'GET fixes')
             eq(srv.request('DELETE', '/api/v1/hosts', session=S['oper']).status, 405, 'DELETE hosts')
