@@ -726,3 +726,45 @@ done:
 		store_rollback(st);
 	return rc;
 }
+
+int
+store_jobs_unscanned(struct store *st, size_t max, struct store_job_ref **out, size_t *n, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int step;
+
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	if ((*out = calloc(max, sizeof(**out))) == NULL)
+		return util_err(err, errlen, "unscanned: out of memory");
+	if (prep(st, &s, "SELECT max(j.id), h.fqdn FROM jobs j JOIN hosts h ON h.fqdn = j.host "
+	    "LEFT JOIN observations o ON o.id = h.last_obs_id WHERE j.state = 'done' AND "
+	    "j.outcome IN ('written', 'restored') AND h.retired_at IS NULL AND (o.id IS NULL OR o.at < j.finished_at) "
+	    "GROUP BY h.id ORDER BY h.id LIMIT ?", err, errlen) == -1)
+		goto fail;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		(*out)[*n].id = sqlite3_column_int64(s, 0);
+		col_copy(s, 1, (*out)[*n].host, sizeof((*out)[*n].host));
+		(*n)++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		util_err(err, errlen, "unscanned: %s", sqlite3_errmsg(store_db(st)));
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	if (*n == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+fail:
+	sqlite3_finalize(s);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}

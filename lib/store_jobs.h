@@ -144,4 +144,12 @@ int	 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int
 int	 store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char *expected_sha256,
 	    const char *before_sha256, const char *after_sha256, const char *error, char *err, size_t errlen);
 
+/*
+ * Hosts (live) with a done written/restored job finished after the host's newest observation: writes whose
+ * rescan was lost (scanner killed after the write).  At most max, as {job id, fqdn} in *out (malloc'd, caller
+ * frees; NULL when *n is 0).  0, or -1 with err.
+ */
+int	 store_jobs_unscanned(struct store *st, size_t max, struct store_job_ref **out, size_t *n, char *err,
+	    size_t errlen);
+
 #endif

@@ -653,7 +653,8 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 {
 	const struct config *conf = s->conf;
 	const char **hosts = NULL;
-	size_t i, k, nh = 0;
+	struct store_job_ref *lost = NULL;
+	size_t i, k, nh = 0, nlost = 0;
 	int wave, nwaves = 0, round, rc;
 	char why[512];
 
@@ -703,15 +704,23 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 				fj_unreachable(s, &s->v[i], "write outcome unknown",
 				    "no verified read after " "3 rounds");
 	}
-	/* Rescan what was written so its verdict is current. */
-	if ((hosts = calloc(s->n, sizeof(*hosts))) != NULL) {
+	/*
+	 * Rescan what was written so its verdict is current: this run's writes, and earlier writes whose rescan
+	 * was lost (a scanner killed between the write and its rescan).
+	 */
+	if (store_jobs_unscanned(s->st, FIX_BATCH_MAX, &lost, &nlost, why, sizeof(why)) == -1)
+		log_warnx("store: %s", why);
+	if ((hosts = calloc(s->n + nlost, sizeof(*hosts))) != NULL) {
 		for (i = 0; i < s->n; i++)
 			if (s->v[i].rescan)
 				hosts[nh++] = s->v[i].j.host;
+		for (i = 0; i < nlost; i++)
+			hosts[nh++] = lost[i].host;
 		if (nh > 0 && (rc = scan_hosts(conf, s->st, s->pool, hosts, nh, s->stop_fd)) != 0)
 			log_warnx("rescan after the jobs %s", rc == 1 ? "stopped" : "failed");
 		free(hosts);
 	}
+	free(lost);
 	return 0;
 }
 

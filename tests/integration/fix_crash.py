@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# fix_crash.py — issue 7 exactly-once: SIGKILL of the scanner during a 30-host fix, then restart.
+#
+# Lab: `dpfleet-lab generate --sites 2 --hosts 30 --seed 4469580 --broken 1.0`, then every host made writable
+# and affected (missing / empty / mismatch in turn, scan account admin) and slow (every packet delayed
+# SLOW_MS by the lab's proxy) so a run lasts long enough for the kill to land in the middle of it.
+# The kill is not timed: the test watches the state DB and SIGKILLs the scanner once some jobs are done and at
+# least one job has its backup committed but is not finished (the write may or may not have reached the host).
+# Then the daemon is started (it finishes jobs left running before anything else) and stopped with SIGTERM
+# when no job is queued or running.
+# Checks: every job ends exactly once (done/written, one job.end audit row each, job.start rows = attempts, at
+# least one job resumed), every backup is the host's exact previous value (registry.tdb export taken before
+# the fix), every host holds exactly the site's value (net rpc registry getvalue) and is rescanned healthy,
+# and the killed scanner left no worker behind.
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fix_lib import (LAB, SCANNER, Lab, check, check_audit, children, db, finish, last_state,  # noqa: E402
+                     scanner, wait_gone)
+import json  # noqa: E402
+import pwd  # noqa: E402
+
+BASE = "127.83.0.0"
+SLOW_MS = 60
+WHO = "cli:" + pwd.getpwuid(os.getuid()).pw_name
+
+
+def scenario():
+    r = subprocess.run([sys.executable, LAB, "generate", "--sites", "2", "--hosts", "30", "--seed", "4469580",
+                        "--broken", "1.0"], capture_output=True, text=True, timeout=60, check=True)
+    sc = json.loads(r.stdout)
+    kinds = ["missing", "empty", "mismatch"]
+    for k, h in enumerate(sc["hosts"]):
+        h["registry"] = kinds[k % 3]
+        h["network"] = "slow"
+        h["slow_ms"] = SLOW_MS
+        h["scan_account_admin"] = True
+        if h["smspxe_log"] != "none":
+            h["smspxe_log"] = "cert_errors" if h["registry"] in ("missing", "empty") else "clean"
+    for s in sc["sites"]:
+        s.pop("extra_values", None)
+        if s["issuing_certificate_list"] is None:
+            s["issuing_certificate_list"] = "MIIBlabCrashTest;CN=Lab Issuing CA 09, DC=lab, DC=test;AB12"
+    return sc
+
+
+def jobs(lab):
+    with db(lab) as c:
+        return c.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+
+
+def main():
+    with Lab(scenario(), BASE, "fix-crash") as lab:
+        hosts = sorted(lab.info["expect"])
+        check(len(hosts) == 30 and all(lab.writable_affected(h) for h in hosts), "30 writable affected hosts")
+        r = scanner(lab, "--once")
+        check(r.returncode == 0, "--once exit 0")
+        before = {h: lab.reg_export(h) for h in hosts}
+
+        # -- run and kill mid-run -----------------------------------------------------------------------------
+        out = open(os.path.join(lab.tmp, "fix1.out"), "w")
+        t0 = time.monotonic()
+        p = lab.spawn([SCANNER, "-f", lab.conf, "fix", "--all-affected"], stdout=out, stderr=subprocess.STDOUT)
+        killed = False
+        mid_ids = []
+        workers = []
+        while p.poll() is None and time.monotonic() - t0 < 300:
+            with db(lab) as c:
+                done = c.execute("SELECT count(*) FROM jobs WHERE state IN ('done', 'failed')").fetchone()[0]
+                mid = c.execute("SELECT count(*) FROM jobs WHERE state = 'running' AND backup IS NOT NULL"
+                                ).fetchone()[0]
+            if done >= 3 and mid >= 1:
+                with db(lab) as c:
+                    mid_ids = [r[0] for r in c.execute("SELECT id FROM jobs WHERE state = 'running' AND "
+                                                       "backup IS NOT NULL")]
+                workers = children(p.pid)
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                killed = True
+                break
+            time.sleep(0.02)
+        out.close()
+        print("killed after %.1f s: %s" % (time.monotonic() - t0, killed), flush=True)
+        check(killed, "the scanner was killed mid-run (some jobs done, one with its backup taken and unfinished)")
+        check(len(workers) >= 1 and wait_gone(workers), "the killed scanner's workers died with it (%s)" % workers)
+        js = jobs(lab)
+        check(len(js) == 30, "30 jobs queued (%d)" % len(js))
+        unfinished = [j["id"] for j in js if j["state"] in ("queued", "running")]
+        check(len(unfinished) > 0, "jobs were left unfinished by the kill: %s" % unfinished)
+
+        # -- restart: the daemon finishes them ----------------------------------------------------------------
+        conf2 = os.path.join(lab.tmp, "daemon.conf")
+        with open(lab.conf) as f, open(conf2, "w") as g:
+            g.write(f.read().replace("interval = 3600", "interval = 0"))    # no scheduled scan: jobs only
+        dout = open(os.path.join(lab.tmp, "daemon.out"), "w")
+        d = lab.spawn([SCANNER, "-d", "-f", conf2], stdout=dout, stderr=subprocess.STDOUT)
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 300 and d.poll() is None:
+            with db(lab) as c:
+                left = c.execute("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()[0]
+                # the rescan of the written hosts follows the jobs: wait for it too
+                rescans = c.execute("SELECT count(*) FROM scans WHERE trigger = 'fix' AND state = 'done' AND "
+                                    "hosts > 0").fetchone()[0]
+                running = c.execute("SELECT count(*) FROM scans WHERE state = 'running'").fetchone()[0]
+            if left == 0 and rescans >= 1 and running == 0:
+                break
+            time.sleep(0.2)
+        d.send_signal(signal.SIGTERM)
+        try:
+            rc = d.wait(60)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            rc = d.wait()
+        dout.close()
+        with open(os.path.join(lab.tmp, "daemon.out")) as f:
+            print("daemon:\n" + f.read()[-4000:], flush=True)
+        check(rc == 0, "daemon stopped cleanly on SIGTERM (%s)" % rc)
+
+        # -- exactly once ---------------------------------------------------------------------------------
+        js = jobs(lab)
+        by_host = {}
+        for j in js:
+            by_host.setdefault(j["host"], []).append(j)
+        check(sorted(by_host) == hosts and all(len(v) == 1 for v in by_host.values()), "one job per host")
+        for j in js:
+            h = j["host"]
+            check(j["state"] == "done" and j["outcome"] == "written",
+                  "job %d %s: done/written (%s/%s %s)" % (j["id"], h, j["state"], j["outcome"], j["error"]))
+            b = before[h]
+            want = ("absent", None) if b == "absent" else (b[1], b[0])
+            check((j["backup"], j["backup_type"]) == want, "job %d %s: backup intact (%s/%s, want %s)" % (
+                j["id"], h, (j["backup"] or "")[:24], j["backup_type"], str(want)[:40]))
+            t, elems = lab.net_getvalue(h)
+            check(t == "REG_MULTI_SZ" and elems == lab.site_value(h), "%s: holds exactly the site's value" % h)
+            check(last_state(lab, h)[0] == "healthy", "%s: verdict healthy after the fix (%s)" % (
+                h, last_state(lab, h)))
+        resumed = [j["id"] for j in js if j["attempts"] > 1]
+        check(len(resumed) >= 1, "at least one job was resumed after the kill: %s" % resumed)
+        check(all(j["attempts"] <= 2 for j in js), "no job took more than two attempts")
+        check(mid_ids and all(j["attempts"] == 2 for j in js if j["id"] in mid_ids),
+              "the jobs killed between backup and finish were resumed (%s)" % mid_ids)
+        check_audit(lab, [j["id"] for j in js], WHO)
+    finish("fix_crash")
+
+
+if __name__ == "__main__":
+    main()
