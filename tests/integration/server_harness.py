@@ -55,8 +55,64 @@ class Response:
         return 'Response(%d, %r)' % (self.status, self.body[:300])
 
 
-class Server:
+class Client:
+    """HTTP(S) to a running dpfleet-server at host:port (TLS certificates are not verified)."""
+
+    def __init__(self, host='127.0.0.1', port=None, tls=False):
+        self.host = host
+        self.port = port
+        self.tls = tls
+
+    def connection(self):
+        if self.tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return http.client.HTTPSConnection(self.host, self.port, timeout=60, context=ctx)
+        return http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def request(self, method, path, body=None, headers=None, session=None):
+        """One request on a fresh connection.  body: dict/list (sent as JSON), str or bytes."""
+        h = dict(headers or {})
+        if session is not None:
+            h.update(session.headers(method))
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        if body is not None:
+            h.setdefault('Content-Type', 'application/json')
+        conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def raw(self, data):
+        """Send raw bytes (a hand-written request line) and return the raw answer."""
+        with socket.create_connection((self.host, self.port), timeout=30) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            chunks = []
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+            return b''.join(chunks)
+
+    def login(self, user, password):
+        r = self.request('POST', '/api/v1/login', {'user': user, 'password': password})
+        if r.status != 200:
+            raise RuntimeError('login %s: %r' % (user, r))
+        return Session(r)
+
+
+class Server(Client):
     def __init__(self, max_per_run=500, tls=False, extra_http=''):
+        Client.__init__(self, tls=tls)
         self.dir = tempfile.mkdtemp(prefix='dpfleet-server-test-')
         self.db = os.path.join(self.dir, 'state.db')
         self.web = os.path.join(self.dir, 'web')
@@ -157,53 +213,6 @@ class Server:
                 return f.read().decode(errors='replace')
         except OSError:
             return ''
-
-    def connection(self):
-        if self.tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            return http.client.HTTPSConnection('127.0.0.1', self.port, timeout=60, context=ctx)
-        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
-
-    def request(self, method, path, body=None, headers=None, session=None):
-        """One request on a fresh connection.  body: dict/list (sent as JSON), str or bytes."""
-        h = dict(headers or {})
-        if session is not None:
-            h.update(session.headers(method))
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        if isinstance(body, str):
-            body = body.encode()
-        if body is not None:
-            h.setdefault('Content-Type', 'application/json')
-        conn = self.connection()
-        try:
-            conn.request(method, path, body=body, headers=h)
-            r = conn.getresponse()
-            return Response(r.status, r.getheaders(), r.read())
-        finally:
-            conn.close()
-
-    def raw(self, data):
-        """Send raw bytes (a hand-written request line) and return the raw answer."""
-        with socket.create_connection(('127.0.0.1', self.port), timeout=30) as s:
-            s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
-            chunks = []
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                chunks.append(b)
-            return b''.join(chunks)
-
-    def login(self, user, password):
-        r = self.request('POST', '/api/v1/login', {'user': user, 'password': password})
-        if r.status != 200:
-            raise RuntimeError('login %s: %r' % (user, r))
-        return Session(r)
-
 
 class Session:
     def __init__(self, login_response):
