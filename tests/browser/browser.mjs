@@ -203,3 +203,15 @@ export function parseCsv(text) {
   if (field !== '' || row.length) { row.push(field); rows.push(row); }
   return rows;
 }
+
+// Stop a daemon and say what was wrong with its end: killed by a signal other than our SIGTERM, a nonzero
+// exit, or a sanitizer report in its log.  null when it ended cleanly.
+export async function stopChecked(daemon, logFile, name) {
+  const r = await daemon.stop();
+  const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+  const san = /(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:)[^\n]*/.exec(log);
+  if (san) return name + ': sanitizer report: ' + san[0];
+  if (r.sig && r.sig !== 'SIGTERM') return name + ': killed by ' + r.sig + ': ' + log.slice(-500);
+  if (r.code) return name + ': exit ' + r.code + ': ' + log.slice(-500);
+  return null;
+}

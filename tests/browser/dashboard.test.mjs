@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, missingBrowserPrereq, findServer, freePort, mkTemp, launch, watchErrors, shot, userAdd,
-  startDaemon, waitHttp, Client, parseCsv,
+  startDaemon, stopChecked, waitHttp, Client, parseCsv,
 } from './browser.mjs';
 
 const PASSWORDS = { operator: 'Operator-pass-1', viewer: 'Viewer-pass-1', admin: 'Admin-pass-1', locky: 'Locky-pass-1' };
@@ -306,6 +306,10 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
     });
 
     assert.deepEqual(errors, [], 'no console or page errors');
+    await browser.close();
+    const d = daemon;
+    daemon = null;
+    assert.equal(await stopChecked(d, path.join(dir, 'server.log'), 'dpfleet-server'), null);
   } finally {
     if (browser) await browser.close();
     if (daemon) await daemon.stop();

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, BUILD_ROOT, missingBrowserPrereq, findServer, findScanner, launch, watchErrors, shot, userAdd,
-  startDaemon, waitHttp, parseCsv,
+  startDaemon, stopChecked, waitHttp, parseCsv,
 } from './browser.mjs';
 
 const LAB = path.join(SOURCE_ROOT, 'tests', 'lab', 'dpfleet-lab');
@@ -127,6 +127,8 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
 
     const srv = startDaemon(server, ['-d', '-f', conf], path.join(dir, 'server.log'));
     daemons.push(srv);
+    srv.log = path.join(dir, 'server.log');
+    srv.name = 'dpfleet-server';
     const base = 'http://' + lab.http_listen;
     const down = await waitHttp(base + '/healthz', srv);
     assert.equal(down, null, 'dpfleet-server: ' + down + ' ' + fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-1000));
@@ -135,6 +137,8 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     // daemon mode exits at once; give it two seconds to show it stays up.
     const sd = startDaemon(scanner, ['-d', '-f', path.join(dir, 'scanner.conf')], path.join(dir, 'scanner.log'));
     daemons.push(sd);
+    sd.log = path.join(dir, 'scanner.log');
+    sd.name = 'dpfleet-scanner';
     await Promise.race([sd.done, new Promise((r) => setTimeout(r, 2000))]);
     const daemonWhy = sd.exited() ? 'dpfleet-scanner daemon mode exited at once: ' +
       fs.readFileSync(path.join(dir, 'scanner.log'), 'utf8').slice(-300) : null;
@@ -291,6 +295,14 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     });
 
     assert.deepEqual(errors, [], 'no console or page errors');
+    for (const b2 of browsers) await b2.close();
+    const ends = [];
+    while (daemons.length) {
+      const d = daemons.pop();
+      if (d === sd && daemonWhy) { await d.stop(); continue; }   // exited at once: already reported as a skip
+      ends.push(await stopChecked(d, d.log, d.name));
+    }
+    assert.deepEqual(ends.filter(Boolean), [], 'daemons end cleanly on SIGTERM');
   } finally {
     for (const b of browsers) await b.close().catch(() => {});
     for (const d of daemons.reverse()) await d.stop().catch(() => {});
