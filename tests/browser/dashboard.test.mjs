@@ -131,6 +131,18 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.waitForFunction(() => /q=dp12/.test(location.hash) && document.querySelector('#hosts-count'));
       const q = await page.locator('table.hosts tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.fqdn));
       assert.ok(q.length > 0 && q.every((f) => f.includes('dp12') && f.endsWith('.ss1.lab.test')), q.join(' '));
+      // Role and PXE filters (selects apply at once).
+      await page.goto(base + '/#/hosts');
+      await page.waitForSelector('#f-role');
+      await page.selectOption('#f-role', 'mp');
+      await page.waitForFunction((n) => document.querySelector('#hosts-count')?.textContent === `1–${n} of ${n} hosts`,
+        exp.mp_hosts.length);
+      assert.deepEqual(await page.locator('table.hosts tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.fqdn)),
+        exp.mp_hosts);
+      await page.goto(base + '/#/hosts?pxe=false');
+      await page.waitForFunction((n) => (document.querySelector('#hosts-count')?.textContent || '').endsWith(`of ${n} hosts`),
+        exp.hosts - exp.pxe_hosts);
+      assert.ok((await page.locator('table.hosts tbody td:nth-child(6)').allTextContents()).every((x) => x === 'no'));
       await page.goto(base + '/#/hosts?state=missing');
       await page.waitForSelector('#fix-toolbar');
       await shot(page, 'server-hosts-1280');

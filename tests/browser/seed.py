@@ -122,6 +122,7 @@ def main():
         "expected": {code: es for code, _, _, _, es, _, _ in sites},
         "detail": detail["fqdn"], "expected_sha256": exp_sha,
         "pxe_hosts": sum(1 for h in hosts if h["pxe"]),
+        "mp_hosts": sorted(h["fqdn"] for h in hosts if h["is_mp"]),
         "missing_ps1": sorted(h["fqdn"] for h in hosts if h["final"] == "missing" and h["site"] == "PS1"),
         "scans": len(SCAN_TIMES),
     }
