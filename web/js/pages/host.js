@@ -140,14 +140,15 @@ export async function render(main, params, fqdn, current) {
       });
     }
     return h('tr', { dataset: { job: String(j.id) } },
-      h('td', { class: 'num' }, '#' + j.id), h('td', null, j.kind + (j.dry_run ? ' (dry run)' : '')),
-      h('td', null, j.requested_by || ''), h('td', null, fmtTime(j.requested_at)), h('td', null, jobBadge(j)),
-      h('td', null, hashEl(j.before_sha256), ' → ', hashEl(j.after_sha256)),
-      h('td', null, j.error || OUTCOME_TEXT[j.outcome] || ''), operator ? h('td', null, btn) : null);
+      h('td', { class: 'num' }, '#' + j.id), h('td', null, jobBadge(j)), operator ? h('td', null, btn) : null,
+      h('td', null, j.kind + (j.dry_run ? ' (dry run)' : '') + (j.rollback_of ? ' of #' + j.rollback_of : '')),
+      h('td', null, j.requested_by || ''), h('td', { class: 'nowrap' }, fmtTime(j.requested_at)),
+      h('td', { class: 'nowrap' }, hashEl(j.before_sha256), ' → ', hashEl(j.after_sha256)),
+      h('td', { class: 'text' }, j.error || OUTCOME_TEXT[j.outcome] || ''));
   });
   main.appendChild(h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Fix jobs'),
-    jobs.length ? table(null, ['Job', 'Kind', 'By', 'Requested', 'Outcome', 'Before → after', 'Detail',
-      operator ? 'Action' : null].filter(Boolean), jobRows, 'jobs') : h('p', { class: 'muted' }, 'No job for this host.'),
+    jobs.length ? table(null, ['Job', 'Outcome', operator ? 'Action' : null, 'Kind', 'By', 'Requested',
+      'Before → after', 'Detail'].filter(Boolean), jobRows, 'jobs') : h('p', { class: 'muted' }, 'No job for this host.'),
     liveBox));
   return () => { if (live) live.stop(); };
 }

@@ -41,8 +41,9 @@ export async function render(main, params, arg, current) {
     if (!list.length) {
       body.appendChild(h('p', { class: 'muted', id: 'no-jobs' }, 'No job matches.'));
     } else {
-      body.appendChild(table((total > list.length ? 'Newest ' + list.length + ' of ' : '') + total + ' jobs', ['Job', 'Host', 'Kind', 'By', 'Requested', 'Finished', 'Outcome',
-        'Before → after', 'Detail', operator ? 'Action' : null].filter(Boolean), list.map((j) => {
+      body.appendChild(table((total > list.length ? 'Newest ' + list.length + ' of ' : '') + total + (total === 1 ? ' job' : ' jobs'),
+        ['Job', 'Host', 'Outcome', operator ? 'Action' : null, 'Kind', 'By', 'Requested', 'Finished',
+          'Before → after', 'Detail'].filter(Boolean), list.map((j) => {
         let btn = null;
         if (operator && j.state === 'queued') {
           btn = h('button', { type: 'button', class: 'cancel', dataset: { job: String(j.id) } }, 'Cancel');
@@ -60,14 +61,14 @@ export async function render(main, params, arg, current) {
         return h('tr', { dataset: { job: String(j.id), state: j.state || '', outcome: j.outcome || '' } },
           h('td', { class: 'num' }, '#' + j.id),
           h('td', null, h('a', { href: '#/hosts/' + encodeURIComponent(j.host) }, j.host)),
+          h('td', null, jobBadge(j)),
+          operator ? h('td', null, btn) : null,
           h('td', null, (j.kind || '') + (j.dry_run ? ' (dry run)' : '') + (j.rollback_of ? ' of #' + j.rollback_of : '')),
           h('td', null, j.requested_by || ''),
           h('td', { class: 'nowrap' }, fmtTime(j.requested_at)),
           h('td', { class: 'nowrap' }, fmtTime(j.finished_at)),
-          h('td', null, jobBadge(j)),
           h('td', { class: 'nowrap' }, hashEl(j.before_sha256), ' → ', hashEl(j.after_sha256)),
-          h('td', null, j.error || OUTCOME_TEXT[j.outcome] || ''),
-          operator ? h('td', null, btn) : null);
+          h('td', { class: 'text' }, j.error || OUTCOME_TEXT[j.outcome] || ''));
       }), 'jobs'));
     }
     clearTimeout(timer);
