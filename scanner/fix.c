@@ -63,6 +63,7 @@
 #include <unistd.h>
 
 #define FIX_ROUNDS		3	/* read/write rounds for a write whose fate stays unknown */
+#define FIX_ROUNDS_STR		"3"
 #define FIX_BATCH_MAX		1000	/* jobs one daemon run takes on */
 #define FIX_READY_MS		15000
 #define FIX_LOCK_SUFFIX		".jobs.lock"
@@ -702,7 +703,7 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 		for (i = 0; i < s->n; i++)
 			if (s->v[i].claimed && s->v[i].wave == wave && s->v[i].step != FJ_DONE)
 				fj_unreachable(s, &s->v[i], "write outcome unknown",
-				    "no verified read after " "3 rounds");
+				    "no verified read after " FIX_ROUNDS_STR " rounds");
 	}
 	/*
 	 * Rescan what was written so its verdict is current: this run's writes, and earlier writes whose rescan

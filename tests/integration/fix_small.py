@@ -16,11 +16,14 @@
 import json
 import os
 import pwd
+import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fix_lib import (Lab, SRC, check, check_audit, db, finish, last_state, multisz_hex, outcomes,  # noqa: E402
-                     scanner)
+from fix_lib import (SCANNER, SRC, Lab, check, check_audit, db, finish, last_state, multisz_hex,  # noqa: E402
+                     outcomes, scanner)
 
 BASE = "127.82.0.0"
 WHO = "cli:" + pwd.getpwuid(os.getuid()).pw_name
@@ -133,6 +136,42 @@ def main():
         check(r.returncode == 1 and "usage" in r.stderr, "fix without hosts is a usage error")
 
         check_audit(lab, dry_ids + list(fix_ids.values()) + other_ids + second_ids + rb_ids, WHO)
+
+        # -- the daemon runs a job queued by someone else (as dpfleet-server queues one) --------------------
+        conf2 = os.path.join(lab.tmp, "daemon.conf")
+        with open(lab.conf) as f, open(conf2, "w") as g:
+            g.write(f.read().replace("interval = 3600", "interval = 0"))    # no scheduled scan: jobs only
+        dout = open(os.path.join(lab.tmp, "daemon.out"), "w")
+        d = lab.spawn([SCANNER, "-d", "-f", conf2], stdout=dout, stderr=subprocess.STDOUT)
+        h = writable[0]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with db(lab) as c:
+            cur = c.execute("INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at) VALUES "
+                            "('fix', ?, 1, 'alice', ?)", (h, now))
+            api_id = cur.lastrowid
+            c.execute("INSERT INTO audit (at, who, action, target, outcome, detail) VALUES (?, 'alice', "
+                      "'job.queue', ?, 'queued', ?)", (now, h, json.dumps({"job": api_id})))
+        t0 = time.monotonic()
+        state = None
+        while time.monotonic() - t0 < 60 and d.poll() is None:
+            with db(lab) as c:
+                state = c.execute("SELECT state, outcome FROM jobs WHERE id = ?", (api_id,)).fetchone()
+            if state["state"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        print("daemon picked up and finished the queued job in %.2f s" % (time.monotonic() - t0), flush=True)
+        d.send_signal(signal.SIGTERM)
+        try:
+            rc = d.wait(60)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            rc = d.wait()
+        dout.close()
+        check(rc == 0, "daemon stopped on SIGTERM with 0 (%s)" % rc)
+        check(state is not None and tuple(state) == ("done", "would_write"),
+              "daemon ran the queued dry-run job: %r" % ((tuple(state) if state else None),))
+        check(lab.reg_export(h) == before[h], "%s: the dry run by the daemon changed nothing" % h)
+        check_audit(lab, [api_id], "alice")
     finish("fix_small")
 
 

@@ -166,6 +166,7 @@ test_store(void)
 	o.nhosts = 2;
 	o.requested_by = "cli:test";
 	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == 0 && r.count == 2);
+	free(r.jobs);
 	CHECK(store_jobs_ids(st, "queued", ids, 8, &n, err, sizeof(err)) == 0 && n == 2);
 	CHECK(store_jobs_claim(st, ids[0], 0, &j, err, sizeof(err)) == 0);
 	CHECK(j.attempts == 1 && j.backup == NULL && strcmp(j.state, "running") == 0);
