@@ -135,6 +135,26 @@ def main():
         r = scanner(lab, "fix")
         check(r.returncode == 1 and "usage" in r.stderr, "fix without hosts is a usage error")
 
+        # -- [fix] max_per_run and --confirm, --site -----------------------------------------------------------
+        capped = os.path.join(lab.tmp, "capped.conf")
+        with open(lab.conf) as f, open(capped, "w") as g:
+            g.write(f.read() + "\n[fix]\nmax_per_run = 2\n")
+        with db(lab) as c:
+            njobs = c.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        r = scanner(lab, "-f", capped, "fix", "--all-affected", "--dry-run")
+        with db(lab) as c:
+            check(c.execute("SELECT count(*) FROM jobs").fetchone()[0] == njobs, "over max_per_run: nothing queued")
+        m = __import__("re").search(r"--confirm (\d+)", r.stderr)
+        check(r.returncode == 1 and m is not None, "over max_per_run: exit 1 naming --confirm N")
+        if m:
+            r = scanner(lab, "-f", capped, "fix", "--all-affected", "--dry-run", "--confirm", m.group(1))
+            o = outcomes(r.stdout)
+            check(r.returncode == 0 and len(o) == int(m.group(1)) > 2 and
+                  all(v[0] == "would_write" for v in o.values()), "--confirm N runs all N: %s" % o)
+            dry_ids += [v[1] for v in o.values()]
+        r = scanner(lab, "fix", "--all-affected", "--site", "SS1", "--dry-run")
+        check(r.returncode == 0 and "no host to fix" in r.stdout, "--site SS1: no affected host there")
+
         check_audit(lab, dry_ids + list(fix_ids.values()) + other_ids + second_ids + rb_ids, WHO)
 
         # -- the daemon runs a job queued by someone else (as dpfleet-server queues one) --------------------
