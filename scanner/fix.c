@@ -856,9 +856,12 @@ cli_run(const struct config *conf, struct store *st, int sigfd, const int64_t *i
 		log_warnx("%s", err);
 	else if (rc == 1)
 		log_warnx("stopped by a signal: unfinished jobs stay running and are finished at the next start");
+	/* Ours that a failure left unclaimed are cancelled, never left queued (claimed ones resume later). */
+	for (i = 0; rc != 0 && i < n; i++)
+		store_jobs_cancel(st, ids[i], who, err, sizeof(err));
 	status = cli_report(st, ids, n);
 	if (rc != 0 || s.store_failed)
-		status = status == 2 ? 2 : 1;
+		status = 1;
 	goto done;
 cancel:
 	/* The run did not start: do not leave our jobs queued for someone else to run later. */

@@ -26,8 +26,10 @@ struct fix_order {
  * `dpfleet-scanner -f FILE fix ...`: queue one fix job per host as `cli:<unix user>`, wait for the job lock,
  * run the jobs (and any job an earlier scanner left running), print one line per host to stdout.  conf is
  * loaded and checked.  Returns the exit status: 0 when every job ended written, already_correct or
- * would_write; 2 when one did not (or was cancelled); 1 on a store or site DB error or when the order is
- * refused (unknown host, more than [fix] max_per_run without --confirm) — nothing is left queued then.
+ * would_write; 2 when one did not (or was cancelled); 1 when the order is refused (unknown host, more than
+ * [fix] max_per_run without --confirm), on a store, site DB or worker error, or when stopped by SIGTERM/SIGINT:
+ * the command's jobs not started are then cancelled (never left queued), started ones stay running and are
+ * finished at the next start.
  */
 int	 fix_cli(const struct config *conf, const struct fix_order *o);
 
