@@ -80,8 +80,10 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 		sqlite3_bind_text(s, 1, o->site, -1, SQLITE_STATIC);
 		while ((step = sqlite3_step(s)) == SQLITE_ROW)
 			if (push(&t, &n, &cap, sqlite3_column_int64(s, 0),
-			    (const char *)sqlite3_column_text(s, 1)) == -1)
-				goto oom;
+			    (const char *)sqlite3_column_text(s, 1)) == -1) {
+				util_err(err, errlen, "out of memory");
+				goto done;
+			}
 		if (step != SQLITE_DONE) {
 			util_err(err, errlen, "affected hosts: %s", sqlite3_errmsg(store_db(st)));
 			goto done;
@@ -104,8 +106,10 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 				goto done;
 			}
 			if (push(&t, &n, &cap, sqlite3_column_int64(s, 0),
-			    (const char *)sqlite3_column_text(s, 1)) == -1)
-				goto oom;
+			    (const char *)sqlite3_column_text(s, 1)) == -1) {
+				util_err(err, errlen, "out of memory");
+				goto done;
+			}
 		}
 		/* Drop duplicates (the same host named twice, in any case). */
 		if (n > 1)
@@ -122,8 +126,10 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 		rc = STORE_JOBS_TOO_MANY;
 		goto done;
 	}
-	if (n > 0 && (r->jobs = calloc(n, sizeof(*r->jobs))) == NULL)
-		goto oom;
+	if (n > 0 && (r->jobs = calloc(n, sizeof(*r->jobs))) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	if (prep(st, &ins, "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at, "
 	    "expected_sha256) VALUES ('fix', ?1, ?2, ?3, ?4, (SELECT s.expected_sha256 FROM sites s "
 	    "JOIN hosts h ON h.site = s.code WHERE h.id = ?5 AND s.expected_state = 'present'))",
@@ -153,9 +159,6 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 	if (store_commit(st, err, errlen) == -1)
 		goto done;
 	rc = 0;
-	goto done;
-oom:
-	util_err(err, errlen, "queue fixes: out of memory");
 done:
 	sqlite3_finalize(s);
 	sqlite3_finalize(ins);
@@ -347,8 +350,10 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 	if (limit < 1 || limit > 1000 || offset < 0)
 		return util_err(err, errlen, "limit must be 1..1000 and offset >= 0");
 	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
-	    json_object_set_new(res, "jobs", list) == -1)
-		goto oom;
+	    json_object_set_new(res, "jobs", list) == -1) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	for (pass = 0; pass < 2; pass++) {
 		if (prep(st, &s, pass == 0 ?
 		    "SELECT count(*) FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR host = ?2)" :
@@ -364,10 +369,14 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 			if (pass == 0) {
 				if (json_object_set_new(res, "total",
-				    json_integer(sqlite3_column_int64(s, 0))) == -1)
-					goto oom;
-			} else if ((j = job_json(s, &oom)) == NULL || json_array_append_new(list, j) == -1)
-				goto oom;
+				    json_integer(sqlite3_column_int64(s, 0))) == -1) {
+					util_err(err, errlen, "out of memory");
+					goto done;
+				}
+			} else if ((j = job_json(s, &oom)) == NULL || json_array_append_new(list, j) == -1) {
+				util_err(err, errlen, "out of memory");
+				goto done;
+			}
 		}
 		if (step != SQLITE_DONE) {
 			util_err(err, errlen, "jobs: %s", sqlite3_errmsg(store_db(st)));
@@ -376,14 +385,13 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	if (oom)
-		goto oom;
+	if (oom) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	*out = res;
 	res = NULL;
 	rc = 0;
-	goto done;
-oom:
-	util_err(err, errlen, "jobs: out of memory");
 done:
 	sqlite3_finalize(s);
 	json_decref(res);

@@ -548,8 +548,10 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 		step_err(st, "host", err, errlen);
 		goto done;
 	}
-	if ((h = host_json(s, &oom)) == NULL)
-		goto oom;
+	if ((h = host_json(s, &oom)) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	put(h, "expected_sha256", col_str(s, C_EXPECTED), &oom);
 	put(h, "certmgr_denied_at", col_str(s, C_CMDENIEDAT), &oom);
 	put(h, "scan_ms", col_int(s, C_SCANMS), &oom);
@@ -583,22 +585,28 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 	sqlite3_finalize(s);
 	s = NULL;
 
-	if ((hist = json_array()) == NULL)
-		goto oom;
+	if ((hist = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	put(h, "history", hist, &oom);
 	if (prep(st, &s, "SELECT scan_id, at, state, reason FROM observations WHERE host_id = ? "
 	    "ORDER BY id DESC LIMIT 100", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, hid);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "scan_id", col_int(s, 0), &oom);
 		put(e, "at", col_str(s, 1), &oom);
 		put(e, "state", col_str(s, 2), &oom);
 		put(e, "reason", col_str(s, 3), &oom);
-		if (json_array_append_new(hist, e) == -1)
-			goto oom;
+		if (json_array_append_new(hist, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "history", err, errlen);
@@ -607,37 +615,42 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 	sqlite3_finalize(s);
 	s = NULL;
 
-	if ((ev = json_array()) == NULL)
-		goto oom;
+	if ((ev = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	put(h, "evidence", ev, &oom);
 	if (prep(st, &s, "SELECT source, file, at, component, type, line FROM evidence "
 	    "WHERE observation_id = ? ORDER BY id LIMIT 200", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, obs);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "source", col_str(s, 0), &oom);
 		put(e, "file", col_str(s, 1), &oom);
 		put(e, "at", col_str(s, 2), &oom);
 		put(e, "component", col_str(s, 3), &oom);
 		put(e, "type", col_int(s, 4), &oom);
 		put(e, "line", col_str(s, 5), &oom);
-		if (json_array_append_new(ev, e) == -1)
-			goto oom;
+		if (json_array_append_new(ev, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "evidence", err, errlen);
 		goto done;
 	}
-	if (oom)
-		goto oom;
+	if (oom) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	*out = h;
 	h = NULL;
 	rc = 1;
-	goto done;
-oom:
-	util_err(err, errlen, "host: out of memory");
 done:
 	sqlite3_finalize(s);
 	json_decref(h);
@@ -654,8 +667,10 @@ store_query_scans(struct store *st, long limit, long offset, json_t **out, char 
 	*out = NULL;
 	if (limit < 1 || limit > 1000 || offset < 0)
 		return util_err(err, errlen, "limit must be 1..1000 and offset >= 0");
-	if ((res = json_object()) == NULL || (list = json_array()) == NULL)
-		goto oom;
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	put(res, "scans", list, &oom);
 	if (prep(st, &s, "SELECT id, trigger, started_at, finished_at, state, hosts, affected, unreachable, "
 	    "duration_ms, error FROM scans ORDER BY id DESC LIMIT ? OFFSET ?", err, errlen) == -1)
@@ -663,8 +678,10 @@ store_query_scans(struct store *st, long limit, long offset, json_t **out, char 
 	sqlite3_bind_int64(s, 1, limit);
 	sqlite3_bind_int64(s, 2, offset);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "id", col_int(s, 0), &oom);
 		put(e, "trigger", col_str(s, 1), &oom);
 		put(e, "started_at", col_str(s, 2), &oom);
@@ -675,8 +692,10 @@ store_query_scans(struct store *st, long limit, long offset, json_t **out, char 
 		put(e, "unreachable", col_int(s, 7), &oom);
 		put(e, "duration_ms", col_int(s, 8), &oom);
 		put(e, "error", col_str(s, 9), &oom);
-		if (json_array_append_new(list, e) == -1)
-			goto oom;
+		if (json_array_append_new(list, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "scans", err, errlen);
@@ -684,34 +703,39 @@ store_query_scans(struct store *st, long limit, long offset, json_t **out, char 
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if ((pend = json_array()) == NULL)
-		goto oom;
+	if ((pend = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	put(res, "pending_requests", pend, &oom);
 	if (prep(st, &s, "SELECT id, requested_by, requested_at, state FROM scan_requests "
 	    "WHERE state IN ('queued', 'running') ORDER BY id LIMIT 100", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "id", col_int(s, 0), &oom);
 		put(e, "requested_by", col_str(s, 1), &oom);
 		put(e, "requested_at", col_str(s, 2), &oom);
 		put(e, "state", col_str(s, 3), &oom);
-		if (json_array_append_new(pend, e) == -1)
-			goto oom;
+		if (json_array_append_new(pend, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "scan requests", err, errlen);
 		goto done;
 	}
-	if (oom)
-		goto oom;
+	if (oom) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	*out = res;
 	res = NULL;
 	rc = 0;
-	goto done;
-oom:
-	util_err(err, errlen, "scans: out of memory");
 done:
 	sqlite3_finalize(s);
 	json_decref(res);
@@ -726,14 +750,18 @@ store_query_affected_report(struct store *st, json_t **out, char *err, size_t er
 	int r, oom = 0, rc = -1;
 
 	*out = NULL;
-	if ((list = json_array()) == NULL)
-		goto oom;
+	if ((list = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	if (prep(st, &s, HOST_SELECT "WHERE h.retired_at IS NULL AND o.state IN " AFFECTED_SQL
 	    " ORDER BY h.site, h.fqdn", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "fqdn", col_str(s, C_FQDN), &oom);
 		put(e, "site", col_str(s, C_SITE), &oom);
 		put(e, "roles", roles_array(s, &oom), &oom);
@@ -749,21 +777,22 @@ store_query_affected_report(struct store *st, json_t **out, char *err, size_t er
 		put(e, "last_fix_outcome", col_str(s, C_JOUTCOME), &oom);
 		put(e, "last_fix_at", col_str(s, sqlite3_column_type(s, C_JFIN) != SQLITE_NULL ? C_JFIN :
 		    C_JREQ), &oom);
-		if (json_array_append_new(list, e) == -1)
-			goto oom;
+		if (json_array_append_new(list, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "affected report", err, errlen);
 		goto done;
 	}
-	if (oom)
-		goto oom;
+	if (oom) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	*out = list;
 	list = NULL;
 	rc = 0;
-	goto done;
-oom:
-	util_err(err, errlen, "affected report: out of memory");
 done:
 	sqlite3_finalize(s);
 	json_decref(list);
@@ -778,14 +807,18 @@ store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errle
 	int r, oom = 0, rc = -1;
 
 	*out = NULL;
-	if ((list = json_array()) == NULL)
-		goto oom;
+	if ((list = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	if (prep(st, &s, "SELECT id, host, kind, dry_run, requested_by, requested_at, finished_at, outcome, "
 	    "before_sha256, after_sha256 FROM jobs ORDER BY id", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "id", col_int(s, 0), &oom);
 		put(e, "host", col_str(s, 1), &oom);
 		put(e, "kind", col_str(s, 2), &oom);
@@ -796,21 +829,22 @@ store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errle
 		put(e, "outcome", col_str(s, 7), &oom);
 		put(e, "before_sha256", col_str(s, 8), &oom);
 		put(e, "after_sha256", col_str(s, 9), &oom);
-		if (json_array_append_new(list, e) == -1)
-			goto oom;
+		if (json_array_append_new(list, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "fixes report", err, errlen);
 		goto done;
 	}
-	if (oom)
-		goto oom;
+	if (oom) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	*out = list;
 	list = NULL;
 	rc = 0;
-	goto done;
-oom:
-	util_err(err, errlen, "fixes report: out of memory");
 done:
 	sqlite3_finalize(s);
 	json_decref(list);
@@ -828,8 +862,10 @@ store_query_audit(struct store *st, long limit, long offset, json_t **out, char 
 	*out = NULL;
 	if (limit < 1 || limit > 1000 || offset < 0)
 		return util_err(err, errlen, "limit must be 1..1000 and offset >= 0");
-	if ((res = json_object()) == NULL || (list = json_array()) == NULL)
-		goto oom;
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	put(res, "audit", list, &oom);
 	if (prep(st, &s, "SELECT count(*) FROM audit", err, errlen) == -1)
 		goto done;
@@ -846,8 +882,10 @@ store_query_audit(struct store *st, long limit, long offset, json_t **out, char 
 	sqlite3_bind_int64(s, 1, limit);
 	sqlite3_bind_int64(s, 2, offset);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL)
-			goto oom;
+		if ((e = json_object()) == NULL) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 		put(e, "id", col_int(s, 0), &oom);
 		put(e, "at", col_str(s, 1), &oom);
 		put(e, "who", col_str(s, 2), &oom);
@@ -858,21 +896,22 @@ store_query_audit(struct store *st, long limit, long offset, json_t **out, char 
 		d = (const char *)sqlite3_column_text(s, 6);
 		detail = d ? json_loads(d, JSON_REJECT_DUPLICATES, NULL) : NULL;
 		put(e, "detail", detail ? detail : col_str(s, 6), &oom);
-		if (json_array_append_new(list, e) == -1)
-			goto oom;
+		if (json_array_append_new(list, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		step_err(st, "audit", err, errlen);
 		goto done;
 	}
-	if (oom)
-		goto oom;
+	if (oom) {
+		util_err(err, errlen, "out of memory");
+		goto done;
+	}
 	*out = res;
 	res = NULL;
 	rc = 0;
-	goto done;
-oom:
-	util_err(err, errlen, "audit: out of memory");
 done:
 	sqlite3_finalize(s);
 	json_decref(res);
