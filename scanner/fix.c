@@ -538,7 +538,7 @@ read_fleet(struct fsess *s, int *sitedb_ready, char *err, size_t errlen)
 	}
 	if (sitedb_open(&db, s->conf, NULL, why, sizeof(why)) == -1 ||
 	    sitedb_read_fleet(db, &s->fleet, NULL, why, sizeof(why)) == -1) {
-		util_err(err, errlen, "site DB: %s", why);
+		util_err(err, errlen, "%s", why);	/* sitedb's messages name the site DB */
 		goto done;
 	}
 	util_iso_now(now);

@@ -155,6 +155,17 @@ def main():
         r = scanner(lab, "fix", "--all-affected", "--site", "SS1", "--dry-run")
         check(r.returncode == 0 and "no host to fix" in r.stdout, "--site SS1: no affected host there")
 
+        # -- no fresh site-DB read, no write: the run does not start and its jobs are cancelled ---------------
+        nodb = os.path.join(lab.tmp, "nodb.conf")
+        with open(lab.conf) as f, open(nodb, "w") as g:
+            g.write(f.read().replace("port = 1433", "port = 9"))
+        r = scanner(lab, "-f", nodb, "fix", writable[0])
+        with db(lab) as c:
+            j = c.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
+        check(r.returncode == 1 and j["host"] == writable[0] and j["state"] == "cancelled" and j["backup"] is None,
+              "site DB down: exit 1, the job cancelled, no backup (%d %s)" % (r.returncode, tuple(j)))
+        check(lab.reg_export(writable[0]) == before[writable[0]], "site DB down: host unchanged")
+
         check_audit(lab, dry_ids + list(fix_ids.values()) + other_ids + second_ids + rb_ids, WHO)
 
         # -- the daemon runs a job queued by someone else (as dpfleet-server queues one) --------------------
