@@ -816,25 +816,23 @@ static int
 cli_run(const struct config *conf, struct store *st, int sigfd, const int64_t *ids, size_t n, const char *who)
 {
 	struct fsess s;
+	struct store_job j;
 	int64_t *resume = NULL, *mine = NULL;
 	size_t nresume = 0, nmine = 0, i;
-	int lockfd = -1, sitedb_ready = 0, rc, status = 1;
-	char err[1024];
-	struct store_job j;
+	int lockfd = -1, sitedb_ready = 0, rc = 2, status = 1;
+	char err[1024] = "";
 
 	memset(&s, 0, sizeof(s));
-	if ((lockfd = lock_open(conf, err, sizeof(err))) == -1) {
-		log_warnx("%s", err);
-		goto cancel;
+	/* rc stays 2 ("did not start") until sess_run has run. */
+	if ((lockfd = lock_open(conf, err, sizeof(err))) == -1 || lock_wait(lockfd, sigfd) != 0)
+		goto done;
+	if ((resume = calloc(FIX_BATCH_MAX, sizeof(*resume))) == NULL ||
+	    (mine = calloc(n + 1, sizeof(*mine))) == NULL) {
+		util_err(err, sizeof(err), "out of memory");
+		goto done;
 	}
-	if ((rc = lock_wait(lockfd, sigfd)) != 0)
-		goto cancel;
-	if ((resume = calloc(FIX_BATCH_MAX, sizeof(*resume))) == NULL || (mine = calloc(n + 1, sizeof(*mine))) == NULL)
-		goto cancel;
-	if (store_jobs_ids(st, "running", resume, FIX_BATCH_MAX, &nresume, err, sizeof(err)) == -1) {
-		log_warnx("store: %s", err);
-		goto cancel;
-	}
+	if (store_jobs_ids(st, "running", resume, FIX_BATCH_MAX, &nresume, err, sizeof(err)) == -1)
+		goto done;
 	if (nresume > 0)
 		log_info("%zu job(s) left running by a scanner that stopped: finishing them first", nresume);
 	/* Ours that nobody ran meanwhile (a daemon may have taken some while we waited for the lock). */
@@ -847,29 +845,21 @@ cli_run(const struct config *conf, struct store *st, int sigfd, const int64_t *i
 	s.conf = conf;
 	s.st = st;
 	s.stop_fd = sigfd;
+	err[0] = '\0';
 	rc = sess_run(&s, &sitedb_ready, resume, nresume, mine, nmine, err, sizeof(err));
-	if (rc == 2) {
-		log_warnx("%s: nothing was written", err);
-		goto cancel;
-	}
-	if (rc == -1)
-		log_warnx("%s", err);
-	else if (rc == 1)
+	if (rc == 1)
 		log_warnx("stopped by a signal: unfinished jobs stay running and are finished at the next start");
-	/* Ours that a failure left unclaimed are cancelled, never left queued (claimed ones resume later). */
+done:
+	if (rc == 2 || rc == -1)
+		log_warnx("%s%s", err[0] ? err : "the run did not start", rc == 2 ? ": nothing was written" : "");
+	/* Ours that did not start are cancelled, never left queued for someone else to run later. */
 	for (i = 0; rc != 0 && i < n; i++)
-		store_jobs_cancel(st, ids[i], who, err, sizeof(err));
-	status = cli_report(st, ids, n);
+		if (store_jobs_cancel(st, ids[i], who, err, sizeof(err)) == 0)
+			log_info("job %lld cancelled: it did not start", (long long)ids[i]);
+	if (rc != 2)
+		status = cli_report(st, ids, n);
 	if (rc != 0 || s.store_failed)
 		status = 1;
-	goto done;
-cancel:
-	/* The run did not start: do not leave our jobs queued for someone else to run later. */
-	for (i = 0; i < n; i++)
-		if (store_jobs_cancel(st, ids[i], who, err, sizeof(err)) == 0)
-			printf("job %lld cancelled: the run could not start\n", (long long)ids[i]);
-	status = 1;
-done:
 	sess_free(&s);
 	if (sitedb_ready)
 		sitedb_global_exit();
@@ -894,7 +884,8 @@ fix_cli(const struct config *conf, const struct fix_order *o)
 	memset(&r, 0, sizeof(r));
 	cli_user(who, sizeof(who));
 	signal(SIGPIPE, SIG_IGN);
-	if ((sigfd = signals_open(err, sizeof(err))) == -1 || store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
+	if ((sigfd = signals_open(err, sizeof(err))) == -1 ||
+	    store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto done;
 	}
@@ -951,7 +942,8 @@ fix_cli_rollback(const struct config *conf, int64_t job)
 
 	cli_user(who, sizeof(who));
 	signal(SIGPIPE, SIG_IGN);
-	if ((sigfd = signals_open(err, sizeof(err))) == -1 || store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
+	if ((sigfd = signals_open(err, sizeof(err))) == -1 ||
+	    store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto done;
 	}

@@ -159,8 +159,8 @@ test_store(void)
 	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
 	CHECK(store_exec(st, "INSERT INTO sites (code, type, expected_state, expected_sha256, first_seen, last_seen) "
 	    "VALUES ('P01', 'primary', 'present', 'aa', 't', 't'); "
-	    "INSERT INTO hosts (fqdn, site, is_dp, first_seen, last_seen) VALUES ('dp01.lab.test', 'P01', 1, 't', 't'), "
-	    "('dp02.lab.test', 'P01', 1, 't', 't')", err, sizeof(err)) == 0);
+	    "INSERT INTO hosts (fqdn, site, is_dp, first_seen, last_seen) VALUES "
+	    "('dp01.lab.test', 'P01', 1, 't', 't'), ('dp02.lab.test', 'P01', 1, 't', 't')", err, sizeof(err)) == 0);
 	memset(&o, 0, sizeof(o));
 	o.hosts = hosts;
 	o.nhosts = 2;
