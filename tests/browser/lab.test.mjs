@@ -71,6 +71,15 @@ async function tileCounts(page) {
     .map((a) => [a.dataset.state, Number(a.dataset.count)])));
 }
 
+// For a failure message: every host whose verdict differs from the scenario's, with the scanner's reason.
+async function verdictDiff(page, base, want) {
+  const r = await page.context().request.get(base + '/api/v1/hosts?limit=1000');
+  const hosts = (await r.json()).hosts || [];
+  const bad = hosts.filter((x) => want[x.fqdn] !== x.state)
+    .map((x) => `${x.fqdn}: ${x.state}${x.reason ? ' (' + x.reason + ')' : ''}, scenario says ${want[x.fqdn]}`);
+  return bad.length ? ' — ' + bad.join('; ') : '';
+}
+
 async function shots(page, base, name, route, sel) {
   for (const [w, hgt] of [[1280, 800], [390, 844]]) {
     await page.setViewportSize({ width: w, height: hgt });
@@ -154,7 +163,8 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       await shot(page, 'lab-login-1280');
       await signIn(page, base, lab.operator.user, lab.operator.password);
       const got = await tileCounts(page);
-      for (const s of STATES) assert.equal(got[s], counts[s], 'hosts ' + s);
+      const diff = await verdictDiff(page, base, want);
+      for (const s of STATES) assert.equal(got[s], counts[s], 'hosts ' + s + diff);
       assert.equal(got.affected, affected.length);
       await page.waitForSelector('#chart canvas, #chart-empty');
       await shots(page, base, 'overview', '#/', '#tiles');
@@ -225,7 +235,8 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
         return m && Number(m[1]) > n && !/running/.test(document.querySelector('#last-scan').textContent);
       }, before, { timeout: WAIT_JOBS_MS });
       const got = await tileCounts(page);
-      for (const s of STATES) assert.equal(got[s], counts[s], 'hosts ' + s + ' after the requested scan');
+      const diff = await verdictDiff(page, base, want);
+      for (const s of STATES) assert.equal(got[s], counts[s], 'hosts ' + s + ' after the requested scan' + diff);
       await page.waitForSelector('#chart canvas');
       await shots(page, base, 'overview-rescanned', '#/', '#chart canvas');
     });
