@@ -205,6 +205,16 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.goto(base + '/#/hosts/dp006.ps1.lab.test');
       await page.waitForSelector('#verdict');
       assert.match(await page.textContent('#verdict-text'), /was denied \(0x80070005\): the scan account is not a local administrator/);
+      // Every other state in words (seed.py: dp00N.ps1 has state N-1 of the pinned list; dp007 logon_failure).
+      for (const [n, re] of [[3, /exists but holds no certificate/], [4, /differs from the value in the site database/],
+        [5, /does not exist: this is not a healthy ConfigMgr site system/], [7, /^Logon failure: .*\(logon_failure\)$/]]) {
+        await page.goto(base + '/#/hosts/dp00' + n + '.ps1.lab.test');
+        await page.waitForSelector('#verdict');
+        assert.match(await page.textContent('#verdict-text'), re, 'dp00' + n);
+      }
+      await page.goto(base + '/#/hosts/dp092.ps2.lab.test');
+      await page.waitForSelector('#verdict');
+      assert.match(await page.textContent('#verdict-text'), /several different IssuingCertificateList values \(ambiguous\)/);
     });
 
     await t.test('jobs page and reload keeps the session', async () => {

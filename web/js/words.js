@@ -14,6 +14,9 @@ const UNREACHABLE = {
   worker_died: 'The scan worker for this host died mid-scan: the host was not judged',
   werror: 'The Remote Registry call failed with an unexpected Windows error',
   pipe: 'The winreg named pipe could not be opened: Remote Registry is stopped or disabled',
+  other: 'SMB or the winreg pipe failed (bind refused, pipe absent, ...): check that Remote Registry runs on the host',
+  protocol: 'The host answered with something the scanner could not decode (SMB/RPC protocol error)',
+  error: 'The scan of this host failed with an unclassified error: see the scanner\'s log',
   access_denied: 'The host refused the scan account (access denied on the SMB session)',
 };
 
