@@ -132,10 +132,26 @@ def run_once(conf, timeout=600, extra=()):
     return r.returncode, r.stdout, r.stderr, wall
 
 
-def db(path):
-    c = sqlite3.connect(path, timeout=30)
-    c.row_factory = sqlite3.Row
-    return c
+class db:
+    """`with db(path) as c:` — one connection, committed and CLOSED on exit.  Seen once connections were left
+    open in this process across scanner runs: a new connection here said "database disk image is malformed"
+    while `sqlite3 DB 'pragma integrity_check'` from a fresh process said ok (cause not pinned down); with
+    every connection closed it does not happen."""
+
+    def __init__(self, path):
+        self.c = sqlite3.connect(path, timeout=30)
+        self.c.row_factory = sqlite3.Row
+
+    def __enter__(self):
+        return self.c
+
+    def __exit__(self, exc, *rest):
+        try:
+            if exc is None:
+                self.c.commit()
+        finally:
+            self.c.close()
+        return False
 
 
 def store_path(conf):

@@ -210,6 +210,23 @@ def main():
         ck(password not in dlog, "SMB password not in the daemon's log")
         ck(L.scanner_pids() == [], "no scanner process left after the daemon: %s" % L.scanner_pids())
         ck(L.client_connections("127.80.") == [], "no SMB connection left after the daemon")
+
+        # --- site DB down: the stored fleet is still scanned, the scan row says why, exit 1 ------------
+        nodb = L.write_conf(dconf, os.path.join(work, "nodb.conf"), scan={"interval": None},
+                            sitedb={"port": 9, "login_timeout": 2})
+        rc, out, err, wall = L.run_once(nodb)
+        scan = L.last_scan(nodb)
+        ck(rc == 1, "--once exits 1 when the site DB is unreachable (got %d)" % rc)
+        ck(scan["state"] == "done" and scan["hosts"] == len(info["expect"]) and
+           (scan["error"] or "").startswith("inventory not refreshed"),
+           "site DB down: stored fleet scanned, error kept: %s" % dict(scan))
+        ck("affected hosts: %d" % want_aff in out, "site DB down: the summary is still printed")
+        # --- state DB unusable: exit 1 before any work ---------------------------------------------
+        bad = L.write_conf(dconf, os.path.join(work, "nostore.conf"), store={"path": os.path.join(work, "no",
+                                                                                                "such", "x.db")})
+        rc, out, err, wall = L.run_once(bad)
+        ck(rc == 1 and "x.db" in err, "--once exits 1 when the state DB cannot be opened (got %d)" % rc)
+        ck(L.scanner_pids() == [], "no scanner process left after the failed runs")
     L.finish("scan_small", N)
 
 
