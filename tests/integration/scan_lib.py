@@ -133,10 +133,11 @@ def run_once(conf, timeout=600, extra=()):
 
 
 class db:
-    """`with db(path) as c:` — one connection, committed and CLOSED on exit.  Seen once connections were left
-    open in this process across scanner runs: a new connection here said "database disk image is malformed"
-    while `sqlite3 DB 'pragma integrity_check'` from a fresh process said ok (cause not pinned down); with
-    every connection closed it does not happen."""
+    """`with db(path) as c:` — one connection, committed and CLOSED on exit.  Never keep one open: this
+    process also reads the DB files with plain open()/close() (secret_leaks), and closing any descriptor of a
+    file drops every POSIX lock the process holds on it, SQLite's included; the scanner then believed it was
+    the last connection, removed -wal/-shm at exit, and a lingering connection here read the stale shared
+    memory ("database disk image is malformed" while a fresh process found the DB intact)."""
 
     def __init__(self, path):
         self.c = sqlite3.connect(path, timeout=30)
