@@ -247,23 +247,39 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
           'dpfleet-scanner has no fix execution yet (issue 7; its usage lists no `fix`)'));
         return;
       }
-      await page.goto(base + '/#/hosts?affected=true');
-      await page.waitForSelector('#fix-toolbar');
-      await page.click('#select-affected');
-      await page.click('#fix-selected');
-      await page.waitForSelector('#fix-dialog[open]');
-      assert.equal(await page.textContent('#fix-count'), String(affected.length));
-      assert.equal(await page.textContent('#fix-sites'), [...new Set(affected.map((f) => lab.expect[f].site))].sort().join(', '));
-      await shot(page, 'lab-fix-dialog-1280');
-      await page.click('#fix-confirm');
-      await page.waitForSelector('#live-jobs');
-      await page.waitForFunction(() => /jobs ended[.:]/.test(document.querySelector('#live-status')?.textContent || '') &&
-        !/updating/.test(document.querySelector('#live-status').textContent), null, { timeout: WAIT_JOBS_MS });
-      const jobs = await page.locator('#live-jobs tr[data-job]').evaluateAll((trs) =>
-        trs.map((tr) => [tr.querySelector('a').textContent, tr.dataset.state, tr.dataset.outcome]));
+      // "Select all affected" → "Fix selected" → the dialog (count, sites, dry run) → the live job list.
+      // Returns [[host, state, outcome]...] once every queued job has ended.
+      const sites = [...new Set(affected.map((f) => lab.expect[f].site))].sort().join(', ');
+      async function fixAll(dryRun, name) {
+        await page.goto(base + '/#/hosts?affected=true');
+        await page.waitForSelector('#fix-toolbar');
+        const before = await page.locator('#live-jobs tr[data-job]').evaluateAll((trs) => trs.map((tr) => tr.dataset.job));
+        await page.click('#select-affected');
+        await page.click('#fix-selected');
+        await page.waitForSelector('#fix-dialog[open]');
+        assert.equal(await page.textContent('#fix-count'), String(affected.length));
+        assert.equal(await page.textContent('#fix-sites'), sites);
+        if (dryRun) await page.check('#fix-dry-run');
+        await shot(page, `lab-${name}-dialog-1280`);
+        await page.click('#fix-confirm');
+        await page.waitForFunction((old) => {
+          const rows = [...document.querySelectorAll('#live-jobs tr[data-job]')];
+          return rows.length && rows.every((tr) => !old.includes(tr.dataset.job)) &&
+            /jobs ended[.:]/.test(document.querySelector('#live-status')?.textContent || '') &&
+            !/updating/.test(document.querySelector('#live-status').textContent);
+        }, before, { timeout: WAIT_JOBS_MS });
+        await shot(page, `lab-${name}-done-1280`);
+        return page.locator('#live-jobs tr[data-job]').evaluateAll((trs) =>
+          trs.map((tr) => [tr.querySelector('a').textContent, tr.dataset.state, tr.dataset.outcome]));
+      }
+      const dry = await fixAll(true, 'dry-run');
+      assert.deepEqual(dry.map((j) => j[0]).sort(), affected);
+      for (const j of dry) assert.deepEqual(j.slice(1), ['done', 'would_write'], j[0]);
+      const still = await (await page.context().request.get(base + '/api/v1/hosts?affected=true')).json();
+      assert.equal(still.total, affected.length, 'a dry run changes nothing');
+      const jobs = await fixAll(false, 'fix');
       assert.deepEqual(jobs.map((j) => j[0]).sort(), affected);
       for (const j of jobs) assert.deepEqual(j.slice(1), ['done', 'written'], j[0]);
-      await shot(page, 'lab-fix-done-1280');
       // After a written job the scanner rescans the host (issue 7): wait for the overview to say so.
       const until = Date.now() + WAIT_JOBS_MS;
       let got = null;
@@ -292,6 +308,21 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       const hi = proof[0].indexOf('host'), oi = proof[0].indexOf('outcome');
       assert.ok(hi >= 0 && oi >= 0, 'fixes.csv header ' + proof[0].join(','));
       assert.deepEqual(proof.slice(1).filter((r) => r[oi] === 'written').map((r) => r[hi]).sort(), affected);
+      assert.deepEqual(proof.slice(1).filter((r) => r[oi] === 'would_write').map((r) => r[hi]).sort(), affected);
+
+      // Roll one fix back from its host page: the job ends `restored`.
+      await page.goto(base + '/#/hosts/' + affected[0]);
+      await page.waitForSelector('button.rollback');
+      await page.click('button.rollback');
+      await page.waitForSelector('#rollback-dialog[open]');
+      await page.click('#rollback-dialog-ok');
+      await page.waitForFunction(() => {
+        const tr = document.querySelector('#live-jobs tr[data-job]');
+        return tr && ['done', 'failed', 'cancelled'].includes(tr.dataset.state);
+      }, null, { timeout: WAIT_JOBS_MS });
+      assert.deepEqual(await page.locator('#live-jobs tr[data-job]').evaluateAll((trs) =>
+        trs.map((tr) => [tr.dataset.state, tr.dataset.outcome])), [['done', 'restored']]);
+      await shot(page, 'lab-rollback-done-1280');
     });
 
     await t.test('admin pages', async () => {
