@@ -53,6 +53,9 @@ function confirmFix(count, sites, allAffected, warning, dryDefault) {
           'Dry run: read and compare only, write nothing')),
         h('p', { class: 'actions' }, ok, ' ', cancel)));
     let result = null;
+    const label = () => { ok.textContent = dry.checked ? 'Queue dry run' : 'Queue fix'; };
+    dry.addEventListener('change', label);
+    label();
     ok.addEventListener('click', () => { result = { dryRun: dry.checked }; });
     cancel.addEventListener('click', () => dlg.close());
     dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
