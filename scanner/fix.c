@@ -108,12 +108,15 @@ struct fsess {
 	struct fjob		*v;
 	size_t			 n;
 	size_t			*task_job;	/* task index -> job index for the current sched_run */
+	struct store_job_ref	*lost;		/* written hosts whose rescan was lost (store_jobs_unscanned) */
+	size_t			 nlost;
 	int			 store_failed;
 };
 
 struct fix_daemon {
 	const struct config	*conf;
 	int64_t			 retry_at;	/* mono ms: no site-DB retry before */
+	int			 started;	/* the first poll (lost rescans are looked for) happened */
 };
 
 /* ---- job lock ---- */
@@ -640,6 +643,9 @@ sess_free(struct fsess *s)
 	s->v = NULL;
 	free(s->task_job);
 	s->task_job = NULL;
+	free(s->lost);
+	s->lost = NULL;
+	s->nlost = 0;
 	s->n = 0;
 }
 
@@ -654,15 +660,18 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 {
 	const struct config *conf = s->conf;
 	const char **hosts = NULL;
-	struct store_job_ref *lost = NULL;
-	size_t i, k, nh = 0, nlost = 0;
+	size_t i, k, nh = 0;
 	int wave, nwaves = 0, round, rc;
 	char why[512];
 
 	s->n = nresume + nclaim;
-	if (s->n == 0)
+	/* Earlier writes whose rescan was lost (a scanner killed between the write and its rescan). */
+	if (store_jobs_unscanned(s->st, FIX_BATCH_MAX, &s->lost, &s->nlost, why, sizeof(why)) == -1)
+		log_warnx("store: %s", why);
+	if (s->n == 0 && s->nlost == 0)
 		return 0;
-	if ((s->v = calloc(s->n, sizeof(*s->v))) == NULL || (s->task_job = calloc(s->n, sizeof(size_t))) == NULL)
+	if (s->n > 0 && ((s->v = calloc(s->n, sizeof(*s->v))) == NULL ||
+	    (s->task_job = calloc(s->n, sizeof(size_t))) == NULL))
 		return util_err(err, errlen, "jobs: out of memory");
 	if (read_fleet(s, sitedb_ready, err, errlen) == -1)
 		return 2;
@@ -705,23 +714,17 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 				fj_unreachable(s, &s->v[i], "write outcome unknown",
 				    "no verified read after " FIX_ROUNDS_STR " rounds");
 	}
-	/*
-	 * Rescan what was written so its verdict is current: this run's writes, and earlier writes whose rescan
-	 * was lost (a scanner killed between the write and its rescan).
-	 */
-	if (store_jobs_unscanned(s->st, FIX_BATCH_MAX, &lost, &nlost, why, sizeof(why)) == -1)
-		log_warnx("store: %s", why);
-	if ((hosts = calloc(s->n + nlost, sizeof(*hosts))) != NULL) {
+	/* Rescan what was written so its verdict is current: this run's writes and the lost rescans. */
+	if ((hosts = calloc(s->n + s->nlost + 1, sizeof(*hosts))) != NULL) {
 		for (i = 0; i < s->n; i++)
 			if (s->v[i].rescan)
 				hosts[nh++] = s->v[i].j.host;
-		for (i = 0; i < nlost; i++)
-			hosts[nh++] = lost[i].host;
+		for (i = 0; i < s->nlost; i++)
+			hosts[nh++] = s->lost[i].host;
 		if (nh > 0 && (rc = scan_hosts(conf, s->st, s->pool, hosts, nh, s->stop_fd)) != 0)
 			log_warnx("rescan after the jobs %s", rc == 1 ? "stopped" : "failed");
 		free(hosts);
 	}
-	free(lost);
 	return 0;
 }
 
@@ -1003,7 +1006,7 @@ fix_daemon_poll(struct fix_daemon *d, struct store *st, int *sitedb_ready, int s
 		log_warnx("store: %s", err);
 		goto done;
 	}
-	if (nqueued == 0 && nresume == 0) {
+	if (nqueued == 0 && nresume == 0 && d->started) {
 		ret = 0;
 		goto done;
 	}
@@ -1026,7 +1029,10 @@ fix_daemon_poll(struct fix_daemon *d, struct store *st, int *sitedb_ready, int s
 	s.conf = d->conf;
 	s.st = st;
 	s.stop_fd = stop_fd;
+	/* Every run, the first one even without jobs, also rescans writes whose rescan was lost. */
 	rc = sess_run(&s, sitedb_ready, resume, nresume, queued, nqueued, err, sizeof(err));
+	if (rc != 2)
+		d->started = 1;
 	if (rc == 2) {
 		log_warnx("jobs not run (retry in %d s): %s", FIX_SITEDB_RETRY_S, err);
 		d->retry_at = util_mono_ms() + 1000LL * FIX_SITEDB_RETRY_S;

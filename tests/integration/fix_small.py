@@ -172,8 +172,22 @@ def main():
         conf2 = os.path.join(lab.tmp, "daemon.conf")
         with open(lab.conf) as f, open(conf2, "w") as g:
             g.write(f.read().replace("interval = 3600", "interval = 0"))    # no scheduled scan: jobs only
+        # A write whose rescan was lost (as if the scanner died right after it): the host's newest observation
+        # is made older than its last written/restored job.  The daemon rescans it at start, with no job queued.
+        lost = writable[1]
+        with db(lab) as c:
+            old_obs = c.execute("SELECT last_obs_id FROM hosts WHERE fqdn = ?", (lost,)).fetchone()[0]
+            c.execute("UPDATE observations SET at = '2000-01-01T00:00:00Z' WHERE id = ?", (old_obs,))
         dout = open(os.path.join(lab.tmp, "daemon.out"), "w")
         d = lab.spawn([SCANNER, "-d", "-f", conf2], stdout=dout, stderr=subprocess.STDOUT)
+        t0 = time.monotonic()
+        new_obs = old_obs
+        while time.monotonic() - t0 < 60 and d.poll() is None and new_obs == old_obs:
+            with db(lab) as c:
+                new_obs = c.execute("SELECT last_obs_id FROM hosts WHERE fqdn = ?", (lost,)).fetchone()[0]
+            time.sleep(0.05)
+        check(new_obs != old_obs and last_state(lab, lost)[1] == "fix",
+              "%s: the daemon rescanned a write whose rescan was lost, at start (%s)" % (lost, last_state(lab, lost)))
         h = writable[0]
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with db(lab) as c:
