@@ -606,7 +606,8 @@ done:
 }
 
 int
-store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, char *err, size_t errlen)
+store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, const char *expected_sha256,
+    char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1, step;
@@ -634,15 +635,16 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (prep(st, &s, "UPDATE jobs SET backup = ?, backup_type = ? WHERE id = ? AND backup IS NULL", err,
-	    errlen) == -1)
+	if (prep(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, expected_sha256 = coalesce(?, expected_sha256) "
+	    "WHERE id = ? AND backup IS NULL", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, backup, -1, SQLITE_STATIC);
 	if (type < 0)
 		sqlite3_bind_null(s, 2);
 	else
 		sqlite3_bind_int(s, 2, type);
-	sqlite3_bind_int64(s, 3, id);
+	sqlite3_bind_text(s, 3, expected_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, id);
 	if (sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(store_db(st)) != 1) {
 		util_err(err, errlen, "backup: %s", sqlite3_errmsg(store_db(st)));
 		goto done;

@@ -128,12 +128,13 @@ int	 store_jobs_claim(struct store *st, int64_t id, int resume, struct store_job
 
 /*
  * Record the backup of a running job (backup "absent" or lowercase hex of the raw bytes, type the registry
- * type, -1 for absent) and commit it before returning.  Only sets it while backup IS NULL: returns 0 when
- * it was stored now, 1 when the job already had one (left untouched: the caller must use the stored one),
- * STORE_JOBS_CONFLICT when the job is not running, -1 with err.
+ * type, -1 for absent) and, when not NULL, the hash of the value about to be written (expected_sha256), and
+ * commit before returning.  Only sets them while backup IS NULL: returns 0 when stored now, 1 when the job
+ * already had a backup (nothing changed: the caller must use the stored one), STORE_JOBS_CONFLICT when the
+ * job is not running, -1 with err.
  */
-int	 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, char *err,
-	    size_t errlen);
+int	 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type,
+	    const char *expected_sha256, char *err, size_t errlen);
 
 /*
  * Finish a running job with outcome (jobs.outcome vocabulary): state done for written, already_correct,

@@ -34,7 +34,10 @@
  * dead scanner and is resumed; the backup column is written before any SetValue, so "backup taken" is the
  * only way a previous attempt can have changed the host.  Jobs of one host run one after the other (waves),
  * never in parallel.  At most [fix] concurrency worker processes (hence writes) are in flight.  After a run,
- * every host a job wrote or restored is rescanned (scan_hosts) so its verdict is current.
+ * every host a job wrote or restored is rescanned (scan_hosts) so its verdict is current, and so is every host
+ * whose rescan an earlier, killed scanner lost (store_jobs_unscanned; the daemon also looks at start).  The
+ * hash being written is committed with the backup, so a resumed job recognises its own write even when the
+ * site's value changed in between.
  */
 #include "fix.h"
 #include "hostmap.h"
@@ -227,7 +230,8 @@ take_backup(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		fj_finish(s, f, "refused", NULL, NULL, "out of memory for the backup");
 		return -1;
 	}
-	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, err, sizeof(err));
+	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, strcmp(f->j.kind, "fix") == 0 ? f->expected : NULL,
+	    err, sizeof(err));
 	if (rc == 0) {
 		f->j.backup = hex;
 		f->j.backup_type = type;
@@ -272,6 +276,14 @@ on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 			    "finished after an interrupted attempt: the host holds the value written" : NULL);
 		else
 			fj_finish(s, f, "already_correct", m->sha256, m->sha256, NULL);
+		return;
+	}
+	if (f->j.backup != NULL && f->j.expected_sha256[0] != '\0' && m->reg == MSG_REG_VALUE && m->decoded &&
+	    m->value_type == 7 && strcmp(m->sha256, f->j.expected_sha256) == 0) {
+		/* An interrupted attempt wrote the value the site held then; the site has changed since. */
+		util_strlcpy(f->expected, f->j.expected_sha256, sizeof(f->expected));
+		fj_finish(s, f, "written", NULL, m->sha256, "finished after an interrupted attempt: the host holds the "
+		    "value written then, and the site's value has changed since (queue a new fix)");
 		return;
 	}
 	if (!f->host_known) {

@@ -172,15 +172,16 @@ test_store(void)
 	CHECK(j.attempts == 1 && j.backup == NULL && strcmp(j.state, "running") == 0);
 	CHECK_STR(j.expected_sha256, "aa");
 	CHECK(store_jobs_claim(st, ids[0], 0, &k, err, sizeof(err)) == STORE_JOBS_CONFLICT);
-	CHECK(store_jobs_set_backup(st, ids[0], "absent", -1, err, sizeof(err)) == 0);
-	CHECK(store_jobs_set_backup(st, ids[0], "0000", 7, err, sizeof(err)) == 1);	/* never overwritten */
+	CHECK(store_jobs_set_backup(st, ids[0], "absent", -1, "bb", err, sizeof(err)) == 0);
+	CHECK(store_jobs_set_backup(st, ids[0], "0000", 7, "cc", err, sizeof(err)) == 1);	/* never overwritten */
 	CHECK(store_jobs_claim(st, ids[0], 1, &k, err, sizeof(err)) == 0);		/* resume after a crash */
 	CHECK(k.attempts == 2 && k.backup != NULL && strcmp(k.backup, "absent") == 0 && k.backup_type == -1);
+	CHECK_STR(k.expected_sha256, "bb");	/* the hash being written, kept with the first backup */
 	store_job_free(&k);
 	CHECK(store_jobs_finish(st, ids[0], "written", "aa", NULL, "aa", NULL, err, sizeof(err)) == 0);
 	CHECK(store_jobs_finish(st, ids[0], "written", "aa", NULL, "aa", NULL, err, sizeof(err)) ==
 	    STORE_JOBS_CONFLICT);
-	CHECK(store_jobs_set_backup(st, ids[0], "00", 7, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	CHECK(store_jobs_set_backup(st, ids[0], "00", 7, NULL, err, sizeof(err)) == STORE_JOBS_CONFLICT);
 	CHECK(count(st, "SELECT count(*) FROM jobs WHERE state = 'done' AND outcome = 'written' AND "
 	    "backup = 'absent'") == 1);
 	CHECK(count(st, "SELECT count(*) FROM audit WHERE action = 'job.start' AND who = 'scanner'") == 2);
