@@ -46,7 +46,8 @@ function confirmFix(count, sites, allAffected, warning, dryDefault) {
           h('p', null, 'Writes the site database\'s IssuingCertificateList under HKLM\\SOFTWARE\\Microsoft\\SMS\\' +
             'Security on ' + (allAffected ? 'every affected host' : 'the selected hosts') +
             '. Each host is re-read first, backed up, written and read back.'),
-          h('p', null, h('strong', null, 'Hosts: '), h('span', { id: 'fix-count' }, String(count))),
+          h('p', null, h('strong', null, 'Hosts: '), h('span', { id: 'fix-count' }, String(count)),
+            count > 100 ? h('span', { class: 'warn-text' }, ' — a large change: consider a dry run or one site first') : null),
           h('p', null, h('strong', null, 'Sites: '), h('span', { id: 'fix-sites' }, sites.join(', ') || '—')),
           warning ? h('p', { class: 'warn-text', id: 'fix-warning' }, warning) : null),
         h('div', { class: 'check' }, dry, h('label', { for: 'fix-dry-run' },
@@ -148,16 +149,19 @@ export async function render(main, params, arg, current) {
     if (!c) return;
     const body = allAffected ? { all_affected: true, dry_run: c.dryRun } : { hosts: [...selected.keys()], dry_run: c.dryRun };
     if (allAffected && f.site) body.site = f.site;
+    // The dialog showed this exact count and the operator confirmed it: that is what [fix] max_per_run asks for
+    // (issue 7).  If the count changed meanwhile the server answers 409 and the operator confirms again.
+    body.confirm_count = count;
     try {
       let r;
       try {
         r = await api.post('/api/v1/fixes', body);
       } catch (e) {
-        // More hosts than [fix] max_per_run: the server wants the count confirmed explicitly.
+        // More hosts than [fix] max_per_run and not the count confirmed (it changed): confirm the new one.
         if (e.status !== 409 || !e.body || typeof e.body.count !== 'number') throw e;
         const again = await confirmFix(e.body.count, siteList, allAffected,
-          e.body.count + ' hosts is more than the ' + e.body.max_per_run + ' allowed per request ([fix] max_per_run). ' +
-          'Queue them all anyway?', c.dryRun);
+          'The number of hosts changed to ' + e.body.count + ', more than the ' + e.body.max_per_run +
+          ' allowed per request ([fix] max_per_run) without confirmation. Queue them all?', c.dryRun);
         fixBtn.focus();
         if (!again) return;
         r = await api.post('/api/v1/fixes', { ...body, dry_run: again.dryRun, confirm_count: e.body.count });
