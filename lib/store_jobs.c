@@ -308,34 +308,20 @@ done:
 	"state, outcome, expected_sha256, before_sha256, after_sha256, backup IS NOT NULL, attempts, error " \
 	"FROM jobs "
 
-static json_t *
-job_json(sqlite3_stmt *s, int *oom)
-{
-	static const char *const names[] = {
-		"id", "kind", "host", "dry_run", "rollback_of", "requested_by", "requested_at", "started_at",
-		"finished_at", "state", "outcome", "expected_sha256", "before_sha256", "after_sha256",
-		"backup_taken", "attempts", "error",
-	};
-	json_t *o = json_object(), *v;
-	int i;
+/* JOB_SELECT's columns, in order, as the JSON API names them. */
+static const struct store_col job_cols[] = {
+	{ "id", STORE_COL_INT }, { "kind", STORE_COL_TEXT }, { "host", STORE_COL_TEXT },
+	{ "dry_run", STORE_COL_BOOL }, { "rollback_of", STORE_COL_INT }, { "requested_by", STORE_COL_TEXT },
+	{ "requested_at", STORE_COL_TEXT }, { "started_at", STORE_COL_TEXT }, { "finished_at", STORE_COL_TEXT },
+	{ "state", STORE_COL_TEXT }, { "outcome", STORE_COL_TEXT }, { "expected_sha256", STORE_COL_TEXT },
+	{ "before_sha256", STORE_COL_TEXT }, { "after_sha256", STORE_COL_TEXT }, { "backup_taken", STORE_COL_BOOL },
+	{ "attempts", STORE_COL_INT }, { "error", STORE_COL_TEXT },
+};
 
-	if (o == NULL) {
-		*oom = 1;
-		return NULL;
-	}
-	for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
-		if (sqlite3_column_type(s, i) == SQLITE_NULL)
-			v = json_null();
-		else if (i == 3 || i == 14)
-			v = json_boolean(sqlite3_column_int(s, i) != 0);
-		else if (i == 0 || i == 4 || i == 15)
-			v = json_integer(sqlite3_column_int64(s, i));
-		else
-			v = store_json_text((const char *)sqlite3_column_text(s, i));
-		if (v == NULL || json_object_set_new(o, names[i], v) == -1)
-			*oom = 1;
-	}
-	return o;
+static json_t *
+job_json(sqlite3_stmt *s)
+{
+	return store_row_json(s, job_cols, sizeof(job_cols) / sizeof(job_cols[0]));
 }
 
 int
@@ -344,7 +330,7 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 {
 	sqlite3_stmt *s = NULL;
 	json_t *res = NULL, *list, *j;
-	int pass, step, oom = 0, rc = -1;
+	int pass, step, rc = -1;
 
 	*out = NULL;
 	if (limit < 1 || limit > 1000 || offset < 0)
@@ -373,7 +359,7 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 					util_err(err, errlen, "out of memory");
 					goto done;
 				}
-			} else if ((j = job_json(s, &oom)) == NULL || json_array_append_new(list, j) == -1) {
+			} else if ((j = job_json(s)) == NULL || json_array_append_new(list, j) == -1) {
 				util_err(err, errlen, "out of memory");
 				goto done;
 			}
@@ -384,10 +370,6 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 		}
 		sqlite3_finalize(s);
 		s = NULL;
-	}
-	if (oom) {
-		util_err(err, errlen, "out of memory");
-		goto done;
 	}
 	*out = res;
 	res = NULL;
@@ -402,7 +384,7 @@ int
 store_jobs_get(struct store *st, int64_t job, json_t **out, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	int step, oom = 0, rc = -1;
+	int step, rc = -1;
 
 	*out = NULL;
 	if (prep(st, &s, JOB_SELECT "WHERE id = ?", err, errlen) == -1)
@@ -412,11 +394,9 @@ store_jobs_get(struct store *st, int64_t job, json_t **out, char *err, size_t er
 		rc = 0;
 	else if (step != SQLITE_ROW)
 		util_err(err, errlen, "job: %s", sqlite3_errmsg(store_db(st)));
-	else if ((*out = job_json(s, &oom)) == NULL || oom) {
-		json_decref(*out);
-		*out = NULL;
+	else if ((*out = job_json(s)) == NULL)
 		util_err(err, errlen, "job: out of memory");
-	} else
+	else
 		rc = 1;
 	sqlite3_finalize(s);
 	return rc;

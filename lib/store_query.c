@@ -169,6 +169,77 @@ step_err(struct store *st, const char *what, char *err, size_t errlen)
 	return util_err(err, errlen, "%s: %s", what, sqlite3_errmsg(store_db(st)));
 }
 
+#define NCOLS(a)	(sizeof(a) / sizeof((a)[0]))
+
+json_t *
+store_row_json(sqlite3_stmt *s, const struct store_col *cols, size_t ncols)
+{
+	json_t *o, *v;
+	const char *d;
+	size_t i;
+	int oom = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < ncols; i++) {
+		switch (cols[i].kind) {
+		case STORE_COL_INT:
+			v = col_int(s, (int)i);
+			break;
+		case STORE_COL_BOOL:
+			v = col_bool(s, (int)i);
+			break;
+		case STORE_COL_JSON:
+			/* A JSON object text; anything else is passed on as a string. */
+			d = (const char *)sqlite3_column_text(s, (int)i);
+			if ((v = d ? json_loads(d, JSON_REJECT_DUPLICATES, NULL) : NULL) == NULL)
+				v = col_str(s, (int)i);
+			break;
+		case STORE_COL_TEXT:
+		default:
+			v = col_str(s, (int)i);
+			break;
+		}
+		put(o, cols[i].name, v, &oom);
+	}
+	if (oom) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Run sql with its integer parameters (bound to ?1..?nparams) and append one object per row, shaped by cols,
+ * to arr.  0, or -1 with "out of memory" or "<what>: <SQLite error>" in err.
+ */
+static int
+query_rows(struct store *st, const char *sql, const int64_t *params, int nparams, const struct store_col *cols,
+    size_t ncols, json_t *arr, const char *what, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *e;
+	int i, r, rc = -1;
+
+	if (prep(st, &s, sql, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < nparams; i++)
+		sqlite3_bind_int64(s, i + 1, params[i]);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		if ((e = store_row_json(s, cols, ncols)) == NULL || json_array_append_new(arr, e) == -1) {
+			util_err(err, errlen, "out of memory");
+			goto done;
+		}
+	if (r != SQLITE_DONE) {
+		step_err(st, what, err, errlen);
+		goto done;
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
 static json_t *
 counts_object(const long *c, int *oom)
 {
@@ -193,8 +264,12 @@ affected_of(const long *c)
 int
 store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 {
+	static const struct store_col last_scan_cols[] = {
+		{ "id", STORE_COL_INT }, { "started_at", STORE_COL_TEXT }, { "finished_at", STORE_COL_TEXT },
+		{ "hosts", STORE_COL_INT }, { "state", STORE_COL_TEXT },
+	};
 	sqlite3_stmt *s = NULL;
-	json_t *res = NULL, *sites, *site, *last;
+	json_t *res = NULL, *sites, *site;
 	long total[STORE_NSTATES] = { 0 }, (*per)[STORE_NSTATES] = NULL;
 	char (*codes)[64] = NULL;
 	size_t nsites = 0, i;
@@ -212,18 +287,9 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	if (prep(st, &s, "SELECT id, started_at, finished_at, hosts, state FROM scans ORDER BY id DESC LIMIT 1",
 	    err, errlen) == -1)
 		goto done;
-	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((last = json_object()) == NULL)
-			oom = 1;
-		else {
-			put(last, "id", col_int(s, 0), &oom);
-			put(last, "started_at", col_str(s, 1), &oom);
-			put(last, "finished_at", col_str(s, 2), &oom);
-			put(last, "hosts", col_int(s, 3), &oom);
-			put(last, "state", col_str(s, 4), &oom);
-			put(res, "last_scan", last, &oom);
-		}
-	} else if (r == SQLITE_DONE)
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		put(res, "last_scan", store_row_json(s, last_scan_cols, NCOLS(last_scan_cols)), &oom);
+	else if (r == SQLITE_DONE)
 		put(res, "last_scan", json_null(), &oom);
 	else {
 		step_err(st, "summary", err, errlen);
@@ -531,8 +597,16 @@ done:
 int
 store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, size_t errlen)
 {
+	static const struct store_col hist_cols[] = {
+		{ "scan_id", STORE_COL_INT }, { "at", STORE_COL_TEXT }, { "state", STORE_COL_TEXT },
+		{ "reason", STORE_COL_TEXT },
+	};
+	static const struct store_col ev_cols[] = {
+		{ "source", STORE_COL_TEXT }, { "file", STORE_COL_TEXT }, { "at", STORE_COL_TEXT },
+		{ "component", STORE_COL_TEXT }, { "type", STORE_COL_INT }, { "line", STORE_COL_TEXT },
+	};
 	sqlite3_stmt *s = NULL;
-	json_t *h = NULL, *hist, *ev, *e;
+	json_t *h = NULL, *hist, *ev;
 	int64_t hid, obs;
 	int r, oom = 0, rc = -1;
 
@@ -590,60 +664,20 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 		goto done;
 	}
 	put(h, "history", hist, &oom);
-	if (prep(st, &s, "SELECT scan_id, at, state, reason FROM observations WHERE host_id = ? "
-	    "ORDER BY id DESC LIMIT 100", err, errlen) == -1)
+	if (query_rows(st, "SELECT scan_id, at, state, reason FROM observations WHERE host_id = ? "
+	    "ORDER BY id DESC LIMIT 100", &hid, 1, hist_cols, NCOLS(hist_cols), hist, "history", err,
+	    errlen) == -1)
 		goto done;
-	sqlite3_bind_int64(s, 1, hid);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-		put(e, "scan_id", col_int(s, 0), &oom);
-		put(e, "at", col_str(s, 1), &oom);
-		put(e, "state", col_str(s, 2), &oom);
-		put(e, "reason", col_str(s, 3), &oom);
-		if (json_array_append_new(hist, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		step_err(st, "history", err, errlen);
-		goto done;
-	}
-	sqlite3_finalize(s);
-	s = NULL;
 
 	if ((ev = json_array()) == NULL) {
 		util_err(err, errlen, "out of memory");
 		goto done;
 	}
 	put(h, "evidence", ev, &oom);
-	if (prep(st, &s, "SELECT source, file, at, component, type, line FROM evidence "
-	    "WHERE observation_id = ? ORDER BY id LIMIT 200", err, errlen) == -1)
+	if (query_rows(st, "SELECT source, file, at, component, type, line FROM evidence "
+	    "WHERE observation_id = ? ORDER BY id LIMIT 200", &obs, 1, ev_cols, NCOLS(ev_cols), ev, "evidence",
+	    err, errlen) == -1)
 		goto done;
-	sqlite3_bind_int64(s, 1, obs);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-		put(e, "source", col_str(s, 0), &oom);
-		put(e, "file", col_str(s, 1), &oom);
-		put(e, "at", col_str(s, 2), &oom);
-		put(e, "component", col_str(s, 3), &oom);
-		put(e, "type", col_int(s, 4), &oom);
-		put(e, "line", col_str(s, 5), &oom);
-		if (json_array_append_new(ev, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		step_err(st, "evidence", err, errlen);
-		goto done;
-	}
 	if (oom) {
 		util_err(err, errlen, "out of memory");
 		goto done;
@@ -660,9 +694,19 @@ done:
 int
 store_query_scans(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
-	json_t *res = NULL, *list, *pend, *e;
-	int r, oom = 0, rc = -1;
+	static const struct store_col scan_cols[] = {
+		{ "id", STORE_COL_INT }, { "trigger", STORE_COL_TEXT }, { "started_at", STORE_COL_TEXT },
+		{ "finished_at", STORE_COL_TEXT }, { "state", STORE_COL_TEXT }, { "hosts", STORE_COL_INT },
+		{ "affected", STORE_COL_INT }, { "unreachable", STORE_COL_INT }, { "duration_ms", STORE_COL_INT },
+		{ "error", STORE_COL_TEXT },
+	};
+	static const struct store_col request_cols[] = {
+		{ "id", STORE_COL_INT }, { "requested_by", STORE_COL_TEXT }, { "requested_at", STORE_COL_TEXT },
+		{ "state", STORE_COL_TEXT },
+	};
+	json_t *res = NULL, *list, *pend;
+	int64_t page[2] = { limit, offset };
+	int oom = 0, rc = -1;
 
 	*out = NULL;
 	if (limit < 1 || limit > 1000 || offset < 0)
@@ -672,63 +716,19 @@ store_query_scans(struct store *st, long limit, long offset, json_t **out, char 
 		goto done;
 	}
 	put(res, "scans", list, &oom);
-	if (prep(st, &s, "SELECT id, trigger, started_at, finished_at, state, hosts, affected, unreachable, "
-	    "duration_ms, error FROM scans ORDER BY id DESC LIMIT ? OFFSET ?", err, errlen) == -1)
+	if (query_rows(st, "SELECT id, trigger, started_at, finished_at, state, hosts, affected, unreachable, "
+	    "duration_ms, error FROM scans ORDER BY id DESC LIMIT ? OFFSET ?", page, 2, scan_cols,
+	    NCOLS(scan_cols), list, "scans", err, errlen) == -1)
 		goto done;
-	sqlite3_bind_int64(s, 1, limit);
-	sqlite3_bind_int64(s, 2, offset);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-		put(e, "id", col_int(s, 0), &oom);
-		put(e, "trigger", col_str(s, 1), &oom);
-		put(e, "started_at", col_str(s, 2), &oom);
-		put(e, "finished_at", col_str(s, 3), &oom);
-		put(e, "state", col_str(s, 4), &oom);
-		put(e, "hosts", col_int(s, 5), &oom);
-		put(e, "affected", col_int(s, 6), &oom);
-		put(e, "unreachable", col_int(s, 7), &oom);
-		put(e, "duration_ms", col_int(s, 8), &oom);
-		put(e, "error", col_str(s, 9), &oom);
-		if (json_array_append_new(list, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		step_err(st, "scans", err, errlen);
-		goto done;
-	}
-	sqlite3_finalize(s);
-	s = NULL;
 	if ((pend = json_array()) == NULL) {
 		util_err(err, errlen, "out of memory");
 		goto done;
 	}
 	put(res, "pending_requests", pend, &oom);
-	if (prep(st, &s, "SELECT id, requested_by, requested_at, state FROM scan_requests "
-	    "WHERE state IN ('queued', 'running') ORDER BY id LIMIT 100", err, errlen) == -1)
+	if (query_rows(st, "SELECT id, requested_by, requested_at, state FROM scan_requests "
+	    "WHERE state IN ('queued', 'running') ORDER BY id LIMIT 100", NULL, 0, request_cols,
+	    NCOLS(request_cols), pend, "scan requests", err, errlen) == -1)
 		goto done;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-		put(e, "id", col_int(s, 0), &oom);
-		put(e, "requested_by", col_str(s, 1), &oom);
-		put(e, "requested_at", col_str(s, 2), &oom);
-		put(e, "state", col_str(s, 3), &oom);
-		if (json_array_append_new(pend, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		step_err(st, "scan requests", err, errlen);
-		goto done;
-	}
 	if (oom) {
 		util_err(err, errlen, "out of memory");
 		goto done;
@@ -737,7 +737,6 @@ store_query_scans(struct store *st, long limit, long offset, json_t **out, char 
 	res = NULL;
 	rc = 0;
 done:
-	sqlite3_finalize(s);
 	json_decref(res);
 	return rc;
 }
@@ -802,62 +801,39 @@ done:
 int
 store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
-	json_t *list = NULL, *e;
-	int r, oom = 0, rc = -1;
+	static const struct store_col fix_cols[] = {
+		{ "id", STORE_COL_INT }, { "host", STORE_COL_TEXT }, { "kind", STORE_COL_TEXT },
+		{ "dry_run", STORE_COL_BOOL }, { "requested_by", STORE_COL_TEXT }, { "requested_at", STORE_COL_TEXT },
+		{ "finished_at", STORE_COL_TEXT }, { "outcome", STORE_COL_TEXT }, { "before_sha256", STORE_COL_TEXT },
+		{ "after_sha256", STORE_COL_TEXT },
+	};
+	json_t *list;
 
 	*out = NULL;
-	if ((list = json_array()) == NULL) {
-		util_err(err, errlen, "out of memory");
-		goto done;
-	}
-	if (prep(st, &s, "SELECT id, host, kind, dry_run, requested_by, requested_at, finished_at, outcome, "
-	    "before_sha256, after_sha256 FROM jobs ORDER BY id", err, errlen) == -1)
-		goto done;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-		put(e, "id", col_int(s, 0), &oom);
-		put(e, "host", col_str(s, 1), &oom);
-		put(e, "kind", col_str(s, 2), &oom);
-		put(e, "dry_run", col_bool(s, 3), &oom);
-		put(e, "requested_by", col_str(s, 4), &oom);
-		put(e, "requested_at", col_str(s, 5), &oom);
-		put(e, "finished_at", col_str(s, 6), &oom);
-		put(e, "outcome", col_str(s, 7), &oom);
-		put(e, "before_sha256", col_str(s, 8), &oom);
-		put(e, "after_sha256", col_str(s, 9), &oom);
-		if (json_array_append_new(list, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		step_err(st, "fixes report", err, errlen);
-		goto done;
-	}
-	if (oom) {
-		util_err(err, errlen, "out of memory");
-		goto done;
+	if ((list = json_array()) == NULL)
+		return util_err(err, errlen, "out of memory");
+	if (query_rows(st, "SELECT id, host, kind, dry_run, requested_by, requested_at, finished_at, outcome, "
+	    "before_sha256, after_sha256 FROM jobs ORDER BY id", NULL, 0, fix_cols, NCOLS(fix_cols), list,
+	    "fixes report", err, errlen) == -1) {
+		json_decref(list);
+		return -1;
 	}
 	*out = list;
-	list = NULL;
-	rc = 0;
-done:
-	sqlite3_finalize(s);
-	json_decref(list);
-	return rc;
+	return 0;
 }
 
 int
 store_query_audit(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen)
 {
+	static const struct store_col audit_cols[] = {
+		{ "id", STORE_COL_INT }, { "at", STORE_COL_TEXT }, { "who", STORE_COL_TEXT },
+		{ "action", STORE_COL_TEXT }, { "target", STORE_COL_TEXT }, { "outcome", STORE_COL_TEXT },
+		{ "detail", STORE_COL_JSON },
+	};
 	sqlite3_stmt *s = NULL;
-	json_t *res = NULL, *list, *e, *detail;
-	const char *d;
-	int r, oom = 0, rc = -1;
+	json_t *res = NULL, *list;
+	int64_t page[2] = { limit, offset };
+	int oom = 0, rc = -1;
 
 	*out = NULL;
 	if (limit < 1 || limit > 1000 || offset < 0)
@@ -876,35 +852,10 @@ store_query_audit(struct store *st, long limit, long offset, json_t **out, char 
 	put(res, "total", col_int(s, 0), &oom);
 	sqlite3_finalize(s);
 	s = NULL;
-	if (prep(st, &s, "SELECT id, at, who, action, target, outcome, detail FROM audit "
-	    "ORDER BY id DESC LIMIT ? OFFSET ?", err, errlen) == -1)
+	if (query_rows(st, "SELECT id, at, who, action, target, outcome, detail FROM audit "
+	    "ORDER BY id DESC LIMIT ? OFFSET ?", page, 2, audit_cols, NCOLS(audit_cols), list, "audit", err,
+	    errlen) == -1)
 		goto done;
-	sqlite3_bind_int64(s, 1, limit);
-	sqlite3_bind_int64(s, 2, offset);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-		put(e, "id", col_int(s, 0), &oom);
-		put(e, "at", col_str(s, 1), &oom);
-		put(e, "who", col_str(s, 2), &oom);
-		put(e, "action", col_str(s, 3), &oom);
-		put(e, "target", col_str(s, 4), &oom);
-		put(e, "outcome", col_str(s, 5), &oom);
-		/* detail is a JSON object text; anything else is passed on as a string. */
-		d = (const char *)sqlite3_column_text(s, 6);
-		detail = d ? json_loads(d, JSON_REJECT_DUPLICATES, NULL) : NULL;
-		put(e, "detail", detail ? detail : col_str(s, 6), &oom);
-		if (json_array_append_new(list, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		step_err(st, "audit", err, errlen);
-		goto done;
-	}
 	if (oom) {
 		util_err(err, errlen, "out of memory");
 		goto done;

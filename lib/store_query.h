@@ -101,6 +101,26 @@ struct store_metrics {
 /* Fill *m.  0, or -1 with err (*m zeroed). */
 int	 store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t errlen);
 
+/* How store_row_json() turns one result column into JSON; SQL NULL is null for every kind. */
+enum store_col_kind {
+	STORE_COL_TEXT,		/* a string, as store_json_text() makes it */
+	STORE_COL_INT,		/* an integer */
+	STORE_COL_BOOL,		/* true when non-zero */
+	STORE_COL_JSON,		/* JSON object or array text parsed; any other text as a string */
+};
+
+struct store_col {
+	const char		*name;	/* the object key */
+	enum store_col_kind	 kind;
+};
+
+/*
+ * The current row of a stepped statement as a JSON object: result column i becomes key cols[i].name.
+ * Returns a new reference, NULL only when out of memory (nothing then is left allocated).  Shared with
+ * store_jobs.c; the statement is not changed.
+ */
+json_t	*store_row_json(sqlite3_stmt *s, const struct store_col *cols, size_t ncols);
+
 /*
  * A JSON string from possibly invalid UTF-8 text (bytes that are not UTF-8 become '?'); NULL text gives
  * json null.  Returns a new reference, NULL only when out of memory.  Shared with store_jobs.c.
