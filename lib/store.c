@@ -199,6 +199,24 @@ store_rollback(struct store *st)
 }
 
 int
+store_prepare(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+		return util_err(err, errlen, "prepare: %s", sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int
+store_step_done(struct store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
+{
+	if (sqlite3_step(s) == SQLITE_DONE)
+		return 0;
+	if (what == NULL)
+		return util_err(err, errlen, "%s", sqlite3_errmsg(st->db));
+	return util_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+int
 store_exec(struct store *st, const char *sql, char *err, size_t errlen)
 {
 	return exec(st->db, sql, err, errlen);
@@ -224,10 +242,8 @@ store_audit(struct store *st, const char *who, const char *action, const char *t
 	sqlite3_bind_text(s, 4, target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, outcome, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 6, detail, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		util_err(err, errlen, "audit: %s", sqlite3_errmsg(st->db));
+	if (store_step_done(st, s, "audit", err, errlen) == -1)
 		goto done;
-	}
 	rc = 0;
 done:
 	sqlite3_finalize(s);

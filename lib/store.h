@@ -46,6 +46,18 @@ int	 store_begin(struct store *st, char *err, size_t errlen);
 int	 store_commit(struct store *st, char *err, size_t errlen);
 void	 store_rollback(struct store *st);
 
+/*
+ * Prepare one statement on st's connection for the lib/store_*.c modules.  0 and *s (caller finalizes), or
+ * -1 with "prepare: <SQLite error>" in err.
+ */
+int	 store_prepare(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen);
+
+/*
+ * Step s once, expecting it to finish without a row.  0, or -1 with "<what>: <SQLite error>" in err (the
+ * SQLite error alone when what is NULL).  s is not finalized either way.
+ */
+int	 store_step_done(struct store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen);
+
 /* Run SQL without results (several statements allowed).  0 or -1 with the reason in err. */
 int	 store_exec(struct store *st, const char *sql, char *err, size_t errlen);
 

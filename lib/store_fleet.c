@@ -366,10 +366,8 @@ store_fleet_put(struct store *st, const struct store_fleet *f, const char *now,
 	if (store_exec(st, SQL_SEEN, err, errlen) == -1)
 		goto done;
 	for (i = 0; i < S_COUNT; i++)
-		if (sqlite3_prepare_v2(db, sql[i], -1, &s[i], NULL) != SQLITE_OK) {
-			util_err(err, errlen, "prepare: %s", sqlite3_errmsg(db));
+		if (store_prepare(st, &s[i], sql[i], err, errlen) == -1)
 			goto done;
-		}
 	for (i = 0; i < f->nsites; i++)
 		if (put_site(db, s, &f->sites[i], now, &local, err, errlen) == -1)
 			goto done;

@@ -17,14 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int
-prep(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
-{
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return util_err(err, errlen, "prepare: %s", sqlite3_errmsg(store_db(st)));
-	return 0;
-}
-
 struct target {
 	int64_t	 host_id;
 	char	 fqdn[STORE_FQDN_MAX];
@@ -73,9 +65,10 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
 	if (o->all_affected) {
-		if (prep(st, &s, "SELECT h.id, h.fqdn FROM hosts h JOIN observations o ON o.id = h.last_obs_id "
-		    "WHERE h.retired_at IS NULL AND o.state IN ('missing', 'empty', 'mismatch') "
-		    "AND (?1 IS NULL OR h.site = ?1) ORDER BY h.id", err, errlen) == -1)
+		if (store_prepare(st, &s, "SELECT h.id, h.fqdn FROM hosts h "
+		    "JOIN observations o ON o.id = h.last_obs_id WHERE h.retired_at IS NULL "
+		    "AND o.state IN ('missing', 'empty', 'mismatch') AND (?1 IS NULL OR h.site = ?1) ORDER BY h.id",
+		    err, errlen) == -1)
 			goto done;
 		sqlite3_bind_text(s, 1, o->site, -1, SQLITE_STATIC);
 		while ((step = sqlite3_step(s)) == SQLITE_ROW)
@@ -89,7 +82,7 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 			goto done;
 		}
 	} else {
-		if (prep(st, &s, "SELECT id, fqdn FROM hosts WHERE fqdn = ? AND retired_at IS NULL", err,
+		if (store_prepare(st, &s, "SELECT id, fqdn FROM hosts WHERE fqdn = ? AND retired_at IS NULL", err,
 		    errlen) == -1)
 			goto done;
 		for (i = 0; i < o->nhosts; i++) {
@@ -130,7 +123,7 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 		util_err(err, errlen, "out of memory");
 		goto done;
 	}
-	if (prep(st, &ins, "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at, "
+	if (store_prepare(st, &ins, "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at, "
 	    "expected_sha256) VALUES ('fix', ?1, ?2, ?3, ?4, (SELECT s.expected_sha256 FROM sites s "
 	    "JOIN hosts h ON h.site = s.code WHERE h.id = ?5 AND s.expected_state = 'present'))",
 	    err, errlen) == -1)
@@ -142,10 +135,8 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 		sqlite3_bind_text(ins, 3, o->requested_by, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 4, now, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 5, t[i].host_id);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			util_err(err, errlen, "queue job: %s", sqlite3_errmsg(store_db(st)));
+		if (store_step_done(st, ins, "queue job", err, errlen) == -1)
 			goto done;
-		}
 		r->jobs[i].id = sqlite3_last_insert_rowid(store_db(st));
 		util_strlcpy(r->jobs[i].host, t[i].fqdn, sizeof(r->jobs[i].host));
 		snprintf(detail, sizeof(detail), "{\"job\": %lld, \"kind\": \"fix\", \"dry_run\": %s}",
@@ -183,7 +174,7 @@ store_jobs_queue_rollback(struct store *st, int64_t job, const char *requested_b
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (prep(st, &s, "SELECT host, kind, state, coalesce(outcome, '') FROM jobs WHERE id = ?", err,
+	if (store_prepare(st, &s, "SELECT host, kind, state, coalesce(outcome, '') FROM jobs WHERE id = ?", err,
 	    errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, job);
@@ -208,8 +199,8 @@ store_jobs_queue_rollback(struct store *st, int64_t job, const char *requested_b
 		rc = STORE_JOBS_CONFLICT;
 		goto done;
 	}
-	if (prep(st, &s, "SELECT id FROM jobs WHERE rollback_of = ? AND state IN ('queued', 'running', 'done') "
-	    "LIMIT 1", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT id FROM jobs WHERE rollback_of = ? "
+	    "AND state IN ('queued', 'running', 'done') LIMIT 1", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, job);
 	if ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -224,17 +215,15 @@ store_jobs_queue_rollback(struct store *st, int64_t job, const char *requested_b
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (prep(st, &s, "INSERT INTO jobs (kind, host, rollback_of, requested_by, requested_at) "
+	if (store_prepare(st, &s, "INSERT INTO jobs (kind, host, rollback_of, requested_by, requested_at) "
 	    "VALUES ('rollback', ?, ?, ?, ?)", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, job);
 	sqlite3_bind_text(s, 3, requested_by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		util_err(err, errlen, "queue rollback: %s", sqlite3_errmsg(store_db(st)));
+	if (store_step_done(st, s, "queue rollback", err, errlen) == -1)
 		goto done;
-	}
 	*id = sqlite3_last_insert_rowid(store_db(st));
 	snprintf(detail, sizeof(detail), "{\"job\": %lld, \"kind\": \"rollback\", \"rollback_of\": %lld}",
 	    (long long)*id, (long long)job);
@@ -261,7 +250,7 @@ store_jobs_cancel(struct store *st, int64_t job, const char *who, char *err, siz
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (prep(st, &s, "SELECT host, state FROM jobs WHERE id = ?", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT host, state FROM jobs WHERE id = ?", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, job);
 	if ((step = sqlite3_step(s)) == SQLITE_DONE) {
@@ -282,15 +271,13 @@ store_jobs_cancel(struct store *st, int64_t job, const char *who, char *err, siz
 		goto done;
 	}
 	/* The state guard makes the scanner's concurrent claim and this cancel mutually exclusive. */
-	if (prep(st, &s, "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state = 'queued'",
-	    err, errlen) == -1)
+	if (store_prepare(st, &s, "UPDATE jobs SET state = 'cancelled', finished_at = ? "
+	    "WHERE id = ? AND state = 'queued'", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, job);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		util_err(err, errlen, "cancel: %s", sqlite3_errmsg(store_db(st)));
+	if (store_step_done(st, s, "cancel", err, errlen) == -1)
 		goto done;
-	}
 	snprintf(detail, sizeof(detail), "{\"job\": %lld}", (long long)job);
 	if (store_audit(st, who, "job.cancel", host, "cancelled", detail, err, errlen) == -1 ||
 	    store_commit(st, err, errlen) == -1)
@@ -341,7 +328,7 @@ store_jobs_list(struct store *st, const char *state, const char *host, long limi
 		goto done;
 	}
 	for (pass = 0; pass < 2; pass++) {
-		if (prep(st, &s, pass == 0 ?
+		if (store_prepare(st, &s, pass == 0 ?
 		    "SELECT count(*) FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR host = ?2)" :
 		    JOB_SELECT "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR host = ?2) "
 		    "ORDER BY id DESC LIMIT ?3 OFFSET ?4", err, errlen) == -1)
@@ -387,7 +374,7 @@ store_jobs_get(struct store *st, int64_t job, json_t **out, char *err, size_t er
 	int step, rc = -1;
 
 	*out = NULL;
-	if (prep(st, &s, JOB_SELECT "WHERE id = ?", err, errlen) == -1)
+	if (store_prepare(st, &s, JOB_SELECT "WHERE id = ?", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, job);
 	if ((step = sqlite3_step(s)) == SQLITE_DONE)
@@ -413,15 +400,13 @@ store_jobs_request_scan(struct store *st, const char *requested_by, int64_t *id,
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (prep(st, &s, "INSERT INTO scan_requests (requested_by, requested_at) VALUES (?, ?)", err,
+	if (store_prepare(st, &s, "INSERT INTO scan_requests (requested_by, requested_at) VALUES (?, ?)", err,
 	    errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, requested_by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		util_err(err, errlen, "scan request: %s", sqlite3_errmsg(store_db(st)));
+	if (store_step_done(st, s, "scan request", err, errlen) == -1)
 		goto done;
-	}
 	*id = sqlite3_last_insert_rowid(store_db(st));
 	snprintf(detail, sizeof(detail), "{\"scan_request\": %lld}", (long long)*id);
 	if (store_audit(st, requested_by, "scan.request", NULL, "queued", detail, err, errlen) == -1 ||
@@ -456,7 +441,7 @@ store_jobs_ids(struct store *st, const char *state, int64_t *ids, size_t max, si
 	int step;
 
 	*n = 0;
-	if (prep(st, &s, "SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT ?", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT ?", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
@@ -488,7 +473,7 @@ store_jobs_load(struct store *st, int64_t id, struct store_job *j, char *err, si
 
 	memset(j, 0, sizeof(*j));
 	j->backup_type = -1;
-	if (prep(st, &s, "SELECT id, kind, host, dry_run, coalesce(rollback_of, 0), state, requested_by, "
+	if (store_prepare(st, &s, "SELECT id, kind, host, dry_run, coalesce(rollback_of, 0), state, requested_by, "
 	    "coalesce(expected_sha256, ''), backup, coalesce(backup_type, -1), attempts FROM jobs WHERE id = ?",
 	    err, errlen) == -1)
 		return -1;
@@ -551,7 +536,7 @@ store_jobs_claim(struct store *st, int64_t id, int resume, struct store_job *j, 
 		rc = STORE_JOBS_CONFLICT;
 		goto done;
 	}
-	if (prep(st, &s, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+	if (store_prepare(st, &s, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
 	    "started_at = coalesce(started_at, ?1) WHERE id = ?2 AND state = ?3", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
@@ -594,7 +579,7 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (prep(st, &s, "SELECT state, backup IS NOT NULL FROM jobs WHERE id = ?", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT state, backup IS NOT NULL FROM jobs WHERE id = ?", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, id);
 	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
@@ -615,8 +600,8 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (prep(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, expected_sha256 = coalesce(?, expected_sha256) "
-	    "WHERE id = ? AND backup IS NULL", err, errlen) == -1)
+	if (store_prepare(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, "
+	    "expected_sha256 = coalesce(?, expected_sha256) WHERE id = ? AND backup IS NULL", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, backup, -1, SQLITE_STATIC);
 	if (type < 0)
@@ -657,7 +642,8 @@ store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char 
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (prep(st, &s, "SELECT host, kind, state, backup IS NOT NULL FROM jobs WHERE id = ?", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT host, kind, state, backup IS NOT NULL FROM jobs WHERE id = ?", err,
+	    errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, id);
 	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
@@ -677,7 +663,7 @@ store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char 
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (prep(st, &s, "UPDATE jobs SET state = ?1, outcome = ?2, finished_at = ?3, "
+	if (store_prepare(st, &s, "UPDATE jobs SET state = ?1, outcome = ?2, finished_at = ?3, "
 	    "expected_sha256 = coalesce(?4, expected_sha256), before_sha256 = ?5, after_sha256 = ?6, error = ?7 "
 	    "WHERE id = ?8 AND state = 'running'", err, errlen) == -1)
 		goto done;
@@ -730,7 +716,7 @@ store_jobs_unscanned(struct store *st, size_t max, struct store_job_ref **out, s
 		return 0;
 	if ((*out = calloc(max, sizeof(**out))) == NULL)
 		return util_err(err, errlen, "unscanned: out of memory");
-	if (prep(st, &s, "SELECT max(j.id), h.fqdn FROM jobs j JOIN hosts h ON h.fqdn = j.host "
+	if (store_prepare(st, &s, "SELECT max(j.id), h.fqdn FROM jobs j JOIN hosts h ON h.fqdn = j.host "
 	    "LEFT JOIN observations o ON o.id = h.last_obs_id WHERE j.state = 'done' AND "
 	    "j.outcome IN ('written', 'restored') AND h.retired_at IS NULL AND (o.id IS NULL OR o.at < j.finished_at) "
 	    "GROUP BY h.id ORDER BY h.id LIMIT ?", err, errlen) == -1)

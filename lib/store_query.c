@@ -156,14 +156,6 @@ put(json_t *o, const char *k, json_t *v, int *oom)
 }
 
 static int
-prep(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
-{
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return util_err(err, errlen, "prepare: %s", sqlite3_errmsg(store_db(st)));
-	return 0;
-}
-
-static int
 step_err(struct store *st, const char *what, char *err, size_t errlen)
 {
 	return util_err(err, errlen, "%s: %s", what, sqlite3_errmsg(store_db(st)));
@@ -221,7 +213,7 @@ query_rows(struct store *st, const char *sql, const int64_t *params, int nparams
 	json_t *e;
 	int i, r, rc = -1;
 
-	if (prep(st, &s, sql, err, errlen) == -1)
+	if (store_prepare(st, &s, sql, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < nparams; i++)
 		sqlite3_bind_int64(s, i + 1, params[i]);
@@ -284,8 +276,8 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	put(res, "sites", sites, &oom);
 
 	/* Newest scan. */
-	if (prep(st, &s, "SELECT id, started_at, finished_at, hosts, state FROM scans ORDER BY id DESC LIMIT 1",
-	    err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT id, started_at, finished_at, hosts, state FROM scans "
+	    "ORDER BY id DESC LIMIT 1", err, errlen) == -1)
 		goto done;
 	if ((r = sqlite3_step(s)) == SQLITE_ROW)
 		put(res, "last_scan", store_row_json(s, last_scan_cols, NCOLS(last_scan_cols)), &oom);
@@ -299,7 +291,7 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	s = NULL;
 
 	/* Live sites, in code order. */
-	if (prep(st, &s, "SELECT code, name, type, expected_state FROM sites WHERE retired_at IS NULL "
+	if (store_prepare(st, &s, "SELECT code, name, type, expected_state FROM sites WHERE retired_at IS NULL "
 	    "ORDER BY code", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -341,7 +333,7 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	s = NULL;
 
 	/* Counts per site and state from each live host's newest observation. */
-	if (prep(st, &s, "SELECT h.site, o.state, count(*) FROM hosts h "
+	if (store_prepare(st, &s, "SELECT h.site, o.state, count(*) FROM hosts h "
 	    "LEFT JOIN observations o ON o.id = h.last_obs_id "
 	    "WHERE h.retired_at IS NULL GROUP BY h.site, o.state", err, errlen) == -1)
 		goto done;
@@ -553,7 +545,7 @@ store_query_hosts(struct store *st, const struct store_host_filter *f, json_t **
 			snprintf(sql, sizeof(sql), HOST_SELECT "WHERE h.id IN (SELECT h.id FROM hosts h "
 			    "LEFT JOIN observations o ON o.id = h.last_obs_id %s %s LIMIT :limit OFFSET :offset) %s",
 			    where, order, order);
-		if (prep(st, &s, sql, err, errlen) == -1)
+		if (store_prepare(st, &s, sql, err, errlen) == -1)
 			goto done;
 		if ((i = sqlite3_bind_parameter_index(s, ":state")) > 0)
 			sqlite3_bind_text(s, i, f->state, -1, SQLITE_STATIC);
@@ -611,7 +603,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 	int r, oom = 0, rc = -1;
 
 	*out = NULL;
-	if (prep(st, &s, HOST_SELECT "WHERE h.fqdn = ?", err, errlen) == -1)
+	if (store_prepare(st, &s, HOST_SELECT "WHERE h.fqdn = ?", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(s)) == SQLITE_DONE) {
@@ -642,7 +634,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 	s = NULL;
 
 	/* The site's expected value state, so the page can say "nothing to compare against". */
-	if (prep(st, &s, "SELECT t.expected_state, t.expected_sha256 FROM sites t JOIN hosts h "
+	if (store_prepare(st, &s, "SELECT t.expected_state, t.expected_sha256 FROM sites t JOIN hosts h "
 	    "ON h.site = t.code WHERE h.id = ?", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, hid);
@@ -753,7 +745,7 @@ store_query_affected_report(struct store *st, json_t **out, char *err, size_t er
 		util_err(err, errlen, "out of memory");
 		goto done;
 	}
-	if (prep(st, &s, HOST_SELECT "WHERE h.retired_at IS NULL AND o.state IN " AFFECTED_SQL
+	if (store_prepare(st, &s, HOST_SELECT "WHERE h.retired_at IS NULL AND o.state IN " AFFECTED_SQL
 	    " ORDER BY h.site, h.fqdn", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -843,7 +835,7 @@ store_query_audit(struct store *st, long limit, long offset, json_t **out, char 
 		goto done;
 	}
 	put(res, "audit", list, &oom);
-	if (prep(st, &s, "SELECT count(*) FROM audit", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT count(*) FROM audit", err, errlen) == -1)
 		goto done;
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		step_err(st, "audit", err, errlen);
@@ -876,7 +868,7 @@ store_query_generation(struct store *st, int64_t *data_version, int64_t *own_cha
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	if (prep(st, &s, "PRAGMA data_version", err, errlen) == -1)
+	if (store_prepare(st, &s, "PRAGMA data_version", err, errlen) == -1)
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		*data_version = sqlite3_column_int64(s, 0);
@@ -894,7 +886,7 @@ store_query_ping(struct store *st, char *err, size_t errlen)
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	if (prep(st, &s, "SELECT count(*) FROM schema_migrations", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT count(*) FROM schema_migrations", err, errlen) == -1)
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW)
 		rc = 0;
@@ -911,7 +903,7 @@ store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t
 	int r, k, rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	if (prep(st, &s, "SELECT o.state, count(*) FROM hosts h LEFT JOIN observations o "
+	if (store_prepare(st, &s, "SELECT o.state, count(*) FROM hosts h LEFT JOIN observations o "
 	    "ON o.id = h.last_obs_id WHERE h.retired_at IS NULL GROUP BY o.state", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -927,7 +919,7 @@ store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t
 	sqlite3_finalize(s);
 	s = NULL;
 
-	if (prep(st, &s, "SELECT finished_at, duration_ms FROM scans WHERE finished_at IS NOT NULL "
+	if (store_prepare(st, &s, "SELECT finished_at, duration_ms FROM scans WHERE finished_at IS NOT NULL "
 	    "ORDER BY id DESC LIMIT 1", err, errlen) == -1)
 		goto done;
 	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -939,7 +931,7 @@ store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t
 	sqlite3_finalize(s);
 	s = NULL;
 
-	if (prep(st, &s, "SELECT state, outcome, count(*) FROM jobs GROUP BY state, outcome", err,
+	if (store_prepare(st, &s, "SELECT state, outcome, count(*) FROM jobs GROUP BY state, outcome", err,
 	    errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {

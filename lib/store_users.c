@@ -12,29 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-prep(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen)
-{
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-		return util_err(err, errlen, "prepare: %s", sqlite3_errmsg(store_db(st)));
-	return 0;
-}
-
 static void
 col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 
 	util_strlcpy(buf, t ? (const char *)t : "", size);
-}
-
-/* Step a statement that returns no row; 0 or -1 with err. */
-static int
-step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
-{
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return util_err(err, errlen, "%s", sqlite3_errmsg(store_db(st)));
-	return 0;
 }
 
 int
@@ -53,7 +36,7 @@ store_user_add(struct store *st, const char *name, const char *role, const char 
 
 	if (!store_role_valid(role))
 		return util_err(err, errlen, "unknown role \"%s\"", role ? role : "");
-	if (prep(st, &s, "INSERT INTO users (name, role, pwhash, created_at) VALUES (?, ?, ?, ?)",
+	if (store_prepare(st, &s, "INSERT INTO users (name, role, pwhash, created_at) VALUES (?, ?, ?, ?)",
 	    err, errlen) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
@@ -92,7 +75,7 @@ store_user_get(struct store *st, const char *name, struct store_user *u, char *p
 	sqlite3_stmt *s = NULL;
 	int rc = -1, r;
 
-	if (prep(st, &s, "SELECT id, name, role, disabled, locked_until, created_at, pwhash FROM users "
+	if (store_prepare(st, &s, "SELECT id, name, role, disabled, locked_until, created_at, pwhash FROM users "
 	    "WHERE name = ?", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
@@ -121,7 +104,7 @@ run1(struct store *st, const char *sql, const char *t1, const char *t2, int64_t 
 	sqlite3_stmt *s = NULL;
 	int rc = -1, i = 1;
 
-	if (prep(st, &s, sql, err, errlen) == -1)
+	if (store_prepare(st, &s, sql, err, errlen) == -1)
 		return -1;
 	if (t1 != NULL)
 		sqlite3_bind_text(s, i++, t1, -1, SQLITE_STATIC);
@@ -129,7 +112,7 @@ run1(struct store *st, const char *sql, const char *t1, const char *t2, int64_t 
 		sqlite3_bind_text(s, i++, t2, -1, SQLITE_STATIC);
 	if (id != 0)
 		sqlite3_bind_int64(s, i++, id);
-	if (step_done(st, s, err, errlen) == 0)
+	if (store_step_done(st, s, NULL, err, errlen) == 0)
 		rc = sqlite3_changes(store_db(st));
 	sqlite3_finalize(s);
 	return rc;
@@ -196,7 +179,7 @@ store_user_list(struct store *st, struct store_user **out, size_t *n, char *err,
 
 	*out = NULL;
 	*n = 0;
-	if (prep(st, &s, "SELECT id, name, role, disabled, locked_until, created_at FROM users ORDER BY name",
+	if (store_prepare(st, &s, "SELECT id, name, role, disabled, locked_until, created_at FROM users ORDER BY name",
 	    err, errlen) == -1)
 		return -1;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -237,7 +220,7 @@ store_login_failed(struct store *st, int64_t user_id, const char *now, const cha
 	if (run1(st, "INSERT INTO login_failures (at, user_id) VALUES (?, ?)", now, NULL, user_id,
 	    err, errlen) == -1)
 		goto fail;
-	if (prep(st, &s, "SELECT count(*) FROM login_failures WHERE user_id = ? AND at > ?", err,
+	if (store_prepare(st, &s, "SELECT count(*) FROM login_failures WHERE user_id = ? AND at > ?", err,
 	    errlen) == -1)
 		goto fail;
 	sqlite3_bind_int64(s, 1, user_id);
@@ -278,7 +261,7 @@ store_session_create(struct store *st, const char *token_hash, int64_t user_id, 
 	    run1(st, "UPDATE users SET locked_until = NULL WHERE id = ?", NULL, NULL, user_id, err,
 	    errlen) == -1)
 		goto fail;
-	if (prep(st, &s, "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
+	if (store_prepare(st, &s, "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
 	    "VALUES (?, ?, ?, ?, ?)", err, errlen) == -1)
 		goto fail;
 	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
@@ -286,7 +269,7 @@ store_session_create(struct store *st, const char *token_hash, int64_t user_id, 
 	sqlite3_bind_text(s, 3, csrf, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_STATIC);
-	if (step_done(st, s, err, errlen) == -1)
+	if (store_step_done(st, s, NULL, err, errlen) == -1)
 		goto fail;
 	sqlite3_finalize(s);
 	return store_commit(st, err, errlen);
@@ -303,7 +286,7 @@ store_session_get(struct store *st, const char *token_hash, const char *now, str
 	sqlite3_stmt *s = NULL;
 	int r, rc = -1;
 
-	if (prep(st, &s, "SELECT s.user_id, u.name, u.role, s.csrf_token, s.expires_at "
+	if (store_prepare(st, &s, "SELECT s.user_id, u.name, u.role, s.csrf_token, s.expires_at "
 	    "FROM sessions s JOIN users u ON u.id = s.user_id "
 	    "WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0", err, errlen) == -1)
 		return -1;
