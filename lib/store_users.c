@@ -279,6 +279,18 @@ fail:
 	return -1;
 }
 
+/* Columns 0..4 of a session lookup: user_id, name, role, csrf_token, expires_at. */
+static void
+row_session(sqlite3_stmt *s, struct store_session *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->user_id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, ss->user, sizeof(ss->user));
+	col_text(s, 2, ss->role, sizeof(ss->role));
+	col_text(s, 3, ss->csrf, sizeof(ss->csrf));
+	col_text(s, 4, ss->expires_at, sizeof(ss->expires_at));
+}
+
 int
 store_session_get(struct store *st, const char *token_hash, const char *now, struct store_session *ss,
     char *err, size_t errlen)
@@ -296,12 +308,7 @@ store_session_get(struct store *st, const char *token_hash, const char *now, str
 	if (r == SQLITE_DONE) {
 		rc = 0;
 	} else if (r == SQLITE_ROW) {
-		memset(ss, 0, sizeof(*ss));
-		ss->user_id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, ss->user, sizeof(ss->user));
-		col_text(s, 2, ss->role, sizeof(ss->role));
-		col_text(s, 3, ss->csrf, sizeof(ss->csrf));
-		col_text(s, 4, ss->expires_at, sizeof(ss->expires_at));
+		row_session(s, ss);
 		rc = 1;
 	} else
 		util_err(err, errlen, "session: %s", sqlite3_errmsg(store_db(st)));
@@ -358,12 +365,7 @@ store_session_lookup(struct store_session_lookup *l, const char *token_hash, con
 	if (r == SQLITE_DONE) {
 		rc = 0;
 	} else if (r == SQLITE_ROW) {
-		memset(ss, 0, sizeof(*ss));
-		ss->user_id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, ss->user, sizeof(ss->user));
-		col_text(s, 2, ss->role, sizeof(ss->role));
-		col_text(s, 3, ss->csrf, sizeof(ss->csrf));
-		col_text(s, 4, ss->expires_at, sizeof(ss->expires_at));
+		row_session(s, ss);
 		*data_version = sqlite3_column_int64(s, 5);
 		*own_changes = sqlite3_total_changes64(store_db(l->st));
 		rc = 1;
