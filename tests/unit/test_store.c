@@ -9,23 +9,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dbcheck.h"
 #include "store.h"
 
 static char dir[] = "/tmp/dpfleet-test-store-XXXXXX";
-
-static int
-count(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	int n = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
 
 /* The schema and data as text, to compare a DB before and after a failed migration. */
 static char *
@@ -65,15 +52,15 @@ main(void)
 	CHECK(store_nmigrations >= 1);
 	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
 	CHECK(store_version(st) == (int)store_nmigrations);
-	CHECK(count(store_db(st), "SELECT count(*) FROM schema_migrations") == (int)store_nmigrations);
-	CHECK(count(store_db(st), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+	CHECK(db_num(store_db(st), "SELECT count(*) FROM schema_migrations") == (int)store_nmigrations);
+	CHECK(db_num(store_db(st), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	    "('sites','hosts','scans','observations','evidence','scan_requests','jobs','users','sessions',"
 	    "'audit')") == 10);
-	CHECK(count(store_db(st), "SELECT journal_mode = 'wal' FROM pragma_journal_mode") == 1);
+	CHECK(db_num(store_db(st), "SELECT journal_mode = 'wal' FROM pragma_journal_mode") == 1);
 	CHECK(store_exec(st, "INSERT INTO sites (code, type, expected_state, first_seen, last_seen) "
 	    "VALUES ('PS1', 'primary', 'absent', 'x', 'x')", err, sizeof(err)) == 0);
 	CHECK(store_audit(st, "cli:root", "test", "PS1", "ok", "{\"a\":1}", err, sizeof(err)) == 0);
-	CHECK(count(store_db(st), "SELECT count(*) FROM audit WHERE who = 'cli:root'") == 1);
+	CHECK(db_num(store_db(st), "SELECT count(*) FROM audit WHERE who = 'cli:root'") == 1);
 	/* constraints hold: bad state refused */
 	CHECK(store_exec(st, "INSERT INTO sites (code, type, expected_state, first_seen, last_seen) "
 	    "VALUES ('PS2', 'bogus', 'absent', 'x', 'x')", err, sizeof(err)) == -1);
@@ -82,7 +69,7 @@ main(void)
 	/* re-open: no-op */
 	before = snapshot(path);
 	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
-	CHECK(count(store_db(st), "SELECT count(*) FROM schema_migrations") == (int)store_nmigrations);
+	CHECK(db_num(store_db(st), "SELECT count(*) FROM schema_migrations") == (int)store_nmigrations);
 	store_close(st);
 	after = snapshot(path);
 	CHECK_STR(after, before);

@@ -11,40 +11,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dbcheck.h"
 #include "store.h"
 #include "store_fleet.h"
 #include "util.h"
 
 static char dir[] = "/tmp/dpfleet-test-store-fleet-XXXXXX";
-
-static int
-count(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	int n = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
-/* First column of the first row as text into buf ("" for NULL or no row). */
-static const char *
-text(sqlite3 *db, const char *sql, char *buf, size_t cap)
-{
-	sqlite3_stmt *s;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return "(prepare failed)";
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
-		util_strlcpy(buf, (const char *)sqlite3_column_text(s, 0), cap);
-	sqlite3_finalize(s);
-	return buf;
-}
 
 static struct fleet_site *
 add_site(struct store_fleet *f, const char *code, const char *type)
@@ -144,10 +116,10 @@ test_put(void)
 	add_host(f, "mp1.example.com", "P01", 1, 1);
 	CHECK(store_fleet_put(st, f, "2026-01-01T00:00:00Z", &stats, err, sizeof(err)) == 0);
 	CHECK(stats.sites_new == 2 && stats.hosts_new == 3 && stats.sites_retired == 0 && stats.hosts_retired == 0);
-	CHECK(count(db, "SELECT count(*) FROM hosts WHERE retired_at IS NULL") == 3);
-	CHECK_STR(text(db, "SELECT expected_state FROM sites WHERE code = 'P01'", buf, sizeof(buf)), "present");
-	CHECK_STR(text(db, "SELECT expected_state FROM sites WHERE code = 'CAS'", buf, sizeof(buf)), "absent");
-	CHECK(count(db, "SELECT count(*) FROM sites WHERE code = 'CAS' AND parent IS NULL AND server IS NULL") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM hosts WHERE retired_at IS NULL") == 3);
+	CHECK_STR(db_text(db, "SELECT expected_state FROM sites WHERE code = 'P01'", buf, sizeof(buf)), "present");
+	CHECK_STR(db_text(db, "SELECT expected_state FROM sites WHERE code = 'CAS'", buf, sizeof(buf)), "absent");
+	CHECK(db_num(db, "SELECT count(*) FROM sites WHERE code = 'CAS' AND parent IS NULL AND server IS NULL") == 1);
 	store_fleet_free(f);
 
 	/* Run 2 at the SAME time stamp without dp2 and CAS: retired anyway (membership, not time). */
@@ -157,12 +129,12 @@ test_put(void)
 	add_host(f, "mp1.example.com", "P01", 1, 1);
 	CHECK(store_fleet_put(st, f, "2026-01-01T00:00:00Z", &stats, err, sizeof(err)) == 0);
 	CHECK(stats.sites_new == 0 && stats.hosts_new == 0 && stats.sites_retired == 1 && stats.hosts_retired == 1);
-	CHECK(count(db, "SELECT count(*) FROM hosts") == 3);
-	CHECK(count(db, "SELECT count(*) FROM hosts WHERE fqdn = 'dp2.example.com' AND retired_at IS NOT NULL") == 1);
-	CHECK(count(db, "SELECT count(*) FROM sites WHERE code = 'CAS' AND retired_at IS NOT NULL") == 1);
-	CHECK_STR(text(db, "SELECT expected_state FROM sites WHERE code = 'P01'", buf, sizeof(buf)), "absent");
-	CHECK(count(db, "SELECT count(*) FROM sites WHERE code = 'P01' AND expected_value IS NULL") == 1);
-	CHECK_STR(text(db, "SELECT fqdn FROM hosts WHERE fqdn = 'dp1.example.com'", buf, sizeof(buf)),
+	CHECK(db_num(db, "SELECT count(*) FROM hosts") == 3);
+	CHECK(db_num(db, "SELECT count(*) FROM hosts WHERE fqdn = 'dp2.example.com' AND retired_at IS NOT NULL") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM sites WHERE code = 'CAS' AND retired_at IS NOT NULL") == 1);
+	CHECK_STR(db_text(db, "SELECT expected_state FROM sites WHERE code = 'P01'", buf, sizeof(buf)), "absent");
+	CHECK(db_num(db, "SELECT count(*) FROM sites WHERE code = 'P01' AND expected_value IS NULL") == 1);
+	CHECK_STR(db_text(db, "SELECT fqdn FROM hosts WHERE fqdn = 'dp1.example.com'", buf, sizeof(buf)),
 	    "DP1.example.com");
 	store_fleet_free(f);
 
@@ -175,11 +147,11 @@ test_put(void)
 	add_host(f, "mp1.example.com", "P01", 1, 1);
 	CHECK(store_fleet_put(st, f, "2026-01-02T00:00:00Z", &stats, err, sizeof(err)) == 0);
 	CHECK(stats.hosts_new == 0 && stats.hosts_retired == 0 && stats.sites_retired == 0);
-	CHECK(count(db, "SELECT count(*) FROM hosts WHERE retired_at IS NULL") == 3);
-	CHECK(count(db, "SELECT count(*) FROM sites WHERE retired_at IS NULL") == 2);
-	CHECK_STR(text(db, "SELECT first_seen FROM hosts WHERE fqdn = 'dp2.example.com'", buf, sizeof(buf)),
+	CHECK(db_num(db, "SELECT count(*) FROM hosts WHERE retired_at IS NULL") == 3);
+	CHECK(db_num(db, "SELECT count(*) FROM sites WHERE retired_at IS NULL") == 2);
+	CHECK_STR(db_text(db, "SELECT first_seen FROM hosts WHERE fqdn = 'dp2.example.com'", buf, sizeof(buf)),
 	    "2026-01-01T00:00:00Z");
-	CHECK_STR(text(db, "SELECT last_seen FROM hosts WHERE fqdn = 'dp2.example.com'", buf, sizeof(buf)),
+	CHECK_STR(db_text(db, "SELECT last_seen FROM hosts WHERE fqdn = 'dp2.example.com'", buf, sizeof(buf)),
 	    "2026-01-02T00:00:00Z");
 	store_fleet_free(f);
 
@@ -192,10 +164,10 @@ test_put(void)
 	CHECK(store_fleet_put(st, f, "2026-01-03T00:00:00Z", &stats, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "ZZZ") != NULL);
 	CHECK(stats.sites_new == 0x5a5a5a5a5a5a5a5aL);	/* untouched on failure */
-	CHECK(count(db, "SELECT count(*) FROM sites") == 2);
-	CHECK(count(db, "SELECT count(*) FROM hosts") == 3);
-	CHECK(count(db, "SELECT count(*) FROM hosts WHERE retired_at IS NOT NULL") == 0);
-	CHECK(count(db, "SELECT count(*) FROM hosts WHERE last_seen = '2026-01-03T00:00:00Z'") == 0);
+	CHECK(db_num(db, "SELECT count(*) FROM sites") == 2);
+	CHECK(db_num(db, "SELECT count(*) FROM hosts") == 3);
+	CHECK(db_num(db, "SELECT count(*) FROM hosts WHERE retired_at IS NOT NULL") == 0);
+	CHECK(db_num(db, "SELECT count(*) FROM hosts WHERE last_seen = '2026-01-03T00:00:00Z'") == 0);
 	CHECK(sqlite3_get_autocommit(db) != 0);
 	store_fleet_free(f);
 	store_close(st);

@@ -10,39 +10,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dbcheck.h"
 #include "store.h"
 #include "store_scan.h"
 #include "util.h"
 
 static char dir[] = "/tmp/dpfleet-test-store-scan-XXXXXX";
-
-static long
-num(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
-static const char *
-text(sqlite3 *db, const char *sql, char *buf, size_t cap)
-{
-	sqlite3_stmt *s;
-
-	buf[0] = '\0';
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return "(prepare failed)";
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
-		util_strlcpy(buf, (const char *)sqlite3_column_text(s, 0), cap);
-	sqlite3_finalize(s);
-	return buf;
-}
 
 int
 main(void)
@@ -101,7 +74,7 @@ main(void)
 	/* a scan, an observation with 25 offered evidence lines (20 kept) */
 	CHECK(store_scan_begin(st, "request", now, &scan_id, err, sizeof(err)) == 0);
 	CHECK(store_scan_begin(st, "nonsense", now, &scan2, err, sizeof(err)) == -1);	/* CHECK constraint */
-	CHECK(num(db, "SELECT count(*) FROM scans WHERE state = 'running'") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM scans WHERE state = 'running'") == 1);
 	for (i = 0; i < 25; i++) {
 		ev[i].source = "smspxe";
 		ev[i].file = "SMS_DP$/sms/logs/SMSPXE.log";
@@ -121,15 +94,16 @@ main(void)
 	o.pxe_last_error = "2026-11-20T07:03:38Z";
 	o.scan_ms = 123;
 	CHECK(store_scan_put_obs(st, &o, ev, 25, &obs_id, err, sizeof(err)) == 0);
-	CHECK(num(db, "SELECT count(*) FROM evidence") == 20);
-	CHECK(num(db, "SELECT count(*) FROM evidence WHERE at IS NULL") == 10);
-	CHECK(num(db, "SELECT last_obs_id FROM hosts WHERE fqdn = 'dp2.lab'") == obs_id);
-	CHECK_STR(text(db, "SELECT coalesce(value_sha256, 'null') || reason IS NULL FROM observations", buf,
+	CHECK(db_num(db, "SELECT count(*) FROM evidence") == 20);
+	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE at IS NULL") == 10);
+	CHECK(db_num(db, "SELECT last_obs_id FROM hosts WHERE fqdn = 'dp2.lab'") == obs_id);
+	CHECK_STR(db_text(db, "SELECT coalesce(value_sha256, 'null') || reason IS NULL FROM observations", buf,
 	    sizeof(buf)), "1");
 	/* a bad state word is refused and nothing is left behind (one transaction) */
 	o.state = "broken";
 	CHECK(store_scan_put_obs(st, &o, ev, 1, &obs2, err, sizeof(err)) == -1);
-	CHECK(num(db, "SELECT count(*) FROM observations") == 1 && num(db, "SELECT count(*) FROM evidence") == 20);
+	CHECK(db_num(db, "SELECT count(*) FROM observations") == 1 &&
+	    db_num(db, "SELECT count(*) FROM evidence") == 20);
 	/* an unreachable host, then its CertMgr denial merged afterwards */
 	o.state = "unreachable";
 	o.reason = "deadline";
@@ -138,18 +112,18 @@ main(void)
 	o.pxe_cert_errors = 0;
 	o.pxe_last_error = "";
 	CHECK(store_scan_put_obs(st, &o, NULL, 0, &obs2, err, sizeof(err)) == 0);
-	CHECK_STR(text(db, "SELECT reason || coalesce(pxe_last_error, '-') FROM observations WHERE state = "
+	CHECK_STR(db_text(db, "SELECT reason || coalesce(pxe_last_error, '-') FROM observations WHERE state = "
 	    "'unreachable'", buf, sizeof(buf)), "deadline-");
 	ev[0].source = "certmgr";
 	CHECK(store_scan_obs_certmgr(st, obs2, "2026-11-20T08:05:18Z", ev, 1, err, sizeof(err)) == 0);
-	CHECK_STR(text(db, "SELECT certmgr_denied || certmgr_denied_at FROM observations WHERE state = "
+	CHECK_STR(db_text(db, "SELECT certmgr_denied || certmgr_denied_at FROM observations WHERE state = "
 	    "'unreachable'", buf, sizeof(buf)), "12026-11-20T08:05:18Z");
-	CHECK(num(db, "SELECT count(*) FROM evidence WHERE source = 'certmgr'") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE source = 'certmgr'") == 1);
 	/* the cap holds for merged lines too */
 	CHECK(store_scan_obs_certmgr(st, obs_id, NULL, ev, 1, err, sizeof(err)) == 0);
-	CHECK(num(db, "SELECT count(*) FROM evidence WHERE observation_id = (SELECT min(id) FROM observations)")
+	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE observation_id = (SELECT min(id) FROM observations)")
 	    == 20);
-	CHECK(num(db, "SELECT certmgr_denied FROM observations WHERE id = (SELECT min(id) FROM observations)") == 1);
+	CHECK(db_num(db, "SELECT certmgr_denied FROM observations WHERE id = (SELECT min(id) FROM observations)") == 1);
 
 	/* scan_requests: pending, claim, finish */
 	CHECK(store_exec(st, "INSERT INTO scan_requests (requested_by, requested_at) VALUES ('a', 't'), ('b', 't')",
@@ -160,26 +134,27 @@ main(void)
 	CHECK(store_exec(st, "INSERT INTO scan_requests (requested_by, requested_at) VALUES ('c', 't')", err,
 	    sizeof(err)) == 0);
 	CHECK(store_scan_requests_finish(st, scan_id, "done", err, sizeof(err)) == 0);
-	CHECK(num(db, "SELECT count(*) FROM scan_requests WHERE state = 'done' AND scan_id = 1 AND picked_at IS NOT "
+	CHECK(db_num(db, "SELECT count(*) FROM scan_requests WHERE state = 'done' AND scan_id = 1 AND picked_at IS NOT "
 	    "NULL") == 2);
-	CHECK(num(db, "SELECT count(*) FROM scan_requests WHERE state = 'queued'") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM scan_requests WHERE state = 'queued'") == 1);
 	memset(&tot, 0, sizeof(tot));
 	tot.hosts = 2;
 	tot.affected = 1;
 	tot.unreachable = 1;
 	tot.duration_ms = 999;
 	CHECK(store_scan_finish(st, scan_id, "done", now, &tot, err, sizeof(err)) == 0);
-	CHECK_STR(text(db, "SELECT state || hosts || affected || unreachable || duration_ms || coalesce(error, '-') "
+	CHECK_STR(db_text(db, "SELECT state || hosts || affected || unreachable || duration_ms || coalesce(error, '-') "
 	    "FROM scans WHERE id = 1", buf, sizeof(buf)), "done211999-");
 
 	/* crash recovery: a running scan fails, its claimed request goes back to the queue */
 	CHECK(store_scan_begin(st, "schedule", now, &scan2, err, sizeof(err)) == 0);
 	CHECK(store_scan_requests_claim(st, scan2, now, &k, err, sizeof(err)) == 0 && k == 1);
 	CHECK(store_scan_recover(st, now, err, sizeof(err)) == 0);
-	CHECK_STR(text(db, "SELECT state || error FROM scans WHERE id = 2", buf, sizeof(buf)), "failedscanner stopped");
-	CHECK(num(db, "SELECT count(*) FROM scan_requests WHERE state = 'queued' AND scan_id IS NULL AND picked_at IS "
-	    "NULL") == 1);
-	CHECK(num(db, "SELECT count(*) FROM scan_requests WHERE state = 'done'") == 2);
+	CHECK_STR(db_text(db, "SELECT state || error FROM scans WHERE id = 2", buf, sizeof(buf)),
+	    "failedscanner stopped");
+	CHECK(db_num(db, "SELECT count(*) FROM scan_requests WHERE state = 'queued' AND scan_id IS NULL "
+	    "AND picked_at IS NULL") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM scan_requests WHERE state = 'done'") == 2);
 
 	free(tv);
 	store_close(st);
