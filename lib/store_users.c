@@ -118,25 +118,34 @@ run1(struct store *st, const char *sql, const char *t1, const char *t2, int64_t 
 	return rc;
 }
 
-int
-store_user_set_password(struct store *st, const char *name, const char *pwhash, char *err, size_t errlen)
+static const char SQL_DROP_FAILURES[] =
+	"DELETE FROM login_failures WHERE user_id = (SELECT id FROM users WHERE name = ?)";
+static const char SQL_DROP_SESSIONS[] =
+	"DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)";
+
+/*
+ * One change to the user called name, in one transaction: run update (t1, t2 bound as run1 binds them); when
+ * it matched no user roll back and return 0; else run each name-keyed statement of then[] and commit: 1.
+ * -1 with err, rolled back.
+ */
+static int
+user_change(struct store *st, const char *update, const char *t1, const char *t2, const char *name,
+    const char *const *then, size_t nthen, char *err, size_t errlen)
 {
+	size_t i;
 	int n;
 
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if ((n = run1(st, "UPDATE users SET pwhash = ?, locked_until = NULL WHERE name = ?", pwhash, name, 0,
-	    err, errlen)) == -1)
+	if ((n = run1(st, update, t1, t2, 0, err, errlen)) == -1)
 		goto fail;
 	if (n == 0) {
 		store_rollback(st);
 		return 0;
 	}
-	if (run1(st, "DELETE FROM login_failures WHERE user_id = (SELECT id FROM users WHERE name = ?)",
-	    name, NULL, 0, err, errlen) == -1 ||
-	    run1(st, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
-	    name, NULL, 0, err, errlen) == -1)
-		goto fail;
+	for (i = 0; i < nthen; i++)
+		if (run1(st, then[i], name, NULL, 0, err, errlen) == -1)
+			goto fail;
 	if (store_commit(st, err, errlen) == -1)
 		return -1;
 	return 1;
@@ -146,27 +155,21 @@ fail:
 }
 
 int
+store_user_set_password(struct store *st, const char *name, const char *pwhash, char *err, size_t errlen)
+{
+	static const char *const then[] = { SQL_DROP_FAILURES, SQL_DROP_SESSIONS };
+
+	return user_change(st, "UPDATE users SET pwhash = ?, locked_until = NULL WHERE name = ?", pwhash, name,
+	    name, then, 2, err, errlen);
+}
+
+int
 store_user_disable(struct store *st, const char *name, char *err, size_t errlen)
 {
-	int n;
+	static const char *const then[] = { SQL_DROP_SESSIONS };
 
-	if (store_begin(st, err, errlen) == -1)
-		return -1;
-	if ((n = run1(st, "UPDATE users SET disabled = 1 WHERE name = ?", name, NULL, 0, err, errlen)) == -1)
-		goto fail;
-	if (n == 0) {
-		store_rollback(st);
-		return 0;
-	}
-	if (run1(st, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)",
-	    name, NULL, 0, err, errlen) == -1)
-		goto fail;
-	if (store_commit(st, err, errlen) == -1)
-		return -1;
-	return 1;
-fail:
-	store_rollback(st);
-	return -1;
+	return user_change(st, "UPDATE users SET disabled = 1 WHERE name = ?", name, NULL, name, then, 1, err,
+	    errlen);
 }
 
 int
