@@ -48,7 +48,7 @@ void	 store_rollback(struct store *st);
 
 /*
  * Prepare one statement on st's connection for the lib/store_*.c modules.  0 and *s (caller finalizes), or
- * -1 with "prepare: <SQLite error>" in err.
+ * -1 with "prepare: <SQLite error>" in err and *s NULL.
  */
 int	 store_prepare(struct store *st, sqlite3_stmt **s, const char *sql, char *err, size_t errlen);
 
