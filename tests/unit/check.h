@@ -1,11 +1,14 @@
 /*
  * check.h — the few assertion macros the C unit tests share.  A failed CHECK prints file:line and the
  * expression and makes the program exit 1 at the end (check_done), so one run reports every failure.
+ * check_tmpdir/check_rmtree: a test's scratch directory, made and removed with everything in it.
  */
 #ifndef DPFLEET_CHECK_H
 #define DPFLEET_CHECK_H
 
+#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_failures;
@@ -34,6 +37,37 @@ check_done(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
 	return check_failures == 0 && check_count > 0 ? 0 : 1;
+}
+
+/* A fresh directory from the mkdtemp template tmpl (rewritten in place): tmpl, or NULL after perror. */
+static inline char *
+check_tmpdir(char *tmpl)
+{
+	if (mkdtemp(tmpl) == NULL) {
+		perror("mkdtemp");
+		return NULL;
+	}
+	return tmpl;
+}
+
+static inline int
+check_rm_(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove dir and everything below it (links not followed): 0, or -1 after a message on stderr. */
+static inline int
+check_rmtree(const char *dir)
+{
+	if (nftw(dir, check_rm_, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		fprintf(stderr, "could not remove %s\n", dir);
+		return -1;
+	}
+	return 0;
 }
 
 #endif

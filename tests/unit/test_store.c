@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "dbcheck.h"
@@ -40,11 +39,11 @@ main(void)
 {
 	struct store *st;
 	struct store_migration extra[64];
-	char path[512], err[512], *before, *after, cmd[600];
+	char path[512], err[512], *before, *after;
 	int rc;
 	size_t i;
 
-	if (mkdtemp(dir) == NULL)
+	if (check_tmpdir(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 
@@ -109,8 +108,6 @@ main(void)
 	CHECK(store_open(&st, "/nonexistent/dir/state.db", err, sizeof(err)) == -1);
 
 	rc = check_done("store");
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_rmtree(dir);
 	return rc;
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "dbcheck.h"
@@ -176,16 +175,10 @@ test_put(void)
 int
 main(void)
 {
-	char cmd[128];
-
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir(dir) == NULL)
 		return 1;
-	}
 	test_values();
 	test_put();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_rmtree(dir);
 	return check_done("store_fleet");
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "dbcheck.h"
@@ -33,7 +32,7 @@ main(void)
 	long k = -1;
 	sqlite3 *db;
 
-	if (mkdtemp(dir) == NULL)
+	if (check_tmpdir(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
@@ -158,11 +157,6 @@ main(void)
 
 	free(tv);
 	store_close(st);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/state.db-wal", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/state.db-shm", dir);
-	unlink(path);
-	rmdir(dir);
+	check_rmtree(dir);
 	return check_done("test_store_scan");
 }
