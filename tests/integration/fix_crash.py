@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fix_lib import (LAB, SCANNER, Lab, check, check_audit, children, db, finish, last_state,  # noqa: E402
-                     scanner, wait_gone)
+                     scanner, start_daemon, stop_daemon, wait_gone)
 import json  # noqa: E402
 import pwd  # noqa: E402
 
@@ -93,11 +93,7 @@ def main():
         check(len(unfinished) > 0, "jobs were left unfinished by the kill: %s" % unfinished)
 
         # -- restart: the daemon finishes them ----------------------------------------------------------------
-        conf2 = os.path.join(lab.tmp, "daemon.conf")
-        with open(lab.conf) as f, open(conf2, "w") as g:
-            g.write(f.read().replace("interval = 3600", "interval = 0"))    # no scheduled scan: jobs only
-        dout = open(os.path.join(lab.tmp, "daemon.out"), "w")
-        d = lab.spawn([SCANNER, "-d", "-f", conf2], stdout=dout, stderr=subprocess.STDOUT)
+        d, dout = start_daemon(lab)     # no scheduled scan: jobs only
         t1 = time.monotonic()
         while time.monotonic() - t1 < 300 and d.poll() is None:
             with db(lab) as c:
@@ -109,13 +105,7 @@ def main():
             if left == 0 and rescans >= 1 and running == 0:
                 break
             time.sleep(0.2)
-        d.send_signal(signal.SIGTERM)
-        try:
-            rc = d.wait(60)
-        except subprocess.TimeoutExpired:
-            d.kill()
-            rc = d.wait()
-        dout.close()
+        rc = stop_daemon(d, dout)
         with open(os.path.join(lab.tmp, "daemon.out")) as f:
             print("daemon:\n" + f.read()[-4000:], flush=True)
         check(rc == 0, "daemon stopped cleanly on SIGTERM (%s)" % rc)

@@ -1,7 +1,8 @@
 # fix_lib.py — helpers shared by the fix_*.py integration tests (issue 7); not a test itself.
 #
-# A Lab context manager (dpfleet-lab up in a private temp dir, down + rmtree in finally even on failure), runs of
-# dpfleet-scanner, state DB reads, and two readers of a host's registry that share no code with the scanner:
+# scan_lib's Lab (dpfleet-lab up in a private temp dir, down + rmtree in finally even on failure) with the lab's
+# facts, runs of dpfleet-scanner, the daemon started and stopped, state DB reads, and two readers of a host's
+# registry that share no code with the scanner:
 #   - net_getvalue(): Samba's `net rpc registry getvalue` over the network (what an admin would use);
 #   - reg_export(): `net --configfile=<the host's smb.conf> registry export` of the host's own registry.tdb,
 #     which prints the value's exact bytes (hex(7):...), so "restored exactly" is checked byte for byte.
@@ -10,85 +11,19 @@
 import json
 import os
 import re
-import shutil
-import sqlite3
+import signal
 import subprocess
-import sys
-import tempfile
 import time
 
-BUILD = os.environ.get("DPFLEET_BUILD_ROOT") or sys.exit("DPFLEET_BUILD_ROOT is not set (run through meson test)")
-SRC = os.environ.get("DPFLEET_SOURCE_ROOT") or sys.exit("DPFLEET_SOURCE_ROOT is not set")
-SCANNER = os.path.join(BUILD, "scanner", "dpfleet-scanner")
-LAB = os.path.join(SRC, "tests", "lab", "dpfleet-lab")
+import scan_lib   # the importing test put this directory on sys.path
+from scan_lib import LAB, SCANNER, SRC, check, finish  # noqa: F401 (the fix tests import them from here)
+
 KEY = r"HKLM\SOFTWARE\Microsoft\SMS\Security"
 VALUE = "IssuingCertificateList"
 
-FAILURES = []
-CHECKS = [0]
 
-
-def check(cond, what):
-    CHECKS[0] += 1
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL: " + what, flush=True)
-    return cond
-
-
-def finish(name):
-    n = CHECKS[0]
-    print("%s: %d checks, %d failed" % (name, n, len(FAILURES)))
-    for f in FAILURES:
-        print("  " + f)
-    sys.exit(1 if FAILURES or n == 0 else 0)
-
-
-class Lab:
-    """`with Lab(scenario_dict, base, tag) as lab:` — lab.dir, lab.info (lab.json), lab.conf."""
-
-    def __init__(self, scenario, base, tag):
-        self.base = base
-        self.tmp = tempfile.mkdtemp(prefix="dpf-%s-" % tag, dir="/tmp")
-        os.chmod(self.tmp, 0o711)       # smbd's helpers run as the lab's scan user and must reach DIR
-        self.dir = os.path.join(self.tmp, "lab")
-        self.scenario = os.path.join(self.tmp, "scenario.json")
-        with open(self.scenario, "w") as f:
-            json.dump(scenario, f, indent=1)
-        self.procs = []
-
-    def __enter__(self):
-        try:
-            t0 = time.monotonic()
-            r = subprocess.run([sys.executable, LAB, "up", self.scenario, "--dir", self.dir, "--base-addr",
-                                self.base], capture_output=True, text=True, timeout=600)
-            if r.returncode != 0 or "ready" not in r.stdout:
-                raise RuntimeError("dpfleet-lab up failed (%d): %s%s" % (r.returncode, r.stdout[-2000:],
-                                                                         r.stderr[-2000:]))
-            print("lab up on %s in %.1f s" % (self.base, time.monotonic() - t0), flush=True)
-            with open(os.path.join(self.dir, "lab.json")) as f:
-                self.info = json.load(f)
-            self.conf = os.path.join(self.dir, "scanner.conf")
-            self.db = os.path.join(self.dir, "state.db")
-            return self
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-
-    def spawn(self, argv, **kw):
-        p = subprocess.Popen(argv, **kw)
-        self.procs.append(p)
-        return p
-
-    def __exit__(self, *exc):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        subprocess.run([sys.executable, LAB, "down", "--dir", self.dir], capture_output=True, text=True,
-                       timeout=300)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
+class Lab(scan_lib.Lab):
+    """scan_lib.Lab (`with Lab(scenario_dict, base, tag) as lab:`) with the fix tests' facts and readers."""
 
     # -- facts from lab.json ------------------------------------------------------------------------------
     def site_value(self, fqdn):
@@ -172,9 +107,30 @@ def outcomes(stdout):
 
 
 def db(lab):
-    c = sqlite3.connect(lab.db, timeout=30)
-    c.row_factory = sqlite3.Row
-    return c
+    """`with db(lab) as c:` — scan_lib.db on the lab's state DB (committed and closed on exit)."""
+    return scan_lib.db(lab.db)
+
+
+def start_daemon(lab):
+    """`dpfleet-scanner -d` on a copy of the lab's scanner.conf with no scheduled scan (jobs only), output to
+    DIR/daemon.out; returns (process, output file) for stop_daemon."""
+    conf2 = os.path.join(lab.tmp, "daemon.conf")
+    with open(lab.conf) as f, open(conf2, "w") as g:
+        g.write(f.read().replace("interval = 3600", "interval = 0"))
+    dout = open(os.path.join(lab.tmp, "daemon.out"), "w")
+    return lab.spawn([SCANNER, "-d", "-f", conf2], stdout=dout, stderr=subprocess.STDOUT), dout
+
+
+def stop_daemon(d, dout):
+    """SIGTERM, then SIGKILL after 60 s; returns the exit status."""
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(60)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = d.wait()
+    dout.close()
+    return rc
 
 
 def last_state(lab, fqdn):

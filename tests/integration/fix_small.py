@@ -16,14 +16,12 @@
 import json
 import os
 import pwd
-import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fix_lib import (SCANNER, SRC, Lab, check, check_audit, db, finish, last_state, multisz_hex,  # noqa: E402
-                     outcomes, scanner)
+from fix_lib import (SRC, Lab, check, check_audit, db, finish, last_state, multisz_hex,  # noqa: E402
+                     outcomes, scanner, start_daemon, stop_daemon)
 
 BASE = "127.82.0.0"
 WHO = "cli:" + pwd.getpwuid(os.getuid()).pw_name
@@ -169,17 +167,13 @@ def main():
         check_audit(lab, dry_ids + list(fix_ids.values()) + other_ids + second_ids + rb_ids, WHO)
 
         # -- the daemon runs a job queued by someone else (as dpfleet-server queues one) --------------------
-        conf2 = os.path.join(lab.tmp, "daemon.conf")
-        with open(lab.conf) as f, open(conf2, "w") as g:
-            g.write(f.read().replace("interval = 3600", "interval = 0"))    # no scheduled scan: jobs only
         # A write whose rescan was lost (as if the scanner died right after it): the host's newest observation
         # is made older than its last written/restored job.  The daemon rescans it at start, with no job queued.
         lost = writable[1]
         with db(lab) as c:
             old_obs = c.execute("SELECT last_obs_id FROM hosts WHERE fqdn = ?", (lost,)).fetchone()[0]
             c.execute("UPDATE observations SET at = '2000-01-01T00:00:00Z' WHERE id = ?", (old_obs,))
-        dout = open(os.path.join(lab.tmp, "daemon.out"), "w")
-        d = lab.spawn([SCANNER, "-d", "-f", conf2], stdout=dout, stderr=subprocess.STDOUT)
+        d, dout = start_daemon(lab)     # no scheduled scan: jobs only
         t0 = time.monotonic()
         new_obs = old_obs
         while time.monotonic() - t0 < 60 and d.poll() is None and new_obs == old_obs:
@@ -205,13 +199,7 @@ def main():
                 break
             time.sleep(0.05)
         print("daemon picked up and finished the queued job in %.2f s" % (time.monotonic() - t0), flush=True)
-        d.send_signal(signal.SIGTERM)
-        try:
-            rc = d.wait(60)
-        except subprocess.TimeoutExpired:
-            d.kill()
-            rc = d.wait()
-        dout.close()
+        rc = stop_daemon(d, dout)
         check(rc == 0, "daemon stopped on SIGTERM with 0 (%s)" % rc)
         check(state is not None and tuple(state) == ("done", "would_write"),
               "daemon ran the queued dry-run job: %r" % ((tuple(state) if state else None),))

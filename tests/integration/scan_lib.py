@@ -1,10 +1,11 @@
-# scan_lib.py — helpers shared by the scan_*.py integration tests (not a test itself).
+# scan_lib.py — helpers shared by the scan_*.py integration tests (not a test itself); fix_lib.py builds on it.
 #
-# What it gives: a Lab context manager (dpfleet-lab up in a temp dir on a given base address, down + rmtree in
-# finally, even on failure), scanner.conf variants, `dpfleet-scanner --once` runs with captured output, state
-# DB reads, the verdict a host of the lab must get (derived from DIR/lab.json's per-host facts, never from the
-# scanner's own code), and leak checks (scanner processes, client SMB connections).  Assumes the meson test
-# environment (DPFLEET_BUILD_ROOT, DPFLEET_SOURCE_ROOT) and root (the lab's smbd needs it).
+# What it gives: counted checks, a Lab context manager (dpfleet-lab up in a temp dir on a given base address,
+# processes it spawned killed, down + rmtree in finally, even on failure), scanner.conf variants,
+# `dpfleet-scanner --once` runs with captured output, state DB reads, the verdict a host of the lab must get
+# (derived from DIR/lab.json's per-host facts, never from the scanner's own code), and leak checks (scanner
+# processes, client SMB connections).  Assumes the meson test environment (DPFLEET_BUILD_ROOT,
+# DPFLEET_SOURCE_ROOT) and root (the lab's smbd needs it).
 
 import hashlib
 import json
@@ -24,17 +25,21 @@ SCANNER = os.path.join(BUILD, "scanner", "dpfleet-scanner")
 LAB = os.path.join(SRC, "tests", "lab", "dpfleet-lab")
 
 FAILURES = []
+CHECKS = [0]
 
 
 def check(cond, what):
-    """Record a failed expectation (the test goes on so one run reports them all)."""
+    """Count an expectation and record it when it failed (the test goes on so one run reports them all)."""
+    CHECKS[0] += 1
     if not cond:
         FAILURES.append(what)
         print("FAIL: " + what, flush=True)
     return cond
 
 
-def finish(name, nchecks):
+def finish(name):
+    """Print the tally and exit: 1 when a check failed or none ran."""
+    nchecks = CHECKS[0]
     print("%s: %d checks, %d failed" % (name, nchecks, len(FAILURES)))
     for f in FAILURES:
         print("  " + f)
@@ -43,15 +48,23 @@ def finish(name, nchecks):
 
 
 class Lab:
-    """`with Lab(scenario_file, base) as lab:` — lab.dir, lab.info (lab.json), lab.conf (scanner.conf path)."""
+    """`with Lab(scenario, base, tag) as lab:` — scenario is a file or a dict (written to the temp dir);
+    lab.tmp (scratch), lab.dir, lab.info (lab.json), lab.conf (scanner.conf path), lab.db (state DB);
+    lab.spawn() starts a process that is killed on exit if still running."""
 
     def __init__(self, scenario, base, tag):
-        self.scenario = scenario
         self.base = base
         self.tmp = tempfile.mkdtemp(prefix="dpf-%s-" % tag, dir="/tmp")
         os.chmod(self.tmp, 0o711)       # smbd's helpers run as the lab's scan user and must reach DIR
         self.dir = os.path.join(self.tmp, "lab")
         self.info = None
+        self.procs = []
+        if isinstance(scenario, dict):
+            self.scenario = os.path.join(self.tmp, "scenario.json")
+            with open(self.scenario, "w") as f:
+                json.dump(scenario, f, indent=1)
+        else:
+            self.scenario = scenario
 
     def __enter__(self):
         try:
@@ -65,12 +78,22 @@ class Lab:
             with open(os.path.join(self.dir, "lab.json")) as f:
                 self.info = json.load(f)
             self.conf = os.path.join(self.dir, "scanner.conf")
+            self.db = os.path.join(self.dir, "state.db")
             return self
         except BaseException:
             self.__exit__(None, None, None)
             raise
 
+    def spawn(self, argv, **kw):
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append(p)
+        return p
+
     def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         subprocess.run([sys.executable, LAB, "down", "--dir", self.dir], capture_output=True, text=True,
                        timeout=300)
         shutil.rmtree(self.tmp, ignore_errors=True)
