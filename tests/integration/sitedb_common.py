@@ -3,7 +3,8 @@
 A SiteDbEnv owns one temp dir holding: a ConfigMgr SQLite DB built from tests/tdsd/configmgr.sql plus a
 fixture file from tests/integration/data/, a dpfleet-tdsd serving it on a free 127.0.0.1 port, the fault
 file it re-reads per connection, 0600 password files, a scanner.conf and the scanner's state DB.  close()
-stops tdsd and removes everything; use it in a finally.
+stops tdsd and removes everything; use it in a finally.  run(test, ...) is each test's main: test(t, env)
+on a fresh SiteDbEnv with a Failures t.
 """
 import hashlib
 import json
@@ -217,3 +218,17 @@ class Failures:
     def exit(self):
         print("%d failure(s)" % self.n)
         sys.exit(1 if self.n else 0)
+
+
+def run(test, **env_args):
+    """test(t, env) on SiteDbEnv(**env_args); tdsd's stderr printed when a check failed, env closed even on
+    failure, then exit with t's status."""
+    t = Failures()
+    env = SiteDbEnv(**env_args)
+    try:
+        test(t, env)
+    finally:
+        if t.n:
+            print("--- tdsd stderr ---\n%s" % env.tdsd_stderr())
+        env.close()
+    t.exit()
