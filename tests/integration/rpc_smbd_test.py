@@ -18,6 +18,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smbd_harness import Smbd, check, failures, open_cmdline, parse, port_open, zombie  # noqa: E402
+
 PROBE = sys.argv[1]
 ADDR = "127.88.0.1"
 REFUSED_ADDR = "127.88.0.2"
@@ -29,14 +32,6 @@ VALUE = "IssuingCertificateList"
 ADMIN, ADMIN_PW = "rrpadmin", "Adm1n-pw!"
 USER, USER_PW = "rrpuser", "Us3r-pw!"
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
 
 def multisz(*elems):
     return b"".join(e.encode("utf-16-le") + b"\0\0" for e in elems) + b"\0\0"
@@ -46,82 +41,18 @@ def reg_hex7(b):
     return "hex(7):" + ",".join("%02x" % x for x in b)
 
 
-def port_open(addr, port=445):
-    s = socket.socket()
-    s.settimeout(1)
-    try:
-        s.connect((addr, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
+class RrpSmbd(Smbd):
+    """The registry host: rrpadmin (in BUILTIN\\Administrators through rrpadmins) and rrpuser."""
 
-
-def parse(line):
-    out = {}
-    for tok in line.strip().split(" "):
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            out[k] = v
-    return out
-
-
-class Smbd:
     def __init__(self, root):
-        self.root = root
-        self.conf = os.path.join(root, "smb.conf")
-        self.env = dict(os.environ)
-        for d in ("private", "state", "cache", "lock", "pid", "ncalrpc", "binddns", "winbindd", "usershares",
-                  "log"):
-            os.makedirs(os.path.join(root, d), mode=0o755)
-        with open(os.path.join(root, "passwd"), "w") as f:
-            f.write("root:x:0:0:root:/root:/bin/false\n"
-                    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-                    "%s:x:20001:20001::/nonexistent:/bin/false\n"
-                    "%s:x:20002:20002::/nonexistent:/bin/false\n" % (ADMIN, USER))
-        with open(os.path.join(root, "group"), "w") as f:
-            f.write("root:x:0:\nnogroup:x:65534:\nrrpadmins:x:20001:%s\nrrpusers:x:20002:%s\n" % (ADMIN, USER))
-        self.env.update(LD_PRELOAD="libnss_wrapper.so", NSS_WRAPPER_PASSWD=os.path.join(root, "passwd"),
-                        NSS_WRAPPER_GROUP=os.path.join(root, "group"))
-        for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
-            self.env.pop(k, None)
-        paths = "\n".join("  %s = %s" % (k, os.path.join(root, v)) for k, v in (
-            ("private dir", "private"), ("state directory", "state"), ("cache directory", "cache"),
-            ("lock directory", "lock"), ("pid directory", "pid"), ("ncalrpc dir", "ncalrpc"),
-            ("binddns dir", "binddns"), ("winbindd socket directory", "winbindd"),
-            ("usershare path", "usershares")))
-        with open(self.conf, "w") as f:
-            f.write("""[global]
-  server role = standalone server
-  workgroup = LAB
-  netbios name = DP1
-  interfaces = %s/8
-  bind interfaces only = yes
-  disable netbios = yes
-  smb ports = 445
-%s
-  passdb backend = tdbsam:%s
-  log file = %s
-  log level = 1
-  server min protocol = SMB2_02
-  load printers = no
-  printcap name = /dev/null
-  disable spoolss = yes
-""" % (ADDR, paths, os.path.join(root, "private", "passdb.tdb"), os.path.join(root, "log", "log.%m")))
-
-    def run(self, *args, stdin=None):
-        r = subprocess.run(list(args), env=self.env, input=stdin, capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError("%s failed (%d): %s %s" % (args, r.returncode, r.stdout, r.stderr))
-        return r.stdout
-
-    def net(self, *args, stdin=None):
-        return self.run("net", "--configfile=" + self.conf, *args, stdin=stdin)
+        super().__init__(root, ADDR, "DP1",
+                         "%s:x:20001:20001::/nonexistent:/bin/false\n"
+                         "%s:x:20002:20002::/nonexistent:/bin/false\n" % (ADMIN, USER),
+                         "rrpadmins:x:20001:%s\nrrpusers:x:20002:%s\n" % (ADMIN, USER))
 
     def setup(self):
         for u, pw in ((ADMIN, ADMIN_PW), (USER, USER_PW)):
-            self.run("smbpasswd", "-c", self.conf, "-s", "-a", u, stdin="%s\n%s\n" % (pw, pw))
+            self.add_user(u, pw)
         self.net("groupmap", "add", "sid=S-1-5-32-544", "unixgroup=rrpadmins", "type=builtin")
         reg = os.path.join(self.root, "seed.reg")
         with open(reg, "w") as f:
@@ -132,72 +63,6 @@ class Smbd:
                        reg_hex7(multisz("CERT-D"))))
         self.net("registry", "import", reg)
         self.net("registry", "setsd_sddl", "HKLM\\" + DENIED_KEY, "O:SYG:SYD:P(A;;0x000f003f;;;SY)")
-
-    def start(self):
-        self.run("smbd", "--configfile=" + self.conf, "-D")
-        for _ in range(100):
-            if port_open(ADDR):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("smbd did not start listening on %s:445" % ADDR)
-
-    def pids(self, name):
-        """Our own processes (by our unique config path) whose command line contains name."""
-        out = []
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                cmd = open_cmdline(p)
-                if self.conf.encode() in cmd and name.encode() in cmd:
-                    out.append(int(p))
-        return out
-
-    def stop(self):
-        piddir = os.path.join(self.root, "pid")
-        pids = set()
-        for name in os.listdir(piddir) if os.path.isdir(piddir) else []:
-            if name.endswith(".pid"):
-                try:
-                    pids.add(int(open(os.path.join(piddir, name)).read().split()[0]))
-                except (ValueError, IndexError, OSError):
-                    pass
-        # rpcd_* helpers have no pid file of their own: find ours by our unique config path.
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    cmd = open("/proc/%s/cmdline" % p, "rb").read()
-                except OSError:
-                    continue
-                if self.conf.encode() in cmd:
-                    pids.add(int(p))
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for _ in range(50):
-            alive = [p for p in pids if os.path.exists("/proc/%d" % p) and not zombie(p)]
-            if not alive:
-                return
-            time.sleep(0.1)
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def zombie(pid):
-    try:
-        return open("/proc/%d/stat" % pid).read().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-def open_cmdline(pid):
-    try:
-        return open("/proc/%s/cmdline" % pid, "rb").read()
-    except OSError:
-        return b""
 
 
 def probe(*args, user=ADMIN, pw=ADMIN_PW, addr=ADDR, timeout_s=5):
@@ -214,7 +79,7 @@ def main():
         return 1
     root = tempfile.mkdtemp(prefix="rpc_smbd_")
     os.chmod(root, 0o755)  # rpcd_winreg impersonates the client user and must traverse it
-    smbd = Smbd(root)
+    smbd = RrpSmbd(root)
     try:
         smbd.setup()
         smbd.start()

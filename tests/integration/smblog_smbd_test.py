@@ -13,12 +13,13 @@ in a finally block, and the temp dir is removed, even when a check fails.
 """
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smbd_harness import Smbd, check, failures, parse, port_open  # noqa: E402
 
 DRIVER = sys.argv[1]
 SRC = os.environ.get("DPFLEET_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -29,146 +30,26 @@ STALL_ADDR = "127.89.0.3"  # accepts TCP, never answers the SMB negotiate
 USER, USER_PW = "logreader", "L0g-reader!"
 TAIL = 262144
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def port_open(addr, port=445):
-    s = socket.socket()
-    s.settimeout(1)
-    try:
-        s.connect((addr, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def parse(line):
-    out = {}
-    for tok in line.strip().split(" "):
-        if "=" in tok:
-            k, v = tok.split("=", 1)
-            out[k] = v
-    return out
-
-
-def zombie(pid):
-    try:
-        return open("/proc/%d/stat" % pid).read().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return True
-
 
 def ccm(msg, t, d, typ):
     return ('<![LOG[%s]LOG]!><time="%s" date="%s" component="SMSPXE" context="" type="%d" thread="6004" '
             'file="smspxe.cpp:1">' % (msg, t, d, typ))
 
 
-class Smbd:
+class LogSmbd(Smbd):
+    """The log host: logreader, shares SMS_DP$, ADMIN$, SMS_PS1 and LOCKED$ (valid users = nobody)."""
+
     def __init__(self, root):
-        self.root = root
-        self.conf = os.path.join(root, "smb.conf")
-        self.env = dict(os.environ)
-        for d in ("private", "state", "cache", "lock", "pid", "ncalrpc", "binddns", "winbindd", "usershares",
-                  "log", "dp/sms/logs", "admin/CCM/Logs", "ps1/Logs", "locked"):
-            os.makedirs(os.path.join(root, d), mode=0o755)
-        with open(os.path.join(root, "passwd"), "w") as f:
-            f.write("root:x:0:0:root:/root:/bin/false\n"
-                    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-                    "%s:x:20101:20101::/nonexistent:/bin/false\n" % USER)
-        with open(os.path.join(root, "group"), "w") as f:
-            f.write("root:x:0:\nnogroup:x:65534:\nlogreaders:x:20101:%s\n" % USER)
-        self.env.update(LD_PRELOAD="libnss_wrapper.so", NSS_WRAPPER_PASSWD=os.path.join(root, "passwd"),
-                        NSS_WRAPPER_GROUP=os.path.join(root, "group"))
-        for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
-            self.env.pop(k, None)
-        paths = "\n".join("  %s = %s" % (k, os.path.join(root, v)) for k, v in (
-            ("private dir", "private"), ("state directory", "state"), ("cache directory", "cache"),
-            ("lock directory", "lock"), ("pid directory", "pid"), ("ncalrpc dir", "ncalrpc"),
-            ("binddns dir", "binddns"), ("winbindd socket directory", "winbindd"),
-            ("usershare path", "usershares")))
         shares = "".join("[%s]\n  path = %s\n  read only = yes\n%s" % (name, os.path.join(root, d), extra)
                          for name, d, extra in (("SMS_DP$", "dp", ""), ("ADMIN$", "admin", ""),
                                                 ("SMS_PS1", "ps1", ""),
                                                 ("LOCKED$", "locked", "  valid users = nobody\n")))
-        with open(self.conf, "w") as f:
-            f.write("""[global]
-  server role = standalone server
-  workgroup = LAB
-  netbios name = DPLOGS
-  interfaces = %s/8
-  bind interfaces only = yes
-  disable netbios = yes
-  smb ports = 445
-%s
-  passdb backend = tdbsam:%s
-  log file = %s
-  log level = 1
-  server min protocol = SMB2_02
-  load printers = no
-  printcap name = /dev/null
-  disable spoolss = yes
-%s""" % (ADDR, paths, os.path.join(root, "private", "passdb.tdb"), os.path.join(root, "log", "log.%m"),
-                shares))
-
-    def run(self, *args, stdin=None):
-        r = subprocess.run(list(args), env=self.env, input=stdin, capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError("%s failed (%d): %s %s" % (args, r.returncode, r.stdout, r.stderr))
-        return r.stdout
+        super().__init__(root, ADDR, "DPLOGS", "%s:x:20101:20101::/nonexistent:/bin/false\n" % USER,
+                         "logreaders:x:20101:%s\n" % USER, ("dp/sms/logs", "admin/CCM/Logs", "ps1/Logs", "locked"),
+                         shares)
 
     def setup(self):
-        self.run("smbpasswd", "-c", self.conf, "-s", "-a", USER, stdin="%s\n%s\n" % (USER_PW, USER_PW))
-
-    def start(self):
-        self.run("smbd", "--configfile=" + self.conf, "-D")
-        for _ in range(100):
-            if port_open(ADDR):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("smbd did not start listening on %s:445" % ADDR)
-
-    def stop(self):
-        piddir = os.path.join(self.root, "pid")
-        pids = set()
-        for name in os.listdir(piddir) if os.path.isdir(piddir) else []:
-            if name.endswith(".pid"):
-                try:
-                    pids.add(int(open(os.path.join(piddir, name)).read().split()[0]))
-                except (ValueError, IndexError, OSError):
-                    pass
-        # rpcd_* helpers and smbd's per-connection children have no pid file: find ours by our config path.
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    cmd = open("/proc/%s/cmdline" % p, "rb").read()
-                except OSError:
-                    continue
-                if self.conf.encode() in cmd:
-                    pids.add(int(p))
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        alive = []
-        for _ in range(50):
-            alive = [p for p in pids if os.path.exists("/proc/%d" % p) and not zombie(p)]
-            if not alive:
-                return
-            time.sleep(0.1)
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self.add_user(USER, USER_PW)
 
 
 SUPP = None  # merged LeakSanitizer suppressions: tests/lsan.supp + smblog_smbd_test.supp
@@ -234,7 +115,7 @@ def main():
             return 1
     root = tempfile.mkdtemp(prefix="smblog_smbd_")
     os.chmod(root, 0o755)  # smbd reads the shares as our test user
-    smbd = Smbd(root)
+    smbd = LogSmbd(root)
     try:
         merge_suppressions(root)
         big, lo = write_logs(root)
