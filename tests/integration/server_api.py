@@ -94,7 +94,7 @@ def seed(srv):
 def main():
     srv = Server(max_per_run=3)
     R = Runner()
-    try:
+    with R.serving(srv):
         # The store must exist (migrated) before seeding: the CLI opens it.
         for name, role in (('admin', 'admin'), ('oper', 'operator'), ('view', 'viewer'),
                            ('locky', 'viewer'), ('gone', 'operator')):
@@ -690,14 +690,6 @@ def main():
             eq(srv.stop(), 0, 'SIGTERM exit code')
             check('stopping' in srv.logtext(), 'stop logged')
         R.run('request log without secrets; SIGTERM stops cleanly (exit 0)', t_graceful)
-    except Exception:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        R.failed += 1
-    finally:
-        if R.failed:
-            print('--- server log ---\n' + srv.logtext()[-4000:])
-        srv.close()
     return R.finish()
 
 

@@ -4,6 +4,7 @@ Starts a real dpfleet-server on a free loopback port with a temp-dir store, seed
 sqlite3 (the same DB file the server uses, in WAL mode), and talks HTTP with http.client.  Everything it
 starts is stopped and every temp dir removed in close(), which the tests call from a finally block.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -251,6 +252,20 @@ class Runner:
     def finish(self):
         print('%d passed, %d failed' % (self.passed, self.failed), flush=True)
         return 0 if self.failed == 0 and self.passed > 0 else 1
+
+    @contextlib.contextmanager
+    def serving(self, srv):
+        """`with R.serving(srv):` around a test's body: an exception escaping it is one more failure (traceback
+        printed), the server log's tail is printed when anything failed, and srv is closed in every path."""
+        try:
+            yield
+        except Exception:
+            traceback.print_exc(file=sys.stdout)
+            self.failed += 1
+        finally:
+            if self.failed:
+                print('--- server log ---\n' + srv.logtext()[-4000:])
+            srv.close()
 
 
 def check(cond, msg='check failed'):

@@ -13,7 +13,7 @@ from server_harness import Server, Runner, check, eq  # noqa: E402
 def main():
     srv = Server(tls=True)
     R = Runner()
-    try:
+    with R.serving(srv):
         srv.add_user('oper', 'operator', 'operator-password-1')
         with open(os.path.join(srv.web, 'index.html'), 'w') as f:
             f.write('<!doctype html><title>tls</title>')
@@ -63,14 +63,6 @@ def main():
         def t_stop():
             eq(srv.stop(), 0, 'SIGTERM')
         R.run('SIGTERM stops cleanly', t_stop)
-    except Exception:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        R.failed += 1
-    finally:
-        if R.failed:
-            print('--- server log ---\n' + srv.logtext()[-4000:])
-        srv.close()
     return R.finish()
 
 
