@@ -184,6 +184,22 @@ export class Client {
 }
 
 // RFC 4180 CSV → array of rows (arrays of strings).
+// The sign-in form filled and submitted; with waitSel, also waits for that selector (the page after sign-in).
+export async function signIn(page, base, user, password, waitSel = null) {
+  await page.goto(base + '/#/login');
+  await page.waitForSelector('#login-form');
+  await page.fill('#login-user', user);
+  await page.fill('#login-password', password);
+  await page.click('#login-submit');
+  if (waitSel) await page.waitForSelector(waitSel);
+}
+
+// Clicks selector and returns the text of the download it starts.
+export async function download(page, selector) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return fs.readFileSync(await dl.path(), 'utf8');
+}
+
 export function parseCsv(text) {
   const rows = [];
   let row = [], field = '', i = 0, quoted = false;

@@ -15,19 +15,11 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, missingBrowserPrereq, findServer, freePort, mkTemp, launch, watchErrors, shot, userAdd,
-  startDaemon, stopChecked, waitHttp, Client, parseCsv,
+  startDaemon, stopChecked, waitHttp, Client, parseCsv, signIn, download,
 } from './browser.mjs';
 
 const PASSWORDS = { operator: 'Operator-pass-1', viewer: 'Viewer-pass-1', admin: 'Admin-pass-1', locky: 'Locky-pass-1' };
 const STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown'];
-
-async function signIn(page, base, user, password) {
-  await page.goto(base + '/#/login');
-  await page.waitForSelector('#login-form');
-  await page.fill('#login-user', user);
-  await page.fill('#login-password', password);
-  await page.click('#login-submit');
-}
 
 async function noHorizontalScroll(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
@@ -83,8 +75,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.waitForSelector('#login-error:not([hidden])');
       assert.match(await page.textContent('#login-error'), /sign-in failed|wrong|invalid/i);
       allowLogin401 = false;
-      await signIn(page, base, 'operator', PASSWORDS.operator);
-      await page.waitForSelector('#tiles');
+      await signIn(page, base, 'operator', PASSWORDS.operator, '#tiles');
       assert.equal(await page.textContent('#who-name'), 'operator');
     });
 
@@ -223,14 +214,12 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       assert.ok(await page.locator('tr[data-job]').count() >= 1);
       await shot(page, 'server-jobs-1280');
       // Both exports download with the session cookie and hold the seeded rows.
-      const [d1] = await Promise.all([page.waitForEvent('download'), page.click('#export-affected')]);
-      const aff = parseCsv(fs.readFileSync(await d1.path(), 'utf8'));
+      const aff = parseCsv(await download(page, '#export-affected'));
       assert.equal(aff[0].join(','), 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,' +
         'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at');
       assert.equal(aff.length - 1, exp.affected);
       assert.ok(aff.slice(1).every((r) => ['missing', 'empty', 'mismatch'].includes(r[4]) && r[1] === 'PS1'));
-      const [d2] = await Promise.all([page.waitForEvent('download'), page.click('#export-fixes')]);
-      const fx = parseCsv(fs.readFileSync(await d2.path(), 'utf8'));
+      const fx = parseCsv(await download(page, '#export-fixes'));
       for (const col of ['id', 'host', 'kind', 'dry_run', 'requested_by', 'requested_at', 'finished_at', 'outcome',
         'before_sha256', 'after_sha256'])
         assert.ok(fx[0].includes(col), 'fixes.csv column ' + col + ' in ' + fx[0].join(','));
@@ -270,8 +259,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       try {
         watchErrors(vb.context, errors);
         const vp = await vb.context.newPage();
-        await signIn(vp, base, 'viewer', PASSWORDS.viewer);
-        await vp.waitForSelector('#tiles');
+        await signIn(vp, base, 'viewer', PASSWORDS.viewer, '#tiles');
         assert.equal(await vp.locator('#scan-now').count(), 0);
         assert.ok(await vp.isHidden('[data-admin]'), 'no audit link for a viewer');
         await vp.goto(base + '/#/hosts?state=missing');
@@ -297,8 +285,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       try {
         watchErrors(ab.context, errors);
         const ap = await ab.context.newPage();
-        await signIn(ap, base, 'admin', PASSWORDS.admin);
-        await ap.waitForSelector('#tiles');
+        await signIn(ap, base, 'admin', PASSWORDS.admin, '#tiles');
         await ap.click('a[data-nav="audit"]');
         await ap.waitForSelector('#audit-count');
         assert.ok(await ap.locator('table.audit tbody tr').count() >= 1, 'audit has rows (logins, the scan request)');

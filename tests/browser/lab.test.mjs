@@ -16,7 +16,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, BUILD_ROOT, missingBrowserPrereq, findServer, findScanner, launch, watchErrors, shot, userAdd,
-  startDaemon, stopChecked, waitHttp, parseCsv,
+  startDaemon, stopChecked, waitHttp, parseCsv, signIn, download,
 } from './browser.mjs';
 
 const LAB = path.join(SOURCE_ROOT, 'tests', 'lab', 'dpfleet-lab');
@@ -49,21 +49,6 @@ function scannerModes(scanner) {
 function run(argv, opts = {}) {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 600000, env: process.env, ...opts });
   return { ok: r.status === 0, status: r.status, out: (r.stdout || '') + (r.stderr || '') };
-}
-
-async function signIn(page, base, user, password) {
-  await page.goto(base + '/#/login');
-  await page.waitForSelector('#login-form');
-  await page.fill('#login-user', user);
-  await page.fill('#login-password', password);
-  await page.click('#login-submit');
-  await page.waitForSelector('#tiles');
-}
-
-async function download(page, selector) {
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
-  const file = await dl.path();
-  return fs.readFileSync(file, 'utf8');
 }
 
 async function tileCounts(page) {
@@ -161,7 +146,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       await page.goto(base + '/');
       await page.waitForSelector('#login-form');
       await shot(page, 'lab-login-1280');
-      await signIn(page, base, lab.operator.user, lab.operator.password);
+      await signIn(page, base, lab.operator.user, lab.operator.password, '#tiles');
       const got = await tileCounts(page);
       const diff = await verdictDiff(page, base, want);
       for (const s of STATES) assert.equal(got[s], counts[s], 'hosts ' + s + diff);
@@ -209,7 +194,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       browsers.push(vb);
       watchErrors(vb.context, errors);
       const vp = await vb.context.newPage();
-      await signIn(vp, base, 'viewer', VIEWER_PW);
+      await signIn(vp, base, 'viewer', VIEWER_PW, '#tiles');
       assert.equal(await vp.locator('#scan-now').count(), 0);
       await vp.goto(base + '/#/hosts?affected=true');
       await vp.waitForSelector('#hosts-count');
@@ -330,7 +315,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       browsers.push(ab);
       watchErrors(ab.context, errors);
       const ap = await ab.context.newPage();
-      await signIn(ap, base, 'admin', ADMIN_PW);
+      await signIn(ap, base, 'admin', ADMIN_PW, '#tiles');
       await shots(ap, base, 'audit', '#/audit', '#audit-count');
       await shots(ap, base, 'jobs-admin', '#/jobs', '#jobs-body');
       await ab.close();
