@@ -375,3 +375,37 @@ store_scan_requests_finish(struct store *st, int64_t scan_id, const char *state,
 	sqlite3_bind_int64(s, 2, scan_id);
 	return step_done(db, s, err, errlen);
 }
+
+int
+store_scan_last_certmgr(struct store *st, int64_t host_id, struct store_scan_certmgr *out, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (store_prepare(st, &s, "SELECT o.certmgr_denied, o.certmgr_denied_at, e.file, e.line "
+	    "FROM hosts h JOIN observations o ON o.id = h.last_obs_id "
+	    "LEFT JOIN evidence e ON e.id = (SELECT max(id) FROM evidence "
+	    "WHERE observation_id = o.id AND source = 'certmgr') WHERE h.id = ?", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, host_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && sqlite3_column_int(s, 0) != 0) {
+		out->denied = 1;
+		col_copy(s, 1, out->at, sizeof(out->at));
+		col_copy(s, 2, out->file, sizeof(out->file));
+		if ((v = sqlite3_column_text(s, 3)) != NULL && (out->line = strdup((const char *)v)) == NULL) {
+			sqlite3_finalize(s);
+			memset(out, 0, sizeof(*out));
+			return util_err(err, errlen, "store: out of memory");
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(out->line);
+		memset(out, 0, sizeof(*out));
+		return util_err(err, errlen, "store: %s", sqlite3_errmsg(store_db(st)));
+	}
+	return 0;
+}

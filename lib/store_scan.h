@@ -110,4 +110,19 @@ int	 store_scan_requests_claim(struct store *st, int64_t scan_id, const char *no
 int	 store_scan_requests_finish(struct store *st, int64_t scan_id, const char *state, char *err,
 	    size_t errlen);
 
+/* The CertMgr denial carried by a host's last observation (hosts.last_obs_id). */
+struct store_scan_certmgr {
+	int	 denied;			/* 0: none, or no observation yet (the rest then "" / NULL) */
+	char	 at[UTIL_ISO_LEN];		/* certmgr_denied_at, "" if NULL */
+	char	 file[64];			/* newest certmgr evidence line's file, "" if none */
+	char	*line;				/* its line, NULL if none; caller frees with free() */
+};
+/*
+ * Read host_id's last observation's certmgr_denied / certmgr_denied_at and newest certmgr evidence line (a
+ * rescan that does not read CertMgr.log carries them over).  0 with *out filled, or -1 with err (*out zeroed,
+ * nothing to free).  Writes nothing.
+ */
+int	 store_scan_last_certmgr(struct store *st, int64_t host_id, struct store_scan_certmgr *out, char *err,
+	    size_t errlen);
+
 #endif

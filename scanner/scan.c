@@ -83,7 +83,7 @@ struct scanner {
 	struct worker_conf	 wc;
 	int			 sigfd;
 	int			 sitedb_ready;
-	const char *const	*only;		/* scan_hosts: only these fqdns, no inventory, no CertMgr */
+	const char *const	*only;		/* scan_hosts: only these fqdns, no inventory, no CertMgr read */
 	size_t			 nonly;
 };
 
@@ -408,6 +408,27 @@ only_filter(const struct scanner *sc, struct store_scan_target *tv, size_t *ntg,
 	*nsites = 0;
 }
 
+/*
+ * scan_hosts reads no CertMgr.log (the site server's view is unchanged by our write): the target keeps the
+ * denial of its last observation, so the rescan's observation stores it again.  0, or -1 after store_fail.
+ */
+static int
+carry_denial(struct run *r, struct tgt *t)
+{
+	struct store_scan_certmgr c;
+	char err[256];
+
+	if (store_scan_last_certmgr(r->st, t->t.host_id, &c, err, sizeof(err)) == -1) {
+		store_fail(r, t->t.fqdn, err);
+		return -1;
+	}
+	t->denied = c.denied;
+	util_strlcpy(t->denied_at, c.at, sizeof(t->denied_at));
+	util_strlcpy(t->denied_file, c.file, sizeof(t->denied_file));
+	t->denied_line = c.line;
+	return 0;
+}
+
 /* One scan run.  Returns 0 when the run completed (see res for partial failures), -1 when it could not. */
 static int
 scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_result *res)
@@ -467,6 +488,8 @@ scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_resu
 		r.tg[i].t = tv[i];
 		a = hostmap_lookup(hm, tv[i].fqdn);
 		r.tg[i].addr = a ? a : "";
+		if (sc->only != NULL && carry_denial(&r, &r.tg[i]) == -1)
+			goto finish;
 	}
 	ntasks = r.nsites + r.ntg;
 	if (ntasks > 0 && ((tasks = calloc(ntasks, sizeof(*tasks))) == NULL ||

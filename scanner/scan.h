@@ -31,8 +31,9 @@ struct store;
 struct sched;
 /*
  * Rescan only the named hosts now (scans.trigger 'fix'; fix.c calls it after a job wrote a host): no
- * inventory refresh and no CertMgr reads, one observation per named host the store lists, over the caller's
- * worker pool and store.  stop_fd as for sched_run (-1 = none; it is not read).  Returns 0, 1 when stopped
+ * inventory refresh and no CertMgr reads (each observation carries its host's last certmgr_denied,
+ * certmgr_denied_at and newest certmgr evidence line), one observation per named host the store lists, over
+ * the caller's worker pool and store.  stop_fd as for sched_run (-1 = none; it is not read).  Returns 0, 1 when stopped
  * by stop_fd, -1 when the run could not start or the store failed (logged).
  */
 int	 scan_hosts(const struct config *conf, struct store *st, struct sched *pool, const char *const *fqdns,

@@ -67,6 +67,18 @@ def main():
         dry_ids = [v[1] for v in o.values()]
 
         # -- fix all affected ---------------------------------------------------------------------------------
+        # The small scenario's CertMgr denials name no writable affected host (dp06: registry denied, dp08:
+        # ambiguous site), so one is given a denial in the state DB: the rescan after its write reads no
+        # CertMgr.log and must carry certmgr_denied, its time and its certmgr evidence line over.
+        denied_host, denied_at = writable[0], "2026-01-02T03:04:05Z"
+        denied_line = "<![LOG[test denial of %s]LOG]!>" % denied_host
+        with db(lab) as c:
+            oid = c.execute("SELECT last_obs_id FROM hosts WHERE fqdn = ?", (denied_host,)).fetchone()[0]
+            c.execute("UPDATE observations SET certmgr_denied = 1, certmgr_denied_at = ? WHERE id = ?",
+                      (denied_at, oid))
+            c.execute("INSERT INTO evidence (observation_id, source, file, at, component, line) "
+                      "VALUES (?, 'certmgr', 'SMS_PS1/Logs/CertMgr.log', ?, 'SMS_CERTIFICATE_MANAGER', ?)",
+                      (oid, denied_at, denied_line))
         r = scanner(lab, "fix", "--all-affected")
         o = outcomes(r.stdout)
         check(r.returncode == 2, "fix --all-affected exits 2 (one host access_denied), got %d" % r.returncode)
@@ -83,6 +95,18 @@ def main():
             check(lab.reg_export(h) == before[h], "%s: unchanged" % h)
         with db(lab) as c:
             for h in writable:
+                ob = c.execute("SELECT o.id, o.certmgr_denied, o.certmgr_denied_at FROM hosts h JOIN observations o "
+                               "ON o.id = h.last_obs_id WHERE h.fqdn = ?", (h,)).fetchone()
+                ev = [tuple(e) for e in c.execute("SELECT file, at, line FROM evidence WHERE observation_id = ? "
+                                                  "AND source = 'certmgr'", (ob["id"],))]
+                if h == denied_host:
+                    check(ob["id"] != oid and ob["certmgr_denied"] == 1 and ob["certmgr_denied_at"] == denied_at,
+                          "%s: the rescan keeps certmgr_denied and its time (%s)" % (h, tuple(ob)))
+                    check(ev == [("SMS_PS1/Logs/CertMgr.log", denied_at, denied_line)],
+                          "%s: the rescan keeps the certmgr evidence line (%s)" % (h, ev))
+                else:
+                    check(ob["certmgr_denied"] == 0 and ob["certmgr_denied_at"] is None and ev == [],
+                          "%s: no CertMgr denial invented by the rescan (%s %s)" % (h, tuple(ob), ev))
                 j = c.execute("SELECT * FROM jobs WHERE id = ?", (fix_ids[h],)).fetchone()
                 b = before[h]
                 want = "absent" if b == "absent" else b[1]
