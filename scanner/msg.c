@@ -217,18 +217,6 @@ rd_done(struct rd *r, const char *what, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-strv_free(char **v, uint32_t n)
-{
-	uint32_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* ---- framing ---- */
 
 static int
@@ -563,7 +551,7 @@ msg_host_res_free(struct msg_host_res *m)
 	free(m->reason);
 	free(m->detail);
 	free(m->decode_err);
-	strv_free(m->elems, m->nelems);
+	util_strv_free(m->elems, m->nelems);
 	free(m->log_detail);
 	free(m->pxe_last_error);
 	if (m->ev != NULL)
@@ -852,7 +840,7 @@ msg_fix_req_free(struct msg_fix_req *m)
 {
 	free(m->fqdn);
 	free(m->addr);
-	strv_free(m->elems, m->nelems);
+	util_strv_free(m->elems, m->nelems);
 	free(m->data);
 	memset(m, 0, sizeof(*m));
 }

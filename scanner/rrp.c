@@ -574,18 +574,6 @@ rrp_dec_query_value(const uint8_t *p, size_t n, struct rrp_qv_reply *q, char *er
 
 /* ---------------------------------------------------------------- REG_MULTI_SZ */
 
-void
-rrp_strv_free(char **v, size_t n)
-{
-	size_t	 i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int
 unit_at(const uint8_t *p, size_t i)
 {
@@ -633,7 +621,7 @@ rrp_multisz_decode(const uint8_t *p, size_t n, char ***elems, size_t *nelems, ch
 	*nelems = count;
 	return 0;
 fail:
-	rrp_strv_free(v, count);
+	util_strv_free(v, count);
 	return -1;
 }
 
@@ -708,7 +696,7 @@ rrp_read_free(struct rrp_read *r)
 	if (r == NULL)
 		return;
 	free(r->raw);
-	rrp_strv_free(r->elems, r->nelems);
+	util_strv_free(r->elems, r->nelems);
 	r->raw = NULL;
 	r->elems = NULL;
 	r->raw_len = r->nelems = 0;

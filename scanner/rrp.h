@@ -119,15 +119,13 @@ int	 rrp_dec_query_value(const uint8_t *p, size_t n, struct rrp_qv_reply *r, cha
  * rrp_multisz_decode: strict.  Errors (-1, reason in err, *elems NULL): odd byte length, length over
  * RRP_VALUE_MAX, missing double-NUL terminator, embedded empty element, invalid UTF-16 (lone surrogates).
  * An empty value (0 bytes, one NUL, or two NULs) decodes to 0 elements.  On success *elems is a malloc'd
- * array of *nelems malloc'd NUL-terminated strings (free with rrp_strv_free) — NULL when *nelems is 0.
+ * array of *nelems malloc'd NUL-terminated strings (free with util_strv_free from lib/util.h) — NULL when *nelems is 0.
  * rrp_multisz_encode: each element UTF-16LE + NUL, then a final NUL.  Errors: no element, an empty element,
  * invalid UTF-8, result over RRP_VALUE_MAX.  *out malloc'd (caller frees), *outlen its length.
  */
 int	 rrp_multisz_decode(const uint8_t *p, size_t n, char ***elems, size_t *nelems, char *err, size_t errlen);
 int	 rrp_multisz_encode(const char *const *elems, size_t n, uint8_t **out, size_t *outlen,
 	    char *err, size_t errlen);
-/* Free an element array from rrp_multisz_decode (each string, then the array).  NULL is a no-op. */
-void	 rrp_strv_free(char **v, size_t n);
 
 /*
  * The transport: call() sends one request stub for opnum and returns the response stub in *out (malloc'd,

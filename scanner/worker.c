@@ -140,7 +140,7 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 	/* An element too long for a message: report it as undecodable rather than fail the message. */
 	for (uint32_t i = 0; res->decoded && i < res->nelems; i++)
 		if (strlen(res->elems[i]) > MSG_STR_MAX) {
-			rrp_strv_free(res->elems, res->nelems);
+			util_strv_free(res->elems, res->nelems);
 			res->elems = NULL;
 			res->nelems = 0;
 			res->decoded = 0;

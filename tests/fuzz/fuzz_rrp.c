@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rrp.h"
+#include "util.h"
 
 struct feed {
 	const uint8_t	*p;
@@ -65,8 +66,8 @@ multisz_roundtrip(const uint8_t *p, size_t n)
 	if (ol != n || memcmp(o, p, n) != 0)
 		abort();	/* the canonical form is the only valid non-empty form */
 done:
-	rrp_strv_free(e, ne);
-	rrp_strv_free(e2, ne2);
+	util_strv_free(e, ne);
+	util_strv_free(e2, ne2);
 	free(o);
 }
 

@@ -315,7 +315,7 @@ ms_ok(const char *hex, size_t want_n, const char *first)
 	    (first == NULL || (ne > 0 && strcmp(e[0], first) == 0));
 	if (!ok)
 		fprintf(stderr, "  multisz %s: %s\n", hex, err);
-	rrp_strv_free(e, ne);
+	util_strv_free(e, ne);
 	free(v);
 	return ok;
 }
@@ -330,7 +330,7 @@ ms_err(const char *hex, const char *why)
 
 	ok = rrp_multisz_decode(v, n, &e, &ne, err, sizeof(err)) == -1 && e == NULL && ne == 0 &&
 	    strstr(err, why) != NULL;
-	rrp_strv_free(e, ne);
+	util_strv_free(e, ne);
 	if (!ok)
 		fprintf(stderr, "  multisz %s: wanted error with \"%s\", got \"%s\"\n", hex, why, err);
 	free(v);
@@ -376,14 +376,14 @@ test_multisz(void)
 	big[RRP_VALUE_MAX - 1] = big[RRP_VALUE_MAX - 2] = big[RRP_VALUE_MAX - 3] = big[RRP_VALUE_MAX - 4] = 0;
 	CHECK(rrp_multisz_decode(big, RRP_VALUE_MAX, &e, &ne, err, sizeof(err)) == 0 && ne == 1 &&
 	    strlen(e[0]) == 3 * (RRP_VALUE_MAX / 2 - 2));	/* U+6161 is 3 UTF-8 bytes */
-	rrp_strv_free(e, ne);
+	util_strv_free(e, ne);
 	free(big);
 
 	CHECK(rrp_multisz_encode(two, 2, &o, &ol, err, sizeof(err)) == 0);
 	CHECK(rrp_multisz_decode(o, ol, &e, &ne, err, sizeof(err)) == 0 && ne == 2 &&
 	    strcmp(e[0], two[0]) == 0 && strcmp(e[1], two[1]) == 0);
 	CHECK(ol == (10 + 1 + 17 + 1 + 1) * 2 && o[ol - 1] == 0 && o[ol - 2] == 0 && o[ol - 3] == 0 && o[ol - 4] == 0);
-	rrp_strv_free(e, ne);
+	util_strv_free(e, ne);
 	free(o);
 	CHECK(rrp_multisz_encode(two, 1, &o, &ol, err, sizeof(err)) == 0 && ol == 24 &&
 	    memcmp(o, "C\0E\0R\0T\0-\0A\0-\0d\0p\0001\0\0\0\0\0", 24) == 0);
