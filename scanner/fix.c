@@ -62,7 +62,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define FIX_ROUNDS		3	/* read/write rounds for a write whose fate stays unknown */
@@ -742,22 +741,6 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 
 /* ---- CLI ---- */
 
-static int
-signals_open(char *err, size_t errlen)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return util_err(err, errlen, "sigprocmask: %s", strerror(errno));
-	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
-		return util_err(err, errlen, "signalfd: %s", strerror(errno));
-	return fd;
-}
-
 static void
 cli_user(char *who, size_t len)
 {
@@ -899,7 +882,7 @@ fix_cli(const struct config *conf, const struct fix_order *o)
 	memset(&r, 0, sizeof(r));
 	cli_user(who, sizeof(who));
 	signal(SIGPIPE, SIG_IGN);
-	if ((sigfd = signals_open(err, sizeof(err))) == -1 ||
+	if ((sigfd = scan_signals_open(err, sizeof(err))) == -1 ||
 	    store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto done;
@@ -957,7 +940,7 @@ fix_cli_rollback(const struct config *conf, int64_t job)
 
 	cli_user(who, sizeof(who));
 	signal(SIGPIPE, SIG_IGN);
-	if ((sigfd = signals_open(err, sizeof(err))) == -1 ||
+	if ((sigfd = scan_signals_open(err, sizeof(err))) == -1 ||
 	    store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto done;

@@ -576,9 +576,8 @@ done:
 	return ret;
 }
 
-/* Block SIGTERM/SIGINT and read them through a signalfd.  The fd, or -1 with err. */
-static int
-signals_open(char *err, size_t errlen)
+int
+scan_signals_open(char *err, size_t errlen)
 {
 	sigset_t set;
 	int fd;
@@ -618,7 +617,7 @@ scanner_open(struct scanner *sc, const struct config *conf)
 	sc->conf = conf;
 	sc->wc.conf = conf;
 	signal(SIGPIPE, SIG_IGN);
-	if ((sc->sigfd = signals_open(err, sizeof(err))) == -1) {
+	if ((sc->sigfd = scan_signals_open(err, sizeof(err))) == -1) {
 		log_warnx("%s", err);
 		return -1;
 	}

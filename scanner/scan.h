@@ -27,6 +27,13 @@ int	 scan_once(const struct config *conf);
  */
 int	 scan_daemon(const struct config *conf);
 
+/*
+ * Block SIGTERM/SIGINT in the calling process and read them through a signalfd (close-on-exec, non-blocking)
+ * the caller closes; scan's modes and fix.c's CLI commands use it.  The fd, or -1 with err ("sigprocmask: ..."
+ * / "signalfd: ..."; the mask may already be changed).
+ */
+int	 scan_signals_open(char *err, size_t errlen);
+
 struct store;
 struct sched;
 /*
