@@ -255,11 +255,32 @@ take_backup(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 	return -1;
 }
 
-static void
-on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
+/* A read that found no Security key, or could not read it, ends the job (fix and rollback alike): 1, else 0. */
+static int
+key_unusable(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 {
 	char txt[128];
 
+	switch (m->reg) {
+	case MSG_REG_KEY_ABSENT:
+		fj_finish(s, f, "refused", NULL, NULL,
+		    "HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host");
+		return 1;
+	case MSG_REG_DENIED:
+		fj_finish(s, f, "access_denied", NULL, NULL, "reading the Security key: access denied (0x80070005)");
+		return 1;
+	case MSG_REG_FAILED:
+		reg_text(m, txt, sizeof(txt));
+		fj_unreachable(s, f, "werror", txt);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
+{
 	if (m->decoded) {
 		f->has_before = 1;
 		util_strlcpy(f->before, m->sha256, sizeof(f->before));
@@ -299,19 +320,8 @@ on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		fj_finish(s, f, "refused", f->before, NULL, "the site's value changed since the job was queued");
 		return;
 	}
-	switch (m->reg) {
-	case MSG_REG_KEY_ABSENT:
-		fj_finish(s, f, "refused", NULL, NULL,
-		    "HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host");
+	if (key_unusable(s, f, m))
 		return;
-	case MSG_REG_DENIED:
-		fj_finish(s, f, "access_denied", NULL, NULL, "reading the Security key: access denied (0x80070005)");
-		return;
-	case MSG_REG_FAILED:
-		reg_text(m, txt, sizeof(txt));
-		fj_unreachable(s, f, "werror", txt);
-		return;
-	}
 	if (m->too_large) {
 		fj_finish(s, f, "refused", NULL, NULL, "the current value is over 1 MiB and cannot be backed up");
 		return;
@@ -328,8 +338,6 @@ on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 static void
 on_read_rollback(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 {
-	char txt[128];
-
 	f->has_before = m->decoded != 0;
 	util_strlcpy(f->before, m->decoded ? m->sha256 : "", sizeof(f->before));
 	if (m->reg == MSG_REG_UNREACHABLE) {
@@ -340,19 +348,8 @@ on_read_rollback(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		fj_finish(s, f, "refused", f->before, NULL, f->restore_err);
 		return;
 	}
-	switch (m->reg) {
-	case MSG_REG_KEY_ABSENT:
-		fj_finish(s, f, "refused", NULL, NULL,
-		    "HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host");
+	if (key_unusable(s, f, m))
 		return;
-	case MSG_REG_DENIED:
-		fj_finish(s, f, "access_denied", NULL, NULL, "reading the Security key: access denied (0x80070005)");
-		return;
-	case MSG_REG_FAILED:
-		reg_text(m, txt, sizeof(txt));
-		fj_unreachable(s, f, "werror", txt);
-		return;
-	}
 	if (value_is_backup(f, m)) {
 		fj_finish(s, f, "restored", f->before, f->before, f->j.backup != NULL ?
 		    "finished after an interrupted attempt: the host holds the backup" : NULL);
