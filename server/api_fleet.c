@@ -283,56 +283,46 @@ static const char *const fixes_cols[] = {
 	"before_sha256", "after_sha256",
 };
 
-int
-api_get_report_affected_csv(struct api_call *c)
+/* A report from query as a CSV attachment with cols (a JSON one when cols is NULL) named filename. */
+static int
+report_answer(struct api_call *c, int (*query)(struct store *, json_t **, char *, size_t),
+    const char *const *cols, size_t ncols, const char *filename)
 {
 	json_t *rows;
 	char err[512];
 
-	if (store_query_affected_report(c->env->st, &rows, err, sizeof(err)) == -1)
+	if (query(c->env->st, &rows, err, sizeof(err)) == -1)
 		return api_store_error(c, err);
-	return csv_answer(c, rows, affected_cols, sizeof(affected_cols) / sizeof(affected_cols[0]),
-	    "dpfleet-affected.csv");
+	if (cols != NULL)
+		return csv_answer(c, rows, cols, ncols, filename);
+	if (api_json(c, 200, rows) == -1)
+		return -1;
+	snprintf(c->rs->disposition, sizeof(c->rs->disposition), "attachment; filename=\"%s\"", filename);
+	return 0;
+}
+
+int
+api_get_report_affected_csv(struct api_call *c)
+{
+	return report_answer(c, store_query_affected_report, affected_cols,
+	    sizeof(affected_cols) / sizeof(affected_cols[0]), "dpfleet-affected.csv");
 }
 
 int
 api_get_report_affected_json(struct api_call *c)
 {
-	json_t *rows;
-	char err[512];
-
-	if (store_query_affected_report(c->env->st, &rows, err, sizeof(err)) == -1)
-		return api_store_error(c, err);
-	if (api_json(c, 200, rows) == -1)
-		return -1;
-	snprintf(c->rs->disposition, sizeof(c->rs->disposition), "attachment; filename=\"%s\"",
-	    "dpfleet-affected.json");
-	return 0;
+	return report_answer(c, store_query_affected_report, NULL, 0, "dpfleet-affected.json");
 }
 
 int
 api_get_report_fixes_csv(struct api_call *c)
 {
-	json_t *rows;
-	char err[512];
-
-	if (store_query_fixes_report(c->env->st, &rows, err, sizeof(err)) == -1)
-		return api_store_error(c, err);
-	return csv_answer(c, rows, fixes_cols, sizeof(fixes_cols) / sizeof(fixes_cols[0]),
+	return report_answer(c, store_query_fixes_report, fixes_cols, sizeof(fixes_cols) / sizeof(fixes_cols[0]),
 	    "dpfleet-fixes.csv");
 }
 
 int
 api_get_report_fixes_json(struct api_call *c)
 {
-	json_t *rows;
-	char err[512];
-
-	if (store_query_fixes_report(c->env->st, &rows, err, sizeof(err)) == -1)
-		return api_store_error(c, err);
-	if (api_json(c, 200, rows) == -1)
-		return -1;
-	snprintf(c->rs->disposition, sizeof(c->rs->disposition), "attachment; filename=\"%s\"",
-	    "dpfleet-fixes.json");
-	return 0;
+	return report_answer(c, store_query_fixes_report, NULL, 0, "dpfleet-fixes.json");
 }
