@@ -127,6 +127,8 @@ put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_
 	if (t->denied) {
 		o.certmgr_denied = 1;
 		o.certmgr_denied_at = t->denied_at;
+	}
+	if (t->denied && t->denied_file[0] != '\0') {	/* "": a carried denial without an evidence line */
 		ev[nev].source = "certmgr";
 		ev[nev].file = t->denied_file;
 		ev[nev].at = t->denied_at;
