@@ -131,6 +131,8 @@ main(int argc, char *argv[])
 	case MODE_ROLLBACK:
 		return fix_cli_rollback(&conf, (int64_t)rollback_job);
 	case MODE_DAEMON:
+		if (!debug && daemon(0, 0) == -1)
+			fatal("daemon");
 		return scan_daemon(&conf);
 	}
 	return 1;
