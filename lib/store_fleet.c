@@ -124,25 +124,38 @@ store_fleet_add_host(struct store_fleet *f, const struct fleet_host *h, char *er
 	return n;
 }
 
+/*
+ * One rule whatever the row order: a Value1 is what REG.exe would write, i.e. its elements.  It is split
+ * first; a value with no elements (empty, or only "\0" separators) names nothing writable and is ignored
+ * before the present/ambiguous decision, so it can neither make a site present nor ambiguous.  Two values
+ * are the same when their elements are (same util_multisz_sha256), so "A\0B" and "A\0B\0" agree; the
+ * first such value seen is the one kept.
+ */
 int
 store_fleet_site_value(struct fleet_site *s, const char *value1, char *err, size_t errlen)
 {
-	char **elems = NULL, *copy;
+	char **elems = NULL, *copy, sha[UTIL_SHA256_HEX];
 	long n;
 	size_t len;
 
 	len = strlen(value1);
-	if (len == 0)
-		return 0;
 	if (len >= FLEET_VALUE_MAX)
 		return util_err(err, errlen, "site %s: IssuingCertificateList longer than %d bytes", s->code,
 		    FLEET_VALUE_MAX - 1);
+	if ((n = util_split_value1(value1, &elems)) == -1)
+		return util_err(err, errlen, "out of memory");
+	if (n > 0)
+		util_multisz_sha256((const char *const *)elems, (size_t)n, sha);
+	util_strv_free(elems, (size_t)n);
+	if (n == 0)				/* no element: nothing REG.exe could write */
+		return 0;
+
 	switch (s->expected) {
 	case FLEET_EXPECTED_AMBIGUOUS:
 		s->nvalues++;
 		return 0;
 	case FLEET_EXPECTED_PRESENT:
-		if (strcmp(s->expected_value, value1) == 0)
+		if (strcmp(s->expected_sha256, sha) == 0)
 			return 0;
 		free(s->expected_value);
 		s->expected_value = NULL;
@@ -153,18 +166,9 @@ store_fleet_site_value(struct fleet_site *s, const char *value1, char *err, size
 	case FLEET_EXPECTED_ABSENT:
 		break;
 	}
-	if ((n = util_split_value1(value1, &elems)) == -1)
+	if ((copy = strdup(value1)) == NULL)
 		return util_err(err, errlen, "out of memory");
-	if (n == 0) {				/* only separators: nothing REG.exe could write */
-		util_strv_free(elems, 0);
-		return 0;
-	}
-	if ((copy = strdup(value1)) == NULL) {
-		util_strv_free(elems, (size_t)n);
-		return util_err(err, errlen, "out of memory");
-	}
-	util_multisz_sha256((const char *const *)elems, (size_t)n, s->expected_sha256);
-	util_strv_free(elems, (size_t)n);
+	util_strlcpy(s->expected_sha256, sha, sizeof(s->expected_sha256));
 	s->expected_value = copy;
 	s->expected = FLEET_EXPECTED_PRESENT;
 	s->nvalues = 1;

@@ -31,7 +31,7 @@ struct fleet_site {
 	enum fleet_expected expected;
 	char	*expected_value;		/* PRESENT only: Value1 as the site DB holds it; owned by the fleet */
 	char	 expected_sha256[UTIL_SHA256_HEX];	/* PRESENT only: util_multisz_sha256 of the split Value1 */
-	size_t	 nvalues;			/* distinct non-empty Value1 rows seen (2+ = ambiguous) */
+	size_t	 nvalues;			/* 0 absent, 1 present, 2+ ambiguous */
 };
 
 struct fleet_host {
@@ -79,10 +79,11 @@ struct fleet_host *store_fleet_add_host(struct store_fleet *f, const struct flee
 	    size_t errlen);
 
 /*
- * Record one IssuingCertificateList Value1 row for site s: the first distinct value makes it PRESENT (value
- * copied, hash computed), a second distinct one makes it AMBIGUOUS (value dropped).  An empty value is
- * ignored.  0, or -1 with the reason in err (no memory, value longer than FLEET_VALUE_MAX); on failure s is
- * unchanged.
+ * Record one IssuingCertificateList Value1 row for site s.  Value1 is split on "\0" first: a value with no
+ * element (empty or only separators) is ignored in any row order.  The first value makes s PRESENT (value
+ * copied, hash computed), a later one with other elements makes it AMBIGUOUS (value dropped); values that
+ * differ only in separators are the same value.  0, or -1 with the reason in err (no memory, value longer
+ * than FLEET_VALUE_MAX); on failure s is unchanged.
  */
 int	 store_fleet_site_value(struct fleet_site *s, const char *value1, char *err, size_t errlen);
 

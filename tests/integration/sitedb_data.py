@@ -23,11 +23,14 @@ def main(t, env):
             "SITE\tTYPE\tPARENT\tEXPECTED\tNAME\n"
             "H01\tunknown\t-\tabsent\t%s\n"
             "H02\tprimary\tH01\tsha256:%s\tTab?and?newline\n"
+            "H03\tsecondary\tH01\tsha256:%s\tSeparator after\n"
+            "H04\tsecondary\tH01\tsha256:%s\tSeparator before\n"
             "HOST\tSITE\tROLES\tPXE\n"
             "ok1.contoso.com\tH02\tdp\tno\n"
             "ok2.contoso.com\tH02\tdp,mp\tyes\n"
-            "inventory: 2 sites, 2 hosts; stored: 2 new sites, 0 sites retired, 2 new hosts, "
-            "0 hosts retired\n" % (NAME_CUT, multisz_sha256("H02-ISSUER")),
+            "inventory: 4 sites, 2 hosts; stored: 4 new sites, 0 sites retired, 2 new hosts, "
+            "0 hosts retired\n" % (NAME_CUT, multisz_sha256("H02-ISSUER"), multisz_sha256("H03-ISSUER"),
+                                   multisz_sha256("H04-ISSUER")),
             "awkward data: exact output")
     warn = err.splitlines()
     t.equal(len(warn), 3, "three warnings on stderr (%r)" % err)
@@ -46,6 +49,8 @@ def main(t, env):
                                            "pxe": False, "sccm_pxe": False, "active": True,
                                            "pull_dp": False}, "json: NULL flags read as defaults")
     t.equal(hosts.get("ok2.contoso.com", {}).get("active"), False, "json: IsActive 0 kept")
+    t.equal([sites.get(c, {}).get("expected") for c in ("H01", "H03", "H04")], ["absent", "present", "present"],
+            "json: separator-only Value1 alone absent, next to a real one present in either order")
 
     before = env.stored()
     env.sitedb_exec("DELETE FROM SC_Component_Property WHERE ID = 900;")   # no warning lines from here on

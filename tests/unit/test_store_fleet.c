@@ -1,6 +1,7 @@
 /*
  * test_store_fleet.c — lib/store_fleet.c: the expected-value rules (first distinct Value1 present, a second
- * distinct one ambiguous, empty or separator-only ignored, over-cap refused with the site unchanged), the
+ * distinct one ambiguous, empty or separator-only ignored in either row order, values differing only in
+ * separators the same value, over-cap refused with the site unchanged), the
  * hash matching util_multisz_sha256 of the REG.exe split, duplicates refused (FQDN case-insensitively), and
  * store_fleet_put: upsert keeps first_seen, retirement by membership (two inventories with the same time
  * stamp still retire), return clears retired_at, and a failure half way rolls everything back.
@@ -86,6 +87,48 @@ test_values(void)
 	CHECK(add_host(f, "dp1.example.com", "P01", 1, 0) != NULL);
 	CHECK(add_host(f, "DP1.Example.COM", "P01", 0, 1) == NULL);
 	CHECK(f->nhosts == 1 && store_fleet_host(f, "Dp1.EXAMPLE.com") == &f->hosts[0]);
+	store_fleet_free(f);
+}
+
+/*
+ * A separator-only Value1 decides nothing, before or after a real value (the rule once depended on the
+ * row order: ignored first, "ambiguous" after); "A\0B\0" is the same value as "A\0B".
+ */
+static void
+test_value_order(void)
+{
+	static const char *const seps[] = { "", "\\0", "\\0\\0" };
+	const char *elems[] = { "A", "B" };
+	struct store_fleet *f = store_fleet_new();
+	struct fleet_site *s;
+	char want[UTIL_SHA256_HEX], code[8], err[256];
+	size_t i;
+
+	CHECK(f != NULL);
+	util_multisz_sha256(elems, 2, want);
+	for (i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		snprintf(code, sizeof(code), "F%zu", i);	/* separators first */
+		CHECK((s = add_site(f, code, "primary")) != NULL);
+		CHECK(store_fleet_site_value(s, seps[i], err, sizeof(err)) == 0);
+		CHECK(store_fleet_site_value(s, "A\\0B", err, sizeof(err)) == 0);
+		CHECK(s->expected == FLEET_EXPECTED_PRESENT && s->nvalues == 1);
+		CHECK_STR(s->expected_sha256, want);
+
+		snprintf(code, sizeof(code), "L%zu", i);	/* separators last */
+		CHECK((s = add_site(f, code, "primary")) != NULL);
+		CHECK(store_fleet_site_value(s, "A\\0B", err, sizeof(err)) == 0);
+		CHECK(store_fleet_site_value(s, seps[i], err, sizeof(err)) == 0);
+		CHECK(s->expected == FLEET_EXPECTED_PRESENT && s->nvalues == 1);
+		CHECK_STR(s->expected_value, "A\\0B");
+		CHECK_STR(s->expected_sha256, want);
+	}
+	CHECK((s = add_site(f, "SEP", "primary")) != NULL);
+	CHECK(store_fleet_site_value(s, "A\\0B", err, sizeof(err)) == 0);
+	CHECK(store_fleet_site_value(s, "\\0A\\0\\0B\\0", err, sizeof(err)) == 0);
+	CHECK(s->expected == FLEET_EXPECTED_PRESENT && s->nvalues == 1);
+	CHECK_STR(s->expected_value, "A\\0B");
+	CHECK(store_fleet_site_value(s, "B\\0A", err, sizeof(err)) == 0);	/* order of elements matters */
+	CHECK(s->expected == FLEET_EXPECTED_AMBIGUOUS);
 	store_fleet_free(f);
 }
 
@@ -178,6 +221,7 @@ main(void)
 	if (check_tmpdir(dir) == NULL)
 		return 1;
 	test_values();
+	test_value_order();
 	test_put();
 	check_rmtree(dir);
 	return check_done("store_fleet");
