@@ -382,7 +382,8 @@ done:
 
 /*
  * The host columns every host-shaped result reads, in this order (HOST_COLS indexes below).
- * last_fix is the host's newest job of any kind.
+ * last_fix is the host's newest job that changes something: a fix or a rollback, never a dry run (a dry run
+ * only reads and compares, so it is no fix).
  */
 #define HOST_SELECT \
 	"SELECT h.fqdn, h.site, h.is_dp, h.is_mp, h.pxe, o.state, o.reason, o.value_sha256, " \
@@ -391,7 +392,7 @@ done:
 	"o.expected_sha256, o.certmgr_denied_at, o.id, o.scan_ms, h.id, h.retired_at, " \
 	"h.sccm_pxe, h.is_active, h.is_pull_dp, h.first_seen, h.last_seen, o.scan_id " \
 	"FROM hosts h LEFT JOIN observations o ON o.id = h.last_obs_id " \
-	"LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE host = h.fqdn) "
+	"LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE host = h.fqdn AND dry_run = 0) "
 
 enum {
 	C_FQDN, C_SITE, C_DP, C_MP, C_PXE, C_STATE, C_REASON, C_VALUE, C_PXEERR, C_PXELAST, C_PXEEXP,

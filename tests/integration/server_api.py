@@ -441,6 +441,34 @@ def main():
 
         def t_reports():
             v = S['view']
+            # The last fix of a host is its newest fix or rollback, never a dry run (a dry run changes nothing).
+            # dp2.ps1.lab: its fix from "all affected" ends already_correct, then a newer dry run ends would_write;
+            # dp1.ps1.lab has a dry run only; dp3.ps1.lab's newest real job is the queued rollback.
+            fix = srv.sql("SELECT id FROM jobs WHERE host = 'dp2.ps1.lab' AND dry_run = 0")
+            eq(len(fix), 1, 'one real fix of dp2.ps1.lab')
+            fix = fix[0][0]
+            srv.sql("UPDATE jobs SET state = 'done', outcome = 'already_correct', "
+                    "finished_at = '2026-01-02T00:00:00Z' WHERE id = ?", (fix,))
+            dry = {}
+            for host in ('dp2.ps1.lab', 'dp1.ps1.lab'):
+                r = srv.request('POST', '/api/v1/fixes', {'hosts': [host], 'dry_run': True}, session=S['oper'])
+                eq(r.status, 202, 'dry run of ' + host)
+                dry[host] = r.json()['jobs'][0]['id']
+                srv.sql("UPDATE jobs SET state = 'done', outcome = 'would_write', "
+                        "finished_at = '2026-01-03T00:00:00Z' WHERE id = ?", (dry[host],))
+            check(dry['dp2.ps1.lab'] > fix, 'the dry run is the newest job of dp2.ps1.lab')
+            rb, rb_at = srv.sql("SELECT id, requested_at FROM jobs WHERE host = 'dp3.ps1.lab' "
+                                "AND kind = 'rollback'")[0]
+            listed = {x['fqdn']: x for x in hosts('?limit=1000').json()['hosts']}
+            detail = srv.request('GET', '/api/v1/hosts/dp2.ps1.lab', session=v).json()
+            for h, what in ((listed['dp2.ps1.lab'], 'list'), (detail, 'detail')):
+                lf = h['last_fix']
+                eq((lf['id'], lf['kind'], lf['state'], lf['outcome'], lf['finished_at']),
+                   (fix, 'fix', 'done', 'already_correct', '2026-01-02T00:00:00Z'), 'last_fix of dp2 (%s)' % what)
+            eq(listed['dp1.ps1.lab']['last_fix'], None, 'a dry run alone is no last fix')
+            lf = listed['dp3.ps1.lab']['last_fix']
+            eq((lf['id'], lf['kind'], lf['state'], lf['outcome']), (rb, 'rollback', 'queued', None),
+               'a rollback is a last fix')
             r = srv.request('GET', '/api/v1/report/affected.csv', session=v)
             eq(r.status, 200, 'status')
             check(r.header('Content-Type').startswith('text/csv'), r.header('Content-Type'))
@@ -455,12 +483,20 @@ def main():
             dp2 = next(x for x in rows if x['fqdn'] == 'dp2.ps1.lab')
             eq((dp2['roles'], dp2['pxe'], dp2['certmgr_denied'], dp2['pxe_cert_errors']), ('dp', 'true', 'false', '7'),
                'row values')
-            check(dp2['last_fix_outcome'] in ('written', ''), 'outcome')
+            eq((dp2['last_fix_outcome'], dp2['last_fix_at']), ('already_correct', '2026-01-02T00:00:00Z'),
+               'dp2 last fix in the CSV (not the newer dry run)')
+            dp3 = next(x for x in rows if x['fqdn'] == 'dp3.ps1.lab')
+            eq((dp3['last_fix_outcome'], dp3['last_fix_at']), ('', rb_at), 'dp3: the queued rollback')
             check(dp2['last_scanned'].endswith('Z'), 'ISO time')
             j = srv.request('GET', '/api/v1/report/affected.json', session=v)
             eq(j.status, 200, 'json')
             eq(sorted(x['fqdn'] for x in j.json()), AFFECTED, 'json rows')
             eq(sorted(j.json()[0]), sorted(AFFECTED_HEADER.split(',')), 'json fields')
+            jd = {x['fqdn']: x for x in j.json()}
+            eq((jd['dp2.ps1.lab']['last_fix_outcome'], jd['dp2.ps1.lab']['last_fix_at']),
+               ('already_correct', '2026-01-02T00:00:00Z'), 'dp2 last fix in the JSON')
+            eq((jd['dp3.ps1.lab']['last_fix_outcome'], jd['dp3.ps1.lab']['last_fix_at']), (None, rb_at),
+               'dp3 last fix in the JSON')
             r = srv.request('GET', '/api/v1/report/fixes.csv', session=v)
             eq(r.status, 200, 'fixes')
             text = r.body.decode()
