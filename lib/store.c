@@ -9,15 +9,23 @@
  * to do.  A DB whose schema_migrations holds a version this binary does not know is refused: an older binary
  * must never write a newer schema.
  *
+ * The two daemons run as different users in one group (dist/: dpfleet-scanner and dpfleet-server, group
+ * dpfleet, UMask=0007, /var/lib/dpfleet setgid dpfleet): both write the DB (the server its sessions and
+ * queues), so a new DB file is created here with mode 0660 less the umask, not SQLite's 0644.  SQLite gives
+ * the -wal and -shm files the DB file's mode, so they stay group-writable too.
+ *
  * Domain queries live in lib/store_*.c modules that use store_db(); this file owns only the connection.
  */
 #include "store.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STORE_BUSY_MS	10000
+#define STORE_FILE_MODE	0660		/* less the umask; SQLite's own default is 0644 */
 
 struct store {
 	sqlite3	*db;
@@ -121,10 +129,14 @@ store_open_with(struct store **out, const char *path, const struct store_migrati
 {
 	struct store *st;
 	char why[512];
+	int fd;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return util_err(err, errlen, "%s: out of memory", path);
+	/* A new file gets the group's write bit (an empty file is a new DB to SQLite); errors are SQLite's. */
+	if (path[0] == '/' && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE)) != -1)
+		close(fd);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		util_err(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");

@@ -1,17 +1,28 @@
 /*
  * test_store.c — lib/store.c: a fresh DB gets every embedded migration; re-opening is a no-op; a DB with a
  * version newer than the binary is refused and left alone; a failing migration rolls back and leaves the
- * DB byte-for-byte as it was (checked by schema text and data); WAL mode is on; audit rows append.
+ * DB byte-for-byte as it was (checked by schema text and data); WAL mode is on; audit rows append; under the
+ * units' UMask=0007 the DB and its -wal/-shm files are group-writable (mode 0660: both daemons write).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "dbcheck.h"
 #include "store.h"
 
 static char dir[] = "/tmp/dpfleet-test-store-XXXXXX";
+
+/* Permission bits of path, or -1. */
+static int
+file_mode(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == -1 ? -1 : (int)(sb.st_mode & 07777);
+}
 
 /* The schema and data as text, to compare a DB before and after a failed migration. */
 static char *
@@ -39,17 +50,23 @@ main(void)
 {
 	struct store *st;
 	struct store_migration extra[64];
-	char path[512], err[512], *before, *after;
+	char path[512], wal[520], err[512], *before, *after;
+	mode_t mask;
 	int rc;
 	size_t i;
 
 	if (check_tmpdir(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/state.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
 
-	/* fresh DB: every migration applied */
+	/* fresh DB: every migration applied; under the units' umask it and its WAL are mode 0660 */
 	CHECK(store_nmigrations >= 1);
+	mask = umask(0007);
 	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
+	umask(mask);
+	CHECK(file_mode(path) == 0660);
+	CHECK(file_mode(wal) == 0660);
 	CHECK(store_version(st) == (int)store_nmigrations);
 	CHECK(db_num(store_db(st), "SELECT count(*) FROM schema_migrations") == (int)store_nmigrations);
 	CHECK(db_num(store_db(st), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
