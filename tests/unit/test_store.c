@@ -24,22 +24,33 @@ file_mode(const char *path)
 	return stat(path, &sb) == -1 ? -1 : (int)(sb.st_mode & 07777);
 }
 
-/* The schema and data as text, to compare a DB before and after a failed migration. */
+/*
+ * The schema and data as text, to compare a DB before and after a failed migration.  Never empty: a DB
+ * that cannot be opened or queried fails a CHECK (and gives "", which no real snapshot equals).
+ */
 static char *
 snapshot(const char *path)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
 	size_t cap = 1 << 16, len = 0;
 	char *out = calloc(1, cap);
+	int rc = SQLITE_ERROR;
 
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return out;
-	sqlite3_prepare_v2(db, "SELECT type || ':' || name || ':' || coalesce(sql, '') FROM sqlite_master "
+	CHECK(out != NULL);
+	if (out == NULL)
+		exit(1);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT type || ':' || name || ':' || coalesce(sql, '') FROM sqlite_master "
 	    "UNION ALL SELECT 'row:' || version || ':' || name FROM schema_migrations "
-	    "UNION ALL SELECT 'site:' || code FROM sites ORDER BY 1", -1, &s, NULL);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		len += (size_t)snprintf(out + len, cap - len, "%s\n", sqlite3_column_text(s, 0));
+	    "UNION ALL SELECT 'site:' || code FROM sites ORDER BY 1", -1, &s, NULL) == SQLITE_OK) {
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW && len < cap)
+			len += (size_t)snprintf(out + len, cap - len, "%s\n", sqlite3_column_text(s, 0));
+	}
+	if (rc != SQLITE_DONE)
+		fprintf(stderr, "snapshot %s: %s\n", path, db ? sqlite3_errmsg(db) : "out of memory");
+	CHECK(rc == SQLITE_DONE);
+	CHECK(len > 0 && len < cap);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return out;
