@@ -110,9 +110,10 @@ main(int argc, char *argv[])
 	/* A one-shot CLI mode talks to its operator on stderr, like -d and -n. */
 	log_init(debug || check || mode != MODE_DAEMON, verbose, "dpfleet-scanner");
 
+	/* Every error at once: the files the parsed keys name are checked even when other lines were bad. */
 	nerr = config_load(file, CONFIG_SCANNER, &conf, errs, sizeof(errs));
-	if (nerr == 0)
-		nerr = config_check_files(&conf, errs, sizeof(errs));
+	if (nerr != -1)
+		nerr += config_check_files(&conf, errs, sizeof(errs));
 	if (nerr != 0) {
 		fputs(errs, stderr);
 		return 1;

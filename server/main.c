@@ -69,9 +69,10 @@ main(int argc, char *argv[])
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
 
+	/* Every error at once: the files the parsed keys name are checked even when other lines were bad. */
 	nerr = config_load(file, CONFIG_SERVER, &conf, errs, sizeof(errs));
-	if (nerr == 0 && argc == 0)
-		nerr = config_check_files(&conf, errs, sizeof(errs));
+	if (nerr != -1 && argc == 0)
+		nerr += config_check_files(&conf, errs, sizeof(errs));
 	if (nerr != 0) {
 		fputs(errs, stderr);
 		return 1;
