@@ -13,6 +13,7 @@ enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
 enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
 
 #define CONFIG_STR	256
+#define CONFIG_LOG_TAIL_MIN	4096	/* [scan] log_tail_bytes; the maximum is SMBLOG_TAIL_MAX (8 MiB) */
 
 struct config {
 	enum config_kind kind;
@@ -41,7 +42,7 @@ struct config {
 	} smb;
 	struct {				/* scanner only */
 		int	 interval;		/* 3600 s */
-		long	 log_tail_bytes;	/* 4 MiB */
+		long	 log_tail_bytes;	/* 4 MiB; CONFIG_LOG_TAIL_MIN..SMBLOG_TAIL_MAX */
 		int	 host_deadline;		/* s; 0 = smb.timeout x network steps */
 	} scan;
 	struct {				/* both: the server enforces max_per_run when queueing */

@@ -131,6 +131,36 @@ test_errors(void)
 	CHECK(strstr(errs, "No such file") != NULL);
 }
 
+/* [scan] log_tail_bytes: 4096..SMBLOG_TAIL_MAX (8 MiB, what the worker reads at most); 0 is refused. */
+static void
+test_log_tail(void)
+{
+	static const struct { const char *v; long want; } cases[] = {
+		{ "4096", 4096 }, { "8388608", 8388608 }, { "0", -1 }, { "4095", -1 }, { "8388609", -1 },
+		{ "67108864", -1 },
+	};
+	struct config c;
+	char errs[1024], text[256], want[128];
+	const char *path;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[store]\npath = /tmp/s.db\n[scan]\nlog_tail_bytes = %s\n",
+		    cases[i].v);
+		path = write_file("tail.conf", text, 0644);
+		config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs));
+		snprintf(want, sizeof(want), ":4: [scan] log_tail_bytes: \"%s\" is not an integer in "
+		    "4096..8388608\n", cases[i].v);
+		if (cases[i].want == -1) {
+			CHECK(strstr(errs, want) != NULL);
+			CHECK(c.scan.log_tail_bytes == 4194304);
+		} else {
+			CHECK(strstr(errs, "log_tail_bytes") == NULL);
+			CHECK(c.scan.log_tail_bytes == cases[i].want);
+		}
+	}
+}
+
 static void
 test_secrecy(void)
 {
@@ -177,6 +207,7 @@ main(void)
 	test_good_scanner();
 	test_defaults_server();
 	test_errors();
+	test_log_tail();
 	test_secrecy();
 	rc = check_done("config");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
