@@ -28,6 +28,13 @@ static const char *const jobstates[STORE_NJOBSTATES] = {
 
 #define AFFECTED_SQL	"('missing', 'empty', 'mismatch')"
 
+/*
+ * "The last scan" of the summary and the metrics: the newest scan that finished (state done, so neither a
+ * running nor a failed one) over the whole fleet, i.e. not the rescan of the few hosts a fix job wrote
+ * (trigger 'fix'; the others are schedule, request and cli).
+ */
+#define LAST_SCAN_WHERE	"WHERE state = 'done' AND trigger != 'fix' AND finished_at IS NOT NULL "
+
 /* The sort whitelist: API key -> SQL expression (NULLs last in both directions via the IS NULL key). */
 static const struct {
 	const char	*key;
@@ -275,9 +282,9 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	}
 	put(res, "sites", sites, &oom);
 
-	/* Newest scan. */
+	/* Newest finished full scan. */
 	if (store_prepare(st, &s, "SELECT id, started_at, finished_at, hosts, state FROM scans "
-	    "ORDER BY id DESC LIMIT 1", err, errlen) == -1)
+	    LAST_SCAN_WHERE "ORDER BY id DESC LIMIT 1", err, errlen) == -1)
 		goto done;
 	if ((r = sqlite3_step(s)) == SQLITE_ROW)
 		put(res, "last_scan", store_row_json(s, last_scan_cols, NCOLS(last_scan_cols)), &oom);
@@ -920,7 +927,7 @@ store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t
 	sqlite3_finalize(s);
 	s = NULL;
 
-	if (store_prepare(st, &s, "SELECT finished_at, duration_ms FROM scans WHERE finished_at IS NOT NULL "
+	if (store_prepare(st, &s, "SELECT finished_at, duration_ms FROM scans " LAST_SCAN_WHERE
 	    "ORDER BY id DESC LIMIT 1", err, errlen) == -1)
 		goto done;
 	if ((r = sqlite3_step(s)) == SQLITE_ROW) {

@@ -51,7 +51,10 @@ struct store_host_filter {
  * reason in err (*out NULL).  None changes the DB.
  */
 
-/* {"last_scan": {...}|null, "counts": {...}, "affected", "hosts", "unscanned", "sites": [...]} */
+/*
+ * {"last_scan": {...}|null, "counts": {...}, "affected", "hosts", "unscanned", "sites": [...]}; last_scan is
+ * the newest scan that finished (state done) and was not the rescan after a fix (trigger fix).
+ */
 int	 store_query_summary(struct store *st, json_t **out, char *err, size_t errlen);
 
 /* {"total": n, "hosts": [host...]}; a bad sort key or limit is an error. */
@@ -91,7 +94,7 @@ struct store_metrics {
 	long	 hosts[STORE_NSTATES];		/* by store_state_name() index */
 	long	 unscanned;
 	long	 affected;
-	int	 have_scan;			/* a finished scan exists */
+	int	 have_scan;			/* a finished full scan exists (as the summary's last_scan) */
 	time_t	 last_scan_finished;
 	double	 last_scan_duration;		/* seconds */
 	long	 jobs_outcome[STORE_NOUTCOMES];	/* by store_outcome_name() index */

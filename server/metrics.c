@@ -131,10 +131,10 @@ metrics_render(struct metrics *m, struct store *st, char **outp, size_t *len, ch
 	    "# TYPE dpfleet_unscanned_hosts gauge\ndpfleet_unscanned_hosts %ld\n", f.unscanned);
 	out(&b, "# HELP dpfleet_affected_hosts Live hosts whose verdict is missing, empty or mismatch.\n"
 	    "# TYPE dpfleet_affected_hosts gauge\ndpfleet_affected_hosts %ld\n", f.affected);
-	out(&b, "# HELP dpfleet_last_scan_age_seconds Seconds since the newest finished scan ended.\n"
+	out(&b, "# HELP dpfleet_last_scan_age_seconds Seconds since the newest finished full scan ended.\n"
 	    "# TYPE dpfleet_last_scan_age_seconds gauge\n");
 	num(&b, "dpfleet_last_scan_age_seconds", f.have_scan ? difftime(time(NULL), f.last_scan_finished) : NAN);
-	out(&b, "# HELP dpfleet_last_scan_duration_seconds Duration of the newest finished scan.\n"
+	out(&b, "# HELP dpfleet_last_scan_duration_seconds Duration of the newest finished full scan.\n"
 	    "# TYPE dpfleet_last_scan_duration_seconds gauge\n");
 	num(&b, "dpfleet_last_scan_duration_seconds", f.have_scan ? f.last_scan_duration : NAN);
 	out(&b, "# HELP dpfleet_jobs Remediation jobs by outcome.\n# TYPE dpfleet_jobs gauge\n");

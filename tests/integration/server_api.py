@@ -5,6 +5,7 @@ Seeds a small fleet into the state DB with sqlite3 (every state once or more, a 
 host, a reason that needs CSV quoting), creates one user per role with the real CLI, then exercises every
 endpoint, role and error path over HTTP.  Prints 'ok - ...' per check and 'N passed, N failed'.
 """
+import calendar
 import csv
 import io
 import os
@@ -309,6 +310,34 @@ def main():
             j = srv.request('GET', '/api/v1/scans', session=S['view']).json()
             eq([p['id'] for p in j['pending_requests']], [rid], 'pending request listed')
         R.run('scans: list newest first with affected/unreachable; POST queues a request', t_scans)
+
+        def t_last_scan():
+            # Newer than the full scan 2: the rescan after a fix (trigger fix), a failed scan and a running one.
+            # None of them is "the last scan" of the summary or of the metrics.
+            srv.sql_script("INSERT INTO scans (id, trigger, started_at, finished_at, state, hosts, affected, "
+                           "unreachable, duration_ms) VALUES (3, 'fix', '2000-01-01T00:00:00Z', "
+                           "'2000-01-01T00:00:01Z', 'done', 1, 0, 0, 50);"
+                           "INSERT INTO scans (id, trigger, started_at, finished_at, state, hosts, duration_ms, error) "
+                           "VALUES (4, 'schedule', '2001-01-01T00:00:00Z', '2001-01-01T00:00:09Z', 'failed', 3, "
+                           "9000, 'stopped');"
+                           "INSERT INTO scans (id, trigger, started_at, state) VALUES (5, 'request', "
+                           "'2002-01-01T00:00:00Z', 'running');")
+            try:
+                want = srv.sql("SELECT id, started_at, finished_at, hosts FROM scans WHERE id = 2")[0]
+                j = srv.request('GET', '/api/v1/summary', session=S['view']).json()
+                ls = j['last_scan']
+                eq((ls['id'], ls['started_at'], ls['finished_at'], ls['hosts'], ls['state']), want + ('done',),
+                   'summary last_scan')
+                text = srv.request('GET', '/metrics').body.decode()
+                check('dpfleet_last_scan_duration_seconds 1.234\n' in text, 'duration of scan 2')
+                age = float(next(x for x in text.splitlines()
+                                 if x.startswith('dpfleet_last_scan_age_seconds ')).split()[1])
+                fin = calendar.timegm(time.strptime(want[2], '%Y-%m-%dT%H:%M:%SZ'))
+                check(0 <= age and abs(age - (time.time() - fin)) < 120, 'age %r of scan 2' % age)
+            finally:
+                srv.sql("DELETE FROM scans WHERE id > 2")
+            eq(srv.request('GET', '/api/v1/summary', session=S['view']).json()['last_scan']['id'], 2, 'after')
+        R.run('last scan (summary, metrics): the newest done scan that is not a fix rescan', t_last_scan)
 
         def t_csrf_roles():
             body = {'hosts': ['dp2.ps1.lab']}

@@ -1,8 +1,9 @@
 // pages/overview.js — the morning view: one tile per verdict state (affected states in red when non-zero),
 // the per-site table with the site DB's expected value (present / absent / ambiguous), the last scan, "Scan now"
 // for operators, and a uPlot chart of affected and unreachable hosts over the last 50 scans.
-// Data: GET /api/v1/summary, GET /api/v1/scans?limit=200 (the chart keeps the newest 50 finished full scans:
-// the rescans a fix triggers cover a few hosts only and would read as a drop); POST /api/v1/scans queues a scan.
+// Data: GET /api/v1/summary (its last_scan is the newest finished full scan), GET /api/v1/scans?limit=200 (the
+// chart keeps the newest 50 finished full scans: the rescans a fix triggers cover a few hosts only and would
+// read as a drop; a running scan is named next to the last one); POST /api/v1/scans queues a scan.
 
 import uPlot from '../../vendor/uPlot.esm.js';
 import { api, can } from '../api.js';
@@ -61,7 +62,7 @@ export async function render(main, params, arg, current) {
   const scanList = Array.isArray(scans) ? scans : (scans && scans.scans) || [];
   const fullScans = scanList.filter((x) => x.trigger !== 'fix' && x.state === 'done' && x.finished_at).slice(0, 50);
   const running = scanList.find((x) => x.state === 'running');
-  const last = fullScans[0] || sum.last_scan;
+  const last = sum.last_scan;
   const pending = (scans && scans.pending_requests) || [];
 
   const head = h('div', { class: 'page-head' },
@@ -69,8 +70,8 @@ export async function render(main, params, arg, current) {
     h('p', { class: 'last-scan', id: 'last-scan' }, last
       ? ['Last scan #' + last.id + ': ', h('time', { datetime: last.finished_at || last.started_at },
         fmtTime(last.finished_at || last.started_at)), ' (' + fmtAge(last.finished_at || last.started_at) + ', ' +
-        (last.hosts ?? '?') + ' hosts)' + (last.finished_at ? '' : ' — running'),
-      running && running.id !== last.id ? ' — scan #' + running.id + ' running' : '']
+        (last.hosts ?? '?') + ' hosts)',
+      running ? ' — scan #' + running.id + ' running' : '']
       : (running ? 'Scan #' + running.id + ' running: no scan has finished yet.' : 'No scan has run yet.')));
   main.appendChild(head);
 
