@@ -136,6 +136,22 @@ def main():
             check('dpfleet_http_requests_total{code="200"}' in text, 'http counter')
         R.run('healthz and metrics (no auth, Prometheus text)', t_health_metrics)
 
+        def t_healthz_down():
+            # /healthz asks the state DB on every call (no cache): take away the table its query reads and every
+            # worker thread answers 503 with the DB's reason; put it back and it answers 200 again.
+            srv.sql("ALTER TABLE schema_migrations RENAME TO schema_migrations_away")
+            try:
+                for _ in range(8):      # more calls than worker threads
+                    r = srv.request('GET', '/healthz')
+                    eq(r.status, 503, 'healthz without an answering DB')
+                    check('schema_migrations' in r.json()['error'], r.json())
+            finally:
+                srv.sql("ALTER TABLE schema_migrations_away RENAME TO schema_migrations")
+            for _ in range(8):
+                eq(srv.request('GET', '/healthz').status, 200, 'healthz after the DB answers again')
+            check('healthz: ' in srv.logtext(), 'the failure is logged')
+        R.run('healthz answers 503 while the state DB does not answer its query, 200 after', t_healthz_down)
+
         def t_no_session():
             for m, p in (('GET', '/api/v1/summary'), ('GET', '/api/v1/hosts'), ('GET', '/api/v1/hosts/dp1.ps1.lab'),
                          ('GET', '/api/v1/scans'), ('GET', '/api/v1/jobs'), ('GET', '/api/v1/report/affected.csv'),
@@ -535,7 +551,45 @@ def main():
             written = [x for x in rows if x['outcome'] == 'written']
             eq(len(written), 1, 'written job')
             eq((written[0]['before_sha256'], written[0]['dry_run']), ('b' * 64, 'false'), 'proof fields')
-        R.run('reports: affected.csv (exact header, RFC 4180), affected.json, fixes.csv', t_reports)
+            r = srv.request('GET', '/api/v1/report/fixes.json', session=v)
+            eq(r.status, 200, 'fixes.json')
+            check(r.header('Content-Type').startswith('application/json'), r.header('Content-Type'))
+            check(r.header('Content-Disposition').startswith('attachment'), 'fixes.json attachment')
+            fj = r.json()
+            fields = FIXES_HEADER.split(',')
+            check(isinstance(fj, list) and fj, 'fixes.json is a non-empty array')
+            for x in fj:
+                eq(sorted(x), sorted(fields), 'fixes.json fields')
+            db = srv.sql("SELECT %s FROM jobs ORDER BY id" % FIXES_HEADER)
+            eq([tuple(x[k] for k in fields) for x in fj],
+               [row[:3] + (bool(row[3]),) + row[4:] for row in db], 'fixes.json rows = the jobs table, oldest first')
+            eq([str(x['id']) for x in fj], [x['id'] for x in rows], 'fixes.json and fixes.csv: the same jobs')
+            eq(srv.request('GET', '/api/v1/report/fixes.json').status, 401, 'fixes.json needs a session')
+        R.run('reports: affected.csv (exact header, RFC 4180), affected.json, fixes.csv, fixes.json', t_reports)
+
+        def t_metrics_values():
+            # The figures themselves, against the seeded fleet and the jobs table as the tests above left it.
+            series = {}
+            for line in srv.request('GET', '/metrics').body.decode().splitlines():
+                if line and not line.startswith('#'):
+                    name, value = line.rsplit(' ', 1)
+                    series[name] = value
+            for st in STATES:
+                eq(series.get('dpfleet_hosts{state="%s"}' % st), str(sum(1 for h in LIVE if h[6] == st)),
+                   'hosts ' + st)
+            eq(series.get('dpfleet_unscanned_hosts'), '1', 'unscanned')
+            eq(series.get('dpfleet_affected_hosts'), str(len(AFFECTED)), 'affected')
+            outcomes = ('written', 'already_correct', 'would_write', 'refused', 'access_denied', 'unreachable',
+                        'verify_failed', 'restored')
+            by_outcome = dict(srv.sql("SELECT outcome, count(*) FROM jobs WHERE outcome IS NOT NULL GROUP BY outcome"))
+            check(len(by_outcome) >= 3, 'several outcomes to count: %r' % by_outcome)
+            for o in outcomes:
+                eq(series.get('dpfleet_jobs{outcome="%s"}' % o), str(by_outcome.get(o, 0)), 'jobs ' + o)
+            by_state = dict(srv.sql("SELECT state, count(*) FROM jobs GROUP BY state"))
+            check(len(by_state) >= 3, 'several job states to count: %r' % by_state)
+            for st in ('queued', 'running', 'done', 'failed', 'cancelled'):
+                eq(series.get('dpfleet_jobs_by_state{state="%s"}' % st), str(by_state.get(st, 0)), 'jobs ' + st)
+        R.run('metrics: hosts by state, affected, jobs by outcome and by state = the store', t_metrics_values)
 
         def t_audit():
             r = srv.request('GET', '/api/v1/audit?limit=1000', session=S['admin'])
