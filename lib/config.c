@@ -4,9 +4,12 @@
  * Called by both daemons' main() (and by -n).  The parser is table-driven: keys[] names every key, its
  * section, which daemon accepts it, its type and where it lands in struct config.  inih does not report
  * line numbers to handlers, so the file is fed through ini_parse_stream() with a reader that counts lines;
- * the same reader flags lines inih would reject (no '=' outside a section header), so every error is
- * reported with its line, not just the first.  Required keys are checked after the whole file is read.
- * The struct is plain data owned by the caller; nothing here allocates.
+ * the same reader flags lines inih would reject (no '=' outside a section header, longer than inih's line
+ * buffer) and section headers naming an unknown section, so every error is reported with its line, not
+ * just the first.  The reader, not the handler, judges section headers because Debian's libinih (r55) is
+ * built without INI_CALL_HANDLER_ON_NEW_SECTION: the handler never sees a section that holds no key.
+ * Required keys are checked after the whole file is read.  The struct is plain data owned by the caller;
+ * nothing here allocates.
  */
 #include "config.h"
 #include "util.h"
@@ -29,6 +32,7 @@ enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN };
 
 #define SCANNER	1
 #define SERVER	2
+#define CONFIG_SECTION_MAX	50	/* inih's MAX_SECTION: a longer name reaches the handler cut to 49 */
 
 struct key {
 	const char	*section;
@@ -84,6 +88,7 @@ struct parse {
 	char		*errs;
 	size_t		 errlen;
 	unsigned char	 seen[NKEYS];
+	char		 badsect[CONFIG_SECTION_MAX];	/* last unknown section reported (inih's name) */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -217,8 +222,15 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 	if (name == NULL)		/* section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
 		return 1;
-	if (!section_known(p, section)) {
-		perr(p, p->line, "unknown section [%s]", section);
+	if (section[0] == '\0') {
+		perr(p, p->line, "\"%s\" outside any [section]", name);
+		return 1;
+	}
+	if (!section_known(p, section)) {	/* once per section: reader() reported its header */
+		if (strcmp(section, p->badsect) != 0) {
+			perr(p, p->line, "unknown section [%s]", section);
+			util_strlcpy(p->badsect, section, sizeof(p->badsect));
+		}
 		return 1;
 	}
 	for (i = 0; i < NKEYS; i++) {
@@ -266,9 +278,21 @@ reader(char *buf, int size, void *user)
 	if (*s == '\0' || *s == '#' || *s == ';')
 		return buf;
 	if (*s == '[') {
-		if (strchr(s, ']') == NULL) {
+		char name[CONFIG_SECTION_MAX];
+		const char *end;
+
+		if ((end = strchr(s, ']')) == NULL) {
 			perr(p, p->line, "section header without ']'");
 			buf[0] = '\0';
+			return buf;
+		}
+		/* inih's name: the bytes between the brackets, cut as inih cuts it */
+		snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+		if (section_known(p, name))
+			p->badsect[0] = '\0';
+		else {
+			perr(p, p->line, "unknown section [%s]", name);
+			util_strlcpy(p->badsect, name, sizeof(p->badsect));
 		}
 		return buf;
 	}

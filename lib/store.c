@@ -135,7 +135,8 @@ store_open_with(struct store **out, const char *path, const struct store_migrati
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return util_err(err, errlen, "%s: out of memory", path);
 	/* A new file gets the group's write bit (an empty file is a new DB to SQLite); errors are SQLite's. */
-	if (path[0] == '/' && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE)) != -1)
+	if (path[0] == '/' &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE)) != -1)
 		close(fd);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {

@@ -98,7 +98,7 @@ test_errors(void)
 	    "tds_version = 8.0\n"		/* 8: bad version */
 	    "this line has no equals\n"		/* 9: syntax */
 	    "[http]\n"				/* 10: server-only section in a scanner file */
-	    "listen = x\n"			/* 11 */
+	    "listen = x\n"			/* 11: no second error for it */
 	    "[smb]\n"				/* 12 */
 	    "timeout = ten\n"			/* 13: not an integer */
 	    "timeout = 5\n",			/* 14: twice */
@@ -112,7 +112,9 @@ test_errors(void)
 	HAS(7, "[sitedb] encryption: \"maybe\" is not one of off, request, require");
 	HAS(8, "[sitedb] tds_version: \"8.0\" is not one of 7.0, 7.1, 7.2, 7.3, 7.4");
 	HAS(9, "expected \"key = value\"");
-	HAS(11, "unknown section [http]");
+	HAS(10, "unknown section [http]");
+	snprintf(want, sizeof(want), "%s:11:", path);
+	CHECK(strstr(errs, want) == NULL);
 	HAS(13, "[smb] timeout: \"ten\" is not an integer in 1..600");
 	HAS(14, "[smb] timeout: set twice");
 	/* required keys are reported without a line */
@@ -129,6 +131,54 @@ test_errors(void)
 
 	CHECK(config_load("/nonexistent/dpfleet.conf", CONFIG_SERVER, &c, errs, sizeof(errs)) == -1);
 	CHECK(strstr(errs, "No such file") != NULL);
+}
+
+/*
+ * Section headers are judged by the reader: an unknown section with no key is an error at its line too
+ * (Debian's inih never calls the handler for it), and one with keys is reported once.  A key before any
+ * section is an error.  Lines hold at most inih's buffer less the newline and NUL (198 bytes).
+ */
+static void
+test_sections_and_lines(void)
+{
+	struct config c;
+	char errs[4096], want[512], text[1024], longpath[256];
+	const char *path;
+	int n;
+
+	path = write_file("sect.conf",
+	    "early = 1\n"			/* 1: outside any section */
+	    "[store]\n"				/* 2 */
+	    "path = /tmp/s.db\n"		/* 3 */
+	    "[bogus]\n"				/* 4: no keys */
+	    "[scan]\n"				/* 5 */
+	    "interval = 60\n"			/* 6 */
+	    "[ scan ]\n"			/* 7: inih keeps the spaces: unknown */
+	    "[other]\n"				/* 8: two keys, one error */
+	    "a = 1\n"				/* 9 */
+	    "b = 2\n"				/* 10 */
+	    "[last]\n",				/* 11: no keys, at the end */
+	    0644);
+	n = config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs));
+	HAS(1, "\"early\" outside any [section]");
+	HAS(4, "unknown section [bogus]");
+	HAS(5, "unknown section [scan]");	/* scanner-only in a server file */
+	HAS(7, "unknown section [ scan ]");
+	HAS(8, "unknown section [other]");
+	HAS(11, "unknown section [last]");
+	CHECK(n == 6);
+	CHECK(strstr(errs, ":6:") == NULL && strstr(errs, ":9:") == NULL && strstr(errs, ":10:") == NULL);
+
+	/* 198 bytes is the longest line inih takes (its 200-byte buffer holds the newline and a NUL) */
+	memset(longpath, 'p', sizeof(longpath));
+	snprintf(text, sizeof(text), "[store]\npath = /%.*s\n[http]\nweb_root = /%.*s\n",
+	    198 - 8, longpath, 199 - 12, longpath);
+	path = write_file("long.conf", text, 0644);
+	n = config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs));
+	CHECK(n == 1);
+	CHECK(strlen(c.store.path) == 198 - 7);
+	HAS(4, "line longer than 198 bytes");
+	CHECK(strstr(c.http.web_root, "pppp") == NULL);	/* the long line set nothing */
 }
 
 /* [scan] log_tail_bytes: 4096..SMBLOG_TAIL_MAX (8 MiB, what the worker reads at most); 0 is refused. */
@@ -207,6 +257,7 @@ main(void)
 	test_good_scanner();
 	test_defaults_server();
 	test_errors();
+	test_sections_and_lines();
 	test_log_tail();
 	test_secrecy();
 	rc = check_done("config");

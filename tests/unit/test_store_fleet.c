@@ -127,7 +127,7 @@ test_value_order(void)
 	CHECK(store_fleet_site_value(s, "\\0A\\0\\0B\\0", err, sizeof(err)) == 0);
 	CHECK(s->expected == FLEET_EXPECTED_PRESENT && s->nvalues == 1);
 	CHECK_STR(s->expected_value, "A\\0B");
-	CHECK(store_fleet_site_value(s, "B\\0A", err, sizeof(err)) == 0);	/* order of elements matters */
+	CHECK(store_fleet_site_value(s, "B\\0A", err, sizeof(err)) == 0);	/* order matters */
 	CHECK(s->expected == FLEET_EXPECTED_AMBIGUOUS);
 	store_fleet_free(f);
 }
