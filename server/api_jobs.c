@@ -6,6 +6,7 @@
  * Request bodies are validated here: malformed JSON 400, wrong or missing member types 422.  The queueing
  * itself (one transaction with its audit rows) is lib/store_jobs.c; this file maps its result codes to
  * 202/404/409.  [fix] max_per_run caps one request unless the body repeats the count as "confirm_count".
+ * GET /api/v1/jobs lists with filters and paging, or answers the jobs named by ?ids= (one lookup each).
  */
 #include "api_int.h"
 #include "store_jobs.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #define FIX_HOSTS_MAX	20000	/* more names than a 64 KiB body can hold anyway */
+#define JOBS_IDS_MAX	200	/* job ids one GET /api/v1/jobs?ids= may name */
 
 int
 api_post_fixes(struct api_call *c)
@@ -166,14 +168,92 @@ api_post_rollbacks(struct api_call *c)
 	return api_json(c, 202, json_pack("{s:I, s:I}", "id", (json_int_t)id, "rollback_of", job));
 }
 
+static int
+id_desc(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * Parse "1,2,3" (1..JOBS_IDS_MAX positive job ids of at most 18 digits) into id[], newest first without
+ * duplicates.  The count, or -1 after answering 400.
+ */
+static int
+parse_ids(struct api_call *c, const char *s, int64_t *id)
+{
+	size_t n = 0, i, k;
+	char *end;
+
+	for (;;) {
+		if (n == JOBS_IDS_MAX)
+			return api_fail(c, 400, "ids: at most %d job ids", JOBS_IDS_MAX);
+		if (*s < '1' || *s > '9' || strspn(s, "0123456789") > 18)
+			return api_fail(c, 400, "ids must be job ids (positive integers) separated by commas");
+		id[n++] = strtoll(s, &end, 10);
+		if (*end == '\0')
+			break;
+		if (*end != ',')
+			return api_fail(c, 400, "ids must be job ids (positive integers) separated by commas");
+		s = end + 1;
+	}
+	qsort(id, n, sizeof(*id), id_desc);
+	for (i = k = 0; i < n; i++)
+		if (k == 0 || id[k - 1] != id[i])
+			id[k++] = id[i];
+	return (int)k;
+}
+
+/*
+ * GET /api/v1/jobs?ids=1,2,3: those jobs, newest first, ids without a job left out; the way a page follows
+ * the jobs it queued however many other jobs the list holds.  Not combined with the other parameters.
+ */
+static int
+get_jobs_by_id(struct api_call *c, const char *ids)
+{
+	int64_t id[JOBS_IDS_MAX];
+	json_t *res, *list, *v;
+	char err[512];
+	int n, i, r;
+
+	if (api_param(c, "state") != NULL || api_param(c, "host") != NULL || api_param(c, "limit") != NULL ||
+	    api_param(c, "offset") != NULL)
+		return api_fail(c, 400, "ids goes with no other parameter");
+	if ((n = parse_ids(c, ids, id)) == -1)
+		return -1;
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
+	    json_object_set_new(res, "jobs", list) == -1) {
+		json_decref(res);
+		return api_fail(c, 500, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = store_jobs_get(c->env->st, id[i], &v, err, sizeof(err))) == -1) {
+			json_decref(res);
+			return api_store_error(c, err);
+		}
+		if (r == 1 && json_array_append_new(list, v) == -1) {
+			json_decref(res);
+			return api_fail(c, 500, "out of memory");
+		}
+	}
+	if (json_object_set_new(res, "total", json_integer((json_int_t)json_array_size(list))) == -1) {
+		json_decref(res);
+		return api_fail(c, 500, "out of memory");
+	}
+	return api_json(c, 200, res);
+}
+
 int
 api_get_jobs(struct api_call *c)
 {
-	const char *state = api_param(c, "state"), *host = api_param(c, "host");
+	const char *state = api_param(c, "state"), *host = api_param(c, "host"), *ids = api_param(c, "ids");
 	long limit = 100, offset = 0;
 	json_t *v;
 	char err[512];
 
+	if (ids != NULL)
+		return get_jobs_by_id(c, ids);
 	if (state != NULL && *state == '\0')
 		state = NULL;
 	if (host != NULL && *host == '\0')

@@ -466,6 +466,41 @@ def main():
             eq(srv.sql("SELECT count(*) FROM audit WHERE action = 'job.cancel'")[0][0], 1, 'cancel audited')
         R.run('jobs: list, filters, get, cancel queued only (409), 404', t_jobs)
 
+        def t_jobs_ids():
+            v = S['view']
+            ids = [x[0] for x in srv.sql("SELECT id FROM jobs ORDER BY id")]
+            check(len(ids) >= 3, 'jobs to pick from')
+            r = srv.request('GET', '/api/v1/jobs?ids=%d,%d,%d,%d,999999' % (ids[0], ids[-1], ids[1], ids[0]), session=v)
+            eq(r.status, 200, 'ids')
+            j = r.json()
+            eq([x['id'] for x in j['jobs']], sorted({ids[0], ids[1], ids[-1]}, reverse=True),
+               'the named jobs, newest first, once each, unknown left out')
+            eq(j['total'], 3, 'total')
+            eq(j['jobs'][0], srv.request('GET', '/api/v1/jobs/%d' % ids[-1], session=v).json(), 'same job object')
+            for q, why in (('', 'empty'), ('0', 'zero'), ('-1', 'negative'), ('1,,2', 'empty item'), ('1,', 'trailing'),
+                           (',1', 'leading'), ('abc', 'word'), ('1.5', 'float'), ('01', 'leading zero'),
+                           ('1%20', 'space'), ("1;DROP%20TABLE%20jobs", 'SQL-ish'), ('1' * 19, '19 digits'),
+                           (','.join(str(i) for i in range(1, 202)), '201 ids'), ('1&state=done', 'with state'),
+                           ('1&host=dp1.ps1.lab', 'with host'), ('1&limit=5', 'with limit'), ('1&offset=0', 'with offset')):
+                r = srv.request('GET', '/api/v1/jobs?ids=' + q, session=v)
+                eq(r.status, 400, 'ids: ' + why)
+                check(r.json()['error'], 'message')
+            r = srv.request('GET', '/api/v1/jobs?ids=' + ','.join(str(i) for i in range(1, 201)), session=v)
+            eq((r.status, r.json()['total']), (200, len([i for i in ids if i <= 200])), '200 ids')
+            eq(srv.request('GET', '/api/v1/jobs?ids=1').status, 401, 'ids needs a session')
+            # A run's jobs stay reachable behind more than 1000 newer jobs (the list's page cap).
+            srv.sql_script("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001) "
+                           "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at) "
+                           "SELECT 'fix', 'dp1.ps1.lab', 1, 'bulk', '2026-01-01T00:00:00Z' FROM n;")
+            try:
+                newest = [x['id'] for x in srv.request('GET', '/api/v1/jobs?limit=1000', session=v).json()['jobs']]
+                check(ids[0] not in newest, 'the first job is behind 1000 newer ones')
+                r = srv.request('GET', '/api/v1/jobs?ids=%d' % ids[0], session=v)
+                eq([x['id'] for x in r.json()['jobs']], [ids[0]], 'found by id')
+            finally:
+                srv.sql("DELETE FROM jobs WHERE requested_by = 'bulk'")
+        R.run('jobs?ids=: the named jobs (at most 200), bad lists 400, found behind 1000 newer jobs', t_jobs_ids)
+
         def t_rollbacks():
             op = S['oper']
             jid = srv.sql("SELECT min(id) FROM jobs WHERE state = 'queued'")[0][0]

@@ -1,12 +1,14 @@
-// pages/jobs_live.js — a live list of fix/rollback jobs, polled from GET /api/v1/jobs until every job in it
-// has ended (done, failed, cancelled).  Used by the hosts page after "Fix selected" and by the host page
-// after a rollback.  Returns {el, stop}; the caller calls stop() when its page goes away.
+// pages/jobs_live.js — a live list of fix/rollback jobs, polled by id (GET /api/v1/jobs?ids=, at most
+// IDS_PER_GET a request, only the jobs that have not ended) until every job in it has ended (done, failed,
+// cancelled), however many jobs the run or the whole list holds.  Used by the hosts page after "Fix selected"
+// and by the host page after a rollback.  Returns {el, stop}; the caller calls stop() when its page goes away.
 
 import { api } from '../api.js';
 import { h, clear, jobBadge, fmtTime, table } from '../dom.js';
 import { OUTCOME_TEXT } from '../words.js';
 
 export const ENDED = ['done', 'failed', 'cancelled'];
+const IDS_PER_GET = 200;          // the server's cap for ?ids=
 
 export function jobList(r) {
   return Array.isArray(r) ? r : (r && Array.isArray(r.jobs) ? r.jobs : []);
@@ -44,8 +46,11 @@ export function liveJobs(title, queued, onAllEnded) {
   async function poll() {
     if (stopped) return;
     try {
-      const all = jobList(await api.get('/api/v1/jobs?limit=1000'));
-      for (const j of all) if (ids.has(Number(j.id))) byId.set(Number(j.id), j);
+      const open = [...byId.values()].filter((j) => !ENDED.includes(j.state)).map((j) => Number(j.id));
+      for (let i = 0; i < open.length && !stopped; i += IDS_PER_GET) {
+        const got = jobList(await api.get('/api/v1/jobs?ids=' + open.slice(i, i + IDS_PER_GET).join(',')));
+        for (const j of got) if (ids.has(Number(j.id))) byId.set(Number(j.id), j);
+      }
     } catch (e) {
       if (e.status === 401) return;
       status.textContent = 'Could not refresh the jobs: ' + e.message;
