@@ -571,8 +571,8 @@ done:
 }
 
 int
-store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, const char *expected_sha256,
-    char *err, size_t errlen)
+store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, const char *before_sha256,
+    const char *expected_sha256, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1, step;
@@ -600,7 +600,7 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (store_prepare(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, "
+	if (store_prepare(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, before_sha256 = ?, "
 	    "expected_sha256 = coalesce(?, expected_sha256) WHERE id = ? AND backup IS NULL", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, backup, -1, SQLITE_STATIC);
@@ -608,8 +608,9 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 		sqlite3_bind_null(s, 2);
 	else
 		sqlite3_bind_int(s, 2, type);
-	sqlite3_bind_text(s, 3, expected_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, id);
+	sqlite3_bind_text(s, 3, before_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, expected_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, id);
 	if (sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(store_db(st)) != 1) {
 		util_err(err, errlen, "backup: %s", sqlite3_errmsg(store_db(st)));
 		goto done;
@@ -630,7 +631,7 @@ store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char 
 {
 	static const char *const good[] = { "written", "already_correct", "would_write", "restored" };
 	sqlite3_stmt *s = NULL;
-	char now[UTIL_ISO_LEN], host[STORE_FQDN_MAX], kind[16], *detail = NULL;
+	char now[UTIL_ISO_LEN], host[STORE_FQDN_MAX], kind[16], stored_before[UTIL_SHA256_HEX], *detail = NULL;
 	const char *state = "failed";
 	json_t *d = NULL;
 	int rc = -1, step, backup_taken;
@@ -642,8 +643,8 @@ store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char 
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (store_prepare(st, &s, "SELECT host, kind, state, backup IS NOT NULL FROM jobs WHERE id = ?", err,
-	    errlen) == -1)
+	if (store_prepare(st, &s, "SELECT host, kind, state, backup IS NOT NULL, before_sha256 FROM jobs "
+	    "WHERE id = ?", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_int64(s, 1, id);
 	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
@@ -656,6 +657,9 @@ store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char 
 	col_copy(s, 0, host, sizeof(host));
 	col_copy(s, 1, kind, sizeof(kind));
 	backup_taken = sqlite3_column_int(s, 3);
+	col_copy(s, 4, stored_before, sizeof(stored_before));
+	if (before_sha256 == NULL && stored_before[0] != '\0')
+		before_sha256 = stored_before;	/* recorded with the backup */
 	if (strcmp((const char *)sqlite3_column_text(s, 2), "running") != 0) {
 		util_err(err, errlen, "job %lld is not running", (long long)id);
 		rc = STORE_JOBS_CONFLICT;

@@ -128,18 +128,21 @@ int	 store_jobs_claim(struct store *st, int64_t id, int resume, struct store_job
 
 /*
  * Record the backup of a running job (backup "absent" or lowercase hex of the raw bytes, type the registry
- * type, -1 for absent) and, when not NULL, the hash of the value about to be written (expected_sha256), and
- * commit before returning.  Only sets them while backup IS NULL: returns 0 when stored now, 1 when the job
- * already had a backup (nothing changed: the caller must use the stored one), STORE_JOBS_CONFLICT when the
- * job is not running, -1 with err.
+ * type, -1 for absent), the hash of the value backed up (before_sha256, NULL when absent or not a decodable
+ * REG_MULTI_SZ) and, when not NULL, the hash of the value about to be written (expected_sha256), and commit
+ * before returning.  Only sets them while backup IS NULL: returns 0 when stored now, 1 when the job already
+ * had a backup (nothing changed: the caller must use the stored one), STORE_JOBS_CONFLICT when the job is not
+ * running, -1 with err.
  */
 int	 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type,
-	    const char *expected_sha256, char *err, size_t errlen);
+	    const char *before_sha256, const char *expected_sha256, char *err, size_t errlen);
 
 /*
  * Finish a running job with outcome (jobs.outcome vocabulary): state done for written, already_correct,
  * would_write and restored, failed for the rest; finished_at = now; hashes and error may be NULL.  With
- * its audit row (who 'scanner', action job.end, detail JSON with the hashes) in one transaction.  0;
+ * its audit row (who 'scanner', action job.end, detail JSON with the hashes) in one transaction.  A NULL
+ * before_sha256 keeps the one recorded with the backup (a job finished from a re-read after an interrupted
+ * write still proves what the host held before it).  0;
  * STORE_JOBS_CONFLICT if the job is not running (nothing changed); -1 with err (nothing changed).
  */
 int	 store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char *expected_sha256,

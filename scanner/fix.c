@@ -19,8 +19,9 @@
  *      written if a backup was taken by an earlier attempt (our write landed), else already_correct.  Site
  *      value absent/ambiguous, host gone from the site DB, site value changed since the job was queued,
  *      Security key absent → refused.  Denied → access_denied.  Dry run → would_write (before/after hashes).
- *   2. Backup (parent): exact raw bytes as lowercase hex + type, or "absent", stored and COMMITTED with
- *      store_jobs_set_backup, only while the job has none: a later attempt never overwrites it.
+ *   2. Backup (parent): exact raw bytes as lowercase hex + type, or "absent", and the hash of what it holds
+ *      (the job's before_sha256, kept when a later round finishes the job from a re-read), stored and
+ *      COMMITTED with store_jobs_set_backup, only while the job has none: a later attempt never overwrites it.
  *   3. WRITE (worker): SetValue REG_MULTI_SZ (util_split_value1 of the site's Value1 from a site-DB read made
  *      at the start of this run), then read back: the site's hash → written, else verify_failed.  A write
  *      whose fate is unknown (transport failure, deadline, worker death) goes back to step 1 (at most
@@ -229,8 +230,8 @@ take_backup(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		fj_finish(s, f, "refused", NULL, NULL, "out of memory for the backup");
 		return -1;
 	}
-	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, strcmp(f->j.kind, "fix") == 0 ? f->expected : NULL,
-	    err, sizeof(err));
+	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, f->has_before ? f->before : NULL,
+	    strcmp(f->j.kind, "fix") == 0 ? f->expected : NULL, err, sizeof(err));
 	if (rc == 0) {
 		f->j.backup = hex;
 		f->j.backup_type = type;

@@ -10,7 +10,8 @@
 # when no job is queued or running.
 # Checks: every job ends exactly once (done/written, one job.end audit row each, job.start rows = attempts, at
 # least one job resumed), every backup is the host's exact previous value (registry.tdb export taken before
-# the fix), every host holds exactly the site's value (net rpc registry getvalue) and is rescanned healthy,
+# the fix) and every before_sha256 the hash the scan before the fix saw (resumed jobs included), at most
+# [fix] concurrency workers at once, every host holds exactly the site's value (net rpc registry getvalue) and is rescanned healthy,
 # and the killed scanner left no worker behind.
 import os
 import signal
@@ -26,6 +27,7 @@ import pwd  # noqa: E402
 
 BASE = "127.83.0.0"
 SLOW_MS = 60
+FIX_CONCURRENCY = 3     # [fix] concurrency, below both the default (4) and [smb] concurrency (16)
 WHO = "cli:" + pwd.getpwuid(os.getuid()).pw_name
 
 
@@ -57,9 +59,14 @@ def main():
     with Lab(scenario(), BASE, "fix-crash") as lab:
         hosts = sorted(lab.info["expect"])
         check(len(hosts) == 30 and all(lab.writable_affected(h) for h in hosts), "30 writable affected hosts")
+        with open(lab.conf, "a") as f:
+            f.write("\n[fix]\nconcurrency = %d\n" % FIX_CONCURRENCY)
         r = scanner(lab, "--once")
         check(r.returncode == 0, "--once exit 0")
         before = {h: lab.reg_export(h) for h in hosts}
+        with db(lab) as c:   # what the scan saw before the fix: each job's before_sha256 must say the same
+            seen = {r[0]: r[1] for r in c.execute("SELECT h.fqdn, o.value_sha256 FROM hosts h JOIN observations o "
+                                                  "ON o.id = h.last_obs_id")}
 
         # -- run and kill mid-run -----------------------------------------------------------------------------
         out = open(os.path.join(lab.tmp, "fix1.out"), "w")
@@ -68,7 +75,9 @@ def main():
         killed = False
         mid_ids = []
         workers = []
+        most = 0    # the most worker processes seen at once: [fix] concurrency bounds the writes in flight
         while p.poll() is None and time.monotonic() - t0 < 300:
+            most = max(most, len(children(p.pid)))
             with db(lab) as c:
                 done = c.execute("SELECT count(*) FROM jobs WHERE state IN ('done', 'failed')").fetchone()[0]
                 mid = c.execute("SELECT count(*) FROM jobs WHERE state = 'running' AND backup IS NOT NULL"
@@ -87,6 +96,8 @@ def main():
         print("killed after %.1f s: %s" % (time.monotonic() - t0, killed), flush=True)
         check(killed, "the scanner was killed mid-run (some jobs done, one with its backup taken and unfinished)")
         check(len(workers) >= 1 and wait_gone(workers), "the killed scanner's workers died with it (%s)" % workers)
+        check(1 <= most <= FIX_CONCURRENCY, "at most [fix] concurrency = %d workers at once (%d)" % (
+            FIX_CONCURRENCY, most))
         js = jobs(lab)
         check(len(js) == 30, "30 jobs queued (%d)" % len(js))
         unfinished = [j["id"] for j in js if j["state"] in ("queued", "running")]
@@ -124,6 +135,8 @@ def main():
             want = ("absent", None) if b == "absent" else (b[1], b[0])
             check((j["backup"], j["backup_type"]) == want, "job %d %s: backup intact (%s/%s, want %s)" % (
                 j["id"], h, (j["backup"] or "")[:24], j["backup_type"], str(want)[:40]))
+            check(j["before_sha256"] == seen[h], "job %d %s: before_sha256 is what the host held (%s, scan saw %s)"
+                  % (j["id"], h, j["before_sha256"], seen[h]))
             t, elems = lab.net_getvalue(h)
             check(t == "REG_MULTI_SZ" and elems == lab.site_value(h), "%s: holds exactly the site's value" % h)
             check(last_state(lab, h)[0] == "healthy", "%s: verdict healthy after the fix (%s)" % (

@@ -171,19 +171,7 @@ def multisz_hex(elems):
     return ("".join(e + "\0" for e in elems) + "\0").encode("utf-16-le").hex()
 
 
-def children(pid):
-    """Pids whose parent is pid (a scanner's workers)."""
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    st = f.read()
-                if int(st[st.rindex(")") + 2:].split()[1]) == pid:
-                    out.append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
+children = scan_lib.children     # pids whose parent is pid (a scanner's workers)
 
 
 def wait_gone(pids, timeout=30):

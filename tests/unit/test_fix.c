@@ -172,21 +172,22 @@ test_store(void)
 	CHECK(j.attempts == 1 && j.backup == NULL && strcmp(j.state, "running") == 0);
 	CHECK_STR(j.expected_sha256, "aa");
 	CHECK(store_jobs_claim(st, ids[0], 0, &k, err, sizeof(err)) == STORE_JOBS_CONFLICT);
-	CHECK(store_jobs_set_backup(st, ids[0], "absent", -1, "bb", err, sizeof(err)) == 0);
-	CHECK(store_jobs_set_backup(st, ids[0], "0000", 7, "cc", err, sizeof(err)) == 1);	/* never overwritten */
+	CHECK(store_jobs_set_backup(st, ids[0], "0000", 7, "ee", "bb", err, sizeof(err)) == 0);
+	CHECK(store_jobs_set_backup(st, ids[0], "absent", -1, NULL, "cc", err, sizeof(err)) == 1);	/* never overwritten */
 	CHECK(store_jobs_claim(st, ids[0], 1, &k, err, sizeof(err)) == 0);		/* resume after a crash */
-	CHECK(k.attempts == 2 && k.backup != NULL && strcmp(k.backup, "absent") == 0 && k.backup_type == -1);
+	CHECK(k.attempts == 2 && k.backup != NULL && strcmp(k.backup, "0000") == 0 && k.backup_type == 7);
 	CHECK_STR(k.expected_sha256, "bb");	/* the hash being written, kept with the first backup */
 	store_job_free(&k);
 	CHECK(store_jobs_finish(st, ids[0], "written", "aa", NULL, "aa", NULL, err, sizeof(err)) == 0);
 	CHECK(store_jobs_finish(st, ids[0], "written", "aa", NULL, "aa", NULL, err, sizeof(err)) ==
 	    STORE_JOBS_CONFLICT);
-	CHECK(store_jobs_set_backup(st, ids[0], "00", 7, NULL, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	CHECK(store_jobs_set_backup(st, ids[0], "00", 7, NULL, NULL, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	/* Finished from a re-read (no before hash given): the hash recorded with the backup stays. */
 	CHECK(count(st, "SELECT count(*) FROM jobs WHERE state = 'done' AND outcome = 'written' AND "
-	    "backup = 'absent'") == 1);
+	    "backup = '0000' AND before_sha256 = 'ee'") == 1);
 	CHECK(count(st, "SELECT count(*) FROM audit WHERE action = 'job.start' AND who = 'scanner'") == 2);
 	CHECK(count(st, "SELECT count(*) FROM audit WHERE action = 'job.end' AND who = 'scanner' AND "
-	    "outcome = 'written' AND detail LIKE '%\"after_sha256\":\"aa\"%'") == 1);
+	    "outcome = 'written' AND detail LIKE '%\"before_sha256\":\"ee\",\"after_sha256\":\"aa\"%'") == 1);
 	CHECK(count(st, "SELECT count(*) FROM audit WHERE action = 'job.queue' AND who = 'cli:test'") == 2);
 	/* A failure outcome ends in state failed; a cancelled job cannot be claimed. */
 	CHECK(store_jobs_cancel(st, ids[1], "cli:test", err, sizeof(err)) == 0);
