@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-# fix_small.py — issue 7 acceptance on the small lab (tests/lab/scenarios/small.json plus one host,
+# fix_small.py — issue 7 acceptance on the small lab (tests/lab/scenarios/small.json plus two hosts:
 # dp13.ps1.lab.test: value missing, site value present, scan account NOT a local administrator — the small
-# scenario's only non-admin host sits at the ambiguous site, where the fix must refuse before any write).
+# scenario's only non-admin host sits at the ambiguous site, where the fix must refuse before any write — and
+# mp14.ps1.lab.test, a management point only, value mismatched: MPs are fixed like DPs).
 #
 # Checks, each against readers that share no code with the scanner (net rpc registry getvalue over the network,
 # `net registry export` of the host's own registry.tdb for exact bytes):
@@ -34,6 +35,9 @@ def scenario():
     extra.update(fqdn="dp13.ps1.lab.test", registry="missing", scan_account_admin=False, smspxe_log="none",
                  pxe=False)
     sc["hosts"].append(extra)
+    mp = dict(extra)
+    mp.update(fqdn="mp14.ps1.lab.test", roles=["mp"], registry="mismatch", scan_account_admin=True)
+    sc["hosts"].append(mp)
     return sc
 
 
@@ -43,8 +47,8 @@ def main():
         ex = lab.info["expect"]
         writable = [h for h in hosts if lab.writable_affected(h) and ex[h]["admin"]]
         nonadmin = [h for h in hosts if lab.writable_affected(h) and not ex[h]["admin"]]
-        check(len(writable) == 3 and nonadmin == ["dp13.ps1.lab.test"], "lab: 3 writable affected hosts and "
-              "one non-admin (%s, %s)" % (writable, nonadmin))
+        check(len(writable) == 4 and "mp14.ps1.lab.test" in writable and nonadmin == ["dp13.ps1.lab.test"],
+              "lab: 4 writable affected hosts (one an MP only) and one non-admin (%s, %s)" % (writable, nonadmin))
         r = scanner(lab, "--once")
         check(r.returncode == 0, "--once exit 0")
         reachable = [h for h in hosts if ex[h]["network"] in ("ok", "slow")]
@@ -82,6 +86,8 @@ def main():
         r = scanner(lab, "fix", "--all-affected")
         o = outcomes(r.stdout)
         check(r.returncode == 2, "fix --all-affected exits 2 (one host access_denied), got %d" % r.returncode)
+        check(sorted(o) == sorted(writable + nonadmin), "fix --all-affected took exactly the affected hosts: %s"
+              % sorted(o))
         fix_ids = {h: v[1] for h, v in o.items()}
         for h in writable:
             check(o.get(h, ("?",))[0] == "written", "%s: written (%s)" % (h, o.get(h)))
