@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -228,6 +229,19 @@ write_all(int fd, const uint8_t *p, size_t n, char *err, size_t errlen)
 		w = send(fd, p, n, MSG_NOSIGNAL);	/* a dead peer is an error, not SIGPIPE */
 		if (w == -1 && errno == EINTR)
 			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* The parent's non-blocking end, a frame larger than the socket buffer: wait for the
+			 * peer to drain it, but never longer than MSG_SEND_STALL_MS without progress. */
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+			int rc = poll(&pfd, 1, MSG_SEND_STALL_MS);
+
+			if (rc == -1 && errno == EINTR)
+				continue;
+			if (rc <= 0)
+				return util_err(err, errlen, "send: %s", rc == 0 ? "the peer stopped reading" :
+				    strerror(errno));
+			continue;
+		}
 		if (w <= 0)
 			return util_err(err, errlen, "send: %s", w == 0 ? "short write" : strerror(errno));
 		p += w;

@@ -62,7 +62,11 @@ struct msg_buf {
 };
 void	 msg_buf_free(struct msg_buf *b);
 
-/* Blocking I/O on a stream socket (worker side, and the parent's writes).  0, or -1 with err (EOF is -1). */
+/*
+ * Blocking I/O on a stream socket (worker side, and the parent's writes).  0, or -1 with err (EOF is -1).
+ * msg_send also works on a non-blocking socket: it waits for room, failing after MSG_SEND_STALL_MS without any.
+ */
+#define MSG_SEND_STALL_MS	10000
 int	 msg_send(int fd, uint32_t type, const struct msg_buf *payload, char *err, size_t errlen);
 /*
  * Read one whole frame.  On 0: *type set, payload->data/len hold the payload (payload is reset first; the

@@ -1,14 +1,17 @@
 /*
  * test_msg.c — scanner/msg.c: round trips of the scan messages, strict decoding (every truncation, a trailing
  * byte, caps, bad enum values, NUL inside strings), framing over a socketpair and through the non-blocking
- * framer fed one byte at a time, unknown types and oversized lengths.
+ * framer fed one byte at a time, unknown types and oversized lengths; a frame larger than the socket buffer
+ * sent on a non-blocking socket (the parent's end) to a peer that reads it late.
  */
 #include "check.h"
 #include "msg.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void
@@ -263,6 +266,42 @@ test_framing(void)
 	CHECK(!msg_type_known(0) && !msg_type_known(14) && msg_type_known(MSG_FIX_REQ));
 }
 
+/* A 2 MiB frame (a rollback may carry a 1 MiB value) on the non-blocking parent end: msg_send waits for the
+ * peer to drain the socket instead of failing with EAGAIN. */
+static void
+test_large_nonblocking(void)
+{
+	struct msg_buf b = { 0 };
+	char err[256];
+	int sv[2], status = -1;
+	size_t i;
+	pid_t pid;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == 0);
+	b.len = b.cap = 2u * 1024 * 1024;
+	CHECK((b.data = malloc(b.len)) != NULL);
+	for (i = 0; i < b.len; i++)
+		b.data[i] = (uint8_t)(i * 7);
+	if ((pid = fork()) == 0) {
+		struct msg_buf in = { 0 };
+		uint32_t type;
+		int ok;
+
+		close(sv[0]);
+		usleep(200000);		/* the sender fills the socket buffer first */
+		ok = msg_recv(sv[1], &type, &in, err, sizeof(err)) == 0 && type == MSG_ROLLBACK_REQ &&
+		    in.len == b.len && memcmp(in.data, b.data, b.len) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	CHECK(pid > 0);
+	close(sv[1]);
+	CHECK(msg_send(sv[0], MSG_ROLLBACK_REQ, &b, err, sizeof(err)) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(sv[0]);
+	msg_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -270,5 +309,6 @@ main(void)
 	test_requests();
 	test_certmgr_res();
 	test_framing();
+	test_large_nonblocking();
 	return check_done("test_msg");
 }
