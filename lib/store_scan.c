@@ -285,12 +285,24 @@ store_scan_obs_certmgr(struct store *st, int64_t obs_id, const char *at, const s
 	sqlite3_bind_int64(s, 2, obs_id);
 	if (step_done(db, s, err, errlen) == -1)
 		goto fail;
+	if (nev > STORE_EVIDENCE_MAX)
+		nev = STORE_EVIDENCE_MAX;
 	if (prep(db, "SELECT count(*) FROM evidence WHERE observation_id = ?", &s, err, errlen) == -1)
 		goto fail;
 	sqlite3_bind_int64(s, 1, obs_id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		have = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
+	if (have + (int64_t)nev > STORE_EVIDENCE_MAX) {
+		if (prep(db, "DELETE FROM evidence WHERE id IN (SELECT id FROM evidence WHERE observation_id = ? "
+		    "AND source = 'smspxe' ORDER BY id DESC LIMIT ?)", &s, err, errlen) == -1)
+			goto fail;
+		sqlite3_bind_int64(s, 1, obs_id);
+		sqlite3_bind_int64(s, 2, have + (int64_t)nev - STORE_EVIDENCE_MAX);
+		if (step_done(db, s, err, errlen) == -1)
+			goto fail;
+		have -= sqlite3_changes(db);
+	}
 	if (have < STORE_EVIDENCE_MAX && put_evidence(db, obs_id, ev, nev,
 	    (size_t)(STORE_EVIDENCE_MAX - have), err, errlen) == -1)
 		goto fail;

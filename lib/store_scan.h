@@ -89,8 +89,10 @@ int	 store_scan_put_obs(struct store *st, const struct store_obs *o, const struc
 	    size_t nev, int64_t *obs_id, char *err, size_t errlen);
 
 /*
- * Mark a stored observation certmgr_denied (at = newest denial time, may be NULL) and append ev lines while
- * the observation holds fewer than STORE_EVIDENCE_MAX.  One transaction.  0 or -1 with err (nothing written).
+ * Mark a stored observation certmgr_denied (at = newest denial time, may be NULL) and append the ev lines
+ * (at most STORE_EVIDENCE_MAX); when the observation is full, its last-stored SMSPXE lines (the least
+ * important: a host's evidence is stored most important first) make room, so a denial found after the
+ * host's reply is kept as when it is found before.  One transaction.  0 or -1 with err (nothing written).
  */
 int	 store_scan_obs_certmgr(struct store *st, int64_t obs_id, const char *at, const struct store_evidence *ev,
 	    size_t nev, char *err, size_t errlen);

@@ -42,6 +42,7 @@
 
 #define NSTATES		(VERDICT_UNKNOWN + 1)
 #define READY_MS	15000
+#define SCAN_RETRY_S	10	/* after a scan run that could not start (host_map, store) */
 
 /* One host of a run. */
 struct tgt {
@@ -191,7 +192,7 @@ host_reply(struct run *r, struct tgt *t, uint64_t task, const uint8_t *p, size_t
 	struct msg_host_res m;
 	struct verdict_in in;
 	struct verdict v;
-	char err[256];
+	char err[256] = "";
 
 	if (msg_dec_host_res(p, n, &m, err, sizeof(err)) == -1 || m.task != task) {
 		if (m.task != task && err[0] == '\0')
@@ -697,7 +698,7 @@ scan_daemon(const struct config *conf)
 	struct run_result res;
 	struct pollfd pfd;
 	struct fix_daemon *fixer = NULL;
-	int64_t next_due;
+	int64_t next_due, hold_until = 0;
 	long pending;
 	char err[512];
 
@@ -721,13 +722,17 @@ scan_daemon(const struct config *conf)
 			log_warnx("store: %s", err);
 			pending = 0;
 		}
-		if (pending > 0 || (conf->scan.interval > 0 && util_mono_ms() >= next_due)) {
+		if (util_mono_ms() >= hold_until &&
+		    (pending > 0 || (conf->scan.interval > 0 && util_mono_ms() >= next_due))) {
 			int scheduled = pending == 0;
 
 			if (scheduled)
 				next_due = util_mono_ms() + 1000LL * conf->scan.interval;
-			if (scan_run(&sc, scheduled ? "schedule" : "request", NULL, &res) == -1)
-				log_warnx("scan could not run");
+			if (scan_run(&sc, scheduled ? "schedule" : "request", NULL, &res) == -1) {
+				/* Not a busy loop on the site DB while requests wait: they are retried later. */
+				log_warnx("scan could not run; trying again in %d s", SCAN_RETRY_S);
+				hold_until = util_mono_ms() + 1000LL * SCAN_RETRY_S;
+			}
 			if (res.stopped)
 				break;
 			continue;

@@ -118,10 +118,14 @@ main(void)
 	CHECK_STR(db_text(db, "SELECT certmgr_denied || certmgr_denied_at FROM observations WHERE state = "
 	    "'unreachable'", buf, sizeof(buf)), "12026-11-20T08:05:18Z");
 	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE source = 'certmgr'") == 1);
-	/* the cap holds for merged lines too */
+	/* the cap holds for merged lines too; the denial takes the place of the last (least important) SMSPXE line */
 	CHECK(store_scan_obs_certmgr(st, obs_id, NULL, ev, 1, err, sizeof(err)) == 0);
 	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE observation_id = (SELECT min(id) FROM observations)")
 	    == 20);
+	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE source = 'certmgr' AND observation_id = "
+	    "(SELECT min(id) FROM observations)") == 1);
+	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE source = 'smspxe' AND at IS NULL AND observation_id = "
+	    "(SELECT min(id) FROM observations)") == 10);	/* the 20th line (odd: with a time) went */
 	CHECK(db_num(db, "SELECT certmgr_denied FROM observations WHERE id = (SELECT min(id) FROM observations)") == 1);
 
 	/* scan_requests: pending, claim, finish */
