@@ -14,10 +14,12 @@
 #include "config.h"
 #include "util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,21 +356,47 @@ config_load(const char *path, enum config_kind kind, struct config *conf, char *
 	return p.errors;
 }
 
+/*
+ * Open path read-only as a credentials file: a symbolic link as the last component is refused (O_NOFOLLOW),
+ * a FIFO does not block (O_NONBLOCK), and the ownership and mode checks are made on the opened file
+ * (fstat), so the file checked is the file read.  Returns the fd (the caller closes it), or -1 with the
+ * reason in err.
+ */
+static int
+secret_open(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == ELOOP)
+			return util_err(err, errlen, "%s: a symbolic link: name the file itself", path);
+		return util_err(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &sb) == -1)
+		util_err(err, errlen, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		util_err(err, errlen, "%s: not a regular file", path);
+	else if (sb.st_uid != geteuid())
+		util_err(err, errlen, "%s: owned by uid %u, not by the running user (uid %u)", path,
+		    (unsigned)sb.st_uid, (unsigned)geteuid());
+	else if (sb.st_mode & (S_IRWXG | S_IRWXO))
+		util_err(err, errlen, "%s: group or others have access (mode %03o): chmod 600 it",
+		    path, (unsigned)(sb.st_mode & 0777));
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
 int
 config_check_secrecy(const char *path, char *err, size_t errlen)
 {
-	struct stat sb;
+	int fd;
 
-	if (stat(path, &sb) == -1)
-		return util_err(err, errlen, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(sb.st_mode))
-		return util_err(err, errlen, "%s: not a regular file", path);
-	if (sb.st_uid != geteuid())
-		return util_err(err, errlen, "%s: owned by uid %u, not by the running user (uid %u)", path,
-		    (unsigned)sb.st_uid, (unsigned)geteuid());
-	if (sb.st_mode & (S_IRWXG | S_IRWXO))
-		return util_err(err, errlen, "%s: group or others have access (mode %03o): chmod 600 it",
-		    path, (unsigned)(sb.st_mode & 0777));
+	if ((fd = secret_open(path, err, errlen)) == -1)
+		return -1;
+	close(fd);
 	return 0;
 }
 
@@ -422,21 +450,42 @@ int
 config_read_secret(const char *path, char *buf, size_t size, char *err, size_t errlen)
 {
 	char *data;
-	size_t len;
+	size_t off = 0, len;
+	ssize_t r;
+	int fd, rc = -1;
 
+	assert(size > 0);
 	memset(buf, 0, size);
-	if (config_check_secrecy(path, err, errlen) == -1)
+	if ((fd = secret_open(path, err, errlen)) == -1)
 		return -1;
-	if ((data = util_read_file(path, 64 * 1024, &len, err, errlen)) == NULL)
-		return -1;
+	/* The first line and one byte more than fits: enough to tell "too long" from "fits". */
+	if ((data = calloc(1, size + 1)) == NULL) {
+		util_err(err, errlen, "%s: out of memory", path);
+		goto done;
+	}
+	while (off < size && memchr(data, '\n', off) == NULL) {
+		if ((r = read(fd, data + off, size - off)) == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			util_err(err, errlen, "%s: %s", path, strerror(errno));
+			goto done;
+		}
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
 	len = strcspn(data, "\r\n");
 	if (len == 0 || len >= size) {
-		explicit_bzero(data, strlen(data));
-		free(data);
-		return util_err(err, errlen, "%s: %s", path, len == 0 ? "empty secret" : "secret too long");
+		util_err(err, errlen, "%s: %s", path, len == 0 ? "empty secret" : "secret too long");
+		goto done;
 	}
 	memcpy(buf, data, len);
-	explicit_bzero(data, strlen(data));
-	free(data);
-	return 0;
+	rc = 0;
+done:
+	if (data != NULL) {
+		explicit_bzero(data, size + 1);
+		free(data);
+	}
+	close(fd);
+	return rc;
 }

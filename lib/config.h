@@ -66,8 +66,9 @@ struct config {
 int	 config_load(const char *path, enum config_kind kind, struct config *conf, char *errs, size_t errlen);
 
 /*
- * Refuse a credentials file that is not a regular file, not owned by the running user, or readable or
- * writable by group or others (relayd's check_file_secrecy).  0 if fine, -1 with the reason in err.
+ * Refuse a credentials file that is a symbolic link, not a regular file, not readable, not owned by the
+ * running user, or readable or writable by group or others (relayd's check_file_secrecy).  The checks are
+ * made on the opened file.  0 if fine, -1 with the reason in err.
  */
 int	 config_check_secrecy(const char *path, char *err, size_t errlen);
 
@@ -78,8 +79,10 @@ int	 config_check_secrecy(const char *path, char *err, size_t errlen);
 int	 config_check_files(const struct config *conf, char *errs, size_t errlen);
 
 /*
- * Read a secret (first line, trailing CR/LF removed) from a secrecy-checked file into buf.
- * 0 on success; -1 with the reason in err (buf is zeroed).  The caller explicit_bzero()s buf after use.
+ * Read a secret (first line, trailing CR/LF removed) into buf (size > 0), opening path once: the
+ * config_check_secrecy checks are made on that descriptor and the secret is read from it, so a file
+ * swapped between check and read is never read.  0 on success; -1 with the reason in err (buf is zeroed).
+ * The caller explicit_bzero()s buf after use.
  */
 int	 config_read_secret(const char *path, char *buf, size_t size, char *err, size_t errlen);
 

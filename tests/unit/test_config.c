@@ -1,6 +1,7 @@
 /*
  * test_config.c — lib/config.c: a good file of each kind, every kind of error reported with its line
- * number (all of them in one pass), required keys, defaults, and the secrecy check of credential files.
+ * number (all of them in one pass), required keys, defaults, and the secrecy check of credential files
+ * (mode, owner, symbolic link, FIFO) and the secret's first-line bounds.
  * Files are written into a private temp dir that is removed at the end.
  */
 #include <stdio.h>
@@ -215,11 +216,11 @@ static void
 test_secrecy(void)
 {
 	struct config c;
-	char err[512], buf[64], conf[1024];
-	const char *open_pw, *path;
+	char err[512], buf[64], conf[1024], big[80], text[128], link[600], fifo[600], open_pw[512];
+	const char *path;
 
 	CHECK(config_check_secrecy(write_file("ok.pw", "x\n", 0600), err, sizeof(err)) == 0);
-	open_pw = write_file("open.pw", "hunter2\n", 0640);
+	snprintf(open_pw, sizeof(open_pw), "%s", write_file("open.pw", "hunter2\n", 0640));
 	CHECK(config_check_secrecy(open_pw, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "group or others have access (mode 640)") != NULL);
 	CHECK(config_check_secrecy(write_file("world.pw", "x\n", 0604), err, sizeof(err)) == -1);
@@ -232,6 +233,43 @@ test_secrecy(void)
 	CHECK_STR(buf, "s3cr3t");
 	CHECK(config_read_secret(write_file("empty.pw", "\n", 0600), buf, sizeof(buf), err,
 	    sizeof(err)) == -1);
+	CHECK(strstr(err, "empty secret") != NULL);
+
+	/* the longest secret buf holds (63 bytes), one byte more, and no newline at all */
+	memset(big, 'k', sizeof(big));
+	snprintf(text, sizeof(text), "%.*s\nrest\n", 63, big);
+	CHECK(config_read_secret(write_file("fits.pw", text, 0600), buf, sizeof(buf), err, sizeof(err)) == 0);
+	CHECK(strlen(buf) == 63);
+	snprintf(text, sizeof(text), "%.*s\n", 64, big);
+	CHECK(config_read_secret(write_file("long.pw", text, 0600), buf, sizeof(buf), err, sizeof(err)) == -1);
+	CHECK(strstr(err, "secret too long") != NULL && buf[0] == '\0');
+	CHECK(config_read_secret(write_file("nonl.pw", "abc", 0600), buf, sizeof(buf), err, sizeof(err)) == 0);
+	CHECK_STR(buf, "abc");
+
+	/* a symbolic link is refused, even to a good file: the file checked is the file read */
+	snprintf(link, sizeof(link), "%s/link.pw", dir);
+	CHECK(symlink(write_file("target.pw", "s3cr3t\n", 0600), link) == 0);
+	CHECK(config_check_secrecy(link, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "link.pw: a symbolic link") != NULL);
+	CHECK(config_read_secret(link, buf, sizeof(buf), err, sizeof(err)) == -1);
+	CHECK(buf[0] == '\0' && strstr(err, "a symbolic link") != NULL);
+
+	/* a FIFO is refused without blocking on it */
+	snprintf(fifo, sizeof(fifo), "%s/fifo.pw", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK(config_read_secret(fifo, buf, sizeof(buf), err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not a regular file") != NULL);
+
+	/* a file owned by another user (uid 65534) is refused; needs root to chown (the test suite's user) */
+	path = write_file("other.pw", "s3cr3t\n", 0600);
+	if (geteuid() == 0) {
+		CHECK(chown(path, 65534, 65534) == 0);
+		CHECK(config_check_secrecy(path, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "owned by uid 65534, not by the running user (uid 0)") != NULL);
+		CHECK(config_read_secret(path, buf, sizeof(buf), err, sizeof(err)) == -1);
+		CHECK(buf[0] == '\0' && strstr(err, "owned by uid 65534") != NULL);
+	} else
+		printf("config: not root: ownership refusal not tested\n");
 
 	/* config_check_files names every credential file that fails */
 	snprintf(conf, sizeof(conf), "[store]\npath = /tmp/s.db\n[sitedb]\nhost = h\ndatabase = d\nuser = u\n"
