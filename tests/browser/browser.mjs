@@ -1,9 +1,10 @@
 // browser.mjs — shared helpers of the browser suite: Debian's Chromium through playwright-core (headless,
 // fresh temp profile, closed in every path), a console/page-error watch that makes a test fail on any error,
-// screenshots under $DPFLEET_BUILD_ROOT/screenshots/, free ports, dpfleet-server start/stop and a small
-// fetch client for the API.  Who calls it: dashboard.test.mjs and lab.test.mjs.  What it assumes: node 20,
+// screenshots under $DPFLEET_BUILD_ROOT/screenshots/, free ports, dpfleet-server start/stop, a small fetch
+// client for the API, and the one rule for skipping (skipOrFail).  Who calls it: dashboard.test.mjs and lab.test.mjs.  What it assumes: node 20,
 // playwright-core in the top-level node_modules, /usr/bin/chromium.
 
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,20 @@ export function loadPlaywright() {
   } catch (e) {
     return null;
   }
+}
+
+// Whether a missing browser or root must fail the test instead of skipping it: in CI (CI set) or when
+// DPFLEET_REQUIRE_BROWSER=1.
+export function skipIsFailure() {
+  return Boolean(process.env.CI) || process.env.DPFLEET_REQUIRE_BROWSER === '1';
+}
+
+// The only skips the suite knows: Chromium or playwright-core not installed, or not root (the lab).  t.skip(why)
+// and true, or (skipIsFailure()) an assertion failure.  Anything else missing or broken is a failure anyway.
+export function skipOrFail(t, why) {
+  if (skipIsFailure()) assert.fail(why + ' (CI or DPFLEET_REQUIRE_BROWSER=1: a skip is a failure)');
+  t.skip(why);
+  return true;
 }
 
 // Why the browser suite cannot run here, or null.
@@ -220,13 +235,16 @@ export function parseCsv(text) {
   return rows;
 }
 
-// Stop a daemon and say what was wrong with its end: killed by a signal other than our SIGTERM, a nonzero
-// exit, or a sanitizer report in its log.  null when it ended cleanly.
+// Stop a daemon and say what was wrong with its end: it had already ended before this SIGTERM (however), killed
+// by a signal other than our SIGTERM, a nonzero exit, or a sanitizer report in its log.  null when it ended
+// cleanly.
 export async function stopChecked(daemon, logFile, name) {
+  const early = daemon.exited();
   const r = await daemon.stop();
   const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
   const san = /(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:)[^\n]*/.exec(log);
   if (san) return name + ': sanitizer report: ' + san[0];
+  if (early) return name + ': ended before it was stopped (' + (r.sig || 'exit ' + r.code) + '): ' + log.slice(-500);
   if (r.sig && r.sig !== 'SIGTERM') return name + ': killed by ' + r.sig + ': ' + log.slice(-500);
   if (r.code) return name + ': exit ' + r.code + ': ' + log.slice(-500);
   return null;

@@ -6,7 +6,10 @@
 // turn healthy and affected.csv empty, and fixes.csv holds the proof; a viewer (created with `user add`)
 // sees no fix controls and gets 403 from the API anyway.  Screenshots of each page at 1280×800 and 390×844
 // go to $DPFLEET_BUILD_ROOT/screenshots/lab-*.png.  Any console or page error fails the test.
-// Prerequisites that do not exist yet make the test (or only its fix part) skip with the exact reason.
+// It skips only when Chromium or playwright-core is not installed or it does not run as root (the lab's smbd
+// hosts need root), and not even then under CI or DPFLEET_REQUIRE_BROWSER=1.  Anything else missing (a binary,
+// the lab's operator, a scanner mode) or a scanner daemon that exits is a failure, and both daemons must end
+// cleanly on SIGTERM.
 // Everything started here (lab, daemons, browsers, temp dirs) is stopped in finally blocks.
 
 import { test } from 'node:test';
@@ -15,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  SOURCE_ROOT, BUILD_ROOT, missingBrowserPrereq, findServer, findScanner, launch, watchErrors, shot, userAdd,
+  SOURCE_ROOT, BUILD_ROOT, missingBrowserPrereq, skipOrFail, findServer, findScanner, launch, watchErrors, shot, userAdd,
   startDaemon, stopChecked, waitHttp, parseCsv, signIn, download,
 } from './browser.mjs';
 
@@ -76,22 +79,18 @@ async function shots(page, base, name, route, sel) {
 }
 
 test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, viewer', { timeout: 900000 }, async (t) => {
-  const missing = [];
-  const why = missingBrowserPrereq();
-  if (why) missing.push(why);
+  const why = missingBrowserPrereq() ||
+    (process.getuid && process.getuid() !== 0 ? 'the lab needs root (smbd)' : null);
+  if (why && skipOrFail(t, why)) return;
   const server = findServer();
   const scanner = findScanner();
-  if (!server) missing.push('dpfleet-server is not built');
-  if (!scanner) missing.push('dpfleet-scanner is not built');
-  if (!fs.existsSync(path.join(BUILD_ROOT, 'tests', 'tdsd', 'dpfleet-tdsd'))) missing.push('dpfleet-tdsd is not built');
-  if (!fs.existsSync(LAB)) missing.push('tests/lab/dpfleet-lab is missing');
-  if (process.getuid && process.getuid() !== 0) missing.push('the lab needs root (smbd)');
-  let modes = { once: false, fix: false };
-  if (scanner) {
-    modes = scannerModes(scanner);
-    if (!modes.once) missing.push('dpfleet-scanner has no --once (issue 6)');
-  }
-  if (missing.length) { t.skip('prerequisites missing: ' + missing.join('; ')); return; }
+  assert.ok(server, 'dpfleet-server is not built');
+  assert.ok(scanner, 'dpfleet-scanner is not built');
+  assert.ok(fs.existsSync(path.join(BUILD_ROOT, 'tests', 'tdsd', 'dpfleet-tdsd')), 'dpfleet-tdsd is not built');
+  assert.ok(fs.existsSync(LAB), 'tests/lab/dpfleet-lab is missing');
+  const modes = scannerModes(scanner);
+  assert.ok(modes.once, 'dpfleet-scanner has no --once: ' + modes.usage);
+  assert.ok(modes.fix, 'dpfleet-scanner has no fix mode: ' + modes.usage);
 
   const dir = fs.mkdtempSync('/tmp/dpfleet-blab-');
   fs.rmSync(dir, { recursive: true });         // dpfleet-lab creates it
@@ -105,7 +104,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     labUp = true;                                // down is idempotent: always run it
     assert.ok(up.ok, 'dpfleet-lab up: ' + up.out.slice(-2000));
     const lab = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8'));
-    if (!lab.operator) { t.skip('prerequisites missing: the lab did not create the operator (dpfleet-server user add)'); return; }
+    assert.ok(lab.operator, 'the lab did not create the operator (dpfleet-server user add)');
     const conf = path.join(dir, 'server.conf');
     for (const [n, role, pw] of [['viewer', 'viewer', VIEWER_PW], ['admin', 'admin', ADMIN_PW]]) {
       const r = userAdd(server, conf, n, role, pw);
@@ -127,15 +126,18 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     const down = await waitHttp(base + '/healthz', srv);
     assert.equal(down, null, 'dpfleet-server: ' + down + ' ' + fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-1000));
 
-    // The scanner daemon: scans on schedule and on request, and runs fix jobs (issue 7).  A build without a
-    // daemon mode exits at once; give it two seconds to show it stays up.
+    // The scanner daemon: scans on schedule and on request, and runs fix jobs (issue 7).  It must stay up: an
+    // exit in its first two seconds (a crash, a refused config) fails the test here with its log.
     const sd = startDaemon(scanner, ['-d', '-f', path.join(dir, 'scanner.conf')], path.join(dir, 'scanner.log'));
     daemons.push(sd);
     sd.log = path.join(dir, 'scanner.log');
     sd.name = 'dpfleet-scanner';
     await Promise.race([sd.done, new Promise((r) => setTimeout(r, 2000))]);
-    const daemonWhy = sd.exited() ? 'dpfleet-scanner daemon mode exited at once: ' +
-      fs.readFileSync(path.join(dir, 'scanner.log'), 'utf8').slice(-300) : null;
+    if (sd.exited()) {
+      const { code, sig } = await sd.done;
+      assert.fail(`dpfleet-scanner daemon exited at once (${sig || 'exit ' + code}): ` +
+        fs.readFileSync(path.join(dir, 'scanner.log'), 'utf8').slice(-1000));
+    }
 
     const b = await launch({ width: 1280, height: 800 });
     browsers.push(b);
@@ -207,8 +209,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       await vb.close();
     });
 
-    await t.test('Scan now reaches the scanner daemon', async (st) => {
-      if (daemonWhy) { st.skip('prerequisite missing: ' + daemonWhy); return; }
+    await t.test('Scan now reaches the scanner daemon', async () => {
       await page.goto(base + '/#/');
       await page.waitForSelector('#scan-now');
       const before = Number(/#(\d+)/.exec(await page.textContent('#last-scan'))[1]);
@@ -226,12 +227,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       await shots(page, base, 'overview-rescanned', '#/', '#chart canvas');
     });
 
-    await t.test('fix all affected with the button; jobs reach written; overview turns healthy', async (st) => {
-      if (daemonWhy || !modes.fix) {
-        st.skip('prerequisite missing: ' + (daemonWhy ||
-          'dpfleet-scanner has no fix execution yet (issue 7; its usage lists no `fix`)'));
-        return;
-      }
+    await t.test('fix all affected with the button; jobs reach written; overview turns healthy', async () => {
       // "Select all affected" → "Fix selected" → the dialog (count, sites, dry run) → the live job list.
       // Returns [[host, state, outcome]...] once every queued job has ended.
       const sites = [...new Set(affected.map((f) => lab.expect[f].site))].sort().join(', ');
@@ -326,7 +322,6 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     const ends = [];
     while (daemons.length) {
       const d = daemons.pop();
-      if (d === sd && daemonWhy) { await d.stop(); continue; }   // exited at once: already reported as a skip
       ends.push(await stopChecked(d, d.log, d.name));
     }
     assert.deepEqual(ends.filter(Boolean), [], 'daemons end cleanly on SIGTERM');
