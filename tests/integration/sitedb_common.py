@@ -4,11 +4,13 @@ A SiteDbEnv owns one temp dir holding: a ConfigMgr SQLite DB built from tests/td
 fixture file from tests/integration/data/, a dpfleet-tdsd serving it on a free 127.0.0.1 port, the fault
 file it re-reads per connection, 0600 password files, a scanner.conf and the scanner's state DB.  close()
 stops tdsd and removes everything; use it in a finally.  run(test, ...) is each test's main: test(t, env)
-on a fresh SiteDbEnv with a Failures t.
+on a fresh SiteDbEnv with a Failures t, then the read-only rule checked on tdsd's log: tdsd runs with -v,
+which logs every batch as "batch VERB: SQL", and every batch the scanner sent must be a SELECT.
 """
 import hashlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -101,7 +103,8 @@ class SiteDbEnv:
         log = open(self.tdsd_log, "ab")
         self.proc = subprocess.Popen(
             [TDSD, "--listen", "127.0.0.1:%d" % self.port, "--db", self.sitedb_path,
-             "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE, "--faults", self.faults_path],
+             "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE, "--faults", self.faults_path,
+             "-v"],
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + timeout
@@ -117,6 +120,14 @@ class SiteDbEnv:
                 if not chunk:
                     continue
                 buf += chunk
+
+    def batch_verbs(self):
+        """The first word of every batch tdsd received (its -v log: "batch VERB: SQL"), in order."""
+        try:
+            with open(self.tdsd_log, encoding="utf-8", errors="replace") as f:
+                return re.findall(r"^batch (\S+): ", f.read(), re.M)
+        except OSError:
+            return []
 
     def tdsd_stderr(self):
         try:
@@ -221,12 +232,17 @@ class Failures:
 
 
 def run(test, **env_args):
-    """test(t, env) on SiteDbEnv(**env_args); tdsd's stderr printed when a check failed, env closed even on
-    failure, then exit with t's status."""
+    """test(t, env) on SiteDbEnv(**env_args), then the read-only check on every batch tdsd logged (when the
+    test started tdsd); tdsd's stderr printed when a check failed, env closed even on failure, then exit with
+    t's status."""
     t = Failures()
     env = SiteDbEnv(**env_args)
     try:
         test(t, env)
+        if os.path.exists(env.tdsd_log):
+            verbs = env.batch_verbs()
+            t.check(len(verbs) > 0, "read-only: tdsd logged the scanner's batches (%d)" % len(verbs))
+            t.equal(sorted(set(verbs) - {"SELECT"}), [], "read-only: every batch the scanner sent is a SELECT")
     finally:
         if t.n:
             print("--- tdsd stderr ---\n%s" % env.tdsd_stderr())

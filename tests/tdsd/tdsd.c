@@ -15,6 +15,7 @@
  * Messages are reassembled from packets up to MSG_MAX bytes; each packet is at most TDS_PACKET_MAX bytes.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -339,10 +340,28 @@ done:
 	return rc;
 }
 
+/*
+ * The batch's first word, upper-cased, into verb ("?" when it starts with no word): logged with every batch
+ * so tests can assert what a client sent (the scanner sends nothing but SELECT).
+ */
+static void
+batch_verb(const char *sql, char *verb, size_t size)
+{
+	size_t n = 0;
+
+	while (isspace((unsigned char)*sql))
+		sql++;
+	while (n + 1 < size && (isalnum((unsigned char)*sql) || *sql == '_'))
+		verb[n++] = (char)toupper((unsigned char)*sql++);
+	if (n == 0 && size > 1)
+		verb[n++] = '?';
+	verb[n] = '\0';
+}
+
 static int
 conn_batch(struct conn *c, struct tds_buf *out)
 {
-	char	*sql = NULL, err[256];
+	char	*sql = NULL, err[256], verb[32];
 	size_t	 sqllen;
 	int	 faulty, w, rc = -1;
 
@@ -350,7 +369,8 @@ conn_batch(struct conn *c, struct tds_buf *out)
 		log_warnx("%s", err);
 		return -1;
 	}
-	log_debug("batch: %s", sql);
+	batch_verb(sql, verb, sizeof(verb));
+	log_debug("batch %s: %s", verb, sql);
 	faulty = faults_match(&c->faults, sql);
 	tds_buf_reset(out);
 	if (faulty && c->faults.query_delay_ms > 0) {

@@ -215,6 +215,11 @@ def main():
         check("row\t31" in lines, "dblib: a SET line is ignored, the next statement runs")
         check("row\t32" in lines, "dblib: USE of the database works")
         check(any(l.startswith("msg\t911\t") for l in lines), "dblib: USE of another database → 911")
+        with open(srv.log, errors="replace") as f:
+            log = f.read()
+        check("\nbatch DELETE: DELETE FROM v_Site\n" in log and "\nbatch SET: SET NOCOUNT ON\n" in log and
+              "\nbatch SELECT: SELECT * FROM nope\n" in log,
+              "-v logs every batch as 'batch VERB: SQL' (what the sitedb tests' read-only check reads)")
 
         # --- query timeout: dbsettime fires, ATTENTION answered, the connection stays usable ---
         set_faults(faults, {"query_delay_ms": 30000, "match": "slow_marker"})
