@@ -9,7 +9,9 @@ fixture_data.sql, then checks it against real FreeTDS clients:
     NULLs and NVARCHAR(MAX); dbsettime() fires against query_delay_ms and the connection stays usable;
   - the fault file (rewritten while the server runs): login_reject, login_delay_ms beyond the login timeout,
     drop_after_bytes, truncate_reply_bytes scoped by match;
-  - garbage, truncated and oversized packets end only their own connection;
+  - garbage, truncated and oversized packets: the server closes that connection itself within 2 s (only
+    where EOF is the stimulus does the client half-close), answers nothing (or exactly the PRELOGIN reply
+    before a bad LOGIN7), logs the matching parse error, and goes on serving others;
   - concurrent clients; SIGTERM stops the server and its children.
 Every process and the temp dir are cleaned up in `finally`.  Usage: tdsd_test.py DPFLEET_TDSD DBLIB_CLIENT
 """
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 FAILURES = []
 
@@ -113,23 +116,53 @@ def client(tmp, srv, *sql, login_timeout=5, query_timeout=10, password="Pa55-wö
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
-def raw(srv, data, read=True):
-    """Send bytes on a fresh connection; return what came back before the server closed (or 5 s)."""
-    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-    got = b""
+def raw(srv, data, half_close=False, limit=2.0):
+    """Send data on a fresh connection and wait up to `limit` seconds for the SERVER to close it.  Only with
+    half_close does the client shut down its sending side (the server then sees EOF: for the cases where EOF
+    is the stimulus).  Returns (how, reply, seconds): how is "eof" (orderly close), "reset" (closed with our
+    bytes unread) or "timeout" (still open after `limit`: the server did not close by itself)."""
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=limit)
+    got, how = b"", "timeout"
+    t0 = time.monotonic()
     try:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        while read:
-            chunk = s.recv(65536)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the server closed while we were still sending: read what it sent before
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        while True:
+            left = limit - (time.monotonic() - t0)
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                how = "reset"
+                break
             if not chunk:
+                how = "eof"
                 break
             got += chunk
-    except OSError:
-        pass
     finally:
         s.close()
-    return got
+    return how, got, time.monotonic() - t0
+
+
+def log_since(srv, offset, want, wait=1.0):
+    """True once srv's log after byte offset holds want (a child writes it before closing: poll briefly)."""
+    deadline = time.monotonic() + wait
+    while True:
+        with open(srv.log, "rb") as f:
+            f.seek(offset)
+            if want in f.read().decode("utf-8", "replace"):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def packet(ptype, payload, status=1):
@@ -246,26 +279,46 @@ def main():
         check(rc == 0 and "row\t1" in out.splitlines(), "bad fault file: connection served without faults")
         set_faults(faults, {})
 
-        # --- malformed input ends only that connection ---
-        bad = {
-            "random bytes": bytes(random.getrandbits(8) for _ in range(4096)),
-            "length below header": b"\x12\x01\x00\x04\x00\x00\x01\x00",
-            "length over the cap": b"\x12\x01\xff\xff\x00\x00\x01\x00" + b"\x00" * 100,
-            "truncated packet": b"\x12\x01\x01\x00\x00\x00\x01\x00abc",
-            "PRELOGIN offsets out of bounds": packet(0x12, b"\x00\xff\xf0\x00\x06\xff"),
-            "PRELOGIN without terminator": packet(0x12, b"\x00\x00\x05\x00\x01"),
-            "LOGIN7 garbage": packet(0x12, prelogin_payload()) + packet(0x10, b"\xff" * 200),
-            "LOGIN7 Length lies": packet(0x12, prelogin_payload()) + packet(0x10, struct.pack("<I", 5000) + b"\0" * 90),
-            "SQLBatch before login": packet(0x01, b"\x16\x00\x00\x00" + b"\x00" * 30),
-            "endless non-EOM packets": b"".join(packet(0x12, b"\x00" * 32000, status=0) for _ in range(40)),
-            "empty": b"",
-        }
-        for name, data in bad.items():
-            got = raw(srv, data)
-            check(srv.alive() and not got.startswith(b"\x04\x01\x00\x00"), "garbage (%s): connection closed" % name)
-        got = raw(srv, packet(0x12, prelogin_payload()))
-        check(len(got) > 8 and got[0] == 4 and b"\x01\x00\x20\x00\x01" in got[8:40] and got[8 + 32] == 2,
-              "PRELOGIN reply says ENCRYPT_NOT_SUP")
+        # --- malformed input: the server itself closes that connection within 2 s, logs why, answers nothing
+        # (or only the PRELOGIN reply before a bad LOGIN7), and goes on serving others ---
+        how, pre, _ = raw(srv, packet(0x12, prelogin_payload()), half_close=True)
+        check(how == "eof" and len(pre) == 8 + 35 and pre[:4] == b"\x04\x01\x00\x2b" and
+              pre[8 + 5:8 + 10] == b"\x01\x00\x20\x00\x01" and pre[8 + 32] == 2,
+              "PRELOGIN reply: one 43-byte packet saying ENCRYPT_NOT_SUP")
+        rng = random.Random(4469580)   # fixed: the same garbage, so the same parse error, every run
+        bad = [   # name, bytes, client half-closes (EOF is the stimulus), the log line, PRELOGIN reply first
+            ("random PRELOGIN payload", packet(0x12, bytes(rng.getrandbits(8) for _ in range(4000))), False,
+             "PRELOGIN: ", False),
+            ("length below header", b"\x12\x01\x00\x04\x00\x00\x01\x00", False,
+             "packet length 4 below header size", False),
+            ("length over the cap", b"\x12\x01\xff\xff\x00\x00\x01\x00" + b"\x00" * 100, False,
+             "packet length 65535 over 32768", False),
+            ("truncated packet, then EOF", b"\x12\x01\x01\x00\x00\x00\x01\x00abc", True,
+             "before login: truncated packet", False),
+            ("PRELOGIN offsets out of bounds", packet(0x12, b"\x00\xff\xf0\x00\x06\xff"), False,
+             "PRELOGIN: option 0 out of bounds", False),
+            ("PRELOGIN without terminator", packet(0x12, b"\x03\x00\x00\x00\x00"), False,
+             "PRELOGIN: no terminator", False),
+            ("LOGIN7 garbage", packet(0x12, prelogin_payload()) + packet(0x10, b"\xff" * 200), False,
+             "LOGIN7: Length 4294967295 does not match the 200 bytes received", True),
+            ("LOGIN7 Length lies",
+             packet(0x12, prelogin_payload()) + packet(0x10, struct.pack("<I", 5000) + b"\0" * 90), False,
+             "LOGIN7: Length 5000 does not match the 94 bytes received", True),
+            ("SQLBatch before login", packet(0x01, b"\x16\x00\x00\x00" + b"\x00" * 30), False,
+             "expected LOGIN7, got packet type 0x01", False),
+            ("endless non-EOM packets", b"".join(packet(0x12, b"\x00" * 32000, status=0) for _ in range(40)),
+             False, "before login: message over 1048576 bytes", False),
+            ("nothing, then EOF", b"", True, "before login: connection closed or timed out", False),
+        ]
+        for name, data, half, want, prelogin_first in bad:
+            offset = os.path.getsize(srv.log)
+            how, got, dt = raw(srv, data, half_close=half)
+            check(how != "timeout", "garbage (%s): the server closed the connection (%s, %.2f s)" % (name, how, dt))
+            reply = got[:4] == pre[:4] and got[8:] == pre[8:] if prelogin_first else got == b""
+            check(reply, "garbage (%s): reply is %s (got %d bytes)"
+                  % (name, "exactly the PRELOGIN reply" if prelogin_first else "empty", len(got)))
+            check(log_since(srv, offset, want), "garbage (%s): tdsd logged %r" % (name, want))
+            check(srv.alive(), "garbage (%s): the server lives on" % name)
         out = tsql(tmp, srv, "7.4", "SELECT COUNT(*) FROM v_Site")
         check(srv.alive() and "(1 row affected)" in out, "server still answers after garbage")
 
