@@ -1,10 +1,11 @@
 // dashboard.test.mjs — the dashboard against a real dpfleet-server only (no lab, no scanner): a temp store
-// created by `dpfleet-server user add`, filled by seed.py (130 hosts, every state, 3 scans, evidence), the
-// server on a free 127.0.0.1 port, Debian's Chromium through playwright-core.  Checks sign-in (error and
-// lockout messages), overview counts per state and per site, the trend chart, hosts paging/filter/sort/search,
-// host detail verdict words and CMTrace evidence, the operator's fix dialog (cancelled: nothing is queued),
-// a viewer without fix controls who gets 403 from the API anyway, a reload keeping the session, and the
-// 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
+// created by `dpfleet-server user add`, filled by seed.py (5000 hosts, every state, 3 scans and a fix rescan,
+// evidence), the server on a free 127.0.0.1 port, Debian's Chromium through playwright-core.  Checks sign-in
+// (error and lockout messages), overview counts per state and per site, the last full scan, the trend chart,
+// hosts paging/filter/sort/search (also over the thousands: totals, pages, order; no timing), the operator's
+// fix dialog (cancelled: nothing is queued; then a dry run whose live job list follows its jobs to their end),
+// host detail verdict words and CMTrace evidence, a viewer without fix controls who gets 403 from the API
+// anyway, a reload keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
 // Screenshots go to $DPFLEET_BUILD_ROOT/screenshots/server-*.png.  Skips with the reason only when Chromium or
 // playwright-core is not installed (and not even then under CI or DPFLEET_REQUIRE_BROWSER=1); a missing server
 // binary, a failing `user add` or a server that never answers fails.
@@ -157,6 +158,109 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.keyboard.press('Escape');
       await page.waitForSelector('#fix-dialog', { state: 'detached' });
       assert.equal(await page.locator('#live-jobs').count(), 0, 'cancelled dialog queues nothing');
+    });
+
+    await t.test('hosts: thousands — totals, pages, sort order and filters over the whole fleet', async () => {
+      const N = exp.hosts;
+      const fq = exp.by_fqdn;                    // every fqdn in ascending order
+      assert.ok(N >= 5000 && fq.length === N, 'seed.py made thousands of hosts');
+      const rowsOf = () => page.locator('table.hosts tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => ({ fqdn: tr.dataset.fqdn, state: tr.dataset.state })));
+      const countIs = (text) => page.waitForFunction((x) => document.querySelector('#hosts-count')?.textContent === x, text);
+      const firstIs = (fqdn) => page.waitForFunction((x) =>
+        document.querySelector('table.hosts tbody tr')?.dataset.fqdn === x, fqdn);
+      const ascending = (a) => a.every((x, i) => i === 0 || a[i - 1] < x);
+
+      // Pages 1, 2 and the last one of the whole list, in fqdn order.
+      await page.goto(base + '/#/hosts');
+      await countIs(`1–50 of ${N} hosts`);
+      const p1 = (await rowsOf()).map((r) => r.fqdn);
+      assert.deepEqual(p1, fq.slice(0, 50));
+      await page.click('#page-next');
+      await countIs(`51–100 of ${N} hosts`);
+      const p2 = (await rowsOf()).map((r) => r.fqdn);
+      assert.deepEqual(p2, fq.slice(50, 100));
+      assert.ok(p2.every((f) => !p1.includes(f)), 'page 2 differs from page 1');
+      const last = Math.floor((N - 1) / 50) * 50;
+      await page.goto(base + '/#/hosts?offset=' + last);
+      await countIs(`${last + 1}–${N} of ${N} hosts`);
+      assert.deepEqual((await rowsOf()).map((r) => r.fqdn), fq.slice(last));
+      assert.ok(await page.isDisabled('#page-next'), 'no page after the last');
+
+      // Sorting with the column buttons: fqdn descending starts at the other end of the fleet.
+      await page.goto(base + '/#/hosts');
+      await countIs(`1–50 of ${N} hosts`);
+      await page.click('button.sort[data-sort="fqdn"]');
+      await firstIs(fq[N - 1]);
+      assert.deepEqual((await rowsOf()).map((r) => r.fqdn), fq.slice(N - 50).reverse());
+      assert.equal(await page.getAttribute('th[aria-sort="descending"] button', 'data-sort'), 'fqdn');
+      assert.equal(await page.textContent('#hosts-count'), `1–50 of ${N} hosts`);
+      // By state (by name, ascending; fqdn order within a state): "denied" comes first and fills page 1.
+      await page.click('button.sort[data-sort="state"]');
+      await page.waitForFunction(() => /sort=state/.test(location.hash) &&
+        document.querySelector('th[aria-sort="ascending"] button')?.dataset.sort === 'state');
+      await countIs(`1–50 of ${N} hosts`);
+      const bs = await rowsOf();
+      assert.ok(exp.counts.denied > 50 && bs.every((r) => r.state === 'denied'), 'page 1 is all denied');
+      assert.ok(ascending(bs.map((r) => r.fqdn)), 'fqdn order within the state');
+
+      // Filters over thousands: one state (many pages), then one site and state, then a search.
+      const nu = exp.counts.unreachable;
+      assert.ok(nu > 100, 'unreachable hosts fill several pages');
+      await page.goto(base + '/#/hosts?state=unreachable');
+      await countIs(`1–50 of ${nu} hosts`);
+      const u1 = await rowsOf();
+      await page.click('#page-next');
+      await countIs(`51–100 of ${nu} hosts`);
+      const u2 = await rowsOf();
+      const u = [...u1, ...u2];
+      assert.equal(u.length, 100);
+      assert.ok(u.every((r) => r.state === 'unreachable'), 'only unreachable hosts');
+      assert.ok(ascending(u.map((r) => r.fqdn)), 'page 2 continues page 1 in order, no host twice');
+      await page.goto(base + '/#/hosts?site=PS3&state=healthy&sort=fqdn&order=desc');
+      await countIs(`1–50 of ${exp.sites.PS3.healthy} hosts`);
+      const ph = await rowsOf();
+      assert.ok(ph.every((r) => r.state === 'healthy' && r.fqdn.endsWith('.ps3.lab.test')), 'PS3 healthy only');
+      assert.ok(ascending(ph.map((r) => r.fqdn).reverse()), 'descending');
+      const q = fq.filter((f) => f.includes('dp45'));
+      await page.goto(base + '/#/hosts?q=dp45');
+      await countIs(`1–50 of ${q.length} hosts`);
+      assert.deepEqual((await rowsOf()).map((r) => r.fqdn), q.slice(0, 50));
+    });
+
+    await t.test('a dry run from the fix dialog: the live job list follows its own jobs to their end', async () => {
+      await page.goto(base + '/#/hosts?affected=true');
+      await page.waitForSelector('#fix-toolbar');
+      await page.click('#select-affected');
+      await page.click('#fix-selected');
+      await page.waitForSelector('#fix-dialog[open]');
+      assert.equal(await page.textContent('#fix-count'), String(exp.affected));
+      await page.check('#fix-dry-run');
+      await page.click('#fix-confirm');
+      await page.waitForFunction((n) => document.querySelectorAll('#live-jobs tr[data-job]').length === n, exp.affected);
+      assert.match(await page.textContent('#live-status'), new RegExp(`^0 of ${exp.affected} jobs ended`));
+      // No scanner here: python3's sqlite3 (as in seed.py) plays it.  First 1001 newer jobs of another run are
+      // queued, so this run is no longer among the newest 1000 of the job list; then this run's jobs end.
+      const sql = (stmt) => {
+        const r = spawnSync('python3', ['-c', 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=30)\n' +
+          'c.execute(sys.argv[2])\nc.commit()\nprint(c.total_changes)\n', path.join(dir, 'state.db'), stmt],
+        { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return Number(r.stdout);
+      };
+      assert.equal(sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001) " +
+        "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at) " +
+        "SELECT 'fix', 'dp1001.ps3.lab.test', 1, 'other-run', '2026-11-26T00:00:00Z' FROM n"), 1001);
+      assert.equal(sql("UPDATE jobs SET state = 'done', outcome = 'would_write', started_at = requested_at, " +
+        "finished_at = requested_at WHERE dry_run = 1 AND state = 'queued' AND requested_by = 'operator'"),
+      exp.affected, 'the dry-run jobs in the store');
+      await page.waitForFunction((n) => document.querySelector('#live-status')?.textContent ===
+        `${n} of ${n} jobs ended: ${n} would_write.`, exp.affected);
+      const rows = await page.locator('#live-jobs tr[data-job]').evaluateAll((trs) =>
+        trs.map((tr) => [tr.dataset.state, tr.dataset.outcome]));
+      assert.ok(rows.length === exp.affected && rows.every(([st, o]) => st === 'done' && o === 'would_write'),
+        JSON.stringify(rows));
+      assert.equal(sql("DELETE FROM jobs WHERE requested_by = 'other-run'"), 1001);
     });
 
     await t.test('host detail: verdict words, hashes, CMTrace evidence, jobs', async () => {

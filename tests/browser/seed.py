@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # seed.py — fill a dpfleet state DB (already created and migrated by dpfleet-server's `user add`) with a
-# deterministic fleet for the server-only browser test: 3 sites (present, ambiguous, absent), 130 hosts over
-# every verdict state, 3 finished scans with observations, evidence lines for the PXE and CertMgr logs, and
-# a finished fix job.  Prints what the dashboard must show as JSON on stdout (counts per state, per site,
-# the hosts used by the test).  Who calls it: dashboard.test.mjs.  Python 3 standard library only.
+# deterministic fleet for the server-only browser test: 4 sites (present, ambiguous, absent, present), 5000
+# hosts: 130 in PS1/PS2/SS1 over every verdict state (all the affected ones in PS1) and 4870 more in PS3 that
+# are never affected (so the host table is paged, sorted and filtered over thousands while the fix dialog
+# and the CSV still count the PS1 ones), 3 finished full scans with observations and a newer rescan after a
+# fix (trigger fix, which is not "the last scan"), evidence lines for the PXE and CertMgr logs, and a
+# finished fix job.  Prints what the dashboard must show as JSON on stdout (counts per state, per site, the
+# hosts used by the test, the fqdn order).  Who calls it: dashboard.test.mjs.  Python 3 standard library only.
 import hashlib
 import json
 import sqlite3
@@ -14,6 +17,9 @@ AFFECTED = {"missing", "empty", "mismatch"}
 REASONS = ["refused", "timeout", "deadline", "logon_failure"]
 SCAN_TIMES = [("2026-11-23T06:00:00Z", "2026-11-23T06:00:09Z"), ("2026-11-24T06:00:00Z", "2026-11-24T06:00:08Z"),
               ("2026-11-25T06:00:00Z", "2026-11-25T06:00:07Z")]
+HOSTS = 5000
+# PS3's hosts by n % 10: mostly healthy, never affected.
+PS3_STATES = ["healthy"] * 6 + ["no_key", "denied", "unreachable", "unknown"]
 VALUE_PS1 = "MIIF4jCCBMqgAwIBAgITLwAAAAXy6sJ0zQtJXgAAAAAABTANBgkq_LabRootCA;CN=Lab Issuing CA 01, DC=lab, DC=test;2C6F0A51B3E4D9871F22"
 
 
@@ -35,23 +41,27 @@ def main():
     exp_sha = msz_sha256([VALUE_PS1])
     sites = [("PS1", "Primary site 1", "primary", "CAS", "present", VALUE_PS1, exp_sha),
              ("PS2", "Primary site 2", "primary", "CAS", "ambiguous", None, None),
-             ("SS1", "Secondary site 1", "secondary", "PS1", "absent", None, None)]
+             ("SS1", "Secondary site 1", "secondary", "PS1", "absent", None, None),
+             ("PS3", "Primary site 3", "primary", "CAS", "present", VALUE_PS1, exp_sha)]
     for code, name, typ, parent, es, ev, eh in sites:
         c.execute("INSERT INTO sites (code, name, type, parent, server, install_dir, expected_state, expected_value,"
                   " expected_sha256, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                   (code, name, typ, parent, "cm-%s.lab.test" % code.lower(), "D:\\SMS", es, ev, eh, now, now))
     # Hosts: PS1 holds every state, PS2 and SS1 are unknown (nothing to compare) or unreachable.
     hosts = []
-    for i in range(130):
+    for i in range(HOSTS):
         n = i + 1
         if i < 90:
             site, state = "PS1", STATES[i % 7]          # healthy..unreachable, 90 hosts
         elif i < 115:
             site, state = "PS2", ("unknown" if i % 5 else "unreachable")
-        else:
+        elif i < 130:
             site, state = "SS1", ("unknown" if i % 4 else "denied")
-        fqdn = "dp%03d.%s.lab.test" % (n, site.lower())
-        is_mp = 1 if n % 10 == 0 else 0
+        else:
+            site, state = "PS3", PS3_STATES[n % 10]
+        # PS3 is dp1001.ps3 .. dp5870.ps3: after dp051.ps1 in fqdn order, so page 2 still starts there.
+        fqdn = "dp%03d.%s.lab.test" % (n, site.lower()) if i < 130 else "dp%04d.ps3.lab.test" % (n + 870)
+        is_mp = 1 if n % 10 == 0 and i < 130 else 0
         pxe = 1 if n % 3 != 0 else 0
         hosts.append({"fqdn": fqdn, "site": site, "state": state, "is_mp": is_mp, "pxe": pxe, "n": n})
         c.execute("INSERT INTO hosts (fqdn, site, is_dp, is_mp, pxe, sccm_pxe, first_seen, last_seen)"
@@ -72,13 +82,14 @@ def main():
             unr += state == "unreachable"
             reason = REASONS[h["n"] % 4] if state == "unreachable" else None
             vsha = {"healthy": exp_sha, "mismatch": msz_sha256(["some other CA"]), "empty": msz_sha256([])}.get(state)
-            if h["site"] != "PS1" and state == "unknown":
+            if h["site"] not in ("PS1", "PS3") and state == "unknown":
                 vsha = msz_sha256(["value on %s" % h["fqdn"]])
             certerr = 3 + h["n"] % 4 if state in AFFECTED and h["pxe"] else 0
             c.execute("INSERT INTO observations (scan_id, host_id, at, state, reason, affected, value_sha256,"
                       " expected_sha256, pxe_cert_errors, pxe_last_error, pxe_expired_cert, certmgr_denied,"
                       " certmgr_denied_at, scan_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                      (scan_id, h["id"], st, state, reason, affected, vsha, exp_sha if h["site"] == "PS1" else None,
+                      (scan_id, h["id"], st, state, reason, affected, vsha,
+                       exp_sha if h["site"] in ("PS1", "PS3") else None,
                        certerr, "2026-11-20T09:14:0%dZ" % (h["n"] % 10) if certerr else None,
                        1 if h["n"] == 4 else 0, 1 if state == "denied" or h["n"] == 2 else 0,
                        "2026-11-20T10:00:00Z" if state == "denied" or h["n"] == 2 else None, 40 + h["n"]))
@@ -87,6 +98,9 @@ def main():
             h["final"] = state
             c.execute("UPDATE hosts SET last_obs_id = ? WHERE id = ?", (obs, h["id"]))
         c.execute("UPDATE scans SET affected = ?, unreachable = ? WHERE id = ?", (aff, unr, scan_id))
+    # The rescan of one host after a fix: newer than the last full scan, which it must not replace.
+    c.execute("INSERT INTO scans (trigger, started_at, finished_at, state, hosts, affected, unreachable, duration_ms)"
+              " VALUES ('fix', '2026-11-25T08:00:00Z', '2026-11-25T08:00:02Z', 'done', 1, 0, 0, 2000)")
     # Evidence on the newest observation of the detail host (dp002: missing, PXE).
     detail = next(h for h in hosts if h["n"] == 2)
     assert detail["final"] == "missing" and detail["pxe"]
@@ -125,6 +139,7 @@ def main():
         "mp_hosts": sorted(h["fqdn"] for h in hosts if h["is_mp"]),
         "missing_ps1": sorted(h["fqdn"] for h in hosts if h["final"] == "missing" and h["site"] == "PS1"),
         "scans": len(SCAN_TIMES),
+        "by_fqdn": sorted(h["fqdn"] for h in hosts),
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()

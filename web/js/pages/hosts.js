@@ -129,9 +129,13 @@ export async function render(main, params, arg, current) {
     let count, siteList;
     try {
       if (allAffected) {
-        const r = await api.get('/api/v1/hosts' + query({ affected: 'true', site: f.site, limit: 1000 }));
+        // The count from the host list's total, the sites from the summary's per-site counts: neither is capped
+        // by a page, however many hosts are affected.
+        const [r, s] = await Promise.all([api.get('/api/v1/hosts' + query({ affected: 'true', site: f.site, limit: 1 })),
+          api.get('/api/v1/summary')]);
         count = Number(r.total || 0);
-        siteList = [...new Set((r.hosts || []).map((x) => x.site))].sort();
+        siteList = (s.sites || []).filter((x) => Number(x.affected) > 0 && (!f.site || x.code === f.site))
+          .map((x) => x.code).sort();
       } else {
         count = selected.size;
         siteList = [...new Set(selected.values())].sort();
