@@ -5,9 +5,13 @@
 # independent clients: Samba's `net rpc registry` (values, missing, empty, no key, denied ACL, admin write
 # vs. non-admin refusal, DP flags), `smbclient` (SMSPXE logs and their record counts against lab.json's
 # "expect", CertMgr.log on site servers), raw TCP for the network faults (refused, black hole, slow
-# proxy) and FreeTDS `tsql` for the site DB.  Then `down` must leave no process (by pid and by
-# command line) and no listening port, and must not disturb the other lab.  Run by meson (suite
-# 'integration') with DPFLEET_SOURCE_ROOT and DPFLEET_BUILD_ROOT set; needs root.  Cleans up in `finally`.
+# proxy) and FreeTDS `tsql` for the site DB; `status` reports every host OK.  Then `down` must leave no
+# process (by pid and by command line) and no listening port, and must not disturb the other lab.  Before
+# that: bad scenarios (unknown keys, bad values) are refused with the reason before anything starts, and an
+# `up` that fails after its smbd instances started (a site DB server that never becomes ready) stops them
+# all and removes DIR.  Nothing outside the labs' directories changes (/etc's user, group, host and Samba
+# files, /var/log/samba).  Run by meson (suite 'integration') with DPFLEET_SOURCE_ROOT and DPFLEET_BUILD_ROOT
+# set; needs root.  Cleans up in `finally`.
 
 import concurrent.futures
 import datetime
@@ -88,6 +92,53 @@ def proc_with(mark):
         if mark.encode() in cl and st[st.rfind(")") + 2] not in "ZX":
             out.append(int(e))
     return out
+
+
+def outside_snapshot():
+    """What the lab must never change outside DIR: {path: (size, mtime_ns)} of /etc's account, host and Samba
+    files and of everything under /var/log/samba (absent paths are recorded as absent)."""
+    snap = {}
+    paths = ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/hosts"]
+    for top in ("/etc/samba", "/var/log/samba"):
+        paths.append(top)
+        for root, dirs, files in os.walk(top):
+            paths += [os.path.join(root, n) for n in dirs + files]
+    for p in paths:
+        try:
+            st = os.lstat(p)
+            snap[p] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            snap[p] = None
+    return snap
+
+
+def check_refusals(tmp, sc):
+    """Bad scenarios are refused, naming the fault, before DIR exists; an up that fails late stops everything."""
+    d = os.path.join(tmp, "bad")
+    cases = [("hosts", 0, "colour", "red", "unknown key 'colour'"),
+             ("sites", 0, "typo", 1, "unknown key 'typo'"),
+             ("hosts", 1, "registry", "broken", "registry must be one of"),
+             ("hosts", 2, "network", "flaky", "network must be one of"),
+             ("sites", 0, "type", "tertiary", "type")]
+    for part, i, key, value, want in cases:
+        bad = json.loads(json.dumps(sc))
+        bad[part][i][key] = value
+        path = os.path.join(tmp, "bad.json")
+        with open(path, "w") as f:
+            json.dump(bad, f)
+        rc, out = run([LAB, "up", path, "--dir", d, "--base-addr", "127.79.0.0"])
+        check(rc == 1 and want in out and "%s[%d]" % (part, i) in out and not os.path.exists(d),
+              "scenario with %s[%d].%s = %r: rc=%d %s" % (part, i, key, value, rc, out.strip()[-300:]))
+    # The site DB server is started first and waited for last: one that exits at once fails the up only
+    # after every smbd was started, so everything started must be stopped again.
+    rc, out = run([LAB, "up", SCENARIO, "--dir", d, "--base-addr", "127.79.0.0", "--tdsd", "/bin/false"],
+                  timeout=240)
+    check(rc == 1 and "dpfleet-tdsd exited" in out, "late failure: rc=%d %s" % (rc, out.strip()[-300:]))
+    check(not os.path.exists(d), "late failure left %s" % d)
+    check(not proc_with(d + "/"), "late failure left processes naming %s: %s" % (d, proc_with(d + "/")))
+    busy = [a for a in ("127.79.0.%d" % k for k in range(10, 10 + len(sc["hosts"]) + len(sc["sites"])))
+            if not refused(a, 445)]
+    check(not busy, "late failure left SMB ports answering: %s" % busy)
 
 
 def pid_alive(pid):
@@ -318,7 +369,9 @@ def main():
     da, db = os.path.join(tmp, "a"), os.path.join(tmp, "b")
     work = os.path.join(tmp, "work")
     os.makedirs(work)
+    outside = outside_snapshot()
     try:
+        check_refusals(tmp, sc)
         t0 = time.monotonic()
         pa = subprocess.Popen([LAB, "up", SCENARIO, "--dir", da, "--base-addr", "127.77.0.0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -339,6 +392,10 @@ def main():
         rc, out = run([LAB, "up", SCENARIO, "--dir", dc, "--base-addr", "127.77.0.0"])
         check(rc == 1 and "already in use" in out and not os.path.exists(dc), "clashing up: rc=%d %s" % (rc, out))
         check_lab_full(la, sc, work)
+        rc, out = run([LAB, "status", "--dir", da])
+        check(rc == 0 and all(re.search(r"^%s\s.*\sOK$" % re.escape(f), out, re.M) for f in la["hosts"])
+              and "%d/%d hosts as expected" % (len(la["hosts"]), len(la["hosts"])) in out,
+              "status of lab a: rc=%d %s" % (rc, out[-600:]))
         # Lab b: every host that should answer answers, and its own site DB works.
         for fqdn, e in lb["expect"].items():
             if e["network"] == "ok":
@@ -355,6 +412,9 @@ def main():
         check_down(da, la, pids_a)
         check(all(pid_alive(p) for p in lb["pids"]["smbd"].values()), "down of lab a stopped lab b's smbd")
         check_down(db, lb, pids_b)
+        after = outside_snapshot()
+        changed = sorted(p for p in set(outside) | set(after) if outside.get(p) != after.get(p))
+        check(not changed, "the labs changed files outside their directories: %s" % changed[:10])
     finally:
         for d in (da, db):
             if os.path.exists(d):
