@@ -28,7 +28,6 @@
 
 #include <ini.h>
 
-#include "../scanner/smblog.h"	/* SMBLOG_TAIL_MAX: the most of a log the worker reads */
 
 enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN };
 
@@ -69,7 +68,7 @@ static const struct key keys[] = {
 	{ "smb",    "host_map",       SCANNER, K_PATH,   0, S(smb.host_map), 0, 0 },
 	{ "scan",   "interval",       SCANNER, K_INT,    0, I(scan.interval), 0, 31 * 86400 },
 	{ "scan",   "log_tail_bytes", SCANNER, K_INT,    0, offsetof(struct config, scan.log_tail_bytes),
-	    sizeof(long), CONFIG_LOG_TAIL_MIN, (long)SMBLOG_TAIL_MAX },
+	    sizeof(long), CONFIG_LOG_TAIL_MIN, CONFIG_LOG_TAIL_MAX },
 	{ "scan",   "host_deadline",  SCANNER, K_INT,    0, I(scan.host_deadline), 0, 3600 },
 	{ "fix",    "concurrency",    SCANNER, K_INT,    0, I(fix.concurrency), 1, 64 },
 	{ "fix",    "max_per_run",    SCANNER | SERVER, K_INT, 0, I(fix.max_per_run), 1, 1000000 },

@@ -13,7 +13,8 @@ enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
 enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
 
 #define CONFIG_STR	256
-#define CONFIG_LOG_TAIL_MIN	4096	/* [scan] log_tail_bytes; the maximum is SMBLOG_TAIL_MAX (8 MiB) */
+#define CONFIG_LOG_TAIL_MIN	4096	/* [scan] log_tail_bytes ... */
+#define CONFIG_LOG_TAIL_MAX	(8L * 1024 * 1024)	/* ... and the most of a log a worker reads */
 
 struct config {
 	enum config_kind kind;
@@ -42,7 +43,7 @@ struct config {
 	} smb;
 	struct {				/* scanner only */
 		int	 interval;		/* 3600 s */
-		long	 log_tail_bytes;	/* 4 MiB; CONFIG_LOG_TAIL_MIN..SMBLOG_TAIL_MAX */
+		long	 log_tail_bytes;	/* 4 MiB; CONFIG_LOG_TAIL_MIN..CONFIG_LOG_TAIL_MAX */
 		int	 host_deadline;		/* s; 0 = smb.timeout x network steps */
 	} scan;
 	struct {				/* both: the server enforces max_per_run when queueing */

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SMBLOG_TAIL_MAX	(8u * 1024 * 1024)	/* hard cap on tail_bytes */
+#include "config.h"
+
+#define SMBLOG_TAIL_MAX	((size_t)CONFIG_LOG_TAIL_MAX)	/* hard cap on tail_bytes: [scan] log_tail_bytes' maximum */
 
 /* Outcome of one read.  smblog_status_str() gives the word the verdict vocabulary uses. */
 enum smblog_status {

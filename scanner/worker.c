@@ -161,8 +161,6 @@ host_pxe(struct wk *w, const char *addr, struct msg_host_res *res)
 	size_t tail = (size_t)w->conf->scan.log_tail_bytes, lo_seq_end = 0, i;
 	char err[512], lofile[128], logfile[128];
 
-	if (tail == 0)
-		return;
 	if (tail > SMBLOG_TAIL_MAX)
 		tail = SMBLOG_TAIL_MAX;
 	memset(&px, 0, sizeof(px));
@@ -498,7 +496,7 @@ serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 	res.task = req.task;
 	snprintf(file, sizeof(file), "SMS_%s/Logs/CertMgr.log", req.site);
 	res.file = strdup(file);
-	if (tail == 0 || tail > SMBLOG_TAIL_MAX)
+	if (tail > SMBLOG_TAIL_MAX)
 		tail = SMBLOG_TAIL_MAX;
 	if (req.addr[0] != '\0')
 		util_strlcpy(addr, req.addr, sizeof(addr));

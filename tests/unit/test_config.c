@@ -182,7 +182,7 @@ test_sections_and_lines(void)
 	CHECK(strstr(c.http.web_root, "pppp") == NULL);	/* the long line set nothing */
 }
 
-/* [scan] log_tail_bytes: 4096..SMBLOG_TAIL_MAX (8 MiB, what the worker reads at most); 0 is refused. */
+/* [scan] log_tail_bytes: 4096..CONFIG_LOG_TAIL_MAX (8 MiB, what the worker reads at most); 0 is refused. */
 static void
 test_log_tail(void)
 {
