@@ -215,7 +215,7 @@ get_jobs_by_id(struct api_call *c, const char *ids)
 	int64_t id[JOBS_IDS_MAX];
 	json_t *res, *list, *v;
 	char err[512];
-	int n, i, r;
+	int n, i, r, rc = -1;
 
 	if (api_param(c, "state") != NULL || api_param(c, "host") != NULL || api_param(c, "limit") != NULL ||
 	    api_param(c, "offset") != NULL)
@@ -224,24 +224,28 @@ get_jobs_by_id(struct api_call *c, const char *ids)
 		return -1;
 	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
 	    json_object_set_new(res, "jobs", list) == -1) {
-		json_decref(res);
-		return api_fail(c, 500, "out of memory");
+		api_fail(c, 500, "out of memory");
+		goto done;
 	}
 	for (i = 0; i < n; i++) {
 		if ((r = store_jobs_get(c->env->st, id[i], &v, err, sizeof(err))) == -1) {
-			json_decref(res);
-			return api_store_error(c, err);
+			api_store_error(c, err);
+			goto done;
 		}
 		if (r == 1 && json_array_append_new(list, v) == -1) {
-			json_decref(res);
-			return api_fail(c, 500, "out of memory");
+			api_fail(c, 500, "out of memory");
+			goto done;
 		}
 	}
 	if (json_object_set_new(res, "total", json_integer((json_int_t)json_array_size(list))) == -1) {
-		json_decref(res);
-		return api_fail(c, 500, "out of memory");
+		api_fail(c, 500, "out of memory");
+		goto done;
 	}
-	return api_json(c, 200, res);
+	rc = api_json(c, 200, res);	/* takes res */
+	res = NULL;
+done:
+	json_decref(res);
+	return rc;
 }
 
 int
