@@ -9,9 +9,14 @@
  * worker for one deadline.  EOF or an error on a socket means the worker died.  Children get
  * PR_SET_PDEATHSIG(SIGKILL) so they never outlive the parent.  No global state: everything is in struct sched.
  *
+ * A replacement forked during a run starts in the same poll loop (its READY is one more input, its start
+ * time one more deadline), so a worker that is slow to start never holds up the tasks of the others; a slot
+ * whose replacement fails to start (FATAL, EOF, ready_ms) stays empty for the rest of that run, and the run
+ * fails only when no worker is left.
+ *
  * Worker life:  fork ──READY──> idle ──request──> busy ──reply──> idle
  *                 │                                 ├─deadline──> SIGKILL, reap, respawn (task: deadline)
- *                 └─FATAL/timeout: start fails       └─EOF/error─> reap, respawn (task: worker_died)
+ *                 └─FATAL/EOF/ready_ms: start fails  └─EOF/error─> reap, respawn (task: worker_died)
  */
 #include "sched.h"
 #include "log.h"
@@ -37,8 +42,9 @@ struct worker {
 	int			 fd;		/* parent end, -1 when empty */
 	struct msg_framer	 fr;
 	long			 task;		/* index in the current run, -1 idle */
+	int			 starting;	/* forked during a run, READY not seen yet */
 	int64_t			 started;	/* mono ms */
-	int64_t			 deadline;	/* mono ms */
+	int64_t			 deadline;	/* mono ms: of the task, or of the start while starting */
 };
 
 struct sched {
@@ -75,6 +81,7 @@ worker_reap(struct worker *w)
 	}
 	w->pid = 0;
 	w->task = -1;
+	w->starting = 0;
 	msg_framer_reset(&w->fr);
 }
 
@@ -210,19 +217,6 @@ wait_ready(struct sched *s, int *slots, int nslots, char *err, size_t errlen)
 	return 0;
 }
 
-/* Fork into slot i and wait for its READY.  0, or -1 with err (slot left empty). */
-static int
-worker_start(struct sched *s, int i, char *err, size_t errlen)
-{
-	if (worker_fork(s, i, err, errlen) == -1)
-		return -1;
-	if (wait_ready(s, &i, 1, err, errlen) == -1) {
-		worker_reap(&s->w[i]);
-		return -1;
-	}
-	return 0;
-}
-
 int
 sched_new(struct sched **out, int nworkers, sched_worker_fn fn, void *arg, int ready_ms, char *err,
     size_t errlen)
@@ -315,6 +309,8 @@ struct run {
 	size_t			 next;		/* next task index to hand out */
 	size_t			 reported;
 	unsigned char		*done_flag;	/* per task: reported */
+	unsigned char		 start_failed[SCHED_MAX_WORKERS];	/* slot's replacement failed: empty */
+	char			 start_err[256];	/* why the last replacement failed to start */
 	sched_done_fn		 done;
 	void			*ctx;
 };
@@ -351,6 +347,65 @@ worker_lost(struct run *r, int i, enum sched_status st, const char *why)
 	worker_reap(w);
 	if (task >= 0)
 		report(r, (size_t)task, st, 0, NULL, 0, elapsed, NULL);
+}
+
+/* Fork a replacement into empty slot i; it counts as alive while it starts. */
+static void
+replacement_fork(struct run *r, int i)
+{
+	struct worker *w = &r->s->w[i];
+
+	if (worker_fork(r->s, i, r->start_err, sizeof(r->start_err)) == -1) {
+		log_warnx("cannot replace worker: %s", r->start_err);
+		r->start_failed[i] = 1;
+		return;
+	}
+	w->starting = 1;
+	w->started = util_mono_ms();
+	w->deadline = w->started + r->s->ready_ms;
+}
+
+/* Replacement i failed to start (why): kill and reap it; its slot stays empty for the rest of the run. */
+static void
+replacement_failed(struct run *r, int i, const char *why)
+{
+	snprintf(r->start_err, sizeof(r->start_err), "worker %d: %s", (int)r->s->w[i].pid, why);
+	log_warnx("cannot replace worker: %s", r->start_err);
+	worker_reap(&r->s->w[i]);
+	r->start_failed[i] = 1;
+}
+
+/* Input from replacement i while it starts: READY makes it idle; FATAL, anything else or EOF ends it. */
+static void
+replacement_input(struct run *r, int i, short revents)
+{
+	struct worker *w = &r->s->w[i];
+	const uint8_t *p;
+	uint32_t type, pid;
+	size_t len;
+	char why[256], *reason = NULL;
+	int k;
+
+	if ((k = worker_read(w, why, sizeof(why))) == -1) {
+		replacement_failed(r, i, why);
+		return;
+	}
+	switch (msg_frame_take(&w->fr, &type, &p, &len, why, sizeof(why))) {
+	case -1:
+		replacement_failed(r, i, why);
+		return;
+	case 0:
+		if (k == 0 || (revents & (POLLHUP | POLLERR)))
+			replacement_failed(r, i, "exited while starting");
+		return;
+	}
+	if (type == MSG_FATAL && msg_dec_fatal(p, len, &reason, why, sizeof(why)) == 0) {
+		replacement_failed(r, i, reason);
+		free(reason);
+	} else if (type != MSG_READY || msg_dec_ready(p, len, &pid, why, sizeof(why)) == -1)
+		replacement_failed(r, i, type == MSG_READY ? why : "expected READY");
+	else
+		w->starting = 0;
 }
 
 /* Hand the next task to idle worker i.  A send failure counts as the worker dying (the task is retried). */
@@ -444,16 +499,17 @@ sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_
 	while (r.reported < n) {
 		alive = 0;
 		for (i = 0; i < s->n; i++) {
-			if (s->w[i].pid <= 0 && worker_start(s, i, err, errlen) == -1) {
-				log_warnx("cannot replace worker: %s", err);
+			if (s->w[i].pid <= 0 && !r.start_failed[i])
+				replacement_fork(&r, i);
+			if (s->w[i].pid <= 0)
 				continue;
-			}
 			alive++;
-			if (s->w[i].task < 0)
+			if (!s->w[i].starting && s->w[i].task < 0)
 				dispatch(&r, i);
 		}
 		if (alive == 0) {
-			ret = -1;	/* err holds the last start failure */
+			ret = util_err(err, errlen, "no worker left: %s", r.start_err[0] ? r.start_err :
+			    "every worker was lost");
 			break;
 		}
 		if (r.reported >= n)
@@ -464,7 +520,8 @@ sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_
 			pfd[i].fd = s->w[i].fd;
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
-			if (s->w[i].pid > 0 && s->w[i].task >= 0 && (nearest == -1 || s->w[i].deadline < nearest))
+			if (s->w[i].pid > 0 && (s->w[i].task >= 0 || s->w[i].starting) &&
+			    (nearest == -1 || s->w[i].deadline < nearest))
 				nearest = s->w[i].deadline;
 		}
 		pfd[s->n].fd = stop_fd;
@@ -481,18 +538,31 @@ sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_
 			ret = 1;
 			break;
 		}
-		for (i = 0; rc > 0 && i < s->n; i++)
-			if (pfd[i].fd != -1 && pfd[i].revents != 0 && s->w[i].pid > 0)
+		for (i = 0; rc > 0 && i < s->n; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0 || s->w[i].pid <= 0)
+				continue;
+			if (s->w[i].starting)
+				replacement_input(&r, i, pfd[i].revents);
+			else
 				worker_input(&r, i, pfd[i].revents);
+		}
 		now = util_mono_ms();
-		for (i = 0; i < s->n; i++)
-			if (s->w[i].pid > 0 && s->w[i].task >= 0 && now >= s->w[i].deadline)
+		for (i = 0; i < s->n; i++) {
+			if (s->w[i].pid <= 0 || now < s->w[i].deadline)
+				continue;
+			if (s->w[i].starting) {
+				char why[64];
+
+				snprintf(why, sizeof(why), "no READY within %d ms", s->ready_ms);
+				replacement_failed(&r, i, why);
+			} else if (s->w[i].task >= 0)
 				worker_lost(&r, i, SCHED_DEADLINE, NULL);
+		}
 	}
 	if (ret != 0) {
-		/* Stopped or broken: busy workers are abandoned (killed and replaced later or by sched_free). */
+		/* Stopped or broken: busy and starting workers are abandoned (killed; replaced by the next run). */
 		for (i = 0; i < s->n; i++)
-			if (s->w[i].pid > 0 && s->w[i].task >= 0) {
+			if (s->w[i].pid > 0 && (s->w[i].task >= 0 || s->w[i].starting)) {
 				s->w[i].task = -1;
 				worker_reap(&s->w[i]);
 			}

@@ -57,7 +57,9 @@ int	 sched_new(struct sched **out, int nworkers, sched_worker_fn fn, void *arg, 
  * Run tasks[0..n) over the pool; done() is called exactly once per task that started or was queued
  * (SCHED_STOPPED for those left when stop_fd became readable; stop_fd -1 = none).  Returns 0 when every task
  * was reported, 1 when stopped by stop_fd (stop_fd is not read), -1 with err when no worker can be kept alive
- * (tasks not yet reported are then reported SCHED_STOPPED).  Workers killed along the way are replaced.
+ * (tasks not yet reported are then reported SCHED_STOPPED).  Workers killed along the way are replaced; a
+ * replacement starts within the run's poll loop (the other workers go on meanwhile), and a slot whose
+ * replacement fails to start (MSG_FATAL, exit, no READY within ready_ms) stays empty until the next run.
  */
 int	 sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_fn done, void *ctx,
 	    int stop_fd, char *err, size_t errlen);
