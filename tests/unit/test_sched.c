@@ -118,12 +118,29 @@ free_tasks(struct msg_buf *bufs, size_t n)
 		msg_buf_free(&bufs[n]);
 }
 
+/* A run of two quick tasks that must both succeed and leave the pool with both workers. */
+static void
+run_two_ok(struct sched *s)
+{
+	static const char *const two[] = { "ok", "ok" };
+	struct sched_task t[2];
+	struct msg_buf bufs[2];
+	struct seen seen;
+	pid_t pids[4];
+	char err[256];
+
+	memset(&seen, 0, sizeof(seen));
+	make_tasks(two, 2, 10000, t, bufs);
+	CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == 0);
+	CHECK(seen.st[0] == SCHED_OK && seen.st[1] == SCHED_OK && sched_pids(s, pids, 4) == 2);
+	free_tasks(bufs, 2);
+}
+
 int
 main(void)
 {
 	static const char *const mixed[] = { "ok", "hang", "ok", "die", "ok", "ok", "ok", "ok" };
 	static const char *const slow[] = { "hang", "slow", "slow", "slow", "slow", "slow" };
-	static const char *const two[] = { "ok", "ok" };
 	static const char *const fatal[] = { "die", "ok", "ok", "ok", "ok", "ok", "ok" };
 	struct sched_task t[MAXT];
 	struct msg_buf bufs[MAXT];
@@ -152,11 +169,7 @@ main(void)
 	}
 	free_tasks(bufs, 8);
 	/* The slots emptied at the end of a run are refilled by the next one. */
-	memset(&seen, 0, sizeof(seen));
-	make_tasks(two, 2, 10000, t, bufs);
-	CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == 0);
-	CHECK(seen.st[0] == SCHED_OK && seen.st[1] == SCHED_OK && sched_pids(s, pids, 4) == 2);
-	free_tasks(bufs, 2);
+	run_two_ok(s);
 
 	/*
 	 * 2. A replacement that takes 3 s to send READY (ready_ms is 5 s): the other worker runs the five 200-ms
@@ -179,11 +192,7 @@ main(void)
 
 	/* The slow replacement becomes ready in a later run: both workers serve again. */
 	usleep(3500 * 1000);
-	memset(&seen, 0, sizeof(seen));
-	make_tasks(two, 2, 10000, t, bufs);
-	CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == 0);
-	CHECK(seen.st[0] == SCHED_OK && seen.st[1] == SCHED_OK && sched_pids(s, pids, 4) == 2);
-	free_tasks(bufs, 2);
+	run_two_ok(s);
 
 	/* 3. A replacement that fails to start (MSG_FATAL): its slot stays empty, the other worker finishes. */
 	f.fatal = 1;
@@ -206,11 +215,7 @@ main(void)
 
 	/* 5. Starting works again in a later run once the cause is gone. */
 	f.fatal = 0;
-	memset(&seen, 0, sizeof(seen));
-	make_tasks(two, 2, 10000, t, bufs);
-	CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == 0);
-	CHECK(seen.st[0] == SCHED_OK && seen.st[1] == SCHED_OK && sched_pids(s, pids, 4) == 2);
-	free_tasks(bufs, 2);
+	run_two_ok(s);
 
 	sched_free(s, 1000);
 	return check_done("test_sched");
