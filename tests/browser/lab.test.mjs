@@ -184,6 +184,14 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
         await shots(page, base, 'host', '#/hosts/' + dp02, '#verdict');
         assert.match(await page.textContent('#verdict-text'), /IssuingCertificateList|HKLM/);
         assert.ok(await page.locator('#pxe-log tr.log-type-3').count() > 0, 'PXE error lines in CMTrace colours');
+        // The table's caption names every file its lines come from (SMSPXE.lo_ and SMSPXE.log here).
+        const files = await page.evaluate(async (f) => {
+          const r = await fetch('/api/v1/hosts/' + encodeURIComponent(f), { credentials: 'same-origin' });
+          return [...new Set((await r.json()).evidence.filter((e) => e.source === 'smspxe').map((e) => e.file))];
+        }, dp02);
+        const caption = await page.textContent('#pxe-log caption');
+        assert.ok(files.length > 0, 'the host has SMSPXE evidence');
+        for (const f of files) assert.ok(caption.includes(f), 'caption "' + caption + '" names ' + f);
       }
       const denied = Object.keys(want).find((f) => want[f] === 'denied');
       await page.goto(base + '/#/hosts/' + denied);

@@ -33,7 +33,8 @@ export function parseRecord(line) {
 function cmtrace(id, caption, lines) {
   if (!lines.length) return h('p', { class: 'muted', id: id + '-none' }, 'No ' + caption + ' lines recorded.');
   return h('div', { class: 'table-wrap' }, h('table', { class: 'cmtrace', id },
-    h('caption', null, caption + (lines[0].file ? ' — ' + lines[0].file : '')),
+    h('caption', null, [caption].concat([...new Set(lines.map((e) => e.file).filter(Boolean))].join(', ') || [])
+      .join(' — ')),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Log text'), h('th', { scope: 'col' }, 'Component'),
       h('th', { scope: 'col' }, 'Date/Time'), h('th', { scope: 'col' }, 'Thread'), h('th', { scope: 'col' }, 'Type'))),
     h('tbody', null, lines.map((e) => {
