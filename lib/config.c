@@ -28,7 +28,6 @@
 
 #include <ini.h>
 
-
 enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN };
 
 #define SCANNER	1
