@@ -134,7 +134,8 @@ store_open_with(struct store **out, const char *path, const struct store_migrati
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return util_err(err, errlen, "%s: out of memory", path);
-	/* A new file gets the group's write bit (an empty file is a new DB to SQLite); errors are SQLite's. */
+	/* A new file gets the group's write bit (an empty file is a new DB to SQLite); errors are SQLite's.
+	 * Only a file path (config requires absolute paths), never ":memory:". */
 	if (path[0] == '/' &&
 	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE)) != -1)
 		close(fd);

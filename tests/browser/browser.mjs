@@ -1,8 +1,8 @@
 // browser.mjs — shared helpers of the browser suite: Debian's Chromium through playwright-core (headless,
 // fresh temp profile, closed in every path), a console/page-error watch that makes a test fail on any error,
 // screenshots under $DPFLEET_BUILD_ROOT/screenshots/, free ports, dpfleet-server start/stop, a small fetch
-// client for the API, and the one rule for skipping (skipOrFail).  Who calls it: dashboard.test.mjs and lab.test.mjs.  What it assumes: node 20,
-// playwright-core in the top-level node_modules, /usr/bin/chromium.
+// client for the API, and the one rule for skipping (skipOrFail).  Who calls it: dashboard.test.mjs and
+// lab.test.mjs.  What it assumes: node 20, playwright-core in the top-level node_modules, /usr/bin/chromium.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
