@@ -214,8 +214,10 @@ def expected_verdict(lab, fqdn):
     site = lab["expect_sites"][e["site"]]
     if e["network"] == "down":
         return "unreachable", {"refused"}
-    if e["network"] == "blackhole":
-        return "unreachable", {"timeout", "deadline"}
+    if e["network"] == "blackhole":     # the lab's black hole accepts TCP, then SMB never answers
+        return "unreachable", {"smb_timeout", "timeout", "deadline"}
+    if e.get("unreachable_reason"):     # Remote Registry disabled, or binds answered after the scanner's timeout
+        return "unreachable", {e["unreachable_reason"]}
     if e["registry"] == "denied":
         return "denied", {None}
     if e["registry"] == "no_key":
