@@ -23,6 +23,29 @@ def say(msg):
     print('dpfleet: ' + msg, file=sys.stderr, flush=True)
 
 
+def generate_args(sites=3, hosts=60):
+    """The demo fleet's `dpfleet-lab generate` arguments (tests/integration/scan_demo_fleet.py scans the same
+    fleet and checks every verdict against the lab's expect)."""
+    return ['generate', '--sites', str(sites), '--hosts', str(hosts), '--seed', '4469580', '--broken', '0.3']
+
+
+def first_scan_summary(labdir):
+    """'N hosts, K unreachable (the lab expects E)' from the state DB and lab.json after the first scan."""
+    import sqlite3
+    with open(os.path.join(labdir, 'lab.json')) as f:
+        expect = json.load(f)['expect']
+    want = sum(1 for e in expect.values()
+               if e.get('unreachable_reason') or e.get('network') in ('down', 'blackhole'))
+    c = sqlite3.connect(os.path.join(labdir, 'state.db'))
+    try:
+        rows = c.execute('SELECT o.state, count(*) FROM observations o WHERE o.scan_id = '
+                         '(SELECT max(id) FROM scans) GROUP BY o.state').fetchall()
+    finally:
+        c.close()
+    by = dict(rows)
+    return '%d hosts, %d unreachable (the lab expects %d)' % (sum(by.values()), by.get('unreachable', 0), want)
+
+
 def wait_http(url, seconds):
     import urllib.request
     deadline = time.monotonic() + seconds
@@ -64,8 +87,7 @@ def main():
     try:
         scenario = os.path.join(work, 'scenario.json')
         with open(scenario, 'w') as f:
-            subprocess.run([sys.executable, LAB, 'generate', '--sites', str(args.sites), '--hosts',
-                            str(args.hosts), '--seed', '4469580', '--broken', '0.3'],
+            subprocess.run([sys.executable, LAB] + generate_args(args.sites, args.hosts),
                            stdout=f, check=True, env=env)
         say('starting the lab (%d hosts, %d sites) in %s' % (args.hosts, args.sites, labdir))
         subprocess.run([sys.executable, LAB, 'up', scenario, '--dir', labdir, '--base-addr', args.base_addr],
@@ -77,6 +99,7 @@ def main():
         vconf = os.path.join(labdir, 'server.conf')
         say('first scan (dpfleet-scanner --once)')
         subprocess.run([scanner, '-f', sconf, '--once'], check=True, env=env)
+        say('first scan: ' + first_scan_summary(labdir))
         procs.append(subprocess.Popen([server, '-d', '-f', vconf], env=env))
         procs.append(subprocess.Popen([scanner, '-d', '-f', sconf], env=env))
         listen = '127.0.0.1:8080'
