@@ -221,7 +221,11 @@ fail:
 
 /* ---------------------------------------------------------------- stub pieces */
 
-/* An RRP_UNICODE_STRING holding s (UTF-8), with its deferred array right after it. */
+/*
+ * An RRP_UNICODE_STRING holding s (UTF-8), with its deferred array right after it (MS-RRP 2.2.4).  NDR pads only
+ * before the next aligned item, never after the last one: DeleteValue, whose name is its last member, ends on
+ * the name's NUL (86 bytes for IssuingCertificateList, as Samba's NDR and Wireshark's winreg dissector count).
+ */
 static int
 put_string(struct rrp_buf *b, const char *s, uint32_t refid, char *err, size_t errlen)
 {
@@ -244,7 +248,7 @@ put_string(struct rrp_buf *b, const char *s, uint32_t refid, char *err, size_t e
 	for (i = 0; i < c; i++)
 		if (put_u16(b, units[i], err, errlen) == -1)
 			return -1;
-	return put_align4(b, err, errlen);
+	return 0;		/* no trailing pad: what follows aligns itself, and a stub ends on its last byte */
 }
 
 static void
@@ -290,6 +294,7 @@ rrp_enc_create_key(struct rrp_buf *out, const struct rrp_handle *parent, const c
 	enc_begin(out);
 	if (put_handle(out, parent, err, errlen) == -1 ||
 	    put_string(out, path, REF_BASE, err, errlen) == -1 ||
+	    put_align4(out, err, errlen) == -1 ||		/* class is a 4-aligned struct */
 	    put_u16(out, 0, err, errlen) == -1 ||		/* class: empty, NULL buffer */
 	    put_u16(out, 0, err, errlen) == -1 ||
 	    put_u32(out, 0, err, errlen) == -1 ||

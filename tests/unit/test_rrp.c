@@ -43,7 +43,7 @@ static const char *req_set_value = KEY_H "2e002e00000002001700000000000000170000
     "00000018000000";
 static const char *rep_werr_ok = "00000000";
 static const char *req_delete_value = KEY_H "2e002e0000000200170000000000000017000000490073007300750069006e0067004300650072"
-    "0074006900660069006300610074006500" "4c0069007300740000000000";
+    "0074006900660069006300610074006500" "4c00690073007400" "0000";	/* 86 bytes: no pad after the last NUL */
 static const char *req_create_key = HKLM_H "36003600000002001b000000000000001b00000053004f00460054005700410052004500"
     "5c004d006900630072006f0073006f00660074005c0053004d0053005c004e0065007700000000000000000000000000000000001b000200"
     "000000000400020000000000";
@@ -116,7 +116,7 @@ test_encoders(void)
 	CHECK(rrp_enc_set_value(&b, &key, RRP_ISSUING_CERT_LIST, RRP_REG_MULTI_SZ, val, 24, err, sizeof(err)) == 0 &&
 	    buf_is(&b, req_set_value));
 	CHECK(rrp_enc_delete_value(&b, &key, RRP_ISSUING_CERT_LIST, err, sizeof(err)) == 0 &&
-	    buf_is(&b, req_delete_value));
+	    buf_is(&b, req_delete_value) && b.len == 86);
 	CHECK(rrp_enc_create_key(&b, &hklm, "SOFTWARE\\Microsoft\\SMS\\New", 0x0002001b, err, sizeof(err)) == 0 &&
 	    buf_is(&b, req_create_key));
 
