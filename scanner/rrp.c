@@ -927,6 +927,20 @@ rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, st
 			rc = 0;
 			goto done;
 		}
+		/*
+		 * WERR_OK must come with the value's bytes: a data pointer, and as many bytes as *lpcbData says
+		 * the value holds (MS-RRP 3.1.5.17).  A reply without them says nothing about the value; reading it
+		 * as an empty value would make the fixer overwrite a value it never saw.
+		 */
+		if (q.data == NULL) {
+			util_err(err, errlen, "QueryValue: success without data");
+			goto done;
+		}
+		if (q.data_len != q.size) {
+			util_err(err, errlen, "QueryValue: %u bytes of data for a value of %u bytes", q.data_len,
+			    q.size);
+			goto done;
+		}
 		rc = read_fill(r, q.type, q.data, q.data_len, err, errlen);
 		goto done;
 	}

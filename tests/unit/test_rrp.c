@@ -613,6 +613,29 @@ test_read_statuses(void)
 		rrp_read_free(&r);
 	}
 	{
+		/* WERR_OK without a data pointer, and with fewer bytes than *lpcbData: errors, never "empty" */
+		static const char *const bad[] = {
+			"1400020007000000" "00000000" "1800020018000000" "1c0002000000000000000000",
+			"1400020007000000" "1800020018000000000000000c000000" "43004500520054002d004100"
+			    "1c00020018000000" "200002000c000000" "00000000",
+		};
+		static const char *const why[] = { "without data", "12 bytes of data for a value of 24" };
+
+		for (size_t i = 0; i < 2; i++) {
+			const struct step steps[] = {
+				{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
+				{ RRP_OP_OPEN_KEY, NULL, rep_open_key, NULL, 0 },
+				{ RRP_OP_QUERY_VALUE, NULL, bad[i], NULL, 0 },
+				{ RRP_OP_CLOSE_KEY, KEY_H, rep_close, NULL, 0 },
+				{ RRP_OP_CLOSE_KEY, HKLM_H, rep_close, NULL, 0 },
+			};
+			RUN(steps);
+			CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == -1 && strstr(err, why[i]));
+			CHECK(sc.pos == sc.n && !sc.bad);
+			rrp_read_free(&r);
+		}
+	}
+	{
 		/* transport dies on the QueryValue: -1, and no close is attempted on the dead connection */
 		const struct step steps[] = {
 			{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
