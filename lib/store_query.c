@@ -9,6 +9,7 @@
  * Results are Jansson values so the server serialises them as they are.
  */
 #include "store_query.h"
+#include "reason.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -397,14 +398,14 @@ done:
 	"o.pxe_cert_errors, o.pxe_last_error, o.pxe_expired_cert, o.certmgr_denied, o.at, " \
 	"j.id, j.kind, j.state, j.outcome, j.requested_at, j.finished_at, " \
 	"o.expected_sha256, o.certmgr_denied_at, o.id, o.scan_ms, h.id, h.retired_at, " \
-	"h.sccm_pxe, h.is_active, h.is_pull_dp, h.first_seen, h.last_seen, o.scan_id " \
+	"h.sccm_pxe, h.is_active, h.is_pull_dp, h.first_seen, h.last_seen, o.scan_id, o.attempts " \
 	"FROM hosts h LEFT JOIN observations o ON o.id = h.last_obs_id " \
 	"LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE host = h.fqdn AND dry_run = 0) "
 
 enum {
 	C_FQDN, C_SITE, C_DP, C_MP, C_PXE, C_STATE, C_REASON, C_VALUE, C_PXEERR, C_PXELAST, C_PXEEXP,
 	C_CMDENIED, C_AT, C_JID, C_JKIND, C_JSTATE, C_JOUTCOME, C_JREQ, C_JFIN, C_EXPECTED, C_CMDENIEDAT,
-	C_OBSID, C_SCANMS, C_HID, C_RETIRED, C_SCCMPXE, C_ACTIVE, C_PULL, C_FIRST, C_LAST, C_SCANID,
+	C_OBSID, C_SCANMS, C_HID, C_RETIRED, C_SCCMPXE, C_ACTIVE, C_PULL, C_FIRST, C_LAST, C_SCANID, C_ATTEMPTS,
 };
 
 static json_t *
@@ -431,7 +432,45 @@ row_affected(sqlite3_stmt *s)
 	return k >= 1 && k <= 3;
 }
 
-/* One host object in the list shape of issue 8. */
+/*
+ * 1 when the row's newest observation read the host's value or found it absent: every state but
+ * unreachable, denied and no_key, which leave nothing on the host's side to compare with the site DB's
+ * value (doc/dpfleet-server.8, value_read).  0 for those three and for a host never scanned.
+ */
+static int
+row_value_read(sqlite3_stmt *s)
+{
+	const char *st = (const char *)sqlite3_column_text(s, C_STATE);
+
+	return st != NULL && strcmp(st, "unreachable") != 0 && strcmp(st, "denied") != 0 &&
+	    strcmp(st, "no_key") != 0;
+}
+
+/* A hash column of the row, or json null when the row's value was not read (row_value_read). */
+static json_t *
+col_hash(sqlite3_stmt *s, int i)
+{
+	return row_value_read(s) ? col_str(s, i) : json_null();
+}
+
+/*
+ * Put "reason_meaning" and "reason_next_step" into o: the texts lib/reason.h holds for the row's reason
+ * word when the row is unreachable, else null (another state, no word, or a word not in the table, which
+ * clients then show alone).  The texts are copies; o owns them.
+ */
+static void
+put_reason(json_t *o, sqlite3_stmt *s, int *oom)
+{
+	const char *st = (const char *)sqlite3_column_text(s, C_STATE);
+	const struct reason *r = NULL;
+
+	if (st != NULL && strcmp(st, "unreachable") == 0)
+		r = reason_lookup((const char *)sqlite3_column_text(s, C_REASON));
+	put(o, "reason_meaning", r != NULL ? json_string(r->meaning) : json_null(), oom);
+	put(o, "reason_next_step", r != NULL ? json_string(r->next_step) : json_null(), oom);
+}
+
+/* One host object in the list shape of doc/dpfleet-server.8 (GET /api/v1/hosts). */
 static json_t *
 host_json(sqlite3_stmt *s, int *oom)
 {
@@ -448,8 +487,11 @@ host_json(sqlite3_stmt *s, int *oom)
 	put(h, "pxe", json_boolean(sqlite3_column_int(s, C_PXE)), oom);
 	put(h, "state", col_str(s, C_STATE), oom);
 	put(h, "reason", col_str(s, C_REASON), oom);
+	put_reason(h, s, oom);
+	put(h, "attempts", col_int(s, C_ATTEMPTS), oom);
 	put(h, "affected", json_boolean(row_affected(s)), oom);
-	put(h, "value_sha256", col_str(s, C_VALUE), oom);
+	put(h, "value_read", scanned ? json_boolean(row_value_read(s)) : json_null(), oom);
+	put(h, "value_sha256", col_hash(s, C_VALUE), oom);
 	put(h, "pxe_cert_errors", scanned ? col_int(s, C_PXEERR) : json_null(), oom);
 	put(h, "pxe_last_error", col_str(s, C_PXELAST), oom);
 	put(h, "pxe_expired_cert", scanned ? col_bool(s, C_PXEEXP) : json_null(), oom);
@@ -599,7 +641,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 {
 	static const struct store_col hist_cols[] = {
 		{ "scan_id", STORE_COL_INT }, { "at", STORE_COL_TEXT }, { "state", STORE_COL_TEXT },
-		{ "reason", STORE_COL_TEXT },
+		{ "reason", STORE_COL_TEXT }, { "attempts", STORE_COL_INT },
 	};
 	static const struct store_col ev_cols[] = {
 		{ "source", STORE_COL_TEXT }, { "file", STORE_COL_TEXT }, { "at", STORE_COL_TEXT },
@@ -626,7 +668,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 		util_err(err, errlen, "out of memory");
 		goto done;
 	}
-	put(h, "expected_sha256", col_str(s, C_EXPECTED), &oom);
+	put(h, "expected_sha256", col_hash(s, C_EXPECTED), &oom);
 	put(h, "certmgr_denied_at", col_str(s, C_CMDENIEDAT), &oom);
 	put(h, "scan_ms", col_int(s, C_SCANMS), &oom);
 	put(h, "scan_id", col_int(s, C_SCANID), &oom);
@@ -664,7 +706,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 		goto done;
 	}
 	put(h, "history", hist, &oom);
-	if (query_rows(st, "SELECT scan_id, at, state, reason FROM observations WHERE host_id = ? "
+	if (query_rows(st, "SELECT scan_id, at, state, reason, attempts FROM observations WHERE host_id = ? "
 	    "ORDER BY id DESC LIMIT 100", &hid, 1, hist_cols, NCOLS(hist_cols), hist, "history", err,
 	    errlen) == -1)
 		goto done;
@@ -741,52 +783,64 @@ done:
 	return rc;
 }
 
-int
-store_query_affected_report(struct store *st, json_t **out, char *err, size_t errlen)
+/* One row of the host reports (affected.csv, hosts.csv and their JSON twins); NULL only when out of memory. */
+static json_t *
+report_row(sqlite3_stmt *s)
+{
+	json_t *e;
+	int oom = 0;
+
+	if ((e = json_object()) == NULL)
+		return NULL;
+	put(e, "fqdn", col_str(s, C_FQDN), &oom);
+	put(e, "site", col_str(s, C_SITE), &oom);
+	put(e, "roles", roles_array(s, &oom), &oom);
+	put(e, "pxe", json_boolean(sqlite3_column_int(s, C_PXE)), &oom);
+	put(e, "state", col_str(s, C_STATE), &oom);
+	put(e, "reason", col_str(s, C_REASON), &oom);
+	put(e, "value_sha256", col_hash(s, C_VALUE), &oom);
+	put(e, "expected_sha256", col_hash(s, C_EXPECTED), &oom);
+	put(e, "pxe_cert_errors", col_int(s, C_PXEERR), &oom);
+	put(e, "pxe_last_error", col_str(s, C_PXELAST), &oom);
+	put(e, "certmgr_denied", col_bool(s, C_CMDENIED), &oom);
+	put(e, "last_scanned", col_str(s, C_AT), &oom);
+	put(e, "last_fix_outcome", col_str(s, C_JOUTCOME), &oom);
+	put(e, "last_fix_at", col_str(s, sqlite3_column_type(s, C_JFIN) != SQLITE_NULL ? C_JFIN : C_JREQ), &oom);
+	put(e, "attempts", col_int(s, C_ATTEMPTS), &oom);
+	put_reason(e, s, &oom);
+	if (oom) {
+		json_decref(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* The live hosts that match the constant SQL condition cond, by site and fqdn, as report_row() objects. */
+static int
+host_report(struct store *st, const char *cond, const char *what, json_t **out, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *list = NULL, *e;
-	int r, oom = 0, rc = -1;
+	char sql[4096];
+	int r, rc = -1;
 
 	*out = NULL;
+	if ((size_t)snprintf(sql, sizeof(sql), HOST_SELECT "WHERE h.retired_at IS NULL%s ORDER BY h.site, h.fqdn",
+	    cond) >= sizeof(sql))
+		return util_err(err, errlen, "%s: query too long", what);
 	if ((list = json_array()) == NULL) {
 		util_err(err, errlen, "out of memory");
 		goto done;
 	}
-	if (store_prepare(st, &s, HOST_SELECT "WHERE h.retired_at IS NULL AND o.state IN " AFFECTED_SQL
-	    " ORDER BY h.site, h.fqdn", err, errlen) == -1)
+	if (store_prepare(st, &s, sql, err, errlen) == -1)
 		goto done;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((e = json_object()) == NULL) {
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		if ((e = report_row(s)) == NULL || json_array_append_new(list, e) == -1) {
 			util_err(err, errlen, "out of memory");
 			goto done;
 		}
-		put(e, "fqdn", col_str(s, C_FQDN), &oom);
-		put(e, "site", col_str(s, C_SITE), &oom);
-		put(e, "roles", roles_array(s, &oom), &oom);
-		put(e, "pxe", json_boolean(sqlite3_column_int(s, C_PXE)), &oom);
-		put(e, "state", col_str(s, C_STATE), &oom);
-		put(e, "reason", col_str(s, C_REASON), &oom);
-		put(e, "value_sha256", col_str(s, C_VALUE), &oom);
-		put(e, "expected_sha256", col_str(s, C_EXPECTED), &oom);
-		put(e, "pxe_cert_errors", col_int(s, C_PXEERR), &oom);
-		put(e, "pxe_last_error", col_str(s, C_PXELAST), &oom);
-		put(e, "certmgr_denied", col_bool(s, C_CMDENIED), &oom);
-		put(e, "last_scanned", col_str(s, C_AT), &oom);
-		put(e, "last_fix_outcome", col_str(s, C_JOUTCOME), &oom);
-		put(e, "last_fix_at", col_str(s, sqlite3_column_type(s, C_JFIN) != SQLITE_NULL ? C_JFIN :
-		    C_JREQ), &oom);
-		if (json_array_append_new(list, e) == -1) {
-			util_err(err, errlen, "out of memory");
-			goto done;
-		}
-	}
 	if (r != SQLITE_DONE) {
-		step_err(st, "affected report", err, errlen);
-		goto done;
-	}
-	if (oom) {
-		util_err(err, errlen, "out of memory");
+		step_err(st, what, err, errlen);
 		goto done;
 	}
 	*out = list;
@@ -796,6 +850,18 @@ done:
 	sqlite3_finalize(s);
 	json_decref(list);
 	return rc;
+}
+
+int
+store_query_affected_report(struct store *st, json_t **out, char *err, size_t errlen)
+{
+	return host_report(st, " AND o.state IN " AFFECTED_SQL, "affected report", out, err, errlen);
+}
+
+int
+store_query_hosts_report(struct store *st, json_t **out, char *err, size_t errlen)
+{
+	return host_report(st, "", "hosts report", out, err, errlen);
 }
 
 int

@@ -57,7 +57,12 @@ struct store_host_filter {
  */
 int	 store_query_summary(struct store *st, json_t **out, char *err, size_t errlen);
 
-/* {"total": n, "hosts": [host...]}; a bad sort key or limit is an error. */
+/*
+ * {"total": n, "hosts": [host...]}; a bad sort key or limit is an error.  Each host carries its newest
+ * observation's reason word with reason_meaning and reason_next_step from lib/reason.h (null unless the host
+ * is unreachable with a word the table knows), attempts, and value_read (false for unreachable, denied and
+ * no_key, whose value_sha256 is then null; null for a host never scanned).
+ */
 int	 store_query_hosts(struct store *st, const struct store_host_filter *f, json_t **out, char *err,
 	    size_t errlen);
 
@@ -70,8 +75,15 @@ int	 store_query_host(struct store *st, const char *fqdn, json_t **out, char *er
 /* {"scans": [...newest first...], "pending_requests": [...]}; limit 1..1000, offset >= 0. */
 int	 store_query_scans(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen);
 
-/* The affected-hosts report: an array of objects with the affected.csv fields (roles as an array). */
+/*
+ * The host reports, by site and fqdn: an array of objects with the affected.csv fields (roles as an array),
+ * including attempts, reason_meaning and reason_next_step (lib/reason.h's texts for an unreachable host's
+ * word, null otherwise).  value_sha256 and expected_sha256 are null for a host whose value was not read
+ * (unreachable, denied, no_key).  The affected report holds the affected hosts, the hosts report every
+ * live host, scanned or not.
+ */
 int	 store_query_affected_report(struct store *st, json_t **out, char *err, size_t errlen);
+int	 store_query_hosts_report(struct store *st, json_t **out, char *err, size_t errlen);
 
 /* The fix-proof report: every job, oldest first, with the fixes.csv fields. */
 int	 store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 /*
  * api_fleet.c — the read endpoints of dpfleet-server: summary, hosts, one host, scans (and queueing a scan),
- * the affected/fixes reports as CSV and JSON, and the audit log.
+ * the affected/hosts/fixes reports as CSV and JSON, the unreachable reasons of lib/reason.h, and the audit
+ * log.
  *
  * Called through the route table in server/api.c after sign-in and role checks.  Query parameters are
  * validated here (400 with the reason) and handed to lib/store_query.c as typed values; nothing from the
@@ -8,6 +9,7 @@
  * quote, CR or LF, quotes doubled; booleans are true/false, NULL is an empty field, arrays are joined with ';'.
  */
 #include "api_int.h"
+#include "reason.h"
 #include "store_jobs.h"
 #include "store_query.h"
 #include "util.h"
@@ -143,6 +145,31 @@ api_get_audit(struct api_call *c)
 	return api_json(c, 200, v);
 }
 
+/*
+ * {"reasons": [{"word", "transient", "meaning", "next_step"}...]}: lib/reason.h's table in its own order,
+ * the only copy the dashboard sees.
+ */
+int
+api_get_reasons(struct api_call *c)
+{
+	const struct reason *t;
+	json_t *list, *e;
+	size_t i, n;
+
+	t = reason_table(&n);
+	if ((list = json_array()) == NULL)
+		return api_fail(c, 500, "out of memory");
+	for (i = 0; i < n; i++) {
+		e = json_pack("{s:s, s:b, s:s, s:s}", "word", t[i].word, "transient", t[i].transient,
+		    "meaning", t[i].meaning, "next_step", t[i].next_step);
+		if (e == NULL || json_array_append_new(list, e) == -1) {
+			json_decref(list);
+			return api_fail(c, 500, "out of memory");
+		}
+	}
+	return api_json(c, 200, json_pack("{s:o}", "reasons", list));
+}
+
 /* --- CSV --------------------------------------------------------------------------------------------- */
 
 struct csv {
@@ -274,9 +301,11 @@ csv_answer(struct api_call *c, json_t *rows, const char *const *cols, size_t nco
 	return 0;
 }
 
-static const char *const affected_cols[] = {
+/* affected.csv and hosts.csv; the last three columns came with lib/reason.h and migration 0002. */
+static const char *const host_cols[] = {
 	"fqdn", "site", "roles", "pxe", "state", "reason", "value_sha256", "expected_sha256", "pxe_cert_errors",
-	"pxe_last_error", "certmgr_denied", "last_scanned", "last_fix_outcome", "last_fix_at",
+	"pxe_last_error", "certmgr_denied", "last_scanned", "last_fix_outcome", "last_fix_at", "attempts",
+	"reason_meaning", "reason_next_step",
 };
 static const char *const fixes_cols[] = {
 	"id", "host", "kind", "dry_run", "requested_by", "requested_at", "finished_at", "outcome",
@@ -304,8 +333,21 @@ report_answer(struct api_call *c, int (*query)(struct store *, json_t **, char *
 int
 api_get_report_affected_csv(struct api_call *c)
 {
-	return report_answer(c, store_query_affected_report, affected_cols,
-	    sizeof(affected_cols) / sizeof(affected_cols[0]), "dpfleet-affected.csv");
+	return report_answer(c, store_query_affected_report, host_cols, sizeof(host_cols) / sizeof(host_cols[0]),
+	    "dpfleet-affected.csv");
+}
+
+int
+api_get_report_hosts_csv(struct api_call *c)
+{
+	return report_answer(c, store_query_hosts_report, host_cols, sizeof(host_cols) / sizeof(host_cols[0]),
+	    "dpfleet-hosts.csv");
+}
+
+int
+api_get_report_hosts_json(struct api_call *c)
+{
+	return report_answer(c, store_query_hosts_report, NULL, 0, "dpfleet-hosts.json");
 }
 
 int

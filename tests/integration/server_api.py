@@ -2,13 +2,18 @@
 """dpfleet-server JSON API against a real server on a free port (issue 8 acceptance, minus the lab run).
 
 Seeds a small fleet into the state DB with sqlite3 (every state once or more, a retired host, an unscanned
-host, a reason that needs CSV quoting), creates one user per role with the real CLI, then exercises every
+host, a reason that needs CSV quoting, one unreachable host per word of lib/reason.h's table and one with a
+word the table lacks, attempts above 1), creates one user per role with the real CLI, then exercises every
 endpoint, role and error path over HTTP.  Prints 'ok - ...' per check and 'N passed, N failed'.
+Argument: the reason_table helper (tests/integration/reason_table.c), which prints lib/reason.h's table
+straight from the library; every reason text the API and the exports carry is checked against it.
 """
 import calendar
 import csv
 import io
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -18,8 +23,9 @@ from server_harness import Server, Runner, check, eq  # noqa: E402
 PW = {'admin': 'admin-password-1', 'oper': 'operator-password-1', 'view': 'viewer-password-1',
       'locky': 'locky-password-1', 'gone': 'gone-password-1'}
 STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown']
-AFFECTED_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
-                   'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at')
+HOST_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
+               'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,'
+               'reason_next_step')
 FIXES_HEADER = 'id,host,kind,dry_run,requested_by,requested_at,finished_at,outcome,before_sha256,after_sha256'
 WEIRD_REASON = 'value has, a comma and a "quote"\nand a new line'
 
@@ -41,6 +47,35 @@ HOSTS = [
 ]
 LIVE = [h for h in HOSTS if not h[7]]
 AFFECTED = sorted(h[0] for h in LIVE if h[6] in ('missing', 'empty', 'mismatch'))
+# The newest observation's reason word and attempts where they are not 'reason-<state>' and 1.  add_reason_hosts()
+# adds one unreachable host per word of lib/reason.h's table; dp6.ps1.lab and ur-mystery.ps1.lab carry words
+# the table lacks; mp1.ps1.lab is mismatch with a table word (no meaning: only unreachable has reasons).
+REASON = {'weird.ps1.lab': WEIRD_REASON, 'ur-mystery.ps1.lab': 'no_such_reason_word', 'mp1.ps1.lab': 'timeout'}
+ATTEMPTS = {'dp2.ps1.lab': 2, 'ur-mystery.ps1.lab': 3}
+NOT_READ = ('unreachable', 'denied', 'no_key')
+
+
+def reason_table():
+    """lib/reason.h's table as the reason_table helper (argv[1]) prints it from the library itself."""
+    out = subprocess.run([sys.argv[1]], check=True, capture_output=True, timeout=60).stdout
+    table = json.loads(out.decode())
+    # A cross-check that the helper prints the real table (two words as doc/dpfleet-scanner.8 lists them).
+    words = {r['word']: r for r in table}
+    check(words['rpc_unavailable']['transient'] and 'RemoteRegistry' in words['rpc_unavailable']['next_step'],
+          'rpc_unavailable as lib/reason.c has it')
+    check(not words['refused']['transient'] and '445' in words['refused']['meaning'], 'refused')
+    return table
+
+
+def add_reason_hosts(table):
+    """One unreachable PS1 host per table word (ur-<word>.ps1.lab, 1..3 attempts) and ur-mystery.ps1.lab."""
+    for i, r in enumerate(table):
+        fqdn = 'ur-%s.ps1.lab' % r['word'].replace('_', '-')
+        HOSTS.append((fqdn, 'PS1', 1, 0, 0, 'unreachable', 'unreachable', False))
+        REASON[fqdn] = r['word']
+        ATTEMPTS[fqdn] = 1 + i % 3
+    HOSTS.append(('ur-mystery.ps1.lab', 'PS1', 1, 0, 0, 'unreachable', 'unreachable', False))
+    LIVE[:] = [h for h in HOSTS if not h[7]]
 
 
 def seed(srv):
@@ -68,17 +103,18 @@ def seed(srv):
             continue
         for scan, st, at in ((1, s1, earlier), (2, s2, now)):
             oid = scan * 100 + i
-            reason = WEIRD_REASON if fqdn == 'weird.ps1.lab' else ('reason-%s' % st)
+            reason = REASON.get(fqdn, 'reason-%s' % st)
+            attempts = ATTEMPTS.get(fqdn, 1) if scan == 2 else 1
             aff = 1 if st in ('missing', 'empty', 'mismatch') else 0
             value = "'%s'" % ('a' * 64) if st in ('healthy', 'mismatch') else 'NULL'
             pxe_err = 7 if fqdn == 'dp2.ps1.lab' else 0
             pxe_last = "'%s'" % now if pxe_err else 'NULL'
             denied = 1 if st == 'denied' else 0
             sql.append("INSERT INTO observations (id, scan_id, host_id, at, state, reason, affected, "
-                       "value_sha256, expected_sha256, pxe_cert_errors, pxe_last_error, certmgr_denied, scan_ms) "
-                       "VALUES (%d, %d, %d, '%s', '%s', '%s', %d, %s, '%s', %d, %s, %d, 25);"
+                       "value_sha256, expected_sha256, pxe_cert_errors, pxe_last_error, certmgr_denied, scan_ms, "
+                       "attempts) VALUES (%d, %d, %d, '%s', '%s', '%s', %d, %s, '%s', %d, %s, %d, 25, %d);"
                        % (oid, scan, i, at, st, reason.replace("'", "''"), aff, value, 'e' * 64, pxe_err,
-                          pxe_last, denied))
+                          pxe_last, denied, attempts))
         sql.append("UPDATE hosts SET last_obs_id = %d WHERE id = %d;" % (200 + i, i))
     # Evidence for dp2.ps1.lab's newest observation (host id 2 -> observation 202).
     sql.append("INSERT INTO evidence (observation_id, source, file, at, component, type, line) VALUES "
@@ -93,6 +129,10 @@ def seed(srv):
 
 
 def main():
+    if len(sys.argv) != 2:
+        sys.exit('usage: server_api.py REASON_TABLE_HELPER')
+    table = reason_table()
+    add_reason_hosts(table)
     srv = Server(max_per_run=3)
     R = Runner()
     with R.serving(srv):
@@ -311,6 +351,46 @@ def main():
             r = srv.request('GET', '/api/v1/hosts/new.ps1.lab', session=S['view'])
             eq((r.status, r.json()['state'], r.json()['history']), (200, None, []), 'unscanned')
         R.run('host detail: history, evidence, 404', t_host)
+
+        words = {r['word']: r for r in table}
+
+        def want_reason(fqdn, state):
+            """(reason, reason_meaning, reason_next_step) the API must say: lib/reason.h's texts or nulls."""
+            word = REASON.get(fqdn, 'reason-%s' % state)
+            r = words.get(word) if state == 'unreachable' else None
+            return (word, r['meaning'] if r else None, r['next_step'] if r else None)
+
+        def t_reasons():
+            r = srv.request('GET', '/api/v1/reasons', session=S['view'])
+            eq(r.status, 200, 'reasons')
+            eq(r.json(), {'reasons': table}, 'GET /api/v1/reasons = lib/reason.h as reason_table prints it')
+            eq(srv.request('GET', '/api/v1/reasons').status, 401, 'reasons need a session')
+            listed = {x['fqdn']: x for x in hosts('?limit=1000').json()['hosts']}
+            for fqdn, _, _, _, _, _, st, _ in LIVE:
+                h = listed[fqdn]
+                if st is None:
+                    eq((h['reason_meaning'], h['attempts'], h['value_read']), (None, None, None), fqdn)
+                    continue
+                d = srv.request('GET', '/api/v1/hosts/' + fqdn, session=S['view']).json()
+                for x, what in ((h, 'list'), (d, 'detail')):
+                    eq((x['reason'], x['reason_meaning'], x['reason_next_step']), want_reason(fqdn, st),
+                       '%s reason (%s)' % (fqdn, what))
+                    eq(x['attempts'], ATTEMPTS.get(fqdn, 1), '%s attempts (%s)' % (fqdn, what))
+                    eq(x['value_read'], st not in NOT_READ, '%s value_read (%s)' % (fqdn, what))
+                    if st in NOT_READ:
+                        eq(x['value_sha256'], None, '%s: no host hash when not read (%s)' % (fqdn, what))
+                if st in NOT_READ:
+                    eq(d['expected_sha256'], None, fqdn + ': nothing was compared')
+                else:
+                    eq(d['expected_sha256'], 'e' * 64, fqdn + ': compared with the site value')
+                eq(d['history'][0]['attempts'], ATTEMPTS.get(fqdn, 1), fqdn + ' history attempts')
+            # Every word of the table was served, and an unknown word comes alone.
+            served = set(x['reason'] for x in listed.values() if x['reason_meaning'] is not None)
+            eq(served, set(words), 'every word of lib/reason.h has a host with its texts')
+            eq(listed['ur-mystery.ps1.lab']['reason'], 'no_such_reason_word', 'unknown word kept')
+            eq(listed['mp1.ps1.lab']['reason_meaning'], None, 'a word on a host that was read has no meaning')
+        R.run('reasons: /api/v1/reasons = lib/reason.h; hosts and host carry its texts, attempts, value_read; '
+              'no hashes for hosts not read', t_reasons)
 
         def t_scans():
             r = srv.request('GET', '/api/v1/scans', session=S['view'])
@@ -555,7 +635,7 @@ def main():
             check(r.header('Content-Type').startswith('text/csv'), r.header('Content-Type'))
             check(r.header('Content-Disposition').startswith('attachment'), 'attachment')
             text = r.body.decode()
-            eq(text.split('\r\n')[0], AFFECTED_HEADER, 'header row')
+            eq(text.split('\r\n')[0], HOST_HEADER, 'header row')
             rows = list(csv.DictReader(io.StringIO(text, newline='')))
             eq(sorted(x['fqdn'] for x in rows), AFFECTED, 'affected rows')
             weird = next(x for x in rows if x['fqdn'] == 'weird.ps1.lab')
@@ -572,12 +652,14 @@ def main():
             j = srv.request('GET', '/api/v1/report/affected.json', session=v)
             eq(j.status, 200, 'json')
             eq(sorted(x['fqdn'] for x in j.json()), AFFECTED, 'json rows')
-            eq(sorted(j.json()[0]), sorted(AFFECTED_HEADER.split(',')), 'json fields')
+            eq(sorted(j.json()[0]), sorted(HOST_HEADER.split(',')), 'json fields')
             jd = {x['fqdn']: x for x in j.json()}
             eq((jd['dp2.ps1.lab']['last_fix_outcome'], jd['dp2.ps1.lab']['last_fix_at']),
                ('already_correct', '2026-01-02T00:00:00Z'), 'dp2 last fix in the JSON')
             eq((jd['dp3.ps1.lab']['last_fix_outcome'], jd['dp3.ps1.lab']['last_fix_at']), (None, rb_at),
                'dp3 last fix in the JSON')
+            eq(jd['dp2.ps1.lab']['attempts'], 2, 'attempts in the JSON')
+            eq(dp2['attempts'], '2', 'attempts in the CSV')
             r = srv.request('GET', '/api/v1/report/fixes.csv', session=v)
             eq(r.status, 200, 'fixes')
             text = r.body.decode()
@@ -602,6 +684,47 @@ def main():
             eq([str(x['id']) for x in fj], [x['id'] for x in rows], 'fixes.json and fixes.csv: the same jobs')
             eq(srv.request('GET', '/api/v1/report/fixes.json').status, 401, 'fixes.json needs a session')
         R.run('reports: affected.csv (exact header, RFC 4180), affected.json, fixes.csv, fixes.json', t_reports)
+
+        def t_hosts_report():
+            v = S['view']
+            r = srv.request('GET', '/api/v1/report/hosts.csv', session=v)
+            eq(r.status, 200, 'hosts.csv')
+            check(r.header('Content-Type').startswith('text/csv'), r.header('Content-Type'))
+            check('dpfleet-hosts.csv' in r.header('Content-Disposition'), r.header('Content-Disposition'))
+            text = r.body.decode()
+            eq(text.split('\r\n')[0], HOST_HEADER, 'header row')
+            rows = list(csv.DictReader(io.StringIO(text, newline='')))
+            eq(sorted(x['fqdn'] for x in rows), sorted(h[0] for h in LIVE), 'every live host')
+            j = srv.request('GET', '/api/v1/report/hosts.json', session=v)
+            eq(j.status, 200, 'hosts.json')
+            check('dpfleet-hosts.json' in j.header('Content-Disposition'), j.header('Content-Disposition'))
+            jd = {x['fqdn']: x for x in j.json()}
+            eq(sorted(jd), sorted(h[0] for h in LIVE), 'hosts.json rows')
+            for x in j.json():
+                eq(sorted(x), sorted(HOST_HEADER.split(',')), 'hosts.json fields')
+            for row in rows:
+                fqdn = row['fqdn']
+                st = jd[fqdn]['state']
+                if st is None:
+                    eq((row['state'], row['attempts'], row['reason_meaning']), ('', '', ''), fqdn + ' unscanned')
+                    continue
+                word, meaning, step = want_reason(fqdn, st)
+                eq((row['reason'], row['reason_meaning'], row['reason_next_step']), (word, meaning or '', step or ''),
+                   fqdn + ' CSV reason texts = lib/reason.h (RFC 4180 round trip)')
+                eq((jd[fqdn]['reason'], jd[fqdn]['reason_meaning'], jd[fqdn]['reason_next_step']),
+                   (word, meaning, step), fqdn + ' JSON reason texts')
+                eq((row['attempts'], jd[fqdn]['attempts']), (str(ATTEMPTS.get(fqdn, 1)), ATTEMPTS.get(fqdn, 1)),
+                   fqdn + ' attempts')
+                if st in NOT_READ:
+                    eq((row['value_sha256'], row['expected_sha256']), ('', ''), fqdn + ': no hashes in the CSV')
+                    eq((jd[fqdn]['value_sha256'], jd[fqdn]['expected_sha256']), (None, None), fqdn + ' JSON hashes')
+                else:
+                    eq(row['expected_sha256'], 'e' * 64, fqdn + ' compared with the site value')
+            # The table's texts hold commas: quoted in the CSV, never split.
+            check(any(',' in r['meaning'] for r in table), 'a meaning with a comma to quote')
+            eq(srv.request('GET', '/api/v1/report/hosts.csv').status, 401, 'hosts.csv needs a session')
+        R.run('hosts.csv/hosts.json: every live host, reason texts from lib/reason.h, attempts, no hashes when not read',
+              t_hosts_report)
 
         def t_metrics_values():
             # The figures themselves, against the seeded fleet and the jobs table as the tests above left it.

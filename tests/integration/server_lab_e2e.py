@@ -23,7 +23,8 @@ from server_harness import Client, Runner, Session, check, eq, server_binary  # 
 BASE = "127.88.0.0"
 STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown']
 AFFECTED_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
-                   'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at')
+                   'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,'
+                   'reason_next_step')
 WAIT_S = 300
 
 
