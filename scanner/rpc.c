@@ -7,14 +7,28 @@
  * Assumptions: libdcerpc exports no ndr_table_winreg (it lives in a Debian-private library we must not link),
  * so a minimal interface table is built here: syntax 338cd001-2244-31f1-aaaa-900038001003 v1.0, endpoint
  * \pipe\winreg, no call table (raw calls do not need one).  The loadparm context comes from loadparm_init(),
- * which never reads /etc/samba/smb.conf; everything the client needs is set explicitly below.  Samba's connect
- * phase has a fixed 60 s timeout and reports a refused TCP connection as NT_STATUS_NO_MEMORY (NOTES §5):
- * ambiguous failures are therefore classified by a short TCP probe to port 445 made only after the failure,
- * so the happy path costs the host a single connection.  To bound the connect phase by the caller's timeout
- * anyway, a tevent timer on our own event context (the one Samba's synchronous connect loops on) shuts down
- * the TCP sockets this process opened during the connect (fds absent from a snapshot taken just before),
- * which makes Samba fail the connect at once; the failure is then classified `timeout`.  This relies on one
- * connection attempt at a time per process, which is how the scanner's workers use this module.
+ * which never reads /etc/samba/smb.conf; everything the client needs is set explicitly below.
+ *
+ * Phases.  Samba's public library offers SMB2 only inside the composite dcerpc_pipe_connect_b (smb2_connect is
+ * in a private library), so the connect runs as one composite on our own tevent context and its progress is
+ * read from public state after every event-loop iteration (a tevent trace callback):
+ *   tcp   until the socket this process opened to port 445 has a peer (getpeername; the socket is the new
+ *         AF_INET/AF_INET6 stream fd, absent from a snapshot taken just before the connect);
+ *   smb   until dcecli_connection.server_name is set: Samba sets it as it starts the pipe open, right after the
+ *         tree connect to IPC$ succeeded (source4/librpc/rpc/dcerpc_smb.c, dcerpc_pipe_open_smb_send);
+ *   pipe  until dcecli_connection.transport.stream is set: the CREATE of \winreg succeeded
+ *         (dcerpc_pipe_open_smb_done in the same file);
+ *   bind  until the composite completes.
+ * The struct dcerpc_pipe under construction is found as the talloc child of the composite that
+ * dcerpc_pipe_connect_b_send allocates (source4/librpc/rpc/dcerpc_connect.c); struct dcerpc_pipe and struct
+ * dcecli_connection are declared in the public dcerpc.h.  Each phase gets its own timeout_s: a tevent timer,
+ * moved on whenever a phase is reached, shuts down the TCP sockets this process opened during the connect,
+ * which makes Samba fail the connect at once; the failure then counts as NT_STATUS_IO_TIMEOUT in the phase it
+ * stalled in.  rpc_classify turns (NTSTATUS, phase) into a lib/reason.h word.  Samba reports a refused TCP
+ * connection as NT_STATUS_NO_MEMORY (doc/FIELD-NOTES.md): a failure in the tcp phase with no clear status is
+ * classified by a short TCP probe to port 445 made only after the failure, so the happy path costs the host a
+ * single connection.  This relies on one connection attempt at a time per process, which is how the
+ * scanner's workers use this module; tests/integration/rpc_smbd_test.py checks every phase against smbd.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,6 +65,7 @@ struct rpc_conn {
 	TALLOC_CTX		*mem;	/* owns everything below */
 	struct tevent_context	*ev;
 	struct dcerpc_pipe	*pipe;
+	enum rpc_fail		 last_fail;	/* of the last rpc_call */
 };
 
 static const char *const winreg_endpoint_names[] = {
@@ -86,18 +101,121 @@ const char *
 rpc_fail_str(enum rpc_fail why)
 {
 	switch (why) {
-	case RPC_FAIL_NONE:	return "";
-	case RPC_FAIL_REFUSED:	return "refused";
-	case RPC_FAIL_TIMEOUT:	return "timeout";
-	case RPC_FAIL_LOGON:	return "logon_failure";
-	case RPC_FAIL_NO_ROUTE:	return "no_route";
-	case RPC_FAIL_OTHER:	return "other";
+	case RPC_FAIL_NONE:		return "";
+	case RPC_FAIL_REFUSED:		return "refused";
+	case RPC_FAIL_TIMEOUT:		return "timeout";
+	case RPC_FAIL_SMB_TIMEOUT:	return "smb_timeout";
+	case RPC_FAIL_RPC_UNAVAILABLE:	return "rpc_unavailable";
+	case RPC_FAIL_RPC_TIMEOUT:	return "rpc_timeout";
+	case RPC_FAIL_LOGON:		return "logon_failure";
+	case RPC_FAIL_ACCESS_DENIED:	return "access_denied";
+	case RPC_FAIL_NO_ROUTE:		return "no_route";
+	case RPC_FAIL_PROTOCOL:		return "protocol";
+	case RPC_FAIL_OTHER:		break;
 	}
-	return "other";
+	return "error";
+}
+
+const char *
+rpc_phase_str(enum rpc_phase ph)
+{
+	switch (ph) {
+	case RPC_PHASE_TCP:	return "tcp";
+	case RPC_PHASE_SMB:	return "smb";
+	case RPC_PHASE_PIPE:	return "pipe";
+	case RPC_PHASE_BIND:	return "bind";
+	case RPC_PHASE_CALL:	return "call";
+	}
+	return "tcp";
+}
+
+/* What an NTSTATUS says, before the phase is taken into account. */
+enum nt_kind { K_STALL, K_BROKEN, K_REFUSED, K_NO_ROUTE, K_LOGON, K_DENIED, K_PIPE, K_PROTOCOL };
+
+/* NTSTATUS values: MS-ERREF 2.3.1 (names as in Samba's libcli/util/ntstatus_err_table.txt). */
+static const struct { uint32_t code; enum nt_kind kind; } nt_kinds[] = {
+	{ 0xC00000B5, K_STALL },	/* IO_TIMEOUT */
+	{ 0xC000020D, K_BROKEN },	/* CONNECTION_RESET */
+	{ 0xC000020C, K_BROKEN },	/* CONNECTION_DISCONNECTED */
+	{ 0xC0000241, K_BROKEN },	/* CONNECTION_ABORTED */
+	{ 0xC000013B, K_BROKEN },	/* LOCAL_DISCONNECT */
+	{ 0xC000013C, K_BROKEN },	/* REMOTE_DISCONNECT */
+	{ 0xC0000011, K_BROKEN },	/* END_OF_FILE */
+	{ 0xC000014B, K_BROKEN },	/* PIPE_BROKEN */
+	{ 0xC00000B0, K_BROKEN },	/* PIPE_DISCONNECTED */
+	{ 0xC00000B1, K_BROKEN },	/* PIPE_CLOSING */
+	{ 0xC00000C9, K_BROKEN },	/* NETWORK_NAME_DELETED */
+	{ 0xC00000C4, K_BROKEN },	/* UNEXPECTED_NETWORK_ERROR */
+	{ 0xC000035C, K_BROKEN },	/* NETWORK_SESSION_EXPIRED */
+	{ 0xC0000203, K_BROKEN },	/* USER_SESSION_DELETED */
+	{ 0xC000009A, K_BROKEN },	/* INSUFFICIENT_RESOURCES */
+	{ 0xC00000D0, K_BROKEN },	/* REQUEST_NOT_ACCEPTED (the server's connection limit) */
+	{ 0xC0000236, K_REFUSED },	/* CONNECTION_REFUSED */
+	{ 0xC0000041, K_REFUSED },	/* PORT_CONNECTION_REFUSED */
+	{ 0xC000023D, K_NO_ROUTE },	/* HOST_UNREACHABLE */
+	{ 0xC000023C, K_NO_ROUTE },	/* NETWORK_UNREACHABLE */
+	{ 0xC00000BE, K_NO_ROUTE },	/* BAD_NETWORK_PATH */
+	{ 0xC000006D, K_LOGON },	/* LOGON_FAILURE */
+	{ 0xC000006A, K_LOGON },	/* WRONG_PASSWORD */
+	{ 0xC0000064, K_LOGON },	/* NO_SUCH_USER */
+	{ 0xC0000072, K_LOGON },	/* ACCOUNT_DISABLED */
+	{ 0xC0000234, K_LOGON },	/* ACCOUNT_LOCKED_OUT */
+	{ 0xC0000193, K_LOGON },	/* ACCOUNT_EXPIRED */
+	{ 0xC0000071, K_LOGON },	/* PASSWORD_EXPIRED */
+	{ 0xC000006E, K_LOGON },	/* ACCOUNT_RESTRICTION */
+	{ 0xC0000224, K_LOGON },	/* PASSWORD_MUST_CHANGE */
+	{ 0xC000006F, K_LOGON },	/* INVALID_LOGON_HOURS */
+	{ 0xC0000070, K_LOGON },	/* INVALID_WORKSTATION */
+	{ 0xC000015B, K_LOGON },	/* LOGON_TYPE_NOT_GRANTED */
+	{ 0xC0000418, K_LOGON },	/* NTLM_BLOCKED */
+	{ 0xC0000022, K_DENIED },	/* ACCESS_DENIED */
+	{ 0xC00000CA, K_DENIED },	/* NETWORK_ACCESS_DENIED */
+	{ 0xC0000034, K_PIPE },		/* OBJECT_NAME_NOT_FOUND: no pipe server end */
+	{ 0xC000003A, K_PIPE },		/* OBJECT_PATH_NOT_FOUND */
+	{ 0xC00000AC, K_PIPE },		/* PIPE_NOT_AVAILABLE: Remote Registry still starting */
+	{ 0xC00000AE, K_PIPE },		/* PIPE_BUSY */
+	{ 0xC00000AB, K_PIPE },		/* INSTANCE_NOT_AVAILABLE */
+	{ 0xC00000C3, K_PROTOCOL },	/* INVALID_NETWORK_RESPONSE */
+	{ 0xC00000BB, K_PROTOCOL },	/* NOT_SUPPORTED (e.g. no SMB2 dialect in common) */
+	{ 0xC002001D, K_PROTOCOL },	/* RPC_PROTOCOL_ERROR */
+};
+
+enum rpc_fail
+rpc_classify(uint32_t ntstatus, enum rpc_phase phase)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nt_kinds) / sizeof(nt_kinds[0]); i++) {
+		if (nt_kinds[i].code != ntstatus)
+			continue;
+		switch (nt_kinds[i].kind) {
+		case K_STALL:
+			return phase == RPC_PHASE_TCP ? RPC_FAIL_TIMEOUT : phase == RPC_PHASE_SMB ?
+			    RPC_FAIL_SMB_TIMEOUT : RPC_FAIL_RPC_TIMEOUT;
+		case K_REFUSED:
+			/* After the TCP connect it is the pipe's server end that refused (smbd without
+			 * samba-dcerpcd answers the CREATE so): the phase's word, as for a broken connection. */
+			if (phase == RPC_PHASE_TCP)
+				return RPC_FAIL_REFUSED;
+			/* FALLTHROUGH */
+		case K_BROKEN:
+			return phase == RPC_PHASE_TCP ? RPC_FAIL_OTHER : phase == RPC_PHASE_SMB ?
+			    RPC_FAIL_SMB_TIMEOUT : phase == RPC_PHASE_PIPE ? RPC_FAIL_RPC_UNAVAILABLE :
+			    RPC_FAIL_RPC_TIMEOUT;
+		case K_NO_ROUTE: return RPC_FAIL_NO_ROUTE;
+		case K_LOGON:	return RPC_FAIL_LOGON;
+		case K_DENIED:	return RPC_FAIL_ACCESS_DENIED;
+		case K_PIPE:	return RPC_FAIL_RPC_UNAVAILABLE;
+		case K_PROTOCOL: return RPC_FAIL_PROTOCOL;
+		}
+	}
+	if ((ntstatus & 0xFFFF0000u) == 0xC0020000u)	/* RPC_NT_* (MS-ERREF 2.3.1): a DCE/RPC fault */
+		return RPC_FAIL_PROTOCOL;
+	return RPC_FAIL_OTHER;
 }
 
 /*
- * Classify an ambiguous connect failure: a non-blocking TCP connect to addr:445 within timeout_s.
+ * Classify a failure in the tcp phase: a non-blocking TCP connect to addr:445 within timeout_s.
  * Returns RPC_FAIL_REFUSED / NO_ROUTE / TIMEOUT, or RPC_FAIL_OTHER when the port answers (the failure was
  * above TCP) or the address does not resolve.
  */
@@ -155,81 +273,147 @@ done:
 	return why;
 }
 
-static enum rpc_fail
-classify(NTSTATUS st, const char *addr, int timeout_s)
-{
-	if (NT_STATUS_EQUAL(st, NT_STATUS_CONNECTION_REFUSED) || NT_STATUS_EQUAL(st, NT_STATUS_PORT_CONNECTION_REFUSED))
-		return RPC_FAIL_REFUSED;
-	if (NT_STATUS_EQUAL(st, NT_STATUS_IO_TIMEOUT))
-		return RPC_FAIL_TIMEOUT;
-	if (NT_STATUS_EQUAL(st, NT_STATUS_HOST_UNREACHABLE) || NT_STATUS_EQUAL(st, NT_STATUS_NETWORK_UNREACHABLE))
-		return RPC_FAIL_NO_ROUTE;
-	if (NT_STATUS_EQUAL(st, NT_STATUS_LOGON_FAILURE) || NT_STATUS_EQUAL(st, NT_STATUS_WRONG_PASSWORD) ||
-	    NT_STATUS_EQUAL(st, NT_STATUS_NO_SUCH_USER) || NT_STATUS_EQUAL(st, NT_STATUS_ACCOUNT_DISABLED) ||
-	    NT_STATUS_EQUAL(st, NT_STATUS_ACCOUNT_LOCKED_OUT) || NT_STATUS_EQUAL(st, NT_STATUS_ACCOUNT_EXPIRED) ||
-	    NT_STATUS_EQUAL(st, NT_STATUS_PASSWORD_EXPIRED) || NT_STATUS_EQUAL(st, NT_STATUS_ACCOUNT_RESTRICTION))
-		return RPC_FAIL_LOGON;
-	/* Samba reports a refused connect as NO_MEMORY and some socket errors as UNSUCCESSFUL: ask TCP. */
-	return probe_445(addr, timeout_s);
-}
+#define GUARD_FDS	4096	/* fds above this are never looked at nor shut down */
+#define GUARD_SLACK	64	/* the new socket is looked for up to this far above the highest fd open before */
 
-#define GUARD_FDS	4096	/* fds above this are never shut down by the connect guard */
-
-/* The fds open before the connect, and whether the deadline fired. */
-struct connect_guard {
+/* A connect in progress: the fds open before it, how far it got, its phase timer. */
+struct connect_watch {
 	uint8_t			 before[GUARD_FDS / 8];
-	int			 fired;
-	struct tevent_timer	*te;	/* NULL once fired: tevent frees a timer after running it */
+	int			 scan_max;	/* fds [0, scan_max) are looked at for the new socket */
+	int			 timeout_s;	/* per phase */
+	int			 fired;		/* a phase timed out: sockets shut down */
+	enum rpc_phase		 phase;
+	struct dcerpc_pipe	*pipe;		/* the composite's pipe under construction; NULL if not found */
+	struct tevent_timer	*te;		/* NULL once fired: tevent frees a timer after running it */
 };
 
 static void
-guard_snapshot(struct connect_guard *g)
+watch_snapshot(struct connect_watch *w)
 {
 	DIR		*d;
 	struct dirent	*de;
-	long		 fd;
+	long		 fd, top = -1;
 
-	memset(g, 0, sizeof(*g));
+	memset(w->before, 0, sizeof(w->before));
+	w->scan_max = GUARD_FDS;
 	if ((d = opendir("/proc/self/fd")) == NULL) {
-		memset(g->before, 0xff, sizeof(g->before));	/* cannot tell: never touch anything */
+		memset(w->before, 0xff, sizeof(w->before));	/* cannot tell: never touch anything */
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
 		fd = strtol(de->d_name, NULL, 10);
-		if (fd >= 0 && fd < GUARD_FDS && fd != dirfd(d))	/* the listing's own fd is closed below */
-			g->before[fd / 8] |= 1u << (fd % 8);
+		if (fd >= 0 && fd < GUARD_FDS && fd != dirfd(d)) {	/* the listing's own fd is closed below */
+			w->before[fd / 8] |= 1u << (fd % 8);
+			if (fd > top)
+				top = fd;
+		}
 	}
 	closedir(d);
+	w->scan_max = top + 1 + GUARD_SLACK < GUARD_FDS ? (int)(top + 1 + GUARD_SLACK) : GUARD_FDS;
+}
+
+/* 1 when fd is a TCP socket (IPv4 or IPv6) opened since the snapshot. */
+static int
+watch_new_tcp(const struct connect_watch *w, int fd)
+{
+	struct stat	sb;
+	int		dom, type;
+	socklen_t	sl;
+
+	if (w->before[fd / 8] & (1u << (fd % 8)))
+		return 0;
+	if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+		return 0;
+	sl = sizeof(dom);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &sl) == -1 || (dom != AF_INET && dom != AF_INET6))
+		return 0;
+	sl = sizeof(type);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 && type == SOCK_STREAM;
+}
+
+/* 1 when a TCP socket opened since the snapshot is connected (has a peer). */
+static int
+watch_tcp_up(const struct connect_watch *w)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl;
+	int			fd;
+
+	for (fd = 0; fd < w->scan_max; fd++) {
+		sl = sizeof(ss);
+		if (watch_new_tcp(w, fd) && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Read how far the connect got (see the file's header); 1 when a new phase was reached. */
+static int
+watch_advance(struct connect_watch *w)
+{
+	enum rpc_phase ph = w->phase;
+
+	if (ph == RPC_PHASE_TCP && watch_tcp_up(w))
+		ph = RPC_PHASE_SMB;
+	if (w->pipe != NULL && w->pipe->conn != NULL) {
+		if (ph < RPC_PHASE_PIPE && w->pipe->conn->server_name != NULL)
+			ph = RPC_PHASE_PIPE;
+		if (ph < RPC_PHASE_BIND && w->pipe->conn->transport.stream != NULL)
+			ph = RPC_PHASE_BIND;
+	}
+	if (ph == w->phase)
+		return 0;
+	w->phase = ph;
+	return 1;
+}
+
+/* tevent trace callback: after every loop iteration, a phase reached restarts the phase clock. */
+static void
+watch_trace(enum tevent_trace_point tp, void *arg)
+{
+	struct connect_watch *w = arg;
+
+	if (tp != TEVENT_TRACE_AFTER_LOOP_ONCE || w->fired || w->te == NULL)
+		return;
+	if (watch_advance(w))
+		tevent_update_timer(w->te, tevent_timeval_current_ofs(w->timeout_s, 0));
 }
 
 static void
-guard_fire(struct tevent_context *ev, struct tevent_timer *te, struct timeval now, void *arg)
+watch_fire(struct tevent_context *ev, struct tevent_timer *te, struct timeval now, void *arg)
 {
-	struct connect_guard	*g = arg;
-	struct stat		 sb;
-	int			 fd, dom, type;
-	socklen_t		 sl;
+	struct connect_watch	*w = arg;
+	int			 fd;
 
-	(void)ev;
 	(void)te;
 	(void)now;
-	g->fired = 1;
-	g->te = NULL;
-	for (fd = 0; fd < GUARD_FDS; fd++) {
-		if (g->before[fd / 8] & (1u << (fd % 8)))
-			continue;
-		if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
-			continue;
-		sl = sizeof(dom);
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &sl) == -1 || (dom != AF_INET && dom != AF_INET6))
-			continue;
-		sl = sizeof(type);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) == -1 || type != SOCK_STREAM)
-			continue;
-		(void)shutdown(fd, SHUT_RDWR);	/* aborts a pending connect, or EOF for Samba's reader */
+	w->te = NULL;
+	if (watch_advance(w)) {
+		/* The phase ended just now: the next one gets its own clock. */
+		w->te = tevent_add_timer(ev, NULL, tevent_timeval_current_ofs(w->timeout_s, 0), watch_fire, w);
+		if (w->te != NULL)
+			return;
 	}
+	w->fired = 1;
+	for (fd = 0; fd < GUARD_FDS; fd++)
+		if (watch_new_tcp(w, fd))
+			(void)shutdown(fd, SHUT_RDWR);	/* aborts a pending connect, or EOF for Samba's reader */
 }
 
+/* talloc_report_depth_cb callback: the struct dcerpc_pipe directly under the connect composite. */
+static void
+watch_find_pipe(const void *ptr, int depth, int max_depth, int is_ref, void *arg)
+{
+	struct connect_watch *w = arg;
+	const char *name;
+
+	(void)max_depth;
+	if (depth != 1 || is_ref || w->pipe != NULL)
+		return;
+	name = talloc_get_name(ptr);
+	if (name != NULL && strcmp(name, "struct dcerpc_pipe") == 0)
+		w->pipe = (struct dcerpc_pipe *)(uintptr_t)ptr;
+}
 static int
 lp_set(struct loadparm_context *lp, const char *name, const char *value, char *err, size_t errlen)
 {
@@ -238,33 +422,11 @@ lp_set(struct loadparm_context *lp, const char *name, const char *value, char *e
 	return 0;
 }
 
-int
-rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const char *domain, const char *user,
-    const char *password, int timeout_s, char *err, size_t errlen, enum rpc_fail *why)
+/* The client options (see the file's header) and the credentials.  0, or -1 with err. */
+static int
+conn_setup(struct loadparm_context *lp, struct cli_credentials *creds, const char *domain, const char *user,
+    const char *password, char *err, size_t errlen)
 {
-	struct rpc_conn			*c = NULL;
-	struct loadparm_context		*lp;
-	struct cli_credentials		*creds;
-	struct dcerpc_binding		*b = NULL;
-	char				*bstr;
-	struct connect_guard		 guard;
-	NTSTATUS			 st;
-
-	*out = NULL;
-	*why = RPC_FAIL_OTHER;
-	if (addr == NULL || *addr == '\0' || strpbrk(addr, "[],\\/") != NULL)
-		return util_err(err, errlen, "bad address \"%s\"", addr ? addr : "");
-	if (timeout_s <= 0)
-		timeout_s = 1;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return util_err(err, errlen, "out of memory");
-	if ((c->mem = talloc_new(NULL)) == NULL ||
-	    (c->ev = tevent_context_init(c->mem)) == NULL ||
-	    (lp = loadparm_init(c->mem)) == NULL ||
-	    (creds = cli_credentials_init(c->mem)) == NULL) {
-		util_err(err, errlen, "out of memory");
-		goto fail;
-	}
 	if (lp_set(lp, "client min protocol", "SMB2_02", err, errlen) == -1 ||
 	    lp_set(lp, "client max protocol", "SMB3_11", err, errlen) == -1 ||
 	    lp_set(lp, "client ipc min protocol", "SMB2_02", err, errlen) == -1 ||
@@ -275,51 +437,125 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const cha
 	    lp_set(lp, "client ntlmv2 auth", "yes", err, errlen) == -1 ||
 	    lp_set(lp, "disable netbios", "yes", err, errlen) == -1 ||
 	    lp_set(lp, "name resolve order", "host", err, errlen) == -1 ||
+	    lp_set(lp, "smb2:ports", "445", err, errlen) == -1 ||	/* one socket: not 139 as well */
 	    lp_set(lp, "log level", "0", err, errlen) == -1)
-		goto fail;
+		return -1;
 	cli_credentials_set_conf(creds, lp);
 	if (!cli_credentials_set_kerberos_state(creds, CRED_USE_KERBEROS_DISABLED, CRED_SPECIFIED) ||
 	    !cli_credentials_set_username(creds, user ? user : "", CRED_SPECIFIED) ||
 	    !cli_credentials_set_domain(creds, domain ? domain : "", CRED_SPECIFIED) ||
-	    !cli_credentials_set_password(creds, password ? password : "", CRED_SPECIFIED)) {
-		util_err(err, errlen, "cannot set credentials");
-		goto fail;
-	}
-	if ((bstr = talloc_asprintf(c->mem, "ncacn_np:%s[\\pipe\\winreg]", addr)) == NULL) {
+	    !cli_credentials_set_password(creds, password ? password : "", CRED_SPECIFIED))
+		return util_err(err, errlen, "cannot set credentials");
+	return 0;
+}
+
+/* The ncacn_np binding to addr's \pipe\winreg, naming fqdn as the target.  NULL with err. */
+static struct dcerpc_binding *
+conn_binding(TALLOC_CTX *mem, const char *addr, const char *fqdn, char *err, size_t errlen)
+{
+	struct dcerpc_binding	*b = NULL;
+	char			*bstr;
+	NTSTATUS		 st;
+
+	if ((bstr = talloc_asprintf(mem, "ncacn_np:%s[\\pipe\\winreg]", addr)) == NULL) {
 		util_err(err, errlen, "out of memory");
-		goto fail;
+		return NULL;
 	}
-	st = dcerpc_parse_binding(c->mem, bstr, &b);
+	st = dcerpc_parse_binding(mem, bstr, &b);
 	if (!NT_STATUS_IS_OK(st)) {
 		util_err(err, errlen, "bad binding for %s: %s", addr, nt_errstr(st));
-		goto fail;
+		return NULL;
 	}
 	if (fqdn != NULL && *fqdn != '\0') {
 		st = dcerpc_binding_set_string_option(b, "target_hostname", fqdn);
 		if (!NT_STATUS_IS_OK(st)) {
 			util_err(err, errlen, "bad target hostname %s: %s", fqdn, nt_errstr(st));
-			goto fail;
+			return NULL;
 		}
 	}
+	return b;
+}
+
+/*
+ * Run Samba's composite connect under the phase watch (see the file's header).  NT_STATUS_OK with c->pipe
+ * set; otherwise the status (NT_STATUS_IO_TIMEOUT when a phase's clock ran out) and w->phase where it failed.
+ */
+static NTSTATUS
+conn_watched(struct rpc_conn *c, struct dcerpc_binding *b, struct cli_credentials *creds,
+    struct loadparm_context *lp, struct connect_watch *w, int timeout_s)
+{
+	struct composite_context	*cc;
+	tevent_trace_callback_t		 old_cb = NULL;
+	void				*old_arg = NULL;
+	NTSTATUS			 st;
+
+	memset(w, 0, sizeof(*w));
+	watch_snapshot(w);
+	w->timeout_s = timeout_s;
+	w->phase = RPC_PHASE_TCP;
+	if ((w->te = tevent_add_timer(c->ev, NULL, tevent_timeval_current_ofs(timeout_s, 0), watch_fire, w)) == NULL)
+		return NT_STATUS_NO_MEMORY;
+	tevent_get_trace_callback(c->ev, &old_cb, &old_arg);
+	tevent_set_trace_callback(c->ev, watch_trace, w);
+	cc = dcerpc_pipe_connect_b_send(c->mem, b, &winreg_table, creds, c->ev, lp);
+	if (cc != NULL)
+		talloc_report_depth_cb(cc, 0, 1, watch_find_pipe, w);
+	st = cc == NULL ? NT_STATUS_NO_MEMORY : dcerpc_pipe_connect_b_recv(cc, c->mem, &c->pipe);
+	tevent_set_trace_callback(c->ev, old_cb, old_arg);
+	TALLOC_FREE(w->te);
+	w->pipe = NULL;		/* freed with the composite */
+	if (w->fired) {
+		if (NT_STATUS_IS_OK(st))
+			TALLOC_FREE(c->pipe);	/* connected only after the clock shut its socket */
+		return NT_STATUS_IO_TIMEOUT;
+	}
+	return st;
+}
+
+int
+rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const char *domain, const char *user,
+    const char *password, int timeout_s, char *err, size_t errlen, enum rpc_fail *why, enum rpc_phase *phase)
+{
+	struct rpc_conn			*c = NULL;
+	struct loadparm_context		*lp;
+	struct cli_credentials		*creds;
+	struct dcerpc_binding		*b;
+	struct connect_watch		 w;
+	NTSTATUS			 st;
+
+	*out = NULL;
+	*why = RPC_FAIL_OTHER;
+	if (phase != NULL)
+		*phase = RPC_PHASE_TCP;
+	if (addr == NULL || *addr == '\0' || strpbrk(addr, "[],\\/") != NULL)
+		return util_err(err, errlen, "bad address \"%s\"", addr ? addr : "");
+	if (timeout_s <= 0)
+		timeout_s = 1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return util_err(err, errlen, "out of memory");
+	if ((c->mem = talloc_new(NULL)) == NULL || (c->ev = tevent_context_init(c->mem)) == NULL ||
+	    (lp = loadparm_init(c->mem)) == NULL || (creds = cli_credentials_init(c->mem)) == NULL) {
+		util_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (conn_setup(lp, creds, domain, user, password, err, errlen) == -1 ||
+	    (b = conn_binding(c->mem, addr, fqdn, err, errlen)) == NULL)
+		goto fail;
 	st = dcerpc_init();
 	if (!NT_STATUS_IS_OK(st)) {
 		util_err(err, errlen, "dcerpc_init: %s", nt_errstr(st));
 		goto fail;
 	}
-	guard_snapshot(&guard);
-	if ((guard.te = tevent_add_timer(c->ev, c->mem, tevent_timeval_current_ofs(timeout_s, 0), guard_fire,
-	    &guard)) == NULL) {
-		util_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	st = dcerpc_pipe_connect_b(c->mem, &c->pipe, b, &winreg_table, creds, c->ev, lp);
-	TALLOC_FREE(guard.te);
-	if (!NT_STATUS_IS_OK(st) || guard.fired) {
-		if (NT_STATUS_IS_OK(st))
-			st = NT_STATUS_IO_TIMEOUT;	/* connected, but only after the guard shut sockets */
-		*why = guard.fired ? RPC_FAIL_TIMEOUT : classify(st, addr, timeout_s);
-		util_err(err, errlen, "winreg connect to %s%s%s%s: %s (%s)", fqdn ? fqdn : addr,
-		    fqdn ? " [" : "", fqdn ? addr : "", fqdn ? "]" : "", nt_errstr(st), rpc_fail_str(*why));
+	st = conn_watched(c, b, creds, lp, &w, timeout_s);
+	if (phase != NULL)
+		*phase = w.phase;
+	if (!NT_STATUS_IS_OK(st)) {
+		*why = rpc_classify(NT_STATUS_V(st), w.phase);
+		if (*why == RPC_FAIL_OTHER && w.phase == RPC_PHASE_TCP)
+			*why = probe_445(addr, timeout_s);
+		util_err(err, errlen, "winreg connect to %s%s%s%s: %s in the %s phase (%s)", fqdn ? fqdn : addr,
+		    fqdn ? " [" : "", fqdn ? addr : "", fqdn ? "]" : "", nt_errstr(st), rpc_phase_str(w.phase),
+		    rpc_fail_str(*why));
 		goto fail;
 	}
 	dcerpc_binding_handle_set_timeout(c->pipe->binding_handle, (uint32_t)timeout_s);
@@ -346,15 +582,18 @@ rpc_call(struct rpc_conn *c, uint32_t opnum, const uint8_t *in, size_t inlen, ui
 	*outlen = 0;
 	if (c == NULL || c->pipe == NULL)
 		return util_err(err, errlen, "winreg call on a closed connection");
+	c->last_fail = RPC_FAIL_NONE;
 	if ((tmp = talloc_new(c->mem)) == NULL)
 		return util_err(err, errlen, "out of memory");
 	st = dcerpc_binding_handle_raw_call(c->pipe->binding_handle, NULL, opnum, 0, in, inlen, tmp, &o, &olen,
 	    &oflags);
 	if (!NT_STATUS_IS_OK(st)) {
+		c->last_fail = rpc_classify(NT_STATUS_V(st), RPC_PHASE_CALL);
 		util_err(err, errlen, "winreg opnum %u: %s", opnum, nt_errstr(st));
 		goto done;
 	}
 	if (olen > RPC_REPLY_MAX) {
+		c->last_fail = RPC_FAIL_PROTOCOL;
 		util_err(err, errlen, "winreg opnum %u: reply of %zu bytes over the %u-byte cap", opnum, olen,
 		    RPC_REPLY_MAX);
 		goto done;
@@ -377,6 +616,12 @@ rpc_rrp_call(void *conn, uint32_t opnum, const uint8_t *in, size_t inlen, uint8_
     char *err, size_t errlen)
 {
 	return rpc_call(conn, opnum, in, inlen, out, outlen, err, errlen);
+}
+
+enum rpc_fail
+rpc_last_fail(const struct rpc_conn *c)
+{
+	return c != NULL ? c->last_fail : RPC_FAIL_NONE;
 }
 
 void

@@ -73,16 +73,13 @@ dup_capped(const char *s, size_t max)
 	return strndup(s, n);
 }
 
+/* The reason word for a failed registry read on c: how the call failed, or "protocol" (rrp could not decode). */
 static const char *
-unreachable_word(enum rpc_fail why)
+read_fail_word(const struct rpc_conn *c)
 {
-	switch (why) {
-	case RPC_FAIL_REFUSED: return "refused";
-	case RPC_FAIL_TIMEOUT: return "timeout";
-	case RPC_FAIL_LOGON: return "logon_failure";
-	case RPC_FAIL_NO_ROUTE: return "no_route";
-	default: return "error";
-	}
+	enum rpc_fail why = rpc_last_fail(c);
+
+	return why == RPC_FAIL_NONE ? "protocol" : rpc_fail_str(why);
 }
 
 /* Registry part of a host request. */
@@ -97,9 +94,9 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 
 	memset(&r, 0, sizeof(r));
 	if (rpc_connect(&c, addr, fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-	    w->conf->smb.timeout, err, sizeof(err), &why) == -1) {
+	    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
 		res->reg = MSG_REG_UNREACHABLE;
-		res->reason = strdup(unreachable_word(why));
+		res->reason = strdup(rpc_fail_str(why));
 		res->detail = dup_capped(err, 1024);
 		return;
 	}
@@ -107,7 +104,7 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 	io.ctx = c;
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
 		res->reg = MSG_REG_UNREACHABLE;
-		res->reason = strdup("error");
+		res->reason = strdup(read_fail_word(c));
 		res->detail = dup_capped(err, 1024);
 		goto done;
 	}
@@ -239,8 +236,13 @@ serve_host(struct wk *w, const uint8_t *p, size_t n)
 		goto reply;
 	}
 	host_registry(w, addr, req.fqdn, &res);
-	/* Logs only from DPs that answered SMB at all (a refused or dead host has none to give). */
-	if (req.want_pxe_log && res.reg != MSG_REG_UNREACHABLE)
+	/*
+	 * Logs only from DPs whose SMB answered promptly: the registry was read, or only the winreg pipe was
+	 * missing (rpc_unavailable: Remote Registry stopped or disabled, the case where the log is the only
+	 * evidence).  Not after a stall (rpc_timeout, smb_timeout): the host would spend more of its deadline.
+	 */
+	if (req.want_pxe_log && (res.reg != MSG_REG_UNREACHABLE ||
+	    (res.reason != NULL && strcmp(res.reason, "rpc_unavailable") == 0)))
 		host_pxe(w, addr, &res);
 reply:
 	if (msg_enc_host_res(&w->out, &res, err, sizeof(err)) == -1 ||
@@ -331,9 +333,9 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 		goto reply;
 	}
 	if (rpc_connect(&c, addr, req.fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-	    w->conf->smb.timeout, err, sizeof(err), &why) == -1) {
+	    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
 		res.reg = MSG_REG_UNREACHABLE;
-		res.reason = strdup(unreachable_word(why));
+		res.reason = strdup(rpc_fail_str(why));
 		res.detail = dup_capped(err, 1024);
 		goto reply;
 	}
@@ -363,9 +365,9 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 			rpc_close(c);
 			c = NULL;
 			if (rpc_connect(&c, addr, req.fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-			    w->conf->smb.timeout, err, sizeof(err), &why) == -1) {
+			    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
 				res.reg = MSG_REG_UNREACHABLE;
-				res.reason = strdup(unreachable_word(why));
+				res.reason = strdup(rpc_fail_str(why));
 				goto reply;
 			}
 			io.ctx = c;
@@ -385,7 +387,7 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	}
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
 		res.reg = MSG_REG_UNREACHABLE;
-		res.reason = strdup("error");
+		res.reason = strdup(read_fail_word(c));
 		if (res.detail == NULL)
 			res.detail = dup_capped(err, 1024);
 	} else {

@@ -4,7 +4,8 @@
  * (whatever the server answered), 1 on a transport/protocol failure, 2 on usage errors.
  *
  *   rpc_smbd_test ADDR USER PASS connect
- *       → "connected" | "fail <reason> <message>"
+ *       → "connected" | "fail <reason> <phase> <message>" (reason: a lib/reason.h word; phase: tcp, smb,
+ *         pipe or bind, where the connect stopped)
  *   rpc_smbd_test ADDR USER PASS read KEY VALUE
  *       → "status=<s> werr=<n> type=<t> hex=<raw> elems=<e1>|<e2>..." or "... decode_err=<why>"
  *   rpc_smbd_test ADDR USER PASS write KEY VALUE ELEM...          (REG_MULTI_SZ)
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	struct rrp_io		 io;
 	struct rrp_read		 r;
 	enum rpc_fail		 why;
+	enum rpc_phase		 phase;
 	enum rrp_status		 st;
 	uint32_t		 werr;
 	const char		*op;
@@ -105,8 +107,8 @@ main(int argc, char **argv)
 	op = argv[4];
 	timeout_s = getenv("RPC_SMBD_TIMEOUT") ? atoi(getenv("RPC_SMBD_TIMEOUT")) : 5;
 	if (rpc_connect(&c, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], timeout_s, err, sizeof(err),
-	    &why) == -1) {
-		printf("fail %s %s\n", rpc_fail_str(why), err);
+	    &why, &phase) == -1) {
+		printf("fail %s %s %s\n", rpc_fail_str(why), rpc_phase_str(phase), err);
 		return strcmp(op, "connect") == 0 ? 0 : 1;
 	}
 	io.call = rpc_rrp_call;
@@ -127,7 +129,7 @@ main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(op, "read") == 0 && argc == 7) {
 		if (rrp_read_value(&io, argv[5], argv[6], &r, err, sizeof(err)) == -1)
-			printf("error %s\n", err);
+			printf("error %s %s\n", rpc_fail_str(rpc_last_fail(c)), err);
 		else {
 			print_read(&r);
 			rc = 0;
@@ -139,7 +141,7 @@ main(int argc, char **argv)
 
 		for (i = 0; i < nloop; i++) {
 			if (rpc_connect(&c2, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err),
-			    &why) == -1)
+			    &why, NULL) == -1)
 				continue;
 			io.ctx = c2;
 			io.call = rpc_rrp_call;

@@ -5,7 +5,11 @@ Starts one isolated smbd on 127.88.0.1 (every path in a temp dir, users through 
 with `net registry import`), then drives the rpc_smbd_test C program (argv[1]) through: read an existing
 REG_MULTI_SZ, missing value, missing key, denied key, write + read back (also checked with Samba's own
 `net rpc registry getvalue`), raw restore of the exact previous bytes, delete, write as a non-admin (denied),
-wrong password (logon_failure) and a refused connection (127.88.0.2, nothing listening).
+and the connect failures with the reason word and the phase rpc.c saw (lib/reason.h): wrong password
+(logon_failure, smb), nothing listening (refused, tcp), a TCP listener that never speaks SMB (smb_timeout, smb),
+dropped SYNs (timeout, tcp), rpcd_winreg stopped (rpc_timeout, bind), no samba-dcerpcd and on-demand start
+off (the CREATE of \winreg fails: rpc_unavailable, pipe), rpcd_winreg stopped after the connect (the read
+fails with rpc_timeout).
 smbd, samba-dcerpcd and rpcd_* are stopped by their pid files (and by our unique config path as a fallback)
 in a finally block, and the temp dir is removed, even when a check fails.
 """
@@ -71,6 +75,25 @@ def probe(*args, user=ADMIN, pw=ADMIN_PW, addr=ADDR, timeout_s=5):
     if r.returncode not in (0,):
         print("  probe %s exit %d: %s %s" % (args, r.returncode, r.stdout.strip(), r.stderr.strip()))
     return r.returncode, r.stdout.strip(), r.stderr
+
+
+def no_dcerpcd(smbd):
+    """Remote Registry disabled, as smbd shows it: no samba-dcerpcd and none started on demand, so the CREATE
+    of \\winreg fails (smbd answers NT_STATUS_CONNECTION_REFUSED there) → rpc_unavailable in the pipe phase.
+    Runs last: the smbd keeps this configuration."""
+    with open(smbd.conf) as f:
+        conf = f.read()
+    with open(smbd.conf, "w") as f:
+        f.write(conf.replace("[global]\n", "[global]\n  rpc start on demand helpers = no\n", 1))
+    for pid in smbd.pids("samba-dcerpcd") + smbd.pids("rpcd_"):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    smbd.run("smbcontrol", "--configfile=" + smbd.conf, "smbd", "reload-config")
+    time.sleep(1)
+    rc, out, _ = probe("connect", timeout_s=2)
+    check(out.startswith("fail rpc_unavailable pipe "), "no pipe server → rpc_unavailable in the pipe phase: " + out)
 
 
 def main():
@@ -159,7 +182,7 @@ def main():
                 os.kill(pid, signal.SIGSTOP)
             t0 = time.monotonic()
             out, _ = p.communicate("\n", timeout=60)
-            check(first == "connected" and stopped and out.startswith("error ") and "TIMEOUT" in out.upper(),
+            check(first == "connected" and stopped and out.startswith("error rpc_timeout ") and "TIMEOUT" in out.upper(),
                   "stalled rpcd_winreg after connect → the read fails with a timeout: %s %s" % (first, out.strip()))
             print("  stalled read failed in %.2f s (timeout 2 s)" % (time.monotonic() - t0))
         finally:
@@ -169,12 +192,24 @@ def main():
                 p.kill()
                 p.wait()
 
+        # rpcd_winreg stopped before the connect: smbd opens the pipe, the bind is never answered.
+        stopped = smbd.pids("rpcd_winreg")
+        try:
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            rc, out, _ = probe("connect", timeout_s=2)
+            check(stopped and out.startswith("fail rpc_timeout bind "), "stalled rpcd_winreg → rpc_timeout in the bind "
+                  "phase: " + out)
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+
         rc, out, _ = probe("connect", pw="wrong-password")
-        check(out.startswith("fail logon_failure"), "wrong password → logon_failure: " + out)
+        check(out.startswith("fail logon_failure smb "), "wrong password → logon_failure in the smb phase: " + out)
 
         t0 = time.monotonic()
         rc, out, _ = probe("connect", addr=REFUSED_ADDR)
-        check(out.startswith("fail refused"), "nothing listening → refused: " + out)
+        check(out.startswith("fail refused tcp "), "nothing listening → refused in the tcp phase: " + out)
         print("  refused classified in %.2f s" % (time.monotonic() - t0))
 
         socks = []
@@ -196,14 +231,16 @@ def main():
                     f.connect((BLACKHOLE_ADDR, 445))
                 except BlockingIOError:
                     pass
-            for addr, what in ((SILENT_ADDR, "silent SMB server"), (BLACKHOLE_ADDR, "dropped SYNs")):
+            for addr, what, want in ((SILENT_ADDR, "silent SMB server", "smb_timeout smb"),
+                                     (BLACKHOLE_ADDR, "dropped SYNs", "timeout tcp")):
                 t0 = time.monotonic()
                 rc, out, _ = probe("connect", addr=addr, timeout_s=2)
-                check(out.startswith("fail timeout"), "%s → timeout: %s" % (what, out))
+                check(out.startswith("fail %s " % want), "%s → %s: %s" % (what, want, out))
                 print("  %s classified in %.2f s (timeout 2 s)" % (what, time.monotonic() - t0))
         finally:
             for s in socks:
                 s.close()
+        no_dcerpcd(smbd)
     except Exception as e:  # noqa: BLE001 — any setup error is a test failure, cleanup still runs
         check(False, "exception: %s" % e)
     finally:
