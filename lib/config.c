@@ -64,6 +64,8 @@ static const struct key keys[] = {
 	{ "smb",    "password_file",  SCANNER, K_PATH,   1, S(smb.password_file), 0, 0 },
 	{ "smb",    "timeout",        SCANNER, K_INT,    0, I(smb.timeout), 1, 600 },
 	{ "smb",    "concurrency",    SCANNER, K_INT,    0, I(smb.concurrency), 1, 256 },
+	{ "smb",    "retries",        SCANNER, K_INT,    0, I(smb.retries), 0, 10 },
+	{ "smb",    "retry_backoff",  SCANNER, K_INT,    0, I(smb.retry_backoff), 0, 60 },
 	{ "smb",    "host_map",       SCANNER, K_PATH,   0, S(smb.host_map), 0, 0 },
 	{ "scan",   "interval",       SCANNER, K_INT,    0, I(scan.interval), 0, 31 * 86400 },
 	{ "scan",   "log_tail_bytes", SCANNER, K_INT,    0, offsetof(struct config, scan.log_tail_bytes),
@@ -315,6 +317,8 @@ defaults(struct config *c, enum config_kind kind)
 	c->sitedb.query_timeout = 30;
 	c->smb.timeout = 10;
 	c->smb.concurrency = 16;
+	c->smb.retries = 2;
+	c->smb.retry_backoff = 1;
 	c->scan.interval = 3600;
 	c->scan.log_tail_bytes = 4194304;
 	c->fix.concurrency = 4;

@@ -39,6 +39,8 @@ struct config {
 		char	 password_file[PATH_MAX];
 		int	 timeout;		/* 10 s per network step */
 		int	 concurrency;		/* 16 workers */
+		int	 retries;		/* 2 more attempts after a transient failure (lib/reason.h) */
+		int	 retry_backoff;		/* 1 s before the first retry, doubling after each */
 		char	 host_map[PATH_MAX];	/* optional */
 	} smb;
 	struct {				/* scanner only */

@@ -61,6 +61,7 @@ test_good_scanner(void)
 	CHECK_STR(c.smb.domain, "CORP");
 	CHECK(c.smb.timeout == 3 && c.smb.concurrency == 8);
 	CHECK(c.smb.host_map[0] == '\0');
+	CHECK(c.smb.retries == 2 && c.smb.retry_backoff == 1);	/* defaults */
 	CHECK(c.scan.interval == 600 && c.scan.log_tail_bytes == 65536);
 	CHECK(c.fix.concurrency == 4 && c.fix.max_per_run == 500);	/* defaults */
 	CHECK(config_check_files(&c, errs, sizeof(errs)) == 0);
@@ -282,6 +283,42 @@ test_secrecy(void)
 	CHECK(strstr(err, "missing.pw: No such file") != NULL);
 }
 
+/* [smb] retries 0..10 and retry_backoff 0..60 (seconds): both ends accepted, one past each refused. */
+static void
+test_retries(void)
+{
+	static const struct { const char *key, *value; int ok, want; } cases[] = {
+		{ "retries", "0", 1, 0 }, { "retries", "10", 1, 10 }, { "retries", "11", 0, 0 },
+		{ "retries", "-1", 0, 0 }, { "retries", "two", 0, 0 },
+		{ "retry_backoff", "0", 1, 0 }, { "retry_backoff", "60", 1, 60 }, { "retry_backoff", "61", 0, 0 },
+		{ "retry_backoff", "-1", 0, 0 }, { "retry_backoff", "1.5", 0, 0 },
+	};
+	struct config c;
+	char errs[4096], conf[1024], want[256];
+	const char *path;
+	size_t i;
+
+	write_file("pw", "secret\n", 0600);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(conf, sizeof(conf), "[store]\npath = /tmp/s.db\n[sitedb]\nhost = h\ndatabase = d\n"
+		    "user = u\npassword_file = %s/pw\n[smb]\nuser = u\npassword_file = %s/pw\n%s = %s\n",
+		    dir, dir, cases[i].key, cases[i].value);
+		path = write_file("retries.conf", conf, 0644);
+		CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) == (cases[i].ok ? 0 : 1));
+		if (cases[i].ok) {
+			CHECK((strcmp(cases[i].key, "retries") == 0 ? c.smb.retries : c.smb.retry_backoff) ==
+			    cases[i].want);
+			continue;
+		}
+		snprintf(want, sizeof(want), "%s:11: [smb] %s: \"%s\" is not an integer in 0..%d", path,
+		    cases[i].key, cases[i].value, strcmp(cases[i].key, "retries") == 0 ? 10 : 60);
+		CHECK(strstr(errs, want) != NULL);
+	}
+	/* The server does not know them. */
+	path = write_file("srv-retries.conf", "[store]\npath = /tmp/s.db\n[smb]\nretries = 2\n", 0644);
+	CHECK(config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs)) > 0);
+}
+
 int
 main(void)
 {
@@ -298,6 +335,7 @@ main(void)
 	test_sections_and_lines();
 	test_log_tail();
 	test_secrecy();
+	test_retries();
 	rc = check_done("config");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
