@@ -209,6 +209,14 @@ export async function signIn(page, base, user, password, waitSel = null) {
   if (waitSel) await page.waitForSelector(waitSel);
 }
 
+// What of the page shell (the header, its navigation, Sign out) is shown, by id or tag and text: [] while
+// nobody is signed in.  An element is shown when it has a layout box (display: none has none).
+export async function shellShown(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#top, #top nav, #top a, #logout, a, button')]
+    .filter((e) => e.getClientRects().length > 0 && (e.closest('#top') || /sign out/i.test(e.textContent)))
+    .map((e) => e.id || e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 40)));
+}
+
 // Clicks selector and returns the text of the download it starts.
 export async function download(page, selector) {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);

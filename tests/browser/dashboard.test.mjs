@@ -4,8 +4,9 @@
 // (error and lockout messages), overview counts per state and per site, the last full scan, the trend chart,
 // hosts paging/filter/sort/search (also over the thousands: totals, pages, order; no timing), the operator's
 // fix dialog (cancelled: nothing is queued; then a dry run whose live job list follows its jobs to their end),
-// host detail verdict words and CMTrace evidence, a viewer without fix controls who gets 403 from the API
-// anyway, a reload keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
+// host detail verdict words and CMTrace evidence, the sign-in page without navigation or Sign out (before
+// sign-in and after Sign out), a viewer without fix controls who gets 403 from the API anyway, a reload
+// keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
 // Screenshots go to $DPFLEET_BUILD_ROOT/screenshots/server-*.png.  Skips with the reason only when Chromium or
 // playwright-core is not installed (and not even then under CI or DPFLEET_REQUIRE_BROWSER=1); a missing server
 // binary, a failing `user add` or a server that never answers fails.
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, missingBrowserPrereq, skipOrFail, findServer, freePort, mkTemp, launch, watchErrors, shot, userAdd,
-  startDaemon, stopChecked, waitHttp, Client, parseCsv, signIn, download,
+  startDaemon, stopChecked, waitHttp, Client, parseCsv, signIn, download, shellShown,
 } from './browser.mjs';
 
 const PASSWORDS = { operator: 'Operator-pass-1', viewer: 'Viewer-pass-1', admin: 'Admin-pass-1', locky: 'Locky-pass-1' };
@@ -67,11 +68,13 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
     await t.test('sign-in shows errors and signs in', async () => {
       await page.goto(base + '/');
       await page.waitForSelector('#login-form');
+      assert.deepEqual(await shellShown(page), [], 'the sign-in page shows no navigation and no Sign out');
       await shot(page, 'server-login-1280');
       allowLogin401 = true;
       await signIn(page, base, 'operator', 'wrong password');
       await page.waitForSelector('#login-error:not([hidden])');
       assert.match(await page.textContent('#login-error'), /sign-in failed|wrong|invalid/i);
+      assert.deepEqual(await shellShown(page), [], 'no navigation after a failed sign-in either');
       allowLogin401 = false;
       await signIn(page, base, 'operator', PASSWORDS.operator, '#tiles');
       assert.equal(await page.textContent('#who-name'), 'operator');
@@ -376,6 +379,13 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
         assert.equal(r.status(), 403, 'viewer POST /api/v1/fixes');
         const r2 = await vp.context().request.post(base + '/api/v1/scans', { headers: { 'X-CSRF-Token': csrf }, data: {} });
         assert.equal(r2.status(), 403, 'viewer POST /api/v1/scans');
+        // Signing out leads to the sign-in page, which shows no navigation and no Sign out.
+        await vp.click('#logout');
+        await vp.waitForSelector('#login-form');
+        assert.deepEqual(await shellShown(vp), [], 'after Sign out');
+        await vp.goto(base + '/#/hosts');
+        await vp.waitForSelector('#login-form');
+        assert.deepEqual(await shellShown(vp), [], 'a page asked for while signed out');
       } finally {
         await vb.close();
       }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   SOURCE_ROOT, BUILD_ROOT, missingBrowserPrereq, skipOrFail, findServer, findScanner, launch, watchErrors, shot, userAdd,
-  startDaemon, stopChecked, waitHttp, parseCsv, signIn, download,
+  startDaemon, stopChecked, waitHttp, parseCsv, signIn, download, shellShown,
 } from './browser.mjs';
 
 const LAB = path.join(SOURCE_ROOT, 'tests', 'lab', 'dpfleet-lab');
@@ -147,6 +147,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     await t.test('operator signs in and sees the counts per state', async () => {
       await page.goto(base + '/');
       await page.waitForSelector('#login-form');
+      assert.deepEqual(await shellShown(page), [], 'the sign-in page shows no navigation and no Sign out');
       await shot(page, 'lab-login-1280');
       await signIn(page, base, lab.operator.user, lab.operator.password, '#tiles');
       const got = await tileCounts(page);
