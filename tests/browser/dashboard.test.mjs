@@ -4,9 +4,10 @@
 // (error and lockout messages), overview counts per state and per site, the last full scan, the trend chart,
 // hosts paging/filter/sort/search (also over the thousands: totals, pages, order; no timing), the operator's
 // fix dialog (cancelled: nothing is queued; then a dry run whose live job list follows its jobs to their end),
-// host detail verdict words and CMTrace evidence, the sign-in page without navigation or Sign out (before
-// sign-in and after Sign out), a viewer without fix controls who gets 403 from the API anyway, a reload
-// keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
+// host detail verdict words and CMTrace evidence (an unreachable host: lib/reason.h's meaning and next step as
+// the API serves them, its attempts, no hash comparison), hosts.csv, the sign-in page without navigation or
+// Sign out (before sign-in and after Sign out), a viewer without fix controls who gets 403 from the API
+// anyway, a reload keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
 // Screenshots go to $DPFLEET_BUILD_ROOT/screenshots/server-*.png.  Skips with the reason only when Chromium or
 // playwright-core is not installed (and not even then under CI or DPFLEET_REQUIRE_BROWSER=1); a missing server
 // binary, a failing `user add` or a server that never answers fails.
@@ -266,6 +267,35 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       assert.equal(sql("DELETE FROM jobs WHERE requested_by = 'other-run'"), 1001);
     });
 
+    // An unreachable host's page says lib/reason.h's meaning and next step for its word (as GET /api/v1/reasons
+    // serves them: server_api checks that table against the library), its attempts, and compares no hashes.
+    // seed.py: dp007.ps1 logon_failure in 2 attempts, dp035.ps1 rpc_unavailable in 3, dp014.ps1 a word the
+    // table lacks in 3.
+    async function unreachableHostPage() {
+      const rr = await page.context().request.get(base + '/api/v1/reasons');
+      assert.equal(rr.status(), 200, 'GET /api/v1/reasons');
+      const reasons = Object.fromEntries((await rr.json()).reasons.map((r) => [r.word, r]));
+      assert.match(reasons.logon_failure.next_step, /password_file/, 'cross-check: the table is lib/reason.c\'s');
+      for (const [fqdn, word, n] of [['dp007.ps1.lab.test', 'logon_failure', 2], ['dp035.ps1.lab.test', 'rpc_unavailable', 3],
+        ['dp014.ps1.lab.test', 'not_in_the_table', 3]]) {
+        await page.goto(base + '/#/hosts/' + fqdn);
+        await page.waitForSelector('#verdict');
+        const r = reasons[word];
+        assert.equal(await page.textContent('#verdict-text'), r ? `${r.meaning} (${word})` : `Unreachable (${word})`, fqdn);
+        if (r) assert.equal(await page.textContent('#next-step'), 'Next step: ' + r.next_step.replaceAll('`', ''), fqdn);
+        else assert.equal(await page.locator('#next-step').count(), 0, fqdn + ': an unknown word alone, no next step');
+        assert.equal(await page.textContent('#attempts'), `No answer in ${n} attempts`, fqdn);
+        assert.equal(await page.getAttribute('#attempts', 'data-attempts'), String(n), fqdn);
+        assert.equal(await page.locator('#hash-compare').count(), 0, fqdn + ': no hash comparison');
+        assert.equal(await page.textContent('#host-hash'), 'not read: the host did not answer', fqdn);
+        assert.doesNotMatch(await page.textContent('#verdict'), /different|identical/, fqdn);
+        if (word === 'rpc_unavailable') {
+          assert.equal(await page.textContent('#next-step code'), 'sc config RemoteRegistry start= auto');
+          await shot(page, 'server-host-unreachable-1280');
+        }
+      }
+    }
+
     await t.test('host detail: verdict words, hashes, CMTrace evidence, jobs', async () => {
       await page.goto(base + '/#/hosts/' + exp.detail);
       await page.waitForSelector('#verdict');
@@ -283,7 +313,9 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       assert.match(await page.textContent('#pxe-log'), /SMSPXE/);
       assert.match(await page.textContent('#pxe-summary'), /0x80092002/);
       assert.match(await page.textContent('#certmgr-summary'), /cannot copy the Security registry key/);
+      // A missing value was read (as absent): compared with the site's.
       assert.equal(await page.textContent('#hash-compare'), 'different: the host holds no value');
+      assert.equal(await page.textContent('#attempts'), 'Answered on the first attempt');
       await shot(page, 'server-host-1280');
       await page.goto(base + '/#/hosts/dp001.ps1.lab.test');
       await page.waitForSelector('#verdict');
@@ -300,13 +332,18 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.goto(base + '/#/hosts/dp006.ps1.lab.test');
       await page.waitForSelector('#verdict');
       assert.match(await page.textContent('#verdict-text'), /was denied \(0x80070005\): the scan account is not a local administrator/);
-      // Every other state in words (seed.py: dp00N.ps1 has state N-1 of the pinned list; dp007 logon_failure).
+      assert.equal(await page.locator('#hash-compare').count(), 0, 'denied: the value was not read, nothing compared');
+      assert.equal(await page.textContent('#host-hash'), 'not read: access denied');
+      // Every other state in words (seed.py: dp00N.ps1 has state N-1 of the pinned list).
       for (const [n, re] of [[3, /exists but holds no certificate/], [4, /differs from the value in the site database/],
-        [5, /does not exist: this is not a healthy ConfigMgr site system/], [7, /^Logon failure: .*\(logon_failure\)$/]]) {
+        [5, /does not exist: this is not a healthy ConfigMgr site system/]]) {
         await page.goto(base + '/#/hosts/dp00' + n + '.ps1.lab.test');
         await page.waitForSelector('#verdict');
         assert.match(await page.textContent('#verdict-text'), re, 'dp00' + n);
+        assert.equal(await page.locator('#hash-compare').count(), n === 5 ? 0 : 1, 'hash comparison on dp00' + n);
       }
+      assert.equal(await page.textContent('#host-hash'), 'none: the key does not exist');
+      await unreachableHostPage();
       await page.goto(base + '/#/hosts/dp092.ps2.lab.test');
       await page.waitForSelector('#verdict');
       assert.match(await page.textContent('#verdict-text'), /several different IssuingCertificateList values \(ambiguous\)/);
@@ -319,10 +356,21 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await shot(page, 'server-jobs-1280');
       // Both exports download with the session cookie and hold the seeded rows.
       const aff = parseCsv(await download(page, '#export-affected'));
-      assert.equal(aff[0].join(','), 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,' +
-        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at');
+      const header = 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,' +
+        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step';
+      assert.equal(aff[0].join(','), header);
       assert.equal(aff.length - 1, exp.affected);
       assert.ok(aff.slice(1).every((r) => ['missing', 'empty', 'mismatch'].includes(r[4]) && r[1] === 'PS1'));
+      const all = parseCsv(await download(page, '#export-hosts'));
+      assert.equal(all[0].join(','), header);
+      assert.equal(all.length - 1, exp.hosts, 'hosts.csv: every host');
+      const col = (row, name) => row[header.split(',').indexOf(name)];
+      const lf = all.find((r) => r[0] === 'dp007.ps1.lab.test');
+      const api7 = await (await page.context().request.get(base + '/api/v1/hosts/dp007.ps1.lab.test')).json();
+      assert.deepEqual([col(lf, 'reason'), col(lf, 'reason_meaning'), col(lf, 'reason_next_step'), col(lf, 'attempts')],
+        [api7.reason, api7.reason_meaning, api7.reason_next_step, '2'], 'hosts.csv says what the host page says');
+      assert.ok(all.slice(1).filter((r) => ['unreachable', 'denied', 'no_key'].includes(r[4]))
+        .every((r) => col(r, 'value_sha256') === '' && col(r, 'expected_sha256') === ''), 'no hashes for hosts not read');
       const fx = parseCsv(await download(page, '#export-fixes'));
       for (const col of ['id', 'host', 'kind', 'dry_run', 'requested_by', 'requested_at', 'finished_at', 'outcome',
         'before_sha256', 'after_sha256'])

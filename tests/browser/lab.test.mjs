@@ -1,8 +1,10 @@
 // lab.test.mjs — issue 9's acceptance: the whole flow in Chromium on the lab's small scenario with both
 // daemons.  The lab (tests/lab/dpfleet-lab, base address 127.84.0.0) is scanned once with
 // `dpfleet-scanner --once`, then dpfleet-server and the scanner daemon run; the operator from lab.json
-// signs in, sees the counts per state the scenario implies, filters to affected, downloads affected.csv and
-// checks its rows, fixes all affected with the button, watches the jobs reach `written`, sees the overview
+// signs in (the sign-in page shows no navigation), sees the counts per state the scenario implies, the pages
+// of the hosts it could not read (reason meaning and next step from lib/reason.h, attempts, no hash
+// comparison), filters to affected, downloads affected.csv and checks its rows, fixes all affected with the
+// button, watches the jobs reach `written`, sees the overview
 // turn healthy and affected.csv empty, and fixes.csv holds the proof; a viewer (created with `user add`)
 // sees no fix controls and gets 403 from the API anyway.  Screenshots of each page at 1280×800 and 390×844
 // go to $DPFLEET_BUILD_ROOT/screenshots/lab-*.png.  Any console or page error fails the test.
@@ -28,7 +30,7 @@ const BASE_ADDR = '127.84.0.0';
 const STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown'];
 const AFFECTED = ['missing', 'empty', 'mismatch'];
 const CSV_HEADER = 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,pxe_last_error,' +
-  'certmgr_denied,last_scanned,last_fix_outcome,last_fix_at';
+  'certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step';
 const VIEWER_PW = 'Viewer-lab-pass-1';
 const ADMIN_PW = 'Admin-lab-pass-1';
 const WAIT_JOBS_MS = 300000;       // a bound so a missing executor fails instead of hanging, not a speed assertion
@@ -156,6 +158,31 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       assert.equal(got.affected, affected.length);
       await page.waitForSelector('#chart canvas, #chart-empty');
       await shots(page, base, 'overview', '#/', '#tiles');
+    });
+
+    await t.test('hosts not read: the reason\'s meaning and next step, attempts, no hash comparison', async () => {
+      const reasons = Object.fromEntries((await (await page.context().request.get(base + '/api/v1/reasons')).json())
+        .reasons.map((r) => [r.word, r]));
+      const notRead = Object.keys(want).filter((f) => ['unreachable', 'denied', 'no_key'].includes(want[f])).sort();
+      assert.ok(notRead.some((f) => want[f] === 'unreachable'), 'the scenario has an unreachable host');
+      for (const fqdn of notRead) {
+        const x = await (await page.context().request.get(base + '/api/v1/hosts/' + fqdn)).json();
+        const r = x.state === 'unreachable' ? reasons[x.reason] : undefined;
+        assert.deepEqual([x.reason_meaning, x.reason_next_step], [r ? r.meaning : null, r ? r.next_step : null],
+          fqdn + ': the texts of lib/reason.h for ' + x.reason);
+        await page.goto(base + '/#/hosts/' + fqdn);
+        await page.waitForSelector('#verdict');
+        if (r) {
+          assert.equal(await page.textContent('#verdict-text'), `${r.meaning} (${x.reason})`, fqdn);
+          assert.equal(await page.textContent('#next-step'), 'Next step: ' + r.next_step.replaceAll('`', ''), fqdn);
+        } else
+          assert.equal(await page.locator('#next-step').count(), 0, fqdn + ': no next step');
+        assert.ok(x.attempts >= 1, fqdn + ' attempts ' + x.attempts);
+        assert.equal(await page.getAttribute('#attempts', 'data-attempts'), String(x.attempts), fqdn);
+        assert.equal(await page.locator('#hash-compare').count(), 0, fqdn + ': no hash comparison');
+        assert.equal(x.value_sha256, null, fqdn + ': no host hash');
+      }
+      await shot(page, 'lab-host-not-read-1280');
     });
 
     await t.test('filter to affected and download affected.csv', async () => {

@@ -5,7 +5,8 @@
 # are never affected (so the host table is paged, sorted and filtered over thousands while the fix dialog
 # and the CSV still count the PS1 ones), 3 finished full scans with observations and a newer rescan after a
 # fix (trigger fix, which is not "the last scan"), evidence lines for the PXE and CertMgr logs, and a
-# finished fix job.  Prints what the dashboard must show as JSON on stdout (counts per state, per site, the
+# finished fix job.  Unreachable hosts carry reason words (some of lib/reason.h's, one it lacks) and 1..3
+# attempts.  Prints what the dashboard must show as JSON on stdout (counts per state, per site, the
 # hosts used by the test, the fqdn order).  Who calls it: dashboard.test.mjs.  Python 3 standard library only.
 import hashlib
 import json
@@ -14,7 +15,10 @@ import sys
 
 STATES = ["healthy", "missing", "empty", "mismatch", "no_key", "denied", "unreachable", "unknown"]
 AFFECTED = {"missing", "empty", "mismatch"}
-REASONS = ["refused", "timeout", "deadline", "logon_failure"]
+# Unreachable hosts' reason words by n % 8: words of lib/reason.h's table and one it lacks (shown alone).
+# dp007.ps1 (the host page test's unreachable host) gets logon_failure.
+REASONS = ["refused", "timeout", "deadline", "rpc_unavailable", "smb_timeout", "access_denied", "not_in_the_table",
+           "logon_failure"]
 SCAN_TIMES = [("2026-11-23T06:00:00Z", "2026-11-23T06:00:09Z"), ("2026-11-24T06:00:00Z", "2026-11-24T06:00:08Z"),
               ("2026-11-25T06:00:00Z", "2026-11-25T06:00:07Z")]
 HOSTS = 5000
@@ -80,19 +84,21 @@ def main():
             affected = 1 if state in AFFECTED else 0
             aff += affected
             unr += state == "unreachable"
-            reason = REASONS[h["n"] % 4] if state == "unreachable" else None
+            reason = REASONS[h["n"] % 8] if state == "unreachable" else None
+            # Contacts the verdict took (migration 0002): unreachable 1..3, a read host now and then 2.
+            attempts = 1 + h["n"] % 3 if state == "unreachable" else 1 + (h["n"] % 5 == 0)
             vsha = {"healthy": exp_sha, "mismatch": msz_sha256(["some other CA"]), "empty": msz_sha256([])}.get(state)
             if h["site"] not in ("PS1", "PS3") and state == "unknown":
                 vsha = msz_sha256(["value on %s" % h["fqdn"]])
             certerr = 3 + h["n"] % 4 if state in AFFECTED and h["pxe"] else 0
             c.execute("INSERT INTO observations (scan_id, host_id, at, state, reason, affected, value_sha256,"
                       " expected_sha256, pxe_cert_errors, pxe_last_error, pxe_expired_cert, certmgr_denied,"
-                      " certmgr_denied_at, scan_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      " certmgr_denied_at, scan_ms, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       (scan_id, h["id"], st, state, reason, affected, vsha,
                        exp_sha if h["site"] in ("PS1", "PS3") else None,
                        certerr, "2026-11-20T09:14:0%dZ" % (h["n"] % 10) if certerr else None,
                        1 if h["n"] == 4 else 0, 1 if state == "denied" or h["n"] == 2 else 0,
-                       "2026-11-20T10:00:00Z" if state == "denied" or h["n"] == 2 else None, 40 + h["n"]))
+                       "2026-11-20T10:00:00Z" if state == "denied" or h["n"] == 2 else None, 40 + h["n"], attempts))
             obs = c.lastrowid
             h["obs"] = obs
             h["final"] = state

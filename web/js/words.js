@@ -1,27 +1,15 @@
-// words.js — a host's verdict said the way a ConfigMgr admin says it (issue 6's pinned states and the
-// scanner's unreachable reasons), the PXE/CertMgr evidence summary, and job outcomes in plain words.
-// Pure functions; used by the host list (title text) and the host detail page.
+// words.js — a host's verdict said the way a ConfigMgr admin says it (the pinned states of
+// doc/dpfleet-server.8), the PXE/CertMgr evidence summary, and job outcomes in plain words.
+// Pure functions; used by the host list (title text) and the host detail page.  The unreachable reason words'
+// meanings are not kept here: the API sends them with each host (reason_meaning, reason_next_step, taken
+// from lib/reason.h), so the dashboard says what the server, the exports and the scanner say.
 
 export const KEY = 'HKLM\\SOFTWARE\\Microsoft\\SMS\\Security';
 const VALUE = 'IssuingCertificateList';
 
-const UNREACHABLE = {
-  refused: 'Connection to port 445 (SMB) was refused: the Server service is stopped or a firewall rejects SMB',
-  timeout: 'No answer on port 445 (SMB) within the timeout: the host is down or a firewall drops SMB',
-  deadline: 'The host did not finish within its scan deadline: SMB or the Remote Registry call stalled',
-  logon_failure: 'Logon failure: the scan account\'s user name, domain or password was rejected by the host',
-  no_route: 'No route to the host: its name does not resolve or the network cannot reach it',
-  worker_died: 'The scan worker for this host died mid-scan: the host was not judged',
-  werror: 'The Remote Registry call failed with an unexpected Windows error',
-  pipe: 'The winreg named pipe could not be opened: Remote Registry is stopped or disabled',
-  other: 'SMB or the winreg pipe failed (bind refused, pipe absent, ...): check that Remote Registry runs on the host',
-  protocol: 'The host answered with something the scanner could not decode (SMB/RPC protocol error)',
-  error: 'The scan of this host failed with an unclassified error: see the scanner\'s log',
-  access_denied: 'The host refused the scan account (access denied on the SMB session)',
-};
-
-// siteExpected: 'present' | 'absent' | 'ambiguous' | undefined (the host's site, from the summary)
-export function verdictText(state, reason, siteExpected) {
+// siteExpected: 'present' | 'absent' | 'ambiguous' | undefined (the host's site, from the summary);
+// meaning: the host's reason_meaning from the API (lib/reason.h), null for a word the table lacks.
+export function verdictText(state, reason, siteExpected, meaning) {
   const r = reason || '';
   switch (state) {
   case 'healthy':
@@ -36,10 +24,9 @@ export function verdictText(state, reason, siteExpected) {
     return `The key ${KEY} does not exist: this is not a healthy ConfigMgr site system, dpfleet will not create it`;
   case 'denied':
     return `Reading ${KEY} was denied (0x80070005): the scan account is not a local administrator or Remote Registry refuses it`;
-  case 'unreachable': {
-    const base = UNREACHABLE[r] || (r ? `Unreachable (${r})` : 'Unreachable');
-    return UNREACHABLE[r] ? `${base} (${r})` : base;
-  }
+  case 'unreachable':
+    if (meaning) return `${meaning} (${r})`;
+    return r ? `Unreachable (${r})` : 'Unreachable';
   case 'unknown':
     if (siteExpected === 'ambiguous' || /ambig/.test(r))
       return `The site database holds several different ${VALUE} values (ambiguous): nothing to compare against, dpfleet never fixes from it`;
@@ -51,6 +38,14 @@ export function verdictText(state, reason, siteExpected) {
   default:
     return `State ${state}${r ? ' (' + r + ')' : ''}`;
   }
+}
+
+// The newest observation's attempts (doc/dpfleet-server.8): how many contacts the verdict took.
+export function attemptsText(state, attempts) {
+  const n = Number(attempts) || 0;
+  if (!state || n < 1) return '—';
+  if (state === 'unreachable') return n === 1 ? 'No answer on the only attempt' : `No answer in ${n} attempts`;
+  return n === 1 ? 'Answered on the first attempt' : `Answered on attempt ${n}`;
 }
 
 export const OUTCOME_TEXT = {

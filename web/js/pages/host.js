@@ -1,4 +1,6 @@
-// pages/host.js — one host: its verdict in an admin's words, the value hashes (host vs site DB), the PXE log
+// pages/host.js — one host: its verdict in an admin's words (for an unreachable host the reason's meaning and
+// next step as the API sends them from lib/reason.h), how many attempts it took, the value hashes (host vs
+// site DB, compared only when the host's value was read), the PXE log
 // evidence formatted like CMTrace (time, component, type coloured) and CertMgr.log evidence, the verdict
 // history, and its fix jobs with a rollback button for operators.
 // Data: GET /api/v1/hosts/{fqdn}, GET /api/v1/summary (the site's expected value), GET /api/v1/jobs?host=;
@@ -6,7 +8,7 @@
 
 import { api, can, query } from '../api.js';
 import { h, clear, fmtTime, stateBadge, hashEl, jobBadge, table, flash, confirmDialog } from '../dom.js';
-import { verdictText, OUTCOME_TEXT, EXPECTED_TEXT } from '../words.js';
+import { verdictText, attemptsText, OUTCOME_TEXT, EXPECTED_TEXT } from '../words.js';
 import { liveJobs, jobList } from './jobs_live.js';
 
 const TYPE = { 1: 'Info', 2: 'Warning', 3: 'Error' };
@@ -56,6 +58,30 @@ function hashCompare(hostHash, siteHash) {
   return '—';
 }
 
+// Why there is no host value to compare when the API says value_read is not true (doc/dpfleet-server.8).
+const NOT_READ = {
+  unreachable: 'not read: the host did not answer',
+  denied: 'not read: access denied',
+  no_key: 'none: the key does not exist',
+};
+
+// The value rows: the host's and the site DB's hashes, and their comparison only when the host's value was
+// read (unreachable, denied, no_key and unscanned hosts have nothing to compare).
+function hashFacts(host, siteHash, siteExpected) {
+  const siteRow = [h('dt', null, 'Site DB value (SHA-256)'), h('dd', { id: 'site-hash' }, hashEl(siteHash),
+    ' ', h('span', { class: 'muted' }, EXPECTED_TEXT[siteExpected] || ''))];
+  if (host.value_read !== true)
+    return [h('dt', null, 'Host value'), h('dd', { id: 'host-hash', class: 'muted' },
+      host.state ? NOT_READ[host.state] || 'not read' : 'not scanned yet')].concat(siteRow);
+  return [h('dt', null, 'Host value (SHA-256)'), h('dd', { id: 'host-hash' }, hashEl(host.value_sha256))]
+    .concat(siteRow, [h('dt', null, 'Hashes'), h('dd', { id: 'hash-compare' }, hashCompare(host.value_sha256, siteHash))]);
+}
+
+// Text with `backquoted` commands (lib/reason.h's next steps) as <code> spans.
+function withCode(text) {
+  return String(text).split('`').map((part, i) => (i % 2 ? h('code', null, part) : part));
+}
+
 export async function render(main, params, fqdn, current) {
   const [host, sum, jr] = await Promise.all([
     api.get('/api/v1/hosts/' + encodeURIComponent(fqdn)),
@@ -72,21 +98,21 @@ export async function render(main, params, fqdn, current) {
     h('span', { 'aria-current': 'page' }, host.fqdn)));
   main.appendChild(h('h1', { class: 'fqdn' }, host.fqdn));
 
-  const verdict = verdictText(host.state, host.reason, site.expected_value);
+  const verdict = verdictText(host.state, host.reason, site.expected_value, host.reason_meaning);
   main.appendChild(h('section', { class: 'verdict card st-border-' + (host.state || 'none'), id: 'verdict',
     'aria-labelledby': 'verdict-h' },
   h('h2', { id: 'verdict-h' }, 'Verdict ', stateBadge(host.state), host.affected ? h('span', { class: 'badge danger' }, 'affected') : null),
   h('p', { class: 'verdict-text', id: 'verdict-text' }, verdict),
+  host.reason_next_step ? h('p', { class: 'next-step', id: 'next-step' }, h('strong', null, 'Next step: '),
+    withCode(host.reason_next_step)) : null,
   h('dl', { class: 'facts' },
     h('dt', null, 'Site'), h('dd', null, host.site + (site.name ? ' — ' + site.name : '')),
     h('dt', null, 'Roles'), h('dd', null, (host.roles || []).join(', ').toUpperCase() || '—'),
     h('dt', null, 'PXE'), h('dd', null, host.pxe ? 'enabled' : 'no'),
     h('dt', null, 'Last scanned'), h('dd', null, fmtTime(host.last_scanned)),
-    h('dt', null, 'Host value (SHA-256)'), h('dd', { id: 'host-hash' }, hashEl(host.value_sha256)),
-    h('dt', null, 'Site DB value (SHA-256)'), h('dd', { id: 'site-hash' }, hashEl(host.expected_sha256 || site.expected_sha256),
-      ' ', h('span', { class: 'muted' }, EXPECTED_TEXT[site.expected_value] || '')),
-    h('dt', null, 'Hashes'), h('dd', { id: 'hash-compare' },
-      hashCompare(host.value_sha256, host.expected_sha256 || site.expected_sha256)))));
+    h('dt', null, 'Attempts'), h('dd', { id: 'attempts', dataset: { attempts: String(host.attempts ?? '') } },
+      attemptsText(host.state, host.attempts)),
+    hashFacts(host, host.expected_sha256 || host.site_expected_sha256, site.expected_value))));
 
   // Oldest first, as a log reads (the sort is stable for equal times).
   const ev = evidenceOf(host).map((e, i) => [e, i]).sort((x, y) =>
@@ -110,8 +136,10 @@ export async function render(main, params, fqdn, current) {
 
   const hist = host.history || [];
   main.appendChild(h('section', { 'aria-labelledby': 'hist-h' }, h('h2', { id: 'hist-h' }, 'History'),
-    hist.length ? table(null, ['Scan', 'Time', 'State'], hist.map((x) => h('tr', null,
-      h('td', { class: 'num' }, '#' + x.scan_id), h('td', null, fmtTime(x.at)), h('td', null, stateBadge(x.state)))), 'history')
+    hist.length ? table(null, ['Scan', 'Time', 'State', 'Attempts'], hist.map((x) => h('tr', null,
+      h('td', { class: 'num' }, '#' + x.scan_id), h('td', null, fmtTime(x.at)), h('td', null, stateBadge(x.state),
+        x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
+      h('td', { class: 'num' }, x.attempts == null ? '' : String(x.attempts)))), 'history')
       : h('p', { class: 'muted' }, 'No scan has seen this host yet.')));
 
   const operator = can('operator');

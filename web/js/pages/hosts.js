@@ -224,7 +224,7 @@ export async function render(main, params, arg, current) {
       return h('tr', { dataset: { fqdn: x.fqdn, state: x.state || '' }, class: x.affected ? 'affected' : '' },
         operator ? h('td', { class: 'sel' }, cb) : null,
         h('th', { scope: 'row' }, h('a', { href: '#/hosts/' + encodeURIComponent(x.fqdn) }, x.fqdn)),
-        h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site]) }, stateBadge(x.state),
+        h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site], x.reason_meaning) }, stateBadge(x.state),
           x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
         h('td', null, x.site),
         h('td', null, (x.roles || []).join(', ').toUpperCase()),

@@ -15,6 +15,9 @@ export function exportLinks() {
     h('a', { href: '/api/v1/report/affected.csv', download: 'affected.csv', id: 'export-affected', class: 'button' },
       'Export affected (CSV)'),
     ' ',
+    h('a', { href: '/api/v1/report/hosts.csv', download: 'hosts.csv', id: 'export-hosts', class: 'button' },
+      'Export all hosts (CSV)'),
+    ' ',
     h('a', { href: '/api/v1/report/fixes.csv', download: 'fixes.csv', id: 'export-fixes', class: 'button' },
       'Export fix proof (CSV)'));
 }
