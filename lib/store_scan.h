@@ -69,7 +69,8 @@ struct store_obs {
 	int		 pxe_expired_cert;
 	int		 certmgr_denied;
 	const char	*certmgr_denied_at;
-	long		 scan_ms;
+	long		 scan_ms;	/* first attempt's dispatch to the verdict, backoffs included */
+	int		 attempts;	/* contacts the verdict took, 1 = the first answered; < 1 is stored as 1 */
 };
 
 struct store_evidence {

@@ -420,30 +420,48 @@ on_write(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 
 /* ---- the worker pool round trips ---- */
 
+/*
+ * A connect that failed before anything was written, for a transient reason (lib/reason.h), is attempted
+ * again after a backoff while the job's deadline allows (scan_retry_ms); the write is then still ahead.
+ */
 static int
-on_done(void *ctx, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p, size_t n, int64_t ms)
+job_retry(struct fsess *s, struct fjob *f, const struct msg_fix_res *m, struct sched_reply *r)
+{
+	int64_t wait;
+
+	if (m->reg != MSG_REG_UNREACHABLE || (m->write != MSG_WRITE_UNREACHABLE && m->write != MSG_WRITE_NONE))
+		return 0;
+	if ((wait = scan_retry_ms(s->conf, m->reason, r)) < 0)
+		return 0;
+	log_info("job %lld %s: %s on attempt %d, retrying in %lld ms", (long long)f->j.id, f->j.host, m->reason,
+	    r->attempt, (long long)wait);
+	r->retry_ms = wait;
+	return 1;
+}
+
+static int
+on_done(void *ctx, struct sched_reply *r)
 {
 	struct fsess *s = ctx;
-	struct fjob *f = &s->v[s->task_job[idx]];
+	struct fjob *f = &s->v[s->task_job[r->idx]];
 	struct msg_fix_res m;
 	char err[256] = "";
 	int rc, writing = f->step == FJ_WRITE;
 
-	(void)ms;
-	if (st == SCHED_STOPPED)
+	if (r->st == SCHED_STOPPED)
 		return 0;	/* stays running: finished at the next start */
-	if (st != SCHED_OK) {
+	if (r->st != SCHED_OK) {
 		if (writing) {
 			log_info("job %lld %s: %s during the write, re-reading", (long long)f->j.id, f->j.host,
-			    sched_status_str(st));
+			    sched_status_str(r->st));
 			f->step = FJ_READ;
 		} else
-			fj_unreachable(s, f, sched_status_str(st), NULL);
+			fj_unreachable(s, f, sched_status_str(r->st), NULL);
 		return 0;
 	}
-	rc = type == MSG_FIX_RES ? msg_dec_fix_res(p, n, &m, err, sizeof(err)) :
-	    msg_dec_rollback_res(p, n, &m, err, sizeof(err));
-	if (rc == -1 || m.task != (uint64_t)idx + 1) {
+	rc = r->type == MSG_FIX_RES ? msg_dec_fix_res(r->p, r->n, &m, err, sizeof(err)) :
+	    msg_dec_rollback_res(r->p, r->n, &m, err, sizeof(err));
+	if (rc == -1 || m.task != (uint64_t)r->idx + 1) {
 		log_warnx("job %lld: bad reply from worker: %s", (long long)f->j.id, err[0] ? err : "another task");
 		if (rc == 0)
 			msg_fix_res_free(&m);
@@ -452,6 +470,10 @@ on_done(void *ctx, size_t idx, enum sched_status st, uint32_t type, const uint8_
 		else
 			fj_unreachable(s, f, "protocol", err);
 		return -1;
+	}
+	if (job_retry(s, f, &m, r)) {
+		msg_fix_res_free(&m);
+		return SCHED_RETRY;
 	}
 	if (writing)
 		on_write(s, f, &m);

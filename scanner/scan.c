@@ -26,6 +26,7 @@
 #include "store.h"
 #include "store_fleet.h"
 #include "store_scan.h"
+#include "reason.h"
 #include "util.h"
 #include "verdict.h"
 #include "worker.h"
@@ -52,6 +53,7 @@ struct tgt {
 	int64_t		 obs_id;		/* 0 until stored */
 	enum verdict_state state;
 	char		 reason[32];
+	int		 attempts;		/* contacts the verdict took */
 	long		 pxe_cert_errors;
 	/* CertMgr denial naming this host (from any site server) */
 	int		 denied;
@@ -71,7 +73,7 @@ struct run {
 	size_t			 nsites;
 	/* task i < nsites is site i's CertMgr task, else host i - nsites */
 	long			 counts[NSTATES];
-	long			 affected, unreachable;
+	long			 affected, unreachable, retried;
 	int			 store_failed;
 	char			 store_err[256];
 };
@@ -107,7 +109,8 @@ store_fail(struct run *r, const char *what, const char *err)
 
 /* Store the host's observation and remember its verdict for the summary. */
 static void
-put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_host_res *m, int64_t ms)
+put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_host_res *m, int64_t ms,
+    int attempts)
 {
 	struct store_obs o;
 	struct store_evidence ev[STORE_EVIDENCE_MAX];
@@ -125,6 +128,7 @@ put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_
 	o.value_sha256 = v->has_sha ? v->value_sha256 : NULL;
 	o.expected_sha256 = t->t.expected_sha256;
 	o.scan_ms = (long)ms;
+	o.attempts = attempts > 1 ? attempts : 1;
 	if (t->denied) {
 		o.certmgr_denied = 1;
 		o.certmgr_denied_at = t->denied_at;
@@ -152,6 +156,7 @@ put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_
 		}
 	}
 	t->reported = 1;
+	t->attempts = o.attempts;
 	t->state = v->state;
 	util_strlcpy(t->reason, v->reason, sizeof(t->reason));
 	t->pxe_cert_errors = o.pxe_cert_errors;
@@ -160,20 +165,43 @@ put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_
 		r->affected++;
 	if (v->state == VERDICT_UNREACHABLE)
 		r->unreachable++;
+	if (o.attempts > 1)
+		r->retried++;
 	if (store_scan_put_obs(r->st, &o, ev, nev, &t->obs_id, err, sizeof(err)) == -1)
 		store_fail(r, t->t.fqdn, err);
-	log_debug("%s: %s%s%s (%lld ms)", t->t.fqdn, o.state, v->reason[0] ? " " : "", v->reason, (long long)ms);
+	if (o.attempts > 1)
+		log_info("%s: %s%s%s after %d attempts (%lld ms)", t->t.fqdn, o.state, v->reason[0] ? " " : "",
+		    v->reason, o.attempts, (long long)ms);
+	else
+		log_debug("%s: %s%s%s (1 attempt, %lld ms)", t->t.fqdn, o.state, v->reason[0] ? " " : "",
+		    v->reason, (long long)ms);
 }
 
 static void
-host_unreachable(struct run *r, struct tgt *t, const char *reason, int64_t ms)
+host_unreachable(struct run *r, struct tgt *t, const char *reason, int64_t ms, int attempts)
 {
 	struct verdict v;
 
 	memset(&v, 0, sizeof(v));
 	v.state = VERDICT_UNREACHABLE;
 	util_strlcpy(v.reason, reason, sizeof(v.reason));
-	put_obs(r, t, &v, NULL, ms);
+	put_obs(r, t, &v, NULL, ms, attempts);
+}
+
+int64_t
+scan_retry_ms(const struct config *conf, const char *reason, const struct sched_reply *r)
+{
+	const struct reason *re = reason_lookup(reason);
+	int64_t wait = 1000LL * conf->smb.retry_backoff;
+	int i;
+
+	if (re == NULL || !re->transient || r->attempt < 1 || r->attempt > conf->smb.retries)
+		return -1;
+	for (i = 1; i < r->attempt; i++)
+		wait *= 2;		/* attempt <= 10 and backoff <= 60 s: at most 30720 s, no overflow */
+	if (wait + 1000LL * conf->smb.timeout > r->left_ms)
+		return -1;
+	return wait;
 }
 
 static enum verdict_expect
@@ -186,21 +214,33 @@ expect_of(const char *s)
 	return VERDICT_EXPECT_ABSENT;
 }
 
+/*
+ * A host's reply: its verdict, stored; or, for a transient unreachable reason with room left for another
+ * attempt (scan_retry_ms), SCHED_RETRY with rep->retry_ms set and nothing stored.  -1 when it does not decode.
+ */
 static int
-host_reply(struct run *r, struct tgt *t, uint64_t task, const uint8_t *p, size_t n, int64_t ms)
+host_reply(struct run *r, struct tgt *t, struct sched_reply *rep)
 {
 	struct msg_host_res m;
 	struct verdict_in in;
 	struct verdict v;
 	char err[256] = "";
+	int64_t wait;
 
-	if (msg_dec_host_res(p, n, &m, err, sizeof(err)) == -1 || m.task != task) {
-		if (m.task != task && err[0] == '\0')
+	if (msg_dec_host_res(rep->p, rep->n, &m, err, sizeof(err)) == -1 || m.task != (uint64_t)rep->idx + 1) {
+		if (m.task != (uint64_t)rep->idx + 1 && err[0] == '\0')
 			snprintf(err, sizeof(err), "reply for another task");
 		log_warnx("%s: bad reply from worker: %s", t->t.fqdn, err);
 		msg_host_res_free(&m);
-		host_unreachable(r, t, "protocol", ms);
+		host_unreachable(r, t, "protocol", rep->since_first_ms, rep->attempt);
 		return -1;
+	}
+	if (m.reg == MSG_REG_UNREACHABLE && (wait = scan_retry_ms(r->conf, m.reason, rep)) >= 0) {
+		log_info("%s: %s on attempt %d, retrying in %lld ms: %s", t->t.fqdn, m.reason, rep->attempt,
+		    (long long)wait, m.detail);
+		msg_host_res_free(&m);
+		rep->retry_ms = wait;
+		return SCHED_RETRY;
 	}
 	memset(&in, 0, sizeof(in));
 	in.reg = (enum verdict_reg)m.reg;	/* the same numbering, checked by msg_dec_host_res */
@@ -217,7 +257,7 @@ host_reply(struct run *r, struct tgt *t, uint64_t task, const uint8_t *p, size_t
 		log_info("%s: %s", t->t.fqdn, m.detail);
 	if (m.log == MSG_LOG_ERROR)
 		log_info("%s: SMSPXE.log: %s", t->t.fqdn, m.log_detail);
-	put_obs(r, t, &v, &m, ms);
+	put_obs(r, t, &v, &m, rep->since_first_ms, rep->attempt);
 	msg_host_res_free(&m);
 	return 0;
 }
@@ -277,26 +317,25 @@ certmgr_reply(struct run *r, const struct store_scan_site *s, uint64_t task, con
 }
 
 static int
-on_done(void *ctx, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p, size_t n, int64_t ms)
+on_done(void *ctx, struct sched_reply *rep)
 {
 	struct run *r = ctx;
 	struct tgt *t;
 
-	(void)type;
-	if (idx < r->nsites) {
-		if (st == SCHED_OK)
-			return certmgr_reply(r, &r->sites[idx], (uint64_t)idx + 1, p, n);
-		if (st != SCHED_STOPPED)
-			log_warnx("%s: CertMgr.log: %s", r->sites[idx].server, sched_status_str(st));
+	if (rep->idx < r->nsites) {
+		if (rep->st == SCHED_OK)
+			return certmgr_reply(r, &r->sites[rep->idx], (uint64_t)rep->idx + 1, rep->p, rep->n);
+		if (rep->st != SCHED_STOPPED)
+			log_warnx("%s: CertMgr.log: %s", r->sites[rep->idx].server, sched_status_str(rep->st));
 		return 0;
 	}
-	t = &r->tg[idx - r->nsites];
-	switch (st) {
+	t = &r->tg[rep->idx - r->nsites];
+	switch (rep->st) {
 	case SCHED_OK:
-		return host_reply(r, t, (uint64_t)idx + 1, p, n, ms);
+		return host_reply(r, t, rep);
 	case SCHED_DEADLINE:
 	case SCHED_WORKER_DIED:
-		host_unreachable(r, t, sched_status_str(st), ms);
+		host_unreachable(r, t, sched_status_str(rep->st), rep->since_first_ms, rep->attempt);
 		return 0;
 	case SCHED_STOPPED:
 		return 0;
@@ -345,7 +384,26 @@ cmp_site(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The --once table: counts per state, per site, then the affected hosts. */
+/* The --once table's last part: every unreachable host with its reason (lib/reason.h) and attempts. */
+static void
+print_unreachable(FILE *out, const struct run *r, const struct run_result *res)
+{
+	const struct reason *re;
+	size_t i;
+
+	fprintf(out, "\nunreachable hosts: %ld\n", res->unreachable);
+	if (res->unreachable > 0)
+		fprintf(out, "%-40s %-6s %-16s %8s %s\n", "fqdn", "site", "reason", "attempts", "next step");
+	for (i = 0; i < r->ntg; i++) {
+		if (!r->tg[i].reported || r->tg[i].state != VERDICT_UNREACHABLE)
+			continue;
+		re = reason_lookup(r->tg[i].reason);
+		fprintf(out, "%-40s %-6s %-16s %8d %s\n", r->tg[i].t.fqdn, r->tg[i].t.site, r->tg[i].reason,
+		    r->tg[i].attempts, re != NULL ? re->next_step : "-");
+	}
+}
+
+/* The --once table: counts per state, per site, the affected hosts, then the unreachable ones. */
 static void
 print_summary(FILE *out, const struct run *r, const struct run_result *res)
 {
@@ -354,9 +412,9 @@ print_summary(FILE *out, const struct run *r, const struct run_result *res)
 	int s;
 	long n;
 
-	fprintf(out, "scan %lld: %ld hosts, %ld affected, %ld unreachable, %.1f s%s\n", (long long)r->scan_id,
-	    res->hosts, res->affected, res->unreachable, res->duration_ms / 1000.0,
-	    res->stopped ? " (stopped)" : "");
+	fprintf(out, "scan %lld: %ld hosts, %ld affected, %ld unreachable, %ld needed more than one attempt, "
+	    "%.1f s%s\n", (long long)r->scan_id, res->hosts, res->affected, res->unreachable, r->retried,
+	    res->duration_ms / 1000.0, res->stopped ? " (stopped)" : "");
 	fprintf(out, "\n%-12s %6s\n", "state", "hosts");
 	for (s = 0; s < NSTATES; s++)
 		fprintf(out, "%-12s %6ld\n", verdict_state_str((enum verdict_state)s), r->counts[s]);
@@ -392,6 +450,7 @@ print_summary(FILE *out, const struct run *r, const struct run_result *res)
 			fprintf(out, "%-40s %-6s %-10s %8ld %s\n", r->tg[i].t.fqdn, r->tg[i].t.site,
 			    verdict_state_str(r->tg[i].state), r->tg[i].pxe_cert_errors,
 			    r->tg[i].denied ? (r->tg[i].denied_at[0] ? r->tg[i].denied_at : "yes") : "-");
+	print_unreachable(out, r, res);
 	fflush(out);
 }
 
@@ -519,7 +578,8 @@ scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_resu
 
 			rc = msg_enc_host_req(&bufs[i], &q, err, sizeof(err));
 			tasks[i].type = MSG_HOST_REQ;
-			tasks[i].deadline_ms = host_dl;
+			tasks[i].deadline_ms = host_dl;	/* one attempt may use it all ... */
+			tasks[i].total_ms = host_dl;	/* ... retries share it, from the first dispatch */
 		}
 		if (rc == -1) {
 			store_fail(&r, "encode", err);
@@ -559,9 +619,9 @@ finish:
 	res->affected = tot.affected;
 	res->unreachable = tot.unreachable;
 	res->duration_ms = tot.duration_ms;
-	log_info("scan %lld (%s) %s: %ld hosts, %ld affected, %ld unreachable, %ld ms%s%s",
+	log_info("scan %lld (%s) %s: %ld hosts, %ld affected, %ld unreachable, %ld retried, %ld ms%s%s",
 	    (long long)r.scan_id, trigger, res->stopped || rc == -1 ? "failed" : "done", tot.hosts,
-	    tot.affected, tot.unreachable, tot.duration_ms, run_err[0] ? ": " : "", run_err);
+	    tot.affected, tot.unreachable, r.retried, tot.duration_ms, run_err[0] ? ": " : "", run_err);
 	ret = rc == -1 ? -1 : 0;
 done:
 	for (i = 0; bufs != NULL && i < ntasks; i++)

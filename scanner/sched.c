@@ -22,6 +22,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -306,26 +307,64 @@ struct run {
 	struct sched		*s;
 	const struct sched_task	*t;
 	size_t			 n;
-	size_t			 next;		/* next task index to hand out */
-	size_t			 reported;
-	unsigned char		*done_flag;	/* per task: reported */
+	size_t			 next;		/* next never-dispatched task index */
+	size_t			 reported;	/* tasks finished */
+	unsigned char		*done_flag;	/* per task: finished */
+	int			*attempt;	/* per task: attempts dispatched so far */
+	int64_t			*first;		/* per task: mono ms of the first dispatch */
+	int64_t			*not_before;	/* per task waiting for a retry: mono ms; else 0 */
+	size_t			*waiting;	/* the tasks waiting for a retry */
+	size_t			 nwaiting;
 	unsigned char		 start_failed[SCHED_MAX_WORKERS];	/* slot's replacement failed: empty */
 	char			 start_err[256];	/* why the last replacement failed to start */
 	sched_done_fn		 done;
 	void			*ctx;
 };
 
+/* End of task idx's budget (all attempts), mono ms. */
+static int64_t
+task_end(const struct run *r, size_t idx)
+{
+	const struct sched_task *t = &r->t[idx];
+
+	return r->first[idx] + (t->total_ms > 0 ? t->total_ms : t->deadline_ms);
+}
+
+/*
+ * Report one attempt of task idx to done().  A SCHED_RETRY answer queues the task for another attempt (never
+ * for SCHED_STOPPED); any other finishes it.  *reject (may be NULL) = the callback rejected the reply.
+ */
 static void
 report(struct run *r, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p, size_t n,
     int64_t elapsed, int *reject)
 {
+	struct sched_reply rep;
+	int64_t now = util_mono_ms();
 	int rc;
 
+	if (reject != NULL)
+		*reject = 0;
 	if (r->done_flag[idx])
 		return;
+	memset(&rep, 0, sizeof(rep));
+	rep.idx = idx;
+	rep.st = st;
+	rep.type = type;
+	rep.p = p;
+	rep.n = n;
+	rep.attempt = r->attempt[idx];
+	rep.elapsed_ms = elapsed;
+	rep.since_first_ms = r->attempt[idx] > 0 ? now - r->first[idx] : 0;
+	rep.left_ms = r->attempt[idx] > 0 ? task_end(r, idx) - now : 0;
+	rc = r->done(r->ctx, &rep);
+	if (rc == SCHED_RETRY && st != SCHED_STOPPED) {
+		assert(rep.retry_ms >= 0 && rep.retry_ms < rep.left_ms);
+		r->not_before[idx] = now + rep.retry_ms;
+		r->waiting[r->nwaiting++] = idx;
+		return;
+	}
 	r->done_flag[idx] = 1;
 	r->reported++;
-	rc = r->done(r->ctx, idx, st, type, p, n, elapsed);
 	if (reject != NULL)
 		*reject = rc == -1;
 }
@@ -408,28 +447,68 @@ replacement_input(struct run *r, int i, short revents)
 		w->starting = 0;
 }
 
-/* Hand the next task to idle worker i.  A send failure counts as the worker dying (the task is retried). */
+/*
+ * The task an idle worker takes next: a retry whose wait is over (the earliest first: its budget is running),
+ * else the next task never dispatched.  Removes it from its queue; -1 when none is ready.
+ */
+static long
+next_task(struct run *r, int64_t now)
+{
+	size_t i, best = SIZE_MAX, idx;
+
+	for (i = 0; i < r->nwaiting; i++)
+		if (r->not_before[r->waiting[i]] <= now &&
+		    (best == SIZE_MAX || r->not_before[r->waiting[i]] < r->not_before[r->waiting[best]]))
+			best = i;
+	if (best != SIZE_MAX) {
+		idx = r->waiting[best];
+		r->waiting[best] = r->waiting[--r->nwaiting];
+		r->not_before[idx] = 0;
+		return (long)idx;
+	}
+	while (r->next < r->n && r->done_flag[r->next])
+		r->next++;
+	return r->next < r->n ? (long)r->next++ : -1;
+}
+
+/* Give task idx back to its queue: it was taken but never reached a worker. */
+static void
+untake(struct run *r, size_t idx)
+{
+	if (r->attempt[idx] > 1) {
+		r->not_before[idx] = util_mono_ms();
+		r->waiting[r->nwaiting++] = idx;
+	} else
+		r->next = idx;
+}
+
+/*
+ * Hand the next ready task to idle worker i.  Its kill deadline is min(deadline_ms, what is left of the
+ * task's total budget).  A send failure counts as the worker dying; the task goes to the next idle worker.
+ */
 static void
 dispatch(struct run *r, int i)
 {
 	struct worker *w = &r->s->w[i];
 	const struct sched_task *t;
 	char err[256];
-	size_t idx;
+	int64_t now = util_mono_ms(), left;
+	long idx;
 
-	while (r->next < r->n && r->done_flag[r->next])
-		r->next++;
-	if (r->next >= r->n)
+	if ((idx = next_task(r, now)) < 0)
 		return;
-	idx = r->next++;
 	t = &r->t[idx];
-	w->task = (long)idx;
-	w->started = util_mono_ms();
-	w->deadline = w->started + (t->deadline_ms > 0 ? t->deadline_ms : 1);
+	if (r->attempt[idx]++ == 0)
+		r->first[idx] = now;
+	left = task_end(r, (size_t)idx) - now;
+	w->task = idx;
+	w->started = now;
+	w->deadline = now + (t->deadline_ms < left ? t->deadline_ms : left > 0 ? left : 1);
 	if (msg_send(w->fd, t->type, t->req, err, sizeof(err)) == -1) {
-		/* The worker was gone before it saw the task: give the task to the next idle worker. */
 		w->task = -1;
-		r->next = idx;
+		if (--r->attempt[idx] == 0)
+			r->first[idx] = 0;
+		untake(r, (size_t)idx);
 		worker_lost(r, i, SCHED_WORKER_DIED, err);
 	}
 }
@@ -478,58 +557,139 @@ worker_input(struct run *r, int i, short revents)
 		worker_lost(r, i, SCHED_WORKER_DIED, "exited");
 }
 
+/* Allocate a run's per-task state.  0, or -1 (out of memory; run_free cleans up). */
+static int
+run_init(struct run *r, struct sched *s, const struct sched_task *tasks, size_t n, sched_done_fn done, void *ctx)
+{
+	memset(r, 0, sizeof(*r));
+	r->s = s;
+	r->t = tasks;
+	r->n = n;
+	r->done = done;
+	r->ctx = ctx;
+	if (n == 0)
+		return 0;
+	if ((r->done_flag = calloc(n, 1)) == NULL || (r->attempt = calloc(n, sizeof(*r->attempt))) == NULL ||
+	    (r->first = calloc(n, sizeof(*r->first))) == NULL ||
+	    (r->not_before = calloc(n, sizeof(*r->not_before))) == NULL ||
+	    (r->waiting = calloc(n, sizeof(*r->waiting))) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+run_free(struct run *r)
+{
+	free(r->done_flag);
+	free(r->attempt);
+	free(r->first);
+	free(r->not_before);
+	free(r->waiting);
+}
+
+/* Start replacements, hand tasks to idle workers; the number of workers alive (starting ones included). */
+static int
+run_fill(struct run *r)
+{
+	struct sched *s = r->s;
+	int i, alive = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->w[i].pid <= 0 && !r->start_failed[i])
+			replacement_fork(r, i);
+		if (s->w[i].pid <= 0)
+			continue;
+		alive++;
+		if (!s->w[i].starting && s->w[i].task < 0)
+			dispatch(r, i);
+	}
+	return alive;
+}
+
+/* poll's timeout: up to the nearest worker deadline or retry time, at most 1 s. */
+static int
+run_timeout(const struct run *r, int64_t now)
+{
+	const struct sched *s = r->s;
+	int64_t nearest = now + 1000;
+	size_t k;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->w[i].pid > 0 && (s->w[i].task >= 0 || s->w[i].starting) && s->w[i].deadline < nearest)
+			nearest = s->w[i].deadline;
+	for (k = 0; k < r->nwaiting; k++)
+		if (r->not_before[r->waiting[k]] < nearest)
+			nearest = r->not_before[r->waiting[k]];
+	return nearest <= now ? 0 : (int)(nearest - now);
+}
+
+/* Kill the workers past their deadline and fail the replacements that did not start in time. */
+static void
+run_expire(struct run *r)
+{
+	struct sched *s = r->s;
+	int64_t now = util_mono_ms();
+	char why[64];
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->w[i].pid <= 0 || now < s->w[i].deadline)
+			continue;
+		if (s->w[i].starting) {
+			snprintf(why, sizeof(why), "no READY within %d ms", s->ready_ms);
+			replacement_failed(r, i, why);
+		} else if (s->w[i].task >= 0)
+			worker_lost(r, i, SCHED_DEADLINE, NULL);
+	}
+}
+
+/* Stopped or broken: busy and starting workers are abandoned (killed; replaced by the next run). */
+static void
+run_abandon(struct run *r)
+{
+	struct sched *s = r->s;
+	size_t k;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->w[i].pid > 0 && (s->w[i].task >= 0 || s->w[i].starting)) {
+			s->w[i].task = -1;
+			worker_reap(&s->w[i]);
+		}
+	for (k = 0; k < r->n; k++)
+		report(r, k, SCHED_STOPPED, 0, NULL, 0, 0, NULL);
+}
+
 int
 sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_fn done, void *ctx,
     int stop_fd, char *err, size_t errlen)
 {
 	struct pollfd pfd[SCHED_MAX_WORKERS + 1];
 	struct run r;
-	int64_t now, nearest;
-	int i, rc, alive, ret = 0, timeout;
-	size_t k;
+	int i, rc, ret = 0;
 
-	memset(&r, 0, sizeof(r));
-	r.s = s;
-	r.t = tasks;
-	r.n = n;
-	r.done = done;
-	r.ctx = ctx;
-	if (n > 0 && (r.done_flag = calloc(n, 1)) == NULL)
+	if (run_init(&r, s, tasks, n, done, ctx) == -1) {
+		run_free(&r);
 		return util_err(err, errlen, "out of memory");
+	}
 	while (r.reported < n) {
-		alive = 0;
-		for (i = 0; i < s->n; i++) {
-			if (s->w[i].pid <= 0 && !r.start_failed[i])
-				replacement_fork(&r, i);
-			if (s->w[i].pid <= 0)
-				continue;
-			alive++;
-			if (!s->w[i].starting && s->w[i].task < 0)
-				dispatch(&r, i);
-		}
-		if (alive == 0) {
+		if (run_fill(&r) == 0) {
 			ret = util_err(err, errlen, "no worker left: %s", r.start_err[0] ? r.start_err :
 			    "every worker was lost");
 			break;
 		}
 		if (r.reported >= n)
 			break;
-		now = util_mono_ms();
-		nearest = -1;
 		for (i = 0; i < s->n; i++) {
 			pfd[i].fd = s->w[i].fd;
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
-			if (s->w[i].pid > 0 && (s->w[i].task >= 0 || s->w[i].starting) &&
-			    (nearest == -1 || s->w[i].deadline < nearest))
-				nearest = s->w[i].deadline;
 		}
 		pfd[s->n].fd = stop_fd;
 		pfd[s->n].events = POLLIN;
 		pfd[s->n].revents = 0;
-		timeout = nearest == -1 ? 1000 : (nearest <= now ? 0 : (int)(nearest - now > 1000 ? 1000 :
-		    nearest - now));
-		rc = poll(pfd, (nfds_t)s->n + 1, timeout);
+		rc = poll(pfd, (nfds_t)s->n + 1, run_timeout(&r, util_mono_ms()));
 		if (rc == -1 && errno != EINTR) {
 			ret = util_err(err, errlen, "poll: %s", strerror(errno));
 			break;
@@ -546,29 +706,10 @@ sched_run(struct sched *s, const struct sched_task *tasks, size_t n, sched_done_
 			else
 				worker_input(&r, i, pfd[i].revents);
 		}
-		now = util_mono_ms();
-		for (i = 0; i < s->n; i++) {
-			if (s->w[i].pid <= 0 || now < s->w[i].deadline)
-				continue;
-			if (s->w[i].starting) {
-				char why[64];
-
-				snprintf(why, sizeof(why), "no READY within %d ms", s->ready_ms);
-				replacement_failed(&r, i, why);
-			} else if (s->w[i].task >= 0)
-				worker_lost(&r, i, SCHED_DEADLINE, NULL);
-		}
+		run_expire(&r);
 	}
-	if (ret != 0) {
-		/* Stopped or broken: busy and starting workers are abandoned (killed; replaced by the next run). */
-		for (i = 0; i < s->n; i++)
-			if (s->w[i].pid > 0 && (s->w[i].task >= 0 || s->w[i].starting)) {
-				s->w[i].task = -1;
-				worker_reap(&s->w[i]);
-			}
-		for (k = 0; k < n; k++)
-			report(&r, k, SCHED_STOPPED, 0, NULL, 0, 0, NULL);
-	}
-	free(r.done_flag);
+	if (ret != 0)
+		run_abandon(&r);
+	run_free(&r);
 	return ret;
 }

@@ -31,17 +31,36 @@ const char *sched_status_str(enum sched_status st);	/* "ok", "deadline", "worker
 struct sched_task {
 	uint32_t		 type;		/* request type (MSG_*_REQ) */
 	const struct msg_buf	*req;		/* encoded payload, owned by the caller, valid during sched_run */
-	int64_t			 deadline_ms;	/* from the moment it is handed to a worker; > 0 */
+	int64_t			 deadline_ms;	/* one attempt, from the moment it is handed to a worker; > 0 */
+	int64_t			 total_ms;	/* all attempts, from the first dispatch; 0 = deadline_ms */
 };
 
+/* One attempt's outcome, as done() sees it.  Everything but retry_ms is input. */
+struct sched_reply {
+	size_t			 idx;		/* task index */
+	enum sched_status	 st;
+	uint32_t		 type;		/* SCHED_OK: the reply's type (already checked to be the request's) */
+	const uint8_t		*p;		/* SCHED_OK: the reply payload, valid only during the call */
+	size_t			 n;
+	int			 attempt;	/* 1 = the first */
+	int64_t			 elapsed_ms;	/* this attempt: dispatch to reply (or to the kill) */
+	int64_t			 since_first_ms;	/* the first attempt's dispatch to now */
+	int64_t			 left_ms;	/* what is left of total_ms from now; may be <= 0 */
+	int64_t			 retry_ms;	/* out, with SCHED_RETRY: wait at least this long, 0 <= x < left_ms */
+};
+
+#define SCHED_RETRY	1	/* done()'s answer: attempt the task again after retry_ms */
+
 /*
- * Called once per task.  For SCHED_OK, (type, p, n) is the reply frame (type already checked to be the
- * request's reply type; p valid only during the call).  Return 0 to accept, or -1 when the reply does not
- * decode: the callback has then recorded the task's failure itself, and the worker is killed and replaced
- * (a malformed message is fatal for its sender).  elapsed_ms: from dispatch to reply (or to the kill).
+ * Called once per attempt.  Return 0 when the task is finished (the reply was accepted, or the failure is
+ * final), -1 when the SCHED_OK reply does not decode (finished: the callback has recorded the task's failure
+ * itself, and the worker is killed and replaced — a malformed message is fatal for its sender), or
+ * SCHED_RETRY after setting r->retry_ms: the task goes back to a queue and is handed to the first idle worker
+ * once retry_ms has passed; no worker waits for it meanwhile.  The next attempt is killed at
+ * min(deadline_ms, what is left of total_ms), so the task never outlives total_ms.  SCHED_STOPPED is final
+ * whatever is returned.
  */
-typedef int (*sched_done_fn)(void *ctx, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p,
-	    size_t n, int64_t elapsed_ms);
+typedef int (*sched_done_fn)(void *ctx, struct sched_reply *r);
 
 struct sched;
 
@@ -54,8 +73,9 @@ int	 sched_new(struct sched **out, int nworkers, sched_worker_fn fn, void *arg, 
 	    size_t errlen);
 
 /*
- * Run tasks[0..n) over the pool; done() is called exactly once per task that started or was queued
- * (SCHED_STOPPED for those left when stop_fd became readable; stop_fd -1 = none).  Returns 0 when every task
+ * Run tasks[0..n) over the pool; done() is called once per attempt, and a task is finished by exactly one
+ * call that does not return SCHED_RETRY (SCHED_STOPPED for those left, waiting retries included, when
+ * stop_fd became readable; stop_fd -1 = none).  Returns 0 when every task
  * was reported, 1 when stopped by stop_fd (stop_fd is not read), -1 with err when no worker can be kept alive
  * (tasks not yet reported are then reported SCHED_STOPPED).  Workers killed along the way are replaced; a
  * replacement starts within the run's poll loop (the other workers go on meanwhile), and a slot whose

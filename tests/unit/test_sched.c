@@ -5,8 +5,13 @@
  * (the replacement starts inside the run's poll loop), a replacement that fails to start leaves its slot
  * empty while the others finish the run, and a run with no worker left fails with the reason.
  *
- * The fake worker reads MSG_HOST_REQ and acts on the fqdn: "ok" replies at once, "slow" after 200 ms, "hang"
- * never replies (the parent's deadline kills it), "die" exits.  The test changes struct fake between runs: forks made later
+ * Retries (done() answering SCHED_RETRY): a task waiting for its retry holds no worker (with one worker, the
+ * tasks behind it are all served during its backoff), the attempts are counted and reported, a retried task
+ * never outlives its total budget (each attempt is killed at min(its deadline, what is left)), and a stop
+ * while a retry waits reports it stopped.
+ *
+ * The fake worker reads MSG_HOST_REQ and acts on the fqdn: "ok" (and "retry") replies at once, "slow" after
+ * 200 ms, "hang" never replies (the parent's deadline kills it), "die" exits.  The test changes struct fake between runs: forks made later
  * (replacements) see the new values, the workers already running keep theirs.
  */
 #include "check.h"
@@ -65,30 +70,55 @@ fake_worker(int fd, void *arg)
 }
 
 #define MAXT	16
+#define MAXA	16
 
 struct seen {
 	int		 calls[MAXT];
 	enum sched_status st[MAXT];
 	int64_t		 at[MAXT];	/* mono ms when reported */
+	int		 attempt[MAXT];	/* as last reported */
+	int64_t		 since_first[MAXT], left[MAXT], elapsed[MAXT];
+	int		 seq[MAXT][MAXA];	/* order of each attempt's report, 1.. */
+	int		 nseq;
+	/* retry policy of the test: */
+	int		 retries[MAXT];		/* SCHED_RETRY for the first retries[i] attempts of task i */
+	int64_t		 backoff_ms;
+	int		 retry_while_left;	/* SCHED_RETRY (wait 0) while any budget is left */
+	int		 stop_fd;		/* >= 0: written to when a retry is asked for */
 };
 
 static int
-on_done(void *ctx, size_t idx, enum sched_status st, uint32_t type, const uint8_t *p, size_t n, int64_t ms)
+on_done(void *ctx, struct sched_reply *r)
 {
 	struct seen *s = ctx;
 	struct msg_host_res m;
 	char err[256];
+	size_t idx = r->idx;
 
-	(void)ms;
 	if (idx >= MAXT)
 		return 0;
 	s->calls[idx]++;
-	s->st[idx] = st;
+	s->st[idx] = r->st;
 	s->at[idx] = util_mono_ms();
-	if (st == SCHED_OK) {
-		CHECK(type == MSG_HOST_RES);
-		CHECK(msg_dec_host_res(p, n, &m, err, sizeof(err)) == 0 && m.task == idx + 1);
+	s->attempt[idx] = r->attempt;
+	s->since_first[idx] = r->since_first_ms;
+	s->left[idx] = r->left_ms;
+	s->elapsed[idx] = r->elapsed_ms;
+	if (r->attempt >= 1 && r->attempt <= MAXA)
+		s->seq[idx][r->attempt - 1] = ++s->nseq;
+	if (r->st == SCHED_OK) {
+		CHECK(r->type == MSG_HOST_RES);
+		CHECK(msg_dec_host_res(r->p, r->n, &m, err, sizeof(err)) == 0 && m.task == idx + 1);
 		msg_host_res_free(&m);
+	}
+	if (r->st == SCHED_STOPPED)
+		return 0;
+	if ((r->attempt <= s->retries[idx] && s->backoff_ms < r->left_ms) ||
+	    (s->retry_while_left && r->left_ms > 0)) {
+		r->retry_ms = s->retry_while_left ? 0 : s->backoff_ms;
+		if (s->stop_fd >= 0)
+			CHECK(write(s->stop_fd, "x", 1) == 1);
+		return SCHED_RETRY;
 	}
 	return 0;
 }
@@ -108,6 +138,7 @@ make_tasks(const char *const *names, size_t n, int64_t deadline_ms, struct sched
 		t[i].type = MSG_HOST_REQ;
 		t[i].req = &bufs[i];
 		t[i].deadline_ms = deadline_ms;
+		t[i].total_ms = 0;
 	}
 }
 
@@ -130,10 +161,105 @@ run_two_ok(struct sched *s)
 	char err[256];
 
 	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
 	make_tasks(two, 2, 10000, t, bufs);
 	CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == 0);
 	CHECK(seen.st[0] == SCHED_OK && seen.st[1] == SCHED_OK && sched_pids(s, pids, 4) == 2);
 	free_tasks(bufs, 2);
+}
+
+/*
+ * 6. One worker; task 0 asks for two retries, 1 s apart; tasks 1..4 are quick.  All four are served while
+ * task 0 waits for its first retry (a pool that kept task 0's worker would serve none of them before both
+ * backoffs were over); task 0 is finished by its third attempt, reported as attempt 3.
+ */
+static void
+test_retry_frees_slot(void)
+{
+	static const char *const names[] = { "retry", "ok", "ok", "ok", "ok" };
+	struct sched_task t[5];
+	struct msg_buf bufs[5];
+	struct fake f = { 0, 0 };
+	struct sched *s = NULL;
+	struct seen seen;
+	char err[256];
+	size_t i;
+
+	CHECK(sched_new(&s, 1, fake_worker, &f, 5000, err, sizeof(err)) == 0);
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
+	seen.retries[0] = 2;
+	seen.backoff_ms = 1000;
+	make_tasks(names, 5, 10000, t, bufs);
+	t[0].total_ms = 60000;
+	CHECK(sched_run(s, t, 5, on_done, &seen, -1, err, sizeof(err)) == 0);
+	CHECK(seen.calls[0] == 3 && seen.attempt[0] == 3 && seen.st[0] == SCHED_OK);
+	CHECK(seen.since_first[0] >= 2000);	/* both backoffs were waited */
+	for (i = 1; i < 5; i++) {
+		CHECK(seen.calls[i] == 1 && seen.attempt[i] == 1 && seen.st[i] == SCHED_OK);
+		CHECK(seen.seq[i][0] > seen.seq[0][0] && seen.seq[i][0] < seen.seq[0][1]);
+	}
+	free_tasks(bufs, 5);
+	sched_free(s, 1000);
+}
+
+/*
+ * 7. A task that hangs, retried at once while any budget is left: deadline_ms 300, total_ms 1000.  Every
+ * attempt is killed; the last one when the total budget ends, not 300 ms after it started; the task is
+ * finished with no budget left, within the total (plus a generous margin for a loaded machine).
+ */
+static void
+test_retry_budget(void)
+{
+	static const char *const names[] = { "hang" };
+	struct sched_task t[1];
+	struct msg_buf bufs[1];
+	struct fake f = { 0, 0 };
+	struct sched *s = NULL;
+	struct seen seen;
+	char err[256];
+
+	CHECK(sched_new(&s, 1, fake_worker, &f, 5000, err, sizeof(err)) == 0);
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
+	seen.retry_while_left = 1;
+	make_tasks(names, 1, 300, t, bufs);
+	t[0].total_ms = 1000;
+	CHECK(sched_run(s, t, 1, on_done, &seen, -1, err, sizeof(err)) == 0);
+	CHECK(seen.st[0] == SCHED_DEADLINE && seen.attempt[0] >= 2 && seen.calls[0] == seen.attempt[0]);
+	CHECK(seen.left[0] <= 0);
+	CHECK(seen.since_first[0] >= 1000 && seen.since_first[0] < 3000);
+	free_tasks(bufs, 1);
+	sched_free(s, 1000);
+}
+
+/* 8. A stop while a retry waits: the waiting task is reported SCHED_STOPPED (once), the run returns 1. */
+static void
+test_retry_stopped(void)
+{
+	static const char *const names[] = { "retry" };
+	struct sched_task t[1];
+	struct msg_buf bufs[1];
+	struct fake f = { 0, 0 };
+	struct sched *s = NULL;
+	struct seen seen;
+	char err[256];
+	int pfd[2];
+
+	CHECK(pipe(pfd) == 0);
+	CHECK(sched_new(&s, 1, fake_worker, &f, 5000, err, sizeof(err)) == 0);
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = pfd[1];
+	seen.retries[0] = 1;
+	seen.backoff_ms = 5000;
+	make_tasks(names, 1, 10000, t, bufs);
+	t[0].total_ms = 60000;
+	CHECK(sched_run(s, t, 1, on_done, &seen, pfd[0], err, sizeof(err)) == 1);
+	CHECK(seen.calls[0] == 2 && seen.st[0] == SCHED_STOPPED && seen.attempt[0] == 1);
+	free_tasks(bufs, 1);
+	sched_free(s, 1000);
+	close(pfd[0]);
+	close(pfd[1]);
 }
 
 int
@@ -158,6 +284,7 @@ main(void)
 
 	/* 1. Every task reported once; the hung one by its deadline, the dying one as worker_died. */
 	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
 	make_tasks(mixed, 8, 2000, t, bufs);
 	for (i = 0; i < 8; i++)
 		t[i].deadline_ms = strcmp(mixed[i], "hang") == 0 ? 200 : 10000;
@@ -178,6 +305,7 @@ main(void)
 	 */
 	f.start_delay_ms = 3000;
 	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
 	make_tasks(slow, 6, 10000, t, bufs);
 	t[0].deadline_ms = 100;
 	t0 = util_mono_ms();
@@ -197,6 +325,7 @@ main(void)
 	/* 3. A replacement that fails to start (MSG_FATAL): its slot stays empty, the other worker finishes. */
 	f.fatal = 1;
 	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
 	make_tasks(fatal, 7, 10000, t, bufs);
 	CHECK(sched_run(s, t, 7, on_done, &seen, -1, err, sizeof(err)) == 0);
 	for (i = 0; i < 7; i++)
@@ -205,6 +334,7 @@ main(void)
 
 	/* 4. No worker left and none can start: the run fails with the reason; the rest is reported stopped. */
 	memset(&seen, 0, sizeof(seen));
+	seen.stop_fd = -1;
 	make_tasks(fatal, 2, 10000, t, bufs);
 	CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "no credentials") != NULL);
@@ -218,5 +348,9 @@ main(void)
 	run_two_ok(s);
 
 	sched_free(s, 1000);
+
+	test_retry_frees_slot();
+	test_retry_budget();
+	test_retry_stopped();
 	return check_done("test_sched");
 }

@@ -110,9 +110,13 @@ main(void)
 	o.host_id = tv ? tv[0].host_id : 0;
 	o.pxe_cert_errors = 0;
 	o.pxe_last_error = "";
+	o.attempts = 3;
 	CHECK(store_scan_put_obs(st, &o, NULL, 0, &obs2, err, sizeof(err)) == 0);
 	CHECK_STR(db_text(db, "SELECT reason || coalesce(pxe_last_error, '-') FROM observations WHERE state = "
 	    "'unreachable'", buf, sizeof(buf)), "deadline-");
+	/* attempts as given; an observation made without saying (0) counts one */
+	CHECK(db_num(db, "SELECT attempts FROM observations WHERE state = 'unreachable'") == 3);
+	CHECK(db_num(db, "SELECT attempts FROM observations WHERE state = 'missing'") == 1);
 	ev[0].source = "certmgr";
 	CHECK(store_scan_obs_certmgr(st, obs2, "2026-11-20T08:05:18Z", ev, 1, err, sizeof(err)) == 0);
 	CHECK_STR(db_text(db, "SELECT certmgr_denied || certmgr_denied_at FROM observations WHERE state = "
