@@ -1,0 +1,106 @@
+/*
+ * test_rpc_classify.c — scanner/rpc.c's classification table: (NTSTATUS, phase) → lib/reason.h word, and
+ * whether lib/reason.h then calls it transient (the scanner retries exactly those).  The NTSTATUS values are
+ * taken from Samba's own public headers (core/ntstatus_gen.h), so a wrong constant in rpc.c fails here too.
+ * Every word rpc_fail_str can give must be in lib/reason.h's table.  Pure: no network.
+ */
+#include "check.h"
+#include "reason.h"
+#include "rpc.h"
+
+#include <stdint.h>
+
+/* Samba's public headers define static inline stubs with unused parameters. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <core/ntstatus.h>
+#pragma GCC diagnostic pop
+
+#define V(st)	((uint32_t)NT_STATUS_V(st))
+
+struct row {
+	const char	*name;
+	uint32_t	 code;
+	enum rpc_phase	 phase;
+	const char	*word;
+	int		 transient;
+};
+
+static void
+check_row(const struct row *r)
+{
+	const char *word = rpc_fail_str(rpc_classify(r->code, r->phase));
+	const struct reason *re = reason_lookup(word);
+
+	if (strcmp(word, r->word) != 0 || re == NULL || re->transient != r->transient)
+		fprintf(stderr, "%s in the %s phase: got %s (transient %d), want %s (transient %d)\n", r->name,
+		    rpc_phase_str(r->phase), word, re ? re->transient : -1, r->word, r->transient);
+	CHECK_STR(word, r->word);
+	CHECK(re != NULL && re->transient == r->transient);
+}
+
+int
+main(void)
+{
+	const struct row rows[] = {
+		/* stalls: the phase's word; only a silent TCP connect is final */
+		{ "IO_TIMEOUT", V(NT_STATUS_IO_TIMEOUT), RPC_PHASE_TCP, "timeout", 0 },
+		{ "IO_TIMEOUT", V(NT_STATUS_IO_TIMEOUT), RPC_PHASE_SMB, "smb_timeout", 1 },
+		{ "IO_TIMEOUT", V(NT_STATUS_IO_TIMEOUT), RPC_PHASE_PIPE, "rpc_timeout", 1 },
+		{ "IO_TIMEOUT", V(NT_STATUS_IO_TIMEOUT), RPC_PHASE_BIND, "rpc_timeout", 1 },
+		{ "IO_TIMEOUT", V(NT_STATUS_IO_TIMEOUT), RPC_PHASE_CALL, "rpc_timeout", 1 },
+		/* the pipe's server end is missing or starting: Remote Registry stopped or disabled */
+		{ "PIPE_NOT_AVAILABLE", V(NT_STATUS_PIPE_NOT_AVAILABLE), RPC_PHASE_PIPE, "rpc_unavailable", 1 },
+		{ "OBJECT_NAME_NOT_FOUND", V(NT_STATUS_OBJECT_NAME_NOT_FOUND), RPC_PHASE_PIPE, "rpc_unavailable", 1 },
+		{ "PIPE_BUSY", V(NT_STATUS_PIPE_BUSY), RPC_PHASE_PIPE, "rpc_unavailable", 1 },
+		{ "INSTANCE_NOT_AVAILABLE", V(NT_STATUS_INSTANCE_NOT_AVAILABLE), RPC_PHASE_PIPE, "rpc_unavailable",
+		  1 },
+		/* smbd without samba-dcerpcd answers the CREATE with CONNECTION_REFUSED (rpc_smbd_test) */
+		{ "CONNECTION_REFUSED", V(NT_STATUS_CONNECTION_REFUSED), RPC_PHASE_PIPE, "rpc_unavailable", 1 },
+		{ "CONNECTION_REFUSED", V(NT_STATUS_CONNECTION_REFUSED), RPC_PHASE_TCP, "refused", 0 },
+		{ "PORT_CONNECTION_REFUSED", V(NT_STATUS_PORT_CONNECTION_REFUSED), RPC_PHASE_TCP, "refused", 0 },
+		/* resets and disconnects after the TCP connect: the phase's word, transient */
+		{ "CONNECTION_RESET", V(NT_STATUS_CONNECTION_RESET), RPC_PHASE_SMB, "smb_timeout", 1 },
+		{ "CONNECTION_DISCONNECTED", V(NT_STATUS_CONNECTION_DISCONNECTED), RPC_PHASE_SMB, "smb_timeout", 1 },
+		{ "END_OF_FILE", V(NT_STATUS_END_OF_FILE), RPC_PHASE_SMB, "smb_timeout", 1 },
+		{ "CONNECTION_RESET", V(NT_STATUS_CONNECTION_RESET), RPC_PHASE_PIPE, "rpc_unavailable", 1 },
+		{ "CONNECTION_DISCONNECTED", V(NT_STATUS_CONNECTION_DISCONNECTED), RPC_PHASE_BIND, "rpc_timeout", 1 },
+		{ "PIPE_DISCONNECTED", V(NT_STATUS_PIPE_DISCONNECTED), RPC_PHASE_CALL, "rpc_timeout", 1 },
+		{ "PIPE_BROKEN", V(NT_STATUS_PIPE_BROKEN), RPC_PHASE_BIND, "rpc_timeout", 1 },
+		{ "CONNECTION_ABORTED", V(NT_STATUS_CONNECTION_ABORTED), RPC_PHASE_SMB, "smb_timeout", 1 },
+		{ "INSUFFICIENT_RESOURCES", V(NT_STATUS_INSUFFICIENT_RESOURCES), RPC_PHASE_SMB, "smb_timeout", 1 },
+		{ "REQUEST_NOT_ACCEPTED", V(NT_STATUS_REQUEST_NOT_ACCEPTED), RPC_PHASE_SMB, "smb_timeout", 1 },
+		/* permanent in any phase */
+		{ "LOGON_FAILURE", V(NT_STATUS_LOGON_FAILURE), RPC_PHASE_SMB, "logon_failure", 0 },
+		{ "WRONG_PASSWORD", V(NT_STATUS_WRONG_PASSWORD), RPC_PHASE_SMB, "logon_failure", 0 },
+		{ "ACCOUNT_LOCKED_OUT", V(NT_STATUS_ACCOUNT_LOCKED_OUT), RPC_PHASE_SMB, "logon_failure", 0 },
+		{ "ACCOUNT_DISABLED", V(NT_STATUS_ACCOUNT_DISABLED), RPC_PHASE_SMB, "logon_failure", 0 },
+		{ "PASSWORD_EXPIRED", V(NT_STATUS_PASSWORD_EXPIRED), RPC_PHASE_SMB, "logon_failure", 0 },
+		{ "NTLM_BLOCKED", V(NT_STATUS_NTLM_BLOCKED), RPC_PHASE_SMB, "logon_failure", 0 },
+		{ "ACCESS_DENIED", V(NT_STATUS_ACCESS_DENIED), RPC_PHASE_SMB, "access_denied", 0 },
+		{ "ACCESS_DENIED", V(NT_STATUS_ACCESS_DENIED), RPC_PHASE_PIPE, "access_denied", 0 },
+		{ "NETWORK_ACCESS_DENIED", V(NT_STATUS_NETWORK_ACCESS_DENIED), RPC_PHASE_SMB, "access_denied", 0 },
+		{ "HOST_UNREACHABLE", V(NT_STATUS_HOST_UNREACHABLE), RPC_PHASE_TCP, "no_route", 0 },
+		{ "NETWORK_UNREACHABLE", V(NT_STATUS_NETWORK_UNREACHABLE), RPC_PHASE_TCP, "no_route", 0 },
+		{ "INVALID_NETWORK_RESPONSE", V(NT_STATUS_INVALID_NETWORK_RESPONSE), RPC_PHASE_SMB, "protocol", 0 },
+		{ "NOT_SUPPORTED", V(NT_STATUS_NOT_SUPPORTED), RPC_PHASE_SMB, "protocol", 0 },
+		{ "RPC_PROTOCOL_ERROR", V(NT_STATUS_RPC_PROTOCOL_ERROR), RPC_PHASE_BIND, "protocol", 0 },
+		{ "RPC_PROCNUM_OUT_OF_RANGE", V(NT_STATUS_RPC_PROCNUM_OUT_OF_RANGE), RPC_PHASE_CALL, "protocol", 0 },
+		/* unknown: "error"; in the tcp phase rpc_connect probes TCP instead (Samba's NO_MEMORY = refused) */
+		{ "NO_MEMORY", V(NT_STATUS_NO_MEMORY), RPC_PHASE_TCP, "error", 0 },
+		{ "UNSUCCESSFUL", V(NT_STATUS_UNSUCCESSFUL), RPC_PHASE_SMB, "error", 0 },
+		{ "CONNECTION_RESET", V(NT_STATUS_CONNECTION_RESET), RPC_PHASE_TCP, "error", 0 },
+	};
+	enum rpc_fail f;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_row(&rows[i]);
+	/* every word rpc.c can give is in the one table; NONE is the empty word */
+	CHECK_STR(rpc_fail_str(RPC_FAIL_NONE), "");
+	for (f = RPC_FAIL_REFUSED; f <= RPC_FAIL_OTHER; f++)
+		CHECK(reason_lookup(rpc_fail_str(f)) != NULL);
+	CHECK_STR(rpc_fail_str((enum rpc_fail)99), "error");
+	CHECK_STR(rpc_phase_str(RPC_PHASE_BIND), "bind");
+	return check_done("rpc_classify");
+}
