@@ -30,6 +30,8 @@ SRC = os.environ.get("DPFLEET_SOURCE_ROOT") or os.path.dirname(os.path.dirname(o
 BUILD = os.environ.get("DPFLEET_BUILD_ROOT", "")
 LAB = os.path.join(SRC, "tests", "lab", "dpfleet-lab")
 SCENARIO = os.path.join(SRC, "tests", "lab", "scenarios", "small.json")
+RPC_SCENARIO = os.path.join(SRC, "tests", "lab", "scenarios", "rpc.json")
+RPCD_IDLE_S = 60        # what rpc_host.c would stop an idle rpcd_winreg after (source3/rpc_server/rpcd_winreg.c)
 SEC = r"HKLM\SOFTWARE\Microsoft\SMS\Security"
 failures = []
 
@@ -119,7 +121,11 @@ def check_refusals(tmp, sc):
              ("sites", 0, "typo", 1, "unknown key 'typo'"),
              ("hosts", 1, "registry", "broken", "registry must be one of"),
              ("hosts", 2, "network", "flaky", "network must be one of"),
-             ("sites", 0, "type", "tertiary", "type")]
+             ("sites", 0, "type", "tertiary", "type"),
+             ("hosts", 0, "remote_registry", "sleeping", "remote_registry must be one of"),
+             ("hosts", 1, "rpc_delay_ms", -1, "rpc_delay_ms must be an integer"),
+             ("hosts", 2, "rpc_delay_ms", 1.5, "rpc_delay_ms must be an integer"),
+             ("hosts", 3, "remote_registry_idle_s", 0, "remote_registry_idle_s must be an integer")]
     for part, i, key, value, want in cases:
         bad = json.loads(json.dumps(sc))
         bad[part][i][key] = value
@@ -337,6 +343,228 @@ def check_lab_full(lab, sc, tmp):
     check(hm == lab["hosts"], "hosts.map differs from lab.json hosts")
 
 
+# --- Remote Registry service: standing daemons, trigger start, disabled, late binds ----------------------
+
+def argv_of(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def children_of(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return {int(x) for x in f.read().split()}
+    except OSError:
+        return set()
+
+
+def smb_open_pipe(lab, addr, pipe="winreg"):
+    """smbclient's `open` of \\pipe on IPC$: (opened, NT_STATUS of a failed open or None, output).  Not one
+    CREATE: when the read/write open fails smbclient tries a read-only one (so not for trigger_start)."""
+    user = "%s\\%s%%%s" % (lab["smb_domain"], lab["smb_user"], lab["smb_password"])
+    rc, out = run(["smbclient", "//%s/IPC$" % addr, "-U", user, "-c", "open %s" % pipe], timeout=120)
+    m = re.search(r"NT_STATUS_[A-Z_]+", out)
+    return ("open file \\%s" % pipe) in out and m is None, m.group(0) if m else None, out
+
+
+def gate_status(lab):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(os.path.join(lab["dir"], "run", "gate.sock"))
+        s.sendall(b"status\n")
+        out = b""
+        while not out.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    return json.loads(out)
+
+
+def rpc_hosts(lab):
+    """FQDN -> expect-like dict for every host with smbd (scenario hosts and site servers)."""
+    out = {}
+    for fqdn in lab["hosts"]:
+        e = lab["expect"].get(fqdn, {"network": "ok", "remote_registry": "running", "rpc_delay_ms": 0})
+        if e["network"] in ("ok", "slow"):
+            out[fqdn] = e
+    return out
+
+
+def host_root(lab, fqdn):
+    """DIR/h/NNN of a host, from its samba-dcerpcd's --configfile."""
+    argv = argv_of(lab["pids"].get("rpcd", {}).get(fqdn) or 0)
+    conf = next((a.split("=", 1)[1] for a in argv if a.startswith("--configfile=")), None)
+    return os.path.dirname(conf) if conf else None
+
+
+def check_standing(lab):
+    """Right after up: every host's samba-dcerpcd is a standing daemon (no --np-helper, so rpc_host.c never
+    exits it when idle), smbd may not start one on demand, and on running hosts rpcd_winreg already runs
+    (up's winreg bind started it).  Returns {fqdn: pids of samba-dcerpcd and its helpers} to compare later."""
+    snap = {}
+    for fqdn, e in rpc_hosts(lab).items():
+        w = "%s: samba-dcerpcd" % fqdn
+        pid = lab["pids"].get("rpcd", {}).get(fqdn)
+        if not check(pid and pid_alive(pid), "%s: not running after up (pid %s)" % (w, pid)):
+            continue
+        argv = argv_of(pid)
+        conf = next((a.split("=", 1)[1] for a in argv if a.startswith("--configfile=")), "")
+        root = os.path.dirname(conf)
+        check(os.path.basename(argv[0]) == "samba-dcerpcd" and "--np-helper" not in argv,
+              "%s: not a standing daemon: %s" % (w, argv))
+        with open(os.path.join(root, "smb.conf")) as f:
+            smbconf = f.read()
+        ondemand = "yes" if e["remote_registry"] == "trigger_start" else "no"
+        check("rpc start on demand helpers = %s" % ondemand in smbconf, "%s: smb.conf lacks 'rpc start on demand "
+              "helpers = %s'" % (fqdn, ondemand))
+        serves_winreg = any(a.endswith("/rpcd_winreg") for a in argv)
+        plain = e["remote_registry"] == "running" and not e.get("rpc_delay_ms")
+        check(serves_winreg == plain, "%s: serves rpcd_winreg = %s, expected %s" % (w, serves_winreg, plain))
+        kids = children_of(pid)
+        if plain:
+            check(any(argv_of(k)[:1] and argv_of(k)[0].endswith("/rpcd_winreg") for k in kids),
+                  "%s: no rpcd_winreg worker after up" % fqdn)
+        snap[fqdn] = {pid} | kids
+    return snap
+
+
+def check_idle_config(lab):
+    """rpcd_winreg's own answer to --list-interfaces (rpc_worker.c: num_workers, then idle_seconds) under the
+    lab's config: the helper is never stopped for idleness.  Run in a private mount namespace with the
+    host's log directory on /var/log/samba, as the lab runs it."""
+    fqdn = next(f for f, e in rpc_hosts(lab).items() if e["remote_registry"] == "running" and not e.get("rpc_delay_ms"))
+    argv = argv_of(lab["pids"]["rpcd"][fqdn])
+    conf = next(a.split("=", 1)[1] for a in argv if a.startswith("--configfile="))
+    rc, out = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$1" /var/log/samba && exec /usr/libexec/samba/rpcd_winreg --configfile="$2" '
+                   '--list-interfaces', "sh", os.path.join(os.path.dirname(conf), "log"), conf], timeout=60)
+    lines = out.split()
+    check(rc == 0 and len(lines) >= 2 and lines[1].isdigit() and int(lines[1]) >= 86400,
+          "%s: rpcd_winreg idle_seconds under rpcd.conf: %s" % (fqdn, out[:200]))
+
+
+def check_still_standing(lab, snap, t_up):
+    """Later than rpcd_winreg's default idle time after up: the same samba-dcerpcd and helpers, nothing
+    exited and nothing restarted."""
+    wait = t_up + RPCD_IDLE_S + 5 - time.monotonic()
+    if wait > 0:
+        print("waiting %.0f s (rpcd idle time) before checking that the RPC daemons stayed" % wait, flush=True)
+        time.sleep(wait)
+    for fqdn, pids in snap.items():
+        dead = sorted(p for p in pids if not pid_alive(p))
+        check(not dead, "%s: samba-dcerpcd/rpcd helpers exited while idle: %s" % (fqdn, dead))
+        pid = lab["pids"]["rpcd"][fqdn]
+        new = children_of(pid) - pids
+        check(not new, "%s: helpers restarted: %s" % (fqdn, sorted(new)))
+
+
+def first_pipe_open(lab, addr):
+    """One CREATE of \\pipe\\winreg (`net rpc registry` opens lsarpc, then winreg once): (opened, status)."""
+    rc, out = net_rpc(lab, addr, "getvalue", r"HKLM\SOFTWARE\Microsoft\SMS", "InstallPath")
+    m = re.search(r"Could not initialise pipe winreg\. Error was (NT_STATUS_[A-Z_]+)", out)
+    return rc == 0 and "SMS_CCM" in out, m.group(1) if m else None, out
+
+
+def timed_getvalue(lab, addr):
+    t0 = time.monotonic()
+    rc, out = net_rpc(lab, addr, "getvalue", r"HKLM\SOFTWARE\Microsoft\SMS", "InstallPath")
+    return rc, out, time.monotonic() - t0
+
+
+def check_rpc_states(lab, sc):
+    """Lab with scenarios/rpc.json: every Remote Registry state, seen by independent clients."""
+    hosts = {h["fqdn"]: h for h in sc["hosts"]}
+    ex = lab["expect"]
+    for fqdn, h in hosts.items():
+        e = ex[fqdn]
+        rr = h.get("remote_registry", "running")
+        delay = h.get("rpc_delay_ms", 0)
+        want = {"remote_registry": rr, "rpc_delay_ms": delay,
+                "remote_registry_idle_s": h.get("remote_registry_idle_s", 600),
+                "unreachable_reason": {"down": "refused", "blackhole": "timeout"}.get(h.get("network", "ok")) or
+                ("rpc_unavailable" if rr == "disabled" else "rpc_timeout" if delay >= 10000 else None),
+                "min_attempts": 2 if rr == "trigger_start" else 1}
+        want["read"] = want["unreachable_reason"] is None and h.get("registry", "ok") in ("ok", "mismatch", "empty")
+        got = {k: e.get(k) for k in want}
+        check(got == want, "%s: expect %s, want %s" % (fqdn, got, want))
+    by = {rr: [f for f, h in hosts.items() if h.get("remote_registry", "running") == rr and
+               h.get("network", "ok") == "ok" and not h.get("rpc_delay_ms")]
+          for rr in ("running", "trigger_start", "disabled")}
+    addr = lab["hosts"]
+    # Binds answered later than the scanner's [smb] timeout (10 s): Samba's client gives up (in a thread,
+    # meanwhile the rest runs).
+    late = [f for f, h in hosts.items() if h.get("rpc_delay_ms", 0) >= 10000]
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    late_f = pool.submit(timed_getvalue, lab, addr[late[0]]) if late else None
+    # running: read by an independent client at once.
+    for f in by["running"]:
+        rc, out, _ = timed_getvalue(lab, addr[f])
+        check(rc == 0 and "SMS_CCM" in out, "%s (running): getvalue: %s" % (f, out[:300]))
+    # rpc_delay_ms under the timeout: the bind, and so the whole read, takes at least the delay.
+    for f, h in hosts.items():
+        d = h.get("rpc_delay_ms", 0)
+        if 0 < d < 10000 and h.get("remote_registry", "running") == "running":
+            rc, out, took = timed_getvalue(lab, addr[f])
+            check(rc == 0 and took >= d / 1000.0, "%s: rpc_delay_ms %d: rc=%d in %.3f s: %s" % (f, d, rc, took, out[:200]))
+            st = gate_status(lab)[f]
+            check(st["delayed_binds"] >= 1, "%s: the gate delayed no bind: %s" % (f, st))
+    # disabled: the pipe never opens; SMB and the log share work.
+    for f in by["disabled"]:
+        for _ in range(2):
+            ok, status, out = smb_open_pipe(lab, addr[f])
+            check(not ok and status == "NT_STATUS_OBJECT_NAME_NOT_FOUND", "%s (disabled): open: %s" % (f, out[-300:]))
+            time.sleep(1.0)
+        rc, out = net_rpc(lab, addr[f], "getvalue", r"HKLM\SOFTWARE\Microsoft\SMS", "InstallPath")
+        check(rc != 0 and "NT_STATUS_OBJECT_NAME_NOT_FOUND" in out, "%s (disabled): net: %s" % (f, out[-300:]))
+        user = "%s\\%s%%%s" % (lab["smb_domain"], lab["smb_user"], lab["smb_password"])
+        rc, out = run(["smbclient", "//%s/SMS_DP$" % addr[f], "-U", user, "-c", "ls sms\\logs\\*"], timeout=120)
+        check(rc == 0 and "smsdpprov.log" in out, "%s (disabled): SMS_DP$ listing: %s" % (f, out[-300:]))
+        root = host_root(lab, f)
+        check(root and not [p for p in proc_with(root + "/") if "rpcd_winreg" in " ".join(argv_of(p))],
+              "%s (disabled): an rpcd_winreg runs" % f)
+    # trigger_start: the first open fails as on Windows and starts the service, one 1 s later works; after
+    # remote_registry_idle_s without a client it is stopped and the next first open fails again, once.
+    for f in by["trigger_start"]:
+        idle = hosts[f].get("remote_registry_idle_s", 600)
+        for rnd in (1, 2):
+            w = "%s (trigger_start, round %d)" % (f, rnd)
+            st = gate_status(lab)[f]
+            check(st["state"] == "stopped" and not st["rpcd_pid"], "%s: service not stopped: %s" % (w, st))
+            ok, status, out = first_pipe_open(lab, addr[f])
+            t_fail = time.monotonic()
+            check(not ok and status == "NT_STATUS_OBJECT_NAME_NOT_FOUND", "%s: first open: %s" % (w, out[-300:]))
+            time.sleep(max(0.0, t_fail + 1.0 - time.monotonic()))
+            ok, status, out = first_pipe_open(lab, addr[f])
+            check(ok, "%s: open 1 s after the trigger: %s" % (w, out[-300:]))
+            ok, status, out = smb_open_pipe(lab, addr[f])
+            check(ok, "%s: smbclient open once started: %s" % (w, out[-300:]))
+            st = gate_status(lab)[f]
+            check(st["state"] == "running" and st["rpcd_pid"] and pid_alive(st["rpcd_pid"]) and st["starts"] == rnd,
+                  "%s: gate after the start: %s" % (w, st))
+            pid = st["rpcd_pid"]
+            deadline = time.monotonic() + idle + 30
+            while gate_status(lab)[f]["state"] != "stopped" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            st = gate_status(lab)[f]
+            check(st["state"] == "stopped" and st["stops"] == rnd, "%s: not stopped after %d s idle: %s" % (w, idle, st))
+            check(not pid_alive(pid), "%s: its samba-dcerpcd %d still runs after the idle stop" % (w, pid))
+    # trigger_start behind a slow network with late binds: the first open still fails that way.
+    for f, h in hosts.items():
+        if h.get("remote_registry") == "trigger_start" and f not in by["trigger_start"]:
+            ok, status, out = first_pipe_open(lab, addr[f])
+            check(not ok and status == "NT_STATUS_OBJECT_NAME_NOT_FOUND", "%s: first open: %s" % (f, out[-300:]))
+    if late_f:
+        rc, out, took = late_f.result()
+        check(rc != 0 and "NT_STATUS_IO_TIMEOUT" in out and took >= 9.5,
+              "%s: bind %d ms late should time out: rc=%d after %.1f s: %s" % (
+                  late[0], hosts[late[0]]["rpc_delay_ms"], rc, took, out[-300:]))
+    pool.shutdown()
+
+
 def lab_ports(lab):
     ports = [tuple(lab["sitedb"].split(":"))]
     ports += [(a, "445") for a in lab["hosts"].values()]
@@ -364,6 +592,8 @@ def main():
         return 1
     with open(SCENARIO) as f:
         sc = json.load(f)
+    with open(RPC_SCENARIO) as f:
+        sc_b = json.load(f)
     tmp = tempfile.mkdtemp(prefix="dpl-", dir="/tmp")
     os.chmod(tmp, 0o711)
     da, db = os.path.join(tmp, "a"), os.path.join(tmp, "b")
@@ -375,11 +605,12 @@ def main():
         t0 = time.monotonic()
         pa = subprocess.Popen([LAB, "up", SCENARIO, "--dir", da, "--base-addr", "127.77.0.0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        pb = subprocess.Popen([LAB, "up", SCENARIO, "--dir", db, "--base-addr", "127.78.0.0"],
+        pb = subprocess.Popen([LAB, "up", RPC_SCENARIO, "--dir", db, "--base-addr", "127.78.0.0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         oa, _ = pa.communicate(timeout=240)
         ob, _ = pb.communicate(timeout=240)
-        print("two labs up in %.1f s" % (time.monotonic() - t0))
+        t_up = time.monotonic()
+        print("two labs up in %.1f s" % (t_up - t0))
         if not (check(pa.returncode == 0 and oa.strip().endswith("ready"), "up a: %s" % oa)
                 and check(pb.returncode == 0 and ob.strip().endswith("ready"), "up b: %s" % ob)):
             return 1
@@ -387,6 +618,9 @@ def main():
             la = json.load(f)
         with open(os.path.join(db, "lab.json")) as f:
             lb = json.load(f)
+        standing = check_standing(la)
+        standing_b = check_standing(lb)
+        check_idle_config(la)
         # A third lab on a base already in use must refuse cleanly and leave the others alone.
         dc = os.path.join(tmp, "c")
         rc, out = run([LAB, "up", SCENARIO, "--dir", dc, "--base-addr", "127.77.0.0"])
@@ -396,15 +630,24 @@ def main():
         check(rc == 0 and all(re.search(r"^%s\s.*\sOK$" % re.escape(f), out, re.M) for f in la["hosts"])
               and "%d/%d hosts as expected" % (len(la["hosts"]), len(la["hosts"])) in out,
               "status of lab a: rc=%d %s" % (rc, out[-600:]))
-        # Lab b: every host that should answer answers, and its own site DB works.
+        # Lab b (scenarios/rpc.json): every host that should answer answers, its own site DB works, and
+        # every Remote Registry state behaves as on Windows.
         for fqdn, e in lb["expect"].items():
             if e["network"] == "ok":
                 check(first_reply(lb["hosts"][fqdn], 30) is not None, "lab b: %s does not answer" % fqdn)
-        ok_host = next(f for f, e in lb["expect"].items() if e["registry"] == "ok" and e["network"] == "ok")
+        ok_host = next(f for f, e in lb["expect"].items() if e["registry"] == "ok" and e["network"] == "ok"
+                       and e["remote_registry"] == "running" and not e["rpc_delay_ms"])
         rc, out = net_rpc(lb, lb["hosts"][ok_host], "getvalue", SEC, "IssuingCertificateList")
         check(rc == 0 and multisz_values(out) == lb["expect"][ok_host]["value"], "lab b: value of %s" % ok_host)
         rc, rows, out = tsql(lb, "SELECT SiteCode FROM v_Site")
-        check(rc == 0 and len(rows) == len(sc["sites"]), "lab b: tsql: %s" % out[:300])
+        check(rc == 0 and len(rows) == len(sc_b["sites"]), "lab b: tsql: %s" % out[:300])
+        check_rpc_states(lb, sc_b)
+        rc, out = run([LAB, "status", "--dir", db])
+        check(rc == 0 and "%d/%d hosts as expected" % (len(lb["hosts"]), len(lb["hosts"])) in out,
+              "status of lab b: rc=%d %s" % (rc, out[-800:]))
+        check_still_standing(la, standing, t_up)
+        check_still_standing(lb, {f: p for f, p in standing_b.items()
+                                  if lb["expect"].get(f, {}).get("remote_registry", "running") == "running"}, t_up)
         pids_a = proc_with(da + "/")
         pids_b = proc_with(db + "/")
         check(len(pids_a) >= len([e for e in la["expect"].values() if e["network"] in ("ok", "slow")]),
