@@ -46,7 +46,7 @@ static const struct reason table[] = {
 	  "Make the scan account a member of the host's local Administrators group." },
 	{ "no_route", 0,
 	  "The host's name does not resolve or the network cannot reach it.",
-	  "Check DNS (or [scan] host_map) and routing from the scanner to the host." },
+	  "Check DNS (or [smb] host_map) and routing from the scanner to the host." },
 	{ "deadline", 0,
 	  "The host did not finish within its scan deadline: the scanner stopped waiting.",
 	  "Check the host's load and the network path; raise [scan] host_deadline if the link is slow." },

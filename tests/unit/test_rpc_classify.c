@@ -2,13 +2,16 @@
  * test_rpc_classify.c — scanner/rpc.c's classification table: (NTSTATUS, phase) → lib/reason.h word, and
  * whether lib/reason.h then calls it transient (the scanner retries exactly those).  The NTSTATUS values are
  * taken from Samba's own public headers (core/ntstatus_gen.h), so a wrong constant in rpc.c fails here too.
- * Every word rpc_fail_str can give must be in lib/reason.h's table.  Pure: no network.
+ * Every word rpc_fail_str can give must be in lib/reason.h's table, and every word of that table must be
+ * listed in doc/dpfleet-scanner.8's REASONS section (as ".It Cm word", with "Pq transient" exactly for the
+ * transient ones).  No network.
  */
 #include "check.h"
 #include "reason.h"
 #include "rpc.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 /* Samba's public headers define static inline stubs with unused parameters. */
 #pragma GCC diagnostic push
@@ -37,6 +40,34 @@ check_row(const struct row *r)
 		    rpc_phase_str(r->phase), word, re ? re->transient : -1, r->word, r->transient);
 	CHECK_STR(word, r->word);
 	CHECK(re != NULL && re->transient == r->transient);
+}
+
+/* doc/dpfleet-scanner.8 (under DPFLEET_SOURCE_ROOT) lists every lib/reason.h word in REASONS. */
+static void
+check_man_page(void)
+{
+	const struct reason *t;
+	const char *root = getenv("DPFLEET_SOURCE_ROOT");
+	char path[4096], line[512], want[128];
+	size_t n, i;
+	FILE *fp;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/doc/dpfleet-scanner.8", root ? root : ".");
+	CHECK((fp = fopen(path, "r")) != NULL);
+	if (fp == NULL)
+		return;
+	t = reason_table(&n);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), ".It Cm %s%s\n", t[i].word, t[i].transient ? " Pq transient" : "");
+		rewind(fp);
+		for (found = 0; !found && fgets(line, sizeof(line), fp) != NULL;)
+			found = strcmp(line, want) == 0;
+		if (!found)
+			fprintf(stderr, "%s: no line \"%.*s\"\n", path, (int)strlen(want) - 1, want);
+		CHECK(found);
+	}
+	fclose(fp);
 }
 
 int
@@ -102,5 +133,6 @@ main(void)
 		CHECK(reason_lookup(rpc_fail_str(f)) != NULL);
 	CHECK_STR(rpc_fail_str((enum rpc_fail)99), "error");
 	CHECK_STR(rpc_phase_str(RPC_PHASE_BIND), "bind");
+	check_man_page();
 	return check_done("rpc_classify");
 }
