@@ -59,6 +59,7 @@
 #pragma GCC diagnostic pop
 
 #include "rpc.h"
+#include "tcpprobe.h"
 #include "util.h"
 
 struct rpc_conn {
@@ -214,63 +215,17 @@ rpc_classify(uint32_t ntstatus, enum rpc_phase phase)
 	return RPC_FAIL_OTHER;
 }
 
-/*
- * Classify a failure in the tcp phase: a non-blocking TCP connect to addr:445 within timeout_s.
- * Returns RPC_FAIL_REFUSED / NO_ROUTE / TIMEOUT, or RPC_FAIL_OTHER when the port answers (the failure was
- * above TCP) or the address does not resolve.
- */
+/* A failure in the tcp phase with no clear status: ask TCP itself (tcpprobe.h).  RPC_FAIL_OTHER when the port
+ * answers (the failure was above TCP) or the address does not resolve. */
 static enum rpc_fail
 probe_445(const char *addr, int timeout_s)
 {
-	struct addrinfo		 hints, *res = NULL;
-	struct pollfd		 pfd;
-	enum rpc_fail		 why = RPC_FAIL_OTHER;
-	socklen_t		 sl;
-	int			 fd = -1, rc, soerr = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(addr, "445", &hints, &res) != 0 || res == NULL)
-		return RPC_FAIL_OTHER;
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		goto done;
-	if (connect(fd, res->ai_addr, res->ai_addrlen) == 0)
-		goto done;
-	if (errno != EINPROGRESS) {
-		soerr = errno;
-	} else {
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		do {
-			rc = poll(&pfd, 1, timeout_s * 1000);
-		} while (rc == -1 && errno == EINTR);
-		if (rc == 0) {
-			why = RPC_FAIL_TIMEOUT;
-			goto done;
-		}
-		sl = sizeof(soerr);
-		if (rc == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
-			goto done;
+	switch (tcpprobe_445(addr, timeout_s)) {
+	case TCPPROBE_REFUSED:	return RPC_FAIL_REFUSED;
+	case TCPPROBE_NO_ROUTE:	return RPC_FAIL_NO_ROUTE;
+	case TCPPROBE_TIMEOUT:	return RPC_FAIL_TIMEOUT;
+	default:		return RPC_FAIL_OTHER;
 	}
-	switch (soerr) {
-	case ECONNREFUSED:
-		why = RPC_FAIL_REFUSED;
-		break;
-	case EHOSTUNREACH:
-	case ENETUNREACH:
-		why = RPC_FAIL_NO_ROUTE;
-		break;
-	case ETIMEDOUT:
-		why = RPC_FAIL_TIMEOUT;
-		break;
-	default:
-		break;
-	}
-done:
-	if (fd != -1)
-		close(fd);
-	freeaddrinfo(res);
-	return why;
 }
 
 #define GUARD_FDS	4096	/* fds above this are never looked at nor shut down */

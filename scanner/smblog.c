@@ -12,6 +12,9 @@
  * Only the tail is read: fstat, lseek to max(0, size - tail), read at most tail bytes (a file that grows between
  * fstat and read still yields at most tail bytes).  errno from libsmbclient (mapped from NTSTATUS) is turned into
  * enum smblog_status; the mapping was measured against Samba 4.17 smbd (tests/integration/smblog_smbd_test.py).
+ * libsmbclient gives the same ETIMEDOUT for a TCP connect nobody answers and for an SMB reply that never comes,
+ * so a timeout is told apart afterwards by one TCP connect to port 445 (tcpprobe.h): answered, it was a stall
+ * above TCP (smb_timeout); silent, the host gives no TCP answer (timeout).
  */
 #include <sys/stat.h>
 
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "smblog.h"
+#include "tcpprobe.h"
 #include "util.h"
 
 #define URL_MAX		2048
@@ -31,6 +35,7 @@
 
 struct smblog {
 	SMBCCTX	*ctx;
+	int	 timeout_ms;	/* per response, as given to smblog_open */
 	char	 domain[CRED_MAX];
 	char	 user[CRED_MAX];
 	char	 password[CRED_MAX];
@@ -42,10 +47,11 @@ smblog_status_str(enum smblog_status st)
 	switch (st) {
 	case SMBLOG_OK:			return "ok";
 	case SMBLOG_NOT_FOUND:		return "not_found";
-	case SMBLOG_DENIED:		return "denied";
+	case SMBLOG_DENIED:		return "access_denied";
 	case SMBLOG_LOGON_FAILURE:	return "logon_failure";
 	case SMBLOG_REFUSED:		return "refused";
 	case SMBLOG_TIMEOUT:		return "timeout";
+	case SMBLOG_SMB_TIMEOUT:	return "smb_timeout";
 	case SMBLOG_NO_ROUTE:		return "no_route";
 	case SMBLOG_ERROR:		break;
 	}
@@ -91,6 +97,7 @@ smblog_open(struct smblog **out, const char *domain, const char *user, const cha
 	util_strlcpy(sl->domain, domain ? domain : "", sizeof(sl->domain));
 	util_strlcpy(sl->user, user, sizeof(sl->user));
 	util_strlcpy(sl->password, password, sizeof(sl->password));
+	sl->timeout_ms = timeout_ms;
 	if ((sl->ctx = smbc_new_context()) == NULL) {
 		util_err(err, errlen, "smbc_new_context: %s", strerror(errno));
 		goto done;
@@ -219,6 +226,39 @@ denied_or_logon(struct smblog *sl, const char *addr, const char *share)
 	return cached(sl->ctx, addr, "IPC$", sl->domain, sl->user) != NULL ? SMBLOG_DENIED : SMBLOG_LOGON_FAILURE;
 }
 
+/* A failure once the file is open: SMB was up, so a timeout is a stall above TCP; "absent" is an error. */
+static enum smblog_status
+after_open(enum smblog_status st)
+{
+	return st == SMBLOG_NOT_FOUND ? SMBLOG_ERROR : st == SMBLOG_TIMEOUT ? SMBLOG_SMB_TIMEOUT : st;
+}
+
+/* A timeout on open: smb_timeout when TCP 445 answers a fresh connect, else timeout (see the file's header). */
+static enum smblog_status
+timeout_kind(const struct smblog *sl, const char *addr)
+{
+	int s = sl->timeout_ms / 1000;
+
+	return tcpprobe_445(addr, s > 0 ? s : 1) == TCPPROBE_CONNECTED ? SMBLOG_SMB_TIMEOUT : SMBLOG_TIMEOUT;
+}
+
+/* Why the open of \\addr\share\path failed with errno e: *st, and 0 for NOT_FOUND, else -1 with err. */
+static int
+open_failed(struct smblog *sl, const char *addr, const char *share, const char *path, int e,
+    enum smblog_status *st, char *err, size_t errlen)
+{
+	*st = map_errno(e);
+	if (*st == SMBLOG_DENIED)
+		*st = denied_or_logon(sl, addr, share);
+	if (*st == SMBLOG_TIMEOUT)
+		*st = timeout_kind(sl, addr);
+	if (*st == SMBLOG_NOT_FOUND)
+		return 0;
+	if (*st == SMBLOG_LOGON_FAILURE)
+		return util_err(err, errlen, "open \\\\%s\\%s\\%s: logon failure", addr, share, path);
+	return util_err(err, errlen, "open \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
+}
+
 int
 smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *path, size_t tail_bytes,
     char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err, size_t errlen)
@@ -245,21 +285,12 @@ smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *
 
 	errno = 0;
 	if ((f = smbc_getFunctionOpen(sl->ctx)(sl->ctx, url, O_RDONLY, 0)) == NULL) {
-		e = errno;
-		*st = map_errno(e);
-		if (*st == SMBLOG_DENIED)
-			*st = denied_or_logon(sl, addr, share);
-		if (*st == SMBLOG_NOT_FOUND)
-			rc = 0;
-		else if (*st == SMBLOG_LOGON_FAILURE)
-			util_err(err, errlen, "open \\\\%s\\%s\\%s: logon failure", addr, share, path);
-		else
-			util_err(err, errlen, "open \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
+		rc = open_failed(sl, addr, share, path, errno, st, err, errlen);
 		goto done;
 	}
 	if (smbc_getFunctionFstat(sl->ctx)(sl->ctx, f, &sb) != 0) {
 		e = errno;
-		*st = map_errno(e) == SMBLOG_NOT_FOUND ? SMBLOG_ERROR : map_errno(e);
+		*st = after_open(map_errno(e));
 		util_err(err, errlen, "fstat \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
 		goto done;
 	}
@@ -285,7 +316,7 @@ smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *
 		r = smbc_getFunctionRead(sl->ctx)(sl->ctx, f, b + got, want - got);
 		if (r < 0) {
 			e = errno;
-			*st = map_errno(e) == SMBLOG_NOT_FOUND ? SMBLOG_ERROR : map_errno(e);
+			*st = after_open(map_errno(e));
 			util_err(err, errlen, "read \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
 			goto done;
 		}

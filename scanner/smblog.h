@@ -12,21 +12,25 @@
 
 #define SMBLOG_TAIL_MAX	((size_t)CONFIG_LOG_TAIL_MAX)	/* hard cap on tail_bytes: [scan] log_tail_bytes' maximum */
 
-/* Outcome of one read.  smblog_status_str() gives the word the verdict vocabulary uses. */
+/*
+ * Outcome of one read.  smblog_status_str() gives the word: for the failures it is lib/reason.h's word for the
+ * same cause, as rpc.c gives it for the winreg connect.
+ */
 enum smblog_status {
 	SMBLOG_OK = 0,
 	SMBLOG_NOT_FOUND,	/* share or file absent: no evidence, not an error */
-	SMBLOG_DENIED,		/* access denied on the share or file */
+	SMBLOG_DENIED,		/* access denied on the share or file: "access_denied" */
 	SMBLOG_LOGON_FAILURE,	/* bad user/password (or anonymous refused) */
 	SMBLOG_REFUSED,		/* nothing listening on 445 */
-	SMBLOG_TIMEOUT,		/* connect or response timed out */
+	SMBLOG_TIMEOUT,		/* no TCP answer on 445 in time */
+	SMBLOG_SMB_TIMEOUT,	/* TCP 445 answers, but an SMB reply did not come in time: "smb_timeout" */
 	SMBLOG_NO_ROUTE,	/* host/network unreachable, bad address */
 	SMBLOG_ERROR,		/* anything else (I/O, protocol, allocation) */
 };
 
 struct smblog;
 
-/* "ok", "not_found", "denied", "logon_failure", "refused", "timeout", "no_route", "error". */
+/* "ok", "not_found", "access_denied", "logon_failure", "refused", "timeout", "smb_timeout", "no_route", "error". */
 const char	*smblog_status_str(enum smblog_status st);
 
 /*

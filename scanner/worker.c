@@ -162,8 +162,12 @@ host_pxe(struct wk *w, const char *addr, struct msg_host_res *res)
 		tail = SMBLOG_TAIL_MAX;
 	memset(&px, 0, sizeof(px));
 	if (smblog_fetch_pxe(w->sl, addr, tail, &px, &st, err, sizeof(err)) == -1) {
+		char why[600];
+
+		/* The lib/reason.h word first: the log read fails for the same causes as the registry read. */
+		snprintf(why, sizeof(why), "%s: %s", smblog_status_str(st), err);
 		res->log = MSG_LOG_ERROR;
-		res->log_detail = dup_capped(err, 1024);
+		res->log_detail = dup_capped(why, 1024);
 		return;
 	}
 	if (st != SMBLOG_OK) {

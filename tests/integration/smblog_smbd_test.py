@@ -5,7 +5,8 @@ Starts one isolated smbd on 127.89.0.1 (every path in a temp dir, users through 
 with shares SMS_DP$ (sms/logs/SMSPXE.log, 3 MB, and SMSPXE.lo_), ADMIN$ (CCM/Logs/SMSPXE.log), SMS_PS1
 (Logs/CertMgr.log) and LOCKED$ (no access for our user), then drives the smblog_smbd_test C program (argv[1]):
 tail of a big file (exactly its last N bytes arrive), tail larger than the file, absent file, absent share,
-unreadable file and share (denied), wrong password (logon_failure), nothing listening on 127.89.0.2 (refused),
+unreadable file and share (access_denied), wrong password (logon_failure), nothing listening on 127.89.0.2
+(refused), a listener that accepts TCP and never speaks SMB (smb_timeout: the words are lib/reason.h's),
 the SMSPXE read order (SMS_DP$, then ADMIN$ when SMS_DP$ has no log, then not_found), the site server's
 CertMgr.log, and that no connection to port 445 is left open after a purge.
 smbd, samba-dcerpcd and rpcd_* are stopped by their pid files (and by our unique config path as a fallback)
@@ -143,10 +144,10 @@ def main():
         check(rc == 0 and d.get("status") == "not_found", "absent share → not_found, rc 0")
 
         rc, d = drive("tail", "SMS_DP$", "sms/logs/secret.log", TAIL, os.path.join(out, "x"))
-        check(rc == 1 and d.get("status") == "denied", "unreadable file → denied")
+        check(rc == 1 and d.get("status") == "access_denied", "unreadable file → access_denied")
 
         rc, d = drive("tail", "LOCKED$", "x.log", TAIL, os.path.join(out, "x"))
-        check(rc == 1 and d.get("status") == "denied", "share the user may not use → denied")
+        check(rc == 1 and d.get("status") == "access_denied", "share the user may not use → access_denied")
 
         rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", TAIL, os.path.join(out, "x"), pw="wrong")
         check(rc == 1 and d.get("status") == "logon_failure", "wrong password → logon_failure")
@@ -163,8 +164,9 @@ def main():
                           timeout_ms=1500)
         finally:
             stall.close()
-        check(rc == 1 and d.get("status") == "timeout",
-              "server that never answers → timeout (smbc_setTimeout 1500 ms, took ms=%s)" % d.get("ms"))
+        check(rc == 1 and d.get("status") == "smb_timeout",
+              "server that accepts TCP and never answers SMB → smb_timeout (smbc_setTimeout 1500 ms, took ms=%s)"
+              % d.get("ms"))
 
         rc, d = drive("tail", "SMS_DP$", "sms/logs/SMSPXE.log", 9 * 1024 * 1024, os.path.join(out, "x"))
         check(rc == 1 and d.get("status") == "error", "tail above SMBLOG_TAIL_MAX is refused")
