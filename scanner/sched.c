@@ -17,6 +17,16 @@
  * Worker life:  fork ──READY──> idle ──request──> busy ──reply──> idle
  *                 │                                 ├─deadline──> SIGKILL, reap, respawn (task: deadline)
  *                 └─FATAL/EOF/ready_ms: start fails  └─EOF/error─> reap, respawn (task: worker_died)
+ *
+ * Retries live in the parent, never in a worker: when done() answers SCHED_RETRY (report), the task joins
+ * the run's waiting list with a not-before time and its worker is idle at once; poll's timeout also wakes
+ * for the earliest not-before time, and next_task gives a due retry to the first idle worker before any task
+ * never dispatched.  Each attempt's kill deadline is min(deadline_ms, what is left of total_ms counted from
+ * the first dispatch), so retries never stretch a task past total_ms.
+ *
+ * Task life:  new ──dispatch──> running ──report: done() 0/-1, or stopped──> finished
+ *                                 ^   └──report: done() SCHED_RETRY──> waiting (not_before)
+ *                                 └──────────── next_task (due, idle worker) ──────┘
  */
 #include "sched.h"
 #include "log.h"
@@ -471,11 +481,11 @@ next_task(struct run *r, int64_t now)
 	return r->next < r->n ? (long)r->next++ : -1;
 }
 
-/* Give task idx back to its queue: it was taken but never reached a worker. */
+/* Give task idx back to its queue: it was taken but never reached a worker (attempt[idx] is as before). */
 static void
 untake(struct run *r, size_t idx)
 {
-	if (r->attempt[idx] > 1) {
+	if (r->attempt[idx] >= 1) {
 		r->not_before[idx] = util_mono_ms();
 		r->waiting[r->nwaiting++] = idx;
 	} else
