@@ -41,6 +41,8 @@ def scenario():
         h["network"] = "slow"
         h["slow_ms"] = SLOW_MS
         h["scan_account_admin"] = True
+        for k in ("remote_registry", "rpc_delay_ms", "remote_registry_idle_s"):   # every host's Remote
+            h.pop(k, None)                                                        # Registry just runs here
         if h["smspxe_log"] != "none":
             h["smspxe_log"] = "cert_errors" if h["registry"] in ("missing", "empty") else "clean"
     for s in sc["sites"]:

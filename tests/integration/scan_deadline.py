@@ -6,13 +6,15 @@
 #    hosts mapped to a dead address (refused at once), scanned twice (the first warms the lab: samba-dcerpcd
 #    starts on first contact); the second run's time is H.
 # 2. Same timeout, black holes at their real address: the scan must end within H + one host deadline + 10 %
-#    (the acceptance bound); the black holes get `unreachable` (`timeout` when rpc.c's connect bound fires
-#    first, else `deadline`), every other host the state the lab implies; no scanner process or client SMB
-#    connection is left afterwards.
+#    (the acceptance bound); the black holes get `unreachable` (`smb_timeout` when rpc.c's bound on the SMB
+#    phase fires first — they accept TCP — and is retried within the deadline, else `deadline`), every other
+#    host the state the lab implies; no scanner process or client SMB connection is left afterwards.
 # 3. The parent's deadline itself, and worker loss: `[smb] timeout = 30` (so no client-side bound fires) and
 #    `[scan] host_deadline = 8`; the black holes and slow host #2 must be cut at 8 s (`deadline`, workers
 #    replaced); the worker holding slow host #1 is SIGKILLed mid-scan: only that host becomes
 #    `unreachable`/`worker_died`; every other verdict is unchanged.
+# Every host's Remote Registry runs plainly here (the generator's trigger_start, disabled and rpc_delay_ms
+# hosts are scan_contact.py's subject: late binds would depend on this test's own timeouts).
 # The lab is always taken down (finally); the generated scenario lives in the test's temp dir.
 
 import json
@@ -44,6 +46,9 @@ def scenario(path):
         if h["network"] == "slow":
             h["network"] = "ok"
             h.pop("slow_ms", None)
+        h.pop("remote_registry", None)
+        h.pop("rpc_delay_ms", None)
+        h.pop("remote_registry_idle_s", None)
     holes = [h for h in sc["hosts"] if h["network"] == "blackhole"]
     slow = []
     for h in sorted((h for h in sc["hosts"] if h["network"] == "ok" and h["registry"] == "ok"),
@@ -124,7 +129,7 @@ def main():
                % (wall, h_wall, DEADLINE_MS / 1000))
             obs, _ = L.observations(real, scan["id"])
             ov = {fq: ("unreachable", {"refused"}) for fq in slow}
-            ov.update({fq: ("unreachable", {"timeout", "deadline"}) for fq in holes})
+            ov.update({fq: ("unreachable", {"smb_timeout", "deadline"}) for fq in holes})
             check_verdicts(info, obs, "black holes", ov)
             for fq in holes:
                 ck(obs[fq]["scan_ms"] < DEADLINE_MS + 2000, "%s ended by its deadline at the latest (%d ms)"
