@@ -29,6 +29,9 @@
  *   Rollback: READ, back up the current value (for the record), RESTORE the fix job's backup bytes with its
  *   type (or DELETE when it was "absent"), read back, compare bytes → restored or verify_failed.  Already
  *   holding the backup → restored without a write.
+ *   A step whose winreg connect failed before anything was written, for a transient lib/reason.h word
+ *   (Remote Registry still starting, a stall), is attempted again by the worker pool after a backoff
+ *   (job_retry, scan.h scan_retry_ms: [smb] retries and retry_backoff, inside the job's deadline).
  *
  * Exactly once: only the scanner holding the job lock (flock on "<store path>.jobs.lock", released by the
  * kernel when the process dies) claims or runs jobs, so a job found running by the lock holder belongs to a
