@@ -24,7 +24,8 @@ extern const size_t store_nmigrations;
 /*
  * Open (creating if needed) the state DB at path and bring it to the newest embedded schema.
  * Returns 0 and sets *out (caller frees with store_close), or -1 with the reason in err; on failure nothing
- * is left open and a failed migration leaves the DB exactly as it was (each runs in its own transaction).
+ * is left open and a failed migration leaves the DB exactly as it was (all pending migrations run in one
+ * BEGIN IMMEDIATE transaction with their schema_migrations rows).
  */
 int	 store_open(struct store **out, const char *path, char *err, size_t errlen);
 

@@ -5,8 +5,8 @@
  * its parameters; the only SQL assembled at run time is the host list's WHERE/ORDER BY, and it is built
  * from constant fragments chosen by validated enums and whitelisted sort keys, never from request text.
  * A host's current verdict is its hosts.last_obs_id observation (kept by the scanner); a host without one
- * has a null state.  "affected" is state IN (missing, empty, mismatch), as pinned by the Scan issue.
- * Results are Jansson values so the server serialises them as they are.
+ * has a null state.  "affected" is state IN (missing, empty, mismatch), as doc/dpfleet-scanner.8 ("Verdicts")
+ * defines it.  Results are Jansson values so the server serialises them as they are.
  */
 #include "store_query.h"
 #include "reason.h"
@@ -271,7 +271,7 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	sqlite3_stmt *s = NULL;
 	json_t *res = NULL, *sites, *site;
 	long total[STORE_NSTATES] = { 0 }, (*per)[STORE_NSTATES] = NULL;
-	char (*codes)[64] = NULL;
+	char (*codes)[DPF_SITE_CODE_MAX] = NULL;
 	size_t nsites = 0, i;
 	long hosts = 0, unscanned = 0;
 	int r, k, oom = 0, rc = -1;

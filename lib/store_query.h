@@ -1,9 +1,9 @@
 /*
  * store_query.h — the read side of the state DB for dpfleet-server: fleet summary, host list with filters,
  * sorting and paging, host detail with history and evidence, scans, reports, the audit log and metrics
- * figures.  Results come back as Jansson values in the shapes the JSON API serves (issue 8), so the server
- * only adds status codes.  Retired hosts and sites are left out everywhere.  A host that has never been
- * scanned has "state": null and "last_scanned": null, and is counted in no state.
+ * figures.  Results come back as Jansson values in the shapes the JSON API serves (doc/dpfleet-server.8,
+ * API), so the server only adds status codes.  Retired hosts and sites are left out everywhere.  A host that
+ * has never been scanned has "state": null and "last_scanned": null, and is counted in no state.
  */
 #ifndef DPFLEET_STORE_QUERY_H
 #define DPFLEET_STORE_QUERY_H

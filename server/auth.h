@@ -1,5 +1,6 @@
 /*
- * auth.h — passwords, logins, lockout and sessions for dpfleet-server (issue 8).
+ * auth.h — passwords, logins, lockout and sessions for dpfleet-server (doc/dpfleet-server.8,
+ * SIGN-IN, SESSIONS AND CSRF).
  * Passwords: libsodium argon2id (crypto_pwhash_str, INTERACTIVE limits).  Session tokens: 32 random bytes as
  * 64 hex digits in the dpfleet_session cookie; the store keeps only their SHA-256.  Each session has its own
  * CSRF token.  AUTH_MAX_FAILURES failed logins of one user within AUTH_WINDOW_S lock that user for

@@ -1,5 +1,6 @@
 /*
- * usercli.c — dpfleet-server's user management from the command line (issue 8):
+ * usercli.c — dpfleet-server's user management from the command line (doc/dpfleet-server.8,
+ * USER COMMANDS):
  *   user add NAME --role viewer|operator|admin     password from stdin
  *   user passwd NAME                               password from stdin; ends the user's sessions
  *   user disable NAME                              ends the user's sessions

@@ -1,4 +1,4 @@
-// api.js — the dashboard's only door to dpfleet-server's JSON API (issue 8).
+// api.js — the dashboard's only door to dpfleet-server's JSON API (doc/dpfleet-server.8, API).
 // Who calls it: every page module.  What it assumes: the session cookie (HttpOnly) is sent by the browser;
 // the CSRF token and the user's name and role come from the login answer and are kept in sessionStorage so
 // that a reload keeps working.  Every non-GET request carries X-CSRF-Token.  A 401 anywhere ends the local

@@ -154,7 +154,7 @@ export async function render(main, params, arg, current) {
     const body = allAffected ? { all_affected: true, dry_run: c.dryRun } : { hosts: [...selected.keys()], dry_run: c.dryRun };
     if (allAffected && f.site) body.site = f.site;
     // The dialog showed this exact count and the operator confirmed it: that is what [fix] max_per_run asks for
-    // (issue 7).  If the count changed meanwhile the server answers 409 and the operator confirms again.
+    // (doc/dpfleet.conf.5, [fix] max_per_run).  If the count changed meanwhile the server answers 409 and the operator confirms again.
     body.confirm_count = count;
     try {
       let r;
