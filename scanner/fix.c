@@ -31,7 +31,7 @@
  *   holding the backup → restored without a write.
  *   A step whose winreg connect failed before anything was written, for a transient lib/reason.h word
  *   (Remote Registry still starting, a stall), is attempted again by the worker pool after a backoff
- *   (job_retry, scan.h scan_retry_ms: [smb] retries and retry_backoff, inside the job's deadline).
+ *   (job_retry, contact.h contact_retry_ms: [smb] retries and retry_backoff, inside the job's deadline).
  *
  * Exactly once: only the scanner holding the job lock (flock on "<store path>.jobs.lock", released by the
  * kernel when the process dies) claims or runs jobs, so a job found running by the lock holder belongs to a
@@ -44,6 +44,7 @@
  * site's value changed in between.
  */
 #include "fix.h"
+#include "contact.h"
 #include "hostmap.h"
 #include "log.h"
 #include "msg.h"
@@ -69,7 +70,7 @@
 #include <unistd.h>
 
 #define FIX_ROUNDS		3	/* read/write rounds for a write whose fate stays unknown */
-#define FIX_ROUNDS_STR		"3"
+#define FIX_ROUNDS_STR		DPF_XSTR(FIX_ROUNDS)
 #define FIX_BATCH_MAX		1000	/* jobs one daemon run takes on */
 #define FIX_READY_MS		15000
 #define FIX_LOCK_SUFFIX		".jobs.lock"
@@ -201,7 +202,7 @@ static int
 value_is_expected(const struct fjob *f, const struct msg_fix_res *m)
 {
 	return f->site_state == FLEET_EXPECTED_PRESENT && m->reg == MSG_REG_VALUE && m->decoded &&
-	    m->value_type == 7 && strcmp(m->sha256, f->expected) == 0;
+	    m->value_type == DPF_REG_MULTI_SZ && strcmp(m->sha256, f->expected) == 0;
 }
 
 static int
@@ -303,7 +304,7 @@ on_read_fix(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		return;
 	}
 	if (f->j.backup != NULL && f->j.expected_sha256[0] != '\0' && m->reg == MSG_REG_VALUE && m->decoded &&
-	    m->value_type == 7 && strcmp(m->sha256, f->j.expected_sha256) == 0) {
+	    m->value_type == DPF_REG_MULTI_SZ && strcmp(m->sha256, f->j.expected_sha256) == 0) {
 		/* An interrupted attempt wrote the value the site held then; the site has changed since. */
 		util_strlcpy(f->expected, f->j.expected_sha256, sizeof(f->expected));
 		fj_finish(s, f, "written", NULL, m->sha256, "finished after an interrupted attempt: the host holds the "
@@ -425,7 +426,7 @@ on_write(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 
 /*
  * A connect that failed before anything was written, for a transient reason (lib/reason.h), is attempted
- * again after a backoff while the job's deadline allows (scan_retry_ms); the write is then still ahead.
+ * again after a backoff while the job's deadline allows (contact_retry_ms); the write is then still ahead.
  */
 static int
 job_retry(struct fsess *s, struct fjob *f, const struct msg_fix_res *m, struct sched_reply *r)
@@ -434,7 +435,7 @@ job_retry(struct fsess *s, struct fjob *f, const struct msg_fix_res *m, struct s
 
 	if (m->reg != MSG_REG_UNREACHABLE || (m->write != MSG_WRITE_UNREACHABLE && m->write != MSG_WRITE_NONE))
 		return 0;
-	if ((wait = scan_retry_ms(s->conf, m->reason, r)) < 0)
+	if ((wait = contact_retry_ms(s->conf, m->reason, r)) < 0)
 		return 0;
 	log_info("job %lld %s: %s on attempt %d, retrying in %lld ms", (long long)f->j.id, f->j.host, m->reason,
 	    r->attempt, (long long)wait);
@@ -496,8 +497,7 @@ run_step(struct fsess *s, int wave, enum fj_step step)
 	struct sched_task *tasks = NULL;
 	struct msg_buf *bufs = NULL;
 	size_t i, nt = 0;
-	int64_t dl = 1000LL * (conf->scan.host_deadline > 0 ? conf->scan.host_deadline :
-	    conf->smb.timeout * WORKER_JOB_STEPS);
+	int64_t dl = contact_deadline_ms(conf, WORKER_JOB_STEPS);
 	char err[512];
 	int rc = -1;
 

@@ -12,10 +12,11 @@
  * Observations are stored as replies arrive (one short transaction each), so a run's memory does not grow
  * with evidence.  CertMgr denials may arrive before or after the host's own reply: before, they are kept
  * on the target and stored with its observation; after, the stored observation is updated.
- * Host deadline: [scan] host_deadline, else [smb] timeout × WORKER_HOST_STEPS (CertMgr: × WORKER_CERTMGR_STEPS).
+ * Host deadline: contact_deadline_ms with WORKER_HOST_STEPS (CertMgr: WORKER_CERTMGR_STEPS).
  * Signals: SIGTERM/SIGINT are blocked and read through a signalfd owned by the mode function.
  */
 #include "scan.h"
+#include "contact.h"
 #include "fix.h"
 #include "hostmap.h"
 #include "log.h"
@@ -188,22 +189,6 @@ host_unreachable(struct run *r, struct tgt *t, const char *reason, int64_t ms, i
 	put_obs(r, t, &v, NULL, ms, attempts);
 }
 
-int64_t
-scan_retry_ms(const struct config *conf, const char *reason, const struct sched_reply *r)
-{
-	const struct reason *re = reason_lookup(reason);
-	int64_t wait = 1000LL * conf->smb.retry_backoff;
-	int i;
-
-	if (re == NULL || !re->transient || r->attempt < 1 || r->attempt > conf->smb.retries)
-		return -1;
-	for (i = 1; i < r->attempt; i++)
-		wait *= 2;		/* attempt <= 10 and backoff <= 60 s: at most 30720 s, no overflow */
-	if (wait + 1000LL * conf->smb.timeout > r->left_ms)
-		return -1;
-	return wait;
-}
-
 static enum verdict_expect
 expect_of(const char *s)
 {
@@ -216,7 +201,7 @@ expect_of(const char *s)
 
 /*
  * A host's reply: its verdict, stored; or, for a transient unreachable reason with room left for another
- * attempt (scan_retry_ms), SCHED_RETRY with rep->retry_ms set and nothing stored.  -1 when it does not decode.
+ * attempt (contact_retry_ms), SCHED_RETRY with rep->retry_ms set and nothing stored.  -1 when it does not decode.
  */
 static int
 host_reply(struct run *r, struct tgt *t, struct sched_reply *rep)
@@ -235,7 +220,7 @@ host_reply(struct run *r, struct tgt *t, struct sched_reply *rep)
 		host_unreachable(r, t, "protocol", rep->since_first_ms, rep->attempt);
 		return -1;
 	}
-	if (m.reg == MSG_REG_UNREACHABLE && (wait = scan_retry_ms(r->conf, m.reason, rep)) >= 0) {
+	if (m.reg == MSG_REG_UNREACHABLE && (wait = contact_retry_ms(r->conf, m.reason, rep)) >= 0) {
 		log_info("%s: %s on attempt %d, retrying in %lld ms: %s", t->t.fqdn, m.reason, rep->attempt,
 		    (long long)wait, m.detail);
 		msg_host_res_free(&m);
@@ -559,10 +544,8 @@ scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_resu
 		store_fail(&r, "tasks", "out of memory");
 		goto finish;
 	}
-	host_dl = 1000LL * (conf->scan.host_deadline > 0 ? conf->scan.host_deadline :
-	    conf->smb.timeout * WORKER_HOST_STEPS);
-	cm_dl = 1000LL * (conf->scan.host_deadline > 0 ? conf->scan.host_deadline :
-	    conf->smb.timeout * WORKER_CERTMGR_STEPS);
+	host_dl = contact_deadline_ms(conf, WORKER_HOST_STEPS);
+	cm_dl = contact_deadline_ms(conf, WORKER_CERTMGR_STEPS);
 	for (i = 0; i < ntasks; i++) {
 		if (i < r.nsites) {
 			struct msg_certmgr_req q = { i + 1, r.sites[i].code, r.sites[i].server, NULL };

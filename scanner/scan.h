@@ -38,14 +38,6 @@ int	 scan_signals_open(char *err, size_t errlen);
 
 struct store;
 struct sched;
-struct sched_reply;
-/*
- * The retry policy shared by scans and fix jobs: the wait before attempt r->attempt + 1 after a failure with
- * reason word `reason`, or -1 for none.  A retry is made when the word is transient in lib/reason.h, fewer
- * than [smb] retries retries were made, and the wait ([smb] retry_backoff doubled after each retry) plus one
- * [smb] timeout still fit in r->left_ms (the task's deadline, counted from its first attempt).  Pure.
- */
-int64_t	 scan_retry_ms(const struct config *conf, const char *reason, const struct sched_reply *r);
 /*
  * Rescan only the named hosts now (scans.trigger 'fix'; fix.c calls it after a job wrote a host): no
  * inventory refresh and no CertMgr reads (each observation carries its host's last certmgr_denied,
