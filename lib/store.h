@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "consts.h"
+
+#define STORE_FQDN_MAX	DPF_FQDN_MAX	/* hosts.fqdn, jobs.host in bytes, NUL included */
+
 struct store;
 
 struct store_migration {

@@ -9,10 +9,11 @@
 
 #include <stddef.h>
 
+#include "consts.h"
 #include "store.h"
 #include "util.h"
 
-#define FLEET_CODE_MAX		16		/* site code incl. NUL (ConfigMgr uses 3 characters) */
+#define FLEET_CODE_MAX		DPF_SITE_CODE_MAX
 #define FLEET_NAME_MAX		256		/* site name, server names, FQDNs incl. NUL */
 #define FLEET_PATH_MAX		1024		/* install dir incl. NUL */
 #define FLEET_VALUE_MAX		(64 * 1024)	/* Value1 incl. NUL */

@@ -20,9 +20,8 @@
 
 #include <jansson.h>
 
+#include "consts.h"
 #include "store.h"
-
-#define STORE_FQDN_MAX	256	/* bytes including the NUL */
 
 /* Result codes besides 0 (done) and -1 (store error, reason in err). */
 #define STORE_JOBS_NOT_FOUND	1	/* unknown host (name in the result) or job */

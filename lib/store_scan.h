@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consts.h"
 #include "store.h"
 #include "util.h"
 
-#define STORE_EVIDENCE_MAX	20
-#define STORE_FQDN_MAX		256
-#define STORE_CODE_MAX		16
+#define STORE_EVIDENCE_MAX	DPF_EVIDENCE_MAX
+#define STORE_CODE_MAX		DPF_SITE_CODE_MAX
 
 /* One host to scan. */
 struct store_scan_target {

@@ -11,14 +11,17 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "consts.h"
+#include "util.h"
+
 #define LOGPARSE_MAX_INPUT	(8u * 1024 * 1024)	/* larger buffers: only their last 8 MiB are read */
 #define LOGPARSE_MAX_RECORDS	200000			/* records considered per call; more → truncated=1 */
 #define LOGPARSE_MSG_MAX	4096			/* per-record message, incl. NUL */
 #define LOGPARSE_RAW_MAX	4096			/* per-record raw text, incl. NUL */
 #define LOGPARSE_COMP_MAX	64
-#define LOGPARSE_FQDN_MAX	256
-#define LOGPARSE_ISO_LEN	21			/* == UTIL_ISO_LEN */
-#define LOGPARSE_EVIDENCE_MAX	20
+#define LOGPARSE_FQDN_MAX	DPF_FQDN_MAX
+#define LOGPARSE_ISO_LEN	UTIL_ISO_LEN
+#define LOGPARSE_EVIDENCE_MAX	DPF_EVIDENCE_MAX
 
 /* flags */
 #define LOGPARSE_F_WHOLE	0x1	/* buf starts at offset 0 of the file: its first record is complete */

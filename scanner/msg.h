@@ -22,12 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consts.h"
+
 #define MSG_HDR_LEN	8
 #define MSG_MAX		(4u * 1024 * 1024)	/* payload cap (a fix request may carry a 1 MiB value) */
 #define MSG_STR_MAX	(64u * 1024)		/* one ordinary string field */
 #define MSG_LINE_MAX	4096			/* one evidence line */
 #define MSG_ELEMS_MAX	4096			/* elements of one multi-string */
-#define MSG_EVIDENCE_MAX 20			/* evidence lines per host */
+#define MSG_EVIDENCE_MAX DPF_EVIDENCE_MAX	/* evidence lines per host */
 #define MSG_DENIED_MAX	10000			/* FQDNs one CertMgr.log reply may name */
 
 enum msg_type {
@@ -203,7 +205,7 @@ int	 msg_dec_fatal(const uint8_t *p, size_t n, char **reason, char *err, size_t 
 
 /* ---- fix / rollback jobs ---- */
 
-#define MSG_VALUE_MAX	(1024u * 1024u)		/* raw registry value bytes in one message (= RRP_VALUE_MAX) */
+#define MSG_VALUE_MAX	DPF_VALUE_MAX		/* raw registry value bytes in one message */
 
 enum msg_fix_op {
 	MSG_FIX_OP_READ = 1,	/* both kinds: read the value, nothing written */

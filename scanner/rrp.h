@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consts.h"
+
 #define RRP_OP_OPEN_HKLM	2
 #define RRP_OP_CLOSE_KEY	5
 #define RRP_OP_CREATE_KEY	6
@@ -40,10 +42,10 @@
 #define RRP_REG_EXPAND_SZ	2
 #define RRP_REG_BINARY		3
 #define RRP_REG_DWORD		4
-#define RRP_REG_MULTI_SZ	7
+#define RRP_REG_MULTI_SZ	DPF_REG_MULTI_SZ
 
 #define RRP_HANDLE_LEN		20
-#define RRP_VALUE_MAX		(1024u * 1024u)		/* hard cap on a value's bytes, both directions */
+#define RRP_VALUE_MAX		DPF_VALUE_MAX		/* hard cap on a value's bytes, both directions */
 #define RRP_NAME_MAX		1024			/* cap on a key path / value name, UTF-16 units */
 #define RRP_REPLY_MAX		(RRP_VALUE_MAX + 4096u)	/* cap on a response stub */
 

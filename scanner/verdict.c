@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REG_MULTI_SZ	7
-
 static const char *const words[] = {
 	[VERDICT_HEALTHY] = "healthy",
 	[VERDICT_MISSING] = "missing",
@@ -108,9 +106,9 @@ verdict_eval(const struct verdict_in *in, struct verdict *out)
 	}
 	if (in->reg == VERDICT_REG_VALUE_ABSENT)
 		set(out, VERDICT_MISSING, NULL);
-	else if (in->raw_len == 0 || (in->type == REG_MULTI_SZ && in->decoded && in->nelems == 0))
+	else if (in->raw_len == 0 || (in->type == DPF_REG_MULTI_SZ && in->decoded && in->nelems == 0))
 		set(out, VERDICT_EMPTY, NULL);
-	else if (in->type != REG_MULTI_SZ || !in->decoded || !out->has_sha)
+	else if (in->type != DPF_REG_MULTI_SZ || !in->decoded || !out->has_sha)
 		set(out, VERDICT_MISMATCH, NULL);
 	else if (strcmp(out->value_sha256, in->expected_sha256) == 0)
 		set(out, VERDICT_HEALTHY, NULL);

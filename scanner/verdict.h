@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consts.h"
 #include "util.h"
 
 enum verdict_state {
@@ -42,7 +43,7 @@ enum verdict_expect {
 struct verdict_in {
 	enum verdict_reg	 reg;
 	const char		*reason;	/* for VERDICT_REG_UNREACHABLE; NULL/"" → "error" */
-	uint32_t		 type;		/* registry type of the value (7 = REG_MULTI_SZ) */
+	uint32_t		 type;		/* registry type of the value (DPF_REG_MULTI_SZ) */
 	size_t			 raw_len;	/* bytes of the value */
 	int			 decoded;	/* 1: elems/nelems is the decoded REG_MULTI_SZ */
 	const char *const	*elems;
