@@ -9,6 +9,7 @@
  * quote, CR or LF, quotes doubled; booleans are true/false, NULL is an empty field, arrays are joined with ';'.
  */
 #include "api_int.h"
+#include "dbuf.h"
 #include "reason.h"
 #include "store_jobs.h"
 #include "store_query.h"
@@ -172,94 +173,64 @@ api_get_reasons(struct api_call *c)
 
 /* --- CSV --------------------------------------------------------------------------------------------- */
 
-struct csv {
-	char	*p;
-	size_t	 len, cap;
-	int	 failed;
-};
-
+/*
+ * One field, quoted when RFC 4180 requires it.  A report over CSV_MAX, or out of memory, fails the buffer
+ * (b->failed; csv_answer then answers 500).
+ */
 static void
-csv_raw(struct csv *b, const char *s, size_t n)
-{
-	size_t ncap;
-	char *np;
-
-	if (b->failed)
-		return;
-	if (n > CSV_MAX - b->len) {
-		b->failed = 1;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap ? b->cap : 4096;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* One field, quoted when RFC 4180 requires it. */
-static void
-csv_field(struct csv *b, const char *s)
+csv_field(struct dbuf *b, const char *s)
 {
 	const char *q;
 
 	if (strpbrk(s, ",\"\r\n") == NULL) {
-		csv_raw(b, s, strlen(s));
+		dbuf_add(b, s, strlen(s));
 		return;
 	}
-	csv_raw(b, "\"", 1);
+	dbuf_add(b, "\"", 1);
 	while ((q = strchr(s, '"')) != NULL) {
-		csv_raw(b, s, (size_t)(q - s) + 1);
-		csv_raw(b, "\"", 1);
+		dbuf_add(b, s, (size_t)(q - s) + 1);
+		dbuf_add(b, "\"", 1);
 		s = q + 1;
 	}
-	csv_raw(b, s, strlen(s));
-	csv_raw(b, "\"", 1);
+	dbuf_add(b, s, strlen(s));
+	dbuf_add(b, "\"", 1);
 }
 
 static void
-csv_value(struct csv *b, json_t *v)
+csv_value(struct dbuf *b, json_t *v)
 {
 	char num[32];
 	size_t i;
-	struct csv joined = { NULL, 0, 0, 0 };
+	struct dbuf joined;
 
+	dbuf_init(&joined, CSV_MAX);
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		csv_field(b, json_string_value(v));
 		break;
 	case JSON_INTEGER:
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		csv_raw(b, num, strlen(num));
+		dbuf_add(b, num, strlen(num));
 		break;
 	case JSON_TRUE:
-		csv_raw(b, "true", 4);
+		dbuf_add(b, "true", 4);
 		break;
 	case JSON_FALSE:
-		csv_raw(b, "false", 5);
+		dbuf_add(b, "false", 5);
 		break;
 	case JSON_ARRAY:
 		for (i = 0; i < json_array_size(v); i++) {
 			if (i > 0)
-				csv_raw(&joined, ";", 1);
+				dbuf_add(&joined, ";", 1);
 			if (json_is_string(json_array_get(v, i)))
-				csv_raw(&joined, json_string_value(json_array_get(v, i)),
+				dbuf_add(&joined, json_string_value(json_array_get(v, i)),
 				    json_string_length(json_array_get(v, i)));
 		}
 		if (joined.failed)
 			b->failed = 1;
 		else
-			csv_field(b, joined.p ? joined.p : "");
-		free(joined.p);
+			csv_field(b, joined.data ? (const char *)joined.data : "");
+		dbuf_free(&joined);
 		break;
 	default:			/* null and anything else: empty field */
 		break;
@@ -270,33 +241,33 @@ csv_value(struct csv *b, json_t *v)
 static int
 csv_answer(struct api_call *c, json_t *rows, const char *const *cols, size_t ncols, const char *filename)
 {
-	struct csv b = { NULL, 0, 0, 0 };
+	struct dbuf b;
 	size_t i, k;
+	char *body;
 
+	dbuf_init(&b, CSV_MAX);
 	for (k = 0; k < ncols; k++) {
 		if (k > 0)
-			csv_raw(&b, ",", 1);
-		csv_raw(&b, cols[k], strlen(cols[k]));
+			dbuf_add(&b, ",", 1);
+		dbuf_add(&b, cols[k], strlen(cols[k]));
 	}
-	csv_raw(&b, "\r\n", 2);
+	dbuf_add(&b, "\r\n", 2);
 	for (i = 0; i < json_array_size(rows); i++) {
 		for (k = 0; k < ncols; k++) {
 			if (k > 0)
-				csv_raw(&b, ",", 1);
+				dbuf_add(&b, ",", 1);
 			csv_value(&b, json_object_get(json_array_get(rows, i), cols[k]));
 		}
-		csv_raw(&b, "\r\n", 2);
+		dbuf_add(&b, "\r\n", 2);
 	}
 	json_decref(rows);
-	if (b.failed) {
-		free(b.p);
+	if ((body = dbuf_take(&b, &k)) == NULL)
 		return api_fail(c, 500, "report too large or out of memory");
-	}
 	free(c->rs->body);
 	c->rs->status = 200;
 	c->rs->content_type = CT_CSV;
-	c->rs->body = b.p;
-	c->rs->len = b.len;
+	c->rs->body = body;
+	c->rs->len = k;
 	snprintf(c->rs->disposition, sizeof(c->rs->disposition), "attachment; filename=\"%s\"", filename);
 	return 0;
 }

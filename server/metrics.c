@@ -8,11 +8,11 @@
  * series vanish.  Without a finished scan the scan age and duration are NaN.
  */
 #include "metrics.h"
+#include "dbuf.h"
 #include "store_query.h"
 #include "util.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,59 +63,22 @@ metrics_count(struct metrics *m, int status)
 	atomic_fetch_add_explicit(&m->other, 1, memory_order_relaxed);
 }
 
-/* A growing text buffer with a hard cap. */
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-	int	 failed;
-};
-
-#define METRICS_MAX	(256 * 1024)
-
-static void __attribute__((format(printf, 2, 3)))
-out(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *np;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = 1;
-			return;
-		}
-		if (b->p != NULL && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		if (b->cap >= METRICS_MAX || (np = realloc(b->p, b->cap ? b->cap * 2 : 4096)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = b->cap ? b->cap * 2 : 4096;
-	}
-}
+#define METRICS_MAX	(256 * 1024)	/* bytes of the exposition, its NUL included */
 
 static void
-num(struct buf *b, const char *name, double v)
+num(struct dbuf *b, const char *name, double v)
 {
 	if (isnan(v))
-		out(b, "%s NaN\n", name);
+		dbuf_addf(b, "%s NaN\n", name);
 	else
-		out(b, "%s %.3f\n", name, v);
+		dbuf_addf(b, "%s %.3f\n", name, v);
 }
 
 int
 metrics_render(struct metrics *m, struct store *st, char **outp, size_t *len, char *err, size_t errlen)
 {
 	struct store_metrics f;
-	struct buf b = { NULL, 0, 0, 0 };
+	struct dbuf b;
 	size_t i;
 	unsigned long n;
 
@@ -123,39 +86,36 @@ metrics_render(struct metrics *m, struct store *st, char **outp, size_t *len, ch
 	*len = 0;
 	if (store_query_metrics(st, &f, err, errlen) == -1)
 		return -1;
-	out(&b, "# HELP dpfleet_hosts Live hosts by the state of their newest verdict.\n"
+	dbuf_init(&b, METRICS_MAX - 1);
+	dbuf_addf(&b, "# HELP dpfleet_hosts Live hosts by the state of their newest verdict.\n"
 	    "# TYPE dpfleet_hosts gauge\n");
 	for (i = 0; i < STORE_NSTATES; i++)
-		out(&b, "dpfleet_hosts{state=\"%s\"} %ld\n", store_state_name((int)i), f.hosts[i]);
-	out(&b, "# HELP dpfleet_unscanned_hosts Live hosts without a verdict yet.\n"
+		dbuf_addf(&b, "dpfleet_hosts{state=\"%s\"} %ld\n", store_state_name((int)i), f.hosts[i]);
+	dbuf_addf(&b, "# HELP dpfleet_unscanned_hosts Live hosts without a verdict yet.\n"
 	    "# TYPE dpfleet_unscanned_hosts gauge\ndpfleet_unscanned_hosts %ld\n", f.unscanned);
-	out(&b, "# HELP dpfleet_affected_hosts Live hosts whose verdict is missing, empty or mismatch.\n"
+	dbuf_addf(&b, "# HELP dpfleet_affected_hosts Live hosts whose verdict is missing, empty or mismatch.\n"
 	    "# TYPE dpfleet_affected_hosts gauge\ndpfleet_affected_hosts %ld\n", f.affected);
-	out(&b, "# HELP dpfleet_last_scan_age_seconds Seconds since the newest finished full scan ended.\n"
+	dbuf_addf(&b, "# HELP dpfleet_last_scan_age_seconds Seconds since the newest finished full scan ended.\n"
 	    "# TYPE dpfleet_last_scan_age_seconds gauge\n");
 	num(&b, "dpfleet_last_scan_age_seconds", f.have_scan ? difftime(time(NULL), f.last_scan_finished) : NAN);
-	out(&b, "# HELP dpfleet_last_scan_duration_seconds Duration of the newest finished full scan.\n"
+	dbuf_addf(&b, "# HELP dpfleet_last_scan_duration_seconds Duration of the newest finished full scan.\n"
 	    "# TYPE dpfleet_last_scan_duration_seconds gauge\n");
 	num(&b, "dpfleet_last_scan_duration_seconds", f.have_scan ? f.last_scan_duration : NAN);
-	out(&b, "# HELP dpfleet_jobs Remediation jobs by outcome.\n# TYPE dpfleet_jobs gauge\n");
+	dbuf_addf(&b, "# HELP dpfleet_jobs Remediation jobs by outcome.\n# TYPE dpfleet_jobs gauge\n");
 	for (i = 0; i < STORE_NOUTCOMES; i++)
-		out(&b, "dpfleet_jobs{outcome=\"%s\"} %ld\n", store_outcome_name((int)i), f.jobs_outcome[i]);
-	out(&b, "# HELP dpfleet_jobs_by_state Remediation jobs by state.\n# TYPE dpfleet_jobs_by_state gauge\n");
+		dbuf_addf(&b, "dpfleet_jobs{outcome=\"%s\"} %ld\n", store_outcome_name((int)i), f.jobs_outcome[i]);
+	dbuf_addf(&b, "# HELP dpfleet_jobs_by_state Remediation jobs by state.\n# TYPE dpfleet_jobs_by_state gauge\n");
 	for (i = 0; i < STORE_NJOBSTATES; i++)
-		out(&b, "dpfleet_jobs_by_state{state=\"%s\"} %ld\n", store_jobstate_name((int)i),
+		dbuf_addf(&b, "dpfleet_jobs_by_state{state=\"%s\"} %ld\n", store_jobstate_name((int)i),
 		    f.jobs_state[i]);
-	out(&b, "# HELP dpfleet_http_requests_total HTTP requests answered, by status code.\n"
+	dbuf_addf(&b, "# HELP dpfleet_http_requests_total HTTP requests answered, by status code.\n"
 	    "# TYPE dpfleet_http_requests_total counter\n");
 	for (i = 0; i < NCODES; i++)
 		if ((n = atomic_load_explicit(&m->by_code[i], memory_order_relaxed)) != 0)
-			out(&b, "dpfleet_http_requests_total{code=\"%d\"} %lu\n", codes[i], n);
+			dbuf_addf(&b, "dpfleet_http_requests_total{code=\"%d\"} %lu\n", codes[i], n);
 	if ((n = atomic_load_explicit(&m->other, memory_order_relaxed)) != 0)
-		out(&b, "dpfleet_http_requests_total{code=\"other\"} %lu\n", n);
-	if (b.failed) {
-		free(b.p);
+		dbuf_addf(&b, "dpfleet_http_requests_total{code=\"other\"} %lu\n", n);
+	if ((*outp = dbuf_take(&b, len)) == NULL)
 		return util_err(err, errlen, "metrics: out of memory");
-	}
-	*outp = b.p;
-	*len = b.len;
 	return 0;
 }
