@@ -48,6 +48,7 @@
 #include "hostmap.h"
 #include "log.h"
 #include "msg.h"
+#include "parent.h"
 #include "scan.h"
 #include "sched.h"
 #include "sitedb.h"
@@ -562,31 +563,10 @@ done:
 static int
 read_fleet(struct fsess *s, int *sitedb_ready, char *err, size_t errlen)
 {
-	struct sitedb *db = NULL;
 	struct store_fleet_stats stats;
-	char now[UTIL_ISO_LEN], why[512];
-	int rc = -1;
 
-	if (!*sitedb_ready) {
-		if (sitedb_global_init(s->conf->sitedb.login_timeout, s->conf->sitedb.query_timeout, why,
-		    sizeof(why)) == -1)
-			return util_err(err, errlen, "site DB: %s", why);
-		*sitedb_ready = 1;
-	}
-	if (sitedb_open(&db, s->conf, NULL, why, sizeof(why)) == -1 ||
-	    sitedb_read_fleet(db, &s->fleet, NULL, why, sizeof(why)) == -1) {
-		util_err(err, errlen, "%s", why);	/* sitedb's messages name the site DB */
-		goto done;
-	}
-	util_iso_now(now);
-	if (store_fleet_put(s->st, s->fleet, now, &stats, why, sizeof(why)) == -1) {
-		util_err(err, errlen, "store: %s", why);
-		goto done;
-	}
-	rc = 0;
-done:
-	sitedb_close(db);
-	return rc;
+	/* sitedb's messages name the site DB: no prefix */
+	return parent_fleet_read(s->conf, s->st, sitedb_ready, "", &s->fleet, &stats, err, errlen);
 }
 
 /* What a claimed job needs before its first request: address, the site's value or the backup to restore. */
@@ -905,7 +885,7 @@ fix_cli(const struct config *conf, const struct fix_order *o)
 	memset(&r, 0, sizeof(r));
 	cli_user(who, sizeof(who));
 	signal(SIGPIPE, SIG_IGN);
-	if ((sigfd = scan_signals_open(err, sizeof(err))) == -1 ||
+	if ((sigfd = parent_signals_open(err, sizeof(err))) == -1 ||
 	    store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto done;
@@ -963,7 +943,7 @@ fix_cli_rollback(const struct config *conf, int64_t job)
 
 	cli_user(who, sizeof(who));
 	signal(SIGPIPE, SIG_IGN);
-	if ((sigfd = scan_signals_open(err, sizeof(err))) == -1 ||
+	if ((sigfd = parent_signals_open(err, sizeof(err))) == -1 ||
 	    store_open(&st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto done;

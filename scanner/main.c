@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "fix.h"
 #include "inventory.h"
 #include "scan.h"
@@ -134,7 +135,7 @@ main(int argc, char *argv[])
 	case MODE_DAEMON:
 		if (!debug && daemon(0, 0) == -1)
 			fatal("daemon");
-		return scan_daemon(&conf);
+		return daemon_run(&conf);
 	}
 	return 1;
 }

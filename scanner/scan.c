@@ -1,50 +1,45 @@
 /*
- * scan.c — one scan run, and the two modes that repeat it (see scan.h).
+ * scan.c — one scan run (see scan.h), and `--once` which makes one.
  *
- * Called by main.c (one dispatch call per mode).  The parent process only talks to the site DB (sitedb.c),
- * the state DB (store_scan.c, store_fleet.c) and its workers (sched.c); it parses nothing from the network
- * except the workers' size-capped messages, which are decoded strictly here: a reply that does not decode
- * makes sched.c replace that worker, and the host gets `unreachable` with reason `protocol`.
+ * Called by main.c (`--once`), daemon.c (scheduled and requested runs) and fixrun.c (scan_hosts, the rescan
+ * after jobs wrote).  The parent process only talks to the site DB (parent_fleet_read), the state DB
+ * (store_scan.c, store_fleet.c) and its workers (sched.c); it parses nothing from the network except the
+ * workers' size-capped messages, which are decoded strictly here: a reply that does not decode makes sched.c
+ * replace that worker, and the host gets `unreachable` with reason `protocol`.
  *
  * Run states (scans.state), with the function performing each transition:
- *   (none) --scan_run: store_scan_begin--> running --all hosts reported: store_scan_finish--> done
- *                                             '--signal / pool lost: store_scan_finish-----> failed
+ *   (none) --scan_run: store_scan_begin--> running --all hosts reported: run_finish--> done
+ *                                             '--signal / pool lost: run_finish-----> failed
  * Observations are stored as replies arrive (one short transaction each), so a run's memory does not grow
  * with evidence.  CertMgr denials may arrive before or after the host's own reply: before, they are kept
  * on the target and stored with its observation; after, the stored observation is updated.
- * Host deadline: contact_deadline_ms with WORKER_HOST_STEPS (CertMgr: WORKER_CERTMGR_STEPS).
- * Signals: SIGTERM/SIGINT are blocked and read through a signalfd owned by the mode function.
+ * Host deadline: contact_deadline_ms with WORKER_HOST_STEPS (CertMgr: WORKER_CERTMGR_STEPS); retries:
+ * contact_retry_ms.  Signals: SIGTERM/SIGINT are read through the mode's signalfd (parent.h), never here.
+ * Length: over 600 lines because a run's state (struct run, struct tgt) is private to this file; the parts
+ * that need none of it live in contact.c, parent.c and summary.c.
  */
 #include "scan.h"
 #include "contact.h"
-#include "fix.h"
+#include "parent.h"
 #include "hostmap.h"
 #include "log.h"
 #include "logparse.h"
 #include "msg.h"
 #include "sched.h"
-#include "sitedb.h"
 #include "store.h"
 #include "store_fleet.h"
 #include "store_scan.h"
-#include "reason.h"
+#include "summary.h"
 #include "util.h"
 #include "verdict.h"
 #include "worker.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
-#define NSTATES		(VERDICT_UNKNOWN + 1)
-#define READY_MS	15000
-#define SCAN_RETRY_S	10	/* after a scan run that could not start (host_map, store) */
+#define NSTATES		SUMMARY_NSTATES
 
 /* One host of a run. */
 struct tgt {
@@ -77,26 +72,6 @@ struct run {
 	long			 affected, unreachable, retried;
 	int			 store_failed;
 	char			 store_err[256];
-};
-
-/* Everything a mode keeps across runs. */
-struct scanner {
-	const struct config	*conf;
-	struct store		*st;
-	struct sched		*pool;
-	struct worker_conf	 wc;
-	int			 sigfd;
-	int			 sitedb_ready;
-	const char *const	*only;		/* scan_hosts: only these fqdns, no inventory, no CertMgr read */
-	size_t			 nonly;
-};
-
-struct run_result {
-	int64_t		 scan_id;
-	int		 inventory_failed;
-	int		 store_failed;
-	int		 stopped;
-	long		 hosts, affected, unreachable, duration_ms;
 };
 
 static void
@@ -330,124 +305,64 @@ on_done(void *ctx, struct sched_reply *rep)
 
 /* Refresh sites/hosts from the site DB.  0, or -1 with err (the store is then unchanged). */
 static int
-refresh_inventory(struct scanner *sc, char *err, size_t errlen)
+refresh_inventory(struct parent *p, char *err, size_t errlen)
 {
-	struct sitedb *db = NULL;
 	struct store_fleet *f = NULL;
 	struct store_fleet_stats stats;
-	char now[UTIL_ISO_LEN], why[512];
-	int rc = -1;
 
-	if (!sc->sitedb_ready) {
-		if (sitedb_global_init(sc->conf->sitedb.login_timeout, sc->conf->sitedb.query_timeout, why,
-		    sizeof(why)) == -1)
-			return util_err(err, errlen, "site DB: %s", why);
-		sc->sitedb_ready = 1;
-	}
-	if (sitedb_open(&db, sc->conf, NULL, why, sizeof(why)) == -1 ||
-	    sitedb_read_fleet(db, &f, NULL, why, sizeof(why)) == -1) {
-		util_err(err, errlen, "site DB: %s", why);
-		goto done;
-	}
-	util_iso_now(now);
-	if (store_fleet_put(sc->st, f, now, &stats, why, sizeof(why)) == -1) {
-		util_err(err, errlen, "store: %s", why);
-		goto done;
-	}
+	if (parent_fleet_read(p->conf, p->st, &p->sitedb_ready, "site DB: ", &f, &stats, err, errlen) == -1)
+		return -1;
 	log_debug("inventory: %zu sites, %zu hosts (%ld new, %ld retired)", f->nsites, f->nhosts,
 	    stats.hosts_new, stats.hosts_retired);
-	rc = 0;
-done:
 	store_fleet_free(f);
-	sitedb_close(db);
-	return rc;
+	return 0;
 }
 
-static int
-cmp_site(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The --once table's last part: every unreachable host with its reason (lib/reason.h) and attempts. */
+/* The --once table (summary.c) from the run's targets. */
 static void
-print_unreachable(FILE *out, const struct run *r, const struct run_result *res)
+print_summary(FILE *out, const struct run *r, const struct scan_result *res)
 {
-	const struct reason *re;
+	struct summary sm;
+	struct summary_host *h = NULL;
 	size_t i;
 
-	fprintf(out, "\nunreachable hosts: %ld\n", res->unreachable);
-	if (res->unreachable > 0)
-		fprintf(out, "%-40s %-6s %-16s %8s %s\n", "fqdn", "site", "reason", "attempts", "next step");
-	for (i = 0; i < r->ntg; i++) {
-		if (!r->tg[i].reported || r->tg[i].state != VERDICT_UNREACHABLE)
-			continue;
-		re = reason_lookup(r->tg[i].reason);
-		fprintf(out, "%-40s %-6s %-16s %8d %s\n", r->tg[i].t.fqdn, r->tg[i].t.site, r->tg[i].reason,
-		    r->tg[i].attempts, re != NULL ? re->next_step : "-");
+	memset(&sm, 0, sizeof(sm));
+	sm.scan_id = r->scan_id;
+	sm.hosts = res->hosts;
+	sm.affected = res->affected;
+	sm.unreachable = res->unreachable;
+	sm.retried = r->retried;
+	sm.duration_ms = res->duration_ms;
+	sm.stopped = res->stopped;
+	sm.counts = r->counts;
+	if (r->ntg > 0 && (h = calloc(r->ntg, sizeof(*h))) == NULL)
+		log_warnx("summary: out of memory: the host lists are left out");
+	for (i = 0; h != NULL && i < r->ntg; i++) {
+		h[i].fqdn = r->tg[i].t.fqdn;
+		h[i].site = r->tg[i].t.site;
+		h[i].reported = r->tg[i].reported;
+		h[i].state = r->tg[i].state;
+		h[i].reason = r->tg[i].reason;
+		h[i].attempts = r->tg[i].attempts;
+		h[i].pxe_cert_errors = r->tg[i].pxe_cert_errors;
+		h[i].denied = r->tg[i].denied;
+		h[i].denied_at = r->tg[i].denied_at;
 	}
+	sm.h = h;
+	sm.n = h != NULL ? r->ntg : 0;
+	summary_print(out, &sm);
+	free(h);
 }
 
-/* The --once table: counts per state, per site, the affected hosts, then the unreachable ones. */
+/* scan_hosts: keep the targets `only` names (case-insensitive), drop every CertMgr task. */
 static void
-print_summary(FILE *out, const struct run *r, const struct run_result *res)
-{
-	const char **codes = NULL;
-	size_t i, j, ncodes = 0;
-	int s;
-	long n;
-
-	fprintf(out, "scan %lld: %ld hosts, %ld affected, %ld unreachable, %ld needed more than one attempt, "
-	    "%.1f s%s\n", (long long)r->scan_id, res->hosts, res->affected, res->unreachable, r->retried,
-	    res->duration_ms / 1000.0, res->stopped ? " (stopped)" : "");
-	fprintf(out, "\n%-12s %6s\n", "state", "hosts");
-	for (s = 0; s < NSTATES; s++)
-		fprintf(out, "%-12s %6ld\n", verdict_state_str((enum verdict_state)s), r->counts[s]);
-	if (r->ntg > 0 && (codes = calloc(r->ntg, sizeof(*codes))) != NULL) {
-		for (i = 0; i < r->ntg; i++) {
-			for (j = 0; j < ncodes && strcmp(codes[j], r->tg[i].t.site) != 0; j++)
-				;
-			if (j == ncodes)
-				codes[ncodes++] = r->tg[i].t.site;
-		}
-		qsort(codes, ncodes, sizeof(*codes), cmp_site);
-		fprintf(out, "\n%-6s", "site");
-		for (s = 0; s < NSTATES; s++)
-			fprintf(out, " %11s", verdict_state_str((enum verdict_state)s));
-		fprintf(out, "\n");
-		for (j = 0; j < ncodes; j++) {
-			fprintf(out, "%-6s", codes[j]);
-			for (s = 0; s < NSTATES; s++) {
-				for (n = 0, i = 0; i < r->ntg; i++)
-					n += r->tg[i].reported && (int)r->tg[i].state == s &&
-					    strcmp(r->tg[i].t.site, codes[j]) == 0;
-				fprintf(out, " %11ld", n);
-			}
-			fprintf(out, "\n");
-		}
-		free(codes);
-	}
-	fprintf(out, "\naffected hosts: %ld\n", res->affected);
-	if (res->affected > 0)
-		fprintf(out, "%-40s %-6s %-10s %8s %s\n", "fqdn", "site", "state", "pxe_errs", "certmgr_denied");
-	for (i = 0; i < r->ntg; i++)
-		if (r->tg[i].reported && verdict_is_affected(r->tg[i].state))
-			fprintf(out, "%-40s %-6s %-10s %8ld %s\n", r->tg[i].t.fqdn, r->tg[i].t.site,
-			    verdict_state_str(r->tg[i].state), r->tg[i].pxe_cert_errors,
-			    r->tg[i].denied ? (r->tg[i].denied_at[0] ? r->tg[i].denied_at : "yes") : "-");
-	print_unreachable(out, r, res);
-	fflush(out);
-}
-
-/* scan_hosts: keep the targets sc->only names (case-insensitive), drop every CertMgr task. */
-static void
-only_filter(const struct scanner *sc, struct store_scan_target *tv, size_t *ntg, size_t *nsites)
+only_filter(const char *const *only, size_t nonly, struct store_scan_target *tv, size_t *ntg, size_t *nsites)
 {
 	size_t i, j, k;
 
 	for (i = j = 0; i < *ntg; i++)
-		for (k = 0; k < sc->nonly; k++)
-			if (strcasecmp(tv[i].fqdn, sc->only[k]) == 0) {
+		for (k = 0; k < nonly; k++)
+			if (strcasecmp(tv[i].fqdn, only[k]) == 0) {
 				tv[j++] = tv[i];
 				break;
 			}
@@ -476,87 +391,64 @@ carry_denial(struct run *r, struct tgt *t)
 	return 0;
 }
 
-/* One scan run.  Returns 0 when the run completed (see res for partial failures), -1 when it could not. */
+/*
+ * The run's hosts (r->tg, over *tv which the caller frees) and CertMgr sites, with their addresses, and for
+ * scan_hosts their carried denials.  0, or -1 after store_fail.
+ */
 static int
-scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_result *res)
+run_targets(struct run *r, const struct hostmap *hm, const char *const *only, size_t nonly,
+    struct store_scan_target **tv)
 {
-	const struct config *conf = sc->conf;
-	struct run r;
-	struct hostmap *hm = NULL;
-	struct sched_task *tasks = NULL;
-	struct msg_buf *bufs = NULL;
-	struct store_scan_target *tv = NULL;
-	struct store_scan_totals tot;
-	char err[512], inv_err[512] = "", run_err[600] = "", done_at[UTIL_ISO_LEN];
-	int64_t t0 = util_mono_ms(), host_dl, cm_dl;
-	size_t i, ntasks = 0;
-	long claimed = 0;
-	int rc = 0, ret = -1;
+	char err[512];
 	const char *a;
+	size_t i;
 
-	memset(res, 0, sizeof(*res));
-	memset(&r, 0, sizeof(r));
-	r.conf = conf;
-	r.st = sc->st;
-	if (sc->only == NULL && refresh_inventory(sc, inv_err, sizeof(inv_err)) == -1) {
-		log_warnx("inventory not refreshed, scanning the stored fleet: %s", inv_err);
-		res->inventory_failed = 1;
-	}
-	if (conf->smb.host_map[0] != '\0') {
-		if (hostmap_load(&hm, conf->smb.host_map, err, sizeof(err)) == -1) {
-			log_warnx("host_map: %s", err);
-			res->store_failed = 0;
-			return -1;
-		}
-	} else if (hostmap_empty(&hm, err, sizeof(err)) == -1)
+	if (store_scan_targets(r->st, tv, &r->ntg, err, sizeof(err)) == -1 ||
+	    store_scan_sites(r->st, &r->sites, &r->nsites, err, sizeof(err)) == -1) {
+		store_fail(r, "targets", err);
 		return -1;
-	util_iso_now(r.now);
-	if (store_scan_begin(sc->st, trigger, r.now, &r.scan_id, err, sizeof(err)) == -1) {
-		log_warnx("store: %s", err);
-		res->store_failed = 1;
-		goto done;
 	}
-	res->scan_id = r.scan_id;
-	if (strcmp(trigger, "request") == 0 &&
-	    store_scan_requests_claim(sc->st, r.scan_id, r.now, &claimed, err, sizeof(err)) == -1)
-		store_fail(&r, "scan_requests", err);
-	if (store_scan_targets(sc->st, &tv, &r.ntg, err, sizeof(err)) == -1 ||
-	    store_scan_sites(sc->st, &r.sites, &r.nsites, err, sizeof(err)) == -1) {
-		store_fail(&r, "targets", err);
-		goto finish;
+	if (only != NULL)
+		only_filter(only, nonly, *tv, &r->ntg, &r->nsites);
+	if (r->ntg > 0 && (r->tg = calloc(r->ntg, sizeof(*r->tg))) == NULL) {
+		store_fail(r, "targets", "out of memory");
+		return -1;
 	}
-	if (sc->only != NULL)
-		only_filter(sc, tv, &r.ntg, &r.nsites);
-	if (r.ntg > 0 && (r.tg = calloc(r.ntg, sizeof(*r.tg))) == NULL) {
-		store_fail(&r, "targets", "out of memory");
-		goto finish;
+	for (i = 0; i < r->ntg; i++) {
+		r->tg[i].t = (*tv)[i];
+		a = hostmap_lookup(hm, (*tv)[i].fqdn);
+		r->tg[i].addr = a ? a : "";
+		if (only != NULL && carry_denial(r, &r->tg[i]) == -1)
+			return -1;
 	}
-	for (i = 0; i < r.ntg; i++) {
-		r.tg[i].t = tv[i];
-		a = hostmap_lookup(hm, tv[i].fqdn);
-		r.tg[i].addr = a ? a : "";
-		if (sc->only != NULL && carry_denial(&r, &r.tg[i]) == -1)
-			goto finish;
-	}
-	ntasks = r.nsites + r.ntg;
-	if (ntasks > 0 && ((tasks = calloc(ntasks, sizeof(*tasks))) == NULL ||
-	    (bufs = calloc(ntasks, sizeof(*bufs))) == NULL)) {
-		store_fail(&r, "tasks", "out of memory");
-		goto finish;
-	}
-	host_dl = contact_deadline_ms(conf, WORKER_HOST_STEPS);
-	cm_dl = contact_deadline_ms(conf, WORKER_CERTMGR_STEPS);
-	for (i = 0; i < ntasks; i++) {
-		if (i < r.nsites) {
-			struct msg_certmgr_req q = { i + 1, r.sites[i].code, r.sites[i].server, NULL };
+	return 0;
+}
 
-			a = hostmap_lookup(hm, r.sites[i].server);
+/*
+ * Encode tasks[0..ntasks): one CertMgr task per site (task i < nsites), then one per host, each request in
+ * bufs[i] (the caller frees them).  0, or -1 after store_fail when a request does not encode.
+ */
+static int
+run_tasks(struct run *r, const struct hostmap *hm, struct sched_task *tasks, struct msg_buf *bufs, size_t ntasks)
+{
+	int64_t host_dl = contact_deadline_ms(r->conf, WORKER_HOST_STEPS);
+	int64_t cm_dl = contact_deadline_ms(r->conf, WORKER_CERTMGR_STEPS);
+	char err[512];
+	const char *a;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ntasks; i++) {
+		if (i < r->nsites) {
+			struct msg_certmgr_req q = { i + 1, r->sites[i].code, r->sites[i].server, NULL };
+
+			a = hostmap_lookup(hm, r->sites[i].server);
 			q.addr = (char *)(a ? a : "");
 			rc = msg_enc_certmgr_req(&bufs[i], &q, err, sizeof(err));
 			tasks[i].type = MSG_CERTMGR_REQ;
 			tasks[i].deadline_ms = cm_dl;
 		} else {
-			struct tgt *t = &r.tg[i - r.nsites];
+			struct tgt *t = &r->tg[i - r->nsites];
 			struct msg_host_req q = { i + 1, t->t.fqdn, (char *)t->addr, t->t.is_dp ? 1 : 0 };
 
 			rc = msg_enc_host_req(&bufs[i], &q, err, sizeof(err));
@@ -565,52 +457,142 @@ scan_run(struct scanner *sc, const char *trigger, FILE *summary, struct run_resu
 			tasks[i].total_ms = host_dl;	/* ... retries share it, from the first dispatch */
 		}
 		if (rc == -1) {
-			store_fail(&r, "encode", err);
-			goto finish;
+			store_fail(r, "encode", err);
+			return -1;
 		}
 		tasks[i].req = &bufs[i];
 	}
-	rc = sched_run(sc->pool, tasks, ntasks, on_done, &r, sc->sigfd, err, sizeof(err));
-	if (rc == 1) {
-		res->stopped = 1;
-		snprintf(run_err, sizeof(run_err), "stopped by a signal");
-	} else if (rc == -1) {
-		snprintf(run_err, sizeof(run_err), "worker pool: %s", err);
+	return 0;
+}
+
+/*
+ * Hand every task to the pool (the run's targets must be in r).  Returns sched_run's status (0, 1 stopped,
+ * -1 pool lost, with run_err set for 1 and -1), or -1 when a request did not encode (after store_fail).
+ */
+static int
+run_pool(struct parent *p, struct run *r, const struct hostmap *hm, char *run_err, size_t run_errlen)
+{
+	struct sched_task *tasks = NULL;
+	struct msg_buf *bufs = NULL;
+	size_t i, ntasks = r->nsites + r->ntg;
+	char err[512];
+	int rc = 0;
+
+	if (ntasks > 0 && ((tasks = calloc(ntasks, sizeof(*tasks))) == NULL ||
+	    (bufs = calloc(ntasks, sizeof(*bufs))) == NULL)) {
+		store_fail(r, "tasks", "out of memory");
+		goto done;
+	}
+	if ((rc = run_tasks(r, hm, tasks, bufs, ntasks)) == -1)
+		goto done;
+	rc = sched_run(p->pool, tasks, ntasks, on_done, r, p->sigfd, err, sizeof(err));
+	if (rc == 1)
+		snprintf(run_err, run_errlen, "stopped by a signal");
+	else if (rc == -1) {
+		snprintf(run_err, run_errlen, "worker pool: %s", err);
 		log_warnx("%s", run_err);
 	}
-finish:
-	if (run_err[0] == '\0' && r.store_failed)
-		snprintf(run_err, sizeof(run_err), "%s", r.store_err);
-	if (run_err[0] == '\0' && inv_err[0] != '\0')
-		snprintf(run_err, sizeof(run_err), "inventory not refreshed: %s", inv_err);
-	memset(&tot, 0, sizeof(tot));
-	for (i = 0; i < r.ntg; i++)
-		tot.hosts += r.tg[i].reported;
-	tot.affected = r.affected;
-	tot.unreachable = r.unreachable;
-	tot.duration_ms = (long)(util_mono_ms() - t0);
-	tot.error = run_err[0] ? run_err : NULL;
-	util_iso_now(done_at);
-	if (store_scan_finish(sc->st, r.scan_id, res->stopped || rc == -1 ? "failed" : "done", done_at, &tot,
-	    err, sizeof(err)) == -1)
-		store_fail(&r, "scans", err);
-	if (claimed > 0 && store_scan_requests_finish(sc->st, r.scan_id, res->stopped || rc == -1 ? "failed" :
-	    "done", err, sizeof(err)) == -1)
-		store_fail(&r, "scan_requests", err);
-	res->store_failed = r.store_failed;
-	res->hosts = tot.hosts;
-	res->affected = tot.affected;
-	res->unreachable = tot.unreachable;
-	res->duration_ms = tot.duration_ms;
-	log_info("scan %lld (%s) %s: %ld hosts, %ld affected, %ld unreachable, %ld retried, %ld ms%s%s",
-	    (long long)r.scan_id, trigger, res->stopped || rc == -1 ? "failed" : "done", tot.hosts,
-	    tot.affected, tot.unreachable, r.retried, tot.duration_ms, run_err[0] ? ": " : "", run_err);
-	ret = rc == -1 ? -1 : 0;
 done:
 	for (i = 0; bufs != NULL && i < ntasks; i++)
 		msg_buf_free(&bufs[i]);
 	free(bufs);
 	free(tasks);
+	return rc;
+}
+
+/* Close the scans row (done, or failed when stopped or the pool was lost) and its claimed requests. */
+static void
+run_finish(struct run *r, const char *trigger, long claimed, int failed, const char *inv_err, char *run_err,
+    size_t run_errlen, int64_t t0, struct scan_result *res)
+{
+	struct store_scan_totals tot;
+	char err[512], done_at[UTIL_ISO_LEN];
+	size_t i;
+
+	if (run_err[0] == '\0' && r->store_failed)
+		snprintf(run_err, run_errlen, "%s", r->store_err);
+	if (run_err[0] == '\0' && inv_err[0] != '\0')
+		snprintf(run_err, run_errlen, "inventory not refreshed: %s", inv_err);
+	memset(&tot, 0, sizeof(tot));
+	for (i = 0; i < r->ntg; i++)
+		tot.hosts += r->tg[i].reported;
+	tot.affected = r->affected;
+	tot.unreachable = r->unreachable;
+	tot.duration_ms = (long)(util_mono_ms() - t0);
+	tot.error = run_err[0] ? run_err : NULL;
+	util_iso_now(done_at);
+	if (store_scan_finish(r->st, r->scan_id, failed ? "failed" : "done", done_at, &tot, err,
+	    sizeof(err)) == -1)
+		store_fail(r, "scans", err);
+	if (claimed > 0 && store_scan_requests_finish(r->st, r->scan_id, failed ? "failed" : "done", err,
+	    sizeof(err)) == -1)
+		store_fail(r, "scan_requests", err);
+	res->store_failed = r->store_failed;
+	res->hosts = tot.hosts;
+	res->affected = tot.affected;
+	res->unreachable = tot.unreachable;
+	res->duration_ms = tot.duration_ms;
+	log_info("scan %lld (%s) %s: %ld hosts, %ld affected, %ld unreachable, %ld retried, %ld ms%s%s",
+	    (long long)r->scan_id, trigger, failed ? "failed" : "done", tot.hosts, tot.affected, tot.unreachable,
+	    r->retried, tot.duration_ms, run_err[0] ? ": " : "", run_err);
+}
+
+/* The run's host map: [smb] host_map, or an empty one.  0, or -1 (logged when the file is bad). */
+static int
+run_hostmap(const struct config *conf, struct hostmap **hm)
+{
+	char err[512];
+
+	if (conf->smb.host_map[0] != '\0') {
+		if (hostmap_load(hm, conf->smb.host_map, err, sizeof(err)) == -1) {
+			log_warnx("host_map: %s", err);
+			return -1;
+		}
+		return 0;
+	}
+	return hostmap_empty(hm, err, sizeof(err));
+}
+
+int
+scan_run(struct parent *p, const char *const *only, size_t nonly, const char *trigger, FILE *summary,
+    struct scan_result *res)
+{
+	struct run r;
+	struct hostmap *hm = NULL;
+	struct store_scan_target *tv = NULL;
+	char err[512], inv_err[512] = "", run_err[600] = "";
+	int64_t t0 = util_mono_ms();
+	size_t i;
+	long claimed = 0;
+	int rc = 0, ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	r.conf = p->conf;
+	r.st = p->st;
+	if (only == NULL && refresh_inventory(p, inv_err, sizeof(inv_err)) == -1) {
+		log_warnx("inventory not refreshed, scanning the stored fleet: %s", inv_err);
+		res->inventory_failed = 1;
+	}
+	if (run_hostmap(p->conf, &hm) == -1)
+		return -1;
+	util_iso_now(r.now);
+	if (store_scan_begin(p->st, trigger, r.now, &r.scan_id, err, sizeof(err)) == -1) {
+		log_warnx("store: %s", err);
+		res->store_failed = 1;
+		goto done;
+	}
+	res->scan_id = r.scan_id;
+	if (strcmp(trigger, "request") == 0 &&
+	    store_scan_requests_claim(p->st, r.scan_id, r.now, &claimed, err, sizeof(err)) == -1)
+		store_fail(&r, "scan_requests", err);
+	if (run_targets(&r, hm, only, nonly, &tv) == 0) {
+		rc = run_pool(p, &r, hm, run_err, sizeof(run_err));
+		res->stopped = rc == 1;
+	}
+	run_finish(&r, trigger, claimed, res->stopped || rc == -1, inv_err, run_err, sizeof(run_err), t0, res);
+	ret = rc == -1 ? -1 : 0;
+done:
 	for (i = 0; r.tg != NULL && i < r.ntg; i++)
 		free(r.tg[i].denied_line);
 	if (summary != NULL && ret == 0)
@@ -623,81 +605,16 @@ done:
 }
 
 int
-scan_signals_open(char *err, size_t errlen)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return util_err(err, errlen, "sigprocmask: %s", strerror(errno));
-	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
-		return util_err(err, errlen, "signalfd: %s", strerror(errno));
-	return fd;
-}
-
-static void
-scanner_close(struct scanner *sc)
-{
-	sched_free(sc->pool, 2000);
-	sc->pool = NULL;
-	store_close(sc->st);
-	sc->st = NULL;
-	if (sc->sitedb_ready)
-		sitedb_global_exit();
-	sc->sitedb_ready = 0;
-	if (sc->sigfd != -1)
-		close(sc->sigfd);
-	sc->sigfd = -1;
-}
-
-/* Signals, store (with crash recovery), worker pool.  0, or -1 after logging why (sc closed). */
-static int
-scanner_open(struct scanner *sc, const struct config *conf)
-{
-	char err[1024], now[UTIL_ISO_LEN];
-
-	memset(sc, 0, sizeof(*sc));
-	sc->conf = conf;
-	sc->wc.conf = conf;
-	signal(SIGPIPE, SIG_IGN);
-	if ((sc->sigfd = scan_signals_open(err, sizeof(err))) == -1) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	/* Workers first: they are forked from a parent that holds no DB connection yet. */
-	if (sched_new(&sc->pool, conf->smb.concurrency, worker_main, &sc->wc, READY_MS, err, sizeof(err)) == -1) {
-		log_warnx("cannot start workers: %s", err);
-		goto fail;
-	}
-	if (store_open(&sc->st, conf->store.path, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		goto fail;
-	}
-	util_iso_now(now);
-	if (store_scan_recover(sc->st, now, err, sizeof(err)) == -1) {
-		log_warnx("store: %s", err);
-		goto fail;
-	}
-	return 0;
-fail:
-	scanner_close(sc);
-	return -1;
-}
-
-int
 scan_once(const struct config *conf)
 {
-	struct scanner sc;
-	struct run_result res;
+	struct parent p;
+	struct scan_result res;
 	int rc;
 
-	if (scanner_open(&sc, conf) == -1)
+	if (parent_open(&p, conf) == -1)
 		return 1;
-	rc = scan_run(&sc, "cli", stdout, &res);
-	scanner_close(&sc);
+	rc = scan_run(&p, NULL, 0, "cli", stdout, &res);
+	parent_close(&p);
 	if (rc == -1 || res.inventory_failed || res.store_failed || res.stopped)
 		return 1;
 	return 0;
@@ -707,88 +624,18 @@ int
 scan_hosts(const struct config *conf, struct store *st, struct sched *pool, const char *const *fqdns, size_t n,
     int stop_fd)
 {
-	struct scanner sc;
-	struct run_result res;
+	struct parent p;
+	struct scan_result res;
 
 	if (n == 0)
 		return 0;
-	memset(&sc, 0, sizeof(sc));
-	sc.conf = conf;
-	sc.st = st;
-	sc.pool = pool;
-	sc.wc.conf = conf;
-	sc.sigfd = stop_fd;
-	sc.only = fqdns;
-	sc.nonly = n;
-	if (scan_run(&sc, "fix", NULL, &res) == -1 || res.store_failed)
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	p.st = st;
+	p.pool = pool;
+	p.wc.conf = conf;
+	p.sigfd = stop_fd;
+	if (scan_run(&p, fqdns, n, "fix", NULL, &res) == -1 || res.store_failed)
 		return -1;
 	return res.stopped ? 1 : 0;
-}
-
-/* 1 when a signal is pending on sigfd (consumed), else 0. */
-static int
-signalled(int sigfd)
-{
-	struct signalfd_siginfo si;
-
-	return read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si);
-}
-
-int
-scan_daemon(const struct config *conf)
-{
-	struct scanner sc;
-	struct run_result res;
-	struct pollfd pfd;
-	struct fix_daemon *fixer = NULL;
-	int64_t next_due, hold_until = 0;
-	long pending;
-	char err[512];
-
-	if (scanner_open(&sc, conf) == -1)
-		return 1;
-	if (fix_daemon_new(&fixer, conf, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		scanner_close(&sc);
-		return 1;
-	}
-	log_info("dpfleet-scanner %s: %d workers, interval %d s, store %s", DPFLEET_VERSION,
-	    conf->smb.concurrency, conf->scan.interval, conf->store.path);
-	next_due = util_mono_ms();	/* a first scan at start */
-	for (;;) {
-		if (signalled(sc.sigfd))
-			break;
-		/* Queued fix/rollback jobs, and jobs a killed scanner left running (fix.c). */
-		if (fix_daemon_poll(fixer, sc.st, &sc.sitedb_ready, sc.sigfd) == 1)
-			continue;	/* stopped by a signal: read at the top */
-		if (store_scan_requests_pending(sc.st, &pending, err, sizeof(err)) == -1) {
-			log_warnx("store: %s", err);
-			pending = 0;
-		}
-		if (util_mono_ms() >= hold_until &&
-		    (pending > 0 || (conf->scan.interval > 0 && util_mono_ms() >= next_due))) {
-			int scheduled = pending == 0;
-
-			if (scheduled)
-				next_due = util_mono_ms() + 1000LL * conf->scan.interval;
-			if (scan_run(&sc, scheduled ? "schedule" : "request", NULL, &res) == -1) {
-				/* Not a busy loop on the site DB while requests wait: they are retried later. */
-				log_warnx("scan could not run; trying again in %d s", SCAN_RETRY_S);
-				hold_until = util_mono_ms() + 1000LL * SCAN_RETRY_S;
-			}
-			if (res.stopped)
-				break;
-			continue;
-		}
-		pfd.fd = sc.sigfd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 1000) == -1 && errno != EINTR) {
-			log_warn("poll");
-			break;
-		}
-	}
-	log_info("dpfleet-scanner stopping");
-	fix_daemon_free(fixer);
-	scanner_close(&sc);
-	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * scan.h — scan runs of dpfleet-scanner: `--once` and the daemon mode (issue 6).
+ * scan.h — scan runs of dpfleet-scanner: `--once`, the daemon's runs (daemon.c) and the rescans after fix
+ * jobs (fixrun.c).
  *
  * A run: refresh the inventory from the site DB (sitedb.c → store_fleet_put), start a scans row, hand one
  * CertMgr task per site server and one host task per non-retired DP/MP to the worker pool (sched.c, worker.c),
@@ -12,6 +13,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * `dpfleet-scanner -f FILE --once`: one run, then a summary table on stdout (counts per state, per site,
@@ -21,25 +23,34 @@
  */
 int	 scan_once(const struct config *conf);
 
-/*
- * Daemon mode: scan at start and every [scan] interval seconds (0 = only on request), and whenever
- * dpfleet-server queued a scan_requests row (polled every second); one log line per finished scan.
- * SIGTERM/SIGINT stop it cleanly (the running scan is marked failed, workers killed).  Returns the exit
- * status: 0 after a signal, 1 if it cannot start (store, workers).
- */
-int	 scan_daemon(const struct config *conf);
+struct parent;
+
+/* What one run did (scan_run). */
+struct scan_result {
+	int64_t		 scan_id;
+	int		 inventory_failed;	/* the site DB could not be read: the stored fleet was scanned */
+	int		 store_failed;
+	int		 stopped;		/* by p->sigfd */
+	long		 hosts, affected, unreachable, duration_ms;
+};
 
 /*
- * Block SIGTERM/SIGINT in the calling process and read them through a signalfd (close-on-exec, non-blocking)
- * the caller closes; scan's modes and fix.c's CLI commands use it.  The fd, or -1 with err ("sigprocmask: ..."
- * / "signalfd: ..."; the mask may already be changed).
+ * One scan run over p's store and worker pool, with trigger as scans.trigger ("cli", "schedule", "request",
+ * "fix"; "request" claims the queued scan_requests rows and closes them with the run).  only == NULL: the
+ * inventory is refreshed from the site DB first (p->sitedb_ready is set) and every site server's CertMgr.log
+ * is read; else only the nonly named hosts are scanned (see scan_hosts).  p->sigfd stops the run (-1 =
+ * none; it is not read).  With summary, the --once table is printed there.  Returns 0 when the run
+ * completed (res says what failed on the way); -1 when it could not start (a bad host_map, logged; the
+ * scans row could not be begun: res->store_failed), or when a request did not encode or the worker pool was
+ * lost (the row is then closed as failed).
  */
-int	 scan_signals_open(char *err, size_t errlen);
+int	 scan_run(struct parent *p, const char *const *only, size_t nonly, const char *trigger, FILE *summary,
+	    struct scan_result *res);
 
 struct store;
 struct sched;
 /*
- * Rescan only the named hosts now (scans.trigger 'fix'; fix.c calls it after a job wrote a host): no
+ * Rescan only the named hosts now (scans.trigger 'fix'; fixrun.c calls it after a job wrote a host): no
  * inventory refresh and no CertMgr reads (each observation carries its host's last certmgr_denied,
  * certmgr_denied_at and newest certmgr evidence line), one observation per named host the store lists, over
  * the caller's worker pool and store.  stop_fd as for sched_run (-1 = none; it is not read).  Returns 0, 1 when stopped
