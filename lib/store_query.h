@@ -72,6 +72,16 @@ int	 store_query_hosts(struct store *st, const struct store_host_filter *f, json
  */
 int	 store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, size_t errlen);
 
+#define STORE_PAGE_MAX	1000	/* the largest limit of a paged list (scans, audit, jobs) */
+
+/*
+ * Start a paged list: check limit (1..STORE_PAGE_MAX) and offset (>= 0) and make {key: []}.  0 with *res (a
+ * new reference the caller json_decref()s) and *list (borrowed: *res owns it), or -1 with err and both NULL.
+ * Shared with store_jobs.c.
+ */
+int	 store_page_new(long limit, long offset, const char *key, json_t **res, json_t **list, char *err,
+	    size_t errlen);
+
 /* {"scans": [...newest first...], "pending_requests": [...]}; limit 1..1000, offset >= 0. */
 int	 store_query_scans(struct store *st, long limit, long offset, json_t **out, char *err, size_t errlen);
 
