@@ -2,10 +2,10 @@
  * rrp.h — MS-RRP (winreg) codec and the registry operations built on it.
  *
  * Two layers:
- *  - rrp_enc_* / rrp_dec_*: pure NDR encoders of request stubs and bounds-checked decoders of response stubs
+ *  - rrp_enc_* / rrp_dec_* (rrp_codec.c): pure NDR encoders of request stubs and bounds-checked decoders of response stubs
  *    (no I/O).  Decoders return 0 when the stub is well formed (the server's WERROR is then in *werr, which
  *    may be non-zero) and -1 with a reason in err when the stub is truncated, oversized or malformed.
- *  - rrp_read_value / rrp_write_* / rrp_delete_value: open HKLM, open the key, run the op, close every handle
+ *  - rrp_read_value / rrp_write_* / rrp_delete_value (rrp_ops.c): open HKLM, open the key, run the op, close every handle
  *    opened.  They carry stubs through a caller-supplied struct rrp_io (rpc.c provides one over Samba's
  *    dcerpc; unit tests provide a fake), so this module itself never touches the network.
  *
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "consts.h"
+#include "dbuf.h"
 
 #define RRP_OP_OPEN_HKLM	2
 #define RRP_OP_CLOSE_KEY	5
@@ -57,33 +58,25 @@ struct rrp_handle {
 	uint8_t	 b[RRP_HANDLE_LEN];
 };
 
-/* An encoded request stub.  data is malloc'd by the encoder; release with rrp_buf_free(). */
-struct rrp_buf {
-	uint8_t	*data;
-	size_t	 len;
-	size_t	 cap;
-};
-/* Free b->data and reset *b to empty (reusable).  NULL is a no-op. */
-void	 rrp_buf_free(struct rrp_buf *b);
-
 /*
- * Encoders.  Each resets *out (any previous contents are freed), fills it and returns 0; on error (name not
- * valid UTF-8 or too long, data over RRP_VALUE_MAX, allocation) returns -1 with err set and *out empty.
+ * Encoders (rrp_codec.c) into a lib/dbuf.h buffer.  Each frees *out's previous contents, gives it the cap
+ * RRP_REPLY_MAX, fills it and returns 0; on error (name not valid UTF-8 or too long, data over RRP_VALUE_MAX,
+ * allocation) returns -1 with err set and *out empty.  The caller releases *out with dbuf_free.
  * Names are UTF-8 and are sent as NUL-terminated UTF-16LE winreg strings.
  */
-int	 rrp_enc_open_hklm(struct rrp_buf *out, uint32_t access, char *err, size_t errlen);
-int	 rrp_enc_open_key(struct rrp_buf *out, const struct rrp_handle *parent, const char *path,
+int	 rrp_enc_open_hklm(struct dbuf *out, uint32_t access, char *err, size_t errlen);
+int	 rrp_enc_open_key(struct dbuf *out, const struct rrp_handle *parent, const char *path,
 	    uint32_t access, char *err, size_t errlen);
 /* Subkey created (or opened if present) under parent; class empty, no security attributes. */
-int	 rrp_enc_create_key(struct rrp_buf *out, const struct rrp_handle *parent, const char *path,
+int	 rrp_enc_create_key(struct dbuf *out, const struct rrp_handle *parent, const char *path,
 	    uint32_t access, char *err, size_t errlen);
-int	 rrp_enc_close_key(struct rrp_buf *out, const struct rrp_handle *h, char *err, size_t errlen);
+int	 rrp_enc_close_key(struct dbuf *out, const struct rrp_handle *h, char *err, size_t errlen);
 /* bufsize 0 = size probe (NULL data pointer); otherwise a data fetch offering bufsize bytes. */
-int	 rrp_enc_query_value(struct rrp_buf *out, const struct rrp_handle *h, const char *name,
+int	 rrp_enc_query_value(struct dbuf *out, const struct rrp_handle *h, const char *name,
 	    uint32_t bufsize, char *err, size_t errlen);
-int	 rrp_enc_set_value(struct rrp_buf *out, const struct rrp_handle *h, const char *name, uint32_t type,
+int	 rrp_enc_set_value(struct dbuf *out, const struct rrp_handle *h, const char *name, uint32_t type,
 	    const uint8_t *data, size_t len, char *err, size_t errlen);
-int	 rrp_enc_delete_value(struct rrp_buf *out, const struct rrp_handle *h, const char *name,
+int	 rrp_enc_delete_value(struct dbuf *out, const struct rrp_handle *h, const char *name,
 	    char *err, size_t errlen);
 
 /*

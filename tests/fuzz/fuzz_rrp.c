@@ -1,5 +1,5 @@
 /*
- * fuzz_rrp.c — libFuzzer target for scanner/rrp.c.  The first input byte picks what to exercise:
+ * fuzz_rrp.c — libFuzzer target for scanner/rrp_codec.c and rrp_ops.c.  The first input byte picks what to exercise:
  *   0..6  one response decoder (OpenHKLM, OpenKey, CreateKey, CloseKey, SetValue, DeleteValue, QueryValue)
  *         on the rest of the input;
  *   7     rrp_multisz_decode, and for a list that decodes, encode → decode must give the same list;

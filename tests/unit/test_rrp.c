@@ -1,5 +1,6 @@
 /*
- * test_rrp.c — unit tests of scanner/rrp.c: every encoder against request stubs captured from a real smbd
+ * test_rrp.c — unit tests of scanner/rrp_codec.c and rrp_ops.c: every encoder against request stubs captured
+ * from a real smbd
  * (Samba 4.17, tests/integration/rpc_smbd_test with RPC_SMBD_TRACE=1), every decoder against the captured
  * response stubs, every truncation and an extra byte of each reply, malformed QueryValue replies, strict
  * REG_MULTI_SZ validation, and the registry operations over a scripted fake transport (including
@@ -65,7 +66,7 @@ unhex(const char *h, size_t *n)
 }
 
 static int
-buf_is(const struct rrp_buf *b, const char *hex)
+buf_is(const struct dbuf *b, const char *hex)
 {
 	size_t	 n;
 	uint8_t	*v = unhex(hex, &n);
@@ -97,7 +98,7 @@ handle(const char *hex)
 static void
 test_encoders(void)
 {
-	struct rrp_buf		 b = { 0 };
+	struct dbuf		 b = { 0 };
 	struct rrp_handle	 hklm = handle(HKLM_H), key = handle(KEY_H);
 	const uint8_t		 val[] = "C\0E\0R\0T\0-\0B\0-\0d\0p\0001\0\0\0\0\0";
 	char			 err[128];
@@ -139,7 +140,7 @@ test_encoders(void)
 		CHECK(rrp_enc_open_key(&b, &hklm, longname, RRP_KEY_READ, err, sizeof(err)) == 0);
 		free(longname);
 	}
-	rrp_buf_free(&b);
+	dbuf_free(&b);
 }
 
 /* Every proper prefix and one extra byte must be rejected; the exact stub accepted. */
