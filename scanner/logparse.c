@@ -1,9 +1,10 @@
 /*
- * logparse.c — parses the two ConfigMgr log formats from a byte buffer and classifies the KB 4469580 evidence.
+ * logparse.c — parses the two ConfigMgr log formats from a byte buffer (logparse_each); logparse_classify.c
+ * classifies the KB 4469580 evidence in the records it hands out.
  * Called by the scanner worker on the tails smblog.c fetches (SMSPXE.log on a DP, CertMgr.log on the site
  * server); pure, no I/O, no global state, fuzzed by tests/fuzz/fuzz_logparse.c.
  *
- * Formats (NOTES §6):
+ * Formats (doc/FIELD-NOTES.md, "ConfigMgr logs"):
  *   CCM:  <![LOG[message]LOG]!><time="11:45:37.596+300" date="06-03-2019" component="SMSPXE" context="" type="3"
  *         thread="6004" file="x.cpp:1703">        — the message may span lines: records are split on "<![LOG[".
  *   Site: message  $$<SMS_CERTIFICATE_MANAGER><09-17-2023 17:26:15.614+420><thread=7064 (0x1B98)>
@@ -25,6 +26,7 @@
 #include <strings.h>
 
 #include "logparse.h"
+#include "utf.h"
 #include "util.h"
 
 #define CCM_OPEN	"<![LOG["
@@ -47,77 +49,6 @@ struct span {
 
 /* ------------------------------------------------------------------ text helpers */
 
-static const char *
-ci_memmem(const char *h, size_t hn, const char *n, size_t nn)
-{
-	size_t i, j;
-
-	if (nn == 0 || hn < nn)
-		return NULL;
-	for (i = 0; i + nn <= hn; i++) {
-		for (j = 0; j < nn; j++)
-			if (tolower((unsigned char)h[i + j]) != tolower((unsigned char)n[j]))
-				break;
-		if (j == nn)
-			return h + i;
-	}
-	return NULL;
-}
-
-static int
-ishex(int c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Does h contain the hex code (e.g. "80092002") as a whole token ("0x80092002", "Error: 80092002;")? */
-static int
-has_code(const char *h, size_t hn, const char *code)
-{
-	size_t cn = strlen(code);
-	const char *p = h, *q;
-
-	while ((q = ci_memmem(p, hn - (size_t)(p - h), code, cn)) != NULL) {
-		int before = q > h ? (unsigned char)q[-1] : ' ';
-		int after = (size_t)(q - h) + cn < hn ? (unsigned char)q[cn] : ' ';
-
-		if (!ishex(before) && !ishex(after))
-			return 1;
-		p = q + 1;
-	}
-	return 0;
-}
-
-/* Length of a valid UTF-8 sequence at s (strict: no overlongs, surrogates or > U+10FFFF), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Windows-1252 byte (>= 0x80) as UTF-8 into out; returns its length.  Undefined code points become '?'. */
 static size_t
 cp1252(unsigned char c, unsigned char out[4])
@@ -134,15 +65,7 @@ cp1252(unsigned char c, unsigned char out[4])
 		out[0] = '?';
 		return 1;
 	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xc0 | (cp >> 6));
-		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	out[0] = (unsigned char)(0xe0 | (cp >> 12));
-	out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-	out[2] = (unsigned char)(0x80 | (cp & 0x3f));
-	return 3;
+	return utf8_put(cp, (char *)out);
 }
 
 /*
@@ -163,7 +86,7 @@ sanitize(const char *src, size_t n, char *dst, size_t cap, int keep_nl, int *tru
 	while (i < n) {
 		size_t outn;
 
-		l = utf8_len(s + i, n - i);
+		l = utf8_next(s + i, n - i, NULL);
 		if (l == 1 && (s[i] < 0x20 || s[i] == 0x7f)) {
 			if (s[i] == '\r' && keep_nl) {
 				i++;
@@ -241,41 +164,8 @@ from_utf16(const char *buf, size_t len, char **out, size_t *outlen)
 			return 0;
 	}
 	n = (len - start) / 2;
-	if (n > SIZE_MAX / 3 - 1)
+	if ((d = utf16le_to_utf8(s + start, n, UTF_LENIENT, &o, NULL, 0)) == NULL)
 		return -1;
-	if ((d = malloc(n * 3 + 1)) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		uint32_t cp = s[start + 2 * i] | (uint32_t)s[start + 2 * i + 1] << 8;
-
-		if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-			uint32_t lo = s[start + 2 * i + 2] | (uint32_t)s[start + 2 * i + 3] << 8;
-
-			if (lo >= 0xdc00 && lo <= 0xdfff) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				i++;
-			} else
-				cp = 0xfffd;
-		} else if (cp >= 0xd800 && cp <= 0xdfff)
-			cp = 0xfffd;
-		/* 2 units → 4 bytes, 1 unit → ≤ 3 bytes: within n*3 */
-		if (cp < 0x80)
-			d[o++] = (char)cp;
-		else if (cp < 0x800) {
-			d[o++] = (char)(0xc0 | (cp >> 6));
-			d[o++] = (char)(0x80 | (cp & 0x3f));
-		} else if (cp < 0x10000) {
-			d[o++] = (char)(0xe0 | (cp >> 12));
-			d[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-			d[o++] = (char)(0x80 | (cp & 0x3f));
-		} else {
-			d[o++] = (char)(0xf0 | (cp >> 18));
-			d[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-			d[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-			d[o++] = (char)(0x80 | (cp & 0x3f));
-		}
-	}
-	d[o] = '\0';
 	*out = d;
 	*outlen = o;
 	return 1;
@@ -644,216 +534,4 @@ done:
 	free(conv);
 	free(w);
 	return rc;
-}
-
-/* ------------------------------------------------------------------ evidence sets */
-
-/* a ranks before b: kind ascending, then known time before unknown, newer first, later seq first. */
-static int
-ev_before(int ak, int aok, time_t at, size_t as, const struct logparse_evidence *b)
-{
-	if (ak != b->kind)
-		return ak < b->kind;
-	if (aok != b->time_ok)
-		return aok > b->time_ok;
-	if (aok && at != b->time)
-		return at > b->time;
-	return as > b->seq;
-}
-
-static void
-evset_add(struct logparse_evset *set, int kind, const struct logparse_record *r)
-{
-	struct logparse_evidence *e;
-	size_t pos;
-
-	for (pos = 0; pos < set->n; pos++)
-		if (ev_before(kind, r->time_ok, r->time, r->seq, &set->ev[pos]))
-			break;
-	if (pos >= LOGPARSE_EVIDENCE_MAX)
-		return;
-	if (set->n == LOGPARSE_EVIDENCE_MAX)
-		set->n--;
-	memmove(&set->ev[pos + 1], &set->ev[pos], (set->n - pos) * sizeof(set->ev[0]));
-	set->n++;
-	e = &set->ev[pos];
-	e->kind = kind;
-	e->time_ok = r->time_ok;
-	e->time = r->time;
-	memcpy(e->iso, r->iso, sizeof(e->iso));
-	e->type = r->type;
-	e->thread = r->thread;
-	e->seq = r->seq;
-	util_strlcpy(e->component, r->component, sizeof(e->component));
-	util_strlcpy(e->message, r->message, sizeof(e->message));
-	util_strlcpy(e->raw, r->raw, sizeof(e->raw));
-}
-
-/* ------------------------------------------------------------------ SMSPXE */
-
-void
-logparse_pxe_init(struct logparse_pxe *out)
-{
-	memset(out, 0, sizeof(*out));
-}
-
-/*
- * Classification looks at the sanitised message (capped at LOGPARSE_MSG_MAX): every code and phrase we look for
- * sits at the start of ConfigMgr's messages, well inside the cap.
- */
-static int
-pxe_cb(const struct logparse_record *r, void *arg)
-{
-	struct logparse_pxe *out = arg;
-	const char *m = r->message;
-	size_t n = r->message_len;
-
-	out->next_seq = r->seq + 1;
-	if (has_code(m, n, "80092002")) {
-		out->cert_errors++;
-		if (r->time_ok && (!out->last_error_ok || r->time >= out->last_error)) {
-			out->last_error_ok = 1;
-			out->last_error = r->time;
-			memcpy(out->last_error_iso, r->iso, sizeof(out->last_error_iso));
-		}
-		evset_add(&out->evidence, LOGPARSE_K_CERT_ERROR, r);
-	} else if (has_code(m, n, "800B0101") ||
-	    ci_memmem(m, n, "Failed to validate PXEClientKey certificate", 43) != NULL) {
-		out->expired_cert++;
-		if (r->time_ok && r->time > out->last_expired)
-			out->last_expired = r->time;
-		evset_add(&out->evidence, LOGPARSE_K_EXPIRED_CERT, r);
-	} else if (ci_memmem(m, n, "PXE Provider failed to initialize MP connection", 47) != NULL) {
-		out->mp_init_failures++;
-		evset_add(&out->evidence, LOGPARSE_K_MP_INIT, r);
-	}
-	return 0;
-}
-
-int
-logparse_smspxe(const char *buf, size_t len, unsigned flags, struct logparse_pxe *out, char *err, size_t errlen)
-{
-	if (out == NULL)
-		return util_err(err, errlen, "logparse_smspxe: bad arguments");
-	if (logparse_each(buf, len, flags, out->next_seq, pxe_cb, out, &out->stats, err, errlen) < 0)
-		return -1;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ CertMgr */
-
-struct certmgr_walk {
-	logparse_denied_fn	 fn;
-	void			*arg;
-};
-
-static int
-fqdn_char(int c)
-{
-	return isalnum(c) || c == '.' || c == '-' || c == '_';
-}
-
-/* Extract the server name from a denied record into fqdn (lowercased); 0 found, -1 not a denied record. */
-static int
-denied_fqdn(const char *m, size_t n, char fqdn[LOGPARSE_FQDN_MAX])
-{
-	static const char a[] = "Cannot get copy of security registry key on server ";
-	static const char b[] = "Failed to get the copy of Security registry key on server ";
-	const char *p, *e = m + n;
-	size_t k = 0;
-
-	if (!has_code(m, n, "80070005"))
-		return -1;
-	if ((p = ci_memmem(m, n, a, sizeof(a) - 1)) != NULL)
-		p += sizeof(a) - 1;
-	else if ((p = ci_memmem(m, n, b, sizeof(b) - 1)) != NULL)
-		p += sizeof(b) - 1;
-	else
-		return -1;
-	while (p < e && (*p == ' ' || *p == '('))
-		p++;
-	while (p < e && fqdn_char((unsigned char)*p)) {
-		if (k + 1 >= LOGPARSE_FQDN_MAX)
-			return -1;
-		fqdn[k++] = (char)tolower((unsigned char)*p++);
-	}
-	while (k > 0 && fqdn[k - 1] == '.')
-		k--;
-	fqdn[k] = '\0';
-	return k > 0 ? 0 : -1;
-}
-
-static int
-certmgr_cb(const struct logparse_record *r, void *arg)
-{
-	struct certmgr_walk *cw = arg;
-	char fqdn[LOGPARSE_FQDN_MAX];
-
-	if (denied_fqdn(r->message, r->message_len, fqdn) != 0)
-		return 0;
-	return cw->fn(fqdn, r, cw->arg);
-}
-
-int
-logparse_certmgr(const char *buf, size_t len, unsigned flags, logparse_denied_fn fn, void *arg,
-    struct logparse_stats *st, char *err, size_t errlen)
-{
-	struct certmgr_walk cw = { fn, arg };
-
-	if (fn == NULL)
-		return util_err(err, errlen, "logparse_certmgr: bad arguments");
-	return logparse_each(buf, len, flags, 0, certmgr_cb, &cw, st, err, errlen);
-}
-
-int
-logparse_host_match(const char *logged, const char *fqdn)
-{
-	size_t ln = strlen(logged), fn = strlen(fqdn);
-
-	while (fn > 0 && fqdn[fn - 1] == '.')
-		fn--;
-	if (ln == 0 || fn == 0)
-		return 0;
-	if (ln == fn && strncasecmp(logged, fqdn, fn) == 0)
-		return 1;
-	/* short name logged, FQDN known */
-	if (memchr(logged, '.', ln) == NULL && ln < fn && fqdn[ln] == '.' && strncasecmp(logged, fqdn, ln) == 0)
-		return 1;
-	return 0;
-}
-
-struct host_walk {
-	const char			*fqdn;
-	struct logparse_certmgr_hit	*out;
-};
-
-static int
-host_cb(const char *fqdn, const struct logparse_record *r, void *arg)
-{
-	struct host_walk *hw = arg;
-
-	if (!logparse_host_match(fqdn, hw->fqdn))
-		return 0;
-	hw->out->count++;
-	if (r->time_ok && (!hw->out->last_ok || r->time >= hw->out->last)) {
-		hw->out->last_ok = 1;
-		hw->out->last = r->time;
-		memcpy(hw->out->last_iso, r->iso, sizeof(hw->out->last_iso));
-	}
-	evset_add(&hw->out->evidence, LOGPARSE_K_CERTMGR_DENIED, r);
-	return 0;
-}
-
-int
-logparse_certmgr_host(const char *buf, size_t len, unsigned flags, const char *fqdn,
-    struct logparse_certmgr_hit *out, char *err, size_t errlen)
-{
-	struct host_walk hw = { fqdn, out };
-
-	if (out == NULL || fqdn == NULL)
-		return util_err(err, errlen, "logparse_certmgr_host: bad arguments");
-	memset(out, 0, sizeof(*out));
-	if (logparse_certmgr(buf, len, flags, host_cb, &hw, &out->stats, err, errlen) < 0)
-		return -1;
-	return 0;
 }
