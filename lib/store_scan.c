@@ -52,46 +52,34 @@ step_done(sqlite3 *db, sqlite3_stmt *s, char *err, size_t errlen)
 	return 0;
 }
 
-int
-store_scan_targets(struct store *st, struct store_scan_target **out, size_t *n, char *err, size_t errlen)
+/*
+ * Step s to its end and keep each row as one zeroed size-byte element that fill() sets, in an array that
+ * grows from room for `first`.  0 with *out (malloc'd, caller frees; NULL when there was no row) and *n, or
+ * -1 with "store: out of memory" or "store: <what>: <SQLite error>" in err (*out NULL, *n 0).  Finalizes s.
+ */
+static int
+collect_rows(sqlite3 *db, sqlite3_stmt *s, size_t size, size_t first, void (*fill)(sqlite3_stmt *, void *),
+    const char *what, void **out, size_t *n, char *err, size_t errlen)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
-	struct store_scan_target *v = NULL, *nv;
+	char *v = NULL, *nv;
 	size_t cnt = 0, cap = 0;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (prep(db, "SELECT h.id, h.fqdn, h.site, h.is_dp, h.is_mp, h.pxe, "
-	    "coalesce(s.expected_state, 'absent'), coalesce(s.expected_sha256, '') "
-	    "FROM hosts h LEFT JOIN sites s ON s.code = h.site "
-	    "WHERE h.retired_at IS NULL ORDER BY h.fqdn", &s, err, errlen) == -1)
-		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (cnt == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+			cap = cap ? cap * 2 : first;
+			if ((nv = reallocarray(v, cap, size)) == NULL) {
 				util_err(err, errlen, "store: out of memory");
 				goto fail;
 			}
 			v = nv;
 		}
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].host_id = sqlite3_column_int64(s, 0);
-		col_copy(s, 1, v[cnt].fqdn, sizeof(v[cnt].fqdn));
-		col_copy(s, 2, v[cnt].site, sizeof(v[cnt].site));
-		v[cnt].is_dp = sqlite3_column_int(s, 3);
-		v[cnt].is_mp = sqlite3_column_int(s, 4);
-		v[cnt].pxe = sqlite3_column_int(s, 5);
-		col_copy(s, 6, v[cnt].expected_state, sizeof(v[cnt].expected_state));
-		col_copy(s, 7, v[cnt].expected_sha256, sizeof(v[cnt].expected_sha256));
-		if (strcmp(v[cnt].expected_state, "present") != 0)
-			v[cnt].expected_sha256[0] = '\0';
+		memset(v + cnt * size, 0, size);
+		fill(s, v + cnt * size);
 		cnt++;
 	}
 	if (rc != SQLITE_DONE) {
-		util_err(err, errlen, "store: hosts: %s", DBERR(db));
+		util_err(err, errlen, "store: %s: %s", what, DBERR(db));
 		goto fail;
 	}
 	sqlite3_finalize(s);
@@ -104,45 +92,68 @@ fail:
 	return -1;
 }
 
+static void
+fill_target(sqlite3_stmt *s, void *e)
+{
+	struct store_scan_target *t = e;
+
+	t->host_id = sqlite3_column_int64(s, 0);
+	col_copy(s, 1, t->fqdn, sizeof(t->fqdn));
+	col_copy(s, 2, t->site, sizeof(t->site));
+	t->is_dp = sqlite3_column_int(s, 3);
+	t->is_mp = sqlite3_column_int(s, 4);
+	t->pxe = sqlite3_column_int(s, 5);
+	col_copy(s, 6, t->expected_state, sizeof(t->expected_state));
+	col_copy(s, 7, t->expected_sha256, sizeof(t->expected_sha256));
+	if (strcmp(t->expected_state, "present") != 0)
+		t->expected_sha256[0] = '\0';
+}
+
+int
+store_scan_targets(struct store *st, struct store_scan_target **out, size_t *n, char *err, size_t errlen)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+	void *v;
+
+	*out = NULL;
+	*n = 0;
+	if (prep(db, "SELECT h.id, h.fqdn, h.site, h.is_dp, h.is_mp, h.pxe, "
+	    "coalesce(s.expected_state, 'absent'), coalesce(s.expected_sha256, '') "
+	    "FROM hosts h LEFT JOIN sites s ON s.code = h.site "
+	    "WHERE h.retired_at IS NULL ORDER BY h.fqdn", &s, err, errlen) == -1)
+		return -1;
+	if (collect_rows(db, s, sizeof(**out), 64, fill_target, "hosts", &v, n, err, errlen) == -1)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void
+fill_site(sqlite3_stmt *s, void *e)
+{
+	struct store_scan_site *site = e;
+
+	col_copy(s, 0, site->code, sizeof(site->code));
+	col_copy(s, 1, site->server, sizeof(site->server));
+}
+
 int
 store_scan_sites(struct store *st, struct store_scan_site **out, size_t *n, char *err, size_t errlen)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *s = NULL;
-	struct store_scan_site *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	void *v;
 
 	*out = NULL;
 	*n = 0;
 	if (prep(db, "SELECT code, server FROM sites WHERE retired_at IS NULL AND server IS NOT NULL "
 	    "AND server <> '' ORDER BY code", &s, err, errlen) == -1)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				util_err(err, errlen, "store: out of memory");
-				goto fail;
-			}
-			v = nv;
-		}
-		col_copy(s, 0, v[cnt].code, sizeof(v[cnt].code));
-		col_copy(s, 1, v[cnt].server, sizeof(v[cnt].server));
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		util_err(err, errlen, "store: sites: %s", DBERR(db));
-		goto fail;
-	}
-	sqlite3_finalize(s);
+	if (collect_rows(db, s, sizeof(**out), 16, fill_site, "sites", &v, n, err, errlen) == -1)
+		return -1;
 	*out = v;
-	*n = cnt;
 	return 0;
-fail:
-	sqlite3_finalize(s);
-	free(v);
-	return -1;
 }
 
 int
