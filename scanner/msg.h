@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "consts.h"
+#include "dbuf.h"
 
 #define MSG_HDR_LEN	8
 #define MSG_MAX		(4u * 1024 * 1024)	/* payload cap (a fix request may carry a 1 MiB value) */
@@ -55,13 +56,11 @@ int	 msg_type_known(uint32_t type);
 uint32_t msg_reply_type(uint32_t req_type);
 const char *msg_type_str(uint32_t type);
 
-/* A growable payload/frame buffer (capped at MSG_HDR_LEN + MSG_MAX).  Zero-initialise; free with msg_buf_free. */
-struct msg_buf {
-	uint8_t	*data;
-	size_t	 len;
-	size_t	 cap;
-	int	 failed;	/* sticky: a write would exceed the cap or allocation failed */
-};
+/*
+ * A payload buffer is a lib/dbuf.h buffer (data, len, failed).  Zero-initialise it: the first encoder or
+ * msg_recv gives it its cap, MSG_HDR_LEN + MSG_MAX.  Free with msg_buf_free (dbuf_free).
+ */
+#define msg_buf	dbuf
 void	 msg_buf_free(struct msg_buf *b);
 
 /*
@@ -82,10 +81,8 @@ int	 msg_recv(int fd, uint32_t *type, struct msg_buf *payload, char *err, size_t
  * 0 when no whole frame is buffered yet, -1 with err on an unknown type or an oversized length.
  */
 struct msg_framer {
-	uint8_t	*buf;
-	size_t	 len;
-	size_t	 cap;
-	size_t	 consumed;
+	struct dbuf	 b;		/* zero-initialise; capped at MSG_HDR_LEN + MSG_MAX on the first feed */
+	size_t		 consumed;	/* bytes of b already taken as frames */
 };
 int	 msg_frame_feed(struct msg_framer *fb, const uint8_t *p, size_t n, char *err, size_t errlen);
 int	 msg_frame_take(struct msg_framer *fb, uint32_t *type, const uint8_t **payload, size_t *len,

@@ -279,8 +279,8 @@ test_large_nonblocking(void)
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHECK(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == 0);
-	b.len = b.cap = 2u * 1024 * 1024;
-	CHECK((b.data = malloc(b.len)) != NULL);
+	dbuf_init(&b, 2u * 1024 * 1024);
+	CHECK(dbuf_extend(&b, 2u * 1024 * 1024) != NULL);
 	for (i = 0; i < b.len; i++)
 		b.data[i] = (uint8_t)(i * 7);
 	if ((pid = fork()) == 0) {
