@@ -105,19 +105,30 @@ api_get_host(struct api_call *c)
 	return api_json(c, 200, v);
 }
 
-int
-api_get_scans(struct api_call *c)
+/*
+ * A paged list: ?limit= (1..STORE_PAGE_MAX, default limit) and ?offset= (default 0) checked here (400), then
+ * query's answer as it is.
+ */
+static int
+paged_answer(struct api_call *c, long limit, int (*query)(struct store *, long, long, json_t **, char *,
+    size_t))
 {
-	long limit = 50, offset = 0;
+	long offset = 0;
 	json_t *v;
 	char err[512];
 
-	if (api_param_long(c, "limit", 1, 1000, &limit) == -1 ||
+	if (api_param_long(c, "limit", 1, STORE_PAGE_MAX, &limit) == -1 ||
 	    api_param_long(c, "offset", 0, 1000000000L, &offset) == -1)
 		return -1;
-	if (store_query_scans(c->env->st, limit, offset, &v, err, sizeof(err)) == -1)
+	if (query(c->env->st, limit, offset, &v, err, sizeof(err)) == -1)
 		return api_store_error(c, err);
 	return api_json(c, 200, v);
+}
+
+int
+api_get_scans(struct api_call *c)
+{
+	return paged_answer(c, 50, store_query_scans);
 }
 
 int
@@ -134,16 +145,7 @@ api_post_scans(struct api_call *c)
 int
 api_get_audit(struct api_call *c)
 {
-	long limit = 100, offset = 0;
-	json_t *v;
-	char err[512];
-
-	if (api_param_long(c, "limit", 1, 1000, &limit) == -1 ||
-	    api_param_long(c, "offset", 0, 1000000000L, &offset) == -1)
-		return -1;
-	if (store_query_audit(c->env->st, limit, offset, &v, err, sizeof(err)) == -1)
-		return api_store_error(c, err);
-	return api_json(c, 200, v);
+	return paged_answer(c, 100, store_query_audit);
 }
 
 /*
