@@ -13,126 +13,143 @@
 #include "store_query.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FIX_HOSTS_MAX	20000	/* more names than a 64 KiB body can hold anyway */
 #define JOBS_IDS_MAX	200	/* job ids one GET /api/v1/jobs?ids= may name */
 
+/*
+ * The "hosts" member of a fix request into o (names borrowed from body; the array *names is the caller's
+ * to free).  0, or -1 after answering 422.
+ */
+static int
+fix_hosts(struct api_call *c, json_t *hosts, struct store_fix_order *o, const char ***names)
+{
+	json_t *v;
+	size_t i, n;
+
+	if (!json_is_array(hosts) || json_array_size(hosts) == 0)
+		return api_fail(c, 422, "\"hosts\" must be a non-empty array of host names");
+	n = json_array_size(hosts);
+	if (n > FIX_HOSTS_MAX || (*names = calloc(n, sizeof(**names))) == NULL)
+		return api_fail(c, 422, "too many hosts");
+	for (i = 0; i < n; i++) {
+		v = json_array_get(hosts, i);
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) >= STORE_FQDN_MAX || strlen(json_string_value(v)) !=
+		    json_string_length(v))
+			return api_fail(c, 422, "\"hosts\"[%zu] must be a host name (1..255 bytes)", i);
+		(*names)[i] = json_string_value(v);
+	}
+	o->hosts = *names;
+	o->nhosts = n;
+	return 0;
+}
+
+/*
+ * A POST /api/v1/fixes body into o (strings borrowed from body; *names as fix_hosts()).  0, or -1 after
+ * answering 422.  Checks in this order: all_affected, hosts vs all_affected, hosts, site, dry_run,
+ * confirm_count.
+ */
+static int
+fix_order(struct api_call *c, json_t *body, struct store_fix_order *o, const char ***names)
+{
+	json_t *hosts = json_object_get(body, "hosts"), *v = json_object_get(body, "all_affected");
+
+	if (v != NULL && !json_is_boolean(v))
+		return api_fail(c, 422, "\"all_affected\" must be true or false");
+	o->all_affected = json_is_true(v);
+	if (hosts != NULL && o->all_affected)
+		return api_fail(c, 422, "give either \"hosts\" or \"all_affected\", not both");
+	if (hosts == NULL && !o->all_affected)
+		return api_fail(c, 422, "give \"hosts\": [fqdn...] or \"all_affected\": true");
+	if (hosts != NULL && fix_hosts(c, hosts, o, names) == -1)
+		return -1;
+	if ((v = json_object_get(body, "site")) != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || json_string_length(v) > 64)
+			return api_fail(c, 422, "\"site\" must be a site code");
+		if (!o->all_affected)
+			return api_fail(c, 422, "\"site\" goes with \"all_affected\"");
+		o->site = json_string_value(v);
+	}
+	if ((v = json_object_get(body, "dry_run")) != NULL && !json_is_boolean(v))
+		return api_fail(c, 422, "\"dry_run\" must be true or false");
+	o->dry_run = json_is_true(v);
+	o->confirm_count = -1;
+	if ((v = json_object_get(body, "confirm_count")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return api_fail(c, 422, "\"confirm_count\" must be a non-negative integer");
+		o->confirm_count = (long)json_integer_value(v);
+	}
+	o->requested_by = api_user(c);
+	o->max_count = c->env->max_per_run;
+	return 0;
+}
+
+/* 409 for an order of more hosts than [fix] max_per_run: {"error", "count", "max_per_run"}. */
+static int
+fix_too_many(struct api_call *c, long count)
+{
+	json_t *res;
+	char msg[256];
+
+	res = json_pack("{s:s, s:I, s:i}", "error", "", "count", (json_int_t)count, "max_per_run",
+	    c->env->max_per_run);
+	if (res != NULL) {
+		snprintf(msg, sizeof(msg), "%ld hosts exceed [fix] max_per_run %d: send \"confirm_count\": "
+		    "%ld to queue them all", count, c->env->max_per_run, count);
+		json_object_set_new(res, "error", json_string(msg));
+	}
+	return api_json(c, 409, res);
+}
+
+/* 202 with the queued jobs: {"jobs": [{"id", "host"}...], "count", "dry_run"}. */
+static int
+fix_queued(struct api_call *c, const struct store_fix_result *r, int dry_run)
+{
+	json_t *res, *list;
+	size_t i;
+
+	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
+	    json_object_set_new(res, "jobs", list) == -1) {
+		json_decref(res);
+		return api_fail(c, 500, "out of memory");
+	}
+	for (i = 0; i < (size_t)r->count; i++)
+		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)r->jobs[i].id, "host",
+		    r->jobs[i].host));
+	json_object_set_new(res, "count", json_integer(r->count));
+	json_object_set_new(res, "dry_run", json_boolean(dry_run));
+	return api_json(c, 202, res);
+}
+
 int
 api_post_fixes(struct api_call *c)
 {
 	struct store_fix_order o;
 	struct store_fix_result r;
-	json_t *body, *hosts, *v, *res = NULL, *list;
+	json_t *body;
 	const char **names = NULL;
 	char err[512];
-	size_t i, n = 0;
 	int rc = -1, q;
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
 	if (api_body_object(c, &body) == -1)
 		return -1;
-	hosts = json_object_get(body, "hosts");
-	v = json_object_get(body, "all_affected");
-	if (v != NULL && !json_is_boolean(v)) {
-		api_fail(c, 422, "\"all_affected\" must be true or false");
+	if (fix_order(c, body, &o, &names) == -1)
 		goto done;
-	}
-	o.all_affected = json_is_true(v);
-	if (hosts != NULL && o.all_affected) {
-		api_fail(c, 422, "give either \"hosts\" or \"all_affected\", not both");
-		goto done;
-	}
-	if (hosts == NULL && !o.all_affected) {
-		api_fail(c, 422, "give \"hosts\": [fqdn...] or \"all_affected\": true");
-		goto done;
-	}
-	if (hosts != NULL) {
-		if (!json_is_array(hosts) || json_array_size(hosts) == 0) {
-			api_fail(c, 422, "\"hosts\" must be a non-empty array of host names");
-			goto done;
-		}
-		n = json_array_size(hosts);
-		if (n > FIX_HOSTS_MAX || (names = calloc(n, sizeof(*names))) == NULL) {
-			api_fail(c, 422, "too many hosts");
-			goto done;
-		}
-		for (i = 0; i < n; i++) {
-			v = json_array_get(hosts, i);
-			if (!json_is_string(v) || json_string_length(v) == 0 ||
-			    json_string_length(v) >= STORE_FQDN_MAX || strlen(json_string_value(v)) !=
-			    json_string_length(v)) {
-				api_fail(c, 422, "\"hosts\"[%zu] must be a host name (1..255 bytes)", i);
-				goto done;
-			}
-			names[i] = json_string_value(v);
-		}
-		o.hosts = names;
-		o.nhosts = n;
-	}
-	if ((v = json_object_get(body, "site")) != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) || json_string_length(v) > 64) {
-			api_fail(c, 422, "\"site\" must be a site code");
-			goto done;
-		}
-		if (!o.all_affected) {
-			api_fail(c, 422, "\"site\" goes with \"all_affected\"");
-			goto done;
-		}
-		o.site = json_string_value(v);
-	}
-	if ((v = json_object_get(body, "dry_run")) != NULL && !json_is_boolean(v)) {
-		api_fail(c, 422, "\"dry_run\" must be true or false");
-		goto done;
-	}
-	o.dry_run = json_is_true(v);
-	o.confirm_count = -1;
-	if ((v = json_object_get(body, "confirm_count")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			api_fail(c, 422, "\"confirm_count\" must be a non-negative integer");
-			goto done;
-		}
-		o.confirm_count = (long)json_integer_value(v);
-	}
-	o.requested_by = api_user(c);
-	o.max_count = c->env->max_per_run;
-
 	q = store_jobs_queue_fixes(c->env->st, &o, &r, err, sizeof(err));
-	if (q == -1) {
+	if (q == -1)
 		api_store_error(c, err);
-		goto done;
-	}
-	if (q == STORE_JOBS_NOT_FOUND) {
+	else if (q == STORE_JOBS_NOT_FOUND)
 		api_fail(c, 404, "unknown host %s", r.unknown);
-		goto done;
-	}
-	if (q == STORE_JOBS_TOO_MANY) {
-		res = json_pack("{s:s, s:I, s:i}", "error", "", "count", (json_int_t)r.count, "max_per_run",
-		    c->env->max_per_run);
-		if (res != NULL) {
-			char msg[256];
-
-			snprintf(msg, sizeof(msg), "%ld hosts exceed [fix] max_per_run %d: send \"confirm_count\": "
-			    "%ld to queue them all", r.count, c->env->max_per_run, r.count);
-			json_object_set_new(res, "error", json_string(msg));
-		}
-		rc = api_json(c, 409, res);
-		goto done;
-	}
-	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
-	    json_object_set_new(res, "jobs", list) == -1) {
-		json_decref(res);
-		api_fail(c, 500, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < (size_t)r.count; i++)
-		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)r.jobs[i].id, "host",
-		    r.jobs[i].host));
-	json_object_set_new(res, "count", json_integer(r.count));
-	json_object_set_new(res, "dry_run", json_boolean(o.dry_run));
-	rc = api_json(c, 202, res);
+	else if (q == STORE_JOBS_TOO_MANY)
+		rc = fix_too_many(c, r.count);
+	else
+		rc = fix_queued(c, &r, o.dry_run);
 done:
 	free(r.jobs);
 	free(names);

@@ -133,37 +133,135 @@ cli_who(char *buf, size_t size)
 		snprintf(buf, size, "cli:%lu", (unsigned long)getuid());
 }
 
+/*
+ * The words after "user": *cmd, NAME and --role, checked against the synopsis (usage()).  0, or the usage
+ * exit code 2 after printing the usage.
+ */
+static int
+parse_args(int argc, char *argv[], const char **cmd, const char **name, const char **role)
+{
+	int k;
+
+	*name = *role = NULL;
+	if (argc < 2)
+		return usage();
+	*cmd = argv[1];
+	for (k = 2; k < argc; k++) {
+		if (strcmp(argv[k], "--role") == 0 && k + 1 < argc)
+			*role = argv[++k];
+		else if (strncmp(argv[k], "--role=", 7) == 0)
+			*role = argv[k] + 7;
+		else if (argv[k][0] == '-' || *name != NULL)
+			return usage();
+		else
+			*name = argv[k];
+	}
+	if (strcmp(*cmd, "list") == 0 ? (*name != NULL || *role != NULL) :
+	    (*name == NULL || ((strcmp(*cmd, "add") == 0) != (*role != NULL))))
+		return usage();
+	if (strcmp(*cmd, "add") != 0 && strcmp(*cmd, "passwd") != 0 && strcmp(*cmd, "disable") != 0 &&
+	    strcmp(*cmd, "list") != 0)
+		return usage();
+	return 0;
+}
+
+/* `user list`: one tab-separated line per user on stdout.  0, or -1 with err. */
+static int
+user_list(struct store *st, char *err, size_t errlen)
+{
+	struct store_user *users;
+	char now[UTIL_ISO_LEN];
+	size_t n, i;
+
+	if (store_user_list(st, &users, &n, err, errlen) == -1)
+		return -1;
+	util_iso_now(now);
+	for (i = 0; i < n; i++)
+		printf("%s\t%s\t%s\t%s\n", users[i].name, users[i].role,
+		    users[i].disabled ? "disabled" : (users[i].locked_until[0] &&
+		    strcmp(users[i].locked_until, now) > 0) ? "locked" : "enabled", users[i].created_at);
+	free(users);
+	return 0;
+}
+
+/* `user disable NAME`, audited as who.  0; 1 after printing that there is no such user; -1 with err. */
+static int
+user_disable(struct store *st, const char *who, const char *name, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = store_user_disable(st, name, err, errlen)) == -1)
+		return -1;
+	if (r == 0) {
+		fprintf(stderr, "dpfleet-server: no user %s\n", name);
+		return 1;
+	}
+	if (store_audit(st, who, "user.disable", name, "ok", NULL, err, errlen) == -1)
+		return -1;
+	printf("user %s disabled\n", name);
+	return 0;
+}
+
+/*
+ * `user add NAME --role ROLE` (cmd "add") or `user passwd NAME`, audited as who: read the new password,
+ * hash it and store it.  0; 1 after printing why (no such user, the password could not be read or is out of
+ * bounds); -1 with err.  The password and its hash are wiped before return.
+ */
+static int
+user_password(struct store *st, const char *who, const char *cmd, const char *name, const char *role, char *err,
+    size_t errlen)
+{
+	struct store_user u;
+	char pw[PW_BUF], hash[STORE_PWHASH_MAX], now[UTIL_ISO_LEN], detail[64];
+	int add = strcmp(cmd, "add") == 0, r, rc = -1;
+
+	memset(pw, 0, sizeof(pw));
+	memset(hash, 0, sizeof(hash));
+	if (!add && (r = store_user_get(st, name, &u, NULL, 0, err, errlen)) != 1) {
+		if (r == 0)
+			fprintf(stderr, "dpfleet-server: no user %s\n", name);
+		return r == 0 ? 1 : -1;
+	}
+	if (read_password(pw) == -1)
+		return 1;
+	if (auth_hash_password(pw, hash, err, errlen) == -1)
+		goto done;
+	if (add) {
+		util_iso_now(now);
+		if (store_user_add(st, name, role, hash, now, err, errlen) == -1)
+			goto done;
+		snprintf(detail, sizeof(detail), "{\"role\": \"%s\"}", role);
+		if (store_audit(st, who, "user.add", name, "ok", detail, err, errlen) == -1)
+			goto done;
+		printf("user %s added with role %s\n", name, role);
+	} else {
+		if ((r = store_user_set_password(st, name, hash, err, errlen)) != 1) {
+			if (r == 0)
+				fprintf(stderr, "dpfleet-server: no user %s\n", name);
+			rc = r == 0 ? 1 : -1;
+			goto done;
+		}
+		if (store_audit(st, who, "user.passwd", name, "ok", NULL, err, errlen) == -1)
+			goto done;
+		printf("password of %s changed\n", name);
+	}
+	rc = 0;
+done:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(hash, sizeof(hash));
+	return rc;
+}
+
 int
 usercli_main(const struct config *conf, int argc, char *argv[])
 {
 	struct store *st = NULL;
-	struct store_user *users = NULL;
-	char err[512], who[64], pw[PW_BUF], hash[STORE_PWHASH_MAX], now[UTIL_ISO_LEN], detail[64];
-	const char *cmd, *name = NULL, *role = NULL;
-	size_t n, i;
-	int rc = 1, r, k;
+	char err[512], who[64];
+	const char *cmd, *name, *role;
+	int r;
 
-	memset(pw, 0, sizeof(pw));
-	memset(hash, 0, sizeof(hash));
-	if (argc < 2)
-		return usage();
-	cmd = argv[1];
-	for (k = 2; k < argc; k++) {
-		if (strcmp(argv[k], "--role") == 0 && k + 1 < argc)
-			role = argv[++k];
-		else if (strncmp(argv[k], "--role=", 7) == 0)
-			role = argv[k] + 7;
-		else if (argv[k][0] == '-' || name != NULL)
-			return usage();
-		else
-			name = argv[k];
-	}
-	if (strcmp(cmd, "list") == 0 ? (name != NULL || role != NULL) :
-	    (name == NULL || ((strcmp(cmd, "add") == 0) != (role != NULL))))
-		return usage();
-	if (strcmp(cmd, "add") != 0 && strcmp(cmd, "passwd") != 0 && strcmp(cmd, "disable") != 0 &&
-	    strcmp(cmd, "list") != 0)
-		return usage();
+	if ((r = parse_args(argc, argv, &cmd, &name, &role)) != 0)
+		return r;
 	if (name != NULL && !name_ok(name)) {
 		fprintf(stderr, "dpfleet-server: a user name is 1..%d of A-Z a-z 0-9 . _ - @\n",
 		    STORE_USER_NAME_MAX);
@@ -178,72 +276,14 @@ usercli_main(const struct config *conf, int argc, char *argv[])
 		return 1;
 	}
 	cli_who(who, sizeof(who));
-
-	if (strcmp(cmd, "list") == 0) {
-		if (store_user_list(st, &users, &n, err, sizeof(err)) == -1)
-			goto fail;
-		util_iso_now(now);
-		for (i = 0; i < n; i++)
-			printf("%s\t%s\t%s\t%s\n", users[i].name, users[i].role,
-			    users[i].disabled ? "disabled" : (users[i].locked_until[0] &&
-			    strcmp(users[i].locked_until, now) > 0) ? "locked" : "enabled", users[i].created_at);
-		rc = 0;
-		goto done;
-	}
-	if (strcmp(cmd, "disable") == 0) {
-		if ((r = store_user_disable(st, name, err, sizeof(err))) == -1)
-			goto fail;
-		if (r == 0) {
-			fprintf(stderr, "dpfleet-server: no user %s\n", name);
-			goto done;
-		}
-		if (store_audit(st, who, "user.disable", name, "ok", NULL, err, sizeof(err)) == -1)
-			goto fail;
-		printf("user %s disabled\n", name);
-		rc = 0;
-		goto done;
-	}
-	if (strcmp(cmd, "passwd") == 0) {
-		struct store_user u;
-
-		if ((r = store_user_get(st, name, &u, NULL, 0, err, sizeof(err))) == -1)
-			goto fail;
-		if (r == 0) {
-			fprintf(stderr, "dpfleet-server: no user %s\n", name);
-			goto done;
-		}
-	}
-	if (read_password(pw) == -1)
-		goto done;
-	if (auth_hash_password(pw, hash, err, sizeof(err)) == -1)
-		goto fail;
-	if (strcmp(cmd, "add") == 0) {
-		util_iso_now(now);
-		if (store_user_add(st, name, role, hash, now, err, sizeof(err)) == -1)
-			goto fail;
-		snprintf(detail, sizeof(detail), "{\"role\": \"%s\"}", role);
-		if (store_audit(st, who, "user.add", name, "ok", detail, err, sizeof(err)) == -1)
-			goto fail;
-		printf("user %s added with role %s\n", name, role);
-	} else {
-		if ((r = store_user_set_password(st, name, hash, err, sizeof(err))) == -1)
-			goto fail;
-		if (r == 0) {
-			fprintf(stderr, "dpfleet-server: no user %s\n", name);
-			goto done;
-		}
-		if (store_audit(st, who, "user.passwd", name, "ok", NULL, err, sizeof(err)) == -1)
-			goto fail;
-		printf("password of %s changed\n", name);
-	}
-	rc = 0;
-	goto done;
-fail:
-	fprintf(stderr, "dpfleet-server: %s\n", err);
-done:
-	explicit_bzero(pw, sizeof(pw));
-	explicit_bzero(hash, sizeof(hash));
-	free(users);
+	if (strcmp(cmd, "list") == 0)
+		r = user_list(st, err, sizeof(err));
+	else if (strcmp(cmd, "disable") == 0)
+		r = user_disable(st, who, name, err, sizeof(err));
+	else
+		r = user_password(st, who, cmd, name, role, err, sizeof(err));
+	if (r == -1)
+		fprintf(stderr, "dpfleet-server: %s\n", err);
 	store_close(st);
-	return rc;
+	return r == 0 ? 0 : 1;
 }
