@@ -12,6 +12,7 @@
 #include "store_jobs.h"
 #include "store_query.h"
 #include "util.h"
+#include "words.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -221,17 +222,14 @@ int
 store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char *expected_sha256,
     const char *before_sha256, const char *after_sha256, const char *error, char *err, size_t errlen)
 {
-	static const char *const good[] = { "written", "already_correct", "would_write", "restored" };
 	sqlite3_stmt *s = NULL;
 	char now[UTIL_ISO_LEN], host[STORE_FQDN_MAX], kind[16], stored_before[UTIL_SHA256_HEX], *detail = NULL;
 	const char *state = "failed";
 	json_t *d = NULL;
 	int rc = -1, step, backup_taken;
-	size_t i;
 
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		if (strcmp(outcome, good[i]) == 0)
-			state = "done";
+	if (words_outcome_good(outcome))
+		state = "done";
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;

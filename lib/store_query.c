@@ -10,21 +10,18 @@
  * lib/store_query_int.h.
  */
 #include "store_query_int.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const states[STORE_NSTATES] = {
-	"healthy", "missing", "empty", "mismatch", "no_key", "denied", "unreachable", "unknown",
-};
-static const char *const outcomes[STORE_NOUTCOMES] = {
-	"written", "already_correct", "would_write", "refused", "access_denied", "unreachable",
-	"verify_failed", "restored",
-};
-static const char *const jobstates[STORE_NJOBSTATES] = {
-	"queued", "running", "done", "failed", "cancelled",
-};
+/* The vocabularies are lib/words.c's (tests/unit/test_words.c holds them to the schema). */
+_Static_assert(STORE_NSTATES == WORDS_NSTATES && STORE_NOUTCOMES == WORDS_NOUTCOMES &&
+    STORE_NJOBSTATES == WORDS_NJOBSTATES, "store_query.h counts lib/words.h's words");
+static const char *const *const states = words_states;
+static const char *const *const outcomes = words_outcomes;
+static const char *const *const jobstates = words_jobstates;
 
 
 const char *

@@ -56,6 +56,7 @@
 #include "store_fleet.h"
 #include "store_jobs.h"
 #include "util.h"
+#include "words.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -780,9 +781,8 @@ lock_wait(int lockfd, int sigfd)
 static int
 cli_report(struct store *st, const int64_t *ids, size_t n)
 {
-	static const char *const good[] = { "written", "already_correct", "would_write", "restored" };
 	json_t *j;
-	size_t i, k;
+	size_t i;
 	int bad = 0, ok;
 	char err[256];
 
@@ -800,8 +800,7 @@ cli_report(struct store *st, const int64_t *ids, size_t n)
 		error = json_string_value(json_object_get(j, "error"));
 		before = json_string_value(json_object_get(j, "before_sha256"));
 		after = json_string_value(json_object_get(j, "after_sha256"));
-		for (ok = 0, k = 0; outcome != NULL && k < sizeof(good) / sizeof(good[0]); k++)
-			ok |= strcmp(outcome, good[k]) == 0;
+		ok = words_outcome_good(outcome);
 		bad |= !ok;
 		printf("%-40s %-16s job=%lld before=%.12s after=%.12s%s%s\n", host ? host : "?",
 		    outcome ? outcome : (state ? state : "?"), (long long)ids[i], before ? before : "-",

@@ -1,5 +1,5 @@
 /*
- * verdict.c — turn a host's registry read and its site's expected value into the pinned state words.
+ * verdict.c — turn a host's registry read and its site's expected value into the state words of lib/words.c.
  *
  * Called by scan.c in the parent for every host result (the worker only reports facts).  Precedence, first
  * match wins: unreachable (transport) → denied → no_key (host facts, true whatever the site expects) →
@@ -8,40 +8,30 @@
  * Values compare by util_multisz_sha256 of their UTF-8 elements, the same hash the store keeps per site.
  */
 #include "verdict.h"
+#include "words.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const words[] = {
-	[VERDICT_HEALTHY] = "healthy",
-	[VERDICT_MISSING] = "missing",
-	[VERDICT_EMPTY] = "empty",
-	[VERDICT_MISMATCH] = "mismatch",
-	[VERDICT_NO_KEY] = "no_key",
-	[VERDICT_DENIED] = "denied",
-	[VERDICT_UNREACHABLE] = "unreachable",
-	[VERDICT_UNKNOWN] = "unknown",
-};
+_Static_assert(VERDICT_UNKNOWN + 1 == WORDS_NSTATES, "lib/words.c lists every verdict state");
 
 const char *
 verdict_state_str(enum verdict_state s)
 {
-	if ((unsigned)s >= sizeof(words) / sizeof(words[0]))
+	if ((unsigned)s >= WORDS_NSTATES)
 		return "unknown";
-	return words[s];
+	return words_states[s];
 }
 
 int
 verdict_state_parse(const char *word, enum verdict_state *s)
 {
-	size_t i;
+	int i = words_index(words_states, WORDS_NSTATES, word);
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(word, words[i]) == 0) {
-			*s = (enum verdict_state)i;
-			return 0;
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	*s = (enum verdict_state)i;
+	return 0;
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * verdict.h — one host's state from what its registry said and what its site expects (issue 6, pinned words).
+ * verdict.h — one host's state from what its registry said and what its site expects (the state words of lib/words.h).
  *
  * Pure: no I/O, no allocation kept.  Called by scan.c for every host result; unit tested in
  * tests/unit/test_verdict.c.
@@ -63,9 +63,9 @@ struct verdict {
 /* Fill *out from *in.  Never fails: bad input (e.g. PRESENT without a hash) yields unknown. */
 void	 verdict_eval(const struct verdict_in *in, struct verdict *out);
 
-/* The pinned word for a state ("healthy", ...); "unknown" for out-of-range values. */
+/* The word for a state ("healthy", ...); "unknown" for out-of-range values. */
 const char *verdict_state_str(enum verdict_state s);
-/* Parse a pinned word; 0 and *s, or -1. */
+/* Parse a state word; 0 and *s, or -1. */
 int	 verdict_state_parse(const char *word, enum verdict_state *s);
 /* 1 for missing, empty, mismatch. */
 int	 verdict_is_affected(enum verdict_state s);
