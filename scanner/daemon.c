@@ -2,8 +2,8 @@
  * daemon.c — the daemon mode's loop (see daemon.h): what runs when.  Called once by main.c.  It owns the
  * parent's resources for the whole life of the daemon (parent.c: signalfd, scan worker pool, store) and
  * decides, once a second, between
- *   - fix jobs: fix_daemon_poll runs every queued job, and every job a killed scanner left running, before
- *     anything else (fixrun.c; it takes the job lock and its own workers);
+ *   - fix jobs: fixpoll_run runs every queued job, and every job a killed scanner left running, before
+ *     anything else (fixpoll.c, fixrun.c; it takes the job lock and its own workers);
  *   - a scan: requested (a pending scan_requests row, trigger "request") or due ([scan] interval, trigger
  *     "schedule"; the first one at start), through scan_run;
  *   - waiting on the signalfd for up to a second.
@@ -11,7 +11,7 @@
  * requests do not turn the loop into a busy one.  A signal ends the loop after the current step.
  */
 #include "daemon.h"
-#include "fix.h"
+#include "fixpoll.h"
 #include "log.h"
 #include "parent.h"
 #include "scan.h"
@@ -63,13 +63,13 @@ daemon_run(const struct config *conf)
 	struct parent p;
 	struct dsched ds = { 0, 0 };
 	struct pollfd pfd;
-	struct fix_daemon *fixer = NULL;
+	struct fixpoll *fixer = NULL;
 	char err[512];
 	int rc;
 
 	if (parent_open(&p, conf) == -1)
 		return 1;
-	if (fix_daemon_new(&fixer, conf, err, sizeof(err)) == -1) {
+	if (fixpoll_new(&fixer, conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		parent_close(&p);
 		return 1;
@@ -80,8 +80,8 @@ daemon_run(const struct config *conf)
 	for (;;) {
 		if (parent_signalled(p.sigfd))
 			break;
-		/* Queued fix/rollback jobs, and jobs a killed scanner left running (fixrun.c). */
-		if (fix_daemon_poll(fixer, p.st, &p.sitedb_ready, p.sigfd) == 1)
+		/* Queued fix/rollback jobs, and jobs a killed scanner left running (fixpoll.c). */
+		if (fixpoll_run(fixer, p.st, &p.sitedb_ready, p.sigfd) == 1)
 			continue;	/* stopped by a signal: read at the top */
 		if ((rc = maybe_scan(&p, &ds)) == 2)
 			break;
@@ -95,7 +95,7 @@ daemon_run(const struct config *conf)
 		}
 	}
 	log_info("dpfleet-scanner stopping");
-	fix_daemon_free(fixer);
+	fixpoll_free(fixer);
 	parent_close(&p);
 	return 0;
 }

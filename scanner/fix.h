@@ -1,6 +1,6 @@
 /*
- * fix.h — execution of remediation jobs (issue 7): the `fix` and `rollback` subcommands and the job polling
- * of the daemon.  The state machine and the exactly-once rules are drawn in fix.c's header.
+ * fix.h — the `fix` and `rollback` subcommands of dpfleet-scanner (fix.c).  The jobs themselves run in
+ * fixrun.c, whose header draws the state machine and the exactly-once rules.
  */
 #ifndef DPFLEET_FIX_H
 #define DPFLEET_FIX_H
@@ -9,8 +9,6 @@
 #include <stdint.h>
 
 #include "config.h"
-
-struct store;
 
 /* What `dpfleet-scanner fix` was asked. */
 struct fix_order {
@@ -35,19 +33,5 @@ int	 fix_cli(const struct config *conf, const struct fix_order *o);
 
 /* `dpfleet-scanner -f FILE rollback JOB_ID`: queue and run the rollback of fix job `job`.  Same statuses. */
 int	 fix_cli_rollback(const struct config *conf, int64_t job);
-
-/*
- * Daemon side.  fix_daemon_poll: if a job is queued or was left running, and no other scanner holds the job
- * lock, run them all (site DB read, workers of [fix] concurrency, rescans) before returning; otherwise
- * return at once.  sitedb_ready is the caller's "sitedb_global_init done" flag (set here when it calls it);
- * stop_fd (signalfd, not read) interrupts a run: its jobs stay running and are finished at the next start.
- * Returns 0 (idle or ran), 1 when stopped by stop_fd, -1 on a store error (logged).  A site DB failure is
- * logged, leaves the jobs as they are and is retried after FIX_SITEDB_RETRY_S.
- */
-#define FIX_SITEDB_RETRY_S	30
-struct fix_daemon;
-int	 fix_daemon_new(struct fix_daemon **out, const struct config *conf, char *err, size_t errlen);
-int	 fix_daemon_poll(struct fix_daemon *d, struct store *st, int *sitedb_ready, int stop_fd);
-void	 fix_daemon_free(struct fix_daemon *d);
 
 #endif

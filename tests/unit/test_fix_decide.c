@@ -1,0 +1,215 @@
+/*
+ * test_fix_decide.c — scanner/fixdecide.c from a table: each row is the facts of one job (fix or rollback,
+ * backup taken or not, the site's value, dry run, ...), one reply of the worker (what it read, what its write
+ * did) and the decision expected (finish with an outcome and error text, write, or re-read), with the hashes
+ * the job records.
+ */
+#include "check.h"
+#include "fixdecide.h"
+#include "store_fleet.h"
+
+#include <string.h>
+
+#define HA	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"	/* the site's value */
+#define HB	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"	/* the host's before */
+#define HO	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"	/* the site's value at queue time */
+
+/* Facts: a fix job for a known host, site value HA (2 elements), before HB; flags change one fact each. */
+enum {
+	F_ROLLBACK = 1 << 0, F_BACKUP = 1 << 1, F_ATTEMPT2 = 1 << 2, F_DRY = 1 << 3, F_JOBEXP_OLD = 1 << 4,
+	F_JOBEXP_SAME = 1 << 5, F_HOST_GONE = 1 << 6, F_AMBIG = 1 << 7, F_NO_SITE = 1 << 8, F_NO_BEFORE = 1 << 9,
+	F_RESTORE_ERR = 1 << 10, F_RESTORE_ABSENT = 1 << 11,
+};
+
+/* The reply's value: none, the raw bytes of the backup (RAW_BACKUP) or other bytes (RAW_OTHER). */
+enum { RAW_NONE, RAW_BACKUP, RAW_OTHER };
+
+struct row {
+	const char		*name;
+	int			 write;		/* 0: the READ's reply; 1: the write's read-back */
+	unsigned		 f;
+	uint32_t		 reg, wr;	/* reply: enum msg_reg, enum msg_write */
+	const char		*sha;		/* decoded value's hash, NULL = not decoded */
+	int			 raw;
+	int			 too_large;
+	enum fixdecide_action	 action;
+	const char		*outcome;	/* FINISH */
+	const char		*error;		/* a substring of the error; NULL = no error */
+	const char		*before, *after;
+	int			 flag;		/* expected_from_job (finish) or log_unknown (re-read) */
+};
+
+#define V	MSG_REG_VALUE
+#define VA	MSG_REG_VALUE_ABSENT
+#define UN	MSG_REG_UNREACHABLE
+#define FIN	FIXDECIDE_FINISH
+#define WR	FIXDECIDE_WRITE
+#define RR	FIXDECIDE_REREAD
+
+static const struct row rows[] = {
+	/* fix, step 1: the READ */
+	{ "unreachable", 0, 0, UN, 0, NULL, 0, 0, FIN, "unreachable", "rpc_unavailable: pipe closed", HB, NULL, 0 },
+	{ "unreachable, backup kept", 0, F_BACKUP, UN, 0, NULL, 0, 0, FIN, "unreachable", "backup kept", HB, NULL, 0 },
+	{ "already correct", 0, 0, V, 0, HA, 0, 0, FIN, "already_correct", NULL, HA, HA, 0 },
+	{ "own write landed", 0, F_BACKUP, V, 0, HA, 0, 0, FIN, "written", NULL, NULL, HA, 0 },
+	{ "own write landed, resumed", 0, F_BACKUP | F_ATTEMPT2, V, 0, HA, 0, 0, FIN, "written",
+	    "interrupted attempt", NULL, HA, 0 },
+	{ "old write, site changed", 0, F_BACKUP | F_JOBEXP_OLD, V, 0, HO, 0, 0, FIN, "written",
+	    "queue a new fix", NULL, HO, 1 },
+	{ "old value without backup", 0, F_JOBEXP_OLD, V, 0, HO, 0, 0, FIN, "refused", "changed since", HB, NULL, 0 },
+	{ "host gone", 0, F_HOST_GONE, V, 0, HB, 0, 0, FIN, "refused", "no longer in the site DB", HB, NULL, 0 },
+	{ "site ambiguous", 0, F_AMBIG, V, 0, HB, 0, 0, FIN, "refused", "ambiguous", HB, NULL, 0 },
+	{ "site value absent", 0, F_NO_SITE, VA, 0, NULL, 0, 0, FIN, "refused", "no IssuingCertificateList", HB,
+	    NULL, 0 },
+	{ "key absent", 0, 0, MSG_REG_KEY_ABSENT, 0, NULL, 0, 0, FIN, "refused", "not a healthy ConfigMgr host",
+	    NULL, NULL, 0 },
+	{ "read denied", 0, 0, MSG_REG_DENIED, 0, NULL, 0, 0, FIN, "access_denied", "0x80070005", NULL, NULL, 0 },
+	{ "read werror", 0, 0, MSG_REG_FAILED, 0, NULL, 0, 0, FIN, "unreachable", "werror: WERROR 1", HB, NULL, 0 },
+	{ "too large", 0, 0, V, 0, NULL, RAW_OTHER, 1, FIN, "refused", "over 1 MiB", NULL, NULL, 0 },
+	{ "dry run", 0, F_DRY, V, 0, HB, 0, 0, FIN, "would_write", NULL, HB, HA, 0 },
+	{ "write", 0, 0, V, 0, HB, 0, 0, WR, NULL, NULL, NULL, NULL, 0 },
+	{ "write over an absent value", 0, F_NO_BEFORE, VA, 0, NULL, 0, 0, WR, NULL, NULL, NULL, NULL, 0 },
+	{ "resumed, queue-time hash same", 0, F_BACKUP | F_JOBEXP_SAME, V, 0, HB, 0, 0, WR, NULL, NULL, NULL, NULL,
+	    0 },
+	/* fix, step 3: the write's read-back */
+	{ "written", 1, 0, V, MSG_WRITE_OK, HA, 0, 0, FIN, "written", NULL, HB, HA, 0 },
+	{ "written, no before", 1, F_NO_BEFORE, V, MSG_WRITE_OK, HA, 0, 0, FIN, "written", NULL, NULL, HA, 0 },
+	{ "accepted, read-back lost", 1, 0, UN, MSG_WRITE_OK, NULL, 0, 0, RR, NULL, NULL, NULL, NULL, 0 },
+	{ "accepted, other value", 1, 0, V, MSG_WRITE_OK, HB, 0, 0, FIN, "verify_failed", "not the value written",
+	    HB, HB, 0 },
+	{ "write denied", 1, 0, V, MSG_WRITE_DENIED, HB, 0, 0, FIN, "access_denied", "not a local administrator",
+	    HB, NULL, 0 },
+	{ "write key absent", 1, 0, MSG_REG_KEY_ABSENT, MSG_WRITE_KEY_ABSENT, NULL, 0, 0, FIN, "refused",
+	    "Security is absent", NULL, NULL, 0 },
+	{ "write werror", 1, 0, V, MSG_WRITE_FAILED, HB, 0, 0, FIN, "unreachable", "werror: pipe closed", HB, NULL,
+	    0 },
+	{ "write unreachable", 1, F_BACKUP, UN, MSG_WRITE_UNREACHABLE, NULL, 0, 0, FIN, "unreachable",
+	    "a write may have landed", HB, NULL, 0 },
+	{ "write fate unknown, landed", 1, 0, V, MSG_WRITE_UNKNOWN, HA, 0, 0, FIN, "written", NULL, HB, HA, 0 },
+	{ "write fate unknown, not there", 1, 0, V, MSG_WRITE_UNKNOWN, HB, 0, 0, RR, NULL, NULL, NULL, NULL, 1 },
+	/* rollback */
+	{ "rb unreachable", 0, F_ROLLBACK, UN, 0, NULL, 0, 0, FIN, "unreachable", "rpc_unavailable", HB, NULL, 0 },
+	{ "rb nothing to restore", 0, F_ROLLBACK | F_RESTORE_ERR, V, 0, HB, 0, 0, FIN, "refused", "has no backup",
+	    HB, NULL, 0 },
+	{ "rb key absent", 0, F_ROLLBACK, MSG_REG_KEY_ABSENT, 0, NULL, 0, 0, FIN, "refused", "Security is absent",
+	    NULL, NULL, 0 },
+	{ "rb already restored", 0, F_ROLLBACK, V, 0, HB, RAW_BACKUP, 0, FIN, "restored", NULL, HB, HB, 0 },
+	{ "rb already restored, resumed", 0, F_ROLLBACK | F_BACKUP, V, 0, HB, RAW_BACKUP, 0, FIN, "restored",
+	    "holds the backup", HB, HB, 0 },
+	{ "rb absent already", 0, F_ROLLBACK | F_RESTORE_ABSENT, VA, 0, NULL, 0, 0, FIN, "restored", NULL, HB, HB,
+	    0 },
+	{ "rb too large", 0, F_ROLLBACK, V, 0, NULL, RAW_OTHER, 1, FIN, "refused", "over 1 MiB", NULL, NULL, 0 },
+	{ "rb restore", 0, F_ROLLBACK, V, 0, HA, RAW_OTHER, 0, WR, NULL, NULL, NULL, NULL, 0 },
+	{ "rb restored", 1, F_ROLLBACK, V, MSG_WRITE_OK, HB, RAW_BACKUP, 0, FIN, "restored", NULL, HB, HB, 0 },
+	{ "rb deleted", 1, F_ROLLBACK | F_RESTORE_ABSENT, VA, MSG_WRITE_OK, NULL, 0, 0, FIN, "restored", NULL, HB,
+	    NULL, 0 },
+	{ "rb other bytes", 1, F_ROLLBACK, V, MSG_WRITE_OK, HA, RAW_OTHER, 0, FIN, "verify_failed",
+	    "value type 7, 4 bytes, not the value written", HB, HA, 0 },
+};
+
+static const uint8_t backup_raw[] = { 0x41, 0x00, 0x00, 0x00 };
+static const uint8_t other_raw[] = { 0x42, 0x00, 0x00, 0x00 };
+
+static void
+facts(const struct row *r, struct fixdecide_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->rollback = (r->f & F_ROLLBACK) != 0;
+	j->has_backup = (r->f & F_BACKUP) != 0;
+	j->attempts = r->f & F_ATTEMPT2 ? 2 : 1;
+	j->dry_run = (r->f & F_DRY) != 0;
+	j->job_expected = r->f & F_JOBEXP_OLD ? HO : r->f & F_JOBEXP_SAME ? HA : "";
+	j->host_known = !(r->f & F_HOST_GONE);
+	j->site_state = r->f & F_AMBIG ? FLEET_EXPECTED_AMBIGUOUS : r->f & F_NO_SITE ? FLEET_EXPECTED_ABSENT :
+	    FLEET_EXPECTED_PRESENT;
+	j->expected = j->site_state == FLEET_EXPECTED_PRESENT ? HA : "";
+	j->nelems = j->site_state == FLEET_EXPECTED_PRESENT ? 2 : 0;
+	j->restore_err = r->f & F_RESTORE_ERR ? "fix job 7 has no backup" : "";
+	j->restore_absent = (r->f & F_RESTORE_ABSENT) != 0;
+	j->restore = backup_raw;
+	j->restore_len = sizeof(backup_raw);
+	j->restore_type = 7;
+	j->has_before = !(r->f & F_NO_BEFORE);
+	j->before = j->has_before ? HB : "";
+}
+
+static void
+reply(const struct row *r, struct msg_fix_res *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->reg = r->reg;
+	m->write = r->wr;
+	m->reason = r->reg == UN ? "rpc_unavailable" : "";
+	m->detail = r->reg == UN || r->wr == MSG_WRITE_FAILED ? "pipe closed" : "";
+	m->werr = r->reg == MSG_REG_FAILED ? 1 : 0;
+	m->value_type = r->reg == V ? 7 : 0;
+	m->too_large = (uint32_t)r->too_large;
+	m->decoded = r->sha != NULL;
+	m->sha256 = (char *)(r->sha != NULL ? r->sha : "");
+	m->raw = (uint8_t *)(r->raw == RAW_BACKUP ? backup_raw : r->raw == RAW_OTHER ? other_raw : NULL);
+	m->raw_len = r->raw != RAW_NONE ? 4 : 0;
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static void
+check_row(const struct row *r)
+{
+	struct fixdecide_job j;
+	struct msg_fix_res m;
+	struct fixdecide d;
+	int ok;
+
+	facts(r, &j);
+	reply(r, &m);
+	if (r->write)
+		fixdecide_write(&j, &m, &d);
+	else
+		fixdecide_read(&j, &m, &d);
+	ok = d.action == r->action;
+	if (ok && r->action == FIXDECIDE_FINISH)
+		ok = same(d.outcome, r->outcome) && same(d.before, r->before) && same(d.after, r->after) &&
+		    (r->error == NULL ? d.error == NULL : d.error != NULL && strstr(d.error, r->error) != NULL) &&
+		    d.expected_from_job == r->flag;
+	if (ok && r->action == FIXDECIDE_REREAD)
+		ok = d.log_unknown == r->flag;
+	if (!ok)
+		fprintf(stderr, "row '%s': action %d outcome %s error %s before %.8s after %.8s flags %d/%d\n", r->name,
+		    (int)d.action, d.outcome ? d.outcome : "-", d.error ? d.error : "-", d.before ? d.before : "-",
+		    d.after ? d.after : "-", d.expected_from_job, d.log_unknown);
+	CHECK(ok);
+}
+
+/* The unreachable text used for worker deaths and deadlines. */
+static void
+test_unreachable(void)
+{
+	struct fixdecide_job j;
+	struct fixdecide d;
+	static const struct row base = { "base", 0, F_BACKUP, 0, 0, NULL, 0, 0, FIN, NULL, NULL, NULL, NULL, 0 };
+
+	facts(&base, &j);
+	fixdecide_unreachable(&j, "deadline", NULL, &d);
+	CHECK(d.action == FIXDECIDE_FINISH);
+	CHECK_STR(d.outcome, "unreachable");
+	CHECK_STR(d.error, "deadline (a write may have landed earlier; backup kept)");
+	CHECK_STR(d.before, HB);
+	j.has_backup = 0;
+	fixdecide_unreachable(&j, "protocol", "short message", &d);
+	CHECK_STR(d.error, "protocol: short message");
+}
+
+int
+main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_row(&rows[i]);
+	test_unreachable();
+	return check_done("test_fix_decide");
+}
