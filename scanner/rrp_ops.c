@@ -194,37 +194,19 @@ read_fill(struct rrp_read *r, uint32_t type, const uint8_t *data, size_t len, ch
 #define RRP_FIRST_FETCH	4096	/* bytes offered by the first QueryValue; IssuingCertificateList is smaller */
 #define QV_ATTEMPTS	4	/* the value may grow between two fetches: retry on WERR_MORE_DATA */
 
-int
-rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, struct rrp_read *r,
+/*
+ * The QueryValue loop of rrp_read_value on the open key hk: fills *r (0) when the server answered, -1 with
+ * err on a transport or protocol failure.
+ */
+static int
+read_fetch(const struct rrp_io *io, const struct rrp_handle *hk, const char *name, struct rrp_read *r,
     char *err, size_t errlen)
 {
-	struct guarded_io	 g = { inner, 0 };
-	const struct rrp_io	 gio = { guarded_call, &g }, *io = &gio;
-	struct rrp_handle	 hklm, hk;
 	struct rrp_qv_reply	 q = { 0 };
 	uint8_t			*resp = NULL;
-	uint32_t		 werr, size;
-	int			 rc = -1, attempt, have_hklm = 0, have_key = 0;
+	uint32_t		 size;
+	int			 rc = -1, attempt;
 
-	memset(r, 0, sizeof(*r));
-	if (op_open_hklm(io, &hklm, &werr, err, errlen) == -1)
-		goto done;
-	if (werr != RRP_WERR_OK) {
-		r->status = werr_status(werr, 1);
-		r->werr = werr;
-		rc = 0;
-		goto done;
-	}
-	have_hklm = 1;
-	if (op_open_key(io, &hklm, key, RRP_KEY_READ, 0, &hk, &werr, err, errlen) == -1)
-		goto done;
-	if (werr != RRP_WERR_OK) {
-		r->status = werr_status(werr, 1);
-		r->werr = werr;
-		rc = 0;
-		goto done;
-	}
-	have_key = 1;
 	/*
 	 * No separate size probe: offer RRP_FIRST_FETCH bytes at once (what Windows' own remote RegQueryValueEx
 	 * does); a larger value answers WERR_MORE_DATA with the size it needs and the loop retries with it.
@@ -242,7 +224,7 @@ rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, st
 		}
 		free(resp);
 		resp = NULL;
-		if (op_query(io, &hk, name, size, &resp, &q, err, errlen) == -1)
+		if (op_query(io, hk, name, size, &resp, &q, err, errlen) == -1)
 			goto done;
 		if (q.werr == RRP_WERR_MORE_DATA) {
 			if (q.size <= size) {
@@ -278,6 +260,40 @@ rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, st
 	util_err(err, errlen, "QueryValue: value kept growing (%d attempts)", QV_ATTEMPTS);
 done:
 	free(resp);
+	return rc;
+}
+
+int
+rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, struct rrp_read *r,
+    char *err, size_t errlen)
+{
+	struct guarded_io	 g = { inner, 0 };
+	const struct rrp_io	 gio = { guarded_call, &g }, *io = &gio;
+	struct rrp_handle	 hklm, hk;
+	uint32_t		 werr;
+	int			 rc = -1, have_hklm = 0, have_key = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (op_open_hklm(io, &hklm, &werr, err, errlen) == -1)
+		goto done;
+	if (werr != RRP_WERR_OK) {
+		r->status = werr_status(werr, 1);
+		r->werr = werr;
+		rc = 0;
+		goto done;
+	}
+	have_hklm = 1;
+	if (op_open_key(io, &hklm, key, RRP_KEY_READ, 0, &hk, &werr, err, errlen) == -1)
+		goto done;
+	if (werr != RRP_WERR_OK) {
+		r->status = werr_status(werr, 1);
+		r->werr = werr;
+		rc = 0;
+		goto done;
+	}
+	have_key = 1;
+	rc = read_fetch(io, &hk, name, r, err, errlen);
+done:
 	if (have_key && !g.dead)
 		op_close(io, &hk);
 	if (have_hklm && !g.dead)
