@@ -1,14 +1,15 @@
 /*
- * api.c — routing, sign-in, CSRF, roles and the response cache of dpfleet-server's JSON API.
+ * api.c — routing, session and CSRF checks, roles and the response cache of dpfleet-server's JSON API.
  *
  * Called by server/http.c (one call per complete request, on a worker thread) and by tests/fuzz/fuzz_api.c.
- * The route table below is the whole API surface: method, path pattern ('*' = one path segment, handed to
- * the handler as c->arg), the least role (0 = no sign-in), and whether a GET answer may be cached.  Order of
- * checks on a route that needs sign-in: session cookie (401) -> X-CSRF-Token on every POST (403) -> role
- * (403) -> the handler (400/404/409/422/...).  Login is the only POST without a session or CSRF token.
- * The cache is per worker thread and keyed on the request and the store generation
- * (store_query_generation), so a cached answer is never older than the last commit anyone made; sign-in
- * and roles are checked before the cache is consulted.
+ * The endpoints live in api_fleet.c (reads, reports, scan requests), api_jobs.c (fixes, rollbacks, jobs) and
+ * api_session.c (sign-in, users); this file keeps /healthz and /metrics.  The route table below is the whole
+ * API surface: method, path pattern ('*' = one path segment, handed to the handler as c->arg), the least role
+ * (0 = no sign-in), and whether a GET answer may be cached.  Order of checks on a route that needs sign-in:
+ * session cookie (401) -> X-CSRF-Token on every POST (403) -> role (403) -> the handler
+ * (400/404/409/422/...).  Login is the only POST without a session or CSRF token.  The cache is per worker
+ * thread and keyed on the request and the store generation (store_query_generation), so a cached answer is
+ * never older than the last commit anyone made; sign-in and roles are checked before the cache is consulted.
  * Assumes sodium_init() ran; every answer is a JSON object except the CSV reports and /metrics.
  */
 #include "api.h"
@@ -46,12 +47,8 @@ struct api_cache {
 	struct store_session_lookup *lookup;	/* prepared once per connection */
 };
 
-static int	api_login(struct api_call *);
-static int	api_logout(struct api_call *);
-static int	api_me(struct api_call *);
 static int	api_healthz(struct api_call *);
 static int	api_metrics(struct api_call *);
-static int	api_get_users(struct api_call *);
 
 static const struct route {
 	const char	*method;
@@ -464,97 +461,7 @@ done:
 	explicit_bzero(&sess, sizeof(sess));
 }
 
-/* --- sign-in, health, metrics ------------------------------------------------------------------------ */
-
-/* A string member of obj, or NULL after answering 422 (missing or not a string). */
-static const char *
-req_string(struct api_call *c, json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_string(v)) {
-		api_fail(c, 422, "\"%s\" must be a string", key);
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
-static int
-api_login(struct api_call *c)
-{
-	struct auth_login li;
-	json_t *body, *res, *pwv;
-	const char *user, *pw;
-	char err[512];
-	int r, rc = -1;
-
-	if (api_body_object(c, &body) == -1)
-		return -1;
-	pwv = json_object_get(body, "password");
-	if ((user = req_string(c, body, "user")) == NULL || (pw = req_string(c, body, "password")) == NULL)
-		goto done;
-	if (strlen(pw) > AUTH_PASSWORD_MAX) {
-		api_fail(c, 422, "password longer than %d bytes", AUTH_PASSWORD_MAX);
-		goto done;
-	}
-	if (strlen(user) == 0 || strlen(user) > STORE_USER_NAME_MAX) {
-		api_fail(c, 401, "wrong user name or password");
-		goto done;
-	}
-	r = auth_login(c->env->st, user, pw, c->env->session_ttl, &li, err, sizeof(err));
-	if (r == -1) {
-		api_store_error(c, err);
-		goto done;
-	}
-	if (r == AUTH_BAD) {
-		api_fail(c, 401, "wrong user name or password");
-		goto done;
-	}
-	if (r == AUTH_LOCKED) {
-		res = json_pack("{s:s, s:b, s:s}", "error", "", "locked", 1, "locked_until", li.locked_until);
-		if (res != NULL) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "account locked after %d failed sign-ins; try again after %s",
-			    AUTH_MAX_FAILURES, li.locked_until);
-			json_object_set_new(res, "error", json_string(msg));
-		}
-		api_json(c, 401, res);
-		goto done;
-	}
-	snprintf(c->rs->set_cookie, sizeof(c->rs->set_cookie),
-	    "dpfleet_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s", li.token,
-	    c->env->session_ttl, c->env->tls ? "; Secure" : "");
-	util_strlcpy(c->rs->user, li.user, sizeof(c->rs->user));
-	res = json_pack("{s:s, s:s, s:s, s:s}", "user", li.user, "role", li.role, "csrf_token", li.csrf,
-	    "expires_at", li.expires_at);
-	rc = api_json(c, 200, res);
-done:
-	explicit_bzero(&li, sizeof(li));
-	if (json_is_string(pwv))
-		explicit_bzero((char *)json_string_value(pwv), json_string_length(pwv));
-	json_decref(body);
-	return rc;
-}
-
-static int
-api_logout(struct api_call *c)
-{
-	char err[512];
-
-	if (auth_logout(c->env->st, c->rq->cookie, api_user(c), err, sizeof(err)) == -1)
-		return api_store_error(c, err);
-	snprintf(c->rs->set_cookie, sizeof(c->rs->set_cookie),
-	    "dpfleet_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s", c->env->tls ? "; Secure" : "");
-	return api_json(c, 200, json_pack("{s:b}", "ok", 1));
-}
-
-static int
-api_me(struct api_call *c)
-{
-	return api_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "user", c->session->user,
-	    "role", c->session->role, "csrf_token", c->session->csrf, "expires_at", c->session->expires_at));
-}
+/* --- health, metrics --------------------------------------------------------------------------------- */
 
 static int
 api_healthz(struct api_call *c)
@@ -578,36 +485,4 @@ api_metrics(struct api_call *c)
 		return api_store_error(c, err);
 	set_body(c->rs, 200, CT_METRICS, text, len);
 	return 0;
-}
-
-/* The user list for admins (changes go through the CLI: `dpfleet-server user ...`). */
-static int
-api_get_users(struct api_call *c)
-{
-	struct store_user *u = NULL;
-	json_t *res, *list;
-	char err[512], now[UTIL_ISO_LEN];
-	size_t n, i;
-	int oom = 0;
-
-	if (store_user_list(c->env->st, &u, &n, err, sizeof(err)) == -1)
-		return api_store_error(c, err);
-	util_iso_now(now);
-	if ((res = json_object()) == NULL || (list = json_array()) == NULL ||
-	    json_object_set_new(res, "users", list) == -1)
-		oom = 1;
-	for (i = 0; i < n && !oom; i++) {
-		int locked = u[i].locked_until[0] != '\0' && strcmp(u[i].locked_until, now) > 0;
-
-		if (json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:b, s:s?, s:s}", "name", u[i].name,
-		    "role", u[i].role, "disabled", u[i].disabled, "locked", locked, "locked_until",
-		    locked ? u[i].locked_until : NULL, "created_at", u[i].created_at)) == -1)
-			oom = 1;
-	}
-	free(u);
-	if (oom) {
-		json_decref(res);
-		return api_fail(c, 500, "out of memory");
-	}
-	return api_json(c, 200, res);
 }

@@ -1,6 +1,6 @@
 /*
- * api_int.h — what server/api.c shares with the endpoint files (api_fleet.c, api_jobs.c): one struct per
- * call and the response helpers.  Not for use outside the api_* files.
+ * api_int.h — what server/api.c shares with the endpoint files (api_fleet.c, api_jobs.c, api_session.c):
+ * one struct per call and the response helpers.  Not for use outside the api_* files.
  */
 #ifndef DPFLEET_API_INT_H
 #define DPFLEET_API_INT_H
@@ -63,6 +63,12 @@ int	 api_get_reasons(struct api_call *c);
 int	 api_get_report_fixes_csv(struct api_call *c);
 int	 api_get_report_fixes_json(struct api_call *c);
 int	 api_get_audit(struct api_call *c);
+
+/* Endpoints (api_session.c). */
+int	 api_login(struct api_call *c);
+int	 api_logout(struct api_call *c);
+int	 api_me(struct api_call *c);
+int	 api_get_users(struct api_call *c);
 
 /* Endpoints (api_jobs.c). */
 int	 api_post_fixes(struct api_call *c);
