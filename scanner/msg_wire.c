@@ -88,24 +88,42 @@ wire_get_u64(struct rd *r)
 	return lo | hi << 32;
 }
 
+/*
+ * The length-prefixed field at r: its length in *n and a pointer to its bytes (r advanced past them), or NULL
+ * with r->fail set (overcap says what to call a length over cap).
+ */
+static const uint8_t *
+field(struct rd *r, size_t cap, const char *overcap, uint32_t *n)
+{
+	const uint8_t *p;
+
+	*n = wire_get_u32(r);
+	if (r->fail)
+		return NULL;
+	if (*n > cap) {
+		r->fail = overcap;
+		return NULL;
+	}
+	if (r->n - r->off < *n) {
+		r->fail = "short payload";
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += *n;
+	return p;
+}
+
 /* A malloc'd NUL-terminated copy; NULL (with r->fail set) on error. */
 char *
 wire_get_str(struct rd *r, size_t cap)
 {
-	uint32_t n = wire_get_u32(r);
+	const uint8_t *p;
+	uint32_t n;
 	char *s;
 
-	if (r->fail)
+	if ((p = field(r, cap, "string over its cap", &n)) == NULL)
 		return NULL;
-	if (n > cap) {
-		r->fail = "string over its cap";
-		return NULL;
-	}
-	if (r->n - r->off < n) {
-		r->fail = "short payload";
-		return NULL;
-	}
-	if (memchr(r->p + r->off, '\0', n) != NULL) {
+	if (memchr(p, '\0', n) != NULL) {
 		r->fail = "NUL inside a string";
 		return NULL;
 	}
@@ -113,9 +131,8 @@ wire_get_str(struct rd *r, size_t cap)
 		r->fail = "out of memory";
 		return NULL;
 	}
-	memcpy(s, r->p + r->off, n);
+	memcpy(s, p, n);
 	s[n] = '\0';
-	r->off += n;
 	return s;
 }
 
@@ -145,29 +162,18 @@ wire_put_bytes(struct msg_buf *b, const uint8_t *p, size_t n, size_t cap)
 uint8_t *
 wire_get_bytes(struct rd *r, uint32_t *len, size_t cap)
 {
-	uint32_t n = wire_get_u32(r);
+	const uint8_t *q;
+	uint32_t n;
 	uint8_t *p;
 
 	*len = 0;
-	if (r->fail)
-		return NULL;
-	if (n > cap) {
-		r->fail = "bytes over their cap";
-		return NULL;
-	}
-	if (r->n - r->off < n) {
-		r->fail = "short payload";
-		return NULL;
-	}
-	if (n == 0)
+	if ((q = field(r, cap, "bytes over their cap", &n)) == NULL || n == 0)
 		return NULL;
 	if ((p = malloc(n)) == NULL) {
 		r->fail = "out of memory";
 		return NULL;
 	}
-	memcpy(p, r->p + r->off, n);
-	r->off += n;
+	memcpy(p, q, n);
 	*len = n;
 	return p;
 }
-
