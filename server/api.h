@@ -1,8 +1,8 @@
 /*
  * api.h — dpfleet-server's JSON API (doc/dpfleet-server.8, API), independent of the HTTP library so the fuzzer
- * and the tests can drive it directly.  server/http.c turns a libmicrohttpd request into a struct api_request and sends
- * back the struct api_response; everything between (routing, sessions, CSRF, roles, JSON, the store) is
- * here.  One struct api_env per worker thread: it holds that thread's store connection.
+ * and the tests can drive it directly.  server/http.c turns a libmicrohttpd request into a struct api_request
+ * and sends back the struct api_response; everything between (routing, sessions, CSRF, roles, JSON, the
+ * store) is here.  One struct api_env per worker thread: it holds that thread's store connection.
  */
 #ifndef DPFLEET_API_H
 #define DPFLEET_API_H
