@@ -1,8 +1,10 @@
 /*
- * store_jobs.h — the queue side of remediation jobs and scan requests in the state DB.
+ * store_jobs.h — remediation jobs and scan requests in the state DB: the queue side (lib/store_jobs.c) and
+ * the scanner's execution side (lib/store_jobs_exec.c).
  *
  * Producers (dpfleet-server's API, the scanner's `fix`/`rollback` CLI) queue work here; the scanner executes
- * it.  Job states (drawn in scanner/fix.c): queued -> running -> done | failed; queued -> cancelled.
+ * it (scanner/fix.c).  Job states, with the function that makes each transition:
+ * queued -> running -> done | failed; queued -> cancelled.
  *   store_jobs_queue_fixes / store_jobs_queue_rollback   insert  'queued'
  *   store_jobs_cancel                                    queued  -> cancelled
  *   store_jobs_claim (resume 0)                          queued  -> running   (attempts + 1, audit job.start)

@@ -77,7 +77,7 @@ int	 store_query_host(struct store *st, const char *fqdn, json_t **out, char *er
 /*
  * Start a paged list: check limit (1..STORE_PAGE_MAX) and offset (>= 0) and make {key: []}.  0 with *res (a
  * new reference the caller json_decref()s) and *list (borrowed: *res owns it), or -1 with err and both NULL.
- * Shared with store_jobs.c.
+ * Shared with lib/store_jobs*.c.
  */
 int	 store_page_new(long limit, long offset, const char *key, json_t **res, json_t **list, char *err,
 	    size_t errlen);
@@ -142,13 +142,13 @@ struct store_col {
 /*
  * The current row of a stepped statement as a JSON object: result column i becomes key cols[i].name.
  * Returns a new reference, NULL only when out of memory (nothing then is left allocated).  Shared with
- * store_jobs.c; the statement is not changed.
+ * lib/store_jobs*.c; the statement is not changed.
  */
 json_t	*store_row_json(sqlite3_stmt *s, const struct store_col *cols, size_t ncols);
 
 /*
  * A JSON string from possibly invalid UTF-8 text (bytes that are not UTF-8 become '?'); NULL text gives
- * json null.  Returns a new reference, NULL only when out of memory.  Shared with store_jobs.c.
+ * json null.  Returns a new reference, NULL only when out of memory.  Shared with lib/store_jobs*.c.
  */
 json_t	*store_json_text(const char *text);
 

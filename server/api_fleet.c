@@ -4,7 +4,7 @@
  * log.
  *
  * Called through the route table in server/api.c after sign-in and role checks.  Query parameters are
- * validated here (400 with the reason) and handed to lib/store_query.c as typed values; nothing from the
+ * validated here (400 with the reason) and handed to lib/store_query*.c as typed values; nothing from the
  * request reaches SQL text.  CSV follows RFC 4180: CRLF line ends, a field is quoted when it holds a comma,
  * quote, CR or LF, quotes doubled; booleans are true/false, NULL is an empty field, arrays are joined with ';'.
  */
