@@ -73,14 +73,72 @@ hostmap_empty(struct hostmap **out, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * One line of the file: the comment cut, the tokens checked, the entry appended (errors added to err).  0 go
+ * on, -1 stop reading (entry cap or out of memory).
+ */
+static int
+parse_line(struct hostmap *hm, size_t *cap, char *line, const char *path, int lineno, char *err, size_t errlen,
+    int *nerr)
+{
+	struct hostmap_entry *ne;
+	char *tok[3], *save, *hash, why[160];
+	int nt;
+
+	if (strlen(line) > 1024) {
+		add_err(err, errlen, nerr, path, lineno, "line longer than 1024 bytes");
+		return 0;
+	}
+	if ((hash = strchr(line, '#')) != NULL)
+		*hash = '\0';
+	nt = 0;
+	for (tok[0] = strtok_r(line, " \t\r", &save); nt < 3 && tok[nt] != NULL;)
+		if (++nt < 3)
+			tok[nt] = strtok_r(NULL, " \t\r", &save);
+	if (nt == 0)
+		return 0;
+	if (nt != 2) {
+		add_err(err, errlen, nerr, path, lineno, "expected \"FQDN ADDRESS\"");
+		return 0;
+	}
+	if (!valid_name(tok[0])) {
+		snprintf(why, sizeof(why), "bad host name \"%.64s\"", tok[0]);
+		add_err(err, errlen, nerr, path, lineno, why);
+		return 0;
+	}
+	if (strlen(tok[1]) >= HOSTMAP_ADDR_MAX || !valid_addr(tok[1])) {
+		snprintf(why, sizeof(why), "bad address \"%.64s\" (numeric IPv4 or IPv6 only)", tok[1]);
+		add_err(err, errlen, nerr, path, lineno, why);
+		return 0;
+	}
+	if (hm->n >= HOSTMAP_MAX_ENTRIES) {
+		add_err(err, errlen, nerr, path, lineno, "too many entries");
+		return -1;
+	}
+	if (hm->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if ((ne = reallocarray(hm->e, *cap, sizeof(*ne))) == NULL) {
+			add_err(err, errlen, nerr, path, lineno, "out of memory");
+			return -1;
+		}
+		hm->e = ne;
+	}
+	if ((hm->e[hm->n].fqdn = strdup(tok[0])) == NULL) {
+		add_err(err, errlen, nerr, path, lineno, "out of memory");
+		return -1;
+	}
+	util_strlcpy(hm->e[hm->n].addr, tok[1], HOSTMAP_ADDR_MAX);
+	hm->n++;
+	return 0;
+}
+
 int
 hostmap_load(struct hostmap **out, const char *path, char *err, size_t errlen)
 {
 	struct hostmap *hm = NULL;
-	struct hostmap_entry *ne;
-	char *text = NULL, *line, *next, *tok[3], *save, *hash, why[160];
+	char *text = NULL, *line, *next, why[160];
 	size_t len, cap = 0, i;
-	int lineno = 0, nerr = 0, nt;
+	int lineno = 0, nerr = 0;
 
 	*out = NULL;
 	if (err != NULL && errlen > 0)
@@ -101,50 +159,8 @@ hostmap_load(struct hostmap **out, const char *path, char *err, size_t errlen)
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		if (strlen(line) > 1024) {
-			add_err(err, errlen, &nerr, path, lineno, "line longer than 1024 bytes");
-			continue;
-		}
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		nt = 0;
-		for (tok[0] = strtok_r(line, " \t\r", &save); nt < 3 && tok[nt] != NULL;)
-			if (++nt < 3)
-				tok[nt] = strtok_r(NULL, " \t\r", &save);
-		if (nt == 0)
-			continue;
-		if (nt != 2) {
-			add_err(err, errlen, &nerr, path, lineno, "expected \"FQDN ADDRESS\"");
-			continue;
-		}
-		if (!valid_name(tok[0])) {
-			snprintf(why, sizeof(why), "bad host name \"%.64s\"", tok[0]);
-			add_err(err, errlen, &nerr, path, lineno, why);
-			continue;
-		}
-		if (strlen(tok[1]) >= HOSTMAP_ADDR_MAX || !valid_addr(tok[1])) {
-			snprintf(why, sizeof(why), "bad address \"%.64s\" (numeric IPv4 or IPv6 only)", tok[1]);
-			add_err(err, errlen, &nerr, path, lineno, why);
-			continue;
-		}
-		if (hm->n >= HOSTMAP_MAX_ENTRIES) {
-			add_err(err, errlen, &nerr, path, lineno, "too many entries");
+		if (parse_line(hm, &cap, line, path, lineno, err, errlen, &nerr) == -1)
 			break;
-		}
-		if (hm->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			if ((ne = reallocarray(hm->e, cap, sizeof(*ne))) == NULL) {
-				add_err(err, errlen, &nerr, path, lineno, "out of memory");
-				break;
-			}
-			hm->e = ne;
-		}
-		if ((hm->e[hm->n].fqdn = strdup(tok[0])) == NULL) {
-			add_err(err, errlen, &nerr, path, lineno, "out of memory");
-			break;
-		}
-		util_strlcpy(hm->e[hm->n].addr, tok[1], HOSTMAP_ADDR_MAX);
-		hm->n++;
 	}
 	if (hm->n > 0)
 		qsort(hm->e, hm->n, sizeof(*hm->e), cmp_entry);

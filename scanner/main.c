@@ -10,10 +10,10 @@
  *   fix (--all-affected [--site CODE] | FQDN...) [--dry-run] [--confirm N]  queue fix jobs as cli:<user>,
  *       run them now, one line per host; exit 0 if all written/already_correct/would_write, else 2 (fix.c).
  *   rollback JOB_ID  queue and run the rollback of a written fix job (fix.c).
- *   (no mode flag)  the scan daemon: every [scan] interval and on queued scan requests (scan.c), and the
- *       queued fix/rollback jobs (fix.c, polled every second).
- * Flags are parsed here; every mode is one function call into its own module, so main() stays the map of
- * modes and processes.  The scan and fix machinery is added by the issues that build it.
+ *   (no mode flag)  the scan daemon: every [scan] interval and on queued scan requests, and the queued
+ *       fix/rollback jobs, polled every second (daemon.c).
+ * Flags are parsed here; every mode is one entry of modes[] below, one call into its own module, so the table
+ * is the map of modes and processes (the dpfleet-scanner(8) man page describes each).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,6 +31,67 @@
 
 #define DEFAULT_CONF	"/etc/dpfleet/scanner.conf"
 
+enum mode { MODE_DAEMON, MODE_INVENTORY, MODE_ONCE, MODE_FIX, MODE_ROLLBACK };
+
+/* What the command line asked. */
+struct opts {
+	const char	*file;
+	int		 debug, verbose, check, json, fixopts;
+	enum mode	 mode;
+	struct fix_order fo;
+	long long	 rollback_job;
+};
+
+static int
+run_daemon(const struct config *conf, const struct opts *o)
+{
+	if (!o->debug && daemon(0, 0) == -1)
+		fatal("daemon");
+	return daemon_run(conf);
+}
+
+static int
+run_inventory(const struct config *conf, const struct opts *o)
+{
+	return inventory_run(conf, o->json);
+}
+
+static int
+run_once(const struct config *conf, const struct opts *o)
+{
+	(void)o;
+	return scan_once(conf);
+}
+
+static int
+run_fix(const struct config *conf, const struct opts *o)
+{
+	return fix_cli(conf, &o->fo);
+}
+
+static int
+run_rollback(const struct config *conf, const struct opts *o)
+{
+	return fix_cli_rollback(conf, (int64_t)o->rollback_job);
+}
+
+/*
+ * The process table: every mode, the module it runs, and the processes it makes.  The parent process of each
+ * holds the state DB and the site DB connection; only the workers (worker.c, forked by sched.c) hold the
+ * Windows credentials and talk SMB.
+ */
+static const struct {
+	enum mode	 mode;
+	int		(*run)(const struct config *, const struct opts *);
+	const char	*what;
+} modes[] = {
+	{ MODE_DAEMON, run_daemon, "daemon.c: scans (scan.c) and fix jobs (fixpoll.c, fixrun.c); workers" },
+	{ MODE_INVENTORY, run_inventory, "inventory.c: site DB to state DB; no workers" },
+	{ MODE_ONCE, run_once, "scan.c: one scan run; workers" },
+	{ MODE_FIX, run_fix, "fix.c: queue and run fix jobs (fixrun.c); workers" },
+	{ MODE_ROLLBACK, run_rollback, "fix.c: queue and run a rollback (fixrun.c); workers" },
+};
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -43,18 +104,10 @@ usage(void)
 	exit(1);
 }
 
-int
-main(int argc, char *argv[])
+/* The flags; getopt_long has moved every option before the operands (GNU getopt). */
+static void
+parse_flags(int argc, char *argv[], struct opts *o)
 {
-	struct config conf;
-	const char *file = DEFAULT_CONF;
-	char errs[8192];
-	int ch, debug = 0, verbose = 0, check = 0, nerr;
-	enum { MODE_DAEMON, MODE_INVENTORY, MODE_ONCE, MODE_FIX, MODE_ROLLBACK } mode = MODE_DAEMON;
-	int json = 0, fixopts = 0;
-	struct fix_order fo;
-	long long rollback_job = 0;
-	char *end;
 	enum { OPT_INVENTORY = 256, OPT_JSON, OPT_ONCE, OPT_ALL_AFFECTED, OPT_DRY_RUN, OPT_SITE, OPT_CONFIRM };
 	static const struct option longopts[] = {
 		{ "inventory",	no_argument,	NULL,	OPT_INVENTORY },
@@ -66,76 +119,88 @@ main(int argc, char *argv[])
 		{ "confirm",	required_argument, NULL, OPT_CONFIRM },
 		{ NULL,		0,		NULL,	0 },
 	};
-
-	memset(&fo, 0, sizeof(fo));
+	char *end;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "df:nv", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'd': debug = 1; break;
-		case 'f': file = optarg; break;
-		case 'n': check = 1; break;
-		case 'v': verbose++; break;
-		case OPT_INVENTORY: mode = MODE_INVENTORY; break;
-		case OPT_JSON: json = 1; break;
-		case OPT_ONCE: mode = MODE_ONCE; break;
-		case OPT_ALL_AFFECTED: fo.all_affected = 1; fixopts = 1; break;
-		case OPT_DRY_RUN: fo.dry_run = 1; fixopts = 1; break;
-		case OPT_SITE: fo.site = optarg; fixopts = 1; break;
+		case 'd': o->debug = 1; break;
+		case 'f': o->file = optarg; break;
+		case 'n': o->check = 1; break;
+		case 'v': o->verbose++; break;
+		case OPT_INVENTORY: o->mode = MODE_INVENTORY; break;
+		case OPT_JSON: o->json = 1; break;
+		case OPT_ONCE: o->mode = MODE_ONCE; break;
+		case OPT_ALL_AFFECTED: o->fo.all_affected = 1; o->fixopts = 1; break;
+		case OPT_DRY_RUN: o->fo.dry_run = 1; o->fixopts = 1; break;
+		case OPT_SITE: o->fo.site = optarg; o->fixopts = 1; break;
 		case OPT_CONFIRM:
-			fo.confirm = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || fo.confirm < 1)
+			o->fo.confirm = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o->fo.confirm < 1)
 				usage();
-			fixopts = 1;
+			o->fixopts = 1;
 			break;
 		default: usage();
 		}
 	}
-	/* Subcommands: `fix` and `rollback` (GNU getopt has moved every option before them). */
-	if (optind < argc && mode == MODE_DAEMON && strcmp(argv[optind], "fix") == 0) {
-		mode = MODE_FIX;
-		fo.hosts = (const char *const *)&argv[optind + 1];
-		fo.nhosts = (size_t)(argc - optind - 1);
-		if ((fo.nhosts > 0) == (fo.all_affected != 0) || (fo.site != NULL && !fo.all_affected))
+}
+
+/* The subcommands `fix` and `rollback`, then the combinations refused. */
+static void
+parse_subcommand(int argc, char *argv[], struct opts *o)
+{
+	char *end;
+
+	if (optind < argc && o->mode == MODE_DAEMON && strcmp(argv[optind], "fix") == 0) {
+		o->mode = MODE_FIX;
+		o->fo.hosts = (const char *const *)&argv[optind + 1];
+		o->fo.nhosts = (size_t)(argc - optind - 1);
+		if ((o->fo.nhosts > 0) == (o->fo.all_affected != 0) || (o->fo.site != NULL && !o->fo.all_affected))
 			usage();
 		optind = argc;
-	} else if (optind + 2 == argc && mode == MODE_DAEMON && strcmp(argv[optind], "rollback") == 0) {
-		mode = MODE_ROLLBACK;
-		rollback_job = strtoll(argv[optind + 1], &end, 10);
-		if (argv[optind + 1][0] == '\0' || *end != '\0' || rollback_job < 1)
+	} else if (optind + 2 == argc && o->mode == MODE_DAEMON && strcmp(argv[optind], "rollback") == 0) {
+		o->mode = MODE_ROLLBACK;
+		o->rollback_job = strtoll(argv[optind + 1], &end, 10);
+		if (argv[optind + 1][0] == '\0' || *end != '\0' || o->rollback_job < 1)
 			usage();
 		optind = argc;
 	}
-	if (optind != argc || (json && mode != MODE_INVENTORY) || (check && mode != MODE_DAEMON) ||
-	    (fixopts && mode != MODE_FIX))
+	if (optind != argc || (o->json && o->mode != MODE_INVENTORY) || (o->check && o->mode != MODE_DAEMON) ||
+	    (o->fixopts && o->mode != MODE_FIX))
 		usage();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config conf;
+	struct opts o;
+	char errs[8192];
+	size_t i;
+	int nerr;
+
+	memset(&o, 0, sizeof(o));
+	o.file = DEFAULT_CONF;
+	o.mode = MODE_DAEMON;
+	parse_flags(argc, argv, &o);
+	parse_subcommand(argc, argv, &o);
 	/* A one-shot CLI mode talks to its operator on stderr, like -d and -n. */
-	log_init(debug || check || mode != MODE_DAEMON, verbose, "dpfleet-scanner");
+	log_init(o.debug || o.check || o.mode != MODE_DAEMON, o.verbose, "dpfleet-scanner");
 
 	/* Every error at once: the files the parsed keys name are checked even when other lines were bad. */
-	nerr = config_load(file, CONFIG_SCANNER, &conf, errs, sizeof(errs));
+	nerr = config_load(o.file, CONFIG_SCANNER, &conf, errs, sizeof(errs));
 	if (nerr != -1)
 		nerr += config_check_files(&conf, errs, sizeof(errs));
 	if (nerr != 0) {
 		fputs(errs, stderr);
 		return 1;
 	}
-	if (check) {
+	if (o.check) {
 		printf("configuration OK\n");
 		return 0;
 	}
-	switch (mode) {
-	case MODE_INVENTORY:
-		return inventory_run(&conf, json);
-	case MODE_ONCE:
-		return scan_once(&conf);
-	case MODE_FIX:
-		return fix_cli(&conf, &fo);
-	case MODE_ROLLBACK:
-		return fix_cli_rollback(&conf, (int64_t)rollback_job);
-	case MODE_DAEMON:
-		if (!debug && daemon(0, 0) == -1)
-			fatal("daemon");
-		return daemon_run(&conf);
-	}
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (modes[i].mode == o.mode)
+			return modes[i].run(&conf, &o);
 	return 1;
 }

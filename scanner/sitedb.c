@@ -1,17 +1,18 @@
 /*
  * sitedb.c — the scanner's read-only client of the ConfigMgr site database, over FreeTDS DB-Library.
  *
- * Called by the inventory mode (scanner/inventory.c) and later by the scan scheduler: sitedb_global_init()
- * once per process, then sitedb_open(), sitedb_read_fleet(), sitedb_close().  It issues SELECT statements
- * only (the scan account needs db_datareader and nothing else, NOTES §1).  The whole fleet is read into a
- * struct store_fleet before the caller writes anything, so a failure half way leaves the state DB alone.
+ * Called by the inventory mode (scanner/inventory.c) and parent.c (scans, fix jobs): sitedb_global_init() once
+ * per process, then sitedb_open(), sitedb_read_fleet(), sitedb_close().  It issues SELECT statements only (the
+ * scan account needs db_datareader and nothing else, doc/FIELD-NOTES.md, "Site database and FreeTDS").  The
+ * whole fleet is read into a struct store_fleet before the caller writes anything, so a failure half way leaves
+ * the state DB alone.
  *
- * Connection (NOTES §3): TDS 7.x from scanner.conf tds_version (7.4 default), client charset UTF-8 (else
- * NVARCHAR arrives as iso_1), application name "dpfleet-scanner".  Encryption can only be chosen in a
- * freetds.conf, so sitedb_open() writes a private one (a [global] section with `encryption = ...` and a
- * [dpfleet-sitedb] section with host and port) into a fresh mode-0700 directory, points FREETDSCONF at it
- * for the life of the connection and removes both at close.  The password comes from the secrecy-checked
- * password_file, is wiped as soon as dbopen() returns and never reaches a log line.
+ * Connection (doc/FIELD-NOTES.md, "Site database and FreeTDS"): TDS 7.x from scanner.conf tds_version (7.4
+ * default), client charset UTF-8 (else NVARCHAR arrives as iso_1), application name "dpfleet-scanner".
+ * Encryption can only be chosen in a freetds.conf, so sitedb_open() writes a private one (a [global] section
+ * with `encryption = ...` and a [dpfleet-sitedb] section with host and port) into a fresh mode-0700 directory,
+ * points FREETDSCONF at it for the life of the connection and removes both at close.  The password comes from
+ * the secrecy-checked password_file, is wiped as soon as dbopen() returns and never reaches a log line.
  *
  * Errors: DB-Library's error and message handlers are process-wide (installed once by
  * sitedb_global_init); they write what happened into the struct sitedb of the connection, found with
@@ -582,7 +583,7 @@ run_query(struct sitedb *db, const char *sql, int ncols, const char *what, row_f
 
 static const char SQL_SITES[] =
 	"SELECT SiteCode, SiteName, Type, ReportingSiteCode, ServerName, InstallDir FROM v_Site";
-/* The KB 4469580 join (NOTES §1); ComponentName is deliberately not used. */
+/* The KB 4469580 join (doc/FIELD-NOTES.md, "The fault"); ComponentName is deliberately not used. */
 static const char SQL_VALUES[] =
 	"SELECT SD.SiteCode, SCP.Value1 FROM SC_Component SC"
 	" JOIN SC_SiteDefinition SD ON SD.SiteNumber = SC.SiteNumber"

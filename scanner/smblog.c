@@ -3,12 +3,13 @@
  * DP's SMSPXE.log/.lo_ (SMS_DP$ sms/logs, else ADMIN$ CCM/Logs) and the site server's SMS_<CODE>/Logs/CertMgr.log;
  * logparse.c parses what comes back.
  *
- * Assumptions (NOTES §5): libsmbclient is not thread-safe and keeps process-wide state (loadparm), so a process
- * holds at most one struct smblog and uses it from one thread.  Credentials reach libsmbclient only through the
- * auth callback (smbc_setOptionUserData carries them; the fallback setter alone gave anonymous sessions), and
- * anonymous login is disabled, Kerberos is off (we connect to addresses, which have no SPN: NTLMSSP).  Protocols
- * are pinned to SMB2_02..SMB3_11 on the context itself, and after smbc_init_context the host's smb.conf is
- * replaced by an empty configuration so only what we set applies.
+ * Assumptions (doc/FIELD-NOTES.md, "SMB and Samba as a client"): libsmbclient is not thread-safe and keeps
+ * process-wide state (loadparm), so a process holds at most one struct smblog and uses it from one thread.
+ * Credentials reach libsmbclient only through the auth callback (smbc_setOptionUserData carries them; the
+ * fallback setter alone gave anonymous sessions), and anonymous login is disabled, Kerberos is off (we connect
+ * to addresses, which have no SPN: NTLMSSP).  Protocols are pinned to SMB2_02..SMB3_11 on the context itself,
+ * and after smbc_init_context the host's smb.conf is replaced by an empty configuration so only what we set
+ * applies.
  * Only the tail is read: fstat, lseek to max(0, size - tail), read at most tail bytes (a file that grows between
  * fstat and read still yields at most tail bytes).  errno from libsmbclient (mapped from NTSTATUS) is turned into
  * enum smblog_status; the mapping was measured against Samba 4.17 smbd (tests/integration/smblog_smbd_test.py).

@@ -304,6 +304,68 @@ job_read_result(const struct rrp_read *r, struct msg_fix_res *res)
 }
 
 /*
+ * A job step's write (the op names which), on io's connection *c: fills res->write, werr and detail.  When
+ * the write's fate is unknown, *c is replaced by a fresh connection for the read-back.  0 go on to the read,
+ * -1 no connection left (res says why).
+ */
+static int
+job_write(struct wk *w, const struct msg_fix_req *req, const char *addr, struct rpc_conn **c, struct rrp_io *io,
+    struct msg_fix_res *res)
+{
+	enum rrp_status wst = RRP_FAILED;
+	enum rpc_fail why;
+	uint32_t werr = 0;
+	char err[512];
+	int rc = 0;
+
+	switch (req->op) {
+	case MSG_FIX_OP_WRITE:
+		rc = rrp_write_multisz(io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST,
+		    (const char *const *)req->elems, req->nelems, &wst, &werr, err, sizeof(err));
+		break;
+	case MSG_FIX_OP_RESTORE:
+		rc = rrp_write_raw(io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, req->value_type, req->data,
+		    req->data_len, &wst, &werr, err, sizeof(err));
+		break;
+	case MSG_FIX_OP_DELETE:
+		rc = rrp_delete_value(io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &wst, &werr, err,
+		    sizeof(err));
+		if (rc == 0 && wst == RRP_VALUE_ABSENT)
+			wst = RRP_OK;	/* already absent: the state asked for */
+		break;
+	}
+	if (req->op != MSG_FIX_OP_READ) {
+		if (rc == -1) {
+			/* Whether it landed is unknown; the read below (on a fresh connection) tells. */
+			res->write = MSG_WRITE_UNKNOWN;
+			res->detail = dup_capped(err, 1024);
+			rpc_close(*c);
+			*c = NULL;
+			if (rpc_connect(c, addr, req->fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
+			    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
+				res->reg = MSG_REG_UNREACHABLE;
+				res->reason = strdup(rpc_fail_str(why));
+				return -1;
+			}
+			io->ctx = *c;
+		} else {
+			res->werr = werr;
+			switch (wst) {
+			case RRP_OK: res->write = MSG_WRITE_OK; break;
+			case RRP_DENIED: res->write = MSG_WRITE_DENIED; break;
+			case RRP_KEY_ABSENT: res->write = MSG_WRITE_KEY_ABSENT; break;
+			default:
+				res->write = MSG_WRITE_FAILED;
+				snprintf(err, sizeof(err), "write: WERROR %u", werr);
+				res->detail = strdup(err);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * A fix or rollback step (type MSG_FIX_REQ or MSG_ROLLBACK_REQ): connect, run the write the op names (none for
  * READ), then read the value (back).  Replies with the same payload layout for both kinds.
  */
@@ -315,11 +377,8 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	struct rpc_conn *c = NULL;
 	struct rrp_io io;
 	struct rrp_read r;
-	enum rrp_status wst = RRP_FAILED;
 	enum rpc_fail why;
-	uint32_t werr = 0;
 	char err[512], addr[HOSTMAP_ADDR_MAX];
-	int rc = 0;
 
 	if ((type == MSG_FIX_REQ ? msg_dec_fix_req(p, n, &req, err, sizeof(err)) :
 	    msg_dec_rollback_req(p, n, &req, err, sizeof(err))) == -1)
@@ -345,50 +404,8 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
-	switch (req.op) {
-	case MSG_FIX_OP_WRITE:
-		rc = rrp_write_multisz(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST,
-		    (const char *const *)req.elems, req.nelems, &wst, &werr, err, sizeof(err));
-		break;
-	case MSG_FIX_OP_RESTORE:
-		rc = rrp_write_raw(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, req.value_type, req.data,
-		    req.data_len, &wst, &werr, err, sizeof(err));
-		break;
-	case MSG_FIX_OP_DELETE:
-		rc = rrp_delete_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &wst, &werr, err,
-		    sizeof(err));
-		if (rc == 0 && wst == RRP_VALUE_ABSENT)
-			wst = RRP_OK;	/* already absent: the state asked for */
-		break;
-	}
-	if (req.op != MSG_FIX_OP_READ) {
-		if (rc == -1) {
-			/* Whether it landed is unknown; the read below (on a fresh connection) tells. */
-			res.write = MSG_WRITE_UNKNOWN;
-			res.detail = dup_capped(err, 1024);
-			rpc_close(c);
-			c = NULL;
-			if (rpc_connect(&c, addr, req.fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-			    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
-				res.reg = MSG_REG_UNREACHABLE;
-				res.reason = strdup(rpc_fail_str(why));
-				goto reply;
-			}
-			io.ctx = c;
-		} else {
-			res.werr = werr;
-			switch (wst) {
-			case RRP_OK: res.write = MSG_WRITE_OK; break;
-			case RRP_DENIED: res.write = MSG_WRITE_DENIED; break;
-			case RRP_KEY_ABSENT: res.write = MSG_WRITE_KEY_ABSENT; break;
-			default:
-				res.write = MSG_WRITE_FAILED;
-				snprintf(err, sizeof(err), "write: WERROR %u", werr);
-				res.detail = strdup(err);
-				break;
-			}
-		}
-	}
+	if (req.op != MSG_FIX_OP_READ && job_write(w, &req, addr, &c, &io, &res) == -1)
+		goto reply;
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
 		res.reg = MSG_REG_UNREACHABLE;
 		res.reason = strdup(read_fail_word(c));
