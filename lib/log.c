@@ -4,8 +4,9 @@
  * Modelled on OpenBSD relayd's log.c.  The sink is chosen once by log_init(): with debug set the messages go
  * to stderr (the daemon runs in the foreground under -d, and tests read stderr), otherwise to syslog with the
  * daemon's ident.  The only state is the sink choice and the verbosity, set from main() before any worker is
- * forked; this is the one piece of process-wide state the style guide allows outside main, because syslog
- * itself is process-wide.  Messages never carry secrets: callers log names and reasons, never passwords.
+ * forked; this is the one piece of process-wide state doc/HACKING.md ("Module rules") allows outside main,
+ * because syslog itself is process-wide.  Messages never carry secrets: callers log names and reasons, never
+ * passwords.
  */
 #include "log.h"
 
