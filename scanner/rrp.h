@@ -67,9 +67,6 @@ struct rrp_handle {
 int	 rrp_enc_open_hklm(struct dbuf *out, uint32_t access, char *err, size_t errlen);
 int	 rrp_enc_open_key(struct dbuf *out, const struct rrp_handle *parent, const char *path,
 	    uint32_t access, char *err, size_t errlen);
-/* Subkey created (or opened if present) under parent; class empty, no security attributes. */
-int	 rrp_enc_create_key(struct dbuf *out, const struct rrp_handle *parent, const char *path,
-	    uint32_t access, char *err, size_t errlen);
 int	 rrp_enc_close_key(struct dbuf *out, const struct rrp_handle *h, char *err, size_t errlen);
 /* bufsize 0 = size probe (NULL data pointer); otherwise a data fetch offering bufsize bytes. */
 int	 rrp_enc_query_value(struct dbuf *out, const struct rrp_handle *h, const char *name,
@@ -88,9 +85,6 @@ int	 rrp_dec_open_hklm(const uint8_t *p, size_t n, struct rrp_handle *h, uint32_
 	    char *err, size_t errlen);
 int	 rrp_dec_open_key(const uint8_t *p, size_t n, struct rrp_handle *h, uint32_t *werr,
 	    char *err, size_t errlen);
-/* *disposition: 1 created, 2 opened existing, 0 if the server returned no disposition. */
-int	 rrp_dec_create_key(const uint8_t *p, size_t n, struct rrp_handle *h, uint32_t *disposition,
-	    uint32_t *werr, char *err, size_t errlen);
 int	 rrp_dec_close_key(const uint8_t *p, size_t n, uint32_t *werr, char *err, size_t errlen);
 int	 rrp_dec_set_value(const uint8_t *p, size_t n, uint32_t *werr, char *err, size_t errlen);
 int	 rrp_dec_delete_value(const uint8_t *p, size_t n, uint32_t *werr, char *err, size_t errlen);
@@ -189,8 +183,5 @@ int	 rrp_write_multisz(const struct rrp_io *io, const char *key, const char *nam
 /* Delete `name` under HKLM\key (rollback to "absent").  Same contract; RRP_VALUE_ABSENT if it was absent. */
 int	 rrp_delete_value(const struct rrp_io *io, const char *key, const char *name, enum rrp_status *st,
 	    uint32_t *werr, char *err, size_t errlen);
-/* Create (or open) HKLM\key; used by tests and lab tooling.  Same contract. */
-int	 rrp_create_key(const struct rrp_io *io, const char *key, enum rrp_status *st, uint32_t *werr,
-	    char *err, size_t errlen);
 
 #endif

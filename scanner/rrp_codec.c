@@ -1,6 +1,6 @@
 /*
  * rrp_codec.c — our own MS-RRP (winreg) codec: NDR encoders for the request stubs of OpenHKLM (2), CloseKey (5),
- * CreateKey (6), DeleteValue (8), OpenKey (15), QueryValue (17) and SetValue (22), bounds-checked decoders for
+ * DeleteValue (8), OpenKey (15), QueryValue (17) and SetValue (22), bounds-checked decoders for
  * their response stubs, and strict REG_MULTI_SZ <-> UTF-8 conversion (lib/utf.c).  Called by rrp_ops.c (the
  * registry operations), and by unit tests / the fuzzer with byte vectors.  Pure: no I/O, no state.
  *
@@ -16,10 +16,10 @@
 
 #include "dbuf.h"
 #include "rrp.h"
+#include "rrp_ndr.h"
 #include "utf.h"
 #include "util.h"
 
-#define REF_BASE	0x00020000u	/* first referent id; later ones step by 4 like MIDL/PIDL do */
 
 /* ---------------------------------------------------------------- encoding buffer */
 
@@ -33,7 +33,7 @@ put_bytes(struct dbuf *b, const void *p, size_t n, char *err, size_t errlen)
 	return util_err(err, errlen, "out of memory");
 }
 
-static int
+int
 put_align4(struct dbuf *b, char *err, size_t errlen)
 {
 	static const uint8_t zero[4];
@@ -41,7 +41,7 @@ put_align4(struct dbuf *b, char *err, size_t errlen)
 	return put_bytes(b, zero, (4 - (b->len & 3)) & 3, err, errlen);
 }
 
-static int
+int
 put_u16(struct dbuf *b, uint16_t v, char *err, size_t errlen)
 {
 	uint8_t	 x[2] = { v & 0xff, v >> 8 };
@@ -49,7 +49,7 @@ put_u16(struct dbuf *b, uint16_t v, char *err, size_t errlen)
 	return put_bytes(b, x, 2, err, errlen);
 }
 
-static int
+int
 put_u32(struct dbuf *b, uint32_t v, char *err, size_t errlen)
 {
 	uint8_t	 x[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
@@ -59,7 +59,7 @@ put_u32(struct dbuf *b, uint32_t v, char *err, size_t errlen)
 	return put_bytes(b, x, 4, err, errlen);
 }
 
-static int
+int
 put_handle(struct dbuf *b, const struct rrp_handle *h, char *err, size_t errlen)
 {
 	if (put_align4(b, err, errlen) == -1)
@@ -74,7 +74,7 @@ put_handle(struct dbuf *b, const struct rrp_handle *h, char *err, size_t errlen)
  * before the next aligned item, never after the last one: DeleteValue, whose name is its last member, ends on
  * the name's NUL (86 bytes for IssuingCertificateList, as Samba's NDR and Wireshark's winreg dissector count).
  */
-static int
+int
 put_string(struct dbuf *b, const char *s, uint32_t refid, char *err, size_t errlen)
 {
 	uint16_t	 units[RRP_NAME_MAX + 1];
@@ -100,14 +100,14 @@ put_string(struct dbuf *b, const char *s, uint32_t refid, char *err, size_t errl
 }
 
 /* Every encoder starts from an empty stub capped at RRP_REPLY_MAX, and leaves it empty when it fails. */
-static void
+void
 enc_begin(struct dbuf *out)
 {
 	dbuf_free(out);
 	dbuf_init(out, RRP_REPLY_MAX);
 }
 
-static int
+int
 enc_fail(struct dbuf *out)
 {
 	dbuf_free(out);
@@ -133,26 +133,6 @@ rrp_enc_open_key(struct dbuf *out, const struct rrp_handle *parent, const char *
 	    put_string(out, path, REF_BASE, err, errlen) == -1 ||
 	    put_u32(out, 0, err, errlen) == -1 ||		/* options */
 	    put_u32(out, access, err, errlen) == -1)
-		return enc_fail(out);
-	return 0;
-}
-
-int
-rrp_enc_create_key(struct dbuf *out, const struct rrp_handle *parent, const char *path, uint32_t access,
-    char *err, size_t errlen)
-{
-	enc_begin(out);
-	if (put_handle(out, parent, err, errlen) == -1 ||
-	    put_string(out, path, REF_BASE, err, errlen) == -1 ||
-	    put_align4(out, err, errlen) == -1 ||		/* class is a 4-aligned struct */
-	    put_u16(out, 0, err, errlen) == -1 ||		/* class: empty, NULL buffer */
-	    put_u16(out, 0, err, errlen) == -1 ||
-	    put_u32(out, 0, err, errlen) == -1 ||
-	    put_u32(out, 0, err, errlen) == -1 ||		/* options: REG_OPTION_NON_VOLATILE */
-	    put_u32(out, access, err, errlen) == -1 ||
-	    put_u32(out, 0, err, errlen) == -1 ||		/* security attributes: NULL */
-	    put_u32(out, REF_BASE + 4, err, errlen) == -1 ||	/* disposition: unique pointer */
-	    put_u32(out, 0, err, errlen) == -1)
 		return enc_fail(out);
 	return 0;
 }
@@ -227,12 +207,6 @@ rrp_enc_delete_value(struct dbuf *out, const struct rrp_handle *h, const char *n
 
 /* ---------------------------------------------------------------- decoding */
 
-struct rd {
-	const uint8_t	*p;
-	size_t		 n;
-	size_t		 off;
-	const char	*what;		/* stub name, for messages */
-};
 
 static int
 rd_align4(struct rd *r, char *err, size_t errlen)
@@ -245,7 +219,7 @@ rd_align4(struct rd *r, char *err, size_t errlen)
 	return 0;
 }
 
-static int
+int
 rd_u32(struct rd *r, uint32_t *v, char *err, size_t errlen)
 {
 	const uint8_t	*q;
@@ -260,7 +234,7 @@ rd_u32(struct rd *r, uint32_t *v, char *err, size_t errlen)
 	return 0;
 }
 
-static int
+int
 rd_handle(struct rd *r, struct rrp_handle *h, char *err, size_t errlen)
 {
 	if (rd_align4(r, err, errlen) == -1)
@@ -272,7 +246,7 @@ rd_handle(struct rd *r, struct rrp_handle *h, char *err, size_t errlen)
 	return 0;
 }
 
-static int
+int
 rd_end(struct rd *r, char *err, size_t errlen)
 {
 	if (r->off != r->n)
@@ -280,7 +254,7 @@ rd_end(struct rd *r, char *err, size_t errlen)
 	return 0;
 }
 
-static void
+void
 rd_init(struct rd *r, const uint8_t *p, size_t n, const char *what)
 {
 	r->p = p;
@@ -343,24 +317,6 @@ int
 rrp_dec_delete_value(const uint8_t *p, size_t n, uint32_t *werr, char *err, size_t errlen)
 {
 	return dec_werr("DeleteValue reply", p, n, werr, err, errlen);
-}
-
-int
-rrp_dec_create_key(const uint8_t *p, size_t n, struct rrp_handle *h, uint32_t *disposition, uint32_t *werr,
-    char *err, size_t errlen)
-{
-	struct rd	 r;
-	uint32_t	 ptr;
-
-	rd_init(&r, p, n, "CreateKey reply");
-	*disposition = 0;
-	if (rd_handle(&r, h, err, errlen) == -1 || rd_u32(&r, &ptr, err, errlen) == -1)
-		return -1;
-	if (ptr != 0 && rd_u32(&r, disposition, err, errlen) == -1)
-		return -1;
-	if (rd_u32(&r, werr, err, errlen) == -1)
-		return -1;
-	return rd_end(&r, err, errlen);
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * rrp_ops.c — the small registry operations the scanner and the fixer run over MS-RRP: read a value, write raw
- * bytes or a multi-string, delete a value, create a key.  Each opens HKLM and the key, runs its stub and closes
- * every handle it opened, moving the stubs rrp_codec.c encodes through a caller-supplied struct rrp_io
+ * bytes or a multi-string, delete a value (creating a key is test-only: rrp_create.c).  Each opens HKLM and
+ * the key, runs its stub and closes every handle it opened, moving the stubs rrp_codec.c encodes through a caller-supplied struct rrp_io
  * (scanner/rpc.c in the workers, a fake in unit tests).  It performs no I/O of its own.
  */
 #include <stdlib.h>
@@ -112,25 +112,17 @@ op_open_hklm(const struct rrp_io *io, struct rrp_handle *h, uint32_t *werr, char
 
 static int
 op_open_key(const struct rrp_io *io, const struct rrp_handle *parent, const char *path, uint32_t access,
-    int create, struct rrp_handle *h, uint32_t *werr, char *err, size_t errlen)
+    struct rrp_handle *h, uint32_t *werr, char *err, size_t errlen)
 {
 	struct dbuf	 req = { 0 };
 	uint8_t		*resp;
 	size_t		 rlen;
-	uint32_t	 disp;
 	int		 rc;
 
-	if (create) {
-		if (rrp_enc_create_key(&req, parent, path, access, err, errlen) == -1 ||
-		    io_call(io, RRP_OP_CREATE_KEY, &req, &resp, &rlen, err, errlen) == -1)
-			return -1;
-		rc = rrp_dec_create_key(resp, rlen, h, &disp, werr, err, errlen);
-	} else {
-		if (rrp_enc_open_key(&req, parent, path, access, err, errlen) == -1 ||
-		    io_call(io, RRP_OP_OPEN_KEY, &req, &resp, &rlen, err, errlen) == -1)
-			return -1;
-		rc = rrp_dec_open_key(resp, rlen, h, werr, err, errlen);
-	}
+	if (rrp_enc_open_key(&req, parent, path, access, err, errlen) == -1 ||
+	    io_call(io, RRP_OP_OPEN_KEY, &req, &resp, &rlen, err, errlen) == -1)
+		return -1;
+	rc = rrp_dec_open_key(resp, rlen, h, werr, err, errlen);
 	free(resp);
 	return rc;
 }
@@ -283,7 +275,7 @@ rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, st
 		goto done;
 	}
 	have_hklm = 1;
-	if (op_open_key(io, &hklm, key, RRP_KEY_READ, 0, &hk, &werr, err, errlen) == -1)
+	if (op_open_key(io, &hklm, key, RRP_KEY_READ, &hk, &werr, err, errlen) == -1)
 		goto done;
 	if (werr != RRP_WERR_OK) {
 		r->status = werr_status(werr, 1);
@@ -301,9 +293,9 @@ done:
 	return rc;
 }
 
-/* Open HKLM\key for writing (or create it) and run one stub on the key handle. */
+/* Open HKLM\key for writing and run one stub on the key handle. */
 static int
-write_op(const struct rrp_io *inner, const char *key, int create, uint32_t opnum, const char *name,
+write_op(const struct rrp_io *inner, const char *key, uint32_t opnum, const char *name,
     uint32_t type, const uint8_t *data, size_t len, enum rrp_status *st, uint32_t *werr, char *err, size_t errlen)
 {
 	struct guarded_io	 g = { inner, 0 };
@@ -324,7 +316,7 @@ write_op(const struct rrp_io *inner, const char *key, int create, uint32_t opnum
 		goto done;
 	}
 	have_hklm = 1;
-	if (op_open_key(io, &hklm, key, RRP_KEY_READ | RRP_KEY_SET_VALUE, create, &hk, werr, err, errlen) == -1)
+	if (op_open_key(io, &hklm, key, RRP_KEY_READ | RRP_KEY_SET_VALUE, &hk, werr, err, errlen) == -1)
 		goto done;
 	if (*werr != RRP_WERR_OK) {
 		*st = werr_status(*werr, 1);
@@ -332,11 +324,6 @@ write_op(const struct rrp_io *inner, const char *key, int create, uint32_t opnum
 		goto done;
 	}
 	have_key = 1;
-	if (opnum == RRP_OP_CREATE_KEY) {
-		*st = RRP_OK;
-		rc = 0;
-		goto done;
-	}
 	if (opnum == RRP_OP_SET_VALUE) {
 		if (rrp_enc_set_value(&req, &hk, name, type, data, len, err, errlen) == -1 ||
 		    io_call(io, opnum, &req, &resp, &rlen, err, errlen) == -1 ||
@@ -368,7 +355,7 @@ rrp_write_raw(const struct rrp_io *io, const char *key, const char *name, uint32
 	*werr = 0;
 	if (len > RRP_VALUE_MAX)
 		return util_err(err, errlen, "value of %zu bytes over the %u-byte cap", len, RRP_VALUE_MAX);
-	return write_op(io, key, 0, RRP_OP_SET_VALUE, name, type, data, len, st, werr, err, errlen);
+	return write_op(io, key, RRP_OP_SET_VALUE, name, type, data, len, st, werr, err, errlen);
 }
 
 int
@@ -392,12 +379,5 @@ int
 rrp_delete_value(const struct rrp_io *io, const char *key, const char *name, enum rrp_status *st,
     uint32_t *werr, char *err, size_t errlen)
 {
-	return write_op(io, key, 0, RRP_OP_DELETE_VALUE, name, 0, NULL, 0, st, werr, err, errlen);
-}
-
-int
-rrp_create_key(const struct rrp_io *io, const char *key, enum rrp_status *st, uint32_t *werr,
-    char *err, size_t errlen)
-{
-	return write_op(io, key, 1, RRP_OP_CREATE_KEY, NULL, 0, NULL, 0, st, werr, err, errlen);
+	return write_op(io, key, RRP_OP_DELETE_VALUE, name, 0, NULL, 0, st, werr, err, errlen);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rrp.h"
+#include "rrp_create.h"
 #include "util.h"
 
 struct feed {

@@ -29,6 +29,7 @@
 
 #include "rpc.h"
 #include "rrp.h"
+#include "rrp_create.h"
 #include "util.h"
 
 struct trace_ctx {

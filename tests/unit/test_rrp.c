@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "rrp.h"
+#include "rrp_create.h"
 #include "util.h"
 
 /* ---- vectors captured on the wire (hex of the NDR stubs) */
