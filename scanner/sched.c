@@ -27,6 +27,9 @@
  * Task life:  new ──dispatch──> running ──report: done() 0/-1, or stopped──> finished
  *                                 ^   └──report: done() SCHED_RETRY──> waiting (not_before)
  *                                 └──────────── next_task (due, idle worker) ──────┘
+ * Length: over 600 lines because the pool's state (slots, the task queue, the waiting list) and the one poll
+ * loop that moves it are one machine: spawning, dispatch, deadlines, retries and reaping all change the same
+ * slot table, and the drawings above hold for the file as a whole.
  */
 #include "sched.h"
 #include "log.h"

@@ -28,6 +28,9 @@
  *
  * Every value from the server is bounds-checked against dbdatlen() and a hard cap before it is copied;
  * identifiers that do not fit are an error, display names are cut at a UTF-8 boundary.
+ * Length: over 600 lines because the connection (private freetds.conf, login, timeouts) and the checked
+ * column readers are used only by the fleet's queries here; together they are this module's one job, reading
+ * the fleet, behind a four-function sitedb.h.
  */
 #include <sybfront.h>
 #include <sybdb.h>

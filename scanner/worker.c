@@ -10,7 +10,10 @@
  * back is capped to msg.h's limits (evidence lines truncated at MSG_LINE_MAX - 1 bytes on a UTF-8 boundary).
  * The scan never writes to a host.  Fix/rollback requests (serve_job) write only what the request names, to
  * IssuingCertificateList under the existing Security key (never creating it), and always read the value back
- * in the same request; the parent (fix.c) decides the job's outcome from those facts.
+ * in the same request; the parent (fixrun.c, fixdecide.c) decides the job's outcome from those facts.
+ * Length: just over 600 lines because it is the whole worker process: its secrets, its one SMB context and
+ * the three request kinds share the struct wk and its exit path; splitting it would spread the code that
+ * holds the password over several files.
  */
 #include "worker.h"
 #include "hostmap.h"
