@@ -17,7 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import checks  # noqa: E402  (tests/lib/checks.py: the counted checks the server tests use)
 
 
 def server_binary():
@@ -232,47 +234,15 @@ class Session:
         return h
 
 
-class Runner:
-    """Runs named checks, prints one line each and the closing 'N passed, N failed' line."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def run(self, name, fn):
-        try:
-            fn()
-            self.passed += 1
-            print('ok - %s' % name, flush=True)
-        except Exception:
-            self.failed += 1
-            print('not ok - %s' % name, flush=True)
-            traceback.print_exc(file=sys.stdout)
-
-    def finish(self):
-        print('%d passed, %d failed' % (self.passed, self.failed), flush=True)
-        return 0 if self.failed == 0 and self.passed > 0 else 1
-
-    @contextlib.contextmanager
-    def serving(self, srv):
-        """`with R.serving(srv):` around a test's body: an exception escaping it is one more failure (traceback
-        printed), the server log's tail is printed when anything failed, and srv is closed in every path."""
-        try:
-            yield
-        except Exception:
-            traceback.print_exc(file=sys.stdout)
-            self.failed += 1
-        finally:
-            if self.failed:
-                print('--- server log ---\n' + srv.logtext()[-4000:])
-            srv.close()
-
-
-def check(cond, msg='check failed'):
-    if not cond:
-        raise AssertionError(msg)
-
-
-def eq(got, want, what=''):
-    if got != want:
-        raise AssertionError('%s: got %r, want %r' % (what, got, want))
+@contextlib.contextmanager
+def serving(srv):
+    """`with serving(srv):` around a test's body: an exception escaping it is one more failed check (traceback
+    printed), the server log's tail is printed when any check failed, and srv is closed in every path."""
+    try:
+        yield
+    except Exception:
+        checks.exception('exception outside a test')
+    finally:
+        if checks.nfailed():
+            print('--- server log ---\n' + srv.logtext()[-4000:])
+        srv.close()

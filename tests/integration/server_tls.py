@@ -7,13 +7,14 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server_harness import Server, Runner, check, eq  # noqa: E402
+from server_harness import Server, serving  # noqa: E402  (it puts tests/lib on sys.path)
+import checks  # noqa: E402
+from checks import check, eq  # noqa: E402
 
 
 def main():
     srv = Server(tls=True)
-    R = Runner()
-    with R.serving(srv):
+    with serving(srv):
         srv.add_user('oper', 'operator', 'operator-password-1')
         with open(os.path.join(srv.web, 'index.html'), 'w') as f:
             f.write('<!doctype html><title>tls</title>')
@@ -28,7 +29,7 @@ def main():
                 check(r.returncode == 1 and key.encode() in r.stderr, r.stderr)
             finally:
                 os.chmod(key, 0o600)
-        R.run('-n accepts the TLS config and refuses a group/other-readable key', t_check)
+        checks.run_one('-n accepts the TLS config and refuses a group/other-readable key', t_check)
 
         srv.start()
 
@@ -47,7 +48,7 @@ def main():
             r = srv.request('GET', '/')
             eq(r.status, 200, 'static over TLS')
             check(b'tls' in r.body, 'body')
-        R.run('HTTPS: login sets a Secure cookie, API and static files', t_https)
+        checks.run_one('HTTPS: login sets a Secure cookie, API and static files', t_https)
 
         def t_plain():
             with socket.create_connection(('127.0.0.1', srv.port), timeout=30) as s:
@@ -58,12 +59,12 @@ def main():
                     ans = b''
             check(not ans.startswith(b'HTTP/1.1 200'), ans[:60])
             eq(srv.request('GET', '/healthz').status, 200, 'still up')
-        R.run('plain HTTP on the TLS port gets no page; server stays up', t_plain)
+        checks.run_one('plain HTTP on the TLS port gets no page; server stays up', t_plain)
 
         def t_stop():
             eq(srv.stop(), 0, 'SIGTERM')
-        R.run('SIGTERM stops cleanly', t_stop)
-    return R.finish()
+        checks.run_one('SIGTERM stops cleanly', t_stop)
+    return checks.finish()
 
 
 if __name__ == '__main__':
