@@ -6,7 +6,9 @@
  * daemon's ident.  The only state is the sink choice and the verbosity, set from main() before any worker is
  * forked; this is the one piece of process-wide state doc/HACKING.md ("Module rules") allows outside main,
  * because syslog itself is process-wide.  Messages never carry secrets: callers log names and reasons, never
- * passwords.
+ * passwords.  Every message is formatted into a bounded buffer (LOG_LINE_MAX) and passed through
+ * log_escape() before it reaches a sink, so a URL or a user name holding CR, LF or other control bytes can
+ * never start a forged line (OWASP "Log Injection").
  */
 #include "log.h"
 
@@ -17,8 +19,46 @@
 #include <syslog.h>
 #include <time.h>
 
+#define LOG_LINE_MAX	2048	/* a formatted message is cut to this many bytes before escaping */
+
 static int log_debug_sink;  /* 1: stderr, 0: syslog */
 static int log_verbose;
+
+size_t
+log_escape(const char *in, char *out, size_t outsize)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	char e[4];
+	size_t need = 0, used = 0, n;
+	int cut = 0;
+
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t') {
+			e[0] = '\\';
+			e[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[*p >> 4];
+			e[3] = hex[*p & 0xf];
+			n = 4;
+		} else {
+			e[0] = (char)*p;
+			n = 1;
+		}
+		if (!cut && used + n < outsize) {
+			memcpy(out + used, e, n);
+			used += n;
+		} else
+			cut = 1;	/* never a partial escape, nothing after a cut */
+		need += n;
+	}
+	if (outsize > 0)
+		out[used] = '\0';
+	return need;
+}
 
 void
 log_init(int debug, int verbose, const char *ident)
@@ -42,28 +82,36 @@ log_getverbose(void)
 	return log_verbose;
 }
 
+/* Format, append ": strerror(saved)" when saved is not 0, escape, and write one line to the sink. */
+static void
+vlog_line(int pri, int saved, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX], line[4 * LOG_LINE_MAX];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (saved != 0) {
+		n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	}
+	log_escape(msg, line, sizeof(line));
+	if (log_debug_sink) {
+		fprintf(stderr, "%s\n", line);
+		fflush(stderr);
+	} else
+		syslog(pri, "%s", line);
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	if (log_debug_sink) {
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		fflush(stderr);
-	} else
-		vsyslog(pri, fmt, ap);
+	vlog_line(pri, 0, fmt, ap);
 }
 
 static void
 vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 {
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_debug_sink) {
-		fprintf(stderr, "%s: %s\n", msg, strerror(saved));
-		fflush(stderr);
-	} else
-		syslog(pri, "%s: %s", msg, strerror(saved));
+	vlog_line(pri, saved, fmt, ap);
 }
 
 void

@@ -16,6 +16,7 @@
  *
  * Domain queries live in lib/store_*.c modules that use store_db(); this file owns only the connection.
  */
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -236,14 +237,44 @@ store_exec(struct store *st, const char *sql, char *err, size_t errlen)
 	return exec(st->db, sql, err, errlen);
 }
 
+/*
+ * A malloc'd copy of text with its control bytes escaped (log_escape), so an audit row's text never holds a
+ * raw CR, LF or other control byte (OWASP "Log Injection").  NULL stays NULL; *oom is set when out of memory.
+ * The caller frees the copy.
+ */
+static char *
+audit_text(const char *text, int *oom)
+{
+	size_t n;
+	char *out;
+
+	if (text == NULL)
+		return NULL;
+	n = strlen(text);
+	if (n > (SIZE_MAX - 1) / 4 || (out = malloc(4 * n + 1)) == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	log_escape(text, out, 4 * n + 1);
+	return out;
+}
+
 int
 store_audit(struct store *st, const char *who, const char *action, const char *target,
     const char *outcome, const char *detail, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	char now[UTIL_ISO_LEN];
-	int rc = -1;
+	char now[UTIL_ISO_LEN], *t[4];
+	int rc = -1, oom = 0, i;
 
+	t[0] = audit_text(who, &oom);
+	t[1] = audit_text(action, &oom);
+	t[2] = audit_text(target, &oom);
+	t[3] = audit_text(outcome, &oom);
+	if (oom) {
+		util_err(err, errlen, "audit: out of memory");
+		goto done;
+	}
 	util_iso_now(now);
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO audit (at, who, action, target, outcome, detail) "
 	    "VALUES (?, ?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK) {
@@ -251,15 +282,15 @@ store_audit(struct store *st, const char *who, const char *action, const char *t
 		goto done;
 	}
 	sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, who, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, action, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 4, target, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 5, outcome, -1, SQLITE_TRANSIENT);
+	for (i = 0; i < 4; i++)
+		sqlite3_bind_text(s, 2 + i, t[i], -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 6, detail, -1, SQLITE_TRANSIENT);
 	if (store_step_done(st, s, "audit", err, errlen) == -1)
 		goto done;
 	rc = 0;
 done:
 	sqlite3_finalize(s);
+	for (i = 0; i < 4; i++)
+		free(t[i]);
 	return rc;
 }

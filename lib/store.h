@@ -66,7 +66,10 @@ int	 store_step_done(struct store *st, sqlite3_stmt *s, const char *what, char *
 /* Run SQL without results (several statements allowed).  0 or -1 with the reason in err. */
 int	 store_exec(struct store *st, const char *sql, char *err, size_t errlen);
 
-/* Append one audit row; detail may be NULL or a JSON object text.  0 or -1 with the reason in err. */
+/*
+ * Append one audit row; detail may be NULL or a JSON object text.  Control bytes in who, action, target and
+ * outcome are stored escaped (log_escape in lib/log.h).  0 or -1 with the reason in err (no row).
+ */
 int	 store_audit(struct store *st, const char *who, const char *action, const char *target,
 	    const char *outcome, const char *detail, char *err, size_t errlen);
 
