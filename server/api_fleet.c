@@ -6,7 +6,8 @@
  * Called through the route table in server/api.c after sign-in and role checks.  Query parameters are
  * validated here (400 with the reason) and handed to lib/store_query*.c as typed values; nothing from the
  * request reaches SQL text.  CSV follows RFC 4180: CRLF line ends, a field is quoted when it holds a comma,
- * quote, CR or LF, quotes doubled; booleans are true/false, NULL is an empty field, arrays are joined with ';'.
+ * quote, CR or LF, quotes doubled; booleans are true/false, NULL is an empty field, arrays are joined with ';';
+ * a text field starting with =, +, -, @, TAB or CR is prefixed with ' (csv_field).
  */
 #include "api_int.h"
 #include "dbuf.h"
@@ -176,19 +177,24 @@ api_get_reasons(struct api_call *c)
 /* --- CSV --------------------------------------------------------------------------------------------- */
 
 /*
- * One field, quoted when RFC 4180 requires it.  A report over CSV_MAX, or out of memory, fails the buffer
- * (b->failed; csv_answer then answers 500).
+ * One field, quoted when RFC 4180 requires it.  A field a spreadsheet would take for a formula (its first
+ * byte is =, +, -, @, TAB or CR) gets a leading single quote, inside the quotes when quoted (OWASP "CSV
+ * Injection"); numbers are written by csv_value and never pass here.  A report over CSV_MAX, or out of
+ * memory, fails the buffer (b->failed; csv_answer then answers 500).
  */
 static void
 csv_field(struct dbuf *b, const char *s)
 {
 	const char *q;
+	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 
 	if (strpbrk(s, ",\"\r\n") == NULL) {
+		if (formula)
+			dbuf_add(b, "'", 1);
 		dbuf_add(b, s, strlen(s));
 		return;
 	}
-	dbuf_add(b, "\"", 1);
+	dbuf_add(b, formula ? "\"'" : "\"", formula ? 2 : 1);
 	while ((q = strchr(s, '"')) != NULL) {
 		dbuf_add(b, s, (size_t)(q - s) + 1);
 		dbuf_add(b, "\"", 1);
