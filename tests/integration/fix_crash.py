@@ -20,8 +20,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fix_lib import (LAB, SCANNER, Lab, check, check_audit, children, db, finish, last_state,  # noqa: E402
+from fix_lib import (LAB, SCANNER, Lab, check, check_audit, children, db, last_state,  # noqa: E402
                      scanner, start_daemon, stop_daemon, wait_gone)
+import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
+from checks import test  # noqa: E402
 import json  # noqa: E402
 import pwd  # noqa: E402
 
@@ -57,6 +59,7 @@ def jobs(lab):
         return c.execute("SELECT * FROM jobs ORDER BY id").fetchall()
 
 
+@test('SIGKILL during a 30-host fix, restart: every job exactly once, exact backups')
 def main():
     with Lab(scenario(), BASE, "fix-crash") as lab:
         hosts = sorted(lab.info["expect"])
@@ -149,8 +152,7 @@ def main():
         check(mid_ids and all(j["attempts"] == 2 for j in js if j["id"] in mid_ids),
               "the jobs killed between backup and finish were resumed (%s)" % mid_ids)
         check_audit(lab, [j["id"] for j in js], WHO)
-    finish("fix_crash")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(checks.run())

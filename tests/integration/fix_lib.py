@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import scan_lib   # the importing test put this directory on sys.path
-from scan_lib import LAB, SCANNER, SRC, check, finish  # noqa: F401 (the fix tests import them from here)
+from scan_lib import LAB, SCANNER, SRC, check  # noqa: F401 (the fix tests import them from here)
 
 KEY = r"HKLM\SOFTWARE\Microsoft\SMS\Security"
 VALUE = "IssuingCertificateList"

@@ -21,8 +21,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fix_lib import (SRC, Lab, check, check_audit, db, finish, last_state, multisz_hex,  # noqa: E402
+from fix_lib import (SRC, Lab, check, check_audit, db, last_state, multisz_hex,  # noqa: E402
                      outcomes, scanner, start_daemon, stop_daemon)
+import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
+from checks import test  # noqa: E402
 
 BASE = "127.82.0.0"
 WHO = "cli:" + pwd.getpwuid(os.getuid()).pw_name
@@ -41,6 +43,7 @@ def scenario():
     return sc
 
 
+@test('dry run, fix --all-affected, refused and denied fixes, rollbacks on the small lab')
 def main():
     with Lab(scenario(), BASE, "fix-small") as lab:
         hosts = sorted(lab.info["expect"])
@@ -235,8 +238,7 @@ def main():
               "daemon ran the queued dry-run job: %r" % ((tuple(state) if state else None),))
         check(lab.reg_export(h) == before[h], "%s: the dry run by the daemon changed nothing" % h)
         check_audit(lab, [api_id], "alice")
-    finish("fix_small")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(checks.run())

@@ -23,7 +23,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smbd_harness import Smbd, check, failures, open_cmdline, parse, port_open, zombie  # noqa: E402
+from smbd_harness import Smbd, check, open_cmdline, parse, port_open, zombie  # noqa: E402
+import checks  # noqa: E402  (tests/lib, put on sys.path by smbd_harness)
+from checks import test  # noqa: E402
 
 PROBE = sys.argv[1]
 ADDR = "127.88.0.1"
@@ -96,10 +98,11 @@ def no_dcerpcd(smbd):
     check(out.startswith("fail rpc_unavailable pipe "), "no pipe server → rpc_unavailable in the pipe phase: " + out)
 
 
+@test('MS-RRP against a private smbd: read, write, delete, restore, access, connect failures')
 def main():
     if port_open(ADDR):
-        print("something already listens on %s:445; refusing to start smbd there" % ADDR)
-        return 1
+        check(False, "something already listens on %s:445; refusing to start smbd there" % ADDR)
+        return
     root = tempfile.mkdtemp(prefix="rpc_smbd_")
     os.chmod(root, 0o755)  # rpcd_winreg impersonates the client user and must traverse it
     smbd = RrpSmbd(root)
@@ -252,9 +255,7 @@ def main():
             print("kept " + root)
         else:
             shutil.rmtree(root, ignore_errors=True)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(checks.run())

@@ -21,6 +21,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_lib as L  # noqa: E402
+import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
+from checks import test  # noqa: E402
 
 BASE = "127.86.0.0"
 TIMEOUT = 4
@@ -106,6 +108,7 @@ def check_first(obs, err, deadline_ms):
     ck("attempt" in err, "the scanner's log mentions attempts")
 
 
+@test('first contact per Remote Registry state: verdicts, attempts, retries, deadlines')
 def main():
     with L.Lab(SCENARIO, BASE, "scan-contact") as lab:
         work = os.path.dirname(lab.dir)
@@ -130,8 +133,7 @@ def main():
         obs, _ = scan(quick, "third scan")
         check_states(obs, {"dp-trig-ok": ("healthy", None, 2, 1 + RETRIES),
                            "dp-trig-miss": ("missing", None, 2, 1 + RETRIES)}, "third scan (after the idle stop)")
-    L.finish("scan_contact")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(checks.run())

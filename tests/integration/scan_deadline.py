@@ -27,6 +27,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_lib as L  # noqa: E402
+import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
+from checks import test  # noqa: E402
 
 BASE = "127.81.0.0"
 DEAD = "127.81.255.254"         # nothing listens there: refused at once
@@ -35,7 +37,7 @@ STEPS = 8                       # scanner/worker.h WORKER_HOST_STEPS
 DEADLINE_MS = TIMEOUT * STEPS * 1000
 HOST_DEADLINE = 8               # part 3
 SLOW_MS = 1500
-ck = L.check                    # counts every check for L.finish
+ck = L.check                    # a counted check (tests/lib/checks.py)
 
 
 def scenario(path):
@@ -82,6 +84,7 @@ def leftovers(label):
     ck(conns == [], "%s: no client SMB connection left (%s)" % (label, conns))
 
 
+@test('host deadlines and worker loss on a 40-host lab with black holes and slow hosts')
 def main():
     tmp = tempfile.mkdtemp(prefix="dpf-scan-deadline-sc-")
     path = os.path.join(tmp, "scenario.json")
@@ -173,8 +176,7 @@ def main():
     finally:
         os.unlink(path) if os.path.exists(path) else None
         os.rmdir(tmp)
-    L.finish("scan_deadline")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(checks.run())

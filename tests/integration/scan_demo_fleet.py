@@ -16,6 +16,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_lib as L  # noqa: E402
+import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
+from checks import test  # noqa: E402
 
 sys.path.insert(0, os.path.join(L.SRC, "tools"))
 import demo  # noqa: E402
@@ -87,13 +89,13 @@ def one_run(label, busy_core):
         os.rmdir(tmp)
 
 
+@test('the demo fleet scanned quiet and with a busy core: every verdict as lab.json implies')
 def main():
     kinds = one_run("quiet", False)
     ck(kinds.get("trigger_start", 0) > 0 and kinds.get("disabled", 0) > 0,
        "the demo fleet has trigger-started and disabled Remote Registry hosts (%s)" % kinds)
     one_run("busy core 1", True)
-    L.finish("scan_demo_fleet")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(checks.run())

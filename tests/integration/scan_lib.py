@@ -1,11 +1,11 @@
 # scan_lib.py — helpers shared by the scan_*.py integration tests (not a test itself); fix_lib.py builds on it.
 #
-# What it gives: counted checks, a Lab context manager (dpfleet-lab up in a temp dir on a given base address,
-# processes it spawned killed, down + rmtree in finally, even on failure), scanner.conf variants,
-# `dpfleet-scanner --once` runs with captured output, state DB reads, the verdict a host of the lab must get
-# (derived from DIR/lab.json's per-host facts, never from the scanner's own code), and leak checks (scanner
-# processes, client SMB connections).  Assumes the meson test environment (DPFLEET_BUILD_ROOT,
-# DPFLEET_SOURCE_ROOT) and root (the lab's smbd needs it).
+# What it gives: the counted check() of tests/lib/checks.py, a Lab context manager (dpfleet-lab up in a temp dir on
+# a given base address, processes it spawned killed, down + rmtree in finally, even on failure), scanner.conf
+# variants, `dpfleet-scanner --once` runs with captured output, state DB reads, the verdict a host of the lab must
+# get (derived from DIR/lab.json's per-host facts, never from the scanner's own code), and leak checks (scanner
+# processes, client SMB connections).  Assumes the meson test environment (DPFLEET_BUILD_ROOT, DPFLEET_SOURCE_ROOT)
+# and root (the lab's smbd needs it).
 
 import hashlib
 import json
@@ -24,27 +24,8 @@ SRC = os.environ.get("DPFLEET_SOURCE_ROOT") or sys.exit("DPFLEET_SOURCE_ROOT is 
 SCANNER = os.path.join(BUILD, "scanner", "dpfleet-scanner")
 LAB = os.path.join(SRC, "tests", "lab", "dpfleet-lab")
 
-FAILURES = []
-CHECKS = [0]
-
-
-def check(cond, what):
-    """Count an expectation and record it when it failed (the test goes on so one run reports them all)."""
-    CHECKS[0] += 1
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL: " + what, flush=True)
-    return cond
-
-
-def finish(name):
-    """Print the tally and exit: 1 when a check failed or none ran."""
-    nchecks = CHECKS[0]
-    print("%s: %d checks, %d failed" % (name, nchecks, len(FAILURES)))
-    for f in FAILURES:
-        print("  " + f)
-    print("%d passed, %d failed" % (nchecks - len(FAILURES), len(FAILURES)))
-    sys.exit(1 if FAILURES or nchecks == 0 else 0)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check  # noqa: E402,F401  (tests/lib/checks.py; the scan and fix tests take it from here)
 
 
 class Lab:

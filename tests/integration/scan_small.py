@@ -18,10 +18,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_lib as L  # noqa: E402
+import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
+from checks import test  # noqa: E402
 
 BASE = "127.80.0.0"
 SCENARIO = os.path.join(L.SRC, "tests", "lab", "scenarios", "small.json")
-ck = L.check                    # counts every check for L.finish
+ck = L.check                    # a counted check (tests/lib/checks.py)
 
 
 def run_once_watching(conf):
@@ -111,6 +113,7 @@ def check_scan(lab, conf, scan_id, label):
     return obs
 
 
+@test('--once on the small lab: every verdict, evidence, summary, no secret or leftover; daemon mode')
 def main():
     with L.Lab(SCENARIO, BASE, "scan-small") as lab:
         info = lab.info
@@ -221,8 +224,7 @@ def main():
         rc, out, err, wall = L.run_once(bad)
         ck(rc == 1 and "x.db" in err, "--once exits 1 when the state DB cannot be opened (got %d)" % rc)
         ck(L.scanner_pids() == [], "no scanner process left after the failed runs")
-    L.finish("scan_small")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(checks.run())

@@ -18,7 +18,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fix_lib import Lab, SCANNER, SRC, scanner  # noqa: E402
-from server_harness import Client, Runner, Session, check, eq, server_binary  # noqa: E402
+from server_harness import Client, Session, server_binary  # noqa: E402  (it puts tests/lib on sys.path)
+import checks  # noqa: E402
+from checks import check, eq  # noqa: E402
 
 BASE = "127.88.0.0"
 STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown']
@@ -42,7 +44,6 @@ def expected_state(e, site):
 def main():
     with open(os.path.join(SRC, 'tests', 'lab', 'scenarios', 'small.json')) as f:
         scen = json.load(f)
-    R = Runner()
     procs = []
     try:
         with Lab(scen, BASE, 'srv-e2e') as lab:
@@ -81,7 +82,8 @@ def main():
                                                                session=op).body.decode(), newline='')))
                 eq(','.join(rows[0]), AFFECTED_HEADER, 'csv header')
                 eq(sorted(x[0] for x in rows[1:]), affected, 'affected.csv rows before')
-            R.run('login -> summary: counts per state as the scenario implies; affected.csv lists them', t_summary)
+            checks.run_one('login -> summary: counts per state as the scenario implies; affected.csv lists them',
+                           t_summary)
 
             def t_viewer():
                 pw = 'viewer-e2e-password'
@@ -90,7 +92,7 @@ def main():
                 eq(rr.returncode, 0, rr.stderr)
                 v = Session(api.request('POST', '/api/v1/login', {'user': 'viewer', 'password': pw}))
                 eq(api.request('POST', '/api/v1/fixes', {'all_affected': True}, session=v).status, 403, 'viewer')
-            R.run('a viewer gets 403 on POST /api/v1/fixes', t_viewer)
+            checks.run_one('a viewer gets 403 on POST /api/v1/fixes', t_viewer)
 
             def t_fix():
                 r = api.request('POST', '/api/v1/fixes', {'all_affected': True}, session=op)
@@ -124,8 +126,8 @@ def main():
                 eq(sorted(proof), affected, 'fixes.csv proof rows')
                 check(all(x['requested_by'] == info['operator']['user'] and x['after_sha256'] for x in proof.values()),
                       'proof fields')
-            R.run('fix all affected via the API -> jobs done/written -> summary healthy -> affected.csv empty',
-                  t_fix)
+            checks.run_one('fix all affected via the API -> jobs done/written -> summary healthy -> affected.csv empty',
+                           t_fix)
 
             srv = procs[0]
             srv.send_signal(signal.SIGTERM)
@@ -135,15 +137,13 @@ def main():
                 procs[1].wait(timeout=60)
             except Exception:
                 pass
-            if R.failed:
+            if checks.nfailed():
                 for name, p in logs.items():
                     with open(p, 'rb') as f:
                         print('--- %s log ---\n%s' % (name, f.read().decode(errors='replace')[-3000:]))
     except Exception:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        R.failed += 1
-    return R.finish()
+        checks.exception('exception outside a test')
+    return checks.finish()
 
 
 if __name__ == '__main__':

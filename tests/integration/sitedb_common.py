@@ -4,8 +4,8 @@ A SiteDbEnv owns one temp dir holding: a ConfigMgr SQLite DB built from tests/td
 fixture file from tests/integration/data/, a dpfleet-tdsd serving it on a free 127.0.0.1 port, the fault
 file it re-reads per connection, 0600 password files, a scanner.conf and the scanner's state DB.  close()
 stops tdsd and removes everything; use it in a finally.  run(test, ...) is each test's main: test(t, env)
-on a fresh SiteDbEnv with a Failures t, then the read-only rule checked on tdsd's log: tdsd runs with -v,
-which logs every batch as "batch VERB: SQL", and every batch the scanner sent must be a SELECT.
+on a fresh SiteDbEnv with a Failures t (tests/lib/checks.py's counted checks), then the read-only rule
+checked on tdsd's log: tdsd runs with -v, which logs every batch as "batch VERB: SQL", and every batch the scanner sent must be a SELECT.
 """
 import hashlib
 import json
@@ -20,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import checks  # noqa: E402  (tests/lib/checks.py)
 
 SRC = os.environ.get("DPFLEET_SOURCE_ROOT",
                      os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -207,44 +210,37 @@ password_file = {pw}
 
 
 class Failures:
-    """Collect assertion failures so one run reports all of them; exit status 1 if any."""
-
-    def __init__(self):
-        self.n = 0
+    """The `t` every sitedb test takes: check() and equal() are tests/lib/checks.py's counted checks."""
 
     def check(self, cond, what):
-        if cond:
-            print("ok   %s" % what)
-        else:
-            self.n += 1
-            print("FAIL %s" % what)
-        return cond
+        return checks.check(cond, what)
 
     def equal(self, got, want, what):
-        ok = self.check(got == want, what)
+        ok = checks.check(got == want, what)
         if not ok:
             print("     got:  %r\n     want: %r" % (got, want))
         return ok
 
-    def exit(self):
-        print("%d failure(s)" % self.n)
-        sys.exit(1 if self.n else 0)
-
 
 def run(test, **env_args):
-    """test(t, env) on SiteDbEnv(**env_args), then the read-only check on every batch tdsd logged (when the
-    test started tdsd); tdsd's stderr printed when a check failed, env closed even on failure, then exit with
-    t's status."""
+    """test(t, env) on SiteDbEnv(**env_args) as the named test the script's docstring opens with, then the
+    read-only check on every batch tdsd logged (when the test started tdsd) as a second one; tdsd's stderr
+    printed when a check failed, env closed even on failure, then exit with checks.finish()'s code."""
     t = Failures()
     env = SiteDbEnv(**env_args)
+    doc = (sys.modules[test.__module__].__doc__ or test.__module__).strip().split("\n")[0]
     try:
-        test(t, env)
+        checks.run_one(doc, test, t, env)
         if os.path.exists(env.tdsd_log):
-            verbs = env.batch_verbs()
-            t.check(len(verbs) > 0, "read-only: tdsd logged the scanner's batches (%d)" % len(verbs))
-            t.equal(sorted(set(verbs) - {"SELECT"}), [], "read-only: every batch the scanner sent is a SELECT")
+            checks.run_one("read-only: every batch the scanner sent is a SELECT", check_read_only, t, env)
     finally:
-        if t.n:
+        if checks.nfailed():
             print("--- tdsd stderr ---\n%s" % env.tdsd_stderr())
         env.close()
-    t.exit()
+    sys.exit(checks.finish())
+
+
+def check_read_only(t, env):
+    verbs = env.batch_verbs()
+    t.check(len(verbs) > 0, "read-only: tdsd logged the scanner's batches (%d)" % len(verbs))
+    t.equal(sorted(set(verbs) - {"SELECT"}), [], "read-only: every batch the scanner sent is a SELECT")

@@ -4,22 +4,18 @@ Smbd(root, addr, netbios, passwd, group, dirs, shares): one standalone smbd boun
 under root (users through libnss-wrapper from the given passwd/group lines, the sanitizer variables dropped
 from its environment); setup() is the test's own (smbpasswd users, registry seed); start() waits until it
 listens; stop() ends smbd, samba-dcerpcd and rpcd_* by their pid files and by our unique config path, SIGKILL
-after 5 s.  Also the tests' check()/failures tally, port_open(), the drivers' key=value line parser, zombie()
+after 5 s.  Also the tests' check() (tests/lib/checks.py), port_open(), the drivers' key=value line parser, zombie()
 and open_cmdline().  Assumes root and Samba's smbd, smbpasswd and net in PATH.
 """
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check  # noqa: E402,F401  (tests/lib/checks.py; the smbd tests take it from here)
 
 
 def port_open(addr, port=445):

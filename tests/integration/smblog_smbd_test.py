@@ -20,7 +20,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smbd_harness import Smbd, check, failures, parse, port_open  # noqa: E402
+from smbd_harness import Smbd, check, parse, port_open  # noqa: E402
+import checks  # noqa: E402  (tests/lib, put on sys.path by smbd_harness)
+from checks import test  # noqa: E402
 
 DRIVER = sys.argv[1]
 SRC = os.environ.get("DPFLEET_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -109,11 +111,12 @@ def write_logs(root):
     return big, lo
 
 
+@test('log tails over SMB against a private smbd: tail, pxe, certmgr, failures')
 def main():
     for a in (ADDR, REFUSED_ADDR, STALL_ADDR):
         if port_open(a):
-            print("something already listens on %s:445; refusing to run" % a)
-            return 1
+            check(False, "something already listens on %s:445; refusing to run" % a)
+            return
     root = tempfile.mkdtemp(prefix="smblog_smbd_")
     os.chmod(root, 0o755)  # smbd reads the shares as our test user
     smbd = LogSmbd(root)
@@ -212,9 +215,7 @@ def main():
     finally:
         smbd.stop()
         shutil.rmtree(root, ignore_errors=True)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(checks.run())

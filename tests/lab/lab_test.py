@@ -33,14 +33,9 @@ SCENARIO = os.path.join(SRC, "tests", "lab", "scenarios", "small.json")
 RPC_SCENARIO = os.path.join(SRC, "tests", "lab", "scenarios", "rpc.json")
 RPCD_IDLE_S = 60        # what rpc_host.c would stop an idle rpcd_winreg after (source3/rpc_server/rpcd_winreg.c)
 SEC = r"HKLM\SOFTWARE\Microsoft\SMS\Security"
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, flush=True)
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import checks  # noqa: E402  (tests/lib/checks.py: counted checks, named tests)
+from checks import check, test  # noqa: E402
 
 
 def run(argv, timeout=120, stdin=None):
@@ -586,10 +581,10 @@ def check_down(d, lab, pids):
     check(rc == 0, "second down is not idempotent: %s" % out)
 
 
+@test('two labs (small, rpc) side by side: refusals, hosts, site DB, Remote Registry states, status, down')
 def main():
-    if os.geteuid() != 0:
-        print("lab_test: needs root (smbd)", file=sys.stderr)
-        return 1
+    if not check(os.geteuid() == 0, "lab_test: needs root (smbd)"):
+        return
     with open(SCENARIO) as f:
         sc = json.load(f)
     with open(RPC_SCENARIO) as f:
@@ -613,7 +608,7 @@ def main():
         print("two labs up in %.1f s" % (t_up - t0))
         if not (check(pa.returncode == 0 and oa.strip().endswith("ready"), "up a: %s" % oa)
                 and check(pb.returncode == 0 and ob.strip().endswith("ready"), "up b: %s" % ob)):
-            return 1
+            return
         with open(os.path.join(da, "lab.json")) as f:
             la = json.load(f)
         with open(os.path.join(db, "lab.json")) as f:
@@ -663,12 +658,7 @@ def main():
             if os.path.exists(d):
                 subprocess.run([LAB, "down", "--dir", d], capture_output=True, timeout=120)
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("lab: all checks passed")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(checks.run())

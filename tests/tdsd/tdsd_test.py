@@ -29,13 +29,9 @@ import tempfile
 import threading
 import time
 
-FAILURES = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import checks  # noqa: E402  (tests/lib/checks.py: counted checks, named tests)
+from checks import check, test  # noqa: E402
 
 
 class Server:
@@ -184,6 +180,8 @@ SCANNER_KB = ("SELECT SD.SiteCode, SC.ComponentName, SCP.Name, SCP.Value1, SCP.V
               "SCP.ComponentID = SC.ID WHERE SCP.Name = N'IssuingCertificateList'")
 
 
+@test('dpfleet-tdsd: tsql and DB-Library clients, timeouts, login and reply faults, malformed input, '
+      'concurrency, SIGTERM')
 def main():
     global CLIENT
     tdsd, CLIENT = sys.argv[1], sys.argv[2]
@@ -366,16 +364,14 @@ def main():
         if slow is not None and slow.poll() is None:
             slow.kill()
             slow.wait()
-        if FAILURES:
+        if checks.nfailed():
             try:
                 with open(os.path.join(tmp, "tdsd.log"), errors="replace") as f:
                     sys.stderr.write(f.read()[-6000:])
             except OSError:
                 pass
         subprocess.run(["rm", "-rf", tmp])
-    print("%d failure(s)" % len(FAILURES))
-    return 1 if FAILURES else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(checks.run())
