@@ -16,29 +16,12 @@
 
 static char dir[] = "/tmp/dpfleet-test-store-scan-XXXXXX";
 
-int
-main(void)
+/* The fleet every check below reads: three live sites and one retired, four hosts of which one retired. */
+static void
+seed(struct store *st)
 {
-	struct store *st = NULL;
-	struct store_scan_target *tv = NULL;
-	struct store_scan_site *sv = NULL;
-	struct store_evidence ev[25];
-	struct store_obs o;
-	struct store_scan_totals tot;
-	char path[256], err[512], buf[256];
-	const char *now = "2026-11-25T12:00:00Z";
-	int64_t scan_id = 0, obs_id = 0, obs2 = 0, scan2 = 0;
-	size_t n = 0, i;
-	long k = -1;
-	sqlite3 *db;
+	char err[512];
 
-	if (check_tmpdir(dir) == NULL)
-		return 1;
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
-	if (st == NULL)
-		return check_done("test_store_scan");
-	db = store_db(st);
 	CHECK(store_exec(st,
 	    "INSERT INTO sites (code, type, server, expected_state, expected_value, expected_sha256, first_seen, "
 	    " last_seen) VALUES ('PS1', 'primary', 'cm-ps1.lab.test', 'present', 'V', "
@@ -52,8 +35,17 @@ main(void)
 	    "INSERT INTO hosts (fqdn, site, is_dp, first_seen, last_seen) VALUES ('dp1.lab', 'ZZZ', 1, 't', 't');"
 	    "INSERT INTO hosts (fqdn, site, is_dp, first_seen, last_seen, retired_at) "
 	    " VALUES ('gone.lab', 'PS1', 1, 't', 't', 't');", err, sizeof(err)) == 0);
+}
 
-	/* targets and site servers */
+/* Targets (retired hosts left out, the site's expectation joined) and site servers; returns the targets. */
+static struct store_scan_target *
+check_targets(struct store *st)
+{
+	struct store_scan_target *tv = NULL;
+	struct store_scan_site *sv = NULL;
+	char err[512];
+	size_t n = 0;
+
 	CHECK(store_scan_targets(st, &tv, &n, err, sizeof(err)) == 0);
 	CHECK(n == 3);
 	if (n == 3) {
@@ -69,8 +61,23 @@ main(void)
 	CHECK(store_scan_sites(st, &sv, &n, err, sizeof(err)) == 0);
 	CHECK(n == 1 && strcmp(sv[0].code, "PS1") == 0 && strcmp(sv[0].server, "cm-ps1.lab.test") == 0);
 	free(sv);
+	return tv;
+}
 
-	/* a scan, an observation with 25 offered evidence lines (20 kept) */
+/*
+ * A scan, an observation with 25 offered evidence lines (20 kept), a refused state word, an unreachable host
+ * and CertMgr denials merged afterwards (the cap holds); returns the scan's id.
+ */
+static int64_t
+check_observations(struct store *st, const struct store_scan_target *tv, const char *now)
+{
+	struct store_evidence ev[25];
+	struct store_obs o;
+	char err[512], buf[256];
+	int64_t scan_id = 0, obs_id = 0, obs2 = 0, scan2 = 0;
+	size_t i;
+	sqlite3 *db = store_db(st);
+
 	CHECK(store_scan_begin(st, "request", now, &scan_id, err, sizeof(err)) == 0);
 	CHECK(store_scan_begin(st, "nonsense", now, &scan2, err, sizeof(err)) == -1);	/* CHECK constraint */
 	CHECK(db_num(db, "SELECT count(*) FROM scans WHERE state = 'running'") == 1);
@@ -131,8 +138,18 @@ main(void)
 	CHECK(db_num(db, "SELECT count(*) FROM evidence WHERE source = 'smspxe' AND at IS NULL AND observation_id = "
 	    "(SELECT min(id) FROM observations)") == 10);	/* the 20th line (odd: with a time) went */
 	CHECK(db_num(db, "SELECT certmgr_denied FROM observations WHERE id = (SELECT min(id) FROM observations)") == 1);
+	return scan_id;
+}
 
-	/* scan_requests: pending, claim, finish */
+/* scan_requests: pending, claim, finish, then the scan's own finish with its totals. */
+static void
+check_requests(struct store *st, int64_t scan_id, const char *now)
+{
+	struct store_scan_totals tot;
+	char err[512], buf[256];
+	long k = -1;
+	sqlite3 *db = store_db(st);
+
 	CHECK(store_exec(st, "INSERT INTO scan_requests (requested_by, requested_at) VALUES ('a', 't'), ('b', 't')",
 	    err, sizeof(err)) == 0);
 	CHECK(store_scan_requests_pending(st, &k, err, sizeof(err)) == 0 && k == 2);
@@ -152,8 +169,17 @@ main(void)
 	CHECK(store_scan_finish(st, scan_id, "done", now, &tot, err, sizeof(err)) == 0);
 	CHECK_STR(db_text(db, "SELECT state || hosts || affected || unreachable || duration_ms || coalesce(error, '-') "
 	    "FROM scans WHERE id = 1", buf, sizeof(buf)), "done211999-");
+}
 
-	/* crash recovery: a running scan fails, its claimed request goes back to the queue */
+/* Crash recovery: a running scan fails, its claimed request goes back to the queue. */
+static void
+check_recovery(struct store *st, const char *now)
+{
+	char err[512], buf[256];
+	int64_t scan2 = 0;
+	long k = -1;
+	sqlite3 *db = store_db(st);
+
 	CHECK(store_scan_begin(st, "schedule", now, &scan2, err, sizeof(err)) == 0);
 	CHECK(store_scan_requests_claim(st, scan2, now, &k, err, sizeof(err)) == 0 && k == 1);
 	CHECK(store_scan_recover(st, now, err, sizeof(err)) == 0);
@@ -162,7 +188,28 @@ main(void)
 	CHECK(db_num(db, "SELECT count(*) FROM scan_requests WHERE state = 'queued' AND scan_id IS NULL "
 	    "AND picked_at IS NULL") == 1);
 	CHECK(db_num(db, "SELECT count(*) FROM scan_requests WHERE state = 'done'") == 2);
+}
 
+int
+main(void)
+{
+	struct store *st = NULL;
+	struct store_scan_target *tv;
+	char path[256], err[512];
+	const char *now = "2026-11-25T12:00:00Z";
+	int64_t scan_id;
+
+	if (check_tmpdir(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
+	if (st == NULL)
+		return check_done("test_store_scan");
+	seed(st);
+	tv = check_targets(st);
+	scan_id = check_observations(st, tv, now);
+	check_requests(st, scan_id, now);
+	check_recovery(st, now);
 	free(tv);
 	store_close(st);
 	check_rmtree(dir);
