@@ -2,7 +2,7 @@
  * sched.h — the scanner parent's worker pool: N worker processes, each on its own socketpair, one request in
  * flight per worker, a hard deadline per task (SIGKILL + respawn when overrun), and a poll loop that never lets
  * one slow host hold up the others.  Generic over the work: a task is an encoded request message (msg.h);
- * the caller decodes replies in its callback.  Used by scan.c for scans; meant for fix jobs too.
+ * the caller decodes replies in its callback.  Used by scan.c for scans and fixrun.c for fix jobs.
  */
 #ifndef DPFLEET_SCHED_H
 #define DPFLEET_SCHED_H
