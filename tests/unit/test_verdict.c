@@ -31,16 +31,13 @@ eval(enum verdict_reg reg, uint32_t type, size_t raw_len, int decoded, const cha
 	return v;
 }
 
-int
-main(void)
+/* The site's hash (Value1 split as REG.exe does) and the empty list's; both written into the caller's buffers. */
+static void
+check_hashes(char exp[UTIL_SHA256_HEX], char empty_sha[UTIL_SHA256_HEX])
 {
-	char exp[UTIL_SHA256_HEX], other[UTIL_SHA256_HEX], empty_sha[UTIL_SHA256_HEX];
+	char other[UTIL_SHA256_HEX];
 	const char *good[] = { V1 };
-	const char *bad[] = { "something else" };
 	const char *two[] = { "A", "B" };
-	struct verdict v;
-	enum verdict_state s;
-	int i;
 
 	CHECK(verdict_expected_sha256(V1, exp) == 0);
 	util_multisz_sha256(good, 1, other);
@@ -53,6 +50,16 @@ main(void)
 		CHECK_STR(other, h2);		/* REG.exe split on the two characters \0 */
 	}
 	util_multisz_sha256(NULL, 0, empty_sha);
+}
+
+/* What the host holds against a present site value: healthy, mismatch, empty, missing. */
+static void
+check_value_states(const char *exp, const char *empty_sha)
+{
+	const char *good[] = { V1 };
+	const char *bad[] = { "something else" };
+	const char *two[] = { "A", "B" };
+	struct verdict v;
 
 	/* healthy */
 	v = eval(VERDICT_REG_VALUE, 7, 100, 1, good, 1, VERDICT_EXPECT_PRESENT, exp, NULL);
@@ -78,6 +85,16 @@ main(void)
 	/* missing */
 	v = eval(VERDICT_REG_VALUE_ABSENT, 0, 0, 0, NULL, 0, VERDICT_EXPECT_PRESENT, exp, NULL);
 	CHECK(v.state == VERDICT_MISSING && v.affected && !v.has_sha);
+}
+
+/* Host facts before the site's expectation, unreachable reasons, unknown, garbage, a reason cut to size. */
+static void
+check_host_facts(const char *exp)
+{
+	const char *good[] = { V1 };
+	struct verdict v;
+	int i;
+
 	/* host facts win over the site's expectation */
 	for (i = 0; i < 3; i++) {
 		enum verdict_expect ex = (enum verdict_expect)i;
@@ -116,8 +133,15 @@ main(void)
 	v = eval(VERDICT_REG_UNREACHABLE, 0, 0, 0, NULL, 0, VERDICT_EXPECT_PRESENT, exp,
 	    "a reason much longer than the thirty-two byte buffer holds");
 	CHECK(strlen(v.reason) == sizeof(v.reason) - 1);
+}
 
-	/* words */
+/* The word table: names, parsing, the affected states. */
+static void
+check_words(void)
+{
+	enum verdict_state s;
+	int i;
+
 	CHECK_STR(verdict_state_str(VERDICT_HEALTHY), "healthy");
 	CHECK_STR(verdict_state_str(VERDICT_NO_KEY), "no_key");
 	CHECK_STR(verdict_state_str(VERDICT_UNREACHABLE), "unreachable");
@@ -133,5 +157,16 @@ main(void)
 	}
 	CHECK(verdict_state_parse("Healthy", &s) == -1);
 	CHECK(verdict_state_parse("", &s) == -1);
+}
+
+int
+main(void)
+{
+	char exp[UTIL_SHA256_HEX], empty_sha[UTIL_SHA256_HEX];
+
+	check_hashes(exp, empty_sha);
+	check_value_states(exp, empty_sha);
+	check_host_facts(exp);
+	check_words();
 	return check_done("test_verdict");
 }
