@@ -262,25 +262,16 @@ test_retry_stopped(void)
 	close(pfd[1]);
 }
 
-int
-main(void)
+/* 1. On a pool of two: the mixed run, then a run that refills the slots it emptied. */
+static void
+pool_mixed(struct sched *s)
 {
 	static const char *const mixed[] = { "ok", "hang", "ok", "die", "ok", "ok", "ok", "ok" };
-	static const char *const slow[] = { "hang", "slow", "slow", "slow", "slow", "slow" };
-	static const char *const fatal[] = { "die", "ok", "ok", "ok", "ok", "ok", "ok" };
 	struct sched_task t[MAXT];
 	struct msg_buf bufs[MAXT];
-	struct sched *s = NULL;
-	struct fake f = { 0, 0 };
 	struct seen seen;
-	pid_t pids[4];
 	char err[256];
-	int64_t t0;
 	size_t i;
-
-	signal(SIGPIPE, SIG_IGN);
-	CHECK(sched_new(&s, 2, fake_worker, &f, 5000, err, sizeof(err)) == 0);
-	CHECK(sched_pids(s, pids, 4) == 2);
 
 	/* 1. Every task reported once; the hung one by its deadline, the dying one as worker_died. */
 	memset(&seen, 0, sizeof(seen));
@@ -297,13 +288,26 @@ main(void)
 	free_tasks(bufs, 8);
 	/* The slots emptied at the end of a run are refilled by the next one. */
 	run_two_ok(s);
+}
+
+/* 2. A slow replacement does not hold the other worker back, and serves in a later run. */
+static void
+pool_slow_replacement(struct sched *s, struct fake *f)
+{
+	static const char *const slow[] = { "hang", "slow", "slow", "slow", "slow", "slow" };
+	struct sched_task t[MAXT];
+	struct msg_buf bufs[MAXT];
+	struct seen seen;
+	char err[256];
+	int64_t t0;
+	size_t i;
 
 	/*
 	 * 2. A replacement that takes 3 s to send READY (ready_ms is 5 s): the other worker runs the five 200-ms
 	 * tasks meanwhile, all done after about 1 s.  A pool that waited for the replacement first would hand out
 	 * no task from the kill (100 ms) until the replacement is ready (3.1 s).
 	 */
-	f.start_delay_ms = 3000;
+	f->start_delay_ms = 3000;
 	memset(&seen, 0, sizeof(seen));
 	seen.stop_fd = -1;
 	make_tasks(slow, 6, 10000, t, bufs);
@@ -316,14 +320,27 @@ main(void)
 		CHECK(seen.at[i] - t0 < 2500);		/* before the replacement could have started */
 	}
 	free_tasks(bufs, 6);
-	f.start_delay_ms = 0;
+	f->start_delay_ms = 0;
 
 	/* The slow replacement becomes ready in a later run: both workers serve again. */
 	usleep(3500 * 1000);
 	run_two_ok(s);
+}
+
+/* 3.-5. Replacements that fail to start: an empty slot, then no worker at all, then recovery. */
+static void
+pool_fatal(struct sched *s, struct fake *f)
+{
+	static const char *const fatal[] = { "die", "ok", "ok", "ok", "ok", "ok", "ok" };
+	struct sched_task t[MAXT];
+	struct msg_buf bufs[MAXT];
+	struct seen seen;
+	pid_t pids[4];
+	char err[256];
+	size_t i;
 
 	/* 3. A replacement that fails to start (MSG_FATAL): its slot stays empty, the other worker finishes. */
-	f.fatal = 1;
+	f->fatal = 1;
 	memset(&seen, 0, sizeof(seen));
 	seen.stop_fd = -1;
 	make_tasks(fatal, 7, 10000, t, bufs);
@@ -344,9 +361,24 @@ main(void)
 	free_tasks(bufs, 2);
 
 	/* 5. Starting works again in a later run once the cause is gone. */
-	f.fatal = 0;
+	f->fatal = 0;
 	run_two_ok(s);
+}
 
+int
+main(void)
+{
+	struct sched *s = NULL;
+	struct fake f = { 0, 0 };
+	pid_t pids[4];
+	char err[256];
+
+	signal(SIGPIPE, SIG_IGN);
+	CHECK(sched_new(&s, 2, fake_worker, &f, 5000, err, sizeof(err)) == 0);
+	CHECK(sched_pids(s, pids, 4) == 2);
+	pool_mixed(s);
+	pool_slow_replacement(s, &f);
+	pool_fatal(s, &f);
 	sched_free(s, 1000);
 
 	test_retry_frees_slot();
