@@ -406,12 +406,14 @@ run_targets(struct run *r, const struct hostmap *hm, const char *const *only, si
 	if (store_scan_targets(r->st, tv, &r->ntg, err, sizeof(err)) == -1 ||
 	    store_scan_sites(r->st, &r->sites, &r->nsites, err, sizeof(err)) == -1) {
 		store_fail(r, "targets", err);
+		r->ntg = 0;		/* r->tg was never allocated: run_finish and the summary count nothing */
 		return -1;
 	}
 	if (only != NULL)
 		only_filter(only, nonly, *tv, &r->ntg, &r->nsites);
 	if (r->ntg > 0 && (r->tg = calloc(r->ntg, sizeof(*r->tg))) == NULL) {
 		store_fail(r, "targets", "out of memory");
+		r->ntg = 0;
 		return -1;
 	}
 	for (i = 0; i < r->ntg; i++) {
