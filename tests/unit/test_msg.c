@@ -259,7 +259,12 @@ test_framing(void)
 	msg_framer_free(&fr);
 	msg_buf_free(&b);
 	msg_buf_free(&in);
+}
 
+/* Which type answers which request, and which types exist. */
+static void
+test_reply_types(void)
+{
 	CHECK(msg_reply_type(MSG_HOST_REQ) == MSG_HOST_RES);
 	CHECK(msg_reply_type(MSG_CERTMGR_REQ) == MSG_CERTMGR_RES);
 	CHECK(msg_reply_type(MSG_HOST_RES) == 0);
@@ -309,6 +314,7 @@ main(void)
 	test_requests();
 	test_certmgr_res();
 	test_framing();
+	test_reply_types();
 	test_large_nonblocking();
 	return check_done("test_msg");
 }

@@ -56,22 +56,14 @@ snapshot(const char *path)
 	return out;
 }
 
-int
-main(void)
+/* A fresh DB: every migration applied; under the units' umask it and its WAL are mode 0660; constraints hold. */
+static void
+check_fresh(const char *path, const char *wal)
 {
 	struct store *st;
-	struct store_migration extra[64];
-	char path[512], wal[520], err[512], *before, *after;
+	char err[512];
 	mode_t mask;
-	int rc;
-	size_t i;
 
-	if (check_tmpdir(dir) == NULL)
-		return 1;
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-
-	/* fresh DB: every migration applied; under the units' umask it and its WAL are mode 0660 */
 	CHECK(store_nmigrations >= 1);
 	mask = umask(0007);
 	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
@@ -92,6 +84,23 @@ main(void)
 	CHECK(store_exec(st, "INSERT INTO sites (code, type, expected_state, first_seen, last_seen) "
 	    "VALUES ('PS2', 'bogus', 'absent', 'x', 'x')", err, sizeof(err)) == -1);
 	store_close(st);
+}
+
+int
+main(void)
+{
+	struct store *st;
+	struct store_migration extra[64];
+	char path[512], wal[520], err[512], *before, *after;
+	int rc;
+	size_t i;
+
+	if (check_tmpdir(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+
+	check_fresh(path, wal);
 
 	/* re-open: no-op */
 	before = snapshot(path);
