@@ -614,6 +614,15 @@ test_read_statuses(void)
 		CHECK(sc.pos == sc.n && !sc.bad);
 		rrp_read_free(&r);
 	}
+}
+
+/* Replies that are errors, never a state: bad QueryValue data, a dead transport, truncation, undecodable. */
+static void
+test_read_errors(void)
+{
+	struct rrp_read	 r;
+	char		 err[128];
+
 	{
 		/* WERR_OK without a data pointer, and with fewer bytes than *lpcbData: errors, never "empty" */
 		static const char *const bad[] = {
@@ -727,6 +736,16 @@ test_writes(void)
 		    sizeof(err)) == 0 && st == RRP_DENIED);
 		CHECK(sc.pos == sc.n && !sc.bad);
 	}
+}
+
+/* DeleteValue (done, absent), CreateKey, a list refused before any I/O, the status words. */
+static void
+test_deletes_creates(void)
+{
+	enum rrp_status	 st;
+	uint32_t	 werr;
+	char		 err[128];
+
 	{
 		const struct step steps[] = {
 			{ RRP_OP_OPEN_HKLM, NULL, rep_open_hklm, NULL, 0 },
@@ -783,6 +802,8 @@ main(void)
 	test_read_ok();
 	test_read_more_data();
 	test_read_statuses();
+	test_read_errors();
 	test_writes();
+	test_deletes_creates();
 	return check_done("test_rrp");
 }
