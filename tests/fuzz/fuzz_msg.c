@@ -29,13 +29,37 @@ roundtrip_host(const struct msg_host_res *m)
 	msg_buf_free(&b2);
 }
 
+/* The framer: feed the stream (data after the selector byte) in chunks of 1..16 bytes, taking frames after each
+ * feed; every frame taken must have a known type and a length within MSG_MAX. */
+static void
+fuzz_framer(const uint8_t *data, size_t size)
+{
+	struct msg_framer fr = { 0 };
+	char err[256];
+	uint32_t type;
+	const uint8_t *p;
+	size_t off = 1, chunk, len;
+	int rc = 0;
+
+	while (off < size && rc != -1) {
+		chunk = 1 + (data[off] & 15);
+		if (chunk > size - off)
+			chunk = size - off;
+		if (msg_frame_feed(&fr, data + off, chunk, err, sizeof(err)) == -1)
+			break;
+		off += chunk;
+		while ((rc = msg_frame_take(&fr, &type, &p, &len, err, sizeof(err))) == 1)
+			if (!msg_type_known(type) || len > MSG_MAX)
+				abort();
+	}
+	msg_framer_free(&fr);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256], *reason = NULL;
-	uint32_t pid, type;
-	const uint8_t *p;
-	size_t len;
+	uint32_t pid;
 
 	if (size < 1)
 		return 0;
@@ -89,26 +113,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			msg_fix_req_free(&m);
 		break;
 	}
-	default: {
-		/* The framer: feed the stream in chunks of 1..16 bytes, taking frames after each feed. */
-		struct msg_framer fr = { 0 };
-		size_t off = 1, chunk;
-		int rc = 0;
-
-		while (off < size && rc != -1) {
-			chunk = 1 + (data[off] & 15);
-			if (chunk > size - off)
-				chunk = size - off;
-			if (msg_frame_feed(&fr, data + off, chunk, err, sizeof(err)) == -1)
-				break;
-			off += chunk;
-			while ((rc = msg_frame_take(&fr, &type, &p, &len, err, sizeof(err))) == 1)
-				if (!msg_type_known(type) || len > MSG_MAX)
-					abort();
-		}
-		msg_framer_free(&fr);
+	default:
+		fuzz_framer(data, size);
 		break;
-	}
 	}
 	return 0;
 }
