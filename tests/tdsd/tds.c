@@ -350,6 +350,20 @@ tds_prelogin_reply(struct tds_buf *b, uint8_t encryption)
 	return r ? -1 : 0;
 }
 
+int
+tds_prelogin_encrypt_answer(uint8_t client, uint8_t server)
+{
+	if (client > TDS_PRELOGIN_ENCRYPT_REQ)
+		return -1;
+	if (server == TDS_PRELOGIN_ENCRYPT_NOT_SUP)
+		return TDS_PRELOGIN_ENCRYPT_NOT_SUP;	/* a client that insists then ends it itself */
+	if (client == TDS_PRELOGIN_ENCRYPT_NOT_SUP)
+		return server == TDS_PRELOGIN_ENCRYPT_OFF ? TDS_PRELOGIN_ENCRYPT_NOT_SUP : -1;
+	if (client == TDS_PRELOGIN_ENCRYPT_ON || client == TDS_PRELOGIN_ENCRYPT_REQ)
+		return TDS_PRELOGIN_ENCRYPT_ON;
+	return server == TDS_PRELOGIN_ENCRYPT_OFF ? TDS_PRELOGIN_ENCRYPT_OFF : TDS_PRELOGIN_ENCRYPT_REQ;
+}
+
 uint8_t
 tds_password_obfuscate(uint8_t c)
 {

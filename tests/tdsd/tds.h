@@ -68,8 +68,11 @@
 #define TDS_TYPE_BIGVARCHAR	0xa7
 #define TDS_TYPE_NVARCHAR	0xe7
 
-#define TDS_PRELOGIN_ENCRYPT_OFF	0x00
-#define TDS_PRELOGIN_ENCRYPT_NOT_SUP	0x02
+/* PRELOGIN ENCRYPTION values (MS-TDS 2.2.6.5). */
+#define TDS_PRELOGIN_ENCRYPT_OFF	0x00	/* encrypt LOGIN7 only */
+#define TDS_PRELOGIN_ENCRYPT_ON		0x01	/* encrypt everything */
+#define TDS_PRELOGIN_ENCRYPT_NOT_SUP	0x02	/* no TLS at all */
+#define TDS_PRELOGIN_ENCRYPT_REQ	0x03	/* the server requires encryption: everything */
 
 /* SQL_Latin1_General_CP1_CI_AS, the collation SQL Server reports by default. */
 extern const uint8_t tds_collation_default[5];
@@ -140,6 +143,15 @@ struct tds_prelogin {
 int	 tds_prelogin_parse(const uint8_t *p, size_t n, struct tds_prelogin *pl, char *err, size_t errlen);
 /* Encode our reply payload: VERSION, ENCRYPTION=encryption, INSTOPT "", THREADID, MARS=0.  -1 on cap. */
 int	 tds_prelogin_reply(struct tds_buf *b, uint8_t encryption);
+/*
+ * The server's side of MS-TDS 2.2.6.5's encryption negotiation: what to answer a client that sent `client`,
+ * for a server set to `server` -- ENCRYPT_NOT_SUP (no certificate), ENCRYPT_OFF (LOGIN7 encrypted, the rest
+ * only if the client asks for ENCRYPT_ON) or ENCRYPT_REQ (everything encrypted).  Returns the value, or -1
+ * when the connection must end: the server requires encryption and the client cannot (ENCRYPT_NOT_SUP), or
+ * the client sent an unknown value.  The answer's meaning: NOT_SUP plain text, OFF only LOGIN7 encrypted,
+ * ON or REQ everything encrypted.
+ */
+int	 tds_prelogin_encrypt_answer(uint8_t client, uint8_t server);
 
 /* LOGIN7 (MS-TDS 2.2.6.4).  Strings are UTF-8, NUL-terminated; each field is at most 128 UTF-16 units. */
 #define TDS_LOGIN_FIELD	(128 * 3 + 1)

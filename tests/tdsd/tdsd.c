@@ -1,7 +1,8 @@
 /*
  * tdsd.c — dpfleet-tdsd, a small TDS 7.0–7.4 server over a SQLite file, so the scanner's site-DB reader can
- * be tested against a real wire protocol without SQL Server (NOTES §3).  Test code only: built by meson,
- * never installed.  Started by the integration tests and the lab; prints "ready" on stdout once listening.
+ * be tested against a real wire protocol without SQL Server (doc/FIELD-NOTES.md, "Site database and
+ * FreeTDS").  Test code only: built by meson, never installed.  Started by the integration tests and the lab;
+ * prints "ready" on stdout once listening.
  *
  * Processes: the parent only accepts; each connection is served by a forked child that opens its own
  * read-only SQLite handle and re-reads the fault file, so a misbehaving client (or a fault) only ends its own
@@ -13,6 +14,15 @@
  *   PRELOGIN expected  --conn_prelogin-->  LOGIN7 expected  --conn_login-->  logged in (conn_loop)
  *   any state: malformed packet, EOF, idle timeout or a fault's byte limit  -->  closed (child exits)
  * Messages are reassembled from packets up to MSG_MAX bytes; each packet is at most TDS_PACKET_MAX bytes.
+ *
+ * TLS (--tls-cert/--tls-key, tdsd_tls.c): conn_prelogin answers the client's ENCRYPTION as MS-TDS 2.2.6.5
+ * says for the --tls-mode (tds_prelogin_encrypt_answer) and, unless the answer is ENCRYPT_NOT_SUP, runs the
+ * handshake inside PRELOGIN packets.  Then every byte goes through c->tls (conn_read, conn_write) -- the whole
+ * session when the answer was ENCRYPT_ON or ENCRYPT_REQ, only LOGIN7 when it was ENCRYPT_OFF (conn_serve
+ * drops the session once LOGIN7 is read, as the client does once it is sent).  The log says which.
+ *
+ * Length: over 600 lines because the connection's states and the parent's accept loop are this one
+ * program; the codec (tds.c), the SQL (sqlexec.c), the faults (faults.c) and TLS (tdsd_tls.c) live apart.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -38,6 +48,7 @@
 #include "log.h"
 #include "sqlexec.h"
 #include "tds.h"
+#include "tdsd_tls.h"
 #include "util.h"
 
 #define MSG_MAX			(1024 * 1024)
@@ -53,6 +64,9 @@ struct server_cfg {
 	char		 password[TDS_LOGIN_FIELD];
 	char		 database[TDS_LOGIN_FIELD];
 	char		 faults[4096];	/* "" = none */
+	const char	*tls_cert, *tls_key;	/* NULL = no TLS */
+	uint8_t		 tls_setting;	/* TDS_PRELOGIN_ENCRYPT_NOT_SUP, _OFF (--tls-mode login) or _REQ */
+	struct tdsd_tls_cred *tls;	/* loaded by the parent */
 };
 
 struct conn {
@@ -67,13 +81,15 @@ struct conn {
 	uint8_t			 msgtype;
 	uint8_t			*msg;
 	size_t			 msglen;
+	struct tdsd_tls		*tls;		/* NULL: plain TDS */
+	int			 tls_login_only;	/* ENCRYPT_OFF negotiated: drop TLS after LOGIN7 */
 };
 
-/* Read exactly n bytes within timeout_ms; 0, or -1 on EOF, error or timeout. */
+/* Read exactly n bytes within timeout_ms, through TLS when the session has it; 0, or -1 on EOF, error or timeout. */
 static int
-read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
+conn_read(struct conn *c, uint8_t *p, size_t n, int timeout_ms)
 {
-	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
 	ssize_t		 r;
 	int64_t		 deadline = util_mono_ms() + timeout_ms, left;
 
@@ -81,12 +97,19 @@ read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
 		left = deadline - util_mono_ms();
 		if (left <= 0)
 			return -1;
+		if (c->tls != NULL) {
+			if ((r = tdsd_tls_read(c->tls, p, n, (int)left)) <= 0)
+				return -1;
+			p += r;
+			n -= (size_t)r;
+			continue;
+		}
 		if (poll(&pfd, 1, (int)left) <= 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		if ((r = read(fd, p, n)) <= 0) {
+		if ((r = read(c->fd, p, n)) <= 0) {
 			if (r == -1 && errno == EINTR)
 				continue;
 			return -1;
@@ -101,11 +124,11 @@ read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
 static int
 read_packet(struct conn *c, struct tds_header *h, uint8_t *buf, int timeout_ms, char *err, size_t errlen)
 {
-	if (read_full(c->fd, buf, TDS_HEADER_LEN, timeout_ms) == -1)
+	if (conn_read(c, buf, TDS_HEADER_LEN, timeout_ms) == -1)
 		return util_err(err, errlen, "connection closed or timed out");
 	if (tds_header_parse(buf, h, err, errlen) == -1)
 		return -1;
-	if (read_full(c->fd, buf + TDS_HEADER_LEN, h->length - TDS_HEADER_LEN, timeout_ms) == -1)
+	if (conn_read(c, buf + TDS_HEADER_LEN, h->length - TDS_HEADER_LEN, timeout_ms) == -1)
 		return util_err(err, errlen, "truncated packet");
 	return 0;
 }
@@ -153,6 +176,12 @@ conn_write(struct conn *c, const uint8_t *p, size_t n)
 			n = (size_t)room;
 			drop = 1;
 		}
+	}
+	if (c->tls != NULL && n > 0) {
+		if (tdsd_tls_write(c->tls, p, n) == -1)
+			return -1;
+		c->sent += n;
+		n = 0;
 	}
 	while (n > 0) {
 		if ((r = write(c->fd, p, n)) == -1) {
@@ -213,12 +242,13 @@ wait_attention(struct conn *c, long ms)
 		left = deadline - util_mono_ms();
 		if (left <= 0)
 			return 0;
-		if (poll(&pfd, 1, (int)left) == -1) {
+		pfd.revents = 0;
+		if ((c->tls == NULL || tdsd_tls_pending(c->tls) == 0) && poll(&pfd, 1, (int)left) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		if (pfd.revents == 0)
+		if (pfd.revents == 0 && (c->tls == NULL || tdsd_tls_pending(c->tls) == 0))
 			continue;
 		if (read_message(c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
 			log_debug("during delay: %s", err);
@@ -245,15 +275,35 @@ conn_prelogin(struct conn *c, struct tds_buf *out)
 {
 	struct tds_prelogin pl;
 	char		 err[256];
+	int		 answer;
 
 	if (tds_prelogin_parse(c->msg, c->msglen, &pl, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	tds_buf_reset(out);
-	if (tds_prelogin_reply(out, TDS_PRELOGIN_ENCRYPT_NOT_SUP) == -1)
+	answer = tds_prelogin_encrypt_answer(pl.has_encryption ? pl.encryption : TDS_PRELOGIN_ENCRYPT_NOT_SUP,
+	    c->cfg->tls_setting);
+	log_debug("PRELOGIN: client ENCRYPTION 0x%02x, answer %d", pl.encryption, answer);
+	if (answer == -1) {
+		log_warnx("PRELOGIN: client ENCRYPTION 0x%02x refused (TLS required here): connection closed",
+		    pl.encryption);
 		return -1;
-	return send_reply(c, out, -1);
+	}
+	tds_buf_reset(out);
+	if (tds_prelogin_reply(out, (uint8_t)answer) == -1 || send_reply(c, out, -1) == -1)
+		return -1;
+	if (answer == TDS_PRELOGIN_ENCRYPT_NOT_SUP) {
+		log_info("session in plain text (no TLS negotiated)");
+		return 0;
+	}
+	if (tdsd_tls_accept(&c->tls, c->cfg->tls, c->fd, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+		log_warnx("%s: connection closed before LOGIN7", err);
+		return -1;
+	}
+	c->tls_login_only = answer == TDS_PRELOGIN_ENCRYPT_OFF;
+	log_info("TLS session: %s; %s", tdsd_tls_desc(c->tls), c->tls_login_only ?
+	    "LOGIN7 encrypted, then plain text (ENCRYPT_OFF)" : "everything encrypted (ENCRYPT_ON/REQ)");
+	return 0;
 }
 
 static int
@@ -412,6 +462,72 @@ conn_unsupported(struct conn *c, struct tds_buf *out)
 	return send_reply(c, out, -1);
 }
 
+/* PRELOGIN (optional, with TLS as negotiated) then LOGIN7: 0 when logged in, -1 when the connection ends. */
+static int
+conn_start(struct conn *c, struct tds_buf *out)
+{
+	char	 err[512];
+
+	if (read_message(c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+		log_debug("before login: %s", err);
+		return -1;
+	}
+	if (c->msgtype == TDS_PKT_PRELOGIN) {
+		if (conn_prelogin(c, out) == -1)
+			return -1;
+		if (read_message(c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+			log_debug("after PRELOGIN: %s", err);
+			return -1;
+		}
+	} else if (c->cfg->tls_setting == TDS_PRELOGIN_ENCRYPT_REQ) {
+		log_warnx("no PRELOGIN and TLS required here: connection closed");
+		return -1;
+	}
+	if (c->tls_login_only) {	/* ENCRYPT_OFF: the client left TLS once LOGIN7 was sent */
+		tdsd_tls_end(c->tls);
+		c->tls = NULL;
+	}
+	if (c->msgtype != TDS_PKT_LOGIN7) {
+		log_warnx("expected LOGIN7, got packet type 0x%02x", c->msgtype);
+		return -1;
+	}
+	return conn_login(c, out);
+}
+
+/* Logged in: serve requests until EOF or the idle timeout (0) or a fatal error (-1). */
+static int
+conn_loop(struct conn *c, struct tds_buf *out)
+{
+	char	 err[512];
+
+	for (;;) {
+		if (read_message(c, IDLE_TIMEOUT_MS, err, sizeof(err)) == -1) {
+			log_debug("session end: %s", err);
+			return 0;
+		}
+		switch (c->msgtype) {
+		case TDS_PKT_SQLBATCH:
+			if (conn_batch(c, out) == -1)
+				return -1;
+			break;
+		case TDS_PKT_ATTENTION:
+			tds_buf_reset(out);
+			if (tds_put_done(out, c->tdsver, TDS_DONE_ATTN, 0, 0) == -1 || send_reply(c, out, -1) == -1)
+				return -1;
+			break;
+		case TDS_PKT_PRELOGIN:
+		case TDS_PKT_LOGIN7:
+		case TDS_PKT_PRETDS7_LOGIN:
+			log_warnx("login message 0x%02x after login", c->msgtype);
+			return -1;
+		default:
+			if (conn_unsupported(c, out) == -1)
+				return -1;
+			break;
+		}
+	}
+}
+
 /* Serve one accepted connection to the end.  Returns the child's exit status. */
 static int
 conn_serve(int fd, const struct server_cfg *cfg)
@@ -440,52 +556,10 @@ conn_serve(int fd, const struct server_cfg *cfg)
 		log_warnx("%s", err);
 		goto done;
 	}
-	if (read_message(&c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
-		log_debug("before login: %s", err);
-		goto done;
-	}
-	if (c.msgtype == TDS_PKT_PRELOGIN) {
-		if (conn_prelogin(&c, &out) == -1)
-			goto done;
-		if (read_message(&c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
-			log_debug("after PRELOGIN: %s", err);
-			goto done;
-		}
-	}
-	if (c.msgtype != TDS_PKT_LOGIN7) {
-		log_warnx("expected LOGIN7, got packet type 0x%02x", c.msgtype);
-		goto done;
-	}
-	if (conn_login(&c, &out) == -1)
-		goto done;
-	for (;;) {
-		if (read_message(&c, IDLE_TIMEOUT_MS, err, sizeof(err)) == -1) {
-			log_debug("session end: %s", err);
-			rc = 0;
-			goto done;
-		}
-		switch (c.msgtype) {
-		case TDS_PKT_SQLBATCH:
-			if (conn_batch(&c, &out) == -1)
-				goto done;
-			break;
-		case TDS_PKT_ATTENTION:
-			tds_buf_reset(&out);
-			if (tds_put_done(&out, c.tdsver, TDS_DONE_ATTN, 0, 0) == -1 || send_reply(&c, &out, -1) == -1)
-				goto done;
-			break;
-		case TDS_PKT_PRELOGIN:
-		case TDS_PKT_LOGIN7:
-		case TDS_PKT_PRETDS7_LOGIN:
-			log_warnx("login message 0x%02x after login", c.msgtype);
-			goto done;
-		default:
-			if (conn_unsupported(&c, &out) == -1)
-				goto done;
-			break;
-		}
-	}
+	if (conn_start(&c, &out) == 0 && conn_loop(&c, &out) == 0)
+		rc = 0;
 done:
+	tdsd_tls_end(c.tls);
 	tds_buf_free(&out);
 	free(c.msg);
 	sqlite3_close(c.db);
@@ -545,12 +619,29 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dpfleet-tdsd --listen ADDR:PORT --db FILE.sqlite --login USER:PASSWORD "
-	    "[--database NAME] [--faults FILE] [-v]\n");
+	    "[--database NAME] [--faults FILE] [--tls-cert FILE --tls-key FILE [--tls-mode require|login]] "
+	    "[-v]\n");
 	exit(2);
 }
 
-int
-main(int argc, char *argv[])
+/* --login USER:PASSWORD into cfg, the password wiped from argv (kept out of ps). */
+static void
+parse_login(char *arg, struct server_cfg *cfg)
+{
+	char *colon;
+
+	if ((colon = strchr(arg, ':')) == NULL || colon == arg)
+		usage();
+	*colon = '\0';
+	if (util_strlcpy(cfg->user, arg, sizeof(cfg->user)) >= sizeof(cfg->user) ||
+	    util_strlcpy(cfg->password, colon + 1, sizeof(cfg->password)) >= sizeof(cfg->password))
+		usage();
+	explicit_bzero(colon + 1, strlen(colon + 1));
+}
+
+/* The command line into *cfg (usage() on anything wrong); returns the -v count. */
+static int
+parse_args(int argc, char *argv[], struct server_cfg *cfg)
 {
 	static const struct option longopts[] = {
 		{ "listen",	required_argument,	NULL, 'l' },
@@ -558,55 +649,172 @@ main(int argc, char *argv[])
 		{ "login",	required_argument,	NULL, 'u' },
 		{ "database",	required_argument,	NULL, 'D' },
 		{ "faults",	required_argument,	NULL, 'f' },
+		{ "tls-cert",	required_argument,	NULL, 'c' },
+		{ "tls-key",	required_argument,	NULL, 'k' },
+		{ "tls-mode",	required_argument,	NULL, 'm' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	struct server_cfg cfg;
-	struct faults	 f;
-	pid_t		 children[MAX_CHILDREN];
-	size_t		 nchildren = 0, i;
-	struct pollfd	 pfd[2];
-	sigset_t	 mask, oldmask;
-	struct signalfd_siginfo si;
-	sqlite3		*db;
-	char		 err[512], *colon;
-	int		 ch, verbose = 0, lfd, sfd, cfd, status, stopping = 0;
-	pid_t		 pid;
+	const char *mode = "require";
+	int ch, verbose = 0;
 
-	memset(&cfg, 0, sizeof(cfg));
-	util_strlcpy(cfg.database, "master", sizeof(cfg.database));
+	memset(cfg, 0, sizeof(*cfg));
+	util_strlcpy(cfg->database, "master", sizeof(cfg->database));
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'l':
-			util_strlcpy(cfg.listen, optarg, sizeof(cfg.listen));
-			break;
-		case 'b':
-			util_strlcpy(cfg.db, optarg, sizeof(cfg.db));
-			break;
-		case 'u':
-			if ((colon = strchr(optarg, ':')) == NULL || colon == optarg)
-				usage();
-			*colon = '\0';
-			if (util_strlcpy(cfg.user, optarg, sizeof(cfg.user)) >= sizeof(cfg.user) ||
-			    util_strlcpy(cfg.password, colon + 1, sizeof(cfg.password)) >= sizeof(cfg.password))
-				usage();
-			explicit_bzero(colon + 1, strlen(colon + 1));	/* keep it out of ps */
-			break;
-		case 'D':
-			util_strlcpy(cfg.database, optarg, sizeof(cfg.database));
-			break;
-		case 'f':
-			util_strlcpy(cfg.faults, optarg, sizeof(cfg.faults));
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
+		case 'l': util_strlcpy(cfg->listen, optarg, sizeof(cfg->listen)); break;
+		case 'b': util_strlcpy(cfg->db, optarg, sizeof(cfg->db)); break;
+		case 'u': parse_login(optarg, cfg); break;
+		case 'D': util_strlcpy(cfg->database, optarg, sizeof(cfg->database)); break;
+		case 'f': util_strlcpy(cfg->faults, optarg, sizeof(cfg->faults)); break;
+		case 'c': cfg->tls_cert = optarg; break;
+		case 'k': cfg->tls_key = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'v': verbose++; break;
+		default: usage();
 		}
 	}
-	if (optind != argc || !cfg.listen[0] || !cfg.db[0] || !cfg.user[0])
+	if (optind != argc || !cfg->listen[0] || !cfg->db[0] || !cfg->user[0] ||
+	    (cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		usage();
+	if (strcmp(mode, "require") == 0)
+		cfg->tls_setting = TDS_PRELOGIN_ENCRYPT_REQ;
+	else if (strcmp(mode, "login") == 0)
+		cfg->tls_setting = TDS_PRELOGIN_ENCRYPT_OFF;
+	else
+		usage();
+	if (cfg->tls_cert == NULL)
+		cfg->tls_setting = TDS_PRELOGIN_ENCRYPT_NOT_SUP;
+	return verbose;
+}
+
+/* Block the signals the parent reads from a signalfd (returned); *oldmask is what children restore. */
+static int
+signals_block(sigset_t *oldmask)
+{
+	sigset_t mask;
+	int sfd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, oldmask) == -1)
+		fatal("sigprocmask");
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	return sfd;
+}
+
+/* The parent's set of children. */
+struct children {
+	pid_t	 pid[MAX_CHILDREN];
+	size_t	 n;
+};
+
+/* Fork a child for the accepted connection cfd (closed here in the parent either way). */
+static void
+spawn(int cfd, int lfd, int sfd, const sigset_t *oldmask, struct server_cfg *cfg, struct children *ch)
+{
+	pid_t	 pid;
+	int	 status;
+
+	if (ch->n >= MAX_CHILDREN) {
+		log_warnx("%d connections open: refusing another", MAX_CHILDREN);
+		close(cfd);
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(cfd);
+		return;
+	}
+	if (pid == 0) {
+		close(lfd);
+		close(sfd);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
+		status = conn_serve(cfd, cfg);
+		explicit_bzero(cfg->password, sizeof(cfg->password));
+		_exit(status);
+	}
+	ch->pid[ch->n++] = pid;
+	close(cfd);
+}
+
+/* One signal from sfd: reap children on SIGCHLD; on SIGTERM/SIGINT stop accepting (returns 1). */
+static int
+on_signal(int sfd, int lfd, struct children *ch, int stopping)
+{
+	struct signalfd_siginfo si;
+	pid_t	 pid;
+	size_t	 i;
+	int	 status;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		fatal("signalfd read");
+	if (si.ssi_signo == SIGCHLD) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			for (i = 0; i < ch->n; i++)
+				if (ch->pid[i] == pid) {
+					ch->pid[i] = ch->pid[--ch->n];
+					break;
+				}
+		return stopping;
+	}
+	if (!stopping) {
+		log_info("signal %u: stopping %zu connection(s)", si.ssi_signo, ch->n);
+		close(lfd);
+		for (i = 0; i < ch->n; i++)
+			kill(ch->pid[i], SIGTERM);
+	}
+	return 1;
+}
+
+/* Accept and fork until SIGTERM/SIGINT, then wait for every child. */
+static void
+serve(int lfd, int sfd, const sigset_t *oldmask, struct server_cfg *cfg)
+{
+	struct children	 ch = { .n = 0 };
+	struct pollfd	 pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+	int		 cfd, stopping = 0;
+
+	while (!stopping || ch.n > 0) {
+		if (poll(pfd, stopping ? 1 : 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & POLLIN)
+			stopping = on_signal(sfd, lfd, &ch, stopping);
+		if (stopping || !(pfd[1].revents & POLLIN))
+			continue;
+		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+				log_warn("accept");
+			continue;
+		}
+		spawn(cfd, lfd, sfd, oldmask, cfg, &ch);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct server_cfg cfg;
+	struct faults	 f;
+	sigset_t	 oldmask;
+	sqlite3		*db;
+	char		 err[512];
+	int		 verbose, lfd, sfd;
+
+	verbose = parse_args(argc, argv, &cfg);
 	log_init(1, verbose, "dpfleet-tdsd");
 	if (sodium_init() < 0)
 		fatalx("sodium_init failed");
@@ -615,86 +823,20 @@ main(int argc, char *argv[])
 	sqlite3_close(db);
 	if (cfg.faults[0] && faults_load(cfg.faults, &f, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (cfg.tls_cert != NULL && tdsd_tls_cred_load(&cfg.tls, cfg.tls_cert, cfg.tls_key, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if ((lfd = listen_on(cfg.listen, err, sizeof(err))) == -1)
 		fatalx("%s", err);
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) == -1)
-		fatal("sigprocmask");
-	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
+	sfd = signals_block(&oldmask);
 
 	printf("ready\n");
 	fflush(stdout);
-	log_info("listening on %s, database %s (%s)", cfg.listen, cfg.database, cfg.db);
-
-	pfd[0].fd = sfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = lfd;
-	pfd[1].events = POLLIN;
-	while (!stopping || nchildren > 0) {
-		if (poll(pfd, stopping ? 1 : 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		if (pfd[0].revents & POLLIN) {
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				fatal("signalfd read");
-			if (si.ssi_signo == SIGCHLD) {
-				while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-					for (i = 0; i < nchildren; i++)
-						if (children[i] == pid) {
-							children[i] = children[--nchildren];
-							break;
-						}
-			} else if (!stopping) {
-				log_info("signal %u: stopping %zu connection(s)", si.ssi_signo, nchildren);
-				stopping = 1;
-				close(lfd);
-				for (i = 0; i < nchildren; i++)
-					kill(children[i], SIGTERM);
-			}
-		}
-		if (stopping || !(pfd[1].revents & POLLIN))
-			continue;
-		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-			if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-				log_warn("accept");
-			continue;
-		}
-		if (nchildren >= MAX_CHILDREN) {
-			log_warnx("%d connections open: refusing another", MAX_CHILDREN);
-			close(cfd);
-			continue;
-		}
-		if ((pid = fork()) == -1) {
-			log_warn("fork");
-			close(cfd);
-			continue;
-		}
-		if (pid == 0) {
-			close(lfd);
-			close(sfd);
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGCHLD, SIG_DFL);
-			sigprocmask(SIG_SETMASK, &oldmask, NULL);
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			if (getppid() == 1)
-				_exit(1);
-			status = conn_serve(cfd, &cfg);
-			explicit_bzero(cfg.password, sizeof(cfg.password));
-			_exit(status);
-		}
-		children[nchildren++] = pid;
-		close(cfd);
-	}
+	log_info("listening on %s, database %s (%s), TLS %s", cfg.listen, cfg.database, cfg.db,
+	    cfg.tls == NULL ? "off (ENCRYPT_NOT_SUP)" : cfg.tls_setting == TDS_PRELOGIN_ENCRYPT_REQ ?
+	    "required (ENCRYPT_REQ)" : "login (ENCRYPT_OFF)");
+	serve(lfd, sfd, &oldmask, &cfg);
 	explicit_bzero(cfg.password, sizeof(cfg.password));
+	tdsd_tls_cred_free(cfg.tls);
 	log_info("stopped");
 	return 0;
 }

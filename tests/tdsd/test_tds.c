@@ -102,6 +102,24 @@ test_prelogin(void)
 	CHECK(tds_header_parse(b, &h, err, sizeof(err)) == -1);
 }
 
+/* MS-TDS 2.2.6.5's encryption table, server side, for each server setting and client value. */
+static void
+test_encrypt_answer(void)
+{
+	enum { OFF = TDS_PRELOGIN_ENCRYPT_OFF, ON = TDS_PRELOGIN_ENCRYPT_ON, NS = TDS_PRELOGIN_ENCRYPT_NOT_SUP,
+	    REQ = TDS_PRELOGIN_ENCRYPT_REQ };
+	static const struct { uint8_t client, server; int want; } t[] = {
+		{ OFF, NS, NS },   { ON, NS, NS },   { NS, NS, NS },  { REQ, NS, NS },
+		{ OFF, OFF, OFF }, { ON, OFF, ON },  { NS, OFF, NS }, { REQ, OFF, ON },
+		{ OFF, REQ, REQ }, { ON, REQ, ON },  { NS, REQ, -1 }, { REQ, REQ, ON },
+		{ 4, OFF, -1 },    { 0x80, REQ, -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		CHECK(tds_prelogin_encrypt_answer(t[i].client, t[i].server) == t[i].want);
+}
+
 /* A LOGIN7 built the way a 7.x client builds it (to test what the spec example lacks: a password). */
 static size_t
 build_login(uint8_t *p, size_t cap, uint32_t ver, const char *user16, size_t ulen, const char *pw, size_t pwlen,
@@ -380,6 +398,7 @@ int
 main(void)
 {
 	test_prelogin();
+	test_encrypt_answer();
 	test_login7();
 	test_sqlbatch();
 	test_login_response();
