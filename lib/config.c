@@ -28,7 +28,7 @@
 
 #include <ini.h>
 
-enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN };
+enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE };
 
 #define SCANNER	1
 #define SERVER	2
@@ -57,6 +57,8 @@ static const struct key keys[] = {
 	{ "sitedb", "password_file",  SCANNER, K_PATH,   1, S(sitedb.password_file), 0, 0 },
 	{ "sitedb", "tds_version",    SCANNER, K_TDSVER, 0, S(sitedb.tds_version), 0, 0 },
 	{ "sitedb", "encryption",     SCANNER, K_ENC,    0, I(sitedb.encryption), 0, 0 },
+	{ "sitedb", "ca_file",        SCANNER, K_CAFILE, 0, S(sitedb.ca_file), 0, 0 },
+	{ "sitedb", "tls_name",       SCANNER, K_STR,    0, S(sitedb.tls_name), 0, 0 },
 	{ "sitedb", "login_timeout",  SCANNER, K_INT,    0, I(sitedb.login_timeout), 1, 600 },
 	{ "sitedb", "query_timeout",  SCANNER, K_INT,    0, I(sitedb.query_timeout), 1, 3600 },
 	{ "smb",    "domain",         SCANNER, K_STR,    0, S(smb.domain), 0, 0 },
@@ -155,6 +157,26 @@ valid_listen(const char *v)
 	return 1;
 }
 
+/*
+ * [sitedb] ca_file is written into FreeTDS's freetds.conf, whose reader keeps 255 bytes of a line, cuts a
+ * value at '#' or ';' and folds spaces (FreeTDS source src/tds/config.c, tds_read_conf_section): "system"
+ * (the system trust store) or an absolute path that survives that unchanged.
+ */
+static int
+valid_cafile(const char *v)
+{
+	size_t i;
+
+	if (strcmp(v, "system") == 0)
+		return 1;
+	if (v[0] != '/' || strlen(v) > CONFIG_CAFILE_MAX)
+		return 0;
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] <= ' ' || v[i] == '#' || v[i] == ';' || v[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 static void
 set_key(struct parse *p, const struct key *k, const char *value)
 {
@@ -205,6 +227,14 @@ set_key(struct parse *p, const struct key *k, const char *value)
 		else
 			perr(p, p->line, "[%s] %s: \"%s\" is not one of off, request, require", k->section,
 			    k->name, value);
+		break;
+	case K_CAFILE:
+		if (!valid_cafile(value)) {
+			perr(p, p->line, "[%s] %s: \"%s\" is not \"system\" or an absolute path of at most %d "
+			    "bytes without spaces, '#' or ';'", k->section, k->name, value, CONFIG_CAFILE_MAX);
+			return;
+		}
+		util_strlcpy(field, value, k->size);
 		break;
 	case K_LISTEN:
 		if (strlen(value) >= k->size || !valid_listen(value)) {
@@ -312,7 +342,8 @@ defaults(struct config *c, enum config_kind kind)
 	c->kind = kind;
 	c->sitedb.port = 1433;
 	util_strlcpy(c->sitedb.tds_version, "7.4", sizeof(c->sitedb.tds_version));
-	c->sitedb.encryption = CONFIG_ENC_REQUEST;
+	c->sitedb.encryption = CONFIG_ENC_REQUIRE;
+	util_strlcpy(c->sitedb.ca_file, "system", sizeof(c->sitedb.ca_file));
 	c->sitedb.login_timeout = 10;
 	c->sitedb.query_timeout = 30;
 	c->smb.timeout = 10;
@@ -413,6 +444,26 @@ append(char *errs, size_t errlen, const char *line)
 	snprintf(errs + used, errlen - used, "%s\n", line);
 }
 
+/* 1 if path opens for reading as a regular file; else 0 with "path: reason" in why. */
+static int
+readable_file(const char *path, char *why, size_t whylen)
+{
+	struct stat sb;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		snprintf(why, whylen, "%s: not a regular file", path);
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
 int
 config_check_files(const struct config *conf, char *errs, size_t errlen)
 {
@@ -436,6 +487,11 @@ config_check_files(const struct config *conf, char *errs, size_t errlen)
 	if (conf->kind == CONFIG_SCANNER && conf->smb.host_map[0] != '\0' &&
 	    access(conf->smb.host_map, R_OK) == -1) {
 		snprintf(why, sizeof(why), "%s: %s", conf->smb.host_map, strerror(errno));
+		append(errs, errlen, why);
+		bad++;
+	}
+	if (conf->kind == CONFIG_SCANNER && conf->sitedb.encryption == CONFIG_ENC_REQUIRE &&
+	    strcmp(conf->sitedb.ca_file, "system") != 0 && !readable_file(conf->sitedb.ca_file, why, sizeof(why))) {
 		append(errs, errlen, why);
 		bad++;
 	}

@@ -13,6 +13,7 @@ enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
 enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
 
 #define CONFIG_STR	256
+#define CONFIG_CAFILE_MAX	200	/* [sitedb] ca_file: fits one freetds.conf line (lib/config.c) */
 #define CONFIG_LOG_TAIL_MIN	4096	/* [scan] log_tail_bytes ... */
 #define CONFIG_LOG_TAIL_MAX	(8L * 1024 * 1024)	/* ... and the most of a log a worker reads */
 
@@ -29,7 +30,9 @@ struct config {
 		char	 user[CONFIG_STR];
 		char	 password_file[PATH_MAX];
 		char	 tds_version[8];	/* "7.4" */
-		enum config_encryption encryption;	/* request */
+		enum config_encryption encryption;	/* require; off and request are logged opt-outs */
+		char	 ca_file[CONFIG_CAFILE_MAX + 1];	/* "system" or a PEM file of CAs */
+		char	 tls_name[CONFIG_STR];	/* optional: the name the certificate must carry */
 		int	 login_timeout;		/* 10 s */
 		int	 query_timeout;		/* 30 s */
 	} sitedb;

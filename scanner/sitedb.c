@@ -10,9 +10,18 @@
  * Connection (doc/FIELD-NOTES.md, "Site database and FreeTDS"): TDS 7.x from scanner.conf tds_version (7.4
  * default), client charset UTF-8 (else NVARCHAR arrives as iso_1), application name "dpfleet-scanner".
  * Encryption can only be chosen in a freetds.conf, so sitedb_open() writes a private one (a [global] section
- * with `encryption = ...` and a [dpfleet-sitedb] section with host and port) into a fresh mode-0700 directory,
- * points FREETDSCONF at it for the life of the connection and removes both at close.  The password comes from
- * the secrecy-checked password_file, is wiped as soon as dbopen() returns and never reaches a log line.
+ * with `encryption = ...` and a [dpfleet-sitedb] section with host, port, encryption and, for require, `ca file`
+ * and `check certificate hostname = yes`) into a fresh mode-0700 directory, points FREETDSCONF at it for the
+ * life of the connection and removes both at close.  The password comes from the secrecy-checked
+ * password_file, is wiped as soon as dbopen() returns and never reaches a log line.
+ *
+ * TLS (doc/FIELD-NOTES.md, "Site database and FreeTDS"): FreeTDS 1.3 checks the server's certificate only
+ * when `ca file` is set, and then checks it against the name in `host` (its src/tds/tls.c); a server that
+ * offers no TLS fails a require login.  So require always writes `ca file` ([sitedb] ca_file, default the
+ * system trust store) and the host-name check; request and off are opt-outs that sitedb_open() logs with
+ * their risk every time it connects: a man in the middle could read the login and forge Value1, which fixes
+ * then write to every host.  [sitedb] tls_name needs FreeTDS's `certificate hostname` (1.5 and later): on an
+ * older library it is refused rather than silently ignored.
  *
  * Errors: DB-Library's error and message handlers are process-wide (installed once by
  * sitedb_global_init); they write what happened into the struct sitedb of the connection, found with
@@ -63,6 +72,8 @@ struct sitedb {
 	char		 user[CONFIG_STR];
 	int		 login_timeout, query_timeout;
 	int		 enc_require;		/* encryption = require (explains a bare login failure) */
+	char		 ca_file[CONFIG_CAFILE_MAX + 1];	/* for messages */
+	char		 tls_name[CONFIG_STR];	/* the name the certificate must carry, for messages */
 
 	/* What the handlers saw during the current operation (reset by reset_errors). */
 	int		 in_login;
@@ -192,6 +203,7 @@ cls_name(enum sitedb_error e)
 	case SITEDB_ERR_TIMEOUT:	return "timeout";
 	case SITEDB_ERR_MISSING_TABLE:	return "missing table";
 	case SITEDB_ERR_DROPPED:	return "connection dropped";
+	case SITEDB_ERR_TLS:		return "certificate or TLS refused";
 	default:			return "error";
 	}
 }
@@ -227,9 +239,12 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 		c = SITEDB_ERR_DROPPED;
 		snprintf(why, sizeof(why), "%s: the server closed the connection (reply cut short)", what);
 	} else if (db->in_login && db->enc_require && db->msgno == 0) {
-		c = SITEDB_ERR_LOGIN;
-		snprintf(why, sizeof(why), "no encrypted session (encryption = require in [sitedb]; the server "
-		    "does not offer TLS or the handshake failed): %s", db->dberrstr);
+		c = SITEDB_ERR_TLS;
+		snprintf(why, sizeof(why), "no verified TLS session (encryption = require in [sitedb]): the "
+		    "server offers no TLS, or its certificate is not trusted (not signed by a CA in %s%s, or "
+		    "expired) or does not name '%s'; nothing was sent or read: %s",
+		    strcmp(db->ca_file, "system") == 0 ? "the system trust store" : "ca_file ",
+		    strcmp(db->ca_file, "system") == 0 ? "" : db->ca_file, db->tls_name, db->dberrstr);
 	} else if (db->msgno != 0) {
 		c = SITEDB_ERR_QUERY;
 		snprintf(why, sizeof(why), "%s: server error %d: %s", what, db->msgno, db->msgtext);
@@ -245,13 +260,16 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 	return util_err(err, errlen, "site DB %s: %s: %s", db->where, cls_name(c), why);
 }
 
-/* Host names we are willing to write into freetds.conf: letters, digits, '.', '-', '_', ':' (IPv6). */
+/*
+ * Host names we are willing to write into freetds.conf: letters, digits, '.', '-', '_', ':' (IPv6), short
+ * enough for its 255-byte lines (lib/config.c, valid_cafile).
+ */
 static int
 host_ok(const char *h)
 {
 	size_t i;
 
-	if (h[0] == '\0')
+	if (h[0] == '\0' || strlen(h) > 200)
 		return 0;
 	for (i = 0; h[i] != '\0'; i++)
 		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
@@ -292,6 +310,40 @@ enc_name(enum config_encryption e)
 	return "request";
 }
 
+/*
+ * The private freetds.conf (freetds.conf(5)): the section dbopen() names, and for require the CA file and
+ * the host-name check (FreeTDS verifies nothing without `ca file`), plus `certificate hostname` when
+ * tls_name is set (sitedb_open checked the library knows it).  Its length, or -1 when it does not fit.
+ */
+static int
+conf_text(const struct config *conf, char *text, size_t size)
+{
+	const char *enc = enc_name(conf->sitedb.encryption);
+	int n, m = 0;
+
+	n = snprintf(text, size,
+	    "# written by dpfleet-scanner for one site DB connection; removed when it closes\n"
+	    "[global]\n"
+	    "\tencryption = %s\n"
+	    "[%s]\n"
+	    "\thost = %s\n"
+	    "\tport = %d\n"
+	    "\tencryption = %s\n",
+	    enc, SITEDB_SERVER_NAME, conf->sitedb.host, conf->sitedb.port, enc);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	if (conf->sitedb.encryption == CONFIG_ENC_REQUIRE)
+		m = snprintf(text + n, size - (size_t)n,
+		    "\tca file = %s\n"
+		    "\tcheck certificate hostname = yes\n"
+		    "%s%s%s",
+		    conf->sitedb.ca_file, conf->sitedb.tls_name[0] != '\0' ? "\tcertificate hostname = " : "",
+		    conf->sitedb.tls_name, conf->sitedb.tls_name[0] != '\0' ? "\n" : "");
+	if (m < 0 || (size_t)m >= size - (size_t)n)
+		return -1;
+	return n + m;
+}
+
 /* Create the private dir and freetds.conf, and point FREETDSCONF at it.  0 or -1 with err. */
 static int
 write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errlen)
@@ -313,17 +365,7 @@ write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errle
 	if ((size_t)snprintf(db->conf_path, sizeof(db->conf_path), "%s/freetds.conf", db->dir) >=
 	    sizeof(db->conf_path))
 		return util_err(err, errlen, "TMPDIR too long");
-	n = snprintf(text, sizeof(text),
-	    "# written by dpfleet-scanner for one site DB connection; removed when it closes\n"
-	    "[global]\n"
-	    "\tencryption = %s\n"
-	    "[%s]\n"
-	    "\thost = %s\n"
-	    "\tport = %d\n"
-	    "\tencryption = %s\n",
-	    enc_name(conf->sitedb.encryption), SITEDB_SERVER_NAME, conf->sitedb.host, conf->sitedb.port,
-	    enc_name(conf->sitedb.encryption));
-	if (n < 0 || (size_t)n >= sizeof(text))
+	if ((n = conf_text(conf, text, sizeof(text))) == -1)
 		return util_err(err, errlen, "freetds.conf too long");
 	if ((fd = open(db->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		return util_err(err, errlen, "%s: %s", db->conf_path, strerror(errno));
@@ -362,6 +404,54 @@ sitedb_close(struct sitedb *db)
 	free(db);
 }
 
+/* 1 if the FreeTDS in use is at least major.minor (dbversion() reads "freetds v1.3.17"). */
+static int
+freetds_at_least(int major, int minor)
+{
+	const char *v = dbversion();
+	int ma, mi;
+
+	if (v == NULL || (v = strchr(v, 'v')) == NULL || sscanf(v + 1, "%d.%d", &ma, &mi) != 2)
+		return 0;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * The TLS settings before anything is written or sent: tls_name usable, ca_file readable (for require), and
+ * the opt-outs logged with what they risk.  0, or -1 with err.
+ */
+static int
+check_tls(const struct config *conf, char *err, size_t errlen)
+{
+	int fd;
+
+	if (conf->sitedb.encryption == CONFIG_ENC_OFF)
+		log_warnx("[sitedb] encryption = off: the site DB login and every answer cross the network in "
+		    "plain text; a man in the middle can read the password and forge the IssuingCertificateList "
+		    "that fixes write to every host (set encryption = require and ca_file)");
+	else if (conf->sitedb.encryption == CONFIG_ENC_REQUEST)
+		log_warnx("[sitedb] encryption = request: no certificate check, and plain text whenever the "
+		    "server (or a man in the middle) offers no TLS; he can read the login and forge the "
+		    "IssuingCertificateList that fixes write to every host (set encryption = require and ca_file)");
+	if (conf->sitedb.encryption != CONFIG_ENC_REQUIRE)
+		return 0;
+	if (conf->sitedb.tls_name[0] != '\0') {
+		if (!host_ok(conf->sitedb.tls_name))
+			return util_err(err, errlen, "site DB: bad tls_name '%s'", conf->sitedb.tls_name);
+		if (!freetds_at_least(1, 5))
+			return util_err(err, errlen, "site DB: tls_name needs FreeTDS 1.5 or later (its "
+			    "\"certificate hostname\"); this is %s, which checks the certificate against host: "
+			    "set host to the name the certificate carries, or give the certificate an IP address "
+			    "subjectAltName for host %s", dbversion(), conf->sitedb.host);
+	}
+	if (strcmp(conf->sitedb.ca_file, "system") == 0)
+		return 0;
+	if ((fd = open(conf->sitedb.ca_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return util_err(err, errlen, "site DB ca_file %s: %s", conf->sitedb.ca_file, strerror(errno));
+	close(fd);
+	return 0;
+}
+
 int
 sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *cls, char *err,
     size_t errlen)
@@ -381,6 +471,8 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 		return util_err(err, errlen, "site DB: bad host name '%s'", conf->sitedb.host);
 	if (conf->sitedb.port <= 0 || conf->sitedb.port > 65535)
 		return util_err(err, errlen, "site DB: bad port %d", conf->sitedb.port);
+	if (check_tls(conf, err, errlen) == -1)
+		return -1;
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return util_err(err, errlen, "out of memory");
 	if ((db->valbuf = malloc(FLEET_VALUE_MAX)) == NULL) {
@@ -392,6 +484,9 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	db->login_timeout = conf->sitedb.login_timeout;
 	db->query_timeout = conf->sitedb.query_timeout;
 	db->enc_require = conf->sitedb.encryption == CONFIG_ENC_REQUIRE;
+	util_strlcpy(db->ca_file, conf->sitedb.ca_file, sizeof(db->ca_file));
+	util_strlcpy(db->tls_name, conf->sitedb.tls_name[0] != '\0' ? conf->sitedb.tls_name : conf->sitedb.host,
+	    sizeof(db->tls_name));
 
 	if (write_conf(db, conf, err, errlen) == -1)
 		goto fail;

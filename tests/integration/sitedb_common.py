@@ -35,6 +35,7 @@ DATA = os.path.join(SRC, "tests", "integration", "data")
 USER = "dpfleet_reader"
 PASSWORD = "Rd-pw_4469580!"
 DATABASE = "CM_P01"
+OPTOUT_WARNING = re.compile(r"^\[sitedb\] encryption = (off|request): ")
 
 
 def free_port():
@@ -101,13 +102,14 @@ class SiteDbEnv:
         db.commit()
         db.close()
 
-    def start_tdsd(self, timeout=10):
+    def start_tdsd(self, timeout=10, args=()):
+        """Start dpfleet-tdsd on a new free port; args are extra flags (--tls-cert ... for TLS)."""
         self.port = free_port()
         log = open(self.tdsd_log, "ab")
         self.proc = subprocess.Popen(
             [TDSD, "--listen", "127.0.0.1:%d" % self.port, "--db", self.sitedb_path,
              "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE, "--faults", self.faults_path,
-             "-v"],
+             "-v"] + list(args),
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + timeout
@@ -168,7 +170,9 @@ password_file = {pw}
 
     def scanner(self, conf, *args, timeout=60):
         """Run dpfleet-scanner -f conf --inventory ARGS with TMPDIR = self.tmp; returns (rc, stdout, stderr,
-        seconds).  Afterwards self.leftovers lists what it left in TMPDIR (must be nothing)."""
+        seconds).  Afterwards self.leftovers lists what it left in TMPDIR (must be nothing).  The warning
+        an `encryption = off` or `request` opt-out logs at every connection is taken out of stderr into
+        self.optout_warnings (sitedb_tls checks it), so the other checks see only what the run adds."""
         env = dict(os.environ, TMPDIR=self.tmp)
         env.pop("FREETDSCONF", None)
         t0 = time.monotonic()
@@ -176,7 +180,10 @@ password_file = {pw}
                            timeout=timeout, stdin=subprocess.DEVNULL, env=env)
         dt = time.monotonic() - t0
         self.leftovers = os.listdir(self.tmp)
-        return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8"), dt
+        err = p.stderr.decode("utf-8").splitlines(True)
+        self.optout_warnings = [line for line in err if OPTOUT_WARNING.match(line)]
+        err = "".join(line for line in err if not OPTOUT_WARNING.match(line))
+        return p.returncode, p.stdout.decode("utf-8"), err, dt
 
     def stored(self):
         """Every row of the state DB's sites and hosts tables, as sorted tuples (None if no DB yet)."""

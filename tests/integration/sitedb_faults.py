@@ -62,9 +62,9 @@ def main(t, env):
          QUERY_TIMEOUT, ["connection dropped", "reading v_SystemResourceList"])
 
     # The private freetds.conf is what carries the encryption setting: tdsd answers PRELOGIN with
-    # ENCRYPT_NOT_SUP, so `encryption = require` must fail the login, and say why.
+    # ENCRYPT_NOT_SUP, so `encryption = require` must fail the login, and say why (sitedb_tls: the rest).
     case("encryption required", env.write_conf("enc.conf", encryption="require"), {}, LOGIN_TIMEOUT,
-         ["login failed", "encryption = require"])
+         ["no verified TLS session", "encryption = require"])
 
     env.sitedb_exec("ALTER TABLE v_SystemResourceList RENAME TO gone_SystemResourceList;")
     case("missing table", conf, {}, QUERY_TIMEOUT,

@@ -319,6 +319,49 @@ test_retries(void)
 	CHECK(config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs)) > 0);
 }
 
+/*
+ * [sitedb] TLS: require with ca_file "system" by default; ca_file is "system" or an absolute path freetds.conf
+ * can carry; -n (config_check_files) checks it is readable, with require only.
+ */
+static void
+test_sitedb_tls(void)
+{
+	static const struct { const char *enc, *ca; int errors, files; } cases[] = {
+		{ NULL, NULL, 0, 0 }, { "require", "system", 0, 0 }, { "require", "%s/pw", 0, 0 },
+		{ "require", "%s/missing.pem", 0, 1 }, { "request", "%s/missing.pem", 0, 0 },
+		{ "require", "ca.pem", 1, 0 }, { "require", "/etc/a#b.pem", 1, 0 }, { "require", "/a b.pem", 1, 0 },
+		{ "off", NULL, 0, 0 },
+	};
+	struct config c;
+	char errs[4096], conf[1024], ca[512], line[600];
+	const char *path;
+	size_t i;
+
+	write_file("pw", "secret\n", 0600);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		line[0] = '\0';
+		if (cases[i].ca != NULL) {
+			snprintf(ca, sizeof(ca), cases[i].ca, dir);
+			snprintf(line, sizeof(line), "ca_file = %s\n", ca);
+		}
+		snprintf(conf, sizeof(conf), "[store]\npath = /tmp/s.db\n[sitedb]\nhost = h\ndatabase = d\n"
+		    "user = u\npassword_file = %s/pw\n%s%s%s%s[smb]\nuser = u\npassword_file = %s/pw\n", dir,
+		    cases[i].enc != NULL ? "encryption = " : "", cases[i].enc != NULL ? cases[i].enc : "",
+		    cases[i].enc != NULL ? "\n" : "", line, dir);
+		path = write_file("tls.conf", conf, 0644);
+		CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) == cases[i].errors);
+		if (cases[i].errors == 0)
+			CHECK(config_check_files(&c, errs, sizeof(errs)) == cases[i].files);
+		if (cases[i].enc == NULL)
+			CHECK(c.sitedb.encryption == CONFIG_ENC_REQUIRE && strcmp(c.sitedb.ca_file, "system") == 0);
+	}
+	path = write_file("tls-name.conf", "[store]\npath = /tmp/s.db\n[sitedb]\nhost = 10.0.0.5\n"
+	    "database = d\nuser = u\npassword_file = /x\ntls_name = sql01.corp.test\n[smb]\nuser = u\n"
+	    "password_file = /x\n", 0644);
+	CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) == 0);
+	CHECK_STR(c.sitedb.tls_name, "sql01.corp.test");
+}
+
 int
 main(void)
 {
@@ -336,6 +379,7 @@ main(void)
 	test_log_tail();
 	test_secrecy();
 	test_retries();
+	test_sitedb_tls();
 	rc = check_done("config");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
