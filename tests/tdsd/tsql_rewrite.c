@@ -105,204 +105,261 @@ hint_group(const char *s, size_t i)
 	}
 }
 
+/* The lexer's state over one batch: the input, the position, the output, and the statement being read. */
+struct rw {
+	const char	*in;
+	size_t		 n;
+	size_t		 i;		/* next input byte */
+	struct out	 o;
+	int		 depth;		/* parentheses open */
+	int		 select_seen;	/* in this statement */
+	long long	 limit;		/* TOP n of this statement, -1 if none */
+	char		*err;
+	size_t		 errlen;
+};
+
+/* out_put() with the overflow reported in the batch's err: 0, or -1. */
+static int
+put(struct rw *r, const char *s, size_t n)
+{
+	if (out_put(&r->o, s, n) == -1)
+		return util_err(r->err, r->errlen, "rewritten batch too long");
+	return 0;
+}
+
+/* A comment (c is '-' or '/') or a string literal (c is its quote) at in[i], copied verbatim. */
+static int
+copy_verbatim(struct rw *r, unsigned char c)
+{
+	const char *in = r->in;
+	size_t i = r->i, j, n = r->n;
+
+	if (c == '-') {
+		for (j = i; j < n && in[j] != '\n'; j++)
+			;
+	} else if (c == '/') {
+		const char *e = strstr(in + i + 2, "*/");
+
+		j = e ? (size_t)(e - in) + 2 : n;
+	} else {
+		for (j = i + 1; j < n; j++) {
+			if (in[j] == (char)c) {
+				if (in[j + 1] == (char)c) {
+					j++;
+					continue;
+				}
+				j++;
+				break;
+			}
+		}
+	}
+	r->i = j;
+	return put(r, in + i, j - i);
+}
+
+/* [identifier] at in[i] becomes "identifier" (]] is a ], a " is doubled). */
+static int
+bracket_ident(struct rw *r)
+{
+	const char *in = r->in;
+	size_t j;
+
+	if (put(r, "\"", 1) == -1)
+		return -1;
+	for (j = r->i + 1;; j++) {
+		if (j >= r->n)
+			return util_err(r->err, r->errlen, "unterminated [identifier]");
+		if (in[j] == ']') {
+			if (in[j + 1] == ']') {
+				if (put(r, "]", 1) == -1)
+					return -1;
+				j++;
+				continue;
+			}
+			break;
+		}
+		if (in[j] == '"' ? put(r, "\"\"", 2) == -1 : put(r, in + j, 1) == -1)
+			return -1;
+	}
+	r->i = j + 1;
+	return put(r, "\"", 1);
+}
+
+/* TOP n or TOP (n) from in[ke] (after the word TOP): dropped, n kept as the statement's LIMIT. */
+static int
+top_count(struct rw *r, size_t ke)
+{
+	const char *in = r->in;
+	size_t p = skip_ws(in, ke), k;
+	int paren = 0;
+	char *endp;
+
+	if (r->depth > 0 || r->select_seen)
+		return util_err(r->err, r->errlen, "TOP is supported only in a statement's first SELECT");
+	if (in[p] == '(') {
+		paren = 1;
+		p = skip_ws(in, p + 1);
+	}
+	if (!isdigit((unsigned char)in[p]))
+		return util_err(r->err, r->errlen, "TOP needs a literal row count");
+	r->limit = strtoll(in + p, &endp, 10);
+	p = (size_t)(endp - in);
+	if (paren) {
+		p = skip_ws(in, p);
+		if (in[p] != ')')
+			return util_err(r->err, r->errlen, "TOP (n): missing ')'");
+		p++;
+	}
+	k = skip_ws(in, p);
+	ke = word_end(in, k);
+	if (word_is(in, k, ke, "PERCENT") || word_is(in, k, ke, "WITH"))
+		return util_err(r->err, r->errlen, "TOP ... PERCENT / WITH TIES is not supported");
+	r->i = p;
+	return 0;
+}
+
+/* SELECT at in[i..we): copied, with an optional DISTINCT/ALL, then TOP n handed to top_count(). */
+static int
+select_top(struct rw *r, size_t we)
+{
+	const char *in = r->in;
+	size_t k, ke;
+
+	if (put(r, in + r->i, we - r->i) == -1)
+		return -1;
+	r->i = we;
+	k = skip_ws(in, r->i);
+	ke = word_end(in, k);
+	if (word_is(in, k, ke, "DISTINCT") || word_is(in, k, ke, "ALL")) {
+		if (put(r, in + r->i, ke - r->i) == -1)
+			return -1;
+		r->i = ke;
+		k = skip_ws(in, r->i);
+		ke = word_end(in, k);
+	}
+	if (word_is(in, k, ke, "TOP") && top_count(r, ke) == -1)
+		return -1;
+	r->select_seen = 1;
+	return 0;
+}
+
+/* A word at in[i]: schema prefix and table hints dropped, SELECT [TOP n], the functions renamed. */
+static int
+word(struct rw *r)
+{
+	const char *in = r->in;
+	size_t i = r->i, we = word_end(in, i), j = skip_ws(in, we);
+
+	if (word_is(in, i, we, "dbo") && in[we] == '.') {
+		r->i = we + 1;	/* schema prefix: SQLite has one schema */
+		return 0;
+	}
+	if (word_is(in, i, we, "WITH") && in[j] == '(' && (j = hint_group(in, j)) != 0) {
+		r->i = j;	/* table hint dropped */
+		return 0;
+	}
+	if (word_is(in, i, we, "SELECT"))
+		return select_top(r, we);
+	if (word_is(in, i, we, "ISNULL") && in[j] == '(') {
+		if (put(r, "IFNULL", 6) == -1)
+			return -1;
+	} else if (word_is(in, i, we, "LEN") && in[j] == '(') {
+		if (put(r, "LENGTH", 6) == -1)
+			return -1;
+	} else if (word_is(in, i, we, "GETDATE") && in[j] == '(' && in[skip_ws(in, j + 1)] == ')') {
+		r->i = skip_ws(in, j + 1) + 1;
+		return put(r, "datetime('now')", 15);
+	} else if (put(r, in + i, we - i) == -1)
+		return -1;
+	r->i = we;
+	return 0;
+}
+
+/* The statement's LIMIT, if it had a TOP n. */
+static int
+put_limit(struct rw *r)
+{
+	char num[32];
+
+	if (r->limit < 0)
+		return 0;
+	snprintf(num, sizeof(num), "\nLIMIT %lld", r->limit);
+	return put(r, num, strlen(num));
+}
+
+/* One token at in[i], rewritten or copied; 0, or -1 with err written. */
+static int
+lex_one(struct rw *r)
+{
+	const char *in = r->in;
+	unsigned char c = (unsigned char)in[r->i];
+	size_t j;
+
+	if ((c == '-' && in[r->i + 1] == '-') || (c == '/' && in[r->i + 1] == '*') || c == '\'' || c == '"')
+		return copy_verbatim(r, c);
+	if (c == '[' && strncasecmp(in + r->i, "[dbo].", 6) == 0) {
+		r->i += 6;	/* schema prefix: SQLite has one schema */
+		return 0;
+	}
+	if (c == '[')
+		return bracket_ident(r);
+	if ((c == 'N' || c == 'n') && in[r->i + 1] == '\'' &&
+	    (r->i == 0 || !is_word_char((unsigned char)in[r->i - 1]))) {
+		r->i++;	/* N'..' → '..': the literal itself is copied on the next turn */
+		return 0;
+	}
+	if (is_word_start(c))
+		return word(r);
+	if (c == '(') {
+		if ((j = hint_group(in, r->i)) != 0) {	/* old-style "FROM t (NOLOCK)" */
+			r->i = j;
+			return 0;
+		}
+		r->depth++;
+		r->i++;
+		return put(r, "(", 1);
+	}
+	if (c == ')') {
+		if (r->depth > 0)
+			r->depth--;
+		r->i++;
+		return put(r, ")", 1);
+	}
+	if (c == ';' && r->depth == 0) {
+		if (put_limit(r) == -1)
+			return -1;
+		r->limit = -1;
+		r->select_seen = 0;
+		r->i++;
+		return put(r, ";", 1);
+	}
+	r->i++;
+	return put(r, in + r->i - 1, 1);
+}
+
 int
 tsql_rewrite(const char *in, char **out, char *err, size_t errlen)
 {
-	struct out o = { NULL, 0, 0 };
-	size_t	 n = strlen(in), i = 0, j, we, nstmt = 1;
-	int	 depth = 0, select_seen = 0, rc = -1;
-	long long limit = -1;
-	char	 num[32];
+	struct rw r = { in, strlen(in), 0, { NULL, 0, 0 }, 0, 0, -1, err, errlen };
+	size_t j, nstmt = 1;
 
-	if (n > TSQL_MAX_INPUT)
-		return util_err(err, errlen, "batch of %zu bytes over the %d-byte limit", n, TSQL_MAX_INPUT);
-	for (j = 0; j < n; j++)
+	if (r.n > TSQL_MAX_INPUT)
+		return util_err(err, errlen, "batch of %zu bytes over the %d-byte limit", r.n, TSQL_MAX_INPUT);
+	for (j = 0; j < r.n; j++)
 		if (in[j] == ';')
 			nstmt++;
-	o.cap = 2 * n + 64 * nstmt + 1;
-	if ((o.p = malloc(o.cap)) == NULL)
+	r.o.cap = 2 * r.n + 64 * nstmt + 1;
+	if ((r.o.p = malloc(r.o.cap)) == NULL)
 		return util_err(err, errlen, "out of memory");
-	o.p[0] = '\0';
-
-	while (i < n) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '-' && in[i + 1] == '-') {
-			for (j = i; j < n && in[j] != '\n'; j++)
-				;
-			if (out_put(&o, in + i, j - i) == -1)
-				goto overflow;
-			i = j;
-		} else if (c == '/' && in[i + 1] == '*') {
-			const char *e = strstr(in + i + 2, "*/");
-
-			j = e ? (size_t)(e - in) + 2 : n;
-			if (out_put(&o, in + i, j - i) == -1)
-				goto overflow;
-			i = j;
-		} else if (c == '\'' || c == '"') {
-			for (j = i + 1; j < n; j++) {
-				if (in[j] == (char)c) {
-					if (in[j + 1] == (char)c) {
-						j++;
-						continue;
-					}
-					j++;
-					break;
-				}
-			}
-			if (out_put(&o, in + i, j - i) == -1)
-				goto overflow;
-			i = j;
-		} else if (c == '[' && strncasecmp(in + i, "[dbo].", 6) == 0) {
-			i += 6;	/* schema prefix: SQLite has one schema */
-		} else if (c == '[') {
-			if (out_put(&o, "\"", 1) == -1)
-				goto overflow;
-			for (j = i + 1;; j++) {
-				if (j >= n) {
-					util_err(err, errlen, "unterminated [identifier]");
-					goto done;
-				}
-				if (in[j] == ']') {
-					if (in[j + 1] == ']') {
-						if (out_put(&o, "]", 1) == -1)
-							goto overflow;
-						j++;
-						continue;
-					}
-					break;
-				}
-				if (in[j] == '"' ? out_put(&o, "\"\"", 2) == -1 : out_put(&o, in + j, 1) == -1)
-					goto overflow;
-			}
-			if (out_put(&o, "\"", 1) == -1)
-				goto overflow;
-			i = j + 1;
-		} else if ((c == 'N' || c == 'n') && in[i + 1] == '\'' &&
-		    (i == 0 || !is_word_char((unsigned char)in[i - 1]))) {
-			i++;	/* N'..' → '..': the literal itself is copied on the next turn */
-		} else if (is_word_start(c)) {
-			we = word_end(in, i);
-			j = skip_ws(in, we);
-			if (word_is(in, i, we, "dbo") && in[we] == '.') {
-				i = we + 1;	/* schema prefix: SQLite has one schema */
-				continue;
-			}
-			if (word_is(in, i, we, "WITH") && in[j] == '(' && (j = hint_group(in, j)) != 0) {
-				i = j;	/* table hint dropped */
-				continue;
-			}
-			if (word_is(in, i, we, "SELECT")) {
-				if (out_put(&o, in + i, we - i) == -1)
-					goto overflow;
-				i = we;
-				/* Optional DISTINCT/ALL, then TOP n. */
-				size_t k = skip_ws(in, i), ke = word_end(in, k);
-
-				if (word_is(in, k, ke, "DISTINCT") || word_is(in, k, ke, "ALL")) {
-					if (out_put(&o, in + i, ke - i) == -1)
-						goto overflow;
-					i = ke;
-					k = skip_ws(in, i);
-					ke = word_end(in, k);
-				}
-				if (word_is(in, k, ke, "TOP")) {
-					size_t p = skip_ws(in, ke);
-					int paren = 0;
-					char *endp;
-
-					if (depth > 0 || select_seen) {
-						util_err(err, errlen, "TOP is supported only in a statement's first SELECT");
-						goto done;
-					}
-					if (in[p] == '(') {
-						paren = 1;
-						p = skip_ws(in, p + 1);
-					}
-					if (!isdigit((unsigned char)in[p])) {
-						util_err(err, errlen, "TOP needs a literal row count");
-						goto done;
-					}
-					limit = strtoll(in + p, &endp, 10);
-					p = (size_t)(endp - in);
-					if (paren) {
-						p = skip_ws(in, p);
-						if (in[p] != ')') {
-							util_err(err, errlen, "TOP (n): missing ')'");
-							goto done;
-						}
-						p++;
-					}
-					k = skip_ws(in, p);
-					ke = word_end(in, k);
-					if (word_is(in, k, ke, "PERCENT") || word_is(in, k, ke, "WITH")) {
-						util_err(err, errlen, "TOP ... PERCENT / WITH TIES is not supported");
-						goto done;
-					}
-					i = p;
-				}
-				select_seen = 1;
-				continue;
-			}
-			if (word_is(in, i, we, "ISNULL") && in[j] == '(') {
-				if (out_put(&o, "IFNULL", 6) == -1)
-					goto overflow;
-			} else if (word_is(in, i, we, "LEN") && in[j] == '(') {
-				if (out_put(&o, "LENGTH", 6) == -1)
-					goto overflow;
-			} else if (word_is(in, i, we, "GETDATE") && in[j] == '(' && in[skip_ws(in, j + 1)] == ')') {
-				if (out_put(&o, "datetime('now')", 15) == -1)
-					goto overflow;
-				i = skip_ws(in, j + 1) + 1;
-				continue;
-			} else if (out_put(&o, in + i, we - i) == -1)
-				goto overflow;
-			i = we;
-		} else if (c == '(') {
-			if ((j = hint_group(in, i)) != 0) {	/* old-style "FROM t (NOLOCK)" */
-				i = j;
-				continue;
-			}
-			depth++;
-			if (out_put(&o, "(", 1) == -1)
-				goto overflow;
-			i++;
-		} else if (c == ')') {
-			if (depth > 0)
-				depth--;
-			if (out_put(&o, ")", 1) == -1)
-				goto overflow;
-			i++;
-		} else if (c == ';' && depth == 0) {
-			if (limit >= 0) {
-				snprintf(num, sizeof(num), "\nLIMIT %lld", limit);
-				if (out_put(&o, num, strlen(num)) == -1)
-					goto overflow;
-			}
-			limit = -1;
-			select_seen = 0;
-			if (out_put(&o, ";", 1) == -1)
-				goto overflow;
-			i++;
-		} else {
-			if (out_put(&o, in + i, 1) == -1)
-				goto overflow;
-			i++;
-		}
-	}
-	if (limit >= 0) {
-		snprintf(num, sizeof(num), "\nLIMIT %lld", limit);
-		if (out_put(&o, num, strlen(num)) == -1)
-			goto overflow;
-	}
-	*out = o.p;
-	o.p = NULL;
-	rc = 0;
-	goto done;
-overflow:
-	util_err(err, errlen, "rewritten batch too long");
-done:
-	free(o.p);
-	return rc;
+	r.o.p[0] = '\0';
+	while (r.i < r.n)
+		if (lex_one(&r) == -1)
+			goto fail;
+	if (put_limit(&r) == -1)
+		goto fail;
+	*out = r.o.p;
+	return 0;
+fail:
+	free(r.o.p);
+	return -1;
 }
