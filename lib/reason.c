@@ -64,6 +64,8 @@ static const struct reason table[] = {
 	  "See the scanner's log for the detail." },
 };
 
+_Static_assert(sizeof(table) / sizeof(table[0]) == REASON_NWORDS, "REASON_NWORDS is the table's length");
+
 const struct reason *
 reason_lookup(const char *word)
 {

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "reason.h"
 #include "store.h"
 
 #define STORE_NSTATES		8	/* healthy missing empty mismatch no_key denied unreachable unknown */
@@ -121,6 +122,8 @@ struct store_metrics {
 	double	 last_scan_duration;		/* seconds */
 	long	 jobs_outcome[STORE_NOUTCOMES];	/* by store_outcome_name() index */
 	long	 jobs_state[STORE_NJOBSTATES];	/* by store_jobstate_name() index */
+	long	 unreachable[REASON_NWORDS];	/* unreachable live hosts by reason, in reason_table() order */
+	long	 unreachable_other;		/* ... whose reason is not in the table */
 };
 
 /* Fill *m.  0, or -1 with err (*m zeroed). */

@@ -196,6 +196,36 @@ done:
 	return rc;
 }
 
+/* Unreachable live hosts by their newest verdict's reason, into m->unreachable / unreachable_other. */
+static int
+metrics_unreachable(struct store *st, struct store_metrics *m, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	const struct reason *tab, *r;
+	size_t n;
+	int rc;
+
+	tab = reason_table(&n);
+	if (store_prepare(st, &s, "SELECT o.reason, count(*) FROM hosts h JOIN observations o "
+	    "ON o.id = h.last_obs_id WHERE h.retired_at IS NULL AND o.state = 'unreachable' GROUP BY o.reason",
+	    err, errlen) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = reason_lookup((const char *)sqlite3_column_text(s, 0));
+		if (r != NULL && (size_t)(r - tab) < n)
+			m->unreachable[r - tab] += sqlite3_column_int64(s, 1);
+		else
+			m->unreachable_other += sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, "metrics", err, errlen);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
 int
 store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t errlen)
 {
@@ -218,6 +248,9 @@ store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t
 	m->affected = affected_of(m->hosts);
 	sqlite3_finalize(s);
 	s = NULL;
+
+	if (metrics_unreachable(st, m, err, errlen) == -1)
+		goto done;
 
 	if (store_prepare(st, &s, "SELECT finished_at, duration_ms FROM scans " LAST_SCAN_WHERE
 	    "ORDER BY id DESC LIMIT 1", err, errlen) == -1)

@@ -74,6 +74,22 @@ num(struct dbuf *b, const char *name, double v)
 		dbuf_addf(b, "%s %.3f\n", name, v);
 }
 
+/* dpfleet_unreachable_hosts{reason=...}: every lib/reason.h word, 0 included, then "other" when non-zero. */
+static void
+unreachable_lines(struct dbuf *b, const struct store_metrics *f)
+{
+	const struct reason *tab;
+	size_t i, n;
+
+	tab = reason_table(&n);
+	dbuf_addf(b, "# HELP dpfleet_unreachable_hosts Live unreachable hosts by reason (lib/reason.h words).\n"
+	    "# TYPE dpfleet_unreachable_hosts gauge\n");
+	for (i = 0; i < n && i < REASON_NWORDS; i++)
+		dbuf_addf(b, "dpfleet_unreachable_hosts{reason=\"%s\"} %ld\n", tab[i].word, f->unreachable[i]);
+	if (f->unreachable_other != 0)
+		dbuf_addf(b, "dpfleet_unreachable_hosts{reason=\"other\"} %ld\n", f->unreachable_other);
+}
+
 int
 metrics_render(struct metrics *m, struct store *st, char **outp, size_t *len, char *err, size_t errlen)
 {
@@ -95,6 +111,7 @@ metrics_render(struct metrics *m, struct store *st, char **outp, size_t *len, ch
 	    "# TYPE dpfleet_unscanned_hosts gauge\ndpfleet_unscanned_hosts %ld\n", f.unscanned);
 	dbuf_addf(&b, "# HELP dpfleet_affected_hosts Live hosts whose verdict is missing, empty or mismatch.\n"
 	    "# TYPE dpfleet_affected_hosts gauge\ndpfleet_affected_hosts %ld\n", f.affected);
+	unreachable_lines(&b, &f);
 	dbuf_addf(&b, "# HELP dpfleet_last_scan_age_seconds Seconds since the newest finished full scan ended.\n"
 	    "# TYPE dpfleet_last_scan_age_seconds gauge\n");
 	num(&b, "dpfleet_last_scan_age_seconds", f.have_scan ? difftime(time(NULL), f.last_scan_finished) : NAN);
