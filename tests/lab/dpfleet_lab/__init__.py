@@ -1,0 +1,6 @@
+"""dpfleet-lab as a package: tests/lab/dpfleet-lab (the entry point) imports cli.main from here.
+
+common (constants, process and port helpers), scenario (schema, validation, generate), logs (ConfigMgr logs),
+smbd_host (the smbd/samba-dcerpcd hosts), sitedb (the SQLite site DB + dpfleet-tdsd), faults (refused,
+blackhole, slow proxy), gate (the rpc gate), lab (Lab: all of them put together), cli (the commands).
+"""
