@@ -197,6 +197,55 @@ skip_blank(const char *p)
 	}
 }
 
+/* What one row's values say about each column's type and width (the first pass of run_stmt). */
+static void
+scan_row(sqlite3_stmt *st, struct colscan *scan, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct colscan *s = &scan[i];
+		const char *txt;
+		int32_t d;
+		uint32_t t;
+
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER: {
+			sqlite3_int64 v = sqlite3_column_int64(st, i);
+
+			s->seen_int = 1;
+			if (v < INT32_MIN || v > INT32_MAX)
+				s->big = 1;
+			if (s->max_units < 20)
+				s->max_units = 20;
+			break;
+		}
+		case SQLITE_FLOAT:
+			s->seen_float = 1;
+			if (s->max_units < 32)
+				s->max_units = 32;
+			break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB:
+			txt = (const char *)sqlite3_column_text(st, i);
+			s->seen_text = 1;
+			if (txt != NULL) {
+				size_t u = tds_utf16_units(txt, (size_t)sqlite3_column_bytes(st, i));
+
+				if (u > s->max_units)
+					s->max_units = u;
+				if (s->decl == D_DATETIME && tds_datetime_parse(txt, &d, &t) == -1)
+					s->dt_bad = 1;
+			}
+			if (s->decl == D_DATETIME && !s->dt_bad)
+				s->seen_text = 0;	/* ISO text in a DATETIME column stays a date */
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 /* One SELECT-like statement → COLMETADATA, ROWs, DONE(MORE).  *last_done is the DONE's offset. */
 static int
 run_stmt(sqlite3_stmt *st, uint32_t tdsver, struct tds_buf *out, size_t *last_done, int *failed)
@@ -224,49 +273,8 @@ run_stmt(sqlite3_stmt *st, uint32_t tdsver, struct tds_buf *out, size_t *last_do
 	memset(scan, 0, sizeof(scan[0]) * (size_t)n);
 	for (i = 0; i < n; i++)
 		scan[i].decl = decl_class(sqlite3_column_decltype(st, i));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < n; i++) {
-			struct colscan *s = &scan[i];
-			const char *txt;
-			int32_t d;
-			uint32_t t;
-
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER: {
-				sqlite3_int64 v = sqlite3_column_int64(st, i);
-
-				s->seen_int = 1;
-				if (v < INT32_MIN || v > INT32_MAX)
-					s->big = 1;
-				if (s->max_units < 20)
-					s->max_units = 20;
-				break;
-			}
-			case SQLITE_FLOAT:
-				s->seen_float = 1;
-				if (s->max_units < 32)
-					s->max_units = 32;
-				break;
-			case SQLITE_TEXT:
-			case SQLITE_BLOB:
-				txt = (const char *)sqlite3_column_text(st, i);
-				s->seen_text = 1;
-				if (txt != NULL) {
-					size_t u = tds_utf16_units(txt, (size_t)sqlite3_column_bytes(st, i));
-
-					if (u > s->max_units)
-						s->max_units = u;
-					if (s->decl == D_DATETIME && tds_datetime_parse(txt, &d, &t) == -1)
-						s->dt_bad = 1;
-				}
-				if (s->decl == D_DATETIME && !s->dt_bad)
-					s->seen_text = 0;	/* ISO text in a DATETIME column stays a date */
-				break;
-			default:
-				break;
-			}
-		}
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		scan_row(st, scan, n);
 	if (rc != SQLITE_DONE) {
 		*failed = 1;
 		return 0;
@@ -301,6 +309,62 @@ done:
 	return ret;
 }
 
+/* A T-SQL SET option at *pp (one line, or up to ';'): accepted and ignored, a DONE(MORE) for it; *pp past it.
+ * 0, or -1 when out is full. */
+static int
+skip_set(const char **pp, uint32_t tdsver, struct tds_buf *out, size_t *last_done)
+{
+	const char *e = *pp + strcspn(*pp, ";\n");
+
+	*last_done = out->len;
+	if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
+		return -1;
+	*pp = skip_blank(e);
+	return 0;
+}
+
+/*
+ * USE db at *pp: only the one database exists.  1 with the message in text when db is another name (error
+ * 911); 0 after the ENVCHANGE, the INFO 5701 and a DONE(MORE), *pp past the statement; -1 when out is full.
+ */
+static int
+use_db(const char **pp, uint32_t tdsver, const char *database, struct tds_buf *out, size_t *last_done,
+    char *text, size_t textlen)
+{
+	const char *p = *pp, *e = strchr(p, ';');
+	char name[256];
+	size_t k = 0;
+
+	for (p = skip_blank(p + 3); *p && *p != ';' && !isspace((unsigned char)*p) && k < sizeof(name) - 1; p++)
+		if (*p != '"')
+			name[k++] = *p;
+	name[k] = '\0';
+	if (strcasecmp(name, database) != 0) {
+		snprintf(text, textlen, "Database '%s' does not exist. Make sure that the name is entered correctly.",
+		    name);
+		return 1;
+	}
+	snprintf(text, textlen, "Changed database context to '%s'.", database);
+	if (tds_put_envchange(out, TDS_ENV_DATABASE, database, database) == -1 ||
+	    tds_put_message(out, tdsver, TDS_TOK_INFO, 5701, 2, 0, text, SQLEXEC_SERVER_NAME, "", 1) == -1)
+		return -1;
+	*last_done = out->len;
+	if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
+		return -1;
+	*pp = skip_blank(e ? e : p + strlen(p));
+	return 0;
+}
+
+/* The batch's last DONE loses its MORE bit; an empty batch gets one DONE(FINAL).  0, or -1 when out is full. */
+static int
+end_batch(struct tds_buf *out, uint32_t tdsver, size_t last_done)
+{
+	if (last_done == SIZE_MAX)	/* empty batch */
+		return tds_put_done(out, tdsver, TDS_DONE_FINAL, 0, 0) == -1 ? -1 : 0;
+	out->data[last_done + 1] &= (uint8_t)~TDS_DONE_MORE;
+	return 0;
+}
+
 int
 sqlexec_batch(sqlite3 *db, const char *sql, uint32_t tdsver, const char *database, struct tds_buf *out)
 {
@@ -321,41 +385,19 @@ sqlexec_batch(sqlite3 *db, const char *sql, uint32_t tdsver, const char *databas
 	}
 	p = skip_blank(rw);
 	while (*p) {
-		/* T-SQL SET options (one line, or up to ';'): accepted and ignored. */
+		/* SET options are accepted and ignored; USE names the one database (skip_set, use_db). */
 		if (strncasecmp(p, "SET", 3) == 0 && isspace((unsigned char)p[3])) {
-			const char *e = p + strcspn(p, ";\n");
-
-			last_done = out->len;
-			if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
+			if (skip_set(&p, tdsver, out, &last_done) == -1)
 				goto done;
-			p = skip_blank(e);
 			continue;
 		}
-		/* USE db: only the one database exists. */
 		if (strncasecmp(p, "USE", 3) == 0 && isspace((unsigned char)p[3])) {
-			const char *e = strchr(p, ';');
-			char name[256];
-			size_t k = 0;
-
-			for (p = skip_blank(p + 3); *p && *p != ';' && !isspace((unsigned char)*p) && k < sizeof(name) - 1;
-			    p++)
-				if (*p != '"')
-					name[k++] = *p;
-			name[k] = '\0';
-			if (strcasecmp(name, database) != 0) {
+			if ((num = use_db(&p, tdsver, database, out, &last_done, text, sizeof(text))) == -1)
+				goto done;
+			if (num == 1) {
 				num = 911;
-				snprintf(text, sizeof(text), "Database '%s' does not exist. Make sure that the name is "
-				    "entered correctly.", name);
 				goto error;
 			}
-			snprintf(text, sizeof(text), "Changed database context to '%s'.", database);
-			if (tds_put_envchange(out, TDS_ENV_DATABASE, database, database) == -1 ||
-			    tds_put_message(out, tdsver, TDS_TOK_INFO, 5701, 2, 0, text, SQLEXEC_SERVER_NAME, "", 1) == -1)
-				goto done;
-			last_done = out->len;
-			if (tds_put_done(out, tdsver, TDS_DONE_MORE, 0, 0) == -1)
-				goto done;
-			p = skip_blank(e ? e : p + strlen(p));
 			continue;
 		}
 		budget.deadline = util_mono_ms() + STMT_BUDGET_MS;
@@ -385,12 +427,7 @@ sqlexec_batch(sqlite3 *db, const char *sql, uint32_t tdsver, const char *databas
 		st = NULL;
 		p = skip_blank(tail);
 	}
-	if (last_done == SIZE_MAX) {	/* empty batch */
-		if (tds_put_done(out, tdsver, TDS_DONE_FINAL, 0, 0) == -1)
-			goto done;
-	} else
-		out->data[last_done + 1] &= (uint8_t)~TDS_DONE_MORE;
-	rc = 0;
+	rc = end_batch(out, tdsver, last_done);
 	goto done;
 sqlerror:
 	map_error(emsg ? emsg : "unknown error", database, &num, text, sizeof(text));
