@@ -82,14 +82,51 @@ print_value(DBPROCESS *p, int c)
 	fputs(buf, stdout);
 }
 
+/* The result sets of the statement just executed: a "cols" line each, then a "row" line per row; -1 when the
+ * connection is dead, else 0. */
+static int
+print_results(DBPROCESS *p)
+{
+	RETCODE	 rc;
+	int	 c, ncols;
+
+	while ((rc = dbresults(p)) != NO_MORE_RESULTS) {
+		if (rc == FAIL) {
+			if (DBDEAD(p))
+				return -1;
+			break;
+		}
+		ncols = dbnumcols(p);
+		if (ncols > 0) {
+			fputs("cols", stdout);
+			for (c = 1; c <= ncols; c++)
+				printf("\t%s:%s", dbcolname(p, c), dbprtype(dbcoltype(p, c)));
+			putchar('\n');
+		}
+		while ((rc = dbnextrow(p)) != NO_MORE_ROWS) {
+			if (rc == FAIL) {
+				if (DBDEAD(p))
+					return -1;
+				break;
+			}
+			fputs("row", stdout);
+			for (c = 1; c <= ncols; c++) {
+				putchar('\t');
+				print_value(p, c);
+			}
+			putchar('\n');
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct state	 st = { 0, 0 };
 	LOGINREC	*login;
 	DBPROCESS	*p;
-	RETCODE		 rc;
-	int		 i, c, ncols;
+	int		 i;
 
 	if (argc < 8) {
 		fprintf(stderr, "usage: %s HOST:PORT USER PASSWORD DATABASE LOGIN_TIMEOUT QUERY_TIMEOUT SQL...\n",
@@ -134,33 +171,8 @@ main(int argc, char *argv[])
 			printf("done\t%d\n", i - 6);
 			continue;
 		}
-		while ((rc = dbresults(p)) != NO_MORE_RESULTS) {
-			if (rc == FAIL) {
-				if (DBDEAD(p))
-					goto lost;
-				break;
-			}
-			ncols = dbnumcols(p);
-			if (ncols > 0) {
-				fputs("cols", stdout);
-				for (c = 1; c <= ncols; c++)
-					printf("\t%s:%s", dbcolname(p, c), dbprtype(dbcoltype(p, c)));
-				putchar('\n');
-			}
-			while ((rc = dbnextrow(p)) != NO_MORE_ROWS) {
-				if (rc == FAIL) {
-					if (DBDEAD(p))
-						goto lost;
-					break;
-				}
-				fputs("row", stdout);
-				for (c = 1; c <= ncols; c++) {
-					putchar('\t');
-					print_value(p, c);
-				}
-				putchar('\n');
-			}
-		}
+		if (print_results(p) == -1)
+			goto lost;
 		if (st.timed_out)
 			printf("timeout\n");
 		printf("done\t%d\n", i - 6);
