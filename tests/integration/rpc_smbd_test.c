@@ -84,6 +84,66 @@ print_read(const struct rrp_read *r)
 	printf("\n");
 }
 
+/* RPC_SMBD_WAIT_STDIN: say "connected" and hold the connection until a line arrives on stdin. */
+static void
+wait_stdin(void)
+{
+	printf("connected\n");
+	fflush(stdout);
+	(void)getchar();
+}
+
+/* loop N KEY VALUE: N times connect, read, close, each on a new connection; 0 when every read was ok. */
+static int
+op_loop(char **argv, struct rrp_io *io, struct rrp_read *r)
+{
+	long		 i, nloop = strtol(argv[5], NULL, 10), ok = 0;
+	int64_t		 t0 = util_mono_ms();
+	struct rpc_conn	*c2;
+	enum rpc_fail	 why;
+	char		 err[512];
+
+	for (i = 0; i < nloop; i++) {
+		if (rpc_connect(&c2, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err),
+		    &why, NULL) == -1)
+			continue;
+		io->ctx = c2;
+		io->call = rpc_rrp_call;
+		if (rrp_read_value(io, argv[6], argv[7], r, err, sizeof(err)) == 0 && r->status == RRP_OK)
+			ok++;
+		rrp_read_free(r);
+		rpc_close(c2);
+	}
+	printf("loop n=%ld ok=%ld ms_per_host=%.2f\n", nloop, ok,
+	    nloop > 0 ? (double)(util_mono_ms() - t0) / (double)nloop : 0.0);
+	return ok == nloop ? 0 : 1;
+}
+
+/* writeraw KEY VALUE TYPE HEX: the exact bytes written as that type; 0 when the call went through. */
+static int
+op_writeraw(char **argv, struct rrp_io *io)
+{
+	enum rrp_status	 st;
+	uint32_t	 werr;
+	unsigned char	*raw;
+	long		 rawlen;
+	char		 err[512];
+	int		 rc = 1;
+
+	if ((raw = malloc(strlen(argv[8]) / 2 + 1)) == NULL ||
+	    (rawlen = util_unhex(argv[8], raw, strlen(argv[8]) / 2 + 1)) < 0)
+		fprintf(stderr, "writeraw: bad hex\n");
+	else if (rrp_write_raw(io, argv[5], argv[6], (uint32_t)strtoul(argv[7], NULL, 0), raw,
+	    (size_t)rawlen, &st, &werr, err, sizeof(err)) == -1)
+		fprintf(stderr, "writeraw: %s\n", err);
+	else {
+		printf("status=%s werr=%u\n", rrp_status_str(st), werr);
+		rc = 0;
+	}
+	free(raw);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -97,8 +157,6 @@ main(int argc, char **argv)
 	uint32_t		 werr;
 	const char		*op;
 	char			 err[512];
-	unsigned char		*raw = NULL;
-	long			 rawlen;
 	int			 rc = 1, timeout_s;
 
 	if (argc < 5) {
@@ -114,11 +172,8 @@ main(int argc, char **argv)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
-	if (getenv("RPC_SMBD_WAIT_STDIN") != NULL) {
-		printf("connected\n");
-		fflush(stdout);
-		(void)getchar();
-	}
+	if (getenv("RPC_SMBD_WAIT_STDIN") != NULL)
+		wait_stdin();
 	if (getenv("RPC_SMBD_TRACE") != NULL) {
 		t.conn = c;
 		io.call = trace_call;
@@ -136,24 +191,7 @@ main(int argc, char **argv)
 			rc = 0;
 		}
 	} else if (strcmp(op, "loop") == 0 && argc == 8) {
-		long		 i, nloop = strtol(argv[5], NULL, 10), ok = 0;
-		int64_t		 t0 = util_mono_ms();
-		struct rpc_conn	*c2;
-
-		for (i = 0; i < nloop; i++) {
-			if (rpc_connect(&c2, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err),
-			    &why, NULL) == -1)
-				continue;
-			io.ctx = c2;
-			io.call = rpc_rrp_call;
-			if (rrp_read_value(&io, argv[6], argv[7], &r, err, sizeof(err)) == 0 && r.status == RRP_OK)
-				ok++;
-			rrp_read_free(&r);
-			rpc_close(c2);
-		}
-		printf("loop n=%ld ok=%ld ms_per_host=%.2f\n", nloop, ok,
-		    nloop > 0 ? (double)(util_mono_ms() - t0) / (double)nloop : 0.0);
-		rc = ok == nloop ? 0 : 1;
+		rc = op_loop(argv, &io, &r);
 	} else if (strcmp(op, "write") == 0 && argc >= 8) {
 		if (rrp_write_multisz(&io, argv[5], argv[6], (const char *const *)argv + 7, (size_t)(argc - 7), &st,
 		    &werr, err, sizeof(err)) == -1)
@@ -163,16 +201,7 @@ main(int argc, char **argv)
 			rc = 0;
 		}
 	} else if (strcmp(op, "writeraw") == 0 && argc == 9) {
-		if ((raw = malloc(strlen(argv[8]) / 2 + 1)) == NULL ||
-		    (rawlen = util_unhex(argv[8], raw, strlen(argv[8]) / 2 + 1)) < 0)
-			fprintf(stderr, "writeraw: bad hex\n");
-		else if (rrp_write_raw(&io, argv[5], argv[6], (uint32_t)strtoul(argv[7], NULL, 0), raw,
-		    (size_t)rawlen, &st, &werr, err, sizeof(err)) == -1)
-			fprintf(stderr, "writeraw: %s\n", err);
-		else {
-			printf("status=%s werr=%u\n", rrp_status_str(st), werr);
-			rc = 0;
-		}
+		rc = op_writeraw(argv, &io);
 	} else if (strcmp(op, "delete") == 0 && argc == 7) {
 		if (rrp_delete_value(&io, argv[5], argv[6], &st, &werr, err, sizeof(err)) == -1)
 			fprintf(stderr, "delete: %s\n", err);
@@ -191,7 +220,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "bad operation or arguments\n");
 		rc = 2;
 	}
-	free(raw);
 	rrp_read_free(&r);
 	rpc_close(c);
 	return rc;

@@ -88,13 +88,56 @@ write_file(const char *path, const char *b, size_t n)
 	return rc;
 }
 
+/* pxe MAXBYTES OUTDIR: smblog_fetch_pxe (SMSPXE.log and .lo_ where they are), parsed; the exit code. */
+static int
+mode_pxe(struct smblog *sl, char *argv[], int64_t t0)
+{
+	enum smblog_status st = SMBLOG_ERROR;
+	struct smblog_pxe px;
+	struct logparse_pxe *lp = malloc(sizeof(*lp));
+	const char *rep = getenv("SMBLOG_TEST_REPEAT");
+	char err[512] = "", path[1024];
+	long i, reps = rep ? atol(rep) : 1;
+	int rc;
+
+	/* SMBLOG_TEST_REPEAT=N: N-1 extra fetches first, to print a per-fetch figure (ms covers all N) */
+	for (i = 1; i < reps; i++) {
+		if (smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err)) != 0)
+			break;
+		smblog_pxe_free(&px);
+	}
+	rc = smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err));
+	printf("rc=%d status=%s share=%s log=%zd lo_=%zd ms=%lld smb_sockets=%d", rc,
+	    smblog_status_str(st), px.share ? px.share : "-", px.log ? (ssize_t)px.log_len : -1,
+	    px.lo_ ? (ssize_t)px.lo__len : -1, (long long)(util_mono_ms() - t0), smb_sockets());
+	if (lp != NULL) {
+		logparse_pxe_init(lp);
+		if (px.lo_ != NULL)
+			logparse_smspxe(px.lo_, px.lo__len, 0, lp, err, sizeof(err));
+		if (px.log != NULL)
+			logparse_smspxe(px.log, px.log_len, 0, lp, err, sizeof(err));
+		printf(" cert_errors=%d last_error=%s evidence=%zu", lp->cert_errors,
+		    lp->last_error_iso[0] ? lp->last_error_iso : "-", lp->evidence.n);
+	}
+	printf(" err=\"%s\"\n", err);
+	snprintf(path, sizeof(path), "%s/SMSPXE.log", argv[5]);
+	if (px.log != NULL && write_file(path, px.log, px.log_len) != 0)
+		rc = -2;
+	snprintf(path, sizeof(path), "%s/SMSPXE.lo_", argv[5]);
+	if (px.lo_ != NULL && write_file(path, px.lo_, px.lo__len) != 0)
+		rc = -2;
+	smblog_pxe_free(&px);
+	free(lp);
+	return rc == 0 ? 0 : rc == -1 ? 1 : 2;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct smblog *sl = NULL;
 	enum smblog_status st = SMBLOG_ERROR;
 	const char *pw = getenv("SMBLOG_TEST_PASSWORD"), *tmo = getenv("SMBLOG_TEST_TIMEOUT_MS");
-	char err[512] = "", path[1024];
+	char err[512] = "";
 	int64_t t0;
 	int rc, ex = 2;
 
@@ -125,41 +168,7 @@ main(int argc, char *argv[])
 		free(b);
 		ex = rc == 0 ? 0 : rc == -1 ? 1 : 2;
 	} else if (strcmp(argv[3], "pxe") == 0 && argc == 6) {
-		struct smblog_pxe px;
-		struct logparse_pxe *lp = malloc(sizeof(*lp));
-
-		const char *rep = getenv("SMBLOG_TEST_REPEAT");
-		long i, reps = rep ? atol(rep) : 1;
-
-		/* SMBLOG_TEST_REPEAT=N: N-1 extra fetches first, to print a per-fetch figure (ms covers all N) */
-		for (i = 1; i < reps; i++) {
-			if (smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err)) != 0)
-				break;
-			smblog_pxe_free(&px);
-		}
-		rc = smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err));
-		printf("rc=%d status=%s share=%s log=%zd lo_=%zd ms=%lld smb_sockets=%d", rc,
-		    smblog_status_str(st), px.share ? px.share : "-", px.log ? (ssize_t)px.log_len : -1,
-		    px.lo_ ? (ssize_t)px.lo__len : -1, (long long)(util_mono_ms() - t0), smb_sockets());
-		if (lp != NULL) {
-			logparse_pxe_init(lp);
-			if (px.lo_ != NULL)
-				logparse_smspxe(px.lo_, px.lo__len, 0, lp, err, sizeof(err));
-			if (px.log != NULL)
-				logparse_smspxe(px.log, px.log_len, 0, lp, err, sizeof(err));
-			printf(" cert_errors=%d last_error=%s evidence=%zu", lp->cert_errors,
-			    lp->last_error_iso[0] ? lp->last_error_iso : "-", lp->evidence.n);
-		}
-		printf(" err=\"%s\"\n", err);
-		snprintf(path, sizeof(path), "%s/SMSPXE.log", argv[5]);
-		if (px.log != NULL && write_file(path, px.log, px.log_len) != 0)
-			rc = -2;
-		snprintf(path, sizeof(path), "%s/SMSPXE.lo_", argv[5]);
-		if (px.lo_ != NULL && write_file(path, px.lo_, px.lo__len) != 0)
-			rc = -2;
-		smblog_pxe_free(&px);
-		free(lp);
-		ex = rc == 0 ? 0 : rc == -1 ? 1 : 2;
+		ex = mode_pxe(sl, argv, t0);
 	} else if (strcmp(argv[3], "certmgr") == 0 && argc == 7) {
 		struct logparse_certmgr_hit *h = malloc(sizeof(*h));
 		char *b = NULL;
