@@ -1,5 +1,5 @@
-// lab.test.mjs — issue 9's acceptance: the whole flow in Chromium on the lab's small scenario with both
-// daemons.  The lab (tests/lab/dpfleet-lab, base address 127.84.0.0) is scanned once with
+// lab.test.mjs — the whole operator flow of the dashboard (dpfleet-server(8)): in Chromium on the lab's small
+// scenario with both daemons.  The lab (tests/lab/dpfleet-lab, base address 127.84.0.0) is scanned once with
 // `dpfleet-scanner --once`, then dpfleet-server and the scanner daemon run; the operator from lab.json
 // signs in (the sign-in page shows no navigation), sees the counts per state the scenario implies, the pages
 // of the hosts it could not read (reason meaning and next step from lib/reason.h, attempts, no hash
@@ -35,7 +35,7 @@ const VIEWER_PW = 'Viewer-lab-pass-1';
 const ADMIN_PW = 'Admin-lab-pass-1';
 const WAIT_JOBS_MS = 300000;       // a bound so a missing executor fails instead of hanging, not a speed assertion
 
-// The verdict the scanner must give each host (issue 6), from the lab's own description of it.
+// The verdict the scanner must give each host (dpfleet-scanner(8), Verdicts), from the lab's own description of it.
 function expectedState(e, site) {
   if (!e.reachable) return 'unreachable';
   if (e.registry === 'denied') return 'denied';
@@ -128,7 +128,7 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
     const down = await waitHttp(base + '/healthz', srv);
     assert.equal(down, null, 'dpfleet-server: ' + down + ' ' + fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-1000));
 
-    // The scanner daemon: scans on schedule and on request, and runs fix jobs (issue 7).  It must stay up: an
+    // The scanner daemon: scans on schedule and on request, and runs fix jobs (dpfleet-scanner(8)).  It must stay up: an
     // exit in its first two seconds (a crash, a refused config) fails the test here with its log.
     const sd = startDaemon(scanner, ['-d', '-f', path.join(dir, 'scanner.conf')], path.join(dir, 'scanner.log'));
     daemons.push(sd);
@@ -297,7 +297,8 @@ test('dashboard on the lab: sign in, counts, filter, CSV, fix all affected, view
       const jobs = await fixAll(false, 'fix');
       assert.deepEqual(jobs.map((j) => j[0]).sort(), affected);
       for (const j of jobs) assert.deepEqual(j.slice(1), ['done', 'written'], j[0]);
-      // After a written job the scanner rescans the host (issue 7): wait for the overview to say so.
+      // After a written job the scanner rescans the host (dpfleet-scanner(8), "Jobs and crashes"): wait for the
+      // overview to say so.
       const until = Date.now() + WAIT_JOBS_MS;
       let got = null;
       for (;;) {

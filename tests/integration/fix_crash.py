@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# fix_crash.py — issue 7 exactly-once: SIGKILL of the scanner during a 30-host fix, then restart.
+# fix_crash.py — fix jobs run exactly once (dpfleet-scanner(8), "Jobs and crashes"): SIGKILL of the scanner
+# during a 30-host fix, then restart.
 #
 # Lab: `dpfleet-lab generate --sites 2 --hosts 30 --seed 4469580 --broken 1.0`, then every host made writable
 # and affected (missing / empty / mismatch in turn, scan account admin) and slow (every packet delayed

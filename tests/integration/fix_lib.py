@@ -1,4 +1,4 @@
-# fix_lib.py — helpers shared by the fix_*.py integration tests (issue 7); not a test itself.
+# fix_lib.py — helpers shared by the fix_*.py integration tests (dpfleet-scanner(8) fix); not a test itself.
 #
 # scan_lib's Lab (dpfleet-lab up in a private temp dir, down + rmtree in finally even on failure) with the lab's
 # facts, runs of dpfleet-scanner, the daemon started and stopped, state DB reads, and two readers of a host's

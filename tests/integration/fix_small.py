@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# fix_small.py — issue 7 acceptance on the small lab (tests/lab/scenarios/small.json plus two hosts:
+# fix_small.py — dpfleet-scanner fix and rollback (dpfleet-scanner(8)) on the small lab
+# (tests/lab/scenarios/small.json plus two hosts:
 # dp13.ps1.lab.test: value missing, site value present, scan account NOT a local administrator — the small
 # scenario's only non-admin host sits at the ambiguous site, where the fix must refuse before any write — and
 # mp14.ps1.lab.test, a management point only, value mismatched: MPs are fixed like DPs).

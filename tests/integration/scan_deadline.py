@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# scan_deadline.py — host deadlines and worker loss (issue 6 acceptance), on a generated 40-host lab with 4
-# black-hole hosts (they accept TCP and never answer) and 2 slow hosts (1.5 s per exchange).
+# scan_deadline.py — host deadlines and worker loss (dpfleet-scanner(8), "Contact and retries"), on a generated
+# 40-host lab with 4 black-hole hosts (they accept TCP and never answer) and 2 slow hosts (1.5 s per exchange).
 #
 # 1. Healthy time, `[smb] timeout = 2` (deadline 2 s x 8 steps): the lab with the black holes and the slow
 #    hosts mapped to a dead address (refused at once), scanned twice (the first warms the lab: samba-dcerpcd

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# scan_small.py — dpfleet-scanner against the lab's small scenario (issue 6 acceptance).
+# scan_small.py — dpfleet-scanner against the lab's small scenario (dpfleet-scanner(8): Verdicts, REASONS).
 #
 # Brings up tests/lab/scenarios/small.json on 127.80.0.0, runs `dpfleet-scanner --once` and checks that every
 # host gets exactly the state (and reason) and the evidence the scenario implies: registry states healthy /

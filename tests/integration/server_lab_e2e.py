@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 8's end-to-end acceptance over the API on the lab's small scenario (tests/lab/scenarios/small.json):
+"""dpfleet-server(8)'s API end to end on the lab's small scenario (tests/lab/scenarios/small.json):
 scan once with dpfleet-scanner, run dpfleet-server and the scanner daemon, then as the lab's operator:
 login -> summary (counts per state as the scenario implies) -> POST /api/v1/fixes {"all_affected": true}
 -> every job done/written -> the rescans turn the summary healthy -> affected.csv holds only its header and
@@ -31,7 +31,7 @@ WAIT_S = 300
 
 
 def expected_state(e, site):
-    """The verdict the scanner must give a host, from the lab's own description (issue 6)."""
+    """The verdict the scanner must give a host, from the lab's own description (dpfleet-scanner(8), Verdicts)."""
     if not e['reachable']:
         return 'unreachable'
     if e['registry'] in ('denied', 'no_key'):

@@ -5,7 +5,8 @@ fixture file from tests/integration/data/, a dpfleet-tdsd serving it on a free 1
 file it re-reads per connection, 0600 password files, a scanner.conf and the scanner's state DB.  close()
 stops tdsd and removes everything; use it in a finally.  run(test, ...) is each test's main: test(t, env)
 on a fresh SiteDbEnv with a Failures t (tests/lib/checks.py's counted checks), then the read-only rule
-checked on tdsd's log: tdsd runs with -v, which logs every batch as "batch VERB: SQL", and every batch the scanner sent must be a SELECT.
+checked on tdsd's log: tdsd runs with -v, which logs every batch as "batch VERB: SQL", and every batch the
+scanner sent must be a SELECT.
 """
 import hashlib
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# lab_test.py — integration test of tests/lab/dpfleet-lab (issue 5 acceptance).
+# lab_test.py — integration test of tests/lab/dpfleet-lab (tests/lab/README.md).
 #
 # Brings up the small scenario twice at once (127.77.0.0 and 127.78.0.0), then checks every host with
 # independent clients: Samba's `net rpc registry` (values, missing, empty, no key, denied ACL, admin write

@@ -1,4 +1,4 @@
--- configmgr.sql — the subset of a ConfigMgr site database that dpfleet reads (NOTES §2), as SQLite tables.
+-- configmgr.sql — the subset of a ConfigMgr site database that dpfleet reads (doc/FIELD-NOTES.md, "Site database and FreeTDS"), as SQLite tables.
 -- In SQL Server the v_* objects are views; here they are plain tables holding the same columns, so the
 -- scanner's queries run unchanged through dpfleet-tdsd.  The lab (tests/lab/dpfleet-lab) fills them from a
 -- scenario file.  Types: INTEGER columns go out as INT, TEXT as NVARCHAR, BOOLEAN-ish columns as BIT where

@@ -91,8 +91,9 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate):
             "session_ttl = 28800", ""]))
 
     def create_operator(self):
-        """Creates the web operator in the store once `dpfleet-server user add` exists (issue 7).  A server
-        without the subcommand is skipped quietly; a server that has it and fails makes `up` fail."""
+        """Creates the web operator in the store once `dpfleet-server user add` exists (dpfleet-server(8), USER
+        COMMANDS).  A server without the subcommand is skipped quietly; a server that has it and fails makes `up`
+        fail."""
         server = find_server()
         if not server or not os.access(server, os.X_OK):
             return None
