@@ -80,6 +80,13 @@ static const struct key keys[] = {
 	{ "http",   "tls_key",        SERVER,  K_PATH,   0, S(http.tls_key), 0, 0 },
 	{ "http",   "web_root",       SERVER,  K_PATH,   0, S(http.web_root), 0, 0 },
 	{ "http",   "session_ttl",    SERVER,  K_INT,    0, I(http.session_ttl), 60, 30 * 86400 },
+	{ "http",   "max_connections", SERVER, K_INT,    0, I(http.max_connections), 16, 65536 },
+	{ "http",   "max_connections_per_ip", SERVER, K_INT, 0, I(http.max_connections_per_ip), 0, 65536 },
+	{ "http",   "connection_timeout", SERVER, K_INT, 0, I(http.connection_timeout), 1, 3600 },
+	{ "http",   "tls_priorities", SERVER,  K_STR,    0, S(http.tls_priorities), 0, 0 },
+	{ "http",   "login_threads",  SERVER,  K_INT,    0, I(http.login_threads), 0, 4 },
+	{ "http",   "login_queue",    SERVER,  K_INT,    0, I(http.login_queue), 1, 1024 },
+	{ "http",   "login_rate",     SERVER,  K_INT,    0, I(http.login_rate), 0, 100000 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -357,6 +364,13 @@ defaults(struct config *c, enum config_kind kind)
 	util_strlcpy(c->http.listen, "127.0.0.1:8080", sizeof(c->http.listen));
 	util_strlcpy(c->http.web_root, DPFLEET_DATADIR "/web", sizeof(c->http.web_root));
 	c->http.session_ttl = 28800;
+	c->http.max_connections = 512;
+	c->http.max_connections_per_ip = 64;
+	c->http.connection_timeout = 15;
+	util_strlcpy(c->http.tls_priorities, CONFIG_TLS_PRIORITIES, sizeof(c->http.tls_priorities));
+	c->http.login_threads = 0;
+	c->http.login_queue = 16;
+	c->http.login_rate = 20;
 }
 
 int

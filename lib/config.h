@@ -16,6 +16,9 @@ enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE 
 #define CONFIG_CAFILE_MAX	200	/* [sitedb] ca_file: fits one freetds.conf line (lib/config.c) */
 #define CONFIG_LOG_TAIL_MIN	4096	/* [scan] log_tail_bytes ... */
 #define CONFIG_LOG_TAIL_MAX	(8L * 1024 * 1024)	/* ... and the most of a log a worker reads */
+/* [http] tls_priorities' default: TLS 1.2 and 1.3 only, forward-secret (ECDHE) AEAD suites only. */
+#define CONFIG_TLS_PRIORITIES	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:-DHE-DSS:" \
+	"-AES-128-CBC:-AES-256-CBC:-CAMELLIA-128-CBC:-CAMELLIA-256-CBC:-3DES-CBC:-ARCFOUR-128"
 
 struct config {
 	enum config_kind kind;
@@ -61,6 +64,13 @@ struct config {
 		char	 tls_key[PATH_MAX];
 		char	 web_root[PATH_MAX];
 		int	 session_ttl;		/* 28800 s */
+		int	 max_connections;	/* 512 open connections in all */
+		int	 max_connections_per_ip;	/* 64 per client address; 0 = no per-address limit */
+		int	 connection_timeout;	/* 15 s without a byte read or written */
+		char	 tls_priorities[CONFIG_STR];	/* GnuTLS priority string (CONFIG_TLS_PRIORITIES) */
+		int	 login_threads;		/* argon2id threads; 0 = half the CPUs, 1..4 */
+		int	 login_queue;		/* 16 sign-ins waiting for a hashing thread, then 503 */
+		int	 login_rate;		/* 20 sign-in attempts a minute per client address; 0 = off */
 	} http;
 };
 

@@ -78,6 +78,9 @@ test_defaults_server(void)
 	CHECK(config_load(path, CONFIG_SERVER, &c, errs, sizeof(errs)) == 0);
 	CHECK_STR(c.http.listen, "127.0.0.1:8080");
 	CHECK(c.http.session_ttl == 28800);
+	CHECK(c.http.max_connections == 512 && c.http.max_connections_per_ip == 64);
+	CHECK(c.http.connection_timeout == 15 && c.http.login_queue == 16 && c.http.login_rate == 20);
+	CHECK(c.http.login_threads == 0 && strstr(c.http.tls_priorities, "-VERS-ALL") != NULL);
 	CHECK(c.http.tls_cert[0] == '\0');
 	CHECK(strstr(c.http.web_root, "/web") != NULL);
 }
