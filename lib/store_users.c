@@ -1,7 +1,10 @@
 /*
- * store_users.c — the SQL behind dpfleet-server's users, login failures, lockout and sessions.
+ * store_users.c — the SQL behind dpfleet-server's users, sign-in back-off and sessions.
  *
- * Called by server/auth.c (logins, sessions) and server/usercli.c (`dpfleet-server user ...`).  Password
+ * Called by server/auth.c (logins, sessions) and server/usercli.c (`dpfleet-server user ...`).  A sign-in
+ * attempt is counted as a failure before its password is checked (store_login_claim: read, decide and count
+ * in one BEGIN IMMEDIATE transaction), so any number of parallel attempts gets no more checks than the
+ * back-off allows; a success clears the count (store_session_create).  Password
  * hashing and token generation happen in the caller: this module stores only what it is given (an argon2id
  * string, the hex SHA-256 of a session token, a CSRF token) and never logs any of it.  Multi-statement
  * changes run in one BEGIN IMMEDIATE transaction so a failure leaves the DB as it was.  Times are ISO 8601
@@ -9,6 +12,7 @@
  */
 #include "store_users.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,8 +122,6 @@ run1(struct store *st, const char *sql, const char *t1, const char *t2, int64_t 
 	return rc;
 }
 
-static const char SQL_DROP_FAILURES[] =
-	"DELETE FROM login_failures WHERE user_id = (SELECT id FROM users WHERE name = ?)";
 static const char SQL_DROP_SESSIONS[] =
 	"DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)";
 
@@ -157,10 +159,10 @@ fail:
 int
 store_user_set_password(struct store *st, const char *name, const char *pwhash, char *err, size_t errlen)
 {
-	static const char *const then[] = { SQL_DROP_FAILURES, SQL_DROP_SESSIONS };
+	static const char *const then[] = { SQL_DROP_SESSIONS };
 
-	return user_change(st, "UPDATE users SET pwhash = ?, locked_until = NULL WHERE name = ?", pwhash, name,
-	    name, then, 2, err, errlen);
+	return user_change(st, "UPDATE users SET pwhash = ?, locked_until = NULL, failed_logins = 0, "
+	    "last_failed_at = NULL WHERE name = ?", pwhash, name, name, then, 1, err, errlen);
 }
 
 int
@@ -210,45 +212,107 @@ done:
 	return rc;
 }
 
+/* The back-off after the failures-th failure in a row, in seconds (0 while failures <= free_failures). */
+static long
+backoff_s(const struct store_login_policy *pol, int failures)
+{
+	long d = pol->base_s;
+	int i;
+
+	if (failures <= pol->free_failures)
+		return 0;
+	for (i = pol->free_failures + 1; i < failures && d < pol->max_s; i++)
+		d *= 2;
+	return d < pol->max_s ? d : pol->max_s;
+}
+
+/* Inside the caller's transaction: count one failure of user u at now, push locked_until (until). */
+static int
+claim_count(struct store *st, const struct store_user *u, int prev, const char *last, time_t now,
+    const struct store_login_policy *pol, int *failures, char *until, char *err, size_t errlen)
+{
+	char nows[UTIL_ISO_LEN], reset[UTIL_ISO_LEN];
+	sqlite3_stmt *s = NULL;
+	long d;
+	int rc = -1;
+
+	util_iso_time(now, nows);
+	util_iso_time(now - pol->reset_s, reset);
+	*failures = (last[0] == '\0' || strcmp(last, reset) < 0 || prev < 0) ? 1 :
+	    (prev < INT_MAX - 1 ? prev + 1 : prev);
+	d = backoff_s(pol, *failures);
+	until[0] = '\0';
+	if (d > 0)
+		util_iso_time(now + d, until);
+	if (store_prepare(st, &s, "UPDATE users SET failed_logins = ?, last_failed_at = ?, locked_until = ? "
+	    "WHERE id = ?", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int(s, 1, *failures);
+	sqlite3_bind_text(s, 2, nows, -1, SQLITE_STATIC);
+	if (until[0] != '\0')
+		sqlite3_bind_text(s, 3, until, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_int64(s, 4, u->id);
+	if (store_step_done(st, s, "login claim", err, errlen) == 0)
+		rc = 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int
-store_login_failed(struct store *st, int64_t user_id, const char *now, const char *window_start,
-    int max_failures, const char *lock_until, int *locked, char *err, size_t errlen)
+store_login_claim(struct store *st, const char *name, time_t now, const struct store_login_policy *pol,
+    struct store_user *u, char *pwhash, size_t pwhashlen, int *failures, char *until, char *err,
+    size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	int count;
+	char nows[UTIL_ISO_LEN], last[UTIL_ISO_LEN];
+	int r, prev, rc = -1;
 
-	*locked = 0;
+	memset(u, 0, sizeof(*u));
+	*failures = 0;
+	until[0] = '\0';
+	util_iso_time(now, nows);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (run1(st, "INSERT INTO login_failures (at, user_id) VALUES (?, ?)", now, NULL, user_id,
-	    err, errlen) == -1)
-		goto fail;
-	if (store_prepare(st, &s, "SELECT count(*) FROM login_failures WHERE user_id = ? AND at > ?", err,
-	    errlen) == -1)
-		goto fail;
-	sqlite3_bind_int64(s, 1, user_id);
-	sqlite3_bind_text(s, 2, window_start, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		util_err(err, errlen, "login failures: %s", sqlite3_errmsg(store_db(st)));
-		goto fail;
+	if (store_prepare(st, &s, "SELECT id, name, role, disabled, locked_until, created_at, pwhash, "
+	    "failed_logins, last_failed_at FROM users WHERE name = ?", err, errlen) == -1)
+		goto done;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(s)) != SQLITE_ROW && r != SQLITE_DONE) {
+		util_err(err, errlen, "login claim: %s", sqlite3_errmsg(store_db(st)));
+		goto done;
 	}
-	count = sqlite3_column_int(s, 0);
+	if (r == SQLITE_DONE) {
+		rc = STORE_LOGIN_UNKNOWN;	/* nothing to change: the empty transaction is rolled back */
+		goto done;
+	}
+	row_user(s, u);
+	col_text(s, 6, pwhash, pwhashlen);
+	prev = sqlite3_column_int(s, 7);
+	col_text(s, 8, last, sizeof(last));
+	if (u->disabled)
+		rc = STORE_LOGIN_DISABLED;
+	else if (u->locked_until[0] != '\0' && strcmp(u->locked_until, nows) > 0)
+		rc = STORE_LOGIN_BACKOFF;
+	if (rc != -1) {
+		util_strlcpy(until, u->locked_until, UTIL_ISO_LEN);
+		goto done;
+	}
+	if (claim_count(st, u, prev, last, now, pol, failures, until, err, errlen) == -1)
+		goto done;
 	sqlite3_finalize(s);
 	s = NULL;
-	if (count >= max_failures) {
-		if (run1(st, "UPDATE users SET locked_until = ? WHERE id = ?", lock_until, NULL, user_id,
-		    err, errlen) == -1 ||
-		    run1(st, "DELETE FROM login_failures WHERE user_id = ?", NULL, NULL, user_id,
-		    err, errlen) == -1)
-			goto fail;
-		*locked = 1;
-	}
-	return store_commit(st, err, errlen);
-fail:
+	if (store_commit(st, err, errlen) == 0)		/* store_commit rolls back when it fails */
+		return STORE_LOGIN_CLAIMED;
+	explicit_bzero(pwhash, pwhashlen);
+	return -1;
+done:
 	sqlite3_finalize(s);
 	store_rollback(st);
-	*locked = 0;
-	return -1;
+	if (rc == -1 || rc == STORE_LOGIN_UNKNOWN)
+		explicit_bzero(pwhash, pwhashlen);
+	return rc;
 }
 
 int
@@ -260,9 +324,8 @@ store_session_create(struct store *st, const char *token_hash, int64_t user_id, 
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
 	if (run1(st, "DELETE FROM sessions WHERE expires_at <= ?", now, NULL, 0, err, errlen) == -1 ||
-	    run1(st, "DELETE FROM login_failures WHERE user_id = ?", NULL, NULL, user_id, err, errlen) == -1 ||
-	    run1(st, "UPDATE users SET locked_until = NULL WHERE id = ?", NULL, NULL, user_id, err,
-	    errlen) == -1)
+	    run1(st, "UPDATE users SET locked_until = NULL, failed_logins = 0, last_failed_at = NULL "
+	    "WHERE id = ?", NULL, NULL, user_id, err, errlen) == -1)
 		goto fail;
 	if (store_prepare(st, &s, "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
 	    "VALUES (?, ?, ?, ?, ?)", err, errlen) == -1)

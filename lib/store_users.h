@@ -1,13 +1,15 @@
 /*
  * store_users.h — dpfleet-server's operators in the state DB: users (argon2id hashes made by the caller),
- * login failures and lockout, sessions (only the SHA-256 of a cookie token is stored).
- * All functions take times as ISO 8601 UTC strings ("YYYY-MM-DDTHH:MM:SSZ"); they compare as text.
+ * sign-in back-off, sessions (only the SHA-256 of a cookie token is stored).
+ * Times are ISO 8601 UTC strings ("YYYY-MM-DDTHH:MM:SSZ") that compare as text; store_login_claim alone takes
+ * a time_t because it computes the back-off's end.
  */
 #ifndef DPFLEET_STORE_USERS_H
 #define DPFLEET_STORE_USERS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store.h"
 #include "util.h"
@@ -21,7 +23,7 @@ struct store_user {
 	char	 name[STORE_USER_NAME_MAX + 1];
 	char	 role[16];			/* viewer | operator | admin */
 	int	 disabled;
-	char	 locked_until[UTIL_ISO_LEN];	/* "" when not locked */
+	char	 locked_until[UTIL_ISO_LEN];	/* end of the sign-in back-off; "" when none */
 	char	 created_at[UTIL_ISO_LEN];
 };
 
@@ -51,7 +53,7 @@ int	 store_user_get(struct store *st, const char *name, struct store_user *u, ch
 	    size_t pwhashlen, char *err, size_t errlen);
 
 /*
- * Replace a user's password hash; clears the lockout and failures and ends every session of the user, in one
+ * Replace a user's password hash; clears the back-off and failure count and ends every session of the user, in one
  * transaction.  Returns 1 when done, 0 if there is no such user, -1 with the reason in err (no change).
  */
 int	 store_user_set_password(struct store *st, const char *name, const char *pwhash, char *err,
@@ -63,17 +65,36 @@ int	 store_user_disable(struct store *st, const char *name, char *err, size_t er
 /* Every user by name.  0 and a malloc'd array in *out (caller frees; *n may be 0), or -1 with err. */
 int	 store_user_list(struct store *st, struct store_user **out, size_t *n, char *err, size_t errlen);
 
+/* Back-off policy of store_login_claim (server/auth.h sets it). */
+struct store_login_policy {
+	int	 free_failures;		/* failures in a row before any back-off */
+	int	 base_s;		/* back-off after the next failure; doubles after each further one ... */
+	int	 max_s;			/* ... up to this */
+	int	 reset_s;		/* a failure this long after the previous one counts as the first */
+};
+
+enum store_login_claim_result {
+	STORE_LOGIN_UNKNOWN,		/* no such user; nothing changed, pwhash zeroed */
+	STORE_LOGIN_DISABLED,		/* u and pwhash filled; nothing changed */
+	STORE_LOGIN_BACKOFF,		/* u and pwhash filled, until = locked_until (in the future); nothing changed */
+	STORE_LOGIN_CLAIMED,		/* u and pwhash filled; counted as failure number *failures, until set */
+};
+
 /*
- * Record one failed login of user_id at now.  When the failures since window_start reach max_failures, the
- * user is locked until lock_until, the failures are cleared and *locked is set to 1.  One transaction.
- * Returns 0, or -1 with the reason in err (no change).
+ * Claim one sign-in attempt for the user called name at now, in one BEGIN IMMEDIATE transaction: a user that
+ * exists, is enabled and is not backed off has the attempt counted as a failure before the caller checks the
+ * password (the caller's store_session_create clears it on success), and locked_until moved to now plus the
+ * policy's back-off for that count (until, UTIL_ISO_LEN bytes; "" when none).  Returns a
+ * store_login_claim_result, or -1 with the reason in err (nothing changed).  The caller explicit_bzero()s
+ * pwhash (pwhashlen bytes).
  */
-int	 store_login_failed(struct store *st, int64_t user_id, const char *now, const char *window_start,
-	    int max_failures, const char *lock_until, int *locked, char *err, size_t errlen);
+int	 store_login_claim(struct store *st, const char *name, time_t now, const struct store_login_policy *pol,
+	    struct store_user *u, char *pwhash, size_t pwhashlen, int *failures, char *until, char *err,
+	    size_t errlen);
 
 /*
  * Open a session after a successful login: stores token_hash (hex SHA-256 of the cookie token) with its
- * CSRF token, clears the user's failures and lockout and drops expired sessions.  One transaction.
+ * CSRF token, clears the user's failure count and back-off and drops expired sessions.  One transaction.
  * Returns 0, or -1 with the reason in err (no change).
  */
 int	 store_session_create(struct store *st, const char *token_hash, int64_t user_id, const char *csrf,
