@@ -5,8 +5,11 @@
  * The endpoints live in api_fleet.c (reads, reports, scan requests), api_jobs.c (fixes, rollbacks, jobs) and
  * api_session.c (sign-in, users); this file keeps /healthz and /metrics.  The route table below is the whole
  * API surface: method, path pattern ('*' = one path segment, handed to the handler as c->arg), the least role
- * (0 = no sign-in), and whether a GET answer may be cached.  Order of checks on a route that needs sign-in:
- * session cookie (401) -> X-CSRF-Token on every POST (403) -> role (403) -> the handler
+ * (0 = no sign-in), and whether a GET answer may be cached.  Every POST first needs Content-Type:
+ * application/json (415) and a same-origin Origin, or Sec-Fetch-Site: same-origin without one (403;
+ * post_guard, after OWASP "Cross-Site Request Forgery Prevention Cheat Sheet", verifying origin with standard
+ * headers) — the login too, so no other site can sign a browser in (login CSRF).  Then, on a route that
+ * needs sign-in: session cookie (401) -> X-CSRF-Token on every POST (403) -> role (403) -> the handler
  * (400/404/409/422/...).  Login is the only POST without a session or CSRF token.  The cache is per worker
  * thread and keyed on the request and the store generation (store_query_generation), so a cached answer is
  * never older than the last commit anyone made; sign-in and roles are checked before the cache is consulted.
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CT_JSON		"application/json"
 #define CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
@@ -118,6 +122,7 @@ match(const char *pattern, const char *path, char *arg, size_t argsize)
 void
 api_response_clear(struct api_response *rs)
 {
+	api_login_job_free(rs->pending);
 	if (rs->set_cookie[0] != '\0' && rs->body != NULL)
 		explicit_bzero(rs->body, rs->len);	/* the login answer carries the CSRF token */
 	explicit_bzero(rs->set_cookie, sizeof(rs->set_cookie));
@@ -377,7 +382,90 @@ cache_answer(const struct cache_entry *e, struct api_response *rs)
 	return 0;
 }
 
+/* --- POST guard: Content-Type and origin ------------------------------------------------------------ */
+
+/* Length of host without a default port (":80" for http, ":443" for https) at its end. */
+static size_t
+host_len(const char *host, int tls)
+{
+	const char *port = tls ? ":443" : ":80";
+	size_t n = strlen(host), p = strlen(port);
+
+	if (n > p && strcasecmp(host + n - p, port) == 0)
+		return n - p;
+	return n;
+}
+
+/* 1 if origin is this server's: the scheme the server speaks and the request's Host, ports normalised. */
+static int
+same_origin(const char *origin, const char *host, int tls)
+{
+	const char *scheme = tls ? "https://" : "http://";
+	size_t n = strlen(scheme), ol, hl;
+
+	if (host == NULL || host[0] == '\0' || strncasecmp(origin, scheme, n) != 0)
+		return 0;
+	origin += n;
+	ol = host_len(origin, tls);
+	hl = host_len(host, tls);
+	return ol == hl && strncasecmp(origin, host, hl) == 0;
+}
+
+/*
+ * Every POST: Content-Type application/json (parameters allowed) else 415; then an Origin that is this
+ * server's, or, when there is no Origin, Sec-Fetch-Site: same-origin, else 403.  0, or -1 after answering.
+ */
+static int
+post_guard(struct api_call *c)
+{
+	const struct api_request *rq = c->rq;
+	const char *ct = rq->content_type;
+	size_t n = strlen(CT_JSON);
+
+	if (ct == NULL || strncasecmp(ct, CT_JSON, n) != 0 || (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
+		return api_fail(c, 415, "a POST must have Content-Type: %s", CT_JSON);
+	if (rq->origin != NULL) {
+		if (!same_origin(rq->origin, rq->host, c->env->tls))
+			return api_fail(c, 403, "cross-origin POST refused (Origin is not this server)");
+		return 0;
+	}
+	if (rq->fetch_site == NULL || strcmp(rq->fetch_site, "same-origin") != 0)
+		return api_fail(c, 403, "a POST must carry this server's Origin (or Sec-Fetch-Site: same-origin)");
+	return 0;
+}
+
 /* --- dispatch ---------------------------------------------------------------------------------------- */
+
+/*
+ * The sign-in part of a route (r->rank > 0): session (401), CSRF token on POST (403), role (403).  Fills
+ * *sess, c->session, rs->user and, from the lookup, *dv and *own (*have_gen 1).  0, or -1 after answering.
+ */
+static int
+check_session(struct api_call *c, const struct route *r, struct store_session *sess, int64_t *dv,
+    int64_t *own, int *have_gen)
+{
+	struct api_env *env = c->env;
+	const struct api_request *rq = c->rq;
+	char err[512];
+	int found;
+
+	if (env->cache != NULL) {
+		found = auth_session_lookup(env->cache->lookup, rq->cookie, sess, dv, own, err, sizeof(err));
+		*have_gen = found == 1;
+	} else
+		found = auth_session(env->st, rq->cookie, sess, err, sizeof(err));
+	if (found == -1)
+		return api_store_error(c, err);
+	if (found == 0)
+		return api_fail(c, 401, "not signed in (no valid dpfleet_session cookie)");
+	c->session = sess;
+	util_strlcpy(c->rs->user, sess->user, sizeof(c->rs->user));
+	if (strcmp(r->method, "POST") == 0 && !auth_csrf_ok(sess, rq->csrf))
+		return api_fail(c, 403, "missing or wrong X-CSRF-Token header");
+	if (auth_role_rank(sess->role) < r->rank)
+		return api_fail(c, 403, "role %s may not %s %s", sess->role, rq->method, rq->path);
+	return 0;
+}
 
 void
 api_handle(struct api_env *env, const struct api_request *rq, struct api_response *rs)
@@ -389,7 +477,7 @@ api_handle(struct api_env *env, const struct api_request *rq, struct api_respons
 	char err[512], key[CACHE_KEY_MAX];
 	int64_t dv = 0, own = 0;
 	size_t i;
-	int path_known = 0, found, cacheable = 0, have_gen = 0;
+	int path_known = 0, cacheable = 0, have_gen = 0;
 
 	memset(rs, 0, sizeof(*rs));
 	memset(&c, 0, sizeof(c));
@@ -416,33 +504,10 @@ api_handle(struct api_env *env, const struct api_request *rq, struct api_respons
 		return;
 	}
 	c.arg = c.argbuf[0] != '\0' ? c.argbuf : NULL;
-
-	if (r->rank > 0) {
-		if (env->cache != NULL) {
-			found = auth_session_lookup(env->cache->lookup, rq->cookie, &sess, &dv, &own, err,
-			    sizeof(err));
-			have_gen = found == 1;
-		} else
-			found = auth_session(env->st, rq->cookie, &sess, err, sizeof(err));
-		if (found == -1) {
-			api_store_error(&c, err);
-			goto done;
-		}
-		if (found == 0) {
-			api_fail(&c, 401, "not signed in (no valid dpfleet_session cookie)");
-			goto done;
-		}
-		c.session = &sess;
-		util_strlcpy(rs->user, sess.user, sizeof(rs->user));
-		if (strcmp(r->method, "POST") == 0 && !auth_csrf_ok(&sess, rq->csrf)) {
-			api_fail(&c, 403, "missing or wrong X-CSRF-Token header");
-			goto done;
-		}
-		if (auth_role_rank(sess.role) < r->rank) {
-			api_fail(&c, 403, "role %s may not %s %s", sess.role, rq->method, rq->path);
-			goto done;
-		}
-	}
+	if (strcmp(r->method, "POST") == 0 && post_guard(&c) == -1)
+		goto done;
+	if (r->rank > 0 && check_session(&c, r, &sess, &dv, &own, &have_gen) == -1)
+		goto done;
 
 	cacheable = r->cache && env->cache != NULL && cache_key(rq, key, sizeof(key)) == 0 &&
 	    (have_gen || store_query_generation(env->st, &dv, &own, err, sizeof(err)) == 0);
@@ -453,7 +518,7 @@ api_handle(struct api_env *env, const struct api_request *rq, struct api_respons
 			goto done;
 	}
 	r->fn(&c);
-	if (rs->body == NULL)
+	if (rs->body == NULL && rs->pending == NULL)
 		api_fail(&c, 500, "internal error: no answer");
 	else if (cacheable)
 		cache_put(env->cache, key, dv, own, rs);

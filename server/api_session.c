@@ -3,8 +3,10 @@
  * answers the CSRF token), POST /api/v1/logout, GET /api/v1/me, and the admins' GET /api/v1/users.
  *
  * Called through server/api.c's route table; login is the one POST that needs neither a session nor a CSRF
- * token.  Passwords, hashes and lockout are server/auth.c's; this file maps their results to 200/401/422 and
- * builds the cookie (HttpOnly, SameSite=Strict, Secure under TLS).  The password's bytes in the parsed body
+ * token.  Passwords, hashes and back-off are server/auth.c's; this file maps their results to
+ * 200/401/422/429/503 and builds the cookie (HttpOnly, SameSite=Strict, Secure under TLS).  In the server the
+ * argon2id check runs on a hashing thread (server/loginq.c): api_login hands the job back through
+ * rs->pending and server/http.c calls api_login_answer once it has run.  The password's bytes in the parsed body
  * and the login result (token, CSRF token) are wiped with explicit_bzero() before return; api.c wipes the
  * login answer's body when the response is cleared.  Users are changed only from the command line
  * (server/usercli.c).
@@ -30,14 +32,65 @@ req_string(struct api_call *c, json_t *obj, const char *key)
 	return json_string_value(v);
 }
 
+void
+api_login_job_free(struct auth_job *job)
+{
+	if (job == NULL)
+		return;
+	explicit_bzero(job, sizeof(*job));
+	free(job);
+}
+
+/* The answer to a job that has run (api_login_answer's body, on a call). */
+static int
+login_answer(struct api_call *c, struct auth_job *job)
+{
+	struct auth_login *li = &job->out;
+
+	if (job->rc == -1)
+		return api_store_error(c, job->err);
+	if (job->rc == AUTH_BUSY)
+		return api_fail(c, 503, "too many sign-ins at once; try again in a few seconds");
+	if (job->rc == AUTH_RATE)
+		return api_fail(c, 429, "too many sign-ins from this address; try again in a minute");
+	if (job->rc != AUTH_OK)
+		return api_fail(c, 401, "wrong user name or password");
+	snprintf(c->rs->set_cookie, sizeof(c->rs->set_cookie),
+	    "dpfleet_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s", li->token,
+	    c->env->session_ttl, c->env->tls ? "; Secure" : "");
+	util_strlcpy(c->rs->user, li->user, sizeof(c->rs->user));
+	return api_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "user", li->user, "role", li->role,
+	    "csrf_token", li->csrf, "expires_at", li->expires_at));
+}
+
+void
+api_login_answer(struct api_env *env, struct auth_job *job, struct api_response *rs)
+{
+	struct api_request rq;
+	struct api_call c;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/api/v1/login";
+	memset(&c, 0, sizeof(c));
+	c.env = env;
+	c.rq = &rq;
+	c.rs = rs;
+	login_answer(&c, job);
+}
+
+/*
+ * POST /api/v1/login: the body's user and password into a job; run it here, or hand it to the caller in
+ * rs->pending (env->async_login: server/http.c queues it for a hashing thread).  Names longer than a user
+ * name can be are refused at once with the same 401 (no user can have them).
+ */
 int
 api_login(struct api_call *c)
 {
-	struct auth_login li;
-	json_t *body, *res, *pwv;
+	struct auth_job *job = NULL;
+	json_t *body, *pwv;
 	const char *user, *pw;
-	char err[512];
-	int r, rc = -1;
+	int rc = -1;
 
 	if (api_body_object(c, &body) == -1)
 		return -1;
@@ -52,36 +105,23 @@ api_login(struct api_call *c)
 		api_fail(c, 401, "wrong user name or password");
 		goto done;
 	}
-	r = auth_login(c->env->st, user, pw, c->env->session_ttl, &li, err, sizeof(err));
-	if (r == -1) {
-		api_store_error(c, err);
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		api_fail(c, 500, "out of memory");
 		goto done;
 	}
-	if (r == AUTH_BAD) {
-		api_fail(c, 401, "wrong user name or password");
+	util_strlcpy(job->user, user, sizeof(job->user));
+	util_strlcpy(job->password, pw, sizeof(job->password));
+	job->ttl_s = c->env->session_ttl;
+	if (c->env->async_login) {
+		c->rs->pending = job;		/* the caller's now */
+		job = NULL;
+		rc = 0;
 		goto done;
 	}
-	if (r == AUTH_LOCKED) {
-		res = json_pack("{s:s, s:b, s:s}", "error", "", "locked", 1, "locked_until", li.locked_until);
-		if (res != NULL) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "account locked after %d failed sign-ins; try again after %s",
-			    AUTH_MAX_FAILURES, li.locked_until);
-			json_object_set_new(res, "error", json_string(msg));
-		}
-		api_json(c, 401, res);
-		goto done;
-	}
-	snprintf(c->rs->set_cookie, sizeof(c->rs->set_cookie),
-	    "dpfleet_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s", li.token,
-	    c->env->session_ttl, c->env->tls ? "; Secure" : "");
-	util_strlcpy(c->rs->user, li.user, sizeof(c->rs->user));
-	res = json_pack("{s:s, s:s, s:s, s:s}", "user", li.user, "role", li.role, "csrf_token", li.csrf,
-	    "expires_at", li.expires_at);
-	rc = api_json(c, 200, res);
+	auth_job_run(c->env->st, job, NULL);
+	rc = login_answer(c, job);
 done:
-	explicit_bzero(&li, sizeof(li));
+	api_login_job_free(job);
 	if (json_is_string(pwv))
 		explicit_bzero((char *)json_string_value(pwv), json_string_length(pwv));
 	json_decref(body);
@@ -124,7 +164,7 @@ api_get_users(struct api_call *c)
 	    json_object_set_new(res, "users", list) == -1)
 		oom = 1;
 	for (i = 0; i < n && !oom; i++) {
-		int locked = u[i].locked_until[0] != '\0' && strcmp(u[i].locked_until, now) > 0;
+		int locked = u[i].locked_until[0] != '\0' && strcmp(u[i].locked_until, now) > 0;	/* backed off */
 
 		if (json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:b, s:s?, s:s}", "name", u[i].name,
 		    "role", u[i].role, "disabled", u[i].disabled, "locked", locked, "locked_until",

@@ -2,13 +2,16 @@
  * auth.c — logins, lockout and sessions for dpfleet-server.
  *
  * Called by server/api.c (login, logout, every authenticated request) and server/usercli.c (hashing new
- * passwords).  Assumes sodium_init() ran in main().  Secrets (passwords, tokens, CSRF tokens, hashes) are
- * never logged and are wiped with explicit_bzero() before their buffers go out of scope.  An unknown user
- * still costs one argon2id computation so the answer time does not tell which names exist.  The lockout
- * state lives in the store (users.locked_until, login_failures) so it survives restarts and is shared by
- * every worker thread.
+ * passwords) and server/loginq.c (auth_job_run, on a hashing thread).  Assumes sodium_init() ran in main().
+ * Secrets (passwords, tokens, CSRF tokens, hashes) are never logged and are wiped with explicit_bzero()
+ * before their buffers go out of scope.  Every attempt costs exactly one argon2id verification — of the
+ * user's hash, or of a dummy hash made with the same limits for an unknown, disabled or backed-off user —
+ * and gets the same answer, so neither time nor text tells which names exist or which are backed off
+ * (OWASP "Authentication Cheat Sheet", authentication responses).  The back-off state lives in the store
+ * (users.failed_logins, locked_until) so it survives restarts and is shared by every thread.
  */
 #include "auth.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -69,55 +72,65 @@ cookie_valid(const char *cookie)
 	return 1;
 }
 
+static const struct store_login_policy policy = {
+	AUTH_FREE_FAILURES, AUTH_BACKOFF_BASE_S, AUTH_BACKOFF_MAX_S, AUTH_BACKOFF_RESET_S
+};
+
+/* One argon2id verification of password against hash, or against dummy (made now when NULL).  1 if it matched. */
+static int
+verify(const char *hash, const char *dummy, const char *password)
+{
+	char made[STORE_PWHASH_MAX], err[64];
+
+	if (hash != NULL)
+		return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	if (dummy == NULL) {
+		if (auth_hash_password("dpfleet dummy password", made, err, sizeof(err)) == -1)
+			return 0;
+		dummy = made;
+	}
+	if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+		log_debug("sign-in: a password matched the dummy hash");	/* still refused */
+	explicit_bzero(made, sizeof(made));
+	return 0;
+}
+
+/* The audit row of a refused attempt: outcome, and for a counted failure its number and back-off. */
+static int
+audit_refusal(struct store *st, const char *name, int claim, int failures, const char *until, char *err,
+    size_t errlen)
+{
+	static const char *const outcome[] = { "unknown_user", "disabled", "backoff", "failed" };
+	char detail[128];
+
+	if (claim != STORE_LOGIN_CLAIMED)
+		return store_audit(st, name, "login", name, outcome[claim], NULL, err, errlen);
+	snprintf(detail, sizeof(detail), "{\"failures\": %d, \"backoff_until\": %s%s%s}", failures,
+	    until[0] ? "\"" : "", until[0] ? until : "null", until[0] ? "\"" : "");
+	return store_audit(st, name, "login", name, "failed", detail, err, errlen);
+}
+
 int
-auth_login(struct store *st, const char *name, const char *password, int ttl_s, struct auth_login *out,
-    char *err, size_t errlen)
+auth_login(struct store *st, const char *name, const char *password, int ttl_s, const char *dummy_hash,
+    struct auth_login *out, char *err, size_t errlen)
 {
 	struct store_user u;
-	char pwhash[STORE_PWHASH_MAX], dummy[STORE_PWHASH_MAX], hash[UTIL_SHA256_HEX];
-	char now[UTIL_ISO_LEN], window[UTIL_ISO_LEN], until[UTIL_ISO_LEN];
+	char pwhash[STORE_PWHASH_MAX], hash[UTIL_SHA256_HEX], now[UTIL_ISO_LEN], until[UTIL_ISO_LEN];
 	time_t t = time(NULL);
-	int found, locked, rc = -1;
+	int claim, failures, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(pwhash, 0, sizeof(pwhash));
+	memset(hash, 0, sizeof(hash));
 	util_iso_time(t, now);
-	if ((found = store_user_get(st, name, &u, pwhash, sizeof(pwhash), err, errlen)) == -1)
+	claim = store_login_claim(st, name, t, &policy, &u, pwhash, sizeof(pwhash), &failures, until, err,
+	    errlen);
+	if (claim == -1)
 		goto done;
-	if (found == 0 || u.disabled) {
-		/* Same cost as a real check; the result is thrown away. */
-		if (auth_hash_password(password, dummy, err, errlen) == -1)
-			goto done;
-		explicit_bzero(dummy, sizeof(dummy));
-		if (store_audit(st, name, "login", name, found ? "disabled" : "unknown_user", NULL, err,
+	if (!verify(claim == STORE_LOGIN_CLAIMED ? pwhash : NULL, dummy_hash, password)) {
+		if (audit_refusal(st, claim == STORE_LOGIN_CLAIMED ? u.name : name, claim, failures, until, err,
 		    errlen) == -1)
 			goto done;
-		rc = AUTH_BAD;
-		goto done;
-	}
-	if (u.locked_until[0] != '\0' && strcmp(u.locked_until, now) > 0) {
-		util_strlcpy(out->locked_until, u.locked_until, sizeof(out->locked_until));
-		if (store_audit(st, u.name, "login", u.name, "locked", NULL, err, errlen) == -1)
-			goto done;
-		rc = AUTH_LOCKED;
-		goto done;
-	}
-	if (crypto_pwhash_str_verify(pwhash, password, strlen(password)) != 0) {
-		util_iso_time(t - AUTH_WINDOW_S, window);
-		util_iso_time(t + AUTH_LOCK_S, until);
-		if (store_login_failed(st, u.id, now, window, AUTH_MAX_FAILURES, until, &locked, err,
-		    errlen) == -1)
-			goto done;
-		if (store_audit(st, u.name, "login", u.name, "failed", NULL, err, errlen) == -1)
-			goto done;
-		if (locked) {
-			char detail[96];
-
-			snprintf(detail, sizeof(detail), "{\"locked_until\": \"%s\", \"failures\": %d}", until,
-			    AUTH_MAX_FAILURES);
-			if (store_audit(st, u.name, "login.lock", u.name, "locked", detail, err, errlen) == -1)
-				goto done;
-		}
 		rc = AUTH_BAD;
 		goto done;
 	}
@@ -139,6 +152,15 @@ done:
 		explicit_bzero(out->csrf, sizeof(out->csrf));
 	}
 	return rc;
+}
+
+void
+auth_job_run(struct store *st, struct auth_job *job, const char *dummy_hash)
+{
+	job->err[0] = '\0';
+	job->rc = auth_login(st, job->user, job->password, job->ttl_s, dummy_hash, &job->out, job->err,
+	    sizeof(job->err));
+	explicit_bzero(job->password, sizeof(job->password));
 }
 
 int

@@ -3,8 +3,12 @@
  * SIGN-IN, SESSIONS AND CSRF).
  * Passwords: libsodium argon2id (crypto_pwhash_str, INTERACTIVE limits).  Session tokens: 32 random bytes as
  * 64 hex digits in the dpfleet_session cookie; the store keeps only their SHA-256.  Each session has its own
- * CSRF token.  AUTH_MAX_FAILURES failed logins of one user within AUTH_WINDOW_S lock that user for
- * AUTH_LOCK_S; a locked login answers 401 with a "locked" message.
+ * CSRF token.  Sign-in back-off (OWASP "Authentication Cheat Sheet", account lockout): after
+ * AUTH_FREE_FAILURES failures in a row, each further failure makes the account wait AUTH_BACKOFF_BASE_S, then
+ * twice as long after each one, up to AUTH_BACKOFF_MAX_S; no password is checked while it waits.  A failure
+ * more than AUTH_BACKOFF_RESET_S after the previous one starts the count again; a success clears it.
+ * Unknown, disabled, waiting and wrong-password attempts get the same answer at the same cost: one argon2id
+ * verification (against a dummy hash when there is no real one to check).
  */
 #ifndef DPFLEET_AUTH_H
 #define DPFLEET_AUTH_H
@@ -15,16 +19,18 @@
 #include "store.h"
 #include "store_users.h"
 
-#define AUTH_MAX_FAILURES	5
-#define AUTH_WINDOW_S		(15 * 60)
-#define AUTH_LOCK_S		(15 * 60)
+#define AUTH_FREE_FAILURES	3
+#define AUTH_BACKOFF_BASE_S	2
+#define AUTH_BACKOFF_MAX_S	(15 * 60)
+#define AUTH_BACKOFF_RESET_S	(24 * 3600)
 #define AUTH_PASSWORD_MIN	8
 #define AUTH_PASSWORD_MAX	1024
 
 enum auth_result {
 	AUTH_OK,		/* session created */
-	AUTH_BAD,		/* unknown user, disabled user or wrong password (one message for all) */
-	AUTH_LOCKED,		/* the user is locked (out->locked_until says until when) */
+	AUTH_BAD,		/* unknown, disabled, backed-off user or wrong password (one answer for all) */
+	AUTH_BUSY,		/* not tried: every hashing thread busy and the queue full (server/loginq.c) */
+	AUTH_RATE,		/* not tried: the client address is over [http] login_rate (server/loginq.c) */
 };
 
 struct auth_login {
@@ -33,7 +39,23 @@ struct auth_login {
 	char	 user[STORE_USER_NAME_MAX + 1];
 	char	 role[16];
 	char	 expires_at[UTIL_ISO_LEN];
-	char	 locked_until[UTIL_ISO_LEN];	/* with AUTH_LOCKED */
+};
+
+/*
+ * One sign-in handed from an HTTP thread to a hashing thread (server/loginq.c) and back.  Allocated and freed
+ * by server/api_session.c (api_login_job_free wipes the secrets); the runner fills rc, out and err, then
+ * calls done(job, done_arg).
+ */
+struct auth_job {
+	char		 user[STORE_USER_NAME_MAX + 1];
+	char		 password[AUTH_PASSWORD_MAX + 1];	/* secret */
+	int		 ttl_s;
+	int		 rc;		/* enum auth_result, or -1 (err says why) */
+	struct auth_login out;		/* secret, with AUTH_OK */
+	char		 err[256];
+	void		(*done)(struct auth_job *job, void *arg);
+	void		*done_arg;
+	struct auth_job	*next;		/* the queue's link (server/loginq.c) */
 };
 
 /* Rank of a role for comparisons: viewer 1, operator 2, admin 3, anything else 0. */
@@ -43,13 +65,17 @@ int	 auth_role_rank(const char *role);
 int	 auth_hash_password(const char *password, char *out, char *err, size_t errlen);
 
 /*
- * Check a login.  Records failures, locks after AUTH_MAX_FAILURES in AUTH_WINDOW_S, and writes one audit row
- * (action login: outcome ok, failed, locked, disabled or unknown_user; login.lock when a lock starts).
- * Returns an auth_result (out filled for AUTH_OK; caller explicit_bzero()s it), or -1 with err on a store
- * or crypto failure.
+ * Check a login.  Claims the attempt in the store first (store_login_claim: counted, back-off applied), then
+ * runs one argon2id verification: against the user's hash when the claim passed, else against dummy_hash
+ * (a crypto_pwhash_str made with the same limits; NULL makes one on the spot).  Writes one audit row
+ * (action login: outcome ok, failed, backoff, disabled or unknown_user).  Returns AUTH_OK (out filled;
+ * caller explicit_bzero()s it) or AUTH_BAD, or -1 with err on a store or crypto failure.
  */
-int	 auth_login(struct store *st, const char *name, const char *password, int ttl_s,
+int	 auth_login(struct store *st, const char *name, const char *password, int ttl_s, const char *dummy_hash,
 	    struct auth_login *out, char *err, size_t errlen);
+
+/* Run job (auth_login) on st and fill job->rc, out and err; does not call done.  Never fails itself. */
+void	 auth_job_run(struct store *st, struct auth_job *job, const char *dummy_hash);
 
 /*
  * The live session behind a cookie value (must be 64 hex digits).  1 and *s filled (caller

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "api.h"
 #include "log.h"
+#include "loginq.h"
 #include "metrics.h"
 #include "store.h"
 #include "util.h"
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +38,8 @@
 #define DISCARD_MAX	(16 * 1024 * 1024)	/* read at most this much of an oversized body, then close */
 #define TLS_FILE_MAX	(1024 * 1024)
 #define CSP		"default-src 'self'; frame-ancestors 'none'"
+#define HSTS		"max-age=31536000"	/* RFC 6797: one year */
+#define FD_SPARE	64	/* descriptors beyond [http] max_connections: store, web files, hashing threads */
 
 struct http_server;
 
@@ -55,6 +59,7 @@ struct http_server {
 	int			 tls;
 	struct webroot		*web;
 	struct metrics		*metrics;
+	struct loginq		*loginq;
 	pthread_key_t		 key;
 	int			 key_made;
 	pthread_mutex_t		 mu;		/* guards workers */
@@ -69,6 +74,8 @@ struct req {
 	int		 too_large;
 	size_t		 discarded;
 	int64_t		 t0;
+	struct auth_job	*job;		/* a sign-in handed to server/loginq.c; its connection is suspended */
+	struct MHD_Connection *conn;
 };
 
 static void
@@ -122,6 +129,7 @@ worker_get(struct http_server *s)
 	w->env.max_per_run = s->max_per_run;
 	w->env.session_ttl = s->session_ttl;
 	w->env.tls = s->tls;
+	w->env.async_login = s->loginq != NULL;
 	if (pthread_setspecific(s->key, w) != 0) {
 		worker_free(w);
 		return NULL;
@@ -134,8 +142,10 @@ worker_get(struct http_server *s)
 }
 
 static void
-common_headers(struct MHD_Response *r)
+common_headers(const struct http_server *s, struct MHD_Response *r)
 {
+	if (s->tls)
+		MHD_add_response_header(r, "Strict-Transport-Security", HSTS);
 	MHD_add_response_header(r, "Content-Security-Policy", CSP);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -188,7 +198,7 @@ send_api(struct http_server *s, struct MHD_Connection *conn, const char *method,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rs->set_cookie);
 	if (rs->disposition[0] != '\0')
 		MHD_add_response_header(r, "Content-Disposition", rs->disposition);
-	common_headers(r);
+	common_headers(s, r);
 	ok = MHD_queue_response(conn, (unsigned int)rs->status, r);
 	MHD_destroy_response(r);
 	metrics_count(s->metrics, rs->status);
@@ -260,7 +270,7 @@ send_static(struct http_server *s, struct MHD_Connection *conn, const char *meth
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	if (status == MHD_HTTP_OK)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f.type);
-	common_headers(r);
+	common_headers(s, r);
 	ok = MHD_queue_response(conn, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	metrics_count(s->metrics, status);
@@ -289,71 +299,67 @@ collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *v
 	return MHD_YES;
 }
 
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
-    const char *upload, size_t *upload_size, void **con_cls)
+/* The client's address, or NULL. */
+static const struct sockaddr *
+peer_addr(struct MHD_Connection *conn)
 {
-	struct http_server *s = cls;
-	struct req *q = *con_cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* Called on a hashing thread when q's sign-in has run: wake the connection (on_request answers it). */
+static void
+login_done(struct auth_job *job, void *arg)
+{
+	struct req *q = arg;
+
+	(void)job;
+	MHD_resume_connection(q->conn);
+}
+
+/*
+ * Hand a sign-in job to the hashing threads: suspend the connection first (the job may finish at once), then
+ * queue it; refused (queue full, rate) it is answered as soon as the connection resumes.  q owns the job.
+ */
+static enum MHD_Result
+start_login(struct http_server *s, struct MHD_Connection *conn, struct req *q, struct auth_job *job)
+{
+	int r;
+
+	q->job = job;
+	q->conn = conn;
+	job->done = login_done;
+	job->done_arg = q;
+	MHD_suspend_connection(conn);
+	if ((r = loginq_submit(s->loginq, job, peer_addr(conn))) != LOGINQ_QUEUED) {
+		job->rc = r == LOGINQ_RATE ? AUTH_RATE : AUTH_BUSY;
+		explicit_bzero(job->password, sizeof(job->password));
+		MHD_resume_connection(conn);
+	}
+	return MHD_YES;
+}
+
+/* A complete API request: to api_handle, or, when resumed after a sign-in, its answer. */
+static enum MHD_Result
+serve_api(struct http_server *s, struct MHD_Connection *conn, const char *method, const char *url,
+    struct req *q)
+{
 	struct worker *w;
 	struct api_request rq;
 	struct api_response rs;
 	struct param_ctx pc;
-	const char *cl;
-	char *end;
-	unsigned long long n;
+	struct auth_job *job;
 
-	(void)version;
-	if (q == NULL) {
-		if ((q = calloc(1, sizeof(*q))) == NULL)
-			return MHD_NO;
-		q->t0 = util_mono_ms();
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (errno != 0 || *end != '\0' || n > API_BODY_MAX)
-				q->too_large = 1;
-			/* Too large even to read and discard: answer now, MHD closes afterwards. */
-			if (errno != 0 || *end != '\0' || n > DISCARD_MAX) {
-				*con_cls = q;
-				return send_error(s, conn, method, url, 413, "request body larger than 65536 bytes",
-				    q->t0);
-			}
-		}
-		*con_cls = q;
-		return MHD_YES;
-	}
-	if (*upload_size != 0) {
-		if (!q->too_large && *upload_size > API_BODY_MAX - q->len) {
-			q->too_large = 1;
-			if (q->body != NULL)
-				explicit_bzero(q->body, q->len);
-			free(q->body);
-			q->body = NULL;
-			q->len = 0;
-		}
-		if (q->too_large) {
-			q->discarded += *upload_size;
-			if (q->discarded > DISCARD_MAX)
-				return MHD_NO;		/* close the connection */
-		} else {
-			if (q->body == NULL && (q->body = malloc(API_BODY_MAX)) == NULL)
-				return MHD_NO;
-			memcpy(q->body + q->len, upload, *upload_size);
-			q->len += *upload_size;
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
-
-	/* The whole request is here. */
-	if (q->too_large)
-		return send_error(s, conn, method, url, 413, "request body larger than 65536 bytes", q->t0);
-	if (!api_path(url))
-		return send_static(s, conn, method, url, q->t0);
 	if ((w = worker_get(s)) == NULL)
 		return send_error(s, conn, method, url, 503, "state DB unavailable", q->t0);
+	memset(&rs, 0, sizeof(rs));
+	if (q->job != NULL) {
+		api_login_answer(&w->env, q->job, &rs);
+		api_login_job_free(q->job);
+		q->job = NULL;
+		return send_api(s, conn, method, url, &rs, q->t0);
+	}
 	memset(&rq, 0, sizeof(rq));
 	pc.rq = &rq;
 	pc.overflow = 0;
@@ -366,8 +372,91 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	rq.body_len = q->len;
 	rq.cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "dpfleet_session");
 	rq.csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	rq.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	rq.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+	rq.fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	rq.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	api_handle(&w->env, &rq, &rs);
+	if (rs.pending != NULL) {
+		job = rs.pending;
+		rs.pending = NULL;
+		api_response_clear(&rs);
+		return start_login(s, conn, q, job);
+	}
 	return send_api(s, conn, method, url, &rs, q->t0);
+}
+
+/* The first call for a request: q made, a declared body too large even to discard answered 413 at once. */
+static enum MHD_Result
+begin_request(struct http_server *s, struct MHD_Connection *conn, const char *method, const char *url,
+    void **con_cls)
+{
+	struct req *q;
+	const char *cl;
+	char *end;
+	unsigned long long n;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return MHD_NO;
+	q->t0 = util_mono_ms();
+	*con_cls = q;
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return MHD_YES;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || n > API_BODY_MAX)
+		q->too_large = 1;
+	/* Too large even to read and discard: answer now, MHD closes afterwards. */
+	if (errno != 0 || *end != '\0' || n > DISCARD_MAX)
+		return send_error(s, conn, method, url, 413, "request body larger than 65536 bytes", q->t0);
+	return MHD_YES;
+}
+
+/* Take one piece of the body into q (or count it as discarded).  MHD_NO closes the connection. */
+static enum MHD_Result
+take_body(struct req *q, const char *upload, size_t *upload_size)
+{
+	if (!q->too_large && *upload_size > API_BODY_MAX - q->len) {
+		q->too_large = 1;
+		if (q->body != NULL)
+			explicit_bzero(q->body, q->len);
+		free(q->body);
+		q->body = NULL;
+		q->len = 0;
+	}
+	if (q->too_large) {
+		q->discarded += *upload_size;
+		if (q->discarded > DISCARD_MAX)
+			return MHD_NO;		/* close the connection */
+	} else {
+		if (q->body == NULL && (q->body = malloc(API_BODY_MAX)) == NULL)
+			return MHD_NO;
+		memcpy(q->body + q->len, upload, *upload_size);
+		q->len += *upload_size;
+	}
+	*upload_size = 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
+    const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct req *q = *con_cls;
+
+	(void)version;
+	if (q == NULL)
+		return begin_request(s, conn, method, url, con_cls);
+	if (*upload_size != 0)
+		return take_body(q, upload, upload_size);
+	/* The whole request is here (or a suspended sign-in has resumed). */
+	if (q->too_large)
+		return send_error(s, conn, method, url, 413, "request body larger than 65536 bytes", q->t0);
+	if (!api_path(url))
+		return send_static(s, conn, method, url, q->t0);
+	return serve_api(s, conn, method, url, q);
 }
 
 static void
@@ -380,6 +469,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Re
 	(void)toe;
 	if (q == NULL)
 		return;
+	api_login_job_free(q->job);
 	if (q->body != NULL) {
 		explicit_bzero(q->body, q->len);
 		free(q->body);
@@ -447,14 +537,82 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen, 
 	return 0;
 }
 
+/* Read the TLS certificate and key named in conf into s.  0, or -1 with err. */
+static int
+tls_load(struct http_server *s, const struct config *conf, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return util_err(err, errlen, "this libmicrohttpd has no TLS support");
+	if ((s->cert = util_read_file(conf->http.tls_cert, TLS_FILE_MAX, &s->cert_len, why,
+	    sizeof(why))) == NULL ||
+	    (s->tlskey = util_read_file(conf->http.tls_key, TLS_FILE_MAX, &s->tlskey_len, why,
+	    sizeof(why))) == NULL)
+		return util_err(err, errlen, "%s", why);
+	return 0;
+}
+
+/*
+ * Raise the soft RLIMIT_NOFILE so max_connections sockets and FD_SPARE more fit (up to the hard limit);
+ * when they cannot, say so: libmicrohttpd then refuses connections when accept() fails.
+ */
+static void
+raise_nofile(int max_connections)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_connections + FD_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < need)
+		log_warnx("open file limit %llu is below [http] max_connections %d + %d",
+		    (unsigned long long)rl.rlim_cur, max_connections, FD_SPARE);
+}
+
+/*
+ * Start libmicrohttpd with the [http] limits (doc/dpfleet-server.8, LIMITS): connections in all and per
+ * client address, the idle timeout, and under TLS the GnuTLS priority string.  0, or -1 with err.
+ */
+static int
+start_daemon(struct http_server *s, const struct config *conf, const struct sockaddr_storage *ss,
+    int threads, char *err, size_t errlen)
+{
+	unsigned int flags;
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+	    MHD_ALLOW_SUSPEND_RESUME;
+	if (ss->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (s->tls)
+		flags |= MHD_USE_TLS;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf->http.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)conf->http.max_connections_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)conf->http.connection_timeout,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
+	    s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, s->tlskey,
+	    MHD_OPTION_HTTPS_PRIORITIES, conf->http.tls_priorities,
+	    MHD_OPTION_END);
+	if (s->d == NULL)
+		return util_err(err, errlen, "cannot listen on %s (address in use, bad TLS files, a [http] "
+		    "tls_priorities GnuTLS does not accept, or no permission)", conf->http.listen);
+	return 0;
+}
+
 int
 http_start(struct http_server **out, const struct config *conf, int threads, char *err, size_t errlen)
 {
 	struct http_server *s;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	unsigned int flags;
-	char why[512];
+	int hashers = conf->http.login_threads;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -469,6 +627,8 @@ http_start(struct http_server **out, const struct config *conf, int threads, cha
 	s->max_per_run = conf->fix.max_per_run;
 	s->session_ttl = conf->http.session_ttl;
 	s->tls = conf->http.tls_cert[0] != '\0';
+	if (hashers == 0)
+		hashers = threads / 2;		/* half the CPUs (loginq_new keeps it in 1..4) */
 	if (threads < 2)
 		threads = 2;
 	if (threads > 4)
@@ -477,42 +637,15 @@ http_start(struct http_server **out, const struct config *conf, int threads, cha
 		util_err(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (webroot_open(&s->web, conf->http.web_root, err, errlen) == -1)
+	if (webroot_open(&s->web, conf->http.web_root, err, errlen) == -1 ||
+	    parse_listen(conf->http.listen, &ss, &sslen, err, errlen) == -1 ||
+	    (s->tls && tls_load(s, conf, err, errlen) == -1) ||
+	    loginq_new(&s->loginq, s->store_path, hashers, conf->http.login_queue, conf->http.login_rate, err,
+	    errlen) == -1)
 		goto fail;
-	if (parse_listen(conf->http.listen, &ss, &sslen, err, errlen) == -1)
+	raise_nofile(conf->http.max_connections);
+	if (start_daemon(s, conf, &ss, threads, err, errlen) == -1)
 		goto fail;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (s->tls) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			util_err(err, errlen, "this libmicrohttpd has no TLS support");
-			goto fail;
-		}
-		if ((s->cert = util_read_file(conf->http.tls_cert, TLS_FILE_MAX, &s->cert_len, why,
-		    sizeof(why))) == NULL ||
-		    (s->tlskey = util_read_file(conf->http.tls_key, TLS_FILE_MAX, &s->tlskey_len, why,
-		    sizeof(why))) == NULL) {
-			util_err(err, errlen, "%s", why);
-			goto fail;
-		}
-		flags |= MHD_USE_TLS;
-	}
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
-	    s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, s->tlskey,
-	    MHD_OPTION_END);
-	if (s->d == NULL) {
-		util_err(err, errlen, "cannot listen on %s (address in use, bad TLS files or no permission)",
-		    conf->http.listen);
-		goto fail;
-	}
 	*out = s;
 	return 0;
 fail:
@@ -527,6 +660,7 @@ http_stop(struct http_server *s)
 
 	if (s == NULL)
 		return;
+	loginq_free(s->loginq);		/* first: runs every queued sign-in, resuming its connection */
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);		/* joins the pool: the key destructors free the workers */
 	while ((w = s->workers) != NULL) {
