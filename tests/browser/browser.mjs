@@ -183,6 +183,7 @@ export class Client {
     if (this.cookie) headers.Cookie = this.cookie;
     if (method !== 'GET' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET') headers.Origin = new URL(this.base).origin;  // as a browser sends (dpfleet-server(8))
     const r = await fetch(this.base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const sc = r.headers.get('set-cookie');
     if (sc) { const m = /dpfleet_session=[^;]*/.exec(sc); if (m) this.cookie = m[0]; }

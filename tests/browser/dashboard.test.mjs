@@ -1,7 +1,7 @@
 // dashboard.test.mjs — the dashboard against a real dpfleet-server only (no lab, no scanner): a temp store
 // created by `dpfleet-server user add`, filled by seed.py (5000 hosts, every state, 3 scans and a fix rescan,
 // evidence), the server on a free 127.0.0.1 port, Debian's Chromium through playwright-core.  Checks sign-in
-// (error and lockout messages), overview counts per state and per site, the last full scan, the trend chart,
+// (error and back-off messages), overview counts per state and per site, the last full scan, the trend chart,
 // hosts paging/filter/sort/search (also over the thousands: totals, pages, order; no timing), the operator's
 // fix dialog (cancelled: nothing is queued; then a dry run whose live job list follows its jobs to their end),
 // host detail verdict words and CMTrace evidence (an unreachable host: lib/reason.h's meaning and next step as
@@ -454,7 +454,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       }
     });
 
-    await t.test('lockout message after 5 failed sign-ins', async () => {
+    await t.test('after 5 failed sign-ins the right password gets the same answer, which names the wait', async () => {
       const lb = await launch({ width: 1280, height: 800 });
       try {
         watchErrors(lb.context, errors, (e) => /\/api\/v1\/login$/.test(e.url) && /status of (401|403|423|429)/.test(e.text));
@@ -466,7 +466,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
         }
         await signIn(lp, base, 'locky', PASSWORDS.locky);
         await lp.waitForSelector('#login-error:not([hidden])');
-        assert.match(await lp.textContent('#login-error'), /lock/i);
+        assert.match(await lp.textContent('#login-error'), /wrong user name or password.*must wait/i);
         await shot(lp, 'server-lockout-1280');
       } finally {
         await lb.close();

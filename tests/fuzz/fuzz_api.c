@@ -139,6 +139,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.path = shapes[k].path;
 	rq.cookie = shapes[k].admin ? TOKEN_ADMIN : TOKEN_OP;
 	rq.csrf = CSRF;
+	rq.content_type = "application/json";	/* what the dashboard sends: past the POST guard */
+	rq.origin = "http://127.0.0.1:8080";
+	rq.host = "127.0.0.1:8080";
 	if (rq.path == NULL) {
 		if (memchr(data, '\0', size) != NULL)
 			goto done;

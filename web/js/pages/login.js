@@ -1,6 +1,6 @@
 // pages/login.js — sign-in form.  POST /api/v1/login {user, password} → {user, role, csrf_token}; the answer
 // is kept in sessionStorage (api.js) and the user goes on to the page asked for (?next=).  Errors from the
-// server (wrong password, locked account) are shown as they come, in an alert region.
+// server (wrong password or a waiting account: one answer; too many sign-ins) are shown in an alert region.
 
 import { api, setSession } from '../api.js';
 import { h } from '../dom.js';
@@ -39,9 +39,11 @@ export function render(main, params) {
       location.hash = next && next.startsWith('/') && !next.startsWith('/login') ? '#' + next : '#/';
     } catch (e) {
       let msg = e.message;
-      if (e.status === 401) msg = 'Sign-in failed: ' + (e.message && !/^401/.test(e.message) ? e.message : 'wrong user name or password') + '.';
-      if ((e.body && e.body.locked) || e.status === 423 || e.status === 429 || /lock/i.test(e.message || ''))
-        msg = 'This account is locked after too many failed sign-ins: wait 15 minutes or ask an administrator. (' + e.message + ')';
+      // The server gives one answer for every refusal (dpfleet-server(8), SIGN-IN): say what it may mean.
+      if (e.status === 401) msg = 'Sign-in failed: ' + (e.message && !/^401/.test(e.message) ? e.message : 'wrong user name or password') +
+        '. After several failures an account must wait before it can sign in again (up to 15 minutes).';
+      if (e.status === 429) msg = 'Too many sign-ins from this address: wait a minute. (' + e.message + ')';
+      if (e.status === 503) msg = 'The server is busy checking other sign-ins: try again in a few seconds.';
       err.textContent = msg;
       err.hidden = false;
       pass.value = '';
