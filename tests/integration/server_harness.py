@@ -83,8 +83,10 @@ class Client:
             body = json.dumps(body)
         if isinstance(body, str):
             body = body.encode()
-        if body is not None:
+        if body is not None or method == 'POST':
             h.setdefault('Content-Type', 'application/json')
+        if method == 'POST':    # what a browser sends; the server refuses a POST without it (dpfleet-server(8))
+            h.setdefault('Origin', '%s://%s:%d' % ('https' if self.tls else 'http', self.host, self.port))
         conn = self.connection()
         try:
             conn.request(method, path, body=body, headers=h)
