@@ -8,8 +8,14 @@
  * kept in a pthread key owned by the server struct and closed by the key's destructor when MHD joins the
  * thread.  Request flow: on_request() collects the body up to API_BODY_MAX (a larger body is read and
  * discarded, up to DISCARD_MAX, and answered 413), then hands API paths to api_handle() and everything else
- * to the static files (webroot.c).  Every answer carries the security headers, is counted for /metrics and,
- * at -v, logged as one line.  Bodies are wiped before they are freed (they may hold a password).
+ * to the static files (webroot.c).  A sign-in comes back from api_handle as a job: the connection is
+ * suspended (MHD_ALLOW_SUSPEND_RESUME), the job goes to server/loginq.c's hashing threads, and the thread
+ * that finishes it resumes the connection, whose next on_request call answers it (start_login, serve_api).
+ * Connection limits, the idle timeout and the GnuTLS priorities come from [http] (start_daemon).  Every
+ * answer carries the security headers (HSTS too under TLS), is counted for /metrics and, at -v, logged as
+ * one line.  Bodies are wiped before they are freed (they may hold a password).  The file is over 600 lines
+ * because every function here is a libmicrohttpd callback or shares their static state; a split would only
+ * export them.
  */
 #include "http.h"
 #include "api.h"
