@@ -11,7 +11,13 @@
  *         — the trailer ends a record; the message is everything since the previous trailer's line end.
  * Dates are MM-DD-YYYY (1- or 2-digit month/day accepted).  The number after the time is the Windows time-zone
  * bias in minutes (TIME_ZONE_INFORMATION.Bias): UTC = local + bias, so +300 is US Eastern (UTC-5) and zones
- * east of Greenwich are negative.  A missing bias is read as 0.  Invalid dates keep the record with time_ok=0.
+ * east of Greenwich are negative.  A record without a bias (some components write "HH:MM:SS.mmm" alone) has a
+ * local time in an unknown zone: it keeps time_ok=0 (no UTC time is claimed) with local_time=1 and the local
+ * text.  Invalid dates keep the record with time_ok=0.
+ *
+ * Torn writes: two processes appending to one log can interleave, so a record is cut mid-way and a new
+ * "<![LOG[" follows.  The cut record's intact part is handed out (torn=1): its message up to "]LOG]!>" (or up
+ * to the cut when that is missing) and the attributes complete before the cut; the next record is read whole.
  *
  * Assumptions: the buffer is usually the tail of a file, so without LOGPARSE_F_WHOLE the bytes before the first
  * complete record are skipped.  Only the last LOGPARSE_MAX_INPUT bytes and the first LOGPARSE_MAX_RECORDS
@@ -204,7 +210,10 @@ leap(long y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* date "MM-DD-YYYY", time "HH:MM:SS[.fff][+-bias]" → UTC.  0 on success, -1 invalid. */
+/*
+ * date "MM-DD-YYYY", time "HH:MM:SS[.fff][+-bias]" → UTC.  0 on success, 1 when valid but without a bias
+ * (*t is then the local time read as if UTC, *bias 0), -1 invalid.
+ */
 static int
 parse_when(struct field date, struct field tm, time_t *t, int *bias)
 {
@@ -212,7 +221,7 @@ parse_when(struct field date, struct field tm, time_t *t, int *bias)
 	long mo, dd, yy, hh, mi, ss, b = 0, frac;
 	const char *p;
 	size_t n, k;
-	int sign = 1;
+	int sign = 1, has_bias = 0;
 	int64_t secs;
 
 	p = date.p, n = date.n;
@@ -248,6 +257,7 @@ parse_when(struct field date, struct field tm, time_t *t, int *bias)
 		sign = *p == '-' ? -1 : 1;
 		if ((k = getnum(p + 1, n - 1, 4, &b)) == 0 || k != n - 1)
 			return -1;
+		has_bias = 1;
 	}
 	if (hh > 23 || mi > 59 || ss > 60 || b > 1440)
 		return -1;
@@ -256,12 +266,15 @@ parse_when(struct field date, struct field tm, time_t *t, int *bias)
 		return -1;
 	*t = (time_t)secs;
 	*bias = (int)(sign * b);
-	return 0;
+	return has_bias ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------ record location */
 
-/* Parse the CCM attribute list starting at '<' (p..end); fills sp, returns bytes consumed through '>' or 0. */
+/*
+ * Parse the CCM attribute list starting at '<' (p..end); fills sp, returns bytes consumed through '>' or 0.
+ * On 0 the attributes complete before the failure stay in sp (a torn record keeps them).
+ */
 static size_t
 ccm_attrs(const char *p, size_t n, struct span *sp)
 {
@@ -377,8 +390,9 @@ build_raw(struct walk *w, const struct span *sp, const char *trailer, size_t tn)
 	}
 }
 
+/* Hand one record to the callback (torn: cut by the next record, see the top).  0, 1 record cap, 2 stopped. */
 static int
-emit(struct walk *w, struct span *sp, const char *trailer, size_t tn)
+emit(struct walk *w, struct span *sp, const char *trailer, size_t tn, int torn)
 {
 	struct logparse_record r;
 	int trunc;
@@ -391,14 +405,26 @@ emit(struct walk *w, struct span *sp, const char *trailer, size_t tn)
 	}
 	memset(&r, 0, sizeof(r));
 	r.seq = w->seq++;
+	r.torn = torn;
 	w->st->records++;
-	if (parse_when(sp->date, sp->time, &r.time, &r.bias) == 0) {
+	w->st->torn += torn != 0;
+	switch (parse_when(sp->date, sp->time, &r.time, &r.bias)) {
+	case 0:
 		r.time_ok = 1;
 		util_iso_time(r.time, r.iso);
-	} else {
+		break;
+	case 1:	/* no bias: keep the local text, claim no UTC time */
+		r.local_time = 1;
+		util_iso_time(r.time, r.local);
+		r.local[strlen(r.local) - 1] = '\0';	/* drop the 'Z' */
+		r.time = 0;
+		w->st->local_time++;
+		break;
+	default:
 		r.time = 0;
 		r.bias = 0;
 		w->st->bad_time++;
+		break;
 	}
 	sanitize(sp->comp.p, sp->comp.n, r.component, sizeof(r.component), 0, &trunc);
 	if (sp->type.n == 1 && sp->type.p[0] >= '0' && sp->type.p[0] <= '3')
@@ -411,6 +437,22 @@ emit(struct walk *w, struct span *sp, const char *trailer, size_t tn)
 	r.raw_len = build_raw(w, sp, trailer, tn);
 	r.raw = w->raw;
 	return w->fn(&r, w->arg) ? 2 : 0;
+}
+
+/*
+ * A record at p cut by the next one at next (a torn write): hand out its intact part, the message up to
+ * "]LOG]!>" (close) or, without one, up to the cut, with the attributes ccm_attrs left in sp.  As emit.
+ */
+static int
+walk_torn(struct walk *w, struct span *sp, const char *p, const char *close, const char *next)
+{
+	const char *body = p + sizeof(CCM_OPEN) - 1;
+
+	sp->msg.p = body, sp->msg.n = (size_t)((close != NULL ? close : next) - body);
+	sp->raw.p = p, sp->raw.n = (size_t)(next - p);
+	while (sp->raw.n > 0 && (sp->raw.p[sp->raw.n - 1] == '\r' || sp->raw.p[sp->raw.n - 1] == '\n'))
+		sp->raw.n--;
+	return emit(w, sp, NULL, 0, 1);
 }
 
 static int
@@ -431,18 +473,22 @@ walk_ccm(struct walk *w, const char *b, size_t n)
 			next = end;
 		memset(&sp, 0, sizeof(sp));
 		close = memmem(body, (size_t)(next - body), CCM_CLOSE, sizeof(CCM_CLOSE) - 1);
-		if (close == NULL || (used = ccm_attrs(close + sizeof(CCM_CLOSE) - 1,
-		    (size_t)(next - close) - (sizeof(CCM_CLOSE) - 1), &sp)) == 0) {
-			w->st->malformed++;
-			w->st->skipped_bytes += (size_t)(next - p);
-		} else {
+		if (close != NULL && (used = ccm_attrs(close + sizeof(CCM_CLOSE) - 1,
+		    (size_t)(next - close) - (sizeof(CCM_CLOSE) - 1), &sp)) != 0) {
 			const char *tr = close + sizeof(CCM_CLOSE) - 1;
 
 			sp.msg.p = body, sp.msg.n = (size_t)(close - body);
 			sp.raw.p = p, sp.raw.n = (size_t)(tr + used - p);
-			if ((rc = emit(w, &sp, close, (size_t)(tr + used - close))) != 0)
-				return rc;
+			rc = emit(w, &sp, close, (size_t)(tr + used - close), 0);
+		} else if (next < end)
+			rc = walk_torn(w, &sp, p, close, next);
+		else {	/* the last record, still being written or cut by the tail read */
+			w->st->malformed++;
+			w->st->skipped_bytes += (size_t)(next - p);
+			rc = 0;
 		}
+		if (rc != 0)
+			return rc;
 		p = next < end ? next : NULL;
 	}
 	return 0;
@@ -471,7 +517,7 @@ walk_site(struct walk *w, const char *b, size_t n)
 		if (first) {
 			w->st->skipped_bytes += (size_t)(m + used - start);
 			first = 0;
-		} else if ((rc = emit(w, &sp, m, used)) != 0)
+		} else if ((rc = emit(w, &sp, m, used, 0)) != 0)
 			return rc;
 		start = s = m + used;
 	}

@@ -31,8 +31,10 @@
 /* Evidence kinds, in priority order (lower sorts first in an evidence set). */
 enum logparse_kind {
 	LOGPARSE_K_CERT_ERROR = 1,	/* SMSPXE record containing 80092002 (KB 4469580) */
-	LOGPARSE_K_EXPIRED_CERT,	/* SMSPXE 800B0101 or "Failed to validate PXEClientKey certificate" (KB 4511618) */
-	LOGPARSE_K_MP_INIT,		/* "PXE Provider failed to initialize MP connection" */
+	LOGPARSE_K_EXPIRED_CERT,	/* SMSPXE 800B0101, "Failed to validate PXEClientKey certificate" (KB 4511618),
+					   or "Certificate [...] has expired." */
+	LOGPARSE_K_MP_INIT,		/* "PXE Provider failed to initialize MP connection" (also when the same
+					   record carries 80092002: counted as a cert error too) */
 	LOGPARSE_K_CERTMGR_DENIED,	/* CertMgr.log 0x80070005 naming a server */
 };
 
@@ -42,10 +44,15 @@ enum logparse_kind {
  * spaces; raw: newlines kept, CR dropped).
  */
 struct logparse_record {
-	int		 time_ok;	/* 0: date/time/bias unparsable, time = 0 and iso = "" */
+	int		 time_ok;	/* 0: date/time/bias unparsable or no bias written; time = 0 and iso = "" */
 	time_t		 time;		/* UTC: local time + bias minutes (Windows bias: +300 = UTC-5) */
 	char		 iso[LOGPARSE_ISO_LEN];
 	int		 bias;		/* minutes, as written (missing → 0) */
+	int		 local_time;	/* 1: valid date/time but no bias written: the zone is unknown, so
+					   time_ok = 0 and local holds the local time ("YYYY-MM-DDTHH:MM:SS", no Z) */
+	char		 local[LOGPARSE_ISO_LEN];	/* "" unless local_time */
+	int		 torn;		/* 1: the record was cut by the next "<![LOG[" (a torn write): message is
+					   its intact part, attributes only those complete before the cut */
 	char		 component[LOGPARSE_COMP_MAX];
 	int		 type;		/* 1 info, 2 warning, 3 error, 0 unknown (always 0 in the site format) */
 	unsigned long	 thread;
@@ -58,9 +65,11 @@ struct logparse_record {
 
 /* Parse statistics, added to (not reset) by each call. */
 struct logparse_stats {
-	size_t		 records;	/* well-formed records seen */
+	size_t		 records;	/* records handed out (well-formed and torn) */
 	size_t		 malformed;	/* record markers whose header/trailer could not be parsed */
-	size_t		 bad_time;	/* well-formed records whose date/time was invalid */
+	size_t		 bad_time;	/* records (torn included) whose date/time was invalid or missing */
+	size_t		 local_time;	/* records with a valid local time but no bias (zone unknown) */
+	size_t		 torn;		/* records cut by the next "<![LOG[" whose intact part was kept */
 	size_t		 skipped_bytes;	/* leading partial record, bytes outside records */
 	int		 truncated;	/* input or record cap hit */
 	int		 utf16;		/* last input was UTF-16LE (BOM or detected) */
@@ -72,6 +81,9 @@ struct logparse_evidence {
 	int		 time_ok;
 	time_t		 time;
 	char		 iso[LOGPARSE_ISO_LEN];
+	int		 local_time;	/* as in struct logparse_record */
+	char		 local[LOGPARSE_ISO_LEN];
+	int		 torn;
 	int		 type;
 	unsigned long	 thread;
 	size_t		 seq;
@@ -80,7 +92,11 @@ struct logparse_evidence {
 	char		 raw[LOGPARSE_RAW_MAX];
 };
 
-/* Up to LOGPARSE_EVIDENCE_MAX records, sorted: kind ascending, then newest first (time, then seq). */
+/*
+ * Up to LOGPARSE_EVIDENCE_MAX records, sorted: kind ascending, then newest first (time, then seq).  When full,
+ * a new record displaces the lowest-ranked one of a kind that keeps another line: every kind seen keeps at
+ * least its newest line however many lines of a higher kind arrive.
+ */
 struct logparse_evset {
 	size_t			 n;
 	struct logparse_evidence ev[LOGPARSE_EVIDENCE_MAX];
@@ -92,7 +108,8 @@ struct logparse_evset {
 typedef int (*logparse_record_fn)(const struct logparse_record *rec, void *arg);
 
 /*
- * Parse buf[0..len) and call fn for each well-formed record in file order.  Handles UTF-8, ANSI (bytes that
+ * Parse buf[0..len) and call fn for each well-formed record, and each CCM record cut short by the next
+ * "<![LOG[" (torn = 1: a torn write; a cut record at the very end is not handed out), in file order.  Handles UTF-8, ANSI (bytes that
  * are not valid UTF-8 are read as Windows-1252; C1 controls become '?'), UTF-16LE with a BOM or detected by its
  * NUL pattern (also at an odd offset, as a tail read may land), CRLF.  Without LOGPARSE_F_WHOLE a partial
  * leading record is skipped (CCM: bytes before the first "<![LOG["; site format: the first record, whose start
@@ -105,11 +122,12 @@ int	 logparse_each(const char *buf, size_t len, unsigned flags, size_t seq_base,
 
 /* SMSPXE.log evidence for one DP, accumulated over one or more buffers. */
 struct logparse_pxe {
-	int		 cert_errors;		/* records containing 80092002 */
+	int		 cert_errors;		/* records containing 80092002 (MP-init records included) */
 	int		 last_error_ok;		/* 1 when some cert error had a valid time */
 	time_t		 last_error;		/* newest cert error time (UTC), 0 if none */
 	char		 last_error_iso[LOGPARSE_ISO_LEN];	/* "" if none */
-	int		 expired_cert;		/* records with 800B0101 / PXEClientKey validation failure */
+	int		 expired_cert;		/* records with 800B0101 / PXEClientKey validation failure /
+						   "Certificate [...] has expired." */
 	time_t		 last_expired;
 	int		 mp_init_failures;	/* "PXE Provider failed to initialize MP connection" */
 	size_t		 next_seq;		/* internal: seq of the next record fed */

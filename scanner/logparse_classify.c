@@ -69,19 +69,49 @@ ev_before(int ak, int aok, time_t at, size_t as, const struct logparse_evidence 
 	return as > b->seq;
 }
 
+#define KINDS	8	/* above the last enum logparse_kind */
+
+/*
+ * In a full set, which line goes when a record of kind would enter at pos: the lowest-ranked line, among the
+ * set and the newcomer, whose kind keeps another line (so each kind keeps its newest).  Returns its index in
+ * the set, or LOGPARSE_EVIDENCE_MAX when it is the newcomer itself.
+ */
+static size_t
+evset_victim(const struct logparse_evset *set, int kind, size_t pos)
+{
+	size_t count[KINDS] = { 0 }, i;
+
+	for (i = 0; i < set->n; i++)
+		count[set->ev[i].kind]++;
+	count[kind]++;
+	for (i = set->n + 1; i-- > 0;) {	/* the set with the newcomer at pos, from its end */
+		int k = i == pos ? kind : set->ev[i < pos ? i : i - 1].kind;
+
+		if (count[k] > 1)
+			return i == pos ? LOGPARSE_EVIDENCE_MAX : i < pos ? i : i - 1;
+	}
+	return LOGPARSE_EVIDENCE_MAX;	/* not reached: more lines than kinds */
+}
+
 static void
 evset_add(struct logparse_evset *set, int kind, const struct logparse_record *r)
 {
 	struct logparse_evidence *e;
-	size_t pos;
+	size_t pos, v;
 
+	if (kind <= 0 || kind >= KINDS)
+		return;
 	for (pos = 0; pos < set->n; pos++)
 		if (ev_before(kind, r->time_ok, r->time, r->seq, &set->ev[pos]))
 			break;
-	if (pos >= LOGPARSE_EVIDENCE_MAX)
-		return;
-	if (set->n == LOGPARSE_EVIDENCE_MAX)
+	if (set->n == LOGPARSE_EVIDENCE_MAX) {
+		if ((v = evset_victim(set, kind, pos)) == LOGPARSE_EVIDENCE_MAX)
+			return;
+		memmove(&set->ev[v], &set->ev[v + 1], (set->n - v - 1) * sizeof(set->ev[0]));
 		set->n--;
+		if (v < pos)
+			pos--;
+	}
 	memmove(&set->ev[pos + 1], &set->ev[pos], (set->n - pos) * sizeof(set->ev[0]));
 	set->n++;
 	e = &set->ev[pos];
@@ -89,6 +119,9 @@ evset_add(struct logparse_evset *set, int kind, const struct logparse_record *r)
 	e->time_ok = r->time_ok;
 	e->time = r->time;
 	memcpy(e->iso, r->iso, sizeof(e->iso));
+	e->local_time = r->local_time;
+	memcpy(e->local, r->local, sizeof(e->local));
+	e->torn = r->torn;
 	e->type = r->type;
 	e->thread = r->thread;
 	e->seq = r->seq;
@@ -106,6 +139,22 @@ logparse_pxe_init(struct logparse_pxe *out)
 }
 
 /*
+ * An expired-certificate record (doc/FIELD-NOTES.md, "The fault"): 800B0101 (CERT_E_EXPIRED), "Failed to
+ * validate PXEClientKey certificate", or "Certificate [...] has expired." (the certificate named between).
+ */
+static int
+expired(const char *m, size_t n)
+{
+	const char *c;
+
+	if (has_code(m, n, "800B0101") || ci_memmem(m, n, "Failed to validate PXEClientKey certificate", 43) != NULL)
+		return 1;
+	if ((c = ci_memmem(m, n, "Certificate", 11)) == NULL)
+		return 0;
+	return ci_memmem(c, n - (size_t)(c - m), " has expired", 12) != NULL;
+}
+
+/*
  * Classification looks at the sanitised message (capped at LOGPARSE_MSG_MAX): every code and phrase we look for
  * sits at the start of ConfigMgr's messages, well inside the cap.
  */
@@ -116,24 +165,30 @@ pxe_cb(const struct logparse_record *r, void *arg)
 	const char *m = r->message;
 	size_t n = r->message_len;
 
+	int mp_init = ci_memmem(m, n, "PXE Provider failed to initialize MP connection", 47) != NULL;
+
 	out->next_seq = r->seq + 1;
+	if (mp_init)
+		out->mp_init_failures++;
 	if (has_code(m, n, "80092002")) {
+		/*
+		 * "PXE Provider failed to initialize MP connection." with the cause on its next line,
+		 * "Unknown error (Error: 80092002; ...)", is one record: counted as both, shown once as MP-init.
+		 */
 		out->cert_errors++;
 		if (r->time_ok && (!out->last_error_ok || r->time >= out->last_error)) {
 			out->last_error_ok = 1;
 			out->last_error = r->time;
 			memcpy(out->last_error_iso, r->iso, sizeof(out->last_error_iso));
 		}
-		evset_add(&out->evidence, LOGPARSE_K_CERT_ERROR, r);
-	} else if (has_code(m, n, "800B0101") ||
-	    ci_memmem(m, n, "Failed to validate PXEClientKey certificate", 43) != NULL) {
+		evset_add(&out->evidence, mp_init ? LOGPARSE_K_MP_INIT : LOGPARSE_K_CERT_ERROR, r);
+	} else if (mp_init)
+		evset_add(&out->evidence, LOGPARSE_K_MP_INIT, r);
+	else if (expired(m, n)) {
 		out->expired_cert++;
 		if (r->time_ok && r->time > out->last_expired)
 			out->last_expired = r->time;
 		evset_add(&out->evidence, LOGPARSE_K_EXPIRED_CERT, r);
-	} else if (ci_memmem(m, n, "PXE Provider failed to initialize MP connection", 47) != NULL) {
-		out->mp_init_failures++;
-		evset_add(&out->evidence, LOGPARSE_K_MP_INIT, r);
 	}
 	return 0;
 }

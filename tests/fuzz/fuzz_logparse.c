@@ -37,6 +37,10 @@ check_evset(const struct logparse_evset *s)
 		assert(memchr(e->component, '\0', sizeof(e->component)) != NULL);
 		assert(memchr(e->iso, '\0', sizeof(e->iso)) != NULL);
 		assert(e->time_ok || e->iso[0] == '\0');
+		/* a local time (no bias) never claims UTC: no iso, its text without 'Z' */
+		assert(memchr(e->local, '\0', sizeof(e->local)) != NULL);
+		assert(!e->local_time || (!e->time_ok && e->local[0] != '\0' && strchr(e->local, 'Z') == NULL));
+		assert(e->local_time || e->local[0] == '\0');
 		if (i > 0) {
 			const struct logparse_evidence *p = &s->ev[i - 1];
 
@@ -67,6 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(logparse_smspxe((const char *)data, size, flags, &pxe, err, sizeof(err)) == 0);
 	assert(pxe.stats.records <= LOGPARSE_MAX_RECORDS);
 	assert(pxe.stats.records + pxe.stats.malformed <= size);
+	assert(pxe.stats.torn <= pxe.stats.records);
+	assert(pxe.stats.local_time + pxe.stats.bad_time <= pxe.stats.records);
 	assert((size_t)pxe.cert_errors <= pxe.stats.records);
 	assert(pxe.last_error_ok || pxe.last_error_iso[0] == '\0');
 	check_evset(&pxe.evidence);

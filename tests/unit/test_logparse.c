@@ -108,7 +108,9 @@ test_kb_sequence(void)
 	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
 	CHECK(p->cert_errors == 24);
 	CHECK(p->evidence.n == 20);
-	CHECK(p->evidence.ev[19].kind == LOGPARSE_K_CERT_ERROR);	/* 24 cert errors crowd out MP-init */
+	CHECK(p->evidence.ev[18].kind == LOGPARSE_K_CERT_ERROR);
+	CHECK(p->evidence.ev[19].kind == LOGPARSE_K_MP_INIT);	/* 24 cert errors leave MP-init its newest */
+	CHECK(p->evidence.ev[19].seq == 43);	/* the last feed's second MP-init: 15*2 + 13 */
 	CHECK(p->evidence.ev[0].seq == 42);	/* the last feed's ReportStatus: 15*2 + 12 */
 	free(b);
 	free(p);
@@ -208,21 +210,184 @@ test_bad(void)
 	char *b = load("smspxe_bad.log", &len);
 
 	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
-	CHECK(p->stats.records == 5);
-	CHECK(p->stats.malformed == 2);
-	CHECK(p->stats.bad_time == 3);
-	CHECK(p->cert_errors == 5);
-	/* newest valid: "missing bias" 03-01-2020 08:00 (bias 0) beats 02-29-2020 23:30+300 = 03-01 04:30Z */
-	CHECK_STR(p->last_error_iso, "2020-03-01T08:00:00Z");
-	CHECK(p->evidence.n == 5);
-	CHECK_STR(p->evidence.ev[0].message, "missing bias 80092002");
-	CHECK_STR(p->evidence.ev[1].message, "leap year ok 80092002");
-	CHECK_STR(p->evidence.ev[1].iso, "2020-03-01T04:30:00Z");
+	CHECK(p->stats.records == 6);
+	CHECK(p->stats.torn == 1);	/* "no trailer at all": cut by the next record */
+	CHECK(p->stats.malformed == 1);	/* the unterminated last record */
+	CHECK(p->stats.bad_time == 4);
+	CHECK(p->stats.local_time == 1);
+	CHECK(p->cert_errors == 6);
+	/* "missing bias" has no UTC time: the newest is 02-29-2020 23:30+300 = 03-01 04:30Z */
+	CHECK_STR(p->last_error_iso, "2020-03-01T04:30:00Z");
+	CHECK(p->evidence.n == 6);
+	CHECK_STR(p->evidence.ev[0].message, "leap year ok 80092002");
+	CHECK_STR(p->evidence.ev[0].iso, "2020-03-01T04:30:00Z");
+	CHECK(p->evidence.ev[0].local_time == 0);
 	/* unknown times sort last, later records first */
+	CHECK_STR(p->evidence.ev[1].message, "no trailer at all 80092002");
+	CHECK(p->evidence.ev[1].torn == 1);
+	CHECK_STR(p->evidence.ev[2].message, "missing bias 80092002");
 	CHECK(p->evidence.ev[2].time_ok == 0);
+	CHECK(p->evidence.ev[2].local_time == 1);
+	CHECK_STR(p->evidence.ev[2].local, "2020-03-01T08:00:00");
 	CHECK_STR(p->evidence.ev[2].iso, "");
-	CHECK_STR(p->evidence.ev[2].message, "not a leap year 80092002");
-	CHECK_STR(p->evidence.ev[4].message, "bad month 80092002");
+	CHECK(p->evidence.ev[3].time_ok == 0);
+	CHECK(p->evidence.ev[3].local_time == 0);
+	CHECK_STR(p->evidence.ev[3].iso, "");
+	CHECK_STR(p->evidence.ev[3].message, "not a leap year 80092002");
+	CHECK_STR(p->evidence.ev[5].message, "bad month 80092002");
+	free(b);
+	free(p);
+}
+
+/* (a) 22 cert errors after the expired-certificate and MP-init lines: each kind keeps its newest line. */
+static void
+test_crowded(void)
+{
+	struct logparse_pxe *p = pxe_new();
+	char err[256];
+	size_t len, i, nk[5] = { 0 };
+	char *b = load("smspxe_crowded.log", &len);
+
+	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
+	CHECK(p->cert_errors == 22);
+	CHECK(p->expired_cert == 2);
+	CHECK(p->mp_init_failures == 1);
+	CHECK(p->evidence.n == 20);
+	for (i = 0; i < p->evidence.n; i++)
+		if (p->evidence.ev[i].kind > 0 && p->evidence.ev[i].kind < 5)
+			nk[p->evidence.ev[i].kind]++;
+	CHECK(nk[LOGPARSE_K_CERT_ERROR] == 18);
+	CHECK(nk[LOGPARSE_K_EXPIRED_CERT] == 1);
+	CHECK(nk[LOGPARSE_K_MP_INIT] == 1);
+	CHECK(p->evidence.ev[0].kind == LOGPARSE_K_CERT_ERROR);
+	CHECK_STR(p->evidence.ev[0].iso, "2019-06-03T14:21:00Z");	/* the newest cert error */
+	CHECK_STR(p->evidence.ev[17].iso, "2019-06-03T14:04:00Z");
+	CHECK(p->evidence.ev[18].kind == LOGPARSE_K_EXPIRED_CERT);
+	CHECK_STR(p->evidence.ev[18].message, "PXE::MP_GetList failed; 0x800B0101");	/* the newer of two */
+	CHECK(p->evidence.ev[19].kind == LOGPARSE_K_MP_INIT);
+
+	/* fed again: still one line each (the newer feed's), still sorted */
+	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
+	CHECK(p->evidence.n == 20);
+	CHECK(p->evidence.ev[18].kind == LOGPARSE_K_EXPIRED_CERT);
+	CHECK(p->evidence.ev[18].seq == 25 + 1);
+	CHECK(p->evidence.ev[19].kind == LOGPARSE_K_MP_INIT);
+	CHECK(p->evidence.ev[19].seq == 25 + 2);
+	free(b);
+	free(p);
+}
+
+/* (b) "PXE Provider failed to initialize MP connection." with 80092002 on its next line counts as both. */
+static void
+test_mp_init_cause(void)
+{
+	struct logparse_pxe *p = pxe_new();
+	char err[256];
+	size_t len;
+	char *b = load("smspxe_mp_init.log", &len);
+
+	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
+	CHECK(p->stats.records == 3);
+	CHECK(p->cert_errors == 3);
+	CHECK(p->mp_init_failures == 1);
+	CHECK_STR(p->last_error_iso, "2019-06-03T16:45:37Z");
+	CHECK(p->evidence.n == 3);
+	CHECK(p->evidence.ev[2].kind == LOGPARSE_K_MP_INIT);
+	CHECK_STR(p->evidence.ev[2].message, "PXE Provider failed to initialize MP connection.  Unknown error "
+	    "(Error: 80092002; Source: Unknown)");
+	free(b);
+	free(p);
+}
+
+/* (c) "Certificate [...] has expired." is expired-certificate evidence; "has not expired" is not. */
+static void
+test_cert_has_expired(void)
+{
+	struct logparse_pxe *p = pxe_new();
+	char err[256];
+	size_t len;
+	char *b = load("smspxe_cert_expired.log", &len);
+
+	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
+	CHECK(p->stats.records == 2);
+	CHECK(p->expired_cert == 1);
+	CHECK(p->cert_errors == 0);
+	CHECK(p->last_expired == 1707546600);	/* 07:30 local, bias -60 → 06:30Z */
+	CHECK(p->evidence.n == 1);
+	CHECK(p->evidence.ev[0].kind == LOGPARSE_K_EXPIRED_CERT);
+	CHECK_STR(p->evidence.ev[0].iso, "2024-02-10T06:30:00Z");
+	free(b);
+	free(p);
+}
+
+/* (d) a time without a bias: local time, zone unknown: no UTC time, the local text kept. */
+static void
+test_local_time(void)
+{
+	struct logparse_pxe *p = pxe_new();
+	char err[256];
+	size_t len;
+	char *b = load("smspxe_local_time.log", &len);
+
+	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
+	CHECK(p->stats.records == 2);
+	CHECK(p->stats.local_time == 1);
+	CHECK(p->stats.bad_time == 0);
+	CHECK(p->cert_errors == 2);
+	CHECK_STR(p->last_error_iso, "2024-03-15T13:05:09Z");	/* only the record with "+0" */
+	CHECK(p->evidence.n == 2);
+	CHECK_STR(p->evidence.ev[0].iso, "2024-03-15T13:05:09Z");
+	CHECK(p->evidence.ev[0].local_time == 0);
+	CHECK_STR(p->evidence.ev[0].local, "");
+	CHECK(p->evidence.ev[1].time_ok == 0);
+	CHECK(p->evidence.ev[1].local_time == 1);
+	CHECK_STR(p->evidence.ev[1].iso, "");
+	CHECK_STR(p->evidence.ev[1].local, "2024-03-15T14:05:09");
+	CHECK(strstr(p->evidence.ev[1].raw, "time=\"14:05:09.123\" date=\"03-15-2024\"") != NULL);
+	free(b);
+	free(p);
+}
+
+/* (e) torn writes: the intact part of a record cut by the next "<![LOG[" is kept. */
+static void
+test_torn(void)
+{
+	struct logparse_pxe *p = pxe_new();
+	struct logparse_stats st;
+	struct collect c;
+	char err[256];
+	size_t len;
+	char *b = load("smspxe_torn.log", &len);
+
+	CHECK(logparse_smspxe(b, len, 0, p, err, sizeof(err)) == 0);
+	CHECK(p->stats.records == 7);
+	CHECK(p->stats.torn == 3);
+	CHECK(p->stats.malformed == 1);	/* the last record, cut by the end of the read */
+	CHECK(p->stats.bad_time == 2);	/* torn inside or before its time */
+	CHECK(p->cert_errors == 5);
+	CHECK(p->mp_init_failures == 1);
+	CHECK(p->expired_cert == 0);	/* "Failed to validate PXEClientKey certi" is cut before the phrase */
+	CHECK(p->evidence.n == 5);
+	/* cut after its date: message and time intact */
+	CHECK_STR(p->evidence.ev[1].message, "PXE::MP_GetList failed; 0x80092002");
+	CHECK_STR(p->evidence.ev[1].iso, "2019-06-03T15:00:00Z");
+	CHECK(p->evidence.ev[1].torn == 1);
+	CHECK(p->evidence.ev[1].thread == 0);
+	CHECK_STR(p->evidence.ev[1].raw, "<![LOG[PXE::MP_GetList failed; 0x80092002]LOG]!><time=\"10:00:00.500+300\" "
+	    "date=\"06-03-2019\" compo");
+	CHECK(p->evidence.ev[0].torn == 0);	/* the record after it, whole */
+	CHECK_STR(p->evidence.ev[0].iso, "2019-06-03T15:00:01Z");
+	/* cut inside its time: message kept, time unknown (sorts last) */
+	CHECK_STR(p->evidence.ev[3].message, "PXE::MP_ReportStatus failed; 0x80092002");
+	CHECK(p->evidence.ev[3].time_ok == 0);
+	CHECK(p->evidence.ev[3].torn == 1);
+	CHECK(p->evidence.ev[4].kind == LOGPARSE_K_MP_INIT);
+
+	memset(&c, 0, sizeof(c));
+	memset(&st, 0, sizeof(st));
+	CHECK(logparse_each(b, len, 0, 0, collect_cb, &c, &st, err, sizeof(err)) == 0);
+	CHECK(c.n == 7);
+	CHECK(st.torn == 3);
 	free(b);
 	free(p);
 }
@@ -380,6 +545,11 @@ main(void)
 	test_expired();
 	test_utf16();
 	test_bad();
+	test_crowded();
+	test_mp_init_cause();
+	test_cert_has_expired();
+	test_local_time();
+	test_torn();
 	test_huge_and_caps();
 	test_certmgr();
 	return check_done("test_logparse");
