@@ -104,7 +104,27 @@ struct rrp_qv_reply {
 int	 rrp_dec_query_value(const uint8_t *p, size_t n, struct rrp_qv_reply *r, char *err, size_t errlen);
 
 /*
+ * How a REG_MULTI_SZ's bytes end, compared with the canonical encoding (each element + NUL, then one more NUL;
+ * Microsoft Learn, "Registry value types"; MS-RRP 2.2.7).  Windows readers walk the strings up to the first
+ * empty one and take a missing final terminator as the end of the last string, so every form below reads as
+ * the same list; only its bytes differ (doc/FIELD-NOTES.md, "The fault").
+ */
+enum rrp_multisz_enc {
+	RRP_MULTISZ_CANONICAL = 0,	/* also the empty forms: 0 bytes, one NUL, two NULs */
+	RRP_MULTISZ_SINGLE_NUL,		/* the last string's NUL, no final empty string */
+	RRP_MULTISZ_NO_NUL,		/* the last string has no NUL at all */
+	RRP_MULTISZ_TRAILING,		/* units after the terminating empty string (an extra NUL, empty strings,
+					   strings a reader never sees) */
+};
+/* "canonical", "single final NUL", "no final NUL", "data after the terminating empty string" (static). */
+const char *rrp_multisz_enc_str(enum rrp_multisz_enc e);
+
+/*
  * REG_MULTI_SZ <-> UTF-8 string list.
+ * rrp_multisz_read: the strings a Windows reader sees (see enum rrp_multisz_enc), with *enc saying how the
+ * bytes differ from the canonical encoding of that list.  Errors (-1, reason in err, *elems NULL, *enc
+ * CANONICAL): odd byte length, length over RRP_VALUE_MAX, invalid UTF-16 (lone surrogates) in a string read.
+ * Same ownership as rrp_multisz_decode.
  * rrp_multisz_decode: strict.  Errors (-1, reason in err, *elems NULL): odd byte length, length over
  * RRP_VALUE_MAX, missing double-NUL terminator, embedded empty element, invalid UTF-16 (lone surrogates).
  * An empty value (0 bytes, one NUL, or two NULs) decodes to 0 elements.  On success *elems is a malloc'd
@@ -112,6 +132,8 @@ int	 rrp_dec_query_value(const uint8_t *p, size_t n, struct rrp_qv_reply *r, cha
  * rrp_multisz_encode: each element UTF-16LE + NUL, then a final NUL.  Errors: no element, an empty element,
  * invalid UTF-8, result over RRP_VALUE_MAX.  *out malloc'd (caller frees), *outlen its length.
  */
+int	 rrp_multisz_read(const uint8_t *p, size_t n, char ***elems, size_t *nelems, enum rrp_multisz_enc *enc,
+	    char *err, size_t errlen);
 int	 rrp_multisz_decode(const uint8_t *p, size_t n, char ***elems, size_t *nelems, char *err, size_t errlen);
 int	 rrp_multisz_encode(const char *const *elems, size_t n, uint8_t **out, size_t *outlen,
 	    char *err, size_t errlen);
@@ -141,7 +163,8 @@ const char *rrp_status_str(enum rrp_status s);
 /*
  * Result of rrp_read_value.  When status is RRP_OK: type and raw/raw_len are the exact bytes read (raw is
  * malloc'd; NULL only for a 0-byte value or a value over RRP_VALUE_MAX, then too_large is set).  For
- * REG_MULTI_SZ the list is decoded: decoded = 1 and elems/nelems on success, else decode_err holds the reason.
+ * REG_MULTI_SZ the list a Windows reader sees is decoded (rrp_multisz_read): decoded = 1, elems/nelems and
+ * encoding (non-zero: a non-canonical encoding of that list) on success, else decode_err holds the reason.
  * Other types: decoded = 0 and decode_err says "type N is not REG_MULTI_SZ".  Release with rrp_read_free().
  */
 struct rrp_read {
@@ -154,6 +177,7 @@ struct rrp_read {
 	int		 decoded;
 	char		**elems;
 	size_t		 nelems;
+	enum rrp_multisz_enc encoding;	/* when decoded */
 	char		 decode_err[160];
 };
 /* Free raw and elems and zero them; the struct itself is the caller's.  NULL is a no-op. */

@@ -1,7 +1,8 @@
 /*
  * rrp_codec.c — our own MS-RRP (winreg) codec: NDR encoders for the request stubs of OpenHKLM (2), CloseKey (5),
  * DeleteValue (8), OpenKey (15), QueryValue (17) and SetValue (22), bounds-checked decoders for
- * their response stubs, and strict REG_MULTI_SZ <-> UTF-8 conversion (lib/utf.c).  Called by rrp_ops.c (the
+ * their response stubs, and REG_MULTI_SZ <-> UTF-8 conversion (lib/utf.c): the reader takes what Windows
+ * readers take and says when the bytes are not canonical; the encoder writes only the canonical form.  Called by rrp_ops.c (the
  * registry operations), and by unit tests / the fuzzer with byte vectors.  Pure: no I/O, no state.
  *
  * Assumptions (MS-RRP 2.2 / 3.1.5, and doc/FIELD-NOTES.md, "Remote Registry", as seen on the wire against
@@ -391,49 +392,95 @@ unit_at(const uint8_t *p, size_t i)
 	return p[2 * i] | p[2 * i + 1] << 8;
 }
 
-int
-rrp_multisz_decode(const uint8_t *p, size_t n, char ***elems, size_t *nelems, char *err, size_t errlen)
+const char *
+rrp_multisz_enc_str(enum rrp_multisz_enc e)
 {
-	char	**v = NULL, **nv, *s;
-	size_t	 m, i, j, count = 0, vcap = 0;
+	switch (e) {
+	case RRP_MULTISZ_CANONICAL: return "canonical";
+	case RRP_MULTISZ_SINGLE_NUL: return "single final NUL";
+	case RRP_MULTISZ_NO_NUL: return "no final NUL";
+	case RRP_MULTISZ_TRAILING: return "data after the terminating empty string";
+	}
+	return "unknown";
+}
+
+/* Append s to the list (*v, *count, *vcap); 0, or -1 with err (s freed). */
+static int
+strv_push(char ***v, size_t *count, size_t *vcap, char *s, char *err, size_t errlen)
+{
+	char **nv;
+
+	if (*count == *vcap) {
+		*vcap = *vcap ? *vcap * 2 : 4;
+		if ((nv = realloc(*v, *vcap * sizeof(**v))) == NULL) {
+			free(s);
+			return util_err(err, errlen, "out of memory");
+		}
+		*v = nv;
+	}
+	(*v)[(*count)++] = s;
+	return 0;
+}
+
+/*
+ * As a Windows reader walks a REG_MULTI_SZ (Microsoft Learn, "Registry value types"): strings up to the first
+ * empty one; a string running to the end of the data without a NUL ends there.  Then *enc compares the bytes
+ * with the canonical encoding of the strings read.
+ */
+int
+rrp_multisz_read(const uint8_t *p, size_t n, char ***elems, size_t *nelems, enum rrp_multisz_enc *enc,
+    char *err, size_t errlen)
+{
+	char	**v = NULL, *s;
+	size_t	 m, i = 0, j, count = 0, vcap = 0;
 
 	*elems = NULL;
 	*nelems = 0;
+	*enc = RRP_MULTISZ_CANONICAL;
 	if (n > RRP_VALUE_MAX)
 		return util_err(err, errlen, "REG_MULTI_SZ of %zu bytes over the %u-byte cap", n, RRP_VALUE_MAX);
 	if (n % 2 != 0)
 		return util_err(err, errlen, "REG_MULTI_SZ has an odd byte length (%zu)", n);
 	m = n / 2;
 	if (m == 0 || (m == 1 && unit_at(p, 0) == 0) || (m == 2 && unit_at(p, 0) == 0 && unit_at(p, 1) == 0))
-		return 0;	/* an empty list */
-	if (m < 2 || unit_at(p, m - 1) != 0 || unit_at(p, m - 2) != 0)
-		return util_err(err, errlen, "REG_MULTI_SZ lacks the double-NUL terminator");
-	for (i = 0; i < m - 1; i = j + 1) {
-		for (j = i; unit_at(p, j) != 0; j++)
-			;	/* ends at m - 2 at the latest */
-		if (j == i) {
-			util_err(err, errlen, "REG_MULTI_SZ has an empty element at byte %zu", 2 * i);
+		return 0;	/* an empty list, canonically */
+	while (i < m && unit_at(p, i) != 0) {
+		for (j = i; j < m && unit_at(p, j) != 0; j++)
+			;
+		if ((s = utf16le_to_utf8(p + 2 * i, j - i, UTF_STRICT, NULL, err, errlen)) == NULL ||
+		    strv_push(&v, &count, &vcap, s, err, errlen) == -1)
 			goto fail;
-		}
-		if ((s = utf16le_to_utf8(p + 2 * i, j - i, UTF_STRICT, NULL, err, errlen)) == NULL)
-			goto fail;
-		if (count == vcap) {
-			vcap = vcap ? vcap * 2 : 4;
-			if ((nv = realloc(v, vcap * sizeof(*v))) == NULL) {
-				free(s);
-				util_err(err, errlen, "out of memory");
-				goto fail;
-			}
-			v = nv;
-		}
-		v[count++] = s;
+		i = j + 1;	/* past the NUL, or past the end when there was none */
 	}
+	if (i > m)
+		*enc = RRP_MULTISZ_NO_NUL;
+	else if (i == m)
+		*enc = RRP_MULTISZ_SINGLE_NUL;
+	else if (i + 1 < m)
+		*enc = RRP_MULTISZ_TRAILING;	/* the empty string at i is not the last unit */
 	*elems = v;
 	*nelems = count;
 	return 0;
 fail:
 	util_strv_free(v, count);
 	return -1;
+}
+
+int
+rrp_multisz_decode(const uint8_t *p, size_t n, char ***elems, size_t *nelems, char *err, size_t errlen)
+{
+	enum rrp_multisz_enc enc;
+
+	if (rrp_multisz_read(p, n, elems, nelems, &enc, err, errlen) == -1)
+		return -1;
+	if (enc == RRP_MULTISZ_CANONICAL)
+		return 0;
+	util_strv_free(*elems, *nelems);
+	*elems = NULL;
+	*nelems = 0;
+	if (enc == RRP_MULTISZ_TRAILING)
+		return util_err(err, errlen, "REG_MULTI_SZ has an empty element or data after its terminator");
+	return util_err(err, errlen, "REG_MULTI_SZ lacks the double-NUL terminator");
 }
 
 int

@@ -178,7 +178,8 @@ read_fill(struct rrp_read *r, uint32_t type, const uint8_t *data, size_t len, ch
 		util_err(r->decode_err, sizeof(r->decode_err), "type %u is not REG_MULTI_SZ", type);
 		return 0;
 	}
-	if (rrp_multisz_decode(data, len, &r->elems, &r->nelems, r->decode_err, sizeof(r->decode_err)) == 0)
+	if (rrp_multisz_read(data, len, &r->elems, &r->nelems, &r->encoding, r->decode_err,
+	    sizeof(r->decode_err)) == 0)
 		r->decoded = 1;
 	return 0;
 }

@@ -3,6 +3,7 @@
  *   0..6  one response decoder (OpenHKLM, OpenKey, CreateKey, CloseKey, SetValue, DeleteValue, QueryValue)
  *         on the rest of the input;
  *   7     rrp_multisz_decode, and for a list that decodes, encode → decode must give the same list;
+ *         rrp_multisz_read (the Windows reader's view), the same, and "canonical" only for the encoder's bytes;
  *   8+    rrp_read_value over a fake transport whose successive replies are taken from the rest of the
  *         input as [u16 length][bytes] chunks (the read path: open, probe, MORE_DATA retries, close).
  * Every path must return cleanly: crashes, leaks and sanitizer reports are the findings.
@@ -46,6 +47,40 @@ dead:
 	if (err != NULL && errlen > 0)
 		strncpy(err, "feed exhausted", errlen - 1);
 	return -1;
+}
+
+/*
+ * The Windows reader's view: a list read encodes (canonically) to a strict-decodable value with the same
+ * strings, and it is flagged canonical exactly when the input was that encoding.
+ */
+static void
+multisz_read_roundtrip(const uint8_t *p, size_t n)
+{
+	char			**e = NULL, **e2 = NULL, err[160];
+	size_t			 ne = 0, ne2 = 0, i, ol;
+	uint8_t			*o = NULL;
+	enum rrp_multisz_enc	 enc;
+
+	if (rrp_multisz_read(p, n, &e, &ne, &enc, err, sizeof(err)) == -1)
+		goto done;
+	if (ne == 0) {
+		if (enc == RRP_MULTISZ_CANONICAL && n > 4)
+			abort();	/* only the 0-, 1- and 2-NUL forms are a canonical empty list */
+		goto done;
+	}
+	if (rrp_multisz_encode((const char *const *)e, ne, &o, &ol, err, sizeof(err)) == -1)
+		abort();
+	if (rrp_multisz_decode(o, ol, &e2, &ne2, err, sizeof(err)) == -1 || ne2 != ne)
+		abort();
+	for (i = 0; i < ne; i++)
+		if (strcmp(e[i], e2[i]) != 0)
+			abort();
+	if ((enc == RRP_MULTISZ_CANONICAL) != (ol == n && memcmp(o, p, n) == 0))
+		abort();
+done:
+	util_strv_free(e, ne);
+	util_strv_free(e2, ne2);
+	free(o);
 }
 
 static void
@@ -101,7 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (q.data < p || q.data + q.data_len > p + n))
 			abort();
 		break;
-	case 7: multisz_roundtrip(p, n); break;
+	case 7: multisz_roundtrip(p, n); multisz_read_roundtrip(p, n); break;
 	default:
 		f.p = p;
 		f.n = n;

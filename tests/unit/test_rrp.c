@@ -339,6 +339,68 @@ ms_err(const char *hex, const char *why)
 	return ok;
 }
 
+/* rrp_multisz_read: the list a Windows reader sees (want_n strings, the first and last given) and enc. */
+static int
+ms_read(const char *hex, size_t want_n, const char *first, const char *last, enum rrp_multisz_enc want_enc)
+{
+	size_t			 n, ne;
+	uint8_t			*v = unhex(hex, &n);
+	char			**e, err[128] = "";
+	enum rrp_multisz_enc	 enc;
+	int			 ok;
+
+	ok = rrp_multisz_read(v, n, &e, &ne, &enc, err, sizeof(err)) == 0 && ne == want_n && enc == want_enc &&
+	    (first == NULL || (ne > 0 && strcmp(e[0], first) == 0)) &&
+	    (last == NULL || (ne > 0 && strcmp(e[ne - 1], last) == 0));
+	if (!ok)
+		fprintf(stderr, "  multisz read %s: %s (n %zu, enc %d)\n", hex, err, ne, (int)enc);
+	util_strv_free(e, ne);
+	free(v);
+	return ok;
+}
+
+/* The encodings Windows writes or reads as the same list (Microsoft Learn, "Registry value types"). */
+static void
+test_multisz_read(void)
+{
+	size_t		 n, ne;
+	uint8_t		*v;
+	char		**e, err[128];
+	enum rrp_multisz_enc enc;
+
+	/* canonical */
+	CHECK(ms_read("4100000042000000" "0000", 2, "A", "B", RRP_MULTISZ_CANONICAL));
+	CHECK(ms_read("", 0, NULL, NULL, RRP_MULTISZ_CANONICAL));
+	CHECK(ms_read("0000", 0, NULL, NULL, RRP_MULTISZ_CANONICAL));
+	CHECK(ms_read("00000000", 0, NULL, NULL, RRP_MULTISZ_CANONICAL));
+	/* a single final NUL: A NUL B NUL */
+	CHECK(ms_read("4100000042000000", 2, "A", "B", RRP_MULTISZ_SINGLE_NUL));
+	CHECK(ms_read("41000000", 1, "A", "A", RRP_MULTISZ_SINGLE_NUL));
+	/* no final NUL: the end of the data ends the last string */
+	CHECK(ms_read("410000004200", 2, "A", "B", RRP_MULTISZ_NO_NUL));
+	CHECK(ms_read("41004200", 1, "AB", "AB", RRP_MULTISZ_NO_NUL));
+	/* an extra NUL, a trailing empty string, strings after the terminating empty one (never read) */
+	CHECK(ms_read("410000004200000000000000", 2, "A", "B", RRP_MULTISZ_TRAILING));
+	CHECK(ms_read("4100000042000000000000000000", 2, "A", "B", RRP_MULTISZ_TRAILING));
+	CHECK(ms_read("41000000000042000000" "0000", 1, "A", "A", RRP_MULTISZ_TRAILING));
+	CHECK(ms_read("000000000000", 0, NULL, NULL, RRP_MULTISZ_TRAILING));
+	CHECK(ms_read("0000410000000000", 0, NULL, NULL, RRP_MULTISZ_TRAILING));
+	/* a lone surrogate after the terminating empty string is never read */
+	CHECK(ms_read("4100000000003dd80000", 1, "A", "A", RRP_MULTISZ_TRAILING));
+	/* still errors: odd length, a lone surrogate in a string read, over the cap */
+	v = unhex("410000", &n);
+	CHECK(rrp_multisz_read(v, n, &e, &ne, &enc, err, sizeof(err)) == -1 && e == NULL && ne == 0 &&
+	    strstr(err, "odd"));
+	free(v);
+	v = unhex("41000000" "3dd8", &n);
+	CHECK(rrp_multisz_read(v, n, &e, &ne, &enc, err, sizeof(err)) == -1 && e == NULL && ne == 0 &&
+	    strstr(err, "surrogate"));
+	free(v);
+	CHECK(strcmp(rrp_multisz_enc_str(RRP_MULTISZ_SINGLE_NUL), "single final NUL") == 0);
+	CHECK(strcmp(rrp_multisz_enc_str(RRP_MULTISZ_NO_NUL), "no final NUL") == 0);
+	CHECK(strcmp(rrp_multisz_enc_str(RRP_MULTISZ_TRAILING), "data after the terminating empty string") == 0);
+}
+
 static void
 test_multisz(void)
 {
@@ -668,7 +730,29 @@ test_read_errors(void)
 		rrp_read_free(&r);
 	}
 	{
-		/* a REG_MULTI_SZ that does not decode is still returned raw, with the reason */
+		/* a REG_MULTI_SZ that does not decode (a lone surrogate) is still returned raw, with the reason */
+		uint8_t	*f;
+		size_t	 fn;
+
+		f = qv_reply(7, (const uint8_t *)"\x3d\xd8\0\0", 4, 0, 4, 4, 4, 0, &fn);
+		{
+			const struct step steps[] = {
+				{ RRP_OP_OPEN_HKLM, NULL, HKLM_H "00000000", NULL, 0 },
+				{ RRP_OP_OPEN_KEY, NULL, rep_open_key, NULL, 0 },
+				{ RRP_OP_QUERY_VALUE, NULL, NULL, f, fn },
+				{ RRP_OP_CLOSE_KEY, KEY_H, rep_close, NULL, 0 },
+				{ RRP_OP_CLOSE_KEY, HKLM_H, rep_close, NULL, 0 },
+			};
+			RUN(steps);
+			CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == 0 && r.status == RRP_OK &&
+			    !r.decoded && r.raw_len == 4 && memcmp(r.raw, "\x3d\xd8\0\0", 4) == 0 &&
+			    strstr(r.decode_err, "surrogate"));
+			rrp_read_free(&r);
+		}
+		free(f);
+	}
+	{
+		/* A NUL with a single final NUL, as some writers leave it: read as ["A"], flagged */
 		uint8_t	*f;
 		size_t	 fn;
 
@@ -683,8 +767,8 @@ test_read_errors(void)
 			};
 			RUN(steps);
 			CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == 0 && r.status == RRP_OK &&
-			    !r.decoded && r.raw_len == 4 && memcmp(r.raw, "A\0\0", 4) == 0 &&
-			    strstr(r.decode_err, "double-NUL"));
+			    r.decoded && r.nelems == 1 && strcmp(r.elems[0], "A") == 0 &&
+			    r.encoding == RRP_MULTISZ_SINGLE_NUL && r.raw_len == 4 && memcmp(r.raw, "A\0\0", 4) == 0);
 			rrp_read_free(&r);
 		}
 		free(f);
@@ -799,6 +883,7 @@ main(void)
 	test_decoders();
 	test_qv_malformed();
 	test_multisz();
+	test_multisz_read();
 	test_read_ok();
 	test_read_more_data();
 	test_read_statuses();
