@@ -242,8 +242,8 @@ store_scan_put_obs(struct store *st, const struct store_obs *o, const struct sto
 		return -1;
 	if (prep(db, "INSERT INTO observations (scan_id, host_id, at, state, reason, affected, value_sha256, "
 	    "expected_sha256, pxe_cert_errors, pxe_last_error, pxe_expired_cert, certmgr_denied, "
-	    "certmgr_denied_at, scan_ms, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &s, err,
-	    errlen) == -1)
+	    "certmgr_denied_at, scan_ms, attempts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    &s, err, errlen) == -1)
 		goto fail;
 	sqlite3_bind_int64(s, 1, o->scan_id);
 	sqlite3_bind_int64(s, 2, o->host_id);
@@ -260,6 +260,7 @@ store_scan_put_obs(struct store *st, const struct store_obs *o, const struct sto
 	bind_text(s, 13, o->certmgr_denied_at && o->certmgr_denied_at[0] ? o->certmgr_denied_at : NULL);
 	sqlite3_bind_int64(s, 14, o->scan_ms);
 	sqlite3_bind_int(s, 15, o->attempts > 1 ? o->attempts : 1);
+	bind_text(s, 16, o->note && o->note[0] ? o->note : NULL);
 	if (step_done(db, s, err, errlen) == -1)
 		goto fail;
 	id = sqlite3_last_insert_rowid(db);

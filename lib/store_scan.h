@@ -61,6 +61,7 @@ struct store_obs {
 	const char	*at;
 	const char	*state;		/* pinned word */
 	const char	*reason;
+	const char	*note;		/* NULL or "" = none: a non-canonical encoding, another type, ... */
 	int		 affected;
 	const char	*value_sha256;
 	const char	*expected_sha256;

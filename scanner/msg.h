@@ -133,8 +133,9 @@ struct msg_host_res {
 	uint32_t	 werr;
 	uint32_t	 value_type;
 	uint32_t	 raw_len;
-	uint32_t	 decoded;	/* 1: elems holds the REG_MULTI_SZ list */
-	char		*decode_err;
+	uint32_t	 decoded;	/* 1: elems holds the REG_MULTI_SZ list (as Windows reads it) */
+	char		*decode_err;	/* not decoded: why; decoded: "" or how its bytes are not canonical
+					   (rrp_multisz_enc_str) */
 	char		**elems;
 	uint32_t	 nelems;
 	uint32_t	 log;		/* enum msg_log */

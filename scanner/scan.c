@@ -100,6 +100,7 @@ put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_
 	o.at = r->now;
 	o.state = verdict_state_str(v->state);
 	o.reason = v->reason;
+	o.note = v->note;
 	o.affected = v->affected;
 	o.value_sha256 = v->has_sha ? v->value_sha256 : NULL;
 	o.expected_sha256 = t->t.expected_sha256;
@@ -210,6 +211,8 @@ host_reply(struct run *r, struct tgt *t, struct sched_reply *rep)
 	in.decoded = (int)m.decoded;
 	in.elems = (const char *const *)m.elems;
 	in.nelems = m.nelems;
+	in.encoding = m.decoded ? m.decode_err : NULL;
+	in.decode_err = m.decoded ? NULL : m.decode_err;
 	in.expect = expect_of(t->t.expected_state);
 	in.expected_sha256 = t->t.expected_sha256;
 	verdict_eval(&in, &v);

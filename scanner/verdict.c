@@ -5,11 +5,15 @@
  * match wins: unreachable (transport) → denied → no_key (host facts, true whatever the site expects) →
  * unknown (site value absent or ambiguous: nothing to compare against) → missing → empty (0 bytes, or a
  * REG_MULTI_SZ with no element) → mismatch (not REG_MULTI_SZ, undecodable, or another list) → healthy.
- * Values compare by util_multisz_sha256 of their UTF-8 elements, the same hash the store keeps per site.
+ * Values compare by util_multisz_sha256 of their UTF-8 elements, the same hash the store keeps per site:
+ * the elements a Windows reader sees (scanner/rrp_codec.c, rrp_multisz_read), so a value whose bytes differ
+ * from the canonical encoding only by how they end (Microsoft Learn, "Registry value types") is healthy, with a
+ * note naming the encoding.  A value of another type is a mismatch whose note names the type.
  */
 #include "verdict.h"
 #include "words.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,10 +65,39 @@ set(struct verdict *out, enum verdict_state s, const char *reason)
 	util_strlcpy(out->reason, reason ? reason : "", sizeof(out->reason));
 }
 
+/* Registry value types (Microsoft Learn, "Registry value types"), by number. */
+static const char *
+type_name(uint32_t t)
+{
+	static const char *const names[] = {
+		"REG_NONE", "REG_SZ", "REG_EXPAND_SZ", "REG_BINARY", "REG_DWORD", "REG_DWORD_BIG_ENDIAN",
+		"REG_LINK", "REG_MULTI_SZ", "REG_RESOURCE_LIST", "REG_FULL_RESOURCE_DESCRIPTOR",
+		"REG_RESOURCE_REQUIREMENTS_LIST", "REG_QWORD",
+	};
+
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "an unknown type";
+}
+
+/* The observation note for a value that was read. */
+static void
+note(const struct verdict_in *in, struct verdict *out)
+{
+	if (in->reg != VERDICT_REG_VALUE)
+		return;
+	if (in->type != DPF_REG_MULTI_SZ)
+		snprintf(out->note, sizeof(out->note), "value type %s (%u), not REG_MULTI_SZ", type_name(in->type),
+		    in->type);
+	else if (in->decoded && in->encoding != NULL && in->encoding[0] != '\0')
+		snprintf(out->note, sizeof(out->note), "non-canonical REG_MULTI_SZ encoding (%.100s)", in->encoding);
+	else if (!in->decoded && in->decode_err != NULL && in->decode_err[0] != '\0')
+		snprintf(out->note, sizeof(out->note), "REG_MULTI_SZ not decoded: %.150s", in->decode_err);
+}
+
 void
 verdict_eval(const struct verdict_in *in, struct verdict *out)
 {
 	memset(out, 0, sizeof(*out));
+	note(in, out);
 	if (in->reg == VERDICT_REG_VALUE && in->decoded && (in->nelems == 0 || in->elems != NULL)) {
 		util_multisz_sha256(in->elems, in->nelems, out->value_sha256);
 		out->has_sha = 1;

@@ -13,11 +13,14 @@
 #include "consts.h"
 #include "util.h"
 
+#define VERDICT_NOTE_MAX	200	/* observation note, incl. NUL */
+
 enum verdict_state {
 	VERDICT_HEALTHY = 0,	/* value equals the site's expected list */
 	VERDICT_MISSING,	/* key present, value absent */
 	VERDICT_EMPTY,		/* value present with no element */
-	VERDICT_MISMATCH,	/* value differs (other list, other type, or undecodable bytes) */
+	VERDICT_MISMATCH,	/* value differs (other list, other type, or undecodable bytes); a REG_MULTI_SZ
+				   is compared as Windows reads it, so an encoding alone never makes a mismatch */
 	VERDICT_NO_KEY,		/* HKLM\SOFTWARE\Microsoft\SMS\Security absent */
 	VERDICT_DENIED,		/* reading the key gave 0x80070005 */
 	VERDICT_UNREACHABLE,	/* with a reason: refused, timeout, deadline, logon_failure, no_route, ... */
@@ -48,6 +51,9 @@ struct verdict_in {
 	int			 decoded;	/* 1: elems/nelems is the decoded REG_MULTI_SZ */
 	const char *const	*elems;
 	size_t			 nelems;
+	const char		*encoding;	/* decoded: "" or how the bytes are not canonical
+						   (rrp_multisz_enc_str); NULL = "" */
+	const char		*decode_err;	/* not decoded: why, or NULL */
 	enum verdict_expect	 expect;
 	const char		*expected_sha256;	/* util_multisz_sha256 of Value1 split; when PRESENT */
 };
@@ -58,6 +64,9 @@ struct verdict {
 	int			 affected;	/* state ∈ {missing, empty, mismatch} */
 	int			 has_sha;	/* value_sha256 valid (a decoded REG_MULTI_SZ) */
 	char			 value_sha256[UTIL_SHA256_HEX];
+	char			 note[VERDICT_NOTE_MAX];	/* "" or what else the value showed, whatever the
+							   state: a non-canonical encoding, another type,
+							   why it did not decode */
 };
 
 /* Fill *out from *in.  Never fails: bad input (e.g. PRESENT without a hash) yields unknown. */

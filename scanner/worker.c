@@ -121,6 +121,9 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 			res->decode_err = strdup("value over 1 MiB");
 		} else if (r.decoded && r.nelems <= MSG_ELEMS_MAX) {
 			res->decoded = 1;
+			/* decoded: decode_err carries how the bytes are not canonical, "" when they are */
+			res->decode_err = strdup(r.encoding == RRP_MULTISZ_CANONICAL ? "" :
+			    rrp_multisz_enc_str(r.encoding));
 			res->elems = r.elems;		/* ownership moves to res */
 			res->nelems = (uint32_t)r.nelems;
 			r.elems = NULL;
@@ -144,6 +147,7 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 			res->elems = NULL;
 			res->nelems = 0;
 			res->decoded = 0;
+			free(res->decode_err);
 			res->decode_err = strdup("element over the message cap");
 		}
 done:

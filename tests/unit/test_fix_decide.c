@@ -6,8 +6,11 @@
  */
 #include "check.h"
 #include "fixdecide.h"
+#include "rrp.h"
 #include "store_fleet.h"
+#include "util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define HA	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"	/* the site's value */
@@ -184,6 +187,74 @@ check_row(const struct row *r)
 	CHECK(ok);
 }
 
+/*
+ * The bytes a host may hold for the site's list ["A", "B"]: a fix reads them as the worker does
+ * (rrp_multisz_read, then util_multisz_sha256 of the strings a Windows reader sees, scanner/worker.c) and must
+ * never write a host whose only difference is the encoding (Microsoft Learn, "Registry value types").
+ */
+static const struct enc_row {
+	const char	*name;
+	uint32_t	 type;
+	size_t		 len;
+	const char	*bytes;
+	const char	*outcome;	/* NULL: write */
+} enc_rows[] = {
+	{ "canonical", 7, 10, "A\0\0\0B\0\0\0\0\0", "already_correct" },
+	{ "single final NUL", 7, 8, "A\0\0\0B\0\0\0", "already_correct" },
+	{ "no final NUL", 7, 6, "A\0\0\0B\0", "already_correct" },
+	{ "extra NUL", 7, 12, "A\0\0\0B\0\0\0\0\0\0\0", "already_correct" },
+	{ "trailing empty string", 7, 14, "A\0\0\0B\0\0\0\0\0\0\0\0\0", "already_correct" },
+	{ "B after an empty string: Windows reads [A]", 7, 12, "A\0\0\0\0\0B\0\0\0\0\0", NULL },
+	{ "another list", 7, 10, "A\0\0\0C\0\0\0\0\0", NULL },
+	{ "REG_SZ", 1, 10, "A\0\0\0B\0\0\0\0\0", NULL },
+	{ "REG_BINARY", 3, 10, "A\0\0\0B\0\0\0\0\0", NULL },
+};
+
+static void
+test_encodings(void)
+{
+	static const char *site[] = { "A", "B" };
+	char exp[UTIL_SHA256_HEX], sha[UTIL_SHA256_HEX], err[128];
+	static const struct row base = { "base", 0, 0, 0, 0, NULL, 0, 0, FIN, NULL, NULL, NULL, NULL, 0 };
+	size_t i;
+
+	util_multisz_sha256(site, 2, exp);
+	for (i = 0; i < sizeof(enc_rows) / sizeof(enc_rows[0]); i++) {
+		const struct enc_row *e = &enc_rows[i];
+		struct fixdecide_job j;
+		struct msg_fix_res m;
+		struct fixdecide d;
+		enum rrp_multisz_enc enc;
+		char **el = NULL;
+		size_t ne = 0;
+		int ok;
+
+		facts(&base, &j);
+		j.expected = exp;
+		memset(&m, 0, sizeof(m));
+		m.reg = MSG_REG_VALUE;
+		m.reason = m.detail = "";
+		m.value_type = e->type;
+		m.raw = (uint8_t *)e->bytes;
+		m.raw_len = (uint32_t)e->len;
+		m.sha256 = "";
+		if (e->type == 7 && rrp_multisz_read((const uint8_t *)e->bytes, e->len, &el, &ne, &enc, err,
+		    sizeof(err)) == 0) {
+			util_multisz_sha256((const char *const *)el, ne, sha);
+			m.decoded = 1;
+			m.sha256 = sha;
+		}
+		util_strv_free(el, ne);
+		fixdecide_read(&j, &m, &d);
+		ok = e->outcome != NULL ? d.action == FIXDECIDE_FINISH && same(d.outcome, e->outcome) :
+		    d.action == FIXDECIDE_WRITE;
+		if (!ok)
+			fprintf(stderr, "encoding '%s': action %d outcome %s\n", e->name, (int)d.action,
+			    d.outcome ? d.outcome : "-");
+		CHECK(ok);
+	}
+}
+
 /* The unreachable text used for worker deaths and deadlines. */
 static void
 test_unreachable(void)
@@ -211,5 +282,6 @@ main(void)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		check_row(&rows[i]);
 	test_unreachable();
+	test_encodings();
 	return check_done("test_fix_decide");
 }

@@ -6,6 +6,7 @@
 #include "util.h"
 #include "verdict.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *V1 = "CERTDATA;CN=Lab Issuing CA 01, DC=lab, DC=test;2C6F";
@@ -85,6 +86,80 @@ check_value_states(const char *exp, const char *empty_sha)
 	/* missing */
 	v = eval(VERDICT_REG_VALUE_ABSENT, 0, 0, 0, NULL, 0, VERDICT_EXPECT_PRESENT, exp, NULL);
 	CHECK(v.state == VERDICT_MISSING && v.affected && !v.has_sha);
+}
+
+/*
+ * Notes: a REG_MULTI_SZ that Windows reads as the site's list but whose bytes are not canonical is healthy with
+ * a note (the encodings from scanner/rrp_codec.c, rrp_multisz_read); another type is a mismatch naming it.
+ */
+static void
+check_notes(const char *exp)
+{
+	static const char *const encs[] = { "single final NUL", "no final NUL",
+	    "data after the terminating empty string" };
+	const char *good[] = { V1 };
+	const char *bad[] = { "something else" };
+	struct verdict_in in;
+	struct verdict v;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	in.reg = VERDICT_REG_VALUE;
+	in.type = 7;
+	in.raw_len = 100;
+	in.decoded = 1;
+	in.elems = good;
+	in.nelems = 1;
+	in.expect = VERDICT_EXPECT_PRESENT;
+	in.expected_sha256 = exp;
+	verdict_eval(&in, &v);
+	CHECK(v.state == VERDICT_HEALTHY);
+	CHECK_STR(v.note, "");
+	in.encoding = "";
+	verdict_eval(&in, &v);
+	CHECK_STR(v.note, "");
+	for (i = 0; i < 3; i++) {
+		char want[VERDICT_NOTE_MAX];
+
+		in.encoding = encs[i];
+		verdict_eval(&in, &v);
+		CHECK(v.state == VERDICT_HEALTHY && !v.affected && v.has_sha);
+		CHECK_STR(v.value_sha256, exp);
+		snprintf(want, sizeof(want), "non-canonical REG_MULTI_SZ encoding (%s)", encs[i]);
+		CHECK_STR(v.note, want);
+	}
+	/* another list, non-canonically encoded: still a mismatch, with the note */
+	in.elems = bad;
+	verdict_eval(&in, &v);
+	CHECK(v.state == VERDICT_MISMATCH);
+	CHECK_STR(v.note, "non-canonical REG_MULTI_SZ encoding (data after the terminating empty string)");
+	/* other types: mismatch naming the type */
+	in.encoding = NULL;
+	in.decoded = 0;
+	in.elems = NULL;
+	in.nelems = 0;
+	in.type = 1;
+	verdict_eval(&in, &v);
+	CHECK(v.state == VERDICT_MISMATCH && v.affected);
+	CHECK_STR(v.note, "value type REG_SZ (1), not REG_MULTI_SZ");
+	in.type = 3;
+	verdict_eval(&in, &v);
+	CHECK(v.state == VERDICT_MISMATCH);
+	CHECK_STR(v.note, "value type REG_BINARY (3), not REG_MULTI_SZ");
+	in.type = 99;
+	verdict_eval(&in, &v);
+	CHECK_STR(v.note, "value type an unknown type (99), not REG_MULTI_SZ");
+	/* undecodable REG_MULTI_SZ: mismatch with the reason */
+	in.type = 7;
+	in.decode_err = "REG_MULTI_SZ has an odd byte length (5)";
+	verdict_eval(&in, &v);
+	CHECK(v.state == VERDICT_MISMATCH);
+	CHECK_STR(v.note, "REG_MULTI_SZ not decoded: REG_MULTI_SZ has an odd byte length (5)");
+	/* no note without a value */
+	in.reg = VERDICT_REG_VALUE_ABSENT;
+	verdict_eval(&in, &v);
+	CHECK(v.state == VERDICT_MISSING);
+	CHECK_STR(v.note, "");
 }
 
 /* Host facts before the site's expectation, unreachable reasons, unknown, garbage, a reason cut to size. */
@@ -167,6 +242,7 @@ main(void)
 	check_hashes(exp, empty_sha);
 	check_value_states(exp, empty_sha);
 	check_host_facts(exp);
+	check_notes(exp);
 	check_words();
 	return check_done("test_verdict");
 }
