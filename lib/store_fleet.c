@@ -84,19 +84,31 @@ grow(void **arr, size_t n, size_t *cap, size_t sz, size_t max, char *err, size_t
 	return 0;
 }
 
+/*
+ * The slot for one more element at the end of *arr (*n used, grown as grow() does), *n incremented; NULL with
+ * err ("KIND KEY listed twice" when dup, the cap, no memory) and nothing changed.
+ */
+static void *
+append_unique(void **arr, size_t *n, size_t *cap, size_t sz, size_t max, int dup, const char *kind,
+    const char *key, char *err, size_t errlen)
+{
+	if (dup) {
+		util_err(err, errlen, "%s %s listed twice", kind, key);
+		return NULL;
+	}
+	if (grow(arr, *n, cap, sz, max, err, errlen) == -1)
+		return NULL;
+	return (char *)*arr + (*n)++ * sz;
+}
+
 struct fleet_site *
 store_fleet_add_site(struct store_fleet *f, const struct fleet_site *s, char *err, size_t errlen)
 {
 	struct fleet_site *n;
 
-	if (store_fleet_site(f, s->code) != NULL) {
-		util_err(err, errlen, "site %s listed twice", s->code);
+	if ((n = append_unique((void **)&f->sites, &f->nsites, &f->sites_cap, sizeof(*f->sites), FLEET_MAX_SITES,
+	    store_fleet_site(f, s->code) != NULL, "site", s->code, err, errlen)) == NULL)
 		return NULL;
-	}
-	if (grow((void **)&f->sites, f->nsites, &f->sites_cap, sizeof(*f->sites), FLEET_MAX_SITES, err,
-	    errlen) == -1)
-		return NULL;
-	n = &f->sites[f->nsites++];
 	*n = *s;
 	n->expected = FLEET_EXPECTED_ABSENT;
 	n->expected_value = NULL;
@@ -112,14 +124,9 @@ store_fleet_add_host(struct store_fleet *f, const struct fleet_host *h, char *er
 {
 	struct fleet_host *n;
 
-	if (store_fleet_host(f, h->fqdn) != NULL) {
-		util_err(err, errlen, "host %s listed twice", h->fqdn);
+	if ((n = append_unique((void **)&f->hosts, &f->nhosts, &f->hosts_cap, sizeof(*f->hosts), FLEET_MAX_HOSTS,
+	    store_fleet_host(f, h->fqdn) != NULL, "host", h->fqdn, err, errlen)) == NULL)
 		return NULL;
-	}
-	if (grow((void **)&f->hosts, f->nhosts, &f->hosts_cap, sizeof(*f->hosts), FLEET_MAX_HOSTS, err,
-	    errlen) == -1)
-		return NULL;
-	n = &f->hosts[f->nhosts++];
 	*n = *h;
 	return n;
 }
@@ -281,19 +288,44 @@ exists(sqlite3 *db, sqlite3_stmt *stmt, const char *key, char *err, size_t errle
 	return util_err(err, errlen, "%s: %s", key, sqlite3_errmsg(db));
 }
 
+/*
+ * Start an upsert of the row named key: count it in *nnew when it is not in the table yet, reset u and bind key
+ * as its first parameter.  0, or -1 with err.
+ */
+static int
+upsert_begin(sqlite3 *db, sqlite3_stmt *exists_stmt, sqlite3_stmt *u, const char *key, long *nnew, char *err,
+    size_t errlen)
+{
+	int e;
+
+	if ((e = exists(db, exists_stmt, key, err, errlen)) == -1)
+		return -1;
+	*nnew += !e;
+	sqlite3_reset(u);
+	sqlite3_clear_bindings(u);
+	sqlite3_bind_text(u, 1, key, -1, SQLITE_STATIC);
+	return 0;
+}
+
+/* Run the bound upsert u, then mark key seen in this inventory (seen_stmt).  0, or -1 with err. */
+static int
+upsert_end(sqlite3 *db, sqlite3_stmt *u, sqlite3_stmt *seen_stmt, const char *key, char *err, size_t errlen)
+{
+	if (step_done(db, u, key, err, errlen) == -1)
+		return -1;
+	sqlite3_reset(seen_stmt);
+	sqlite3_bind_text(seen_stmt, 1, key, -1, SQLITE_STATIC);
+	return step_done(db, seen_stmt, key, err, errlen);
+}
+
 static int
 put_site(sqlite3 *db, sqlite3_stmt **s, const struct fleet_site *site, const char *now,
     struct store_fleet_stats *stats, char *err, size_t errlen)
 {
 	sqlite3_stmt *u = s[S_SITE_UPSERT];
-	int e;
 
-	if ((e = exists(db, s[S_SITE_EXISTS], site->code, err, errlen)) == -1)
+	if (upsert_begin(db, s[S_SITE_EXISTS], u, site->code, &stats->sites_new, err, errlen) == -1)
 		return -1;
-	stats->sites_new += !e;
-	sqlite3_reset(u);
-	sqlite3_clear_bindings(u);
-	sqlite3_bind_text(u, 1, site->code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(u, 2, site->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(u, 3, site->type, -1, SQLITE_STATIC);
 	bind_opt(u, 4, site->parent);
@@ -305,11 +337,7 @@ put_site(sqlite3 *db, sqlite3_stmt **s, const struct fleet_site *site, const cha
 		sqlite3_bind_text(u, 9, site->expected_sha256, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_text(u, 10, now, -1, SQLITE_STATIC);
-	if (step_done(db, u, site->code, err, errlen) == -1)
-		return -1;
-	sqlite3_reset(s[S_SITE_SEEN]);
-	sqlite3_bind_text(s[S_SITE_SEEN], 1, site->code, -1, SQLITE_STATIC);
-	return step_done(db, s[S_SITE_SEEN], site->code, err, errlen);
+	return upsert_end(db, u, s[S_SITE_SEEN], site->code, err, errlen);
 }
 
 static int
@@ -317,14 +345,9 @@ put_host(sqlite3 *db, sqlite3_stmt **s, const struct fleet_host *h, const char *
     struct store_fleet_stats *stats, char *err, size_t errlen)
 {
 	sqlite3_stmt *u = s[S_HOST_UPSERT];
-	int e;
 
-	if ((e = exists(db, s[S_HOST_EXISTS], h->fqdn, err, errlen)) == -1)
+	if (upsert_begin(db, s[S_HOST_EXISTS], u, h->fqdn, &stats->hosts_new, err, errlen) == -1)
 		return -1;
-	stats->hosts_new += !e;
-	sqlite3_reset(u);
-	sqlite3_clear_bindings(u);
-	sqlite3_bind_text(u, 1, h->fqdn, -1, SQLITE_STATIC);
 	sqlite3_bind_text(u, 2, h->site, -1, SQLITE_STATIC);
 	sqlite3_bind_int(u, 3, h->is_dp != 0);
 	sqlite3_bind_int(u, 4, h->is_mp != 0);
@@ -333,11 +356,7 @@ put_host(sqlite3 *db, sqlite3_stmt **s, const struct fleet_host *h, const char *
 	sqlite3_bind_int(u, 7, h->is_active != 0);
 	sqlite3_bind_int(u, 8, h->is_pull_dp != 0);
 	sqlite3_bind_text(u, 9, now, -1, SQLITE_STATIC);
-	if (step_done(db, u, h->fqdn, err, errlen) == -1)
-		return -1;
-	sqlite3_reset(s[S_HOST_SEEN]);
-	sqlite3_bind_text(s[S_HOST_SEEN], 1, h->fqdn, -1, SQLITE_STATIC);
-	return step_done(db, s[S_HOST_SEEN], h->fqdn, err, errlen);
+	return upsert_end(db, u, s[S_HOST_SEEN], h->fqdn, err, errlen);
 }
 
 static int
