@@ -52,6 +52,7 @@ static const struct key keys[] = {
 	{ "store",  "path",           SCANNER | SERVER, K_PATH,   1, S(store.path), 0, 0 },
 	{ "sitedb", "host",           SCANNER, K_STR,    1, S(sitedb.host), 0, 0 },
 	{ "sitedb", "port",           SCANNER, K_PORT,   0, I(sitedb.port), 1, 65535 },
+	{ "sitedb", "instance",       SCANNER, K_STR,    0, S(sitedb.instance), 0, 0 },
 	{ "sitedb", "database",       SCANNER, K_STR,    1, S(sitedb.database), 0, 0 },
 	{ "sitedb", "user",           SCANNER, K_STR,    1, S(sitedb.user), 0, 0 },
 	{ "sitedb", "password_file",  SCANNER, K_PATH,   1, S(sitedb.password_file), 0, 0 },
@@ -89,6 +90,18 @@ static const struct key keys[] = {
 	{ "http",   "login_rate",     SERVER,  K_INT,    0, I(http.login_rate), 0, 100000 },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* The index of [section] name in keys[] (it is there: only called with literal names). */
+static size_t
+key_index(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			break;
+	return i < NKEYS ? i : 0;
+}
 
 struct parse {
 	struct config	*conf;
@@ -398,6 +411,8 @@ config_load(const char *path, enum config_kind kind, struct config *conf, char *
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].required && (keys[i].kinds & kind_bit(kind)) && !p.seen[i])
 			perr(&p, 0, "missing required key \"%s\" in [%s]", keys[i].name, keys[i].section);
+	if (kind == CONFIG_SCANNER && conf->sitedb.instance[0] != '\0' && p.seen[key_index("sitedb", "port")])
+		perr(&p, 0, "[sitedb] port and instance are exclusive: SQL Browser gives a named instance's port");
 	if (kind == CONFIG_SERVER && (conf->http.tls_cert[0] == '\0') != (conf->http.tls_key[0] == '\0'))
 		perr(&p, 0, "[http] tls_cert and tls_key must be set together");
 	return p.errors;

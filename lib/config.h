@@ -29,6 +29,7 @@ struct config {
 	struct {				/* scanner only */
 		char	 host[CONFIG_STR];
 		int	 port;			/* 1433 */
+		char	 instance[CONFIG_STR];	/* optional named instance: port from SQL Browser (MS-SQLR) */
 		char	 database[CONFIG_STR];
 		char	 user[CONFIG_STR];
 		char	 password_file[PATH_MAX];

@@ -10,8 +10,9 @@
  * Connection (doc/FIELD-NOTES.md, "Site database and FreeTDS"): TDS 7.x from scanner.conf tds_version (7.4
  * default), client charset UTF-8 (else NVARCHAR arrives as iso_1), application name "dpfleet-scanner".
  * Encryption can only be chosen in a freetds.conf, so sitedb_open() writes a private one (a [global] section
- * with `encryption = ...` and a [dpfleet-sitedb] section with host, port, encryption and, for require, `ca file`
- * and `check certificate hostname = yes`) into a fresh mode-0700 directory, points FREETDSCONF at it for the
+ * with `encryption = ...` and a [dpfleet-sitedb] section with host, port (or `instance`: FreeTDS then asks SQL
+ * Browser on UDP 1434 for the port, MS-SQLR 2.2), encryption and, for require, `ca file` and
+ * `check certificate hostname = yes`) into a fresh mode-0700 directory, points FREETDSCONF at it for the
  * life of the connection and removes both at close.  The password comes from the secrecy-checked
  * password_file, is wiped as soon as dbopen() returns and never reaches a log line.
  *
@@ -32,8 +33,8 @@
  * INT_CANCEL (INT_TIMEOUT there would retry forever); during a query the first SYBETIME returns INT_TIMEOUT
  * (DB-Library sends an attention and the batch fails with the timeout recorded), a second one INT_CANCEL
  * (the server did not even acknowledge the attention: give up the connection).  After the fact, classify()
- * turns the recorded errors into one message line and a class: unreachable, login failed (18456),
- * timeout, missing table (208), dropped connection, other.
+ * turns the recorded errors into one message line and a class: unreachable, login failed (18456, or
+ * 18452 untrusted domain: Windows logins only), timeout, missing table (208), dropped connection, other.
  *
  * Every value from the server is bounds-checked against dbdatlen() and a hard cap before it is copied;
  * identifiers that do not fit are an error, display names are cut at a UTF-8 boundary.
@@ -68,7 +69,8 @@ struct sitedb {
 	char		 conf_path[PATH_MAX];
 	char		*saved_freetdsconf;	/* FREETDSCONF before we set it (NULL = was unset) */
 	int		 had_freetdsconf;
-	char		 where[CONFIG_STR + 16];	/* "host:port" for messages */
+	char		 where[2 * CONFIG_STR + 16];	/* "host:port" or "host\\instance" for messages */
+	char		 instance[CONFIG_STR];	/* [sitedb] instance, "" for none (for messages) */
 	char		 user[CONFIG_STR];
 	int		 login_timeout, query_timeout;
 	int		 enc_require;		/* encryption = require (explains a bare login failure) */
@@ -84,7 +86,7 @@ struct sitedb {
 	int		 eof;			/* SYBESEOF / SYBEREAD / SYBEWRIT seen */
 	int		 msgno;			/* first server error (severity > 10) */
 	char		 msgtext[SITEDB_MSG_MAX];
-	int		 login_msgno;		/* 18456 seen */
+	int		 login_msgno;		/* 18456 or 18452 seen */
 
 	char		*valbuf;		/* FLEET_VALUE_MAX bytes for Value1 */
 };
@@ -163,8 +165,8 @@ msg_handler(DBPROCESS *dbproc, DBINT msgno, int msgstate, int severity, char *ms
 	(void)line;
 	if (db == NULL || severity <= 10)	/* 5701/5703 and other informational messages */
 		return 0;
-	if (msgno == 18456)
-		db->login_msgno = 18456;
+	if (msgno == 18456 || msgno == 18452)
+		db->login_msgno = msgno;
 	if (db->msgno == 0) {
 		db->msgno = msgno;
 		util_strlcpy(db->msgtext, msgtext != NULL ? msgtext : "", sizeof(db->msgtext));
@@ -221,6 +223,15 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 	if (db->login_msgno == 18456) {
 		c = SITEDB_ERR_LOGIN;
 		snprintf(why, sizeof(why), "login failed for user '%s' (server error 18456)", db->user);
+	} else if (db->login_msgno == 18452) {
+		/* "Login failed. The login is from an untrusted domain and cannot be used with Windows
+		 * authentication." (Microsoft Learn, MSSQLSERVER_18452): the server takes Windows logins only,
+		 * or the DOMAIN\user account's domain is not one it trusts. */
+		c = SITEDB_ERR_LOGIN;
+		snprintf(why, sizeof(why), "login refused for user '%s' (server error 18452, untrusted domain): "
+		    "the server accepts only Windows logins (switch it to SQL Server and Windows Authentication "
+		    "mode) or does not trust this account's domain (use user = DOMAIN\\name of a trusted domain)",
+		    db->user);
 	} else if (db->msgno == 208) {
 		c = SITEDB_ERR_MISSING_TABLE;
 		snprintf(why, sizeof(why), "%s: %s (server error 208)", what, db->msgtext);
@@ -232,9 +243,16 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 			snprintf(why, sizeof(why), "%s: query timed out after %d s", what, db->query_timeout);
 	} else if (db->in_login && db->conn_err != 0 && !db->eof) {
 		c = SITEDB_ERR_UNREACHABLE;
-		snprintf(why, sizeof(why), "cannot connect: %s",
-		    db->conn_oserr > 0 ? strerror(db->conn_oserr) :
-		    db->conn_err == SYBEUHST ? "unknown host" : db->dberrstr);
+		if (db->instance[0] != '\0' && db->conn_oserr == 0 && db->conn_err != SYBEUHST)
+			/* FreeTDS asks SQL Browser (UDP 1434, MS-SQLR 2.2.2 CLNT_UCAST_INST) for the port and
+			 * reports a silent or ignorant Browser as a plain connection failure. */
+			snprintf(why, sizeof(why), "cannot connect: SQL Browser (UDP 1434) gave no TCP port for "
+			    "instance '%s' (Browser stopped or blocked, instance unknown or not on TCP), or that "
+			    "port refused: %s", db->instance, db->dberrstr);
+		else
+			snprintf(why, sizeof(why), "cannot connect: %s",
+			    db->conn_oserr > 0 ? strerror(db->conn_oserr) :
+			    db->conn_err == SYBEUHST ? "unknown host" : db->dberrstr);
 	} else if (db->eof) {
 		c = SITEDB_ERR_DROPPED;
 		snprintf(why, sizeof(why), "%s: the server closed the connection (reply cut short)", what);
@@ -274,6 +292,24 @@ host_ok(const char *h)
 	for (i = 0; h[i] != '\0'; i++)
 		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
 		    (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-' || h[i] == '_' || h[i] == ':'))
+			return 0;
+	return 1;
+}
+
+/*
+ * A SQL Server instance name as freetds.conf may carry it: 1..16 letters, digits, '_' or '$', not starting
+ * with '$' (Microsoft Learn, "Instance configuration": names are at most 16 characters).
+ */
+static int
+instance_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '$' || strlen(s) > 16)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '$'))
 			return 0;
 	return 1;
 }
@@ -327,11 +363,19 @@ conf_text(const struct config *conf, char *text, size_t size)
 	    "\tencryption = %s\n"
 	    "[%s]\n"
 	    "\thost = %s\n"
-	    "\tport = %d\n"
 	    "\tencryption = %s\n",
-	    enc, SITEDB_SERVER_NAME, conf->sitedb.host, conf->sitedb.port, enc);
+	    enc, SITEDB_SERVER_NAME, conf->sitedb.host, enc);
 	if (n < 0 || (size_t)n >= size)
 		return -1;
+	/* A named instance: FreeTDS asks SQL Browser for its port (freetds.conf(5), "instance"). */
+	if (conf->sitedb.instance[0] != '\0')
+		m = snprintf(text + n, size - (size_t)n, "\tinstance = %s\n", conf->sitedb.instance);
+	else
+		m = snprintf(text + n, size - (size_t)n, "\tport = %d\n", conf->sitedb.port);
+	if (m < 0 || (size_t)m >= size - (size_t)n)
+		return -1;
+	n += m;
+	m = 0;
 	if (conf->sitedb.encryption == CONFIG_ENC_REQUIRE)
 		m = snprintf(text + n, size - (size_t)n,
 		    "\tca file = %s\n"
@@ -467,8 +511,14 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	if (tds_version(conf->sitedb.tds_version, &ver) == -1)
 		return util_err(err, errlen, "site DB: tds_version %s not supported (7.0 to 7.4)",
 		    conf->sitedb.tds_version);
+	if (strchr(conf->sitedb.host, '\\') != NULL)
+		return util_err(err, errlen, "site DB: host '%s' names an instance: write the server in host "
+		    "and the instance in [sitedb] instance", conf->sitedb.host);
 	if (!host_ok(conf->sitedb.host))
 		return util_err(err, errlen, "site DB: bad host name '%s'", conf->sitedb.host);
+	if (conf->sitedb.instance[0] != '\0' && !instance_ok(conf->sitedb.instance))
+		return util_err(err, errlen, "site DB: bad instance name '%s' (1 to 16 letters, digits, '_', "
+		    "'$')", conf->sitedb.instance);
 	if (conf->sitedb.port <= 0 || conf->sitedb.port > 65535)
 		return util_err(err, errlen, "site DB: bad port %d", conf->sitedb.port);
 	if (check_tls(conf, err, errlen) == -1)
@@ -479,7 +529,11 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 		free(db);
 		return util_err(err, errlen, "out of memory");
 	}
-	snprintf(db->where, sizeof(db->where), "%s:%d", conf->sitedb.host, conf->sitedb.port);
+	if (conf->sitedb.instance[0] != '\0')
+		snprintf(db->where, sizeof(db->where), "%s\\%s", conf->sitedb.host, conf->sitedb.instance);
+	else
+		snprintf(db->where, sizeof(db->where), "%s:%d", conf->sitedb.host, conf->sitedb.port);
+	util_strlcpy(db->instance, conf->sitedb.instance, sizeof(db->instance));
 	util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
 	db->login_timeout = conf->sitedb.login_timeout;
 	db->query_timeout = conf->sitedb.query_timeout;
@@ -687,8 +741,15 @@ static const char SQL_VALUES[] =
 	" JOIN SC_SiteDefinition SD ON SD.SiteNumber = SC.SiteNumber"
 	" JOIN SC_Component_Property SCP ON SCP.ComponentID = SC.ID"
 	" WHERE SCP.Name = N'IssuingCertificateList'";
-static const char SQL_DPS[] =
-	"SELECT ServerName, SiteCode, IsPXE, SccmPXE, IsActive, IsPullDP FROM v_DistributionPointInfo";
+/*
+ * v_DistributionPointInfo: the columns Microsoft Learn documents ("v_DistributionPointInfo": ServerName,
+ * SiteCode, IsPXE, IsActive, IsPullDP, ...) and, last, SccmPXE, which site DBs carry but the published view
+ * does not list.  When the view has no SccmPXE (error 207) the documented query is run instead and SccmPXE
+ * reads as IsPXE and IsActive (PXE enabled on a DP that is active); see sitedb_read_fleet.
+ */
+#define SQL_DPS_DOC	"SELECT ServerName, SiteCode, IsPXE, IsActive, IsPullDP"
+static const char SQL_DPS[] = SQL_DPS_DOC ", SccmPXE FROM v_DistributionPointInfo";
+static const char SQL_DPS_NO_SCCMPXE[] = SQL_DPS_DOC " FROM v_DistributionPointInfo";
 static const char SQL_MPS[] =
 	"SELECT ServerName, SiteCode FROM v_SystemResourceList WHERE RoleName = N'SMS Management Point'";
 
@@ -806,19 +867,29 @@ row_host(struct sitedb *db, struct store_fleet *f, const char *table, int *skip,
 	return store_fleet_add_host(f, &h, err, errlen);
 }
 
+/* row_dp's argument: the fleet, and whether the query has the SccmPXE column (the sixth). */
+struct dp_rows {
+	struct store_fleet	*f;
+	int			 sccm_pxe_col;
+};
+
 static int
 row_dp(struct sitedb *db, void *arg, char *err, size_t errlen)
 {
+	struct dp_rows *r = arg;
 	struct fleet_host *h;
 	long long pxe, sccm_pxe, active, pull;
 	int skip;
 
 	if (col_int(db, 3, 0, &pxe, "v_DistributionPointInfo.IsPXE", err, errlen) == -1 ||
-	    col_int(db, 4, 0, &sccm_pxe, "v_DistributionPointInfo.SccmPXE", err, errlen) == -1 ||
-	    col_int(db, 5, 1, &active, "v_DistributionPointInfo.IsActive", err, errlen) == -1 ||
-	    col_int(db, 6, 0, &pull, "v_DistributionPointInfo.IsPullDP", err, errlen) == -1)
+	    col_int(db, 4, 1, &active, "v_DistributionPointInfo.IsActive", err, errlen) == -1 ||
+	    col_int(db, 5, 0, &pull, "v_DistributionPointInfo.IsPullDP", err, errlen) == -1)
 		return -1;
-	if ((h = row_host(db, arg, "v_DistributionPointInfo", &skip, err, errlen)) == NULL)
+	if (!r->sccm_pxe_col)
+		sccm_pxe = pxe != 0 && active != 0;
+	else if (col_int(db, 6, 0, &sccm_pxe, "v_DistributionPointInfo.SccmPXE", err, errlen) == -1)
+		return -1;
+	if ((h = row_host(db, r->f, "v_DistributionPointInfo", &skip, err, errlen)) == NULL)
 		return skip ? 0 : -1;
 	if (h->is_dp) {			/* listed twice: merge */
 		h->pxe |= pxe != 0;
@@ -849,6 +920,30 @@ row_mp(struct sitedb *db, void *arg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The DPs, with SccmPXE when the view has it: a view without it answers the first query with error 207
+ * (invalid column name) before any row, and the documented columns are read instead.  Any other 207 (a
+ * documented column missing) fails the second query too and is reported.
+ */
+static int
+read_dps(struct sitedb *db, struct store_fleet *f, enum sitedb_error *cls, char *err, size_t errlen)
+{
+	struct dp_rows r = { f, 1 };
+	const char *what = "reading v_DistributionPointInfo";
+
+	if (run_query(db, SQL_DPS, 6, what, row_dp, &r, cls, err, errlen) == 0)
+		return 0;
+	if (db->msgno != 207 || strstr(db->msgtext, "SccmPXE") == NULL || db->eof || db->timeouts > 0)
+		return -1;
+	dbcancel(db->dbproc);		/* the failed batch leaves nothing to read; make sure of it */
+	log_info("site DB %s: v_DistributionPointInfo has no SccmPXE column (it is not in Microsoft's "
+	    "published view): reading the documented columns, SccmPXE taken as IsPXE and IsActive", db->where);
+	r.sccm_pxe_col = 0;
+	if (cls != NULL)
+		*cls = SITEDB_ERR_QUERY;
+	return run_query(db, SQL_DPS_NO_SCCMPXE, 5, what, row_dp, &r, cls, err, errlen);
+}
+
 int
 sitedb_read_fleet(struct sitedb *db, struct store_fleet **out, enum sitedb_error *cls, char *err,
     size_t errlen)
@@ -872,7 +967,7 @@ sitedb_read_fleet(struct sitedb *db, struct store_fleet **out, enum sitedb_error
 	}
 	if (run_query(db, SQL_VALUES, 2, "reading IssuingCertificateList", row_value, f, cls, err,
 	    errlen) == -1 ||
-	    run_query(db, SQL_DPS, 6, "reading v_DistributionPointInfo", row_dp, f, cls, err, errlen) == -1 ||
+	    read_dps(db, f, cls, err, errlen) == -1 ||
 	    run_query(db, SQL_MPS, 2, "reading v_SystemResourceList", row_mp, f, cls, err, errlen) == -1)
 		goto fail;
 	store_fleet_sort(f);

@@ -17,7 +17,7 @@ enum sitedb_error {
 	SITEDB_OK,
 	SITEDB_ERR_CONFIG,		/* bad tds_version, unreadable password file, temp dir */
 	SITEDB_ERR_UNREACHABLE,		/* connection refused, no route, host unknown, TCP connect timeout */
-	SITEDB_ERR_LOGIN,		/* login failed (18456) or refused during login */
+	SITEDB_ERR_LOGIN,		/* login failed (18456, 18452) or refused during login */
 	SITEDB_ERR_TLS,			/* require: no TLS offered, or the certificate failed its checks */
 	SITEDB_ERR_TIMEOUT,		/* login or query timeout */
 	SITEDB_ERR_MISSING_TABLE,	/* 208 Invalid object name */

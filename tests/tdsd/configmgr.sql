@@ -2,7 +2,8 @@
 -- In SQL Server the v_* objects are views; here they are plain tables holding the same columns, so the
 -- scanner's queries run unchanged through dpfleet-tdsd.  The lab (tests/lab/dpfleet-lab) fills them from a
 -- scenario file.  Types: INTEGER columns go out as INT, TEXT as NVARCHAR, BOOLEAN-ish columns as BIT where
--- SQL Server has bit (IsPXE, SccmPXE, IsActive, IsPullDP), DATETIME as DATETIME.
+-- SQL Server has bit (IsPXE, SccmPXE, IsActive, IsPullDP), DATETIME as DATETIME.  SccmPXE is not in
+-- Microsoft Learn's "v_DistributionPointInfo"; tests/integration/sitedb_estate.py drops it.
 CREATE TABLE v_Site (
 	SiteCode          TEXT PRIMARY KEY,
 	SiteName          TEXT,

@@ -78,6 +78,12 @@ faults_load(const char *path, struct faults *f, char *err, size_t errlen)
 				goto done;
 			}
 			f->login_reject = json_is_true(v);
+		} else if (strcmp(key, "login_untrusted") == 0) {
+			if (!json_is_boolean(v)) {
+				util_err(err, errlen, "login_untrusted: not a boolean");
+				goto done;
+			}
+			f->login_untrusted = json_is_true(v);
 		} else if (strcmp(key, "match") == 0) {
 			if (!json_is_string(v) || json_string_length(v) >= sizeof(f->match) ||
 			    strlen(json_string_value(v)) != json_string_length(v)) {

@@ -11,6 +11,7 @@
 struct faults {
 	long	 login_delay_ms;	/* sleep before answering LOGIN7 */
 	int	 login_reject;		/* answer every login with ERROR 18456 */
+	int	 login_untrusted;	/* answer every login with ERROR 18452 (untrusted domain) */
 	long	 query_delay_ms;	/* sleep (ATTENTION-aware) before running a batch */
 	long	 drop_after_bytes;	/* close the connection once this many bytes were sent (-1: off) */
 	long	 truncate_reply_bytes;	/* send only this many bytes of a batch reply, then close (-1: off) */
@@ -21,8 +22,8 @@ struct faults {
 void	faults_clear(struct faults *f);
 
 /*
- * Read the JSON fault file.  Keys: login_delay_ms, login_reject, query_delay_ms, drop_after_bytes,
- * truncate_reply_bytes (integers >= 0, login_reject boolean), match (string); any other key, a wrong type or
+ * Read the JSON fault file.  Keys: login_delay_ms, login_reject, login_untrusted, query_delay_ms,
+ * drop_after_bytes, truncate_reply_bytes (integers >= 0, login_reject and login_untrusted booleans), match (string); any other key, a wrong type or
  * a value out of range is an error.  Returns 0, or -1 + err with *f cleared (no faults).
  */
 int	faults_load(const char *path, struct faults *f, char *err, size_t errlen);

@@ -67,6 +67,8 @@ struct server_cfg {
 	const char	*tls_cert, *tls_key;	/* NULL = no TLS */
 	uint8_t		 tls_setting;	/* TDS_PRELOGIN_ENCRYPT_NOT_SUP, _OFF (--tls-mode login) or _REQ */
 	struct tdsd_tls_cred *tls;	/* loaded by the parent */
+	char		 browser[128];	/* --browser ADDR[:PORT]: SQL Browser on UDP; "" = none */
+	char		 instance[64];	/* --instance: the name the Browser answers for */
 };
 
 struct conn {
@@ -353,6 +355,18 @@ conn_login(struct conn *c, struct tds_buf *out)
 	plen = strlen(c->cfg->password);
 	ok = strcmp(l.username, c->cfg->user) == 0 && ulen == plen &&
 	    sodium_memcmp(l.password, c->cfg->password, plen) == 0;
+	if (ok && c->faults.login_untrusted) {
+		/* SQL Server in Windows Authentication mode to a SQL login (Microsoft Learn, MSSQLSERVER_18452). */
+		log_info("login refused for user '%s' (fault: untrusted domain)", l.username);
+		tds_buf_reset(out);
+		tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 18452, 1, 14, "Login failed. The login is from "
+		    "an untrusted domain and cannot be used with Integrated authentication.", SQLEXEC_SERVER_NAME,
+		    "", 1);
+		tds_put_done(out, c->tdsver, TDS_DONE_ERROR, 0, 0);
+		if (!out->overflow)
+			send_reply(c, out, -1);
+		goto done;
+	}
 	if (!ok || c->faults.login_reject) {
 		log_info("login refused for user '%s'%s", l.username, ok ? " (fault)" : "");
 		login_refuse(c, out, l.username, 0, NULL);
@@ -567,43 +581,65 @@ done:
 	return rc;
 }
 
+/*
+ * ADDR:PORT (ADDR an IPv4 address or [IPv6]) into *ss; with dflt_port > 0 a bare ADDR means that port.
+ * opt names the option in messages.  0, or -1 with err.
+ */
 static int
-listen_on(const char *spec, char *err, size_t errlen)
+parse_addr(const char *opt, const char *spec, long dflt_port, struct sockaddr_storage *ss, socklen_t *sslenp,
+    char *err, size_t errlen)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
 	char			 host[128];
 	const char		*colon = strrchr(spec, ':');
-	long			 port;
+	long			 port = dflt_port;
 	char			*end;
-	int			 fd, one = 1;
+	socklen_t		 sslen;
 
-	memset(&ss, 0, sizeof(ss));
+	memset(ss, 0, sizeof(*ss));
+	if (dflt_port > 0 && (colon == NULL || (spec[0] == '[' && colon < strrchr(spec, ']'))))
+		colon = spec + strlen(spec);
 	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
-		return util_err(err, errlen, "--listen %s: expected ADDR:PORT", spec);
+		return util_err(err, errlen, "%s %s: expected ADDR:PORT", opt, spec);
 	memcpy(host, spec, (size_t)(colon - spec));
 	host[colon - spec] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65535)
-		return util_err(err, errlen, "--listen %s: bad port", spec);
+	if (*colon == ':') {
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0')
+			port = 0;
+	}
+	if (port < 1 || port > 65535)
+		return util_err(err, errlen, "%s %s: bad port", opt, spec);
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 		host[strlen(host) - 1] = '\0';
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			return util_err(err, errlen, "--listen %s: bad IPv6 address", spec);
+			return util_err(err, errlen, "%s %s: bad IPv6 address", opt, spec);
 		sslen = sizeof(*s6);
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return util_err(err, errlen, "--listen %s: bad IPv4 address", spec);
+			return util_err(err, errlen, "%s %s: bad IPv4 address", opt, spec);
 		sslen = sizeof(*s4);
 	}
+	*sslenp = sslen;
+	return 0;
+}
+
+static int
+listen_on(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, one = 1;
+
+	if (parse_addr("--listen", spec, 0, &ss, &sslen, err, errlen) == -1)
+		return -1;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return util_err(err, errlen, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -615,12 +651,94 @@ listen_on(const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * SQL Browser (--browser ADDR[:PORT], UDP, port 1434 by default), the part of MS-SQLR 2.2 a client that
+ * names an instance uses: a CLNT_UCAST_INST request (0x04, then the instance name, NUL-terminated)
+ * naming --instance (case-insensitive) gets SVR_RESP (0x05, RESP_SIZE as a little-endian USHORT, then
+ * RESP_DATA "ServerName;..;InstanceName;..;IsClustered;No;Version;..;tcp;PORT;;") with the TCP port of
+ * --listen.  Any other request or name gets no answer, as from a Browser that does not know the instance.
+ */
+static int
+browser_open(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd;
+
+	if (parse_addr("--browser", spec, 1434, &ss, &sslen, err, errlen) == -1)
+		return -1;
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
+		return util_err(err, errlen, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		util_err(err, errlen, "--browser %s: %s", spec, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Answer one datagram on bfd (see browser_open); tcp_port is where --listen listens. */
+static void
+browser_answer(int bfd, const struct server_cfg *cfg, int tcp_port)
+{
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen = sizeof(from);
+	uint8_t			 req[512], resp[512];
+	char			 name[64];
+	ssize_t			 n;
+	size_t			 len;
+	int			 m;
+
+	if ((n = recvfrom(bfd, req, sizeof(req), 0, (struct sockaddr *)&from, &fromlen)) <= 0)
+		return;
+	if (req[0] != 0x04) {
+		log_info("browser: request type 0x%02x not answered", req[0]);
+		return;
+	}
+	len = strnlen((const char *)req + 1, (size_t)n - 1);
+	if (len == 0 || len >= sizeof(name)) {
+		log_info("browser: CLNT_UCAST_INST with a bad instance name: not answered");
+		return;
+	}
+	memcpy(name, req + 1, len);
+	name[len] = '\0';
+	if (strcasecmp(name, cfg->instance) != 0) {
+		log_info("browser: CLNT_UCAST_INST for unknown instance '%s': not answered", name);
+		return;
+	}
+	m = snprintf((char *)resp + 3, sizeof(resp) - 3,
+	    "ServerName;TDSD;InstanceName;%s;IsClustered;No;Version;15.0.2000.5;tcp;%d;;", cfg->instance,
+	    tcp_port);
+	if (m < 0 || (size_t)m >= sizeof(resp) - 3)
+		return;
+	resp[0] = 0x05;
+	resp[1] = (uint8_t)(m & 0xff);
+	resp[2] = (uint8_t)(m >> 8);
+	if (sendto(bfd, resp, (size_t)m + 3, 0, (struct sockaddr *)&from, fromlen) == -1)
+		log_warn("browser: sendto");
+	else
+		log_info("browser: instance '%s' is on TCP port %d", name, tcp_port);
+}
+
+/* The TCP port the listening socket lfd is bound to. */
+static int
+bound_port(int lfd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
+		fatal("getsockname");
+	return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: dpfleet-tdsd --listen ADDR:PORT --db FILE.sqlite --login USER:PASSWORD "
 	    "[--database NAME] [--faults FILE] [--tls-cert FILE --tls-key FILE [--tls-mode require|login]] "
-	    "[-v]\n");
+	    "[--browser ADDR[:PORT] [--instance NAME]] [-v]\n");
 	exit(2);
 }
 
@@ -652,6 +770,8 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 		{ "tls-cert",	required_argument,	NULL, 'c' },
 		{ "tls-key",	required_argument,	NULL, 'k' },
 		{ "tls-mode",	required_argument,	NULL, 'm' },
+		{ "browser",	required_argument,	NULL, 'B' },
+		{ "instance",	required_argument,	NULL, 'I' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 },
 	};
@@ -660,6 +780,7 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	util_strlcpy(cfg->database, "master", sizeof(cfg->database));
+	util_strlcpy(cfg->instance, "DPFLEET", sizeof(cfg->instance));
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': util_strlcpy(cfg->listen, optarg, sizeof(cfg->listen)); break;
@@ -670,6 +791,12 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 		case 'c': cfg->tls_cert = optarg; break;
 		case 'k': cfg->tls_key = optarg; break;
 		case 'm': mode = optarg; break;
+		case 'B': util_strlcpy(cfg->browser, optarg, sizeof(cfg->browser)); break;
+		case 'I':
+			if (optarg[0] == '\0' || util_strlcpy(cfg->instance, optarg, sizeof(cfg->instance)) >=
+			    sizeof(cfg->instance))
+				usage();
+			break;
 		case 'v': verbose++; break;
 		default: usage();
 		}
@@ -779,20 +906,23 @@ on_signal(int sfd, int lfd, struct children *ch, int stopping)
 
 /* Accept and fork until SIGTERM/SIGINT, then wait for every child. */
 static void
-serve(int lfd, int sfd, const sigset_t *oldmask, struct server_cfg *cfg)
+serve(int lfd, int sfd, int bfd, const sigset_t *oldmask, struct server_cfg *cfg)
 {
 	struct children	 ch = { .n = 0 };
-	struct pollfd	 pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
-	int		 cfd, stopping = 0;
+	struct pollfd	 pfd[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
+			    { .fd = bfd, .events = POLLIN } };
+	int		 cfd, stopping = 0, tcp_port = bound_port(lfd);
 
 	while (!stopping || ch.n > 0) {
-		if (poll(pfd, stopping ? 1 : 2, -1) == -1) {
+		if (poll(pfd, stopping ? 1 : 3, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
 		if (pfd[0].revents & POLLIN)
 			stopping = on_signal(sfd, lfd, &ch, stopping);
+		if (!stopping && bfd != -1 && (pfd[2].revents & POLLIN))
+			browser_answer(bfd, cfg, tcp_port);
 		if (stopping || !(pfd[1].revents & POLLIN))
 			continue;
 		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
@@ -812,7 +942,7 @@ main(int argc, char *argv[])
 	sigset_t	 oldmask;
 	sqlite3		*db;
 	char		 err[512];
-	int		 verbose, lfd, sfd;
+	int		 verbose, lfd, sfd, bfd = -1;
 
 	verbose = parse_args(argc, argv, &cfg);
 	log_init(1, verbose, "dpfleet-tdsd");
@@ -827,6 +957,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if ((lfd = listen_on(cfg.listen, err, sizeof(err))) == -1)
 		fatalx("%s", err);
+	if (cfg.browser[0] && (bfd = browser_open(cfg.browser, err, sizeof(err))) == -1)
+		fatalx("%s", err);
 	sfd = signals_block(&oldmask);
 
 	printf("ready\n");
@@ -834,7 +966,11 @@ main(int argc, char *argv[])
 	log_info("listening on %s, database %s (%s), TLS %s", cfg.listen, cfg.database, cfg.db,
 	    cfg.tls == NULL ? "off (ENCRYPT_NOT_SUP)" : cfg.tls_setting == TDS_PRELOGIN_ENCRYPT_REQ ?
 	    "required (ENCRYPT_REQ)" : "login (ENCRYPT_OFF)");
-	serve(lfd, sfd, &oldmask, &cfg);
+	if (bfd != -1)
+		log_info("SQL Browser on UDP %s for instance %s", cfg.browser, cfg.instance);
+	serve(lfd, sfd, bfd, &oldmask, &cfg);
+	if (bfd != -1)
+		close(bfd);
 	explicit_bzero(cfg.password, sizeof(cfg.password));
 	tdsd_tls_cred_free(cfg.tls);
 	log_info("stopped");
