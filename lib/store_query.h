@@ -61,15 +61,17 @@ int	 store_query_summary(struct store *st, json_t **out, char *err, size_t errle
 /*
  * {"total": n, "hosts": [host...]}; a bad sort key or limit is an error.  Each host carries its newest
  * observation's reason word with reason_meaning and reason_next_step from lib/reason.h (null unless the host
- * is unreachable with a word the table knows), attempts, and value_read (false for unreachable, denied and
- * no_key, whose value_sha256 is then null; null for a host never scanned).
+ * is unreachable with a word the table knows), attempts, note (migration 0004's observations.note, null
+ * when none), and value_read (false for unreachable, denied and no_key, whose value_sha256 is then null; null
+ * for a host never scanned).
  */
 int	 store_query_hosts(struct store *st, const struct store_host_filter *f, json_t **out, char *err,
 	    size_t errlen);
 
 /*
- * One host (retired ones too) with "history" (newest first, at most 100) and "evidence" (of the newest
- * observation).  Returns 1 and *out, 0 if there is no such host (*out NULL), -1 with err.
+ * One host (retired ones too) with "history" (newest first, at most 100, each with its note) and
+ * "evidence" (of the newest observation).  Returns 1 and *out, 0 if there is no such host (*out NULL), -1
+ * with err.
  */
 int	 store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, size_t errlen);
 
@@ -89,9 +91,9 @@ int	 store_query_scans(struct store *st, long limit, long offset, json_t **out, 
 /*
  * The host reports, by site and fqdn: an array of objects with the affected.csv fields (roles as an array),
  * including attempts, reason_meaning and reason_next_step (lib/reason.h's texts for an unreachable host's
- * word, null otherwise).  value_sha256 and expected_sha256 are null for a host whose value was not read
- * (unreachable, denied, no_key).  The affected report holds the affected hosts, the hosts report every
- * live host, scanned or not.
+ * word, null otherwise) and, last, note (as in the host list).  value_sha256 and expected_sha256 are null
+ * for a host whose value was not read (unreachable, denied, no_key).  The affected report holds the affected
+ * hosts, the hosts report every live host, scanned or not.
  */
 int	 store_query_affected_report(struct store *st, json_t **out, char *err, size_t errlen);
 int	 store_query_hosts_report(struct store *st, json_t **out, char *err, size_t errlen);

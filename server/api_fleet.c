@@ -280,11 +280,14 @@ csv_answer(struct api_call *c, json_t *rows, const char *const *cols, size_t nco
 	return 0;
 }
 
-/* affected.csv and hosts.csv; the last three columns came with lib/reason.h and migration 0002. */
+/*
+ * affected.csv and hosts.csv; attempts, reason_meaning and reason_next_step came with lib/reason.h and
+ * migration 0002, note (free text from the scanner, so csv_field quotes and neutralises it) with migration 0004.
+ */
 static const char *const host_cols[] = {
 	"fqdn", "site", "roles", "pxe", "state", "reason", "value_sha256", "expected_sha256", "pxe_cert_errors",
 	"pxe_last_error", "certmgr_denied", "last_scanned", "last_fix_outcome", "last_fix_at", "attempts",
-	"reason_meaning", "reason_next_step",
+	"reason_meaning", "reason_next_step", "note",
 };
 static const char *const fixes_cols[] = {
 	"id", "host", "kind", "dry_run", "requested_by", "requested_at", "finished_at", "outcome",

@@ -5,7 +5,8 @@
 // hosts paging/filter/sort/search (also over the thousands: totals, pages, order; no timing), the operator's
 // fix dialog (cancelled: nothing is queued; then a dry run whose live job list follows its jobs to their end),
 // host detail verdict words and CMTrace evidence (an unreachable host: lib/reason.h's meaning and next step as
-// the API serves them, its attempts, no hash comparison), hosts.csv, the sign-in page without navigation or
+// the API serves them, its attempts, no hash comparison; a host's note under the verdict as text, none
+// without one), hosts.csv (its note column), the sign-in page without navigation or
 // Sign out (before sign-in and after Sign out), a viewer without fix controls who gets 403 from the API
 // anyway, a reload keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
 // Screenshots go to $DPFLEET_BUILD_ROOT/screenshots/server-*.png.  Skips with the reason only when Chromium or
@@ -296,6 +297,20 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       }
     }
 
+    // A host whose newest observation has a note (seed.py NOTES) shows it under the verdict, as text: the
+    // markup in dp018.ps1's note is shown literally, never parsed.
+    async function noteHostPages() {
+      assert.equal(Object.keys(exp.notes).length, 3, 'seed.py gives three hosts a note');
+      for (const [fqdn, note] of Object.entries(exp.notes)) {
+        await page.goto(base + '/#/hosts/' + fqdn);
+        await page.waitForFunction((f) => document.querySelector('h1.fqdn')?.textContent === f &&
+          document.querySelector('#verdict'), fqdn);
+        assert.equal(await page.textContent('#verdict-note'), 'Note: ' + note, fqdn);
+        assert.equal(await page.locator('#verdict-note b').count(), 0, fqdn + ': the note is text, not markup');
+        assert.equal(await page.locator('#verdict-text + #verdict-note').count(), 1, fqdn + ': under the verdict');
+      }
+    }
+
     await t.test('host detail: verdict words, hashes, CMTrace evidence, jobs', async () => {
       await page.goto(base + '/#/hosts/' + exp.detail);
       await page.waitForSelector('#verdict');
@@ -320,6 +335,10 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.goto(base + '/#/hosts/dp001.ps1.lab.test');
       await page.waitForSelector('#verdict');
       assert.match(await page.textContent('#verdict-text'), /matches the value in the site database/);
+      assert.equal(await page.locator('#verdict-note').count(), 0, 'dp001: no note, no note line');
+      await noteHostPages();
+      await page.goto(base + '/#/hosts/dp001.ps1.lab.test');
+      await page.waitForSelector('#verdict');
       assert.equal(await page.textContent('#hash-compare'), 'identical');
       assert.equal(await page.locator('button.rollback').count(), 1, 'operator sees rollback on a written job');
       // Rollback asks first; Escape cancels and nothing is queued.
@@ -357,7 +376,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       // Both exports download with the session cookie and hold the seeded rows.
       const aff = parseCsv(await download(page, '#export-affected'));
       const header = 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,' +
-        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step';
+        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step,note';
       assert.equal(aff[0].join(','), header);
       assert.equal(aff.length - 1, exp.affected);
       assert.ok(aff.slice(1).every((r) => ['missing', 'empty', 'mismatch'].includes(r[4]) && r[1] === 'PS1'));
@@ -369,6 +388,8 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       const api7 = await (await page.context().request.get(base + '/api/v1/hosts/dp007.ps1.lab.test')).json();
       assert.deepEqual([col(lf, 'reason'), col(lf, 'reason_meaning'), col(lf, 'reason_next_step'), col(lf, 'attempts')],
         [api7.reason, api7.reason_meaning, api7.reason_next_step, '2'], 'hosts.csv says what the host page says');
+      assert.deepEqual(Object.fromEntries(all.slice(1).filter((r) => col(r, 'note') !== '').map((r) => [r[0], col(r, 'note')])),
+        exp.notes, 'hosts.csv: the seeded notes in the last column, no other');
       assert.ok(all.slice(1).filter((r) => ['unreachable', 'denied', 'no_key'].includes(r[4]))
         .every((r) => col(r, 'value_sha256') === '' && col(r, 'expected_sha256') === ''), 'no hashes for hosts not read');
       const fx = parseCsv(await download(page, '#export-fixes'));

@@ -6,8 +6,9 @@
 # and the CSV still count the PS1 ones), 3 finished full scans with observations and a newer rescan after a
 # fix (trigger fix, which is not "the last scan"), evidence lines for the PXE and CertMgr logs, and a
 # finished fix job.  Unreachable hosts carry reason words (some of lib/reason.h's, one it lacks) and 1..3
-# attempts.  Prints what the dashboard must show as JSON on stdout (counts per state, per site, the
-# hosts used by the test, the fqdn order).  Who calls it: dashboard.test.mjs.  Python 3 standard library only.
+# attempts.  A few hosts' newest observations carry a note (migration 0004; NOTES).  Prints what the
+# dashboard must show as JSON on stdout (counts per state, per site, the hosts used by the test, the fqdn
+# order, the notes).  Who calls it: dashboard.test.mjs.  Python 3 standard library only.
 import hashlib
 import json
 import sqlite3
@@ -24,6 +25,12 @@ SCAN_TIMES = [("2026-11-23T06:00:00Z", "2026-11-23T06:00:09Z"), ("2026-11-24T06:
 HOSTS = 5000
 # PS3's hosts by n % 10: mostly healthy, never affected.
 PS3_STATES = ["healthy"] * 6 + ["no_key", "denied", "unreachable", "unknown"]
+# observations.note of the newest observation by host number (doc/dpfleet-scanner.8, "Verdicts"): dp008.ps1 is
+# healthy with a non-canonical encoding, dp011.ps1 and dp018.ps1 are mismatches of another type; dp018's note
+# holds markup, which the host page must show as text.
+NOTES = {8: "non-canonical REG_MULTI_SZ encoding (single final NUL)",
+         11: "value type REG_SZ (1), not REG_MULTI_SZ",
+         18: "value type REG_BINARY (3), not REG_MULTI_SZ <b>as text</b>"}
 VALUE_PS1 = "MIIF4jCCBMqgAwIBAgITLwAAAAXy6sJ0zQtJXgAAAAAABTANBgkq_LabRootCA;CN=Lab Issuing CA 01, DC=lab, DC=test;2C6F0A51B3E4D9871F22"
 
 
@@ -93,12 +100,13 @@ def main():
             certerr = 3 + h["n"] % 4 if state in AFFECTED and h["pxe"] else 0
             c.execute("INSERT INTO observations (scan_id, host_id, at, state, reason, affected, value_sha256,"
                       " expected_sha256, pxe_cert_errors, pxe_last_error, pxe_expired_cert, certmgr_denied,"
-                      " certmgr_denied_at, scan_ms, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      " certmgr_denied_at, scan_ms, attempts, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       (scan_id, h["id"], st, state, reason, affected, vsha,
                        exp_sha if h["site"] in ("PS1", "PS3") else None,
                        certerr, "2026-11-20T09:14:0%dZ" % (h["n"] % 10) if certerr else None,
                        1 if h["n"] == 4 else 0, 1 if state == "denied" or h["n"] == 2 else 0,
-                       "2026-11-20T10:00:00Z" if state == "denied" or h["n"] == 2 else None, 40 + h["n"], attempts))
+                       "2026-11-20T10:00:00Z" if state == "denied" or h["n"] == 2 else None, 40 + h["n"], attempts,
+                       NOTES.get(h["n"]) if si == len(SCAN_TIMES) - 1 and h["site"] == "PS1" else None))
             obs = c.lastrowid
             h["obs"] = obs
             h["final"] = state
@@ -145,6 +153,7 @@ def main():
         "mp_hosts": sorted(h["fqdn"] for h in hosts if h["is_mp"]),
         "missing_ps1": sorted(h["fqdn"] for h in hosts if h["final"] == "missing" and h["site"] == "PS1"),
         "scans": len(SCAN_TIMES),
+        "notes": {h["fqdn"]: NOTES[h["n"]] for h in hosts if h["n"] in NOTES and h["site"] == "PS1"},
         "by_fqdn": sorted(h["fqdn"] for h in hosts),
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)

@@ -1,6 +1,6 @@
 // pages/host.js — one host: its verdict in an admin's words (for an unreachable host the reason's meaning and
-// next step as the API sends them from lib/reason.h), how many attempts it took, the value hashes (host vs
-// site DB, compared only when the host's value was read), the PXE log
+// next step as the API sends them from lib/reason.h) with the scanner's note on the value, how many attempts it
+// took, the value hashes (host vs site DB, compared only when the host's value was read), the PXE log
 // evidence formatted like CMTrace (time, component, type coloured) and CertMgr.log evidence, the verdict
 // history, and its fix jobs with a rollback button for operators.
 // Data: GET /api/v1/hosts/{fqdn}, GET /api/v1/summary (the site's expected value), GET /api/v1/jobs?host=;
@@ -103,6 +103,8 @@ export async function render(main, params, fqdn, current) {
     'aria-labelledby': 'verdict-h' },
   h('h2', { id: 'verdict-h' }, 'Verdict ', stateBadge(host.state), host.affected ? h('span', { class: 'badge danger' }, 'affected') : null),
   h('p', { class: 'verdict-text', id: 'verdict-text' }, verdict),
+  // What else the scanner saw in the value (observations.note, migration 0004), as a text node like every API string.
+  host.note ? h('p', { class: 'verdict-note', id: 'verdict-note' }, h('strong', null, 'Note: '), host.note) : null,
   host.reason_next_step ? h('p', { class: 'next-step', id: 'next-step' }, h('strong', null, 'Next step: '),
     withCode(host.reason_next_step)) : null,
   h('dl', { class: 'facts' },
