@@ -41,6 +41,10 @@
  * Length: over 600 lines because the connection (private freetds.conf, login, timeouts) and the checked
  * column readers are used only by the fleet's queries here; together they are this module's one job, reading
  * the fleet, behind a four-function sitedb.h.
+ *
+ * Length: over 600 lines because it is the whole client of one peer: the private freetds.conf, the
+ * process-wide DB-Library handlers, the queries and their row decoding share the connection state that stays
+ * private to this file; split, that state would have to be exported.
  */
 #include <sybfront.h>
 #include <sybdb.h>

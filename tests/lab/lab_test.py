@@ -11,7 +11,8 @@
 # `up` that fails after its smbd instances started (a site DB server that never becomes ready) stops them
 # all and removes DIR.  Nothing outside the labs' directories changes (/etc's user, group, host and Samba
 # files, /var/log/samba).  Run by meson (suite 'integration') with DPFLEET_SOURCE_ROOT and DPFLEET_BUILD_ROOT
-# set; needs root.  Cleans up in `finally`.
+# set; needs root.  Cleans up in `finally`.  Over 600 lines because every check shares the two running labs,
+# which are slow to start: one script brings them up once.
 
 import concurrent.futures
 import datetime
