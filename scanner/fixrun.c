@@ -45,9 +45,6 @@
  * site's value changed in between.
  * Length: just over 600 lines because a run's state (struct fsess, struct fjob) is private to this file; the
  * decisions (fixdecide.c), the commands (fix.c) and the daemon's polling (fixpoll.c) are out already.
- *
- * Length: over 600 lines because a run's state (the job wave, its backups and the worker pool's callbacks) is
- * private to this file; the decisions themselves are in fixdecide.c.
  */
 #include "fixrun.h"
 #include "contact.h"
