@@ -8,6 +8,8 @@ word the table lacks, attempts above 1), creates one user per role with the real
 endpoint, role and error path over HTTP.  Prints 'ok - ...' per check and 'N passed, N failed'.
 Argument: the reason_table helper (tests/integration/reason_table.c), which prints lib/reason.h's table
 straight from the library; every reason text the API and the exports carry is checked against it.
+Over 600 lines because its named tests share one seeded server and run in order: the jobs the fix and
+rollback tests queue are what the report, metrics and audit tests count.
 """
 import calendar
 import csv
