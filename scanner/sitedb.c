@@ -500,19 +500,11 @@ check_tls(const struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
-int
-sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *cls, char *err,
-    size_t errlen)
+/* What sitedb_open() needs of [sitedb] before it allocates anything; *ver is the TDS version.  0, or -1 with err. */
+static int
+check_conf(const struct config *conf, BYTE *ver, char *err, size_t errlen)
 {
-	struct sitedb *db;
-	LOGINREC *login = NULL;
-	char pw[CONFIG_STR], why[PATH_MAX + 128];
-	BYTE ver;
-
-	*out = NULL;
-	if (cls != NULL)
-		*cls = SITEDB_ERR_CONFIG;
-	if (tds_version(conf->sitedb.tds_version, &ver) == -1)
+	if (tds_version(conf->sitedb.tds_version, ver) == -1)
 		return util_err(err, errlen, "site DB: tds_version %s not supported (7.0 to 7.4)",
 		    conf->sitedb.tds_version);
 	if (strchr(conf->sitedb.host, '\\') != NULL)
@@ -525,7 +517,22 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 		    "'$')", conf->sitedb.instance);
 	if (conf->sitedb.port <= 0 || conf->sitedb.port > 65535)
 		return util_err(err, errlen, "site DB: bad port %d", conf->sitedb.port);
-	if (check_tls(conf, err, errlen) == -1)
+	return check_tls(conf, err, errlen);
+}
+
+int
+sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *cls, char *err,
+    size_t errlen)
+{
+	struct sitedb *db;
+	LOGINREC *login = NULL;
+	char pw[CONFIG_STR], why[PATH_MAX + 128];
+	BYTE ver;
+
+	*out = NULL;
+	if (cls != NULL)
+		*cls = SITEDB_ERR_CONFIG;
+	if (check_conf(conf, &ver, err, errlen) == -1)
 		return -1;
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return util_err(err, errlen, "out of memory");
