@@ -732,6 +732,15 @@ test_read_errors(void)
 		CHECK(rrp_read_value(&io, "k", "v", &r, err, sizeof(err)) == -1 && strstr(err, "truncated"));
 		rrp_read_free(&r);
 	}
+}
+
+/* Values read as they are: an undecodable REG_MULTI_SZ raw with the reason, a non-canonical one flagged. */
+static void
+test_read_raw_values(void)
+{
+	struct rrp_read	 r;
+	char		 err[128];
+
 	{
 		/* a REG_MULTI_SZ that does not decode (a lone surrogate) is still returned raw, with the reason */
 		uint8_t	*f;
@@ -891,6 +900,7 @@ main(void)
 	test_read_more_data();
 	test_read_statuses();
 	test_read_errors();
+	test_read_raw_values();
 	test_writes();
 	test_deletes_creates();
 	return check_done("test_rrp");
