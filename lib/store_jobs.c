@@ -3,8 +3,11 @@
  *
  * Called by dpfleet-server's API (server/api_jobs.c) and by the scanner's CLI.  Each function runs in one
  * BEGIN IMMEDIATE transaction, so a queue request is all-or-nothing and its audit rows commit with it.
- * A fix job records the site's expected hash at queue time (NULL when the site value is not 'present'; the
- * scanner re-reads everything before writing and refuses such a host).  The scanner's side (claim, backup,
+ * A fix job records the site's expected hash at queue time as the value the operator approved (NULL when the
+ * site value is not 'present'; the scanner re-reads everything before writing, writes only the site value it
+ * reads when it equals the approved one, and refuses a job without one).  An order that names its hosts may
+ * ask (require_site_value: dpfleet-server does) to be refused as a whole when one host's site has no usable
+ * value, so that an operator is told at once rather than by a refused job.  The scanner's side (claim, backup,
  * finish) is lib/store_jobs_exec.c, behind the same store_jobs.h and with the same conventions: bound
  * parameters, caller error buffer, one cleanup label.
  */
@@ -129,6 +132,46 @@ done:
 	return rc;
 }
 
+/* The hash of the site value of host id P (a bound parameter), NULL when the site has no usable value. */
+#define SITE_SHA_SQL(P)	"(SELECT s.expected_sha256 FROM sites s JOIN hosts h ON h.site = s.code " \
+			"WHERE h.id = " P " AND s.expected_state = 'present' AND s.expected_sha256 <> '')"
+
+/*
+ * Each target's site has a usable value (present, one hash): 0; else STORE_JOBS_CONFLICT with the first host
+ * without one in r->unknown and err; -1 with err.
+ */
+static int
+targets_usable(struct store *st, const struct targets *t, struct store_fix_result *r, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int step, rc = -1;
+
+	if (store_prepare(st, &s, "SELECT " SITE_SHA_SQL("?1") " IS NOT NULL, (SELECT coalesce(h.site, '') || ' (' "
+	    "|| coalesce(s.expected_state, 'unknown') || ')' FROM hosts h LEFT JOIN sites s ON s.code = h.site "
+	    "WHERE h.id = ?1)", err, errlen) == -1)
+		return -1;
+	for (i = 0; i < t->n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, t->v[i].host_id);
+		if ((step = sqlite3_step(s)) != SQLITE_ROW) {
+			util_err(err, errlen, "site value: %s", sqlite3_errmsg(store_db(st)));
+			goto done;
+		}
+		if (sqlite3_column_int(s, 0) == 0) {
+			util_strlcpy(r->unknown, t->v[i].fqdn, sizeof(r->unknown));
+			util_err(err, errlen, "%s: its site %s has no usable IssuingCertificateList in the site DB: "
+			    "there is no value to approve", t->v[i].fqdn, (const char *)sqlite3_column_text(s, 1));
+			rc = STORE_JOBS_CONFLICT;
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /*
  * Insert one queued fix job per target with its job.queue audit row, recording each in r->jobs (already
  * t->n entries).  0, or -1 with err; the caller's transaction is left to the caller.
@@ -143,9 +186,7 @@ insert_fixes(struct store *st, const struct store_fix_order *o, const struct tar
 	int rc = -1;
 
 	if (store_prepare(st, &ins, "INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at, "
-	    "expected_sha256) VALUES ('fix', ?1, ?2, ?3, ?4, (SELECT s.expected_sha256 FROM sites s "
-	    "JOIN hosts h ON h.site = s.code WHERE h.id = ?5 AND s.expected_state = 'present'))",
-	    err, errlen) == -1)
+	    "expected_sha256) VALUES ('fix', ?1, ?2, ?3, ?4, " SITE_SHA_SQL("?5") ")", err, errlen) == -1)
 		return -1;
 	for (i = 0; i < t->n; i++) {
 		sqlite3_reset(ins);
@@ -184,6 +225,8 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 		return -1;
 	rc = o->all_affected ? targets_affected(st, o->site, &t, err, errlen) :
 	    targets_named(st, o, &t, r, err, errlen);
+	if (rc == 0 && o->require_site_value && !o->all_affected)
+		rc = targets_usable(st, &t, r, err, errlen);
 	if (rc != 0)
 		goto done;
 	rc = -1;
@@ -366,7 +409,8 @@ done:
 
 #define JOB_SELECT \
 	"SELECT id, kind, host, dry_run, rollback_of, requested_by, requested_at, started_at, finished_at, " \
-	"state, outcome, expected_sha256, before_sha256, after_sha256, backup IS NOT NULL, attempts, error " \
+	"state, outcome, expected_sha256, site_sha256, before_sha256, after_sha256, backup IS NOT NULL, attempts, " \
+	"error " \
 	"FROM jobs "
 
 /* JOB_SELECT's columns, in order, as the JSON API names them. */
@@ -375,7 +419,7 @@ static const struct store_col job_cols[] = {
 	{ "dry_run", STORE_COL_BOOL }, { "rollback_of", STORE_COL_INT }, { "requested_by", STORE_COL_TEXT },
 	{ "requested_at", STORE_COL_TEXT }, { "started_at", STORE_COL_TEXT }, { "finished_at", STORE_COL_TEXT },
 	{ "state", STORE_COL_TEXT }, { "outcome", STORE_COL_TEXT }, { "expected_sha256", STORE_COL_TEXT },
-	{ "before_sha256", STORE_COL_TEXT }, { "after_sha256", STORE_COL_TEXT }, { "backup_taken", STORE_COL_BOOL },
+	{ "site_sha256", STORE_COL_TEXT }, { "before_sha256", STORE_COL_TEXT }, { "after_sha256", STORE_COL_TEXT }, { "backup_taken", STORE_COL_BOOL },
 	{ "attempts", STORE_COL_INT }, { "error", STORE_COL_TEXT },
 };
 

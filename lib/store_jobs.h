@@ -11,6 +11,10 @@
  *   store_jobs_claim (resume 1)                          running -> running   (an interrupted job, same)
  *   store_jobs_set_backup                                backup NULL -> taken (never overwritten)
  *   store_jobs_finish                                    running -> done | failed (audit job.end)
+ * A fix's expected_sha256 is the hash the operator approved at queue time and is never changed afterwards;
+ * the scanner records the site's hash it read at run time in site_sha256.  Any row here may have been
+ * written by dpfleet-server (or whoever holds its DB access): the scanner re-checks everything at run time
+ * (scanner/fixdecide.c) and restores only backups it sealed (scanner/fixseal.h).
  * Every queue, cancel, claim and finish appends an audit row in the same transaction.  Only the scanner that
  * holds the job lock (scanner/fix.c) calls the execution side.
  */
@@ -28,7 +32,8 @@
 /* Result codes besides 0 (done) and -1 (store error, reason in err). */
 #define STORE_JOBS_NOT_FOUND	1	/* unknown host (name in the result) or job */
 #define STORE_JOBS_TOO_MANY	2	/* more hosts than max_count and not confirmed */
-#define STORE_JOBS_CONFLICT	3	/* the job is not in a state that allows it (reason in err) */
+#define STORE_JOBS_CONFLICT	3	/* the job is not in a state that allows it (reason in err); queueing a
+					   fix: a host's site has no usable value (reason in err) */
 
 struct store_fix_order {
 	const char *const *hosts;	/* explicit fqdns (case-insensitive; duplicates ignored), or */
@@ -39,6 +44,8 @@ struct store_fix_order {
 	const char	*requested_by;	/* user name or "cli:<unix user>" */
 	long		 max_count;	/* refuse more hosts than this (<= 0: no cap) ... */
 	long		 confirm_count;	/* ... unless this equals the number of hosts */
+	int		 require_site_value;	/* named hosts: refuse (CONFLICT) one whose site has no usable
+					   value to approve (absent, ambiguous) */
 };
 
 struct store_job_ref {
@@ -54,8 +61,10 @@ struct store_fix_result {
 
 /*
  * Queue one fix job per host of the order, in one transaction with one audit row per job
- * (action job.queue).  Returns 0 with r->jobs set; STORE_JOBS_NOT_FOUND (r->unknown names the host) or
- * STORE_JOBS_TOO_MANY (r->count set) with nothing queued; -1 with err and nothing queued.
+ * (action job.queue); each job records the hash of its site's value as the value approved (NULL when the
+ * site has none).  Returns 0 with r->jobs set; STORE_JOBS_NOT_FOUND (r->unknown names the host),
+ * STORE_JOBS_TOO_MANY (r->count set) or, with o->require_site_value, STORE_JOBS_CONFLICT (err and r->unknown
+ * name the host whose site has no usable value) with nothing queued; -1 with err and nothing queued.
  * A host must exist and not be retired.
  */
 int	 store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct store_fix_result *r,
@@ -99,7 +108,10 @@ struct store_job {
 	int64_t	 rollback_of;			/* 0 = none */
 	char	 state[16];
 	char	 requested_by[STORE_FQDN_MAX];
-	char	 expected_sha256[72];		/* hash recorded at queue time, "" if none */
+	char	 expected_sha256[72];		/* hash approved at queue time, "" if none */
+	char	 outcome[20];			/* "" while it has none */
+	char	 after_sha256[72];		/* "" if none */
+	char	 seal[72];			/* "" if none (scanner/fixseal.h) */
 	char	*backup;			/* NULL until taken; "absent" or lowercase hex (malloc'd) */
 	int	 backup_type;			/* registry type of the backup, -1 if none */
 	long	 attempts;
@@ -129,25 +141,40 @@ int	 store_jobs_claim(struct store *st, int64_t id, int resume, struct store_job
 
 /*
  * Record the backup of a running job (backup "absent" or lowercase hex of the raw bytes, type the registry
- * type, -1 for absent), the hash of the value backed up (before_sha256, NULL when absent or not a decodable
- * REG_MULTI_SZ) and, when not NULL, the hash of the value about to be written (expected_sha256), and commit
- * before returning.  Only sets them while backup IS NULL: returns 0 when stored now, 1 when the job already
- * had a backup (nothing changed: the caller must use the stored one), STORE_JOBS_CONFLICT when the job is not
- * running, -1 with err.
+ * type, -1 for absent) and the hash of the value backed up (before_sha256, NULL when absent or not a
+ * decodable REG_MULTI_SZ), and commit before returning.  Only sets them while backup IS NULL: returns 0 when
+ * stored now, 1 when the job already had a backup (nothing changed: the caller must use the stored one),
+ * STORE_JOBS_CONFLICT when the job is not running, -1 with err.
  */
 int	 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type,
-	    const char *before_sha256, const char *expected_sha256, char *err, size_t errlen);
+	    const char *before_sha256, char *err, size_t errlen);
+
+/* How a job ended: every string may be NULL except outcome. */
+struct store_job_end {
+	const char	*outcome;	/* jobs.outcome vocabulary */
+	const char	*site_sha256;	/* a fix: the site's hash read at run time */
+	const char	*before_sha256;	/* NULL keeps the one recorded with the backup */
+	const char	*after_sha256;
+	const char	*error;
+	const char	*seal;		/* a written fix: scanner/fixseal.h */
+};
 
 /*
- * Finish a running job with outcome (jobs.outcome vocabulary): state done for written, already_correct,
- * would_write and restored, failed for the rest; finished_at = now; hashes and error may be NULL.  With
- * its audit row (who 'scanner', action job.end, detail JSON with the hashes) in one transaction.  A NULL
- * before_sha256 keeps the one recorded with the backup (a job finished from a re-read after an interrupted
- * write still proves what the host held before it).  0;
- * STORE_JOBS_CONFLICT if the job is not running (nothing changed); -1 with err (nothing changed).
+ * Finish a running job as e says: state done for written, already_correct, would_write and restored, failed
+ * for the rest; finished_at = now.  The approved expected_sha256 is never changed.  With its audit row (who
+ * 'scanner', action job.end, detail JSON with the approved, site, before and after hashes) in one
+ * transaction.  A NULL before_sha256 keeps the one recorded with the backup (a job finished from a re-read
+ * after an interrupted write still proves what the host held before it).  0; STORE_JOBS_CONFLICT if the job
+ * is not running (nothing changed); -1 with err (nothing changed).
  */
-int	 store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char *expected_sha256,
-	    const char *before_sha256, const char *after_sha256, const char *error, char *err, size_t errlen);
+int	 store_jobs_finish(struct store *st, int64_t id, const struct store_job_end *e, char *err, size_t errlen);
+
+/*
+ * The oldest job newer than `after` on host (case-insensitive) that wrote to it: a fix or rollback in state
+ * done with outcome written or restored.  1 and *id, 0 when none (*id 0), -1 with err.
+ */
+int	 store_jobs_newer_write(struct store *st, const char *host, int64_t after, int64_t *id, char *err,
+	    size_t errlen);
 
 /*
  * Hosts (live) with a done written/restored job finished after the host's newest observation: writes whose

@@ -67,8 +67,8 @@ store_jobs_load(struct store *st, int64_t id, struct store_job *j, char *err, si
 	memset(j, 0, sizeof(*j));
 	j->backup_type = -1;
 	if (store_prepare(st, &s, "SELECT id, kind, host, dry_run, coalesce(rollback_of, 0), state, requested_by, "
-	    "coalesce(expected_sha256, ''), backup, coalesce(backup_type, -1), attempts FROM jobs WHERE id = ?",
-	    err, errlen) == -1)
+	    "coalesce(expected_sha256, ''), backup, coalesce(backup_type, -1), attempts, coalesce(outcome, ''), "
+	    "coalesce(after_sha256, ''), coalesce(seal, '') FROM jobs WHERE id = ?", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	if ((step = sqlite3_step(s)) == SQLITE_DONE) {
@@ -94,6 +94,9 @@ store_jobs_load(struct store *st, int64_t id, struct store_job *j, char *err, si
 	}
 	j->backup_type = sqlite3_column_int(s, 9);
 	j->attempts = (long)sqlite3_column_int64(s, 10);
+	col_copy(s, 11, j->outcome, sizeof(j->outcome));
+	col_copy(s, 12, j->after_sha256, sizeof(j->after_sha256));
+	col_copy(s, 13, j->seal, sizeof(j->seal));
 	rc = 1;
 done:
 	sqlite3_finalize(s);
@@ -165,7 +168,7 @@ done:
 
 int
 store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type, const char *before_sha256,
-    const char *expected_sha256, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1, step;
@@ -193,8 +196,8 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (store_prepare(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, before_sha256 = ?, "
-	    "expected_sha256 = coalesce(?, expected_sha256) WHERE id = ? AND backup IS NULL", err, errlen) == -1)
+	if (store_prepare(st, &s, "UPDATE jobs SET backup = ?, backup_type = ?, before_sha256 = ? "
+	    "WHERE id = ? AND backup IS NULL", err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, backup, -1, SQLITE_STATIC);
 	if (type < 0)
@@ -202,8 +205,7 @@ store_jobs_set_backup(struct store *st, int64_t id, const char *backup, int type
 	else
 		sqlite3_bind_int(s, 2, type);
 	sqlite3_bind_text(s, 3, before_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, expected_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, id);
+	sqlite3_bind_int64(s, 4, id);
 	if (sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(store_db(st)) != 1) {
 		util_err(err, errlen, "backup: %s", sqlite3_errmsg(store_db(st)));
 		goto done;
@@ -218,82 +220,146 @@ done:
 	return rc;
 }
 
-int
-store_jobs_finish(struct store *st, int64_t id, const char *outcome, const char *expected_sha256,
-    const char *before_sha256, const char *after_sha256, const char *error, char *err, size_t errlen)
+/* A job's row as finishing reads it (inside the transaction). */
+struct end_row {
+	char	 host[STORE_FQDN_MAX];
+	char	 kind[16];
+	char	 state[16];
+	char	 expected[UTIL_SHA256_HEX];
+	char	 before[UTIL_SHA256_HEX];
+	int	 backup_taken;
+};
+
+/* Read job into *r.  0; STORE_JOBS_NOT_FOUND; -1 with err. */
+static int
+end_row_get(struct store *st, int64_t id, struct end_row *r, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	char now[UTIL_ISO_LEN], host[STORE_FQDN_MAX], kind[16], stored_before[UTIL_SHA256_HEX], *detail = NULL;
-	const char *state = "failed";
-	json_t *d = NULL;
-	int rc = -1, step, backup_taken;
+	int step, rc = -1;
 
-	if (words_outcome_good(outcome))
-		state = "done";
+	if (store_prepare(st, &s, "SELECT host, kind, state, backup IS NOT NULL, before_sha256, expected_sha256 "
+	    "FROM jobs WHERE id = ?", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		col_copy(s, 0, r->host, sizeof(r->host));
+		col_copy(s, 1, r->kind, sizeof(r->kind));
+		col_copy(s, 2, r->state, sizeof(r->state));
+		r->backup_taken = sqlite3_column_int(s, 3);
+		col_copy(s, 4, r->before, sizeof(r->before));
+		col_copy(s, 5, r->expected, sizeof(r->expected));
+		rc = 0;
+	} else if (step == SQLITE_DONE)
+		rc = STORE_JOBS_NOT_FOUND;
+	else
+		util_err(err, errlen, "finish: %s", sqlite3_errmsg(store_db(st)));
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static json_t *
+str_or_null(const char *v)
+{
+	return v != NULL && v[0] != '\0' ? json_string(v) : json_null();
+}
+
+/* The job.end audit detail (malloc'd JSON), or NULL when out of memory. */
+static char *
+end_detail(int64_t id, const struct end_row *r, const char *state, const struct store_job_end *e,
+    const char *before)
+{
+	json_t *d;
+	char *detail = NULL;
+
+	if ((d = json_pack("{s:I, s:s, s:s, s:b}", "job", (json_int_t)id, "kind", r->kind, "state", state,
+	    "backup_taken", r->backup_taken)) == NULL ||
+	    json_object_set_new(d, "expected_sha256", str_or_null(r->expected)) == -1 ||
+	    json_object_set_new(d, "site_sha256", str_or_null(e->site_sha256)) == -1 ||
+	    json_object_set_new(d, "before_sha256", str_or_null(before)) == -1 ||
+	    json_object_set_new(d, "after_sha256", str_or_null(e->after_sha256)) == -1 ||
+	    (e->error != NULL && json_object_set_new(d, "error", store_json_text(e->error)) == -1))
+		goto done;
+	detail = json_dumps(d, JSON_COMPACT);
+done:
+	json_decref(d);
+	return detail;
+}
+
+int
+store_jobs_finish(struct store *st, int64_t id, const struct store_job_end *e, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	struct end_row r;
+	char now[UTIL_ISO_LEN], *detail = NULL;
+	const char *state = words_outcome_good(e->outcome) ? "done" : "failed", *before = e->before_sha256;
+	int rc = -1;
+
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	if (store_prepare(st, &s, "SELECT host, kind, state, backup IS NOT NULL, before_sha256 FROM jobs "
-	    "WHERE id = ?", err, errlen) == -1)
+	if ((rc = end_row_get(st, id, &r, err, errlen)) != 0)
 		goto done;
-	sqlite3_bind_int64(s, 1, id);
-	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
-		if (step == SQLITE_DONE)
-			rc = STORE_JOBS_NOT_FOUND;
-		else
-			util_err(err, errlen, "finish: %s", sqlite3_errmsg(store_db(st)));
-		goto done;
-	}
-	col_copy(s, 0, host, sizeof(host));
-	col_copy(s, 1, kind, sizeof(kind));
-	backup_taken = sqlite3_column_int(s, 3);
-	col_copy(s, 4, stored_before, sizeof(stored_before));
-	if (before_sha256 == NULL && stored_before[0] != '\0')
-		before_sha256 = stored_before;	/* recorded with the backup */
-	if (strcmp((const char *)sqlite3_column_text(s, 2), "running") != 0) {
+	rc = -1;
+	if (before == NULL && r.before[0] != '\0')
+		before = r.before;	/* recorded with the backup */
+	if (strcmp(r.state, "running") != 0) {
 		util_err(err, errlen, "job %lld is not running", (long long)id);
 		rc = STORE_JOBS_CONFLICT;
 		goto done;
 	}
-	sqlite3_finalize(s);
-	s = NULL;
-	if (store_prepare(st, &s, "UPDATE jobs SET state = ?1, outcome = ?2, finished_at = ?3, "
-	    "expected_sha256 = coalesce(?4, expected_sha256), before_sha256 = ?5, after_sha256 = ?6, error = ?7 "
-	    "WHERE id = ?8 AND state = 'running'", err, errlen) == -1)
+	if (store_prepare(st, &s, "UPDATE jobs SET state = ?1, outcome = ?2, finished_at = ?3, site_sha256 = ?4, "
+	    "before_sha256 = ?5, after_sha256 = ?6, error = ?7, seal = ?8 WHERE id = ?9 AND state = 'running'",
+	    err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, e->outcome, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, expected_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, before_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, after_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, id);
+	sqlite3_bind_text(s, 4, e->site_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, before, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, e->after_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, e->error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, e->seal, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, id);
 	if (sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(store_db(st)) != 1) {
 		util_err(err, errlen, "finish: %s", sqlite3_errmsg(store_db(st)));
 		goto done;
 	}
-	if ((d = json_pack("{s:I, s:s, s:s, s:b}", "job", (json_int_t)id, "kind", kind, "state", state,
-	    "backup_taken", backup_taken)) == NULL ||
-	    json_object_set_new(d, "expected_sha256", expected_sha256 ? json_string(expected_sha256) :
-	    json_null()) == -1 ||
-	    json_object_set_new(d, "before_sha256", before_sha256 ? json_string(before_sha256) : json_null()) == -1 ||
-	    json_object_set_new(d, "after_sha256", after_sha256 ? json_string(after_sha256) : json_null()) == -1 ||
-	    (error != NULL && json_object_set_new(d, "error", store_json_text(error)) == -1) ||
-	    (detail = json_dumps(d, JSON_COMPACT)) == NULL) {
+	if ((detail = end_detail(id, &r, state, e, before)) == NULL) {
 		util_err(err, errlen, "finish: out of memory");
 		goto done;
 	}
-	if (store_audit(st, "scanner", "job.end", host, outcome, detail, err, errlen) == -1 ||
+	if (store_audit(st, "scanner", "job.end", r.host, e->outcome, detail, err, errlen) == -1 ||
 	    store_commit(st, err, errlen) == -1)
 		goto done;
 	rc = 0;
 done:
 	sqlite3_finalize(s);
-	json_decref(d);
 	free(detail);
 	if (rc != 0)
 		store_rollback(st);
+	return rc;
+}
+
+int
+store_jobs_newer_write(struct store *st, const char *host, int64_t after, int64_t *id, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int step, rc = -1;
+
+	*id = 0;
+	if (store_prepare(st, &s, "SELECT min(id) FROM jobs WHERE host = ?1 COLLATE NOCASE AND id > ?2 AND "
+	    "state = 'done' AND outcome IN ('written', 'restored')", err, errlen) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, after);
+	if ((step = sqlite3_step(s)) != SQLITE_ROW)
+		util_err(err, errlen, "newer write: %s", sqlite3_errmsg(store_db(st)));
+	else {
+		*id = sqlite3_column_int64(s, 0);
+		rc = *id != 0;
+	}
+	sqlite3_finalize(s);
 	return rc;
 }
 

@@ -3,14 +3,25 @@
  * reply; pure: it reads the facts and fills the decision, nothing else.  Tested from a table of cases in
  * tests/unit/test_fix_decide.c.
  *
- * A READ of a fix job, in this order (the first that applies decides):
- *   unreachable → unreachable; the site's value already there → written (a backup exists: our earlier write
- *   landed) or already_correct; the value an interrupted attempt wrote while the site has changed since →
- *   written; host gone from the site DB, site value absent or ambiguous, site value changed since the job was
- *   queued → refused; Security key absent → refused, denied → access_denied, another WERROR → unreachable;
- *   value over MSG_VALUE_MAX → refused; dry run → would_write; else back up and write.
- * A READ of a rollback: unreachable; nothing to restore → refused; the key checks; the backup already there
- *   → restored; too large → refused; else back up and restore.
+ * Every job row is untrusted (dpfleet-scanner(8), "Jobs"): the operator's approval and the fix job a rollback
+ * names are checked against what the scanner itself read and sealed, before any contact and again at the read.
+ * Before contact (fixdecide_start), the first that applies decides:
+ *   host not in this run's site-DB inventory → refused (every kind);
+ *   fix without a backup (nothing written yet): site value absent or ambiguous, no approved hash (a dry run
+ *   needs none: it writes nothing), approved hash not the site's value read now → refused;
+ *   rollback: its fix job missing, not a done fix with outcome written, of another host, its seal not
+ *   verifying (a backup the scanner did not take), its backup not decoding, a newer job that wrote to the
+ *   host → refused;
+ *   else read.
+ * A READ of a fix job, in this order:
+ *   unreachable → unreachable; a backup exists and the host holds the approved value → written (our earlier
+ *   write landed, whatever the site says now); the checks before contact → refused; Security key absent →
+ *   refused, denied → access_denied, another WERROR → unreachable; the site's value already there →
+ *   already_correct; value over MSG_VALUE_MAX → refused; dry run → would_write; else back up and write the
+ *   site's value (equal to the approved one).
+ * A READ of a rollback: unreachable; the checks before contact; the key checks; the backup there and our own
+ *   backup taken → restored (an interrupted attempt landed); the host holds the fix's after-value → back up
+ *   and restore; anything else → refused (a later write changed it: restoring would undo that write).
  * A WRITE's read-back: accepted and verified → written/restored; accepted but the read-back unreachable, or
  *   the transport failed mid-write and the value is not there → re-read; accepted and another value →
  *   verify_failed; denied → access_denied; key absent → refused; WERROR or no connection → unreachable.
@@ -23,6 +34,8 @@
 
 #define KEY_ABSENT_TEXT	"HKLM\\SOFTWARE\\Microsoft\\SMS\\Security is absent: not a healthy ConfigMgr host"
 #define TOO_LARGE_TEXT	"the current value is over 1 MiB and cannot be backed up"
+#define NOT_IN_INVENTORY	"host not in the site DB's inventory"
+#define BACKUP_KEPT	" (a write may have landed earlier; backup kept)"
 
 static void
 finish(struct fixdecide *d, const char *outcome, const char *before, const char *after, const char *error)
@@ -59,15 +72,22 @@ fixdecide_unreachable(const struct fixdecide_job *j, const char *reason, const c
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->buf, sizeof(d->buf), "%s%s%s%s", reason, detail && detail[0] ? ": " : "", detail ? detail : "",
-	    j->has_backup ? " (a write may have landed earlier; backup kept)" : "");
+	    j->has_backup ? BACKUP_KEPT : "");
 	finish(d, "unreachable", before_if_any(j), NULL, d->buf);
+}
+
+/* m read a REG_MULTI_SZ whose strings hash to sha (not ""). */
+static int
+value_is(const struct msg_fix_res *m, const char *sha)
+{
+	return sha[0] != '\0' && m->reg == MSG_REG_VALUE && m->decoded && m->value_type == 7 &&
+	    strcmp(m->sha256, sha) == 0;
 }
 
 static int
 value_is_expected(const struct fixdecide_job *j, const struct msg_fix_res *m)
 {
-	return j->site_state == FLEET_EXPECTED_PRESENT && m->reg == MSG_REG_VALUE && m->decoded &&
-	    m->value_type == 7 && strcmp(m->sha256, j->expected) == 0;
+	return j->site_state == FLEET_EXPECTED_PRESENT && value_is(m, j->expected);
 }
 
 static int
@@ -107,48 +127,90 @@ key_unusable(const struct fixdecide_job *j, const struct msg_fix_res *m, struct 
 	}
 }
 
-/* A fix job's read: the value already written, by us now or by an interrupted attempt.  1 decided, else 0. */
+/* Refused with a text (in d->buf), noting a backup taken by an earlier attempt. */
+static void
+refuse(const struct fixdecide_job *j, struct fixdecide *d, const char *before, const char *text)
+{
+	snprintf(d->buf, sizeof(d->buf), "%s%s", text, j->has_backup ? BACKUP_KEPT : "");
+	finish(d, "refused", before, NULL, d->buf);
+}
+
+/* A fix job: what the inventory, the site and the approval say forbids the write.  1 refused, else 0. */
+static int
+fix_refusal(const struct fixdecide_job *j, struct fixdecide *d)
+{
+	char txt[400];
+
+	if (!j->host_known)
+		refuse(j, d, before_if_any(j), NOT_IN_INVENTORY);
+	else if (j->site_state != FLEET_EXPECTED_PRESENT || j->nelems == 0)
+		refuse(j, d, before_if_any(j), j->site_state == FLEET_EXPECTED_AMBIGUOUS ?
+		    "the site's IssuingCertificateList is ambiguous (several distinct Value1 rows)" :
+		    "the site has no IssuingCertificateList value in the site DB");
+	else if (j->job_expected[0] == '\0' && !j->dry_run)
+		refuse(j, d, before_if_any(j), "no approved value: the job was queued while its site had no usable "
+		    "IssuingCertificateList (queue a new fix)");
+	else if (j->job_expected[0] != '\0' && strcmp(j->job_expected, j->expected) != 0) {
+		snprintf(txt, sizeof(txt), "the site's value changed since the operator approved it (approved "
+		    "%.12s, site now %.12s): queue a new fix", j->job_expected, j->expected);
+		refuse(j, d, before_if_any(j), txt);
+	} else
+		return 0;
+	return 1;
+}
+
+/* A rollback: what the inventory and the fix job named say forbids the restore.  1 refused, else 0. */
+static int
+rollback_refusal(const struct fixdecide_job *j, struct fixdecide *d)
+{
+	char txt[400];
+
+	if (!j->host_known)
+		snprintf(txt, sizeof(txt), NOT_IN_INVENTORY);
+	else if (j->fix_check == FIXDECIDE_FIX_MISSING)
+		snprintf(txt, sizeof(txt), "fix job %lld not found", (long long)j->fix_id);
+	else if (j->fix_check == FIXDECIDE_FIX_NOT_WRITTEN)
+		snprintf(txt, sizeof(txt), "job %lld is not a done fix with outcome written", (long long)j->fix_id);
+	else if (j->fix_check == FIXDECIDE_FIX_OTHER_HOST)
+		snprintf(txt, sizeof(txt), "fix job %lld wrote another host", (long long)j->fix_id);
+	else if (j->fix_check != FIXDECIDE_FIX_OK)
+		snprintf(txt, sizeof(txt), "fix job %lld: its backup does not carry the scanner's seal (not a "
+		    "backup this scanner took)", (long long)j->fix_id);
+	else if (j->restore_err[0] != '\0')
+		snprintf(txt, sizeof(txt), "%s", j->restore_err);
+	else if (j->newer_write != 0)
+		snprintf(txt, sizeof(txt), "job %lld wrote to the host after fix job %lld: restoring the older "
+		    "backup would undo it", (long long)j->newer_write, (long long)j->fix_id);
+	else
+		return 0;
+	refuse(j, d, before_if_any(j), txt);
+	return 1;
+}
+
+void
+fixdecide_start(const struct fixdecide_job *j, struct fixdecide *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->action = FIXDECIDE_READ;
+	if (j->rollback)
+		(void)rollback_refusal(j, d);
+	else if (!j->host_known || !j->has_backup)
+		(void)fix_refusal(j, d);	/* with a backup the read decides: a write may have landed */
+}
+
+/* A fix job's read: our earlier write landed (a backup and the approved value).  1 decided, else 0. */
 static int
 read_fix_written(const struct fixdecide_job *j, const struct msg_fix_res *m, struct fixdecide *d)
 {
-	if (value_is_expected(j, m)) {
-		if (j->has_backup)
-			finish(d, "written", NULL, m->sha256, j->attempts > 1 ?
-			    "finished after an interrupted attempt: the host holds the value written" : NULL);
-		else
-			finish(d, "already_correct", m->sha256, m->sha256, NULL);
-		return 1;
-	}
-	if (j->has_backup && j->job_expected[0] != '\0' && m->reg == MSG_REG_VALUE && m->decoded &&
-	    m->value_type == 7 && strcmp(m->sha256, j->job_expected) == 0) {
-		/* An interrupted attempt wrote the value the site held then; the site has changed since. */
+	if (!j->has_backup || !value_is(m, j->job_expected))
+		return 0;
+	if (strcmp(j->job_expected, j->expected) != 0 || j->site_state != FLEET_EXPECTED_PRESENT)
 		finish(d, "written", NULL, m->sha256, "finished after an interrupted attempt: the host holds the "
 		    "value written then, and the site's value has changed since (queue a new fix)");
-		d->expected_from_job = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/* A fix job's read: what the site DB says forbids the write.  1 decided, else 0. */
-static int
-read_fix_site(const struct fixdecide_job *j, struct fixdecide *d)
-{
-	if (!j->host_known) {
-		finish(d, "refused", j->before, NULL, "the host is no longer in the site DB");
-		return 1;
-	}
-	if (j->site_state != FLEET_EXPECTED_PRESENT || j->nelems == 0) {
-		finish(d, "refused", j->before, NULL, j->site_state == FLEET_EXPECTED_AMBIGUOUS ?
-		    "the site's IssuingCertificateList is ambiguous (several distinct Value1 rows)" :
-		    "the site has no IssuingCertificateList value in the site DB");
-		return 1;
-	}
-	if (j->job_expected[0] != '\0' && strcmp(j->job_expected, j->expected) != 0) {
-		finish(d, "refused", j->before, NULL, "the site's value changed since the job was queued");
-		return 1;
-	}
-	return 0;
+	else
+		finish(d, "written", NULL, m->sha256, j->attempts > 1 ?
+		    "finished after an interrupted attempt: the host holds the value written" : NULL);
+	return 1;
 }
 
 static void
@@ -156,8 +218,10 @@ read_fix(const struct fixdecide_job *j, const struct msg_fix_res *m, struct fixd
 {
 	if (m->reg == MSG_REG_UNREACHABLE)
 		fixdecide_unreachable(j, m->reason, m->detail, d);
-	else if (read_fix_written(j, m, d) || read_fix_site(j, d) || key_unusable(j, m, d))
+	else if (read_fix_written(j, m, d) || fix_refusal(j, d) || key_unusable(j, m, d))
 		;
+	else if (value_is_expected(j, m))
+		finish(d, "already_correct", m->sha256, m->sha256, NULL);
 	else if (m->too_large)
 		finish(d, "refused", NULL, NULL, TOO_LARGE_TEXT);
 	else if (j->dry_run)
@@ -169,19 +233,24 @@ read_fix(const struct fixdecide_job *j, const struct msg_fix_res *m, struct fixd
 static void
 read_rollback(const struct fixdecide_job *j, const struct msg_fix_res *m, struct fixdecide *d)
 {
+	char txt[128], buf[400];
+
 	if (m->reg == MSG_REG_UNREACHABLE)
 		fixdecide_unreachable(j, m->reason, m->detail, d);
-	else if (j->restore_err[0] != '\0')
-		finish(d, "refused", j->before, NULL, j->restore_err);
-	else if (key_unusable(j, m, d))
+	else if (rollback_refusal(j, d) || key_unusable(j, m, d))
 		;
-	else if (value_is_backup(j, m))
-		finish(d, "restored", j->before, j->before, j->has_backup ?
-		    "finished after an interrupted attempt: the host holds the backup" : NULL);
-	else if (m->too_large)
-		finish(d, "refused", NULL, NULL, TOO_LARGE_TEXT);
-	else
+	else if (j->has_backup && value_is_backup(j, m))
+		finish(d, "restored", j->before, j->before,
+		    "finished after an interrupted attempt: the host holds the backup");
+	else if (value_is(m, j->fix_after))
 		d->action = FIXDECIDE_WRITE;
+	else {
+		reg_text(m, txt, sizeof(txt));
+		snprintf(buf, sizeof(buf), "the host no longer holds the value fix job %lld wrote (%.12s; read: %s%s"
+		    "%.12s): a later write changed it, restoring would undo that", (long long)j->fix_id, j->fix_after,
+		    txt, m->decoded ? ", hash " : "", m->decoded ? m->sha256 : "");
+		refuse(j, d, before_if_any(j), buf);
+	}
 }
 
 void

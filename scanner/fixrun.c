@@ -49,6 +49,7 @@
 #include "fixrun.h"
 #include "contact.h"
 #include "fixdecide.h"
+#include "fixseal.h"
 #include "hostmap.h"
 #include "log.h"
 #include "msg.h"
@@ -67,6 +68,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sodium.h>
 
 #define FIX_ROUNDS		3	/* read/write rounds for a write whose fate stays unknown */
 #define FIX_ROUNDS_STR		DPF_XSTR(FIX_ROUNDS)
@@ -88,12 +91,15 @@ struct fjob {
 	char		 expected[UTIL_SHA256_HEX];
 	char		**elems;
 	size_t		 nelems;
-	/* rollback: what to put back (the fix job's backup) */
+	/* rollback: the fix job named, as checked here, and what to put back (its backup) */
+	int		 fix_check;		/* enum fixdecide_fix */
+	char		 fix_after[UTIL_SHA256_HEX];	/* what the fix left on the host */
+	int64_t		 newer_write;		/* a newer job that wrote to the host, 0 none */
 	int		 restore_absent;
 	uint8_t		*restore;
 	size_t		 restore_len;
 	uint32_t	 restore_type;
-	char		 restore_err[128];	/* why there is nothing to restore */
+	char		 restore_err[128];	/* why the backup cannot be restored */
 	/* results */
 	int		 has_before;
 	char		 before[UTIL_SHA256_HEX];
@@ -115,6 +121,7 @@ struct fsess {
 	struct store_job_ref	*lost;		/* written hosts whose rescan was lost (store_jobs_unscanned) */
 	size_t			 nlost;
 	int			 store_failed;
+	unsigned char		 key[FIXSEAL_KEY_LEN];	/* the seal key (fixseal.h), wiped in sess_free */
 };
 
 /* ---- job lock ---- */
@@ -139,17 +146,28 @@ nz(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
+/*
+ * End the job in the store.  A written fix is sealed (fixseal.h) over the backup taken and the value read
+ * back, so that a rollback can tell it from a row someone else wrote.
+ */
 static void
 fj_finish(struct fsess *s, struct fjob *f, const char *outcome, const char *before, const char *after,
     const char *error)
 {
-	char err[512];
-	int rc;
+	struct store_job_end e;
+	struct fixseal_job sj;
+	char err[512], seal[FIXSEAL_HEX] = "";
+	int rc, fix = strcmp(f->j.kind, "fix") == 0;
 
 	f->step = FJ_DONE;
 	util_strlcpy(f->outcome, outcome, sizeof(f->outcome));
-	rc = store_jobs_finish(s->st, f->j.id, outcome, strcmp(f->j.kind, "fix") == 0 ? nz(f->expected) : NULL,
-	    nz(before), nz(after), nz(error), err, sizeof(err));
+	if (fix && strcmp(outcome, "written") == 0 && f->j.backup != NULL && nz(after) != NULL) {
+		sj = (struct fixseal_job){ f->j.id, f->j.host, f->j.backup, f->j.backup_type, after };
+		fixseal_make(s->key, &sj, seal);
+	}
+	e = (struct store_job_end){ outcome, fix ? nz(f->expected) : NULL, nz(before), nz(after), nz(error),
+	    nz(seal) };
+	rc = store_jobs_finish(s->st, f->j.id, &e, err, sizeof(err));
 	if (rc == -1) {
 		log_warnx("job %lld: store: %s", (long long)f->j.id, err);
 		s->store_failed = 1;
@@ -170,11 +188,15 @@ fj_facts(const struct fjob *f, struct fixdecide_job *j)
 	j->has_backup = f->j.backup != NULL;
 	j->attempts = (int)f->j.attempts;
 	j->dry_run = f->j.dry_run != 0;
-	j->job_expected = f->j.expected_sha256;
 	j->host_known = f->host_known;
+	j->job_expected = f->j.expected_sha256;
 	j->site_state = f->site_state;
 	j->expected = f->expected;
 	j->nelems = f->nelems;
+	j->fix_id = f->j.rollback_of;
+	j->fix_check = f->fix_check;
+	j->fix_after = f->fix_after;
+	j->newer_write = f->newer_write;
 	j->restore_err = f->restore_err;
 	j->restore_absent = f->restore_absent;
 	j->restore = f->restore;
@@ -216,8 +238,7 @@ take_backup(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		fj_finish(s, f, "refused", NULL, NULL, "out of memory for the backup");
 		return -1;
 	}
-	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, f->has_before ? f->before : NULL,
-	    strcmp(f->j.kind, "fix") == 0 ? f->expected : NULL, err, sizeof(err));
+	rc = store_jobs_set_backup(s->st, f->j.id, hex, type, f->has_before ? f->before : NULL, err, sizeof(err));
 	if (rc == 0) {
 		f->j.backup = hex;
 		f->j.backup_type = type;
@@ -268,8 +289,6 @@ fj_reply(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 		fixdecide_write(&j, m, &d);
 	switch (d.action) {
 	case FIXDECIDE_FINISH:
-		if (d.expected_from_job)
-			util_strlcpy(f->expected, f->j.expected_sha256, sizeof(f->expected));
 		fj_finish(s, f, d.outcome, d.before, d.after, d.error);
 		break;
 	case FIXDECIDE_WRITE:
@@ -281,6 +300,8 @@ fj_reply(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 			log_info("job %lld %s: write outcome unknown (%s), re-reading", (long long)f->j.id, f->j.host,
 			    m->detail);
 		f->step = FJ_READ;
+		break;
+	case FIXDECIDE_READ:
 		break;
 	}
 }
@@ -426,19 +447,15 @@ read_fleet(struct fsess *s, int *sitedb_ready, char *err, size_t errlen)
 	return parent_fleet_read(s->conf, s->st, sitedb_ready, "", &s->fleet, &stats, err, errlen);
 }
 
-/* What a claimed job needs before its first request: address, the site's value or the backup to restore. */
+/* The job's host in this run's site-DB read (host_known) and its site's value (fix: what may be written). */
 static void
-prepare_job(struct fsess *s, struct fjob *f)
+prepare_site(struct fsess *s, struct fjob *f)
 {
 	const struct store_fleet *fl = s->fleet;
 	const struct fleet_host *h = NULL;
-	const char *a = hostmap_lookup(s->hm, f->j.host);
 	size_t i;
 	long ne;
-	char err[256];
 
-	f->addr = a ? a : "";
-	f->step = FJ_READ;
 	f->site_state = FLEET_EXPECTED_ABSENT;
 	for (i = 0; i < fl->nhosts && h == NULL; i++)
 		if (strcasecmp(fl->hosts[i].fqdn, f->j.host) == 0)
@@ -461,30 +478,92 @@ prepare_job(struct fsess *s, struct fjob *f)
 		}
 		break;
 	}
-	if (strcmp(f->j.kind, "rollback") == 0) {
-		struct store_job fx;
-		long got;
+}
 
-		if (store_jobs_load(s->st, f->j.rollback_of, &fx, err, sizeof(err)) != 1) {
-			snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld not found",
-			    (long long)f->j.rollback_of);
-			return;
+/* How the fix job fx a rollback names qualifies (enum fixdecide_fix): kind, state, host, the scanner's seal. */
+static int
+check_fix(const struct fsess *s, const struct fjob *f, const struct store_job *fx)
+{
+	struct fixseal_job sj = { fx->id, fx->host, fx->backup, fx->backup_type, fx->after_sha256 };
+
+	if (strcmp(fx->kind, "fix") != 0 || strcmp(fx->state, "done") != 0 || strcmp(fx->outcome, "written") != 0)
+		return FIXDECIDE_FIX_NOT_WRITTEN;
+	if (strcasecmp(fx->host, f->j.host) != 0)
+		return FIXDECIDE_FIX_OTHER_HOST;
+	if (fx->backup == NULL || fx->after_sha256[0] == '\0' || !fixseal_verify(s->key, &sj, fx->seal))
+		return FIXDECIDE_FIX_UNSEALED;
+	return FIXDECIDE_FIX_OK;
+}
+
+/* A rollback: the fix job it names, checked, and its backup decoded (fixdecide_start decides from them). */
+static void
+prepare_rollback(struct fsess *s, struct fjob *f)
+{
+	struct store_job fx;
+	long got;
+	char err[256];
+
+	if (store_jobs_load(s->st, f->j.rollback_of, &fx, err, sizeof(err)) != 1) {
+		f->fix_check = FIXDECIDE_FIX_MISSING;
+		return;
+	}
+	f->fix_check = check_fix(s, f, &fx);
+	util_strlcpy(f->fix_after, fx.after_sha256, sizeof(f->fix_after));
+	if (f->fix_check != FIXDECIDE_FIX_OK)
+		;
+	else if (strcmp(fx.backup, STORE_BACKUP_ABSENT) == 0)
+		f->restore_absent = 1;
+	else if (fx.backup_type < 0 || (f->restore = malloc(strlen(fx.backup) / 2 + 1)) == NULL ||
+	    (got = util_unhex(fx.backup, f->restore, strlen(fx.backup) / 2 + 1)) < 0 ||
+	    (size_t)got > MSG_VALUE_MAX)
+		snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld: the backup does not decode",
+		    (long long)fx.id);
+	else {
+		f->restore_len = (size_t)got;
+		f->restore_type = (uint32_t)fx.backup_type;
+	}
+	store_job_free(&fx);
+}
+
+/* What a claimed job needs before its first request: address, the site's value or the backup to restore. */
+static void
+prepare_job(struct fsess *s, struct fjob *f)
+{
+	const char *a = hostmap_lookup(s->hm, f->j.host);
+
+	f->addr = a ? a : "";
+	f->step = FJ_READ;
+	prepare_site(s, f);
+	if (strcmp(f->j.kind, "rollback") == 0)
+		prepare_rollback(s, f);
+}
+
+/*
+ * Before the jobs of `wave` contact their hosts: a rollback learns whether a newer job wrote to its host
+ * (the jobs of earlier waves included), then fixdecide_start refuses what must not run.
+ */
+static void
+start_wave(struct fsess *s, int wave)
+{
+	struct fixdecide_job j;
+	struct fixdecide d;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct fjob *f = &s->v[i];
+
+		if (!f->claimed || f->wave != wave || f->step != FJ_READ)
+			continue;
+		if (strcmp(f->j.kind, "rollback") == 0 && store_jobs_newer_write(s->st, f->j.host,
+		    f->j.rollback_of, &f->newer_write, err, sizeof(err)) == -1) {
+			snprintf(f->restore_err, sizeof(f->restore_err), "cannot look for newer writes: %.80s", err);
+			s->store_failed = 1;
 		}
-		if (fx.backup == NULL)
-			snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld has no backup",
-			    (long long)fx.id);
-		else if (strcmp(fx.backup, STORE_BACKUP_ABSENT) == 0)
-			f->restore_absent = 1;
-		else if (fx.backup_type < 0 || (f->restore = malloc(strlen(fx.backup) / 2 + 1)) == NULL ||
-		    (got = util_unhex(fx.backup, f->restore, strlen(fx.backup) / 2 + 1)) < 0 ||
-		    (size_t)got > MSG_VALUE_MAX)
-			snprintf(f->restore_err, sizeof(f->restore_err), "fix job %lld: the backup does not decode",
-			    (long long)fx.id);
-		else {
-			f->restore_len = (size_t)got;
-			f->restore_type = (uint32_t)fx.backup_type;
-		}
-		store_job_free(&fx);
+		fj_facts(f, &j);
+		fixdecide_start(&j, &d);
+		if (d.action == FIXDECIDE_FINISH)
+			fj_finish(s, f, d.outcome, d.before, d.after, d.error);
 	}
 }
 
@@ -508,6 +587,7 @@ sess_free(struct fsess *s)
 	s->hm = NULL;
 	store_fleet_free(s->fleet);
 	s->fleet = NULL;
+	sodium_memzero(s->key, sizeof(s->key));
 	for (i = 0; s->v != NULL && i < s->n; i++)
 		fjob_free(&s->v[i]);
 	free(s->v);
@@ -544,6 +624,8 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 	if (s->n > 0 && ((s->v = calloc(s->n, sizeof(*s->v))) == NULL ||
 	    (s->task_job = calloc(s->n, sizeof(size_t))) == NULL))
 		return util_err(err, errlen, "jobs: out of memory");
+	if (fixseal_key_load(conf, s->key, why, sizeof(why)) == -1)
+		return util_err(err, errlen, "job seal key: %s", why);
 	if (read_fleet(s, sitedb_ready, err, errlen) == -1)
 		return 2;
 	if (conf->smb.host_map[0] != '\0' ? hostmap_load(&s->hm, conf->smb.host_map, why, sizeof(why)) :
@@ -576,6 +658,7 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 	    FIX_READY_MS, why, sizeof(why)) == -1)
 		return util_err(err, errlen, "cannot start workers: %s", why);
 	for (wave = 0; wave < nwaves; wave++) {
+		start_wave(s, wave);
 		for (round = 0; round < FIX_ROUNDS; round++) {
 			if ((rc = run_step(s, wave, FJ_READ)) != 0 || (rc = run_step(s, wave, FJ_WRITE)) != 0)
 				return rc == 1 ? 1 : util_err(err, errlen, "worker pool lost");

@@ -5,7 +5,9 @@
  * Called through server/api.c's route table after sign-in, CSRF and role checks (operator for every POST).
  * Request bodies are validated here: malformed JSON 400, wrong or missing member types 422.  The queueing
  * itself (one transaction with its audit rows) is lib/store_jobs.c; this file maps its result codes to
- * 202/404/409.  [fix] max_per_run caps one request unless the body repeats the count as "confirm_count".
+ * 202/404/409.  A fix of named hosts is refused (409) while one host's site has no usable value: the job
+ * records the site's hash as the value the operator approves, and the scanner refuses a job without one
+ * (dpfleet-server(8), POST /api/v1/fixes).  [fix] max_per_run caps one request unless the body repeats the count as "confirm_count".
  * GET /api/v1/jobs lists with filters and paging, or answers the jobs named by ?ids= (one lookup each).
  */
 #include "api_int.h"
@@ -85,6 +87,7 @@ fix_order(struct api_call *c, json_t *body, struct store_fix_order *o, const cha
 	}
 	o->requested_by = api_user(c);
 	o->max_count = c->env->max_per_run;
+	o->require_site_value = 1;
 	return 0;
 }
 
@@ -148,6 +151,8 @@ api_post_fixes(struct api_call *c)
 		api_fail(c, 404, "unknown host %s", r.unknown);
 	else if (q == STORE_JOBS_TOO_MANY)
 		rc = fix_too_many(c, r.count);
+	else if (q == STORE_JOBS_CONFLICT)
+		api_fail(c, 409, "%s", err);
 	else
 		rc = fix_queued(c, &r, o.dry_run);
 done:

@@ -150,6 +150,7 @@ test_store(void)
 	struct store_fix_result r;
 	struct store_job j, k;
 	struct store_job_ref *refs = NULL;
+	struct store_job_end e = { "written", "dd", NULL, "aa", NULL, "5e" };
 	const char *hosts[] = { "DP01.lab.test", "dp02.lab.test" };
 	int64_t ids[8];
 	size_t n;
@@ -172,16 +173,21 @@ test_store(void)
 	CHECK(j.attempts == 1 && j.backup == NULL && strcmp(j.state, "running") == 0);
 	CHECK_STR(j.expected_sha256, "aa");
 	CHECK(store_jobs_claim(st, ids[0], 0, &k, err, sizeof(err)) == STORE_JOBS_CONFLICT);
-	CHECK(store_jobs_set_backup(st, ids[0], "0000", 7, "ee", "bb", err, sizeof(err)) == 0);
-	CHECK(store_jobs_set_backup(st, ids[0], "absent", -1, NULL, "cc", err, sizeof(err)) == 1);	/* never overwritten */
+	CHECK(store_jobs_set_backup(st, ids[0], "0000", 7, "ee", err, sizeof(err)) == 0);
+	CHECK(store_jobs_set_backup(st, ids[0], "absent", -1, NULL, err, sizeof(err)) == 1);	/* never overwritten */
 	CHECK(store_jobs_claim(st, ids[0], 1, &k, err, sizeof(err)) == 0);		/* resume after a crash */
 	CHECK(k.attempts == 2 && k.backup != NULL && strcmp(k.backup, "0000") == 0 && k.backup_type == 7);
-	CHECK_STR(k.expected_sha256, "bb");	/* the hash being written, kept with the first backup */
+	CHECK_STR(k.expected_sha256, "aa");	/* the approved hash: the backup does not change it */
 	store_job_free(&k);
-	CHECK(store_jobs_finish(st, ids[0], "written", "aa", NULL, "aa", NULL, err, sizeof(err)) == 0);
-	CHECK(store_jobs_finish(st, ids[0], "written", "aa", NULL, "aa", NULL, err, sizeof(err)) ==
-	    STORE_JOBS_CONFLICT);
-	CHECK(store_jobs_set_backup(st, ids[0], "00", 7, NULL, NULL, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	CHECK(store_jobs_finish(st, ids[0], &e, err, sizeof(err)) == 0);
+	CHECK(store_jobs_finish(st, ids[0], &e, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	CHECK(store_jobs_set_backup(st, ids[0], "00", 7, NULL, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	/* The approved hash stays; the run-time site hash and the seal have their own columns. */
+	CHECK(count(st, "SELECT count(*) FROM jobs WHERE expected_sha256 = 'aa' AND site_sha256 = 'dd' AND "
+	    "seal = '5e'") == 1);
+	CHECK(store_jobs_load(st, ids[0], &k, err, sizeof(err)) == 1);
+	CHECK(strcmp(k.outcome, "written") == 0 && strcmp(k.after_sha256, "aa") == 0 && strcmp(k.seal, "5e") == 0);
+	store_job_free(&k);
 	/* Finished from a re-read (no before hash given): the hash recorded with the backup stays. */
 	CHECK(count(st, "SELECT count(*) FROM jobs WHERE state = 'done' AND outcome = 'written' AND "
 	    "backup = '0000' AND before_sha256 = 'ee'") == 1);
@@ -207,11 +213,67 @@ test_store(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/*
+ * What the state DB lets dpfleet-server queue (a named host whose site has no usable value: CONFLICT, nothing
+ * queued; all affected hosts: queued, without an approved hash) and the newer-write lookup of a rollback.
+ */
+static void
+test_store_guard(void)
+{
+	char dir[] = "/tmp/dpf-test-fixg-XXXXXX", path[128], err[512];
+	struct store *st = NULL;
+	struct store_fix_order o;
+	struct store_fix_result r;
+	const char *hosts[] = { "dp01.lab.test", "dp02.lab.test" };
+	int64_t id;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	CHECK(store_open(&st, path, err, sizeof(err)) == 0);
+	CHECK(store_exec(st, "INSERT INTO sites (code, type, expected_state, expected_sha256, first_seen, last_seen) "
+	    "VALUES ('P01', 'primary', 'present', 'aa', 't', 't'), ('P02', 'primary', 'ambiguous', NULL, 't', 't'); "
+	    "INSERT INTO hosts (fqdn, site, is_dp, first_seen, last_seen) VALUES "
+	    "('dp01.lab.test', 'P01', 1, 't', 't'), ('dp02.lab.test', 'P02', 1, 't', 't')", err, sizeof(err)) == 0);
+	memset(&o, 0, sizeof(o));
+	o.hosts = hosts;
+	o.nhosts = 2;
+	o.requested_by = "oper";
+	o.require_site_value = 1;
+	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	CHECK(strcmp(r.unknown, "dp02.lab.test") == 0 && strstr(err, "P02 (ambiguous)") != NULL);
+	CHECK(count(st, "SELECT count(*) FROM jobs") == 0);
+	o.nhosts = 1;
+	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == 0 && r.count == 1);
+	free(r.jobs);
+	o.require_site_value = 0;	/* the CLI: queued, refused by the scanner for want of an approval */
+	o.hosts = hosts + 1;
+	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == 0 && r.count == 1);
+	free(r.jobs);
+	CHECK(count(st, "SELECT count(*) FROM jobs WHERE host = 'dp02.lab.test' AND expected_sha256 IS NULL") == 1);
+	/* Newer writes: only done written/restored jobs of the same host (any case) after the given one. */
+	CHECK(store_exec(st, "INSERT INTO jobs (id, kind, host, requested_by, requested_at, state, outcome) VALUES "
+	    "(10, 'fix', 'dp01.lab.test', 'x', 't', 'done', 'written'), "
+	    "(11, 'fix', 'DP01.lab.test', 'x', 't', 'done', 'already_correct'), "
+	    "(12, 'fix', 'dp02.lab.test', 'x', 't', 'done', 'written'), "
+	    "(13, 'rollback', 'DP01.LAB.TEST', 'x', 't', 'done', 'restored')", err, sizeof(err)) == 0);
+	CHECK(store_jobs_newer_write(st, "dp01.lab.test", 10, &id, err, sizeof(err)) == 1 && id == 13);
+	CHECK(store_jobs_newer_write(st, "dp01.lab.test", 13, &id, err, sizeof(err)) == 0 && id == 0);
+	CHECK(store_jobs_newer_write(st, "dp02.lab.test", 12, &id, err, sizeof(err)) == 0);
+	store_close(st);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/state.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/state.db-shm", dir);
+	unlink(path);
+	CHECK(rmdir(dir) == 0);
+}
+
 int
 main(void)
 {
 	test_req();
 	test_res();
 	test_store();
+	test_store_guard();
 	return check_done("test_fix");
 }
