@@ -17,6 +17,11 @@
  *
  * One job, step by step (the worker only reports facts; fixdecide.c decides from them, fj_reply carries the
  * decision out):
+ *   0. Before contact (start_wave, per wave so that a rollback sees what earlier waves wrote):
+ *      fixdecide_start refuses a job whose host is not in this run's inventory, a fix without the operator's
+ *      approval of the site value read now, a rollback whose fix job is not a sealed (fixseal.h) written fix
+ *      of the same host or was followed by a newer write.  Job rows are untrusted: dpfleet-server, or whoever
+ *      holds its DB access, can write any of them.
  *   1. READ (worker): the value now; fixdecide_read finishes the job (fixdecide.c lists the cases in order)
  *      or goes on.
  *   2. Backup (parent, take_backup): exact raw bytes as lowercase hex + type, or "absent", and the hash of
@@ -24,12 +29,13 @@
  *      stored and COMMITTED with store_jobs_set_backup, only while the job has none: a later attempt never
  *      overwrites it.
  *   3. WRITE (worker): SetValue REG_MULTI_SZ (util_split_value1 of the site's Value1 from a site-DB read made
- *      at the start of this run), then read back: the site's hash → written, else verify_failed.  A write
+ *      at the start of this run, equal to the approved value), then read back: the site's hash → written
+ *      (sealed by fj_finish), else verify_failed.  A write
  *      whose fate is unknown (transport failure, deadline, worker death) goes back to step 1 (at most
  *      FIX_ROUNDS times): the re-read decides, and the first backup is kept.
- *   Rollback: READ, back up the current value (for the record), RESTORE the fix job's backup bytes with its
- *   type (or DELETE when it was "absent"), read back, compare bytes → restored or verify_failed.  Already
- *   holding the backup → restored without a write.
+ *   Rollback: READ (the host must hold the fix's after-value), back up the current value (for the record),
+ *   RESTORE the fix job's backup bytes with its type (or DELETE when it was "absent"), read back, compare
+ *   bytes → restored or verify_failed.  Holding the backup after an attempt of its own → restored.
  *   A step whose winreg connect failed before anything was written, for a transient lib/reason.h word
  *   (Remote Registry still starting, a stall), is attempted again by the worker pool after a backoff
  *   (job_retry, contact.h contact_retry_ms: [smb] retries and retry_backoff, inside the job's deadline).
@@ -41,10 +47,11 @@
  * never in parallel.  At most [fix] concurrency worker processes (hence writes) are in flight.  After a run,
  * every host a job wrote or restored is rescanned (scan_hosts) so its verdict is current, and so is every host
  * whose rescan an earlier, killed scanner lost (store_jobs_unscanned; the daemon also looks at start).  The
- * hash being written is committed with the backup, so a resumed job recognises its own write even when the
- * site's value changed in between.
- * Length: just over 600 lines because a run's state (struct fsess, struct fjob) is private to this file; the
- * decisions (fixdecide.c), the commands (fix.c) and the daemon's polling (fixpoll.c) are out already.
+ * value written is always the approved one (expected_sha256, set at queue time), so a resumed job recognises
+ * its own write even when the site's value changed in between.
+ * Length: about 700 lines because a run's state (struct fsess, struct fjob) is private to this file; the
+ * decisions (fixdecide.c), the seal (fixseal.c), the commands (fix.c) and the daemon's polling (fixpoll.c)
+ * are out already.
  */
 #include "fixrun.h"
 #include "contact.h"
