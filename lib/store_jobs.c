@@ -7,9 +7,10 @@
  * site value is not 'present'; the scanner re-reads everything before writing, writes only the site value it
  * reads when it equals the approved one, and refuses a job without one).  An order that names its hosts may
  * ask (require_site_value: dpfleet-server does) to be refused as a whole when one host's site has no usable
- * value, so that an operator is told at once rather than by a refused job.  The scanner's side (claim, backup,
- * finish) is lib/store_jobs_exec.c, behind the same store_jobs.h and with the same conventions: bound
- * parameters, caller error buffer, one cleanup label.
+ * value, so that an operator is told at once rather than by a refused job; an all_affected order takes only
+ * hosts whose site has one and names the sites it left out (refused when that leaves none).  The scanner's
+ * side (claim, backup, finish) is lib/store_jobs_exec.c, behind the same store_jobs.h and with the same
+ * conventions: bound parameters, caller error buffer, one cleanup label.
  */
 #include "store_jobs.h"
 #include "store_query.h"
@@ -60,21 +61,50 @@ push(struct targets *t, sqlite3_stmt *s)
 	return 0;
 }
 
-/* Every live host whose newest verdict is affected (of site only, unless NULL) into t.  0, or -1 with err. */
+/* Count one affected host of site (why: see struct store_site_skip) in r->skipped.  0, or -1 out of memory. */
 static int
-targets_affected(struct store *st, const char *site, struct targets *t, char *err, size_t errlen)
+skip_add(struct store_fix_result *r, const char *site, const char *why)
+{
+	struct store_site_skip *nv;
+	size_t i;
+
+	for (i = 0; i < r->nskipped; i++)
+		if (strcmp(r->skipped[i].site, site) == 0) {
+			r->skipped[i].hosts++;
+			return 0;
+		}
+	if (r->nskipped >= SIZE_MAX / sizeof(*nv) - 1 ||
+	    (nv = realloc(r->skipped, (r->nskipped + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	r->skipped = nv;
+	util_strlcpy(nv[r->nskipped].site, site, sizeof(nv[r->nskipped].site));
+	util_strlcpy(nv[r->nskipped].why, why, sizeof(nv[r->nskipped].why));
+	nv[r->nskipped++].hosts = 1;
+	return 0;
+}
+
+/*
+ * Every live host whose newest verdict is affected (of site only, unless NULL): those whose site has a usable
+ * value into t, the others counted per site in r->skipped (in site order).  0, or -1 with err.
+ */
+static int
+targets_affected(struct store *st, const char *site, struct targets *t, struct store_fix_result *r, char *err,
+    size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int step, rc = -1;
 
-	if (store_prepare(st, &s, "SELECT h.id, h.fqdn FROM hosts h "
-	    "JOIN observations o ON o.id = h.last_obs_id WHERE h.retired_at IS NULL "
-	    "AND o.state IN ('missing', 'empty', 'mismatch') AND (?1 IS NULL OR h.site = ?1) ORDER BY h.id",
-	    err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT h.id, h.fqdn, coalesce(s.expected_state = 'present' AND "
+	    "s.expected_sha256 <> '', 0), coalesce(h.site, ''), CASE WHEN s.code IS NULL THEN 'unknown' "
+	    "WHEN s.expected_state = 'present' THEN 'no_hash' ELSE s.expected_state END FROM hosts h "
+	    "JOIN observations o ON o.id = h.last_obs_id LEFT JOIN sites s ON s.code = h.site "
+	    "WHERE h.retired_at IS NULL AND o.state IN ('missing', 'empty', 'mismatch') "
+	    "AND (?1 IS NULL OR h.site = ?1) ORDER BY coalesce(h.site, ''), h.id", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW)
-		if (push(t, s) == -1) {
+		if (sqlite3_column_int(s, 2) ? push(t, s) == -1 : skip_add(r,
+		    (const char *)sqlite3_column_text(s, 3), (const char *)sqlite3_column_text(s, 4)) == -1) {
 			util_err(err, errlen, "out of memory");
 			goto done;
 		}
@@ -82,10 +112,27 @@ targets_affected(struct store *st, const char *site, struct targets *t, char *er
 		util_err(err, errlen, "affected hosts: %s", sqlite3_errmsg(store_db(st)));
 		goto done;
 	}
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), target_cmp);
 	rc = 0;
 done:
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* An all_affected order that left out every affected host: STORE_JOBS_CONFLICT with the sites in err. */
+static int
+affected_none_left(const struct store_fix_result *r, char *err, size_t errlen)
+{
+	size_t i, len;
+
+	len = (size_t)snprintf(err, errlen, "no affected host to fix: their sites have no usable "
+	    "IssuingCertificateList in the site DB, so there is no value to approve; left out:");
+	for (i = 0; i < r->nskipped && len < errlen; i++)
+		len += (size_t)snprintf(err + len, errlen - len, "%s %s (%s, %ld host%s)", i ? "," : "",
+		    *r->skipped[i].site ? r->skipped[i].site : "(no site)", r->skipped[i].why, r->skipped[i].hosts,
+		    r->skipped[i].hosts == 1 ? "" : "s");
+	return STORE_JOBS_CONFLICT;
 }
 
 /*
@@ -223,10 +270,12 @@ store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct
 	util_iso_now(now);
 	if (store_begin(st, err, errlen) == -1)
 		return -1;
-	rc = o->all_affected ? targets_affected(st, o->site, &t, err, errlen) :
+	rc = o->all_affected ? targets_affected(st, o->site, &t, r, err, errlen) :
 	    targets_named(st, o, &t, r, err, errlen);
 	if (rc == 0 && o->require_site_value && !o->all_affected)
 		rc = targets_usable(st, &t, r, err, errlen);
+	if (rc == 0 && o->all_affected && t.n == 0 && r->nskipped > 0)
+		rc = affected_none_left(r, err, errlen);
 	if (rc != 0)
 		goto done;
 	rc = -1;
@@ -250,6 +299,16 @@ done:
 	}
 	free(t.v);
 	return rc;
+}
+
+void
+store_fix_result_free(struct store_fix_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->jobs);
+	free(r->skipped);
+	memset(r, 0, sizeof(*r));
 }
 
 /*

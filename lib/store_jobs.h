@@ -53,22 +53,39 @@ struct store_job_ref {
 	char	 host[STORE_FQDN_MAX];	/* the fqdn as the hosts table spells it */
 };
 
+/* A site whose affected hosts an all_affected order left out: it has no usable value to approve. */
+struct store_site_skip {
+	char	 site[DPF_SITE_CODE_MAX];	/* site code, "" for a host without one */
+	char	 why[16];	/* sites.expected_state (absent, ambiguous), "no_hash" (present without a
+				   hash) or "unknown" (no such site row) */
+	long	 hosts;		/* affected hosts left out */
+};
+
 struct store_fix_result {
 	long			 count;		/* hosts the order resolved to (also on TOO_MANY) */
-	struct store_job_ref	*jobs;		/* malloc'd, count entries; caller frees; NULL unless 0 */
+	struct store_job_ref	*jobs;		/* malloc'd, count entries; NULL unless 0 */
 	char			 unknown[STORE_FQDN_MAX];	/* on NOT_FOUND: the first unknown fqdn */
+	struct store_site_skip	*skipped;	/* all_affected: the sites left out, by code (malloc'd, nskipped
+						   entries, also on TOO_MANY and CONFLICT); NULL when none */
+	size_t			 nskipped;
 };
 
 /*
  * Queue one fix job per host of the order, in one transaction with one audit row per job
  * (action job.queue); each job records the hash of its site's value as the value approved (NULL when the
- * site has none).  Returns 0 with r->jobs set; STORE_JOBS_NOT_FOUND (r->unknown names the host),
- * STORE_JOBS_TOO_MANY (r->count set) or, with o->require_site_value, STORE_JOBS_CONFLICT (err and r->unknown
- * name the host whose site has no usable value) with nothing queued; -1 with err and nothing queued.
- * A host must exist and not be retired.
+ * site has none).  An all_affected order takes only hosts whose site has a usable value (present, one hash)
+ * and lists the sites it left out in r->skipped.  Returns 0 with r->jobs set; STORE_JOBS_NOT_FOUND
+ * (r->unknown names the host), STORE_JOBS_TOO_MANY (r->count set) or STORE_JOBS_CONFLICT with nothing queued:
+ * with o->require_site_value, err and r->unknown name a named host whose site has no usable value; with
+ * all_affected, every affected host was left out (err and r->skipped name the sites); -1 with err and nothing
+ * queued.  A host must exist and not be retired.  Whatever the return, the caller frees r with
+ * store_fix_result_free().
  */
 int	 store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct store_fix_result *r,
 	    char *err, size_t errlen);
+
+/* Free r->jobs and r->skipped and zero r; the struct is the caller's. */
+void	 store_fix_result_free(struct store_fix_result *r);
 
 /*
  * Queue a rollback of fix job `job` (it must be a fix in state done with outcome written and not already

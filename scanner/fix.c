@@ -2,8 +2,9 @@
  * fix.c — the `fix` and `rollback` subcommands (see fix.h): queue the operator's jobs as `cli:<unix user>`,
  * wait for the job lock (a daemon or another command may be running jobs), finish the jobs a stopped
  * scanner left running, run ours (fixrun_jobs), print one line per job.  Called by main.c.  A job of ours
- * that did not start is cancelled, never left queued for a daemon to run later.  All job SQL is in
- * lib/store_jobs.c.
+ * that did not start is cancelled, never left queued for a daemon to run later.  `fix --all-affected` takes
+ * only hosts whose site has a usable value, names the sites it left out, and queues nothing (exit 1) when that
+ * leaves none.  All job SQL is in lib/store_jobs.c.
  */
 #include "fix.h"
 #include "fixrun.h"
@@ -145,6 +146,18 @@ done:
 	return status;
 }
 
+/* Name each site whose affected hosts --all-affected left out: it has no usable value to approve. */
+static void
+log_left_out(const struct store_fix_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nskipped; i++)
+		log_warnx("site %s (%s): %ld affected host%s left out: no usable IssuingCertificateList in the "
+		    "site DB to approve", *r->skipped[i].site ? r->skipped[i].site : "(none)", r->skipped[i].why,
+		    r->skipped[i].hosts, r->skipped[i].hosts == 1 ? "" : "s");
+}
+
 int
 fix_cli(const struct config *conf, const struct fix_order *o)
 {
@@ -183,10 +196,15 @@ fix_cli(const struct config *conf, const struct fix_order *o)
 		    "them all", r.count, conf->fix.max_per_run, r.count);
 		goto done;
 	}
+	if (rc == STORE_JOBS_CONFLICT) {
+		log_warnx("%s: nothing queued", err);
+		goto done;
+	}
 	if (rc != 0) {
 		log_warnx("store: %s", err);
 		goto done;
 	}
+	log_left_out(&r);
 	if (r.count == 0) {
 		printf("no host to fix\n");
 		status = 0;
@@ -200,7 +218,7 @@ fix_cli(const struct config *conf, const struct fix_order *o)
 	status = cli_run(conf, st, sigfd, ids, (size_t)r.count, who);
 done:
 	free(ids);
-	free(r.jobs);
+	store_fix_result_free(&r);
 	store_close(st);
 	if (sigfd != -1)
 		close(sigfd);

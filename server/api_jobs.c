@@ -7,7 +7,9 @@
  * itself (one transaction with its audit rows) is lib/store_jobs.c; this file maps its result codes to
  * 202/404/409.  A fix of named hosts is refused (409) while one host's site has no usable value: the job
  * records the site's hash as the value the operator approves, and the scanner refuses a job without one
- * (dpfleet-server(8), POST /api/v1/fixes).  [fix] max_per_run caps one request unless the body repeats the count as "confirm_count".
+ * (dpfleet-server(8), POST /api/v1/fixes).  An all_affected order takes only hosts whose site has a usable
+ * value, names the sites it left out ("left_out") and answers 409 when that leaves none.  [fix] max_per_run
+ * caps one request unless the body repeats the count as "confirm_count".
  * GET /api/v1/jobs lists with filters and paging, or answers the jobs named by ?ids= (one lookup each).
  */
 #include "api_int.h"
@@ -91,26 +93,57 @@ fix_order(struct api_call *c, json_t *body, struct store_fix_order *o, const cha
 	return 0;
 }
 
-/* 409 for an order of more hosts than [fix] max_per_run: {"error", "count", "max_per_run"}. */
+/*
+ * An all_affected order's answer carries "left_out": [{"site", "why", "hosts"}...], the sites whose affected
+ * hosts were not taken for want of a usable value (why: absent, ambiguous, no_hash, unknown).  res may be
+ * NULL (out of memory: api_json answers 500).
+ */
+static void
+put_left_out(json_t *res, const struct store_fix_order *o, const struct store_fix_result *r)
+{
+	json_t *list;
+	size_t i;
+
+	if (res == NULL || !o->all_affected || (list = json_array()) == NULL)
+		return;
+	for (i = 0; i < r->nskipped; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "site", r->skipped[i].site, "why",
+		    r->skipped[i].why, "hosts", (json_int_t)r->skipped[i].hosts));
+	json_object_set_new(res, "left_out", list);
+}
+
+/* 409 for an order of more hosts than [fix] max_per_run: {"error", "count", "max_per_run"[, "left_out"]}. */
 static int
-fix_too_many(struct api_call *c, long count)
+fix_too_many(struct api_call *c, const struct store_fix_order *o, const struct store_fix_result *r)
 {
 	json_t *res;
 	char msg[256];
 
-	res = json_pack("{s:s, s:I, s:i}", "error", "", "count", (json_int_t)count, "max_per_run",
+	res = json_pack("{s:s, s:I, s:i}", "error", "", "count", (json_int_t)r->count, "max_per_run",
 	    c->env->max_per_run);
 	if (res != NULL) {
 		snprintf(msg, sizeof(msg), "%ld hosts exceed [fix] max_per_run %d: send \"confirm_count\": "
-		    "%ld to queue them all", count, c->env->max_per_run, count);
+		    "%ld to queue them all", r->count, c->env->max_per_run, r->count);
 		json_object_set_new(res, "error", json_string(msg));
 	}
+	put_left_out(res, o, r);
 	return api_json(c, 409, res);
 }
 
-/* 202 with the queued jobs: {"jobs": [{"id", "host"}...], "count", "dry_run"}. */
+/* 409 for an order refused for want of a site value: {"error"[, "left_out"]}. */
 static int
-fix_queued(struct api_call *c, const struct store_fix_result *r, int dry_run)
+fix_conflict(struct api_call *c, const struct store_fix_order *o, const struct store_fix_result *r,
+    const char *err)
+{
+	json_t *res = json_pack("{s:s}", "error", err);
+
+	put_left_out(res, o, r);
+	return api_json(c, 409, res);
+}
+
+/* 202 with the queued jobs: {"jobs": [{"id", "host"}...], "count", "dry_run"[, "left_out"]}. */
+static int
+fix_queued(struct api_call *c, const struct store_fix_order *o, const struct store_fix_result *r)
 {
 	json_t *res, *list;
 	size_t i;
@@ -124,7 +157,8 @@ fix_queued(struct api_call *c, const struct store_fix_result *r, int dry_run)
 		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)r->jobs[i].id, "host",
 		    r->jobs[i].host));
 	json_object_set_new(res, "count", json_integer(r->count));
-	json_object_set_new(res, "dry_run", json_boolean(dry_run));
+	json_object_set_new(res, "dry_run", json_boolean(o->dry_run));
+	put_left_out(res, o, r);
 	return api_json(c, 202, res);
 }
 
@@ -150,13 +184,13 @@ api_post_fixes(struct api_call *c)
 	else if (q == STORE_JOBS_NOT_FOUND)
 		api_fail(c, 404, "unknown host %s", r.unknown);
 	else if (q == STORE_JOBS_TOO_MANY)
-		rc = fix_too_many(c, r.count);
+		rc = fix_too_many(c, &o, &r);
 	else if (q == STORE_JOBS_CONFLICT)
-		api_fail(c, 409, "%s", err);
+		rc = fix_conflict(c, &o, &r, err);
 	else
-		rc = fix_queued(c, &r, o.dry_run);
+		rc = fix_queued(c, &o, &r);
 done:
-	free(r.jobs);
+	store_fix_result_free(&r);
 	free(names);
 	json_decref(body);
 	return rc;

@@ -52,6 +52,9 @@ HOSTS = [
 ]
 LIVE = [h for h in HOSTS if not h[7]]
 AFFECTED = sorted(h[0] for h in LIVE if h[6] in ('missing', 'empty', 'mismatch'))
+# What all_affected queues: affected hosts of sites with a usable value (PS1; PS2's value is absent).
+FIXABLE = [h for h in AFFECTED if h.endswith('.ps1.lab')]
+PS2_LEFT_OUT = [{'site': 'PS2', 'why': 'absent', 'hosts': 1}]
 # The newest observation's reason word and attempts where they are not 'reason-<state>' and 1.  add_reason_hosts()
 # adds one unreachable host per word of lib/reason.h's table; dp6.ps1.lab and ur-mystery.ps1.lab carry words
 # the table lacks; mp1.ps1.lab is mismatch with a table word (no meaning: only unreachable has reasons).
@@ -511,7 +514,7 @@ def t_bad_bodies(c):
 
 
 @test('fixes: 404 names unknown host, one job per host, audit, max_per_run 409 + confirm_count, '
-      'all_affected (+site)')
+      'all_affected (+site) only of sites with a value, the others named; none left: 409')
 def t_fixes(c):
     srv, S = c.srv, c.S
     op = S['oper']
@@ -531,21 +534,26 @@ def t_fixes(c):
     audit = srv.sql("SELECT who, action, target FROM audit WHERE action = 'job.queue' ORDER BY id")
     eq(sorted(a[2] for a in audit), ['dp2.ps1.lab', 'dp3.ps1.lab'], 'audit rows')
     check(all(a[0] == 'oper' for a in audit), 'audit who')
-    # max_per_run is 3 in this config; 5 affected hosts need a confirmation.
+    # max_per_run is 3 in this config; the 4 affected hosts of PS1 need a confirmation (PS2's is left out).
     r = srv.request('POST', '/api/v1/fixes', {'all_affected': True}, session=op)
     eq(r.status, 409, 'over max_per_run')
-    eq(r.json()['count'], len(AFFECTED), 'count in 409')
-    r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'confirm_count': 4}, session=op)
+    eq((r.json()['count'], r.json()['left_out']), (len(FIXABLE), PS2_LEFT_OUT), 'count in 409, PS2 left out')
+    r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'confirm_count': len(FIXABLE) - 1},
+                    session=op)
     eq(r.status, 409, 'wrong confirmation')
-    r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'confirm_count': len(AFFECTED)},
+    r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'confirm_count': len(FIXABLE)},
                     session=op)
     eq(r.status, 202, 'confirmed')
-    eq(sorted(j['host'] for j in r.json()['jobs']), AFFECTED, 'all affected')
+    eq(sorted(j['host'] for j in r.json()['jobs']), FIXABLE, 'all affected of sites with a value')
+    eq(r.json()['left_out'], PS2_LEFT_OUT, 'the 202 names the site left out and why')
+    n = srv.sql("SELECT count(*) FROM jobs")[0][0]
     r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'site': 'PS2'}, session=op)
-    eq(r.status, 202, 'one site')
-    eq([j['host'] for j in r.json()['jobs']], ['dp2.ps2.lab'], 'PS2 affected')
+    eq(r.status, 409, 'one site without a value: nothing to queue')
+    eq(r.json()['left_out'], PS2_LEFT_OUT, 'the 409 names the site and why')
+    check('PS2 (absent, 1 host)' in r.json()['error'], r.json()['error'])
+    eq(srv.sql("SELECT count(*) FROM jobs")[0][0], n, 'nothing queued for PS2')
     r = srv.request('POST', '/api/v1/fixes', {'all_affected': True, 'site': 'NONE'}, session=op)
-    eq((r.status, r.json()['jobs']), (202, []), 'no affected host in site')
+    eq((r.status, r.json()['jobs'], r.json()['left_out']), (202, [], []), 'no affected host in site')
 
 
 @test('jobs: list, filters, get, cancel queued only (409), 404')
@@ -559,7 +567,7 @@ def t_jobs(c):
     eq(j['total'], total, 'total')
     ids = [x['id'] for x in j['jobs']]
     eq(ids, sorted(ids, reverse=True), 'newest first')
-    eq(srv.request('GET', '/api/v1/jobs?host=dp2.ps2.lab', session=v).json()['total'], 2, 'host filter')
+    eq(srv.request('GET', '/api/v1/jobs?host=dp2.ps1.lab', session=v).json()['total'], 2, 'host filter')
     eq(srv.request('GET', '/api/v1/jobs?state=done', session=v).json()['total'], 0, 'state filter')
     eq(srv.request('GET', '/api/v1/jobs?state=bogus', session=v).status, 400, 'bad state')
     first = ids[-1]

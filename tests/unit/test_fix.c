@@ -214,8 +214,44 @@ test_store(void)
 }
 
 /*
+ * all_affected on test_store_guard's DB (dp01 at P01, value present; dp02 at P02, ambiguous), both newest
+ * verdict missing: only dp01 is taken and P02 is named as left out; P02 alone is refused with nothing queued.
+ */
+static void
+test_store_affected(struct store *st)
+{
+	struct store_fix_order o;
+	struct store_fix_result r;
+	char err[512];
+	long before = count(st, "SELECT count(*) FROM jobs");
+
+	CHECK(store_exec(st, "INSERT INTO scans (id, trigger, started_at, state) VALUES (1, 'cli', 't', 'done'); "
+	    "INSERT INTO observations (id, scan_id, host_id, at, state, affected) SELECT id, 1, id, 't', "
+	    "'missing', 1 FROM hosts; UPDATE hosts SET last_obs_id = id", err, sizeof(err)) == 0);
+	memset(&o, 0, sizeof(o));
+	o.all_affected = 1;
+	o.requested_by = "oper";
+	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == 0 && r.count == 1);
+	CHECK(r.count == 1 && strcmp(r.jobs[0].host, "dp01.lab.test") == 0);
+	CHECK(r.nskipped == 1 && strcmp(r.skipped[0].site, "P02") == 0 &&
+	    strcmp(r.skipped[0].why, "ambiguous") == 0 && r.skipped[0].hosts == 1);
+	store_fix_result_free(&r);
+	CHECK(r.jobs == NULL && r.skipped == NULL && r.nskipped == 0);
+	o.site = "P02";
+	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == STORE_JOBS_CONFLICT);
+	CHECK(r.jobs == NULL && r.nskipped == 1 && strstr(err, "P02 (ambiguous, 1 host)") != NULL);
+	store_fix_result_free(&r);
+	CHECK(count(st, "SELECT count(*) FROM jobs") == before + 1);
+	o.site = "P01";		/* nothing left out */
+	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == 0 && r.count == 1 && r.skipped == NULL);
+	store_fix_result_free(&r);
+	CHECK(count(st, "SELECT count(*) FROM jobs WHERE host = 'dp01.lab.test' AND expected_sha256 = 'aa'") >= 2);
+}
+
+/*
  * What the state DB lets dpfleet-server queue (a named host whose site has no usable value: CONFLICT, nothing
- * queued; all affected hosts: queued, without an approved hash) and the newer-write lookup of a rollback.
+ * queued; all affected hosts: only those whose site has one, the others' sites named, CONFLICT when none
+ * remain) and the newer-write lookup of a rollback.
  */
 static void
 test_store_guard(void)
@@ -250,6 +286,7 @@ test_store_guard(void)
 	CHECK(store_jobs_queue_fixes(st, &o, &r, err, sizeof(err)) == 0 && r.count == 1);
 	free(r.jobs);
 	CHECK(count(st, "SELECT count(*) FROM jobs WHERE host = 'dp02.lab.test' AND expected_sha256 IS NULL") == 1);
+	test_store_affected(st);
 	/* Newer writes: only done written/restored jobs of the same host (any case) after the given one. */
 	CHECK(store_exec(st, "INSERT INTO jobs (id, kind, host, requested_by, requested_at, state, outcome) VALUES "
 	    "(10, 'fix', 'dp01.lab.test', 'x', 't', 'done', 'written'), "

@@ -171,7 +171,10 @@ export async function render(main, params, arg, current) {
         r = await api.post('/api/v1/fixes', { ...body, dry_run: again.dryRun, confirm_count: e.body.count });
       }
       const jobs = (r && r.jobs) || [];
-      flash(jobs.length + ' fix job(s) queued' + (c.dryRun ? ' (dry run)' : '') + '.');
+      // all_affected leaves out the hosts of sites without a usable value (dpfleet-server(8), POST /api/v1/fixes).
+      const left = ((r && r.left_out) || []).map((x) => (x.site || '(no site)') + ' (' + x.why + ', ' + x.hosts + ')');
+      flash(jobs.length + ' fix job(s) queued' + (c.dryRun ? ' (dry run)' : '') + '.' +
+        (left.length ? ' Left out, no usable site value: ' + left.join(', ') + '.' : ''), left.length ? 'warn' : undefined);
       allAffected = false;
       selected.clear();
       updateSel();
