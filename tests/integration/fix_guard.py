@@ -14,7 +14,13 @@
 #   (c) POST /api/v1/fixes for a host whose site has no value (SS1) or an ambiguous one (PS2): 409, no job;
 #   (d) a fix queued through the API, the site's value changed before it runs, and a queued row without an
 #       approved hash: refused, nothing written;
-#   (e) a rollback of a host the site DB no longer lists: refused before any contact, nothing written.
+#   (e) a rollback of a host the site DB no longer lists: refused before any contact, nothing written;
+#   (f) forged observations (run first, while dp01 holds its site's value): the newest observation of healthy
+#       dp01 (PS1) and of dp12 (SS1, no value) made `missing`, as the server's DB access could; all_affected
+#       through the API takes dp01 (and the really affected dp02..dp04: a dry run, cancelled) but not dp12,
+#       naming SS1 as left out (SS1 alone: 409, and `fix --all-affected --site SS1` queues nothing); a fix of
+#       dp01 queued through the API: the scanner re-reads it, finds the site's value: already_correct, no
+#       backup, the value unchanged.
 import json
 import os
 import sqlite3
@@ -22,7 +28,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fix_lib import SRC, Lab, check, db, outcomes, scanner, start_daemon, stop_daemon  # noqa: E402
+from fix_lib import (SRC, Lab, check, db, last_state, outcomes, scanner, start_daemon,  # noqa: E402
+                     stop_daemon)
 from server_harness import Client, Session, server_binary  # noqa: E402  (it puts tests/lib on sys.path)
 import checks  # noqa: E402
 from checks import test  # noqa: E402
@@ -152,10 +159,63 @@ def wait_jobs(lab, ids, d, timeout=120):
     return False
 
 
-def part_cd(lab):
+def start_server(lab):
+    """dpfleet-server on the lab's server.conf (killed with the lab); returns (client, operator session)."""
     with open(os.path.join(lab.tmp, "server.log"), "wb") as out:
         lab.spawn([server_binary(), "-d", "-f", os.path.join(lab.dir, "server.conf")], stdout=out, stderr=out)
-    api, op = api_login(lab)
+    return api_login(lab)
+
+
+def forge_missing(lab, host):
+    """A newest observation saying `host` is missing, written as dpfleet-server's DB access could write it."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with db(lab) as c:
+        hid = c.execute("SELECT id FROM hosts WHERE fqdn = ?", (host,)).fetchone()[0]
+        oid = c.execute("INSERT INTO observations (scan_id, host_id, at, state, reason, affected) VALUES "
+                        "((SELECT max(id) FROM scans), ?, ?, 'missing', 'forged', 1)", (hid, now)).lastrowid
+        c.execute("UPDATE hosts SET last_obs_id = ? WHERE id = ?", (oid, hid))
+
+
+def part_f(lab, api, op):
+    h, valueless = "dp01.ps1.lab.test", "dp12.ss1.lab.test"
+    check(last_state(lab, h)[0] == "healthy", "(f) %s is healthy before the forgery" % h)
+    before = lab.net_getvalue(h)
+    check(before == ("REG_MULTI_SZ", lab.site_value(h)), "(f) %s holds its site's value (%s)" % (h, before))
+    forge_missing(lab, h)
+    forge_missing(lab, valueless)
+    # A dry run (cancelled before any scanner runs): dp02..dp04 are really affected, dp12's site has no value.
+    r = api.request("POST", "/api/v1/fixes", {"all_affected": True, "dry_run": True}, session=op)
+    body = r.json()
+    left = [{"site": "SS1", "why": "absent", "hosts": 1}]
+    hosts = sorted(j["host"] for j in body.get("jobs", []))
+    check(r.status == 202 and hosts == sorted(KEEP[:4]) and body["left_out"] == left,
+          "(f) all_affected takes %s, not %s, and names SS1 as left out (%d %s)" % (h, valueless, r.status, body))
+    for j in body.get("jobs", []):
+        check(api.request("POST", "/api/v1/jobs/%d/cancel" % j["id"], session=op).status == 200,
+              "(f) dry run job %d cancelled" % j["id"])
+    with db(lab) as c:
+        n0 = c.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    r = api.request("POST", "/api/v1/fixes", {"all_affected": True, "site": "SS1"}, session=op)
+    check(r.status == 409 and r.json().get("left_out") == left and "SS1 (absent, 1 host)" in r.json()["error"],
+          "(f) all_affected of SS1 alone: 409 naming SS1 and why (%d %s)" % (r.status, r.json()))
+    r = scanner(lab, "fix", "--all-affected", "--site", "SS1")
+    check(r.returncode == 1 and "SS1 (absent, 1 host)" in r.stderr and "nothing queued" in r.stderr,
+          "(f) fix --all-affected --site SS1: exit 1, nothing queued, SS1 named (%d)" % r.returncode)
+    with db(lab) as c:
+        check(c.execute("SELECT count(*) FROM jobs").fetchone()[0] == n0, "(f) nothing queued for SS1")
+    r = api.request("POST", "/api/v1/fixes", {"hosts": [h]}, session=op)
+    check(r.status == 202, "(f) fix of %s queued through the API (%d)" % (h, r.status))
+    queued = r.json()["jobs"][0]["id"] if r.status == 202 else 0
+    d, dout = start_daemon(lab)
+    done = wait_jobs(lab, [queued], d)
+    stop_daemon(d, dout)
+    j = job(lab, queued)
+    check(done and j["outcome"] == "already_correct" and j["backup"] is None,
+          "(f) the scanner re-read %s: already_correct, no backup (%s %s)" % (h, j["outcome"], j["error"]))
+    check(lab.net_getvalue(h) == before, "(f) %s: net rpc registry getvalue shows the value unchanged" % h)
+
+
+def part_cd(lab, api, op):
     with db(lab) as c:
         n0 = c.execute("SELECT count(*) FROM jobs").fetchone()[0]
     for h in ("dp12.ss1.lab.test", "dp08.ps2.lab.test"):
@@ -202,13 +262,15 @@ def part_e(lab):
 
 
 @test("rollbacks and fixes the scanner refuses: newer write, forged backup, no or stale approval, not in "
-      "the inventory")
+      "the inventory; a forged observation ends already_correct")
 def main():
     with Lab(scenario(), BASE, "fix-guard") as lab:
         check(scanner(lab, "--once").returncode == 0, "--once exit 0")
+        api, op = start_server(lab)
+        part_f(lab, api, op)
         part_a(lab)
         part_b(lab)
-        part_cd(lab)
+        part_cd(lab, api, op)
         part_e(lab)
 
 
