@@ -30,7 +30,7 @@
  *      overwrites it.
  *   3. WRITE (worker): SetValue REG_MULTI_SZ (util_split_value1 of the site's Value1 from a site-DB read made
  *      at the start of this run, equal to the approved value), then read back: the site's hash → written
- *      (sealed by fj_finish), else verify_failed.  A write
+ *      (sealed by fj_finish when this process took the backup), else verify_failed.  A write
  *      whose fate is unknown (transport failure, deadline, worker death) goes back to step 1 (at most
  *      FIX_ROUNDS times): the re-read decides, and the first backup is kept.
  *   Rollback: READ (the host must hold the fix's after-value), back up the current value (for the record),
@@ -108,6 +108,7 @@ struct fjob {
 	uint32_t	 restore_type;
 	char		 restore_err[128];	/* why the backup cannot be restored */
 	/* results */
+	int		 backup_mine;		/* this process took the backup (take_backup), not read it from the row */
 	int		 has_before;
 	char		 before[UTIL_SHA256_HEX];
 	char		 outcome[20];
@@ -155,7 +156,9 @@ nz(const char *s)
 
 /*
  * End the job in the store.  A written fix is sealed (fixseal.h) over the backup taken and the value read
- * back, so that a rollback can tell it from a row someone else wrote.
+ * back, so that a rollback can tell it from a row someone else wrote.  Only a backup this process took is
+ * sealed: one that came with the row (a planted one, or one a killed scanner took) is never vouched for, so
+ * such a fix cannot be rolled back (dpfleet-scanner(8), SECURITY).
  */
 static void
 fj_finish(struct fsess *s, struct fjob *f, const char *outcome, const char *before, const char *after,
@@ -168,7 +171,7 @@ fj_finish(struct fsess *s, struct fjob *f, const char *outcome, const char *befo
 
 	f->step = FJ_DONE;
 	util_strlcpy(f->outcome, outcome, sizeof(f->outcome));
-	if (fix && strcmp(outcome, "written") == 0 && f->j.backup != NULL && nz(after) != NULL) {
+	if (fix && strcmp(outcome, "written") == 0 && f->backup_mine && f->j.backup != NULL && nz(after) != NULL) {
 		sj = (struct fixseal_job){ f->j.id, f->j.host, f->j.backup, f->j.backup_type, after };
 		fixseal_make(s->key, &sj, seal);
 	}
@@ -249,6 +252,7 @@ take_backup(struct fsess *s, struct fjob *f, const struct msg_fix_res *m)
 	if (rc == 0) {
 		f->j.backup = hex;
 		f->j.backup_type = type;
+		f->backup_mine = 1;
 		return 0;
 	}
 	free(hex);

@@ -20,7 +20,9 @@
 #       through the API takes dp01 (and the really affected dp02..dp04: a dry run, cancelled) but not dp12,
 #       naming SS1 as left out (SS1 alone: 409, and `fix --all-affected --site SS1` queues nothing); a fix of
 #       dp01 queued through the API: the scanner re-reads it, finds the site's value: already_correct, no
-#       backup, the value unchanged.
+#       backup, the value unchanged;
+#   (g) a queued fix row for dp01 carrying a backup the scanner never took: not sealed, so its rollback is
+#       refused and the planted bytes are never written.
 import json
 import os
 import sqlite3
@@ -213,6 +215,23 @@ def part_f(lab, api, op):
     check(done and j["outcome"] == "already_correct" and j["backup"] is None,
           "(f) the scanner re-read %s: already_correct, no backup (%s %s)" % (h, j["outcome"], j["error"]))
     check(lab.net_getvalue(h) == before, "(f) %s: net rpc registry getvalue shows the value unchanged" % h)
+    part_g(lab, h, j["expected_sha256"], before)
+
+
+def part_g(lab, h, approved, before):
+    evil = ("EVIL\0\0").encode("utf-16-le").hex()
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with db(lab) as c:      # a queued fix row carrying a backup the scanner never took
+        forged = c.execute("INSERT INTO jobs (kind, host, requested_by, requested_at, expected_sha256, backup, "
+                           "backup_type) VALUES ('fix', ?, 'mallory', ?, ?, ?, 7)", (h, now, approved, evil)).lastrowid
+    d, dout = start_daemon(lab)
+    done = wait_jobs(lab, [forged], d)
+    stop_daemon(d, dout)
+    j = job(lab, forged)
+    check(done and not j["seal"] and j["backup"] == evil,
+          "(g) a fix row with a planted backup is not sealed (%s %s)" % (j["outcome"], j["seal"]))
+    check(lab.net_getvalue(h) == before, "(g) %s unchanged by it" % h)
+    check_refused(lab, forged, h, "not a backup this scanner took", before)
 
 
 def part_cd(lab, api, op):
@@ -262,7 +281,7 @@ def part_e(lab):
 
 
 @test("rollbacks and fixes the scanner refuses: newer write, forged backup, no or stale approval, not in "
-      "the inventory; a forged observation ends already_correct")
+      "the inventory; a forged observation ends already_correct; a planted backup is never sealed")
 def main():
     with Lab(scenario(), BASE, "fix-guard") as lab:
         check(scanner(lab, "--once").returncode == 0, "--once exit 0")
