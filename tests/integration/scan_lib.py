@@ -193,11 +193,9 @@ def expected_verdict(lab, fqdn):
     """(state, set of acceptable reasons or {None}) from the lab's facts about the host and its site."""
     e = lab["expect"][fqdn]
     site = lab["expect_sites"][e["site"]]
-    if e["network"] == "down":
-        return "unreachable", {"refused"}
-    if e["network"] == "blackhole":     # the lab's black hole accepts TCP, then SMB never answers
-        return "unreachable", {"smb_timeout", "timeout", "deadline"}
-    if e.get("unreachable_reason"):     # Remote Registry disabled, or binds answered after the scanner's timeout
+    if e["network"] == "blackhole":     # smb_timeout, unless the parent's host deadline cuts the stall first
+        return "unreachable", {e["unreachable_reason"], "deadline"}
+    if e.get("unreachable_reason"):     # network down, Remote Registry disabled, binds answered too late
         return "unreachable", {e["unreachable_reason"]}
     if e["registry"] == "denied":
         return "denied", {None}

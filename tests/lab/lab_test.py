@@ -481,7 +481,7 @@ def check_rpc_states(lab, sc):
         delay = h.get("rpc_delay_ms", 0)
         want = {"remote_registry": rr, "rpc_delay_ms": delay,
                 "remote_registry_idle_s": h.get("remote_registry_idle_s", 600),
-                "unreachable_reason": {"down": "refused", "blackhole": "timeout"}.get(h.get("network", "ok")) or
+                "unreachable_reason": {"down": "refused", "blackhole": "smb_timeout"}.get(h.get("network", "ok")) or
                 ("rpc_unavailable" if rr == "disabled" else "rpc_timeout" if delay >= 10000 else None),
                 "min_attempts": 2 if rr == "trigger_start" else 1}
         want["read"] = want["unreachable_reason"] is None and h.get("registry", "ok") in ("ok", "mismatch", "empty")

@@ -72,14 +72,15 @@ def rpcd_conf(root, gated=False):
 def rpc_expect(h):
     """What the host must read as on the first scan after `up` (the scanner's [smb] timeout is the one
     write_configs puts in scanner.conf): read = the IssuingCertificateList value itself is read;
-    unreachable_reason = refused (network down), timeout (black hole), rpc_unavailable (Remote Registry
-    disabled), rpc_timeout (binds answered rpc_delay_ms >= [smb] timeout x 1000 late) or None;
+    unreachable_reason = refused (network down), smb_timeout (black hole: TCP accepted, SMB never answers),
+    rpc_unavailable (Remote Registry disabled), rpc_timeout (binds answered rpc_delay_ms >= [smb] timeout
+    x 1000 late) or None;
     min_attempts = 2 for trigger_start (the first winreg open starts the service and fails), else 1."""
     reason = None
     if h["network"] == "down":
         reason = "refused"
     elif h["network"] == "blackhole":
-        reason = "timeout"
+        reason = "smb_timeout"
     elif h["remote_registry"] == "disabled":
         reason = "rpc_unavailable"
     elif h["rpc_delay_ms"] >= SMB_TIMEOUT_S * 1000:
