@@ -3,10 +3,12 @@
 LAB_DIR is tests/lab; ENTRY is the dpfleet-lab script there, which the lab re-executes for its own helper
 processes (`_faults`, `_gate`).
 """
+import json
 import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -278,6 +280,23 @@ def write_file(path, data, mode=0o644):
     with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else {"newline": ""})) as f:
         f.write(data)
     os.chmod(path, mode)
+
+
+def spawn_helper(d, name, config):
+    """Start the lab's own helper process `dpfleet-lab _NAME DIR/run/NAME.json` in its own session: config is
+    written to that file, its output goes to DIR/run/NAME.out, its pid to DIR/run/NAME.pid and is returned
+    with the output path as (Popen, out_path) for the caller's readiness wait."""
+    cfg = os.path.join(d, "run", name + ".json")
+    write_file(cfg, json.dumps(config, indent=1))
+    outf = os.path.join(d, "run", name + ".out")
+    out = open(outf, "wb")
+    try:
+        p = subprocess.Popen([sys.executable, ENTRY, "_" + name, cfg], stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        out.close()
+    write_file(os.path.join(d, "run", name + ".pid"), "%d\n" % p.pid)
+    return p, outf
 
 
 def source_root():

@@ -4,12 +4,9 @@ hosts get nothing (refused).  Faults.start_faults() starts it by re-executing dp
 """
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 
-from .common import ENTRY, SMB_PORT, write_file
+from .common import SMB_PORT, spawn_helper
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,16 +113,6 @@ class Faults:
                                   "target_port": SMB_PORT, "delay_ms": i["host"]["slow_ms"], "fqdn": i["fqdn"]})
         if not listeners:
             return None
-        cfg = os.path.join(self.d, "run", "faults.json")
-        write_file(cfg, json.dumps({"listeners": listeners}, indent=1))
-        outf = os.path.join(self.d, "run", "faults.out")
-        out = open(outf, "wb")
-        try:
-            p = subprocess.Popen([sys.executable, ENTRY, "_faults", cfg],
-                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        finally:
-            out.close()
-        write_file(os.path.join(self.d, "run", "faults.pid"), "%d\n" % p.pid)
+        p, outf = spawn_helper(self.d, "faults", {"listeners": listeners})
         self.pids["faults"] = p.pid
         return p, outf

@@ -8,12 +8,11 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 
-from .common import (ENTRY, LIBEXEC, RPCD_WINREG, SAMBA_LOG_DIR, cmdline, has_smbd, lab_processes, pid_alive,
-                     write_file)
+from .common import (LIBEXEC, RPCD_WINREG, SAMBA_LOG_DIR, cmdline, has_smbd, lab_processes, pid_alive,
+                     spawn_helper, write_file)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -398,17 +397,7 @@ class Gate:
                           "logdir": os.path.join(root, "log")})
         if not hosts:
             return None
-        cfg = os.path.join(self.d, "run", "gate.json")
-        write_file(cfg, json.dumps({"dir": self.d, "control": os.path.join(self.d, "run", "gate.sock"),
-                                    "hosts": hosts}, indent=1))
-        outf = os.path.join(self.d, "run", "gate.out")
-        out = open(outf, "wb")
-        try:
-            p = subprocess.Popen([sys.executable, ENTRY, "_gate", cfg],
-                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        finally:
-            out.close()
-        write_file(os.path.join(self.d, "run", "gate.pid"), "%d\n" % p.pid)
+        p, outf = spawn_helper(self.d, "gate", {"dir": self.d, "control": os.path.join(self.d, "run", "gate.sock"),
+                                                "hosts": hosts})
         self.pids["gate"] = p.pid
         return p, outf
