@@ -1,7 +1,10 @@
 /*
  * cred.h — one credential set as a worker uses it (dpfleet.conf(5): [smb] and [credentials NAME]).
- * Plain data, filled by the parent before the workers fork (the password by the worker itself, from its
- * password_file); rpc.c and smblog.c authenticate with it.  The worker explicit_bzero()s password.
+ *
+ * The parent picks a set per host (credset.c) and names it in each request by its index; the worker builds
+ * this struct for the request from the set's configuration and the secret it read at start-up.  The password
+ * lives only in the worker's memory (worker.c zeroes it on exit); a keytab set carries the ticket cache the
+ * parent keeps fresh (krb.c) instead.  Plain data, no functions.
  */
 #ifndef DPFLEET_CRED_H
 #define DPFLEET_CRED_H
@@ -10,10 +13,9 @@
 
 #include "config.h"
 
-#ifndef PASSWORD_MAX
-#define PASSWORD_MAX	1024	/* a password in bytes, NUL included */
-#endif
+#define PASSWORD_MAX	1024	/* a password file's first line, NUL included (config_read_secret) */
 
+/* cred.h — one credential set as a worker uses it (dpfleet.conf(5): [smb] and [credentials NAME]). */
 enum cred_auth { CRED_AUTH_NEGOTIATE, CRED_AUTH_KERBEROS, CRED_AUTH_NTLM };
 struct cred {
 	char		 name[CONFIG_STR];	/* "smb" for [smb] itself, else NAME of [credentials NAME] */
