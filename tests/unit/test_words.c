@@ -26,11 +26,14 @@ check_list(const char *table, const char *col, char words[MAXW][64])
 	int n = -1;
 
 	snprintf(head, sizeof(head), "CREATE TABLE %s (", table);
+	if (strcmp(col, "cloud") == 0)		/* a column added later: ALTER TABLE t ADD COLUMN c ... CHECK */
+		snprintf(head, sizeof(head), "ALTER TABLE %s ADD COLUMN %s ", table, col);
 	snprintf(in, sizeof(in), "%s IN (", col);
 	for (i = 0; i < store_nmigrations; i++) {
 		if ((t = strstr(store_migrations[i].sql, head)) == NULL)
 			continue;
-		e = strstr(t, ");");
+		if ((e = strstr(t, ");")) == NULL)
+			e = t + strlen(t);
 		for (p = t; (p = strstr(p, "CHECK (")) != NULL && p < e; p++) {
 			if ((q = strstr(p, in)) == NULL || q > strchr(p, ')'))
 				continue;
@@ -69,6 +72,8 @@ main(void)
 	same("observations", "state", words_states, WORDS_NSTATES);
 	same("jobs", "state", words_jobstates, WORDS_NJOBSTATES);
 	same("jobs", "outcome", words_outcomes, WORDS_NOUTCOMES);
+	same("hosts", "cloud", words_cloud, WORDS_NCLOUD);
+	CHECK(words_cloud_reason("cmg") != NULL && words_cloud_reason("dp") == NULL && !words_cloud_reason(NULL));
 	CHECK(words_outcome_good("written") && words_outcome_good("restored") && !words_outcome_good("refused"));
 	CHECK(!words_outcome_good(NULL) && words_index(words_states, WORDS_NSTATES, "unknown") == 7);
 	return check_done("words");
