@@ -113,6 +113,8 @@ struct msg_host_req {
 	char		*fqdn;
 	char		*addr;		/* "" = worker resolves fqdn */
 	uint32_t	 want_pxe_log;	/* 1 for DPs */
+	char		*site_server;	/* site code when the host is that site's server, else "" or NULL: its
+					   SMS_<code> share holds the site's Logs folder (doc/FIELD-NOTES.md, §6) */
 };
 
 struct msg_evidence {

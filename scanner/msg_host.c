@@ -61,6 +61,7 @@ msg_enc_host_req(struct msg_buf *out, const struct msg_host_req *m, char *err, s
 	wire_put_str(out, m->fqdn, WIRE_FQDN);
 	wire_put_str(out, m->addr, WIRE_ADDR);
 	wire_put_u32(out, m->want_pxe_log);
+	wire_put_str(out, m->site_server, WIRE_SITE);
 	return wire_done(out, "host_req", err, errlen);
 }
 
@@ -69,6 +70,7 @@ msg_host_req_free(struct msg_host_req *m)
 {
 	free(m->fqdn);
 	free(m->addr);
+	free(m->site_server);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -82,8 +84,13 @@ msg_dec_host_req(const uint8_t *p, size_t n, struct msg_host_req *m, char *err, 
 	m->fqdn = wire_get_str(&r, WIRE_FQDN);
 	m->addr = wire_get_str(&r, WIRE_ADDR);
 	m->want_pxe_log = wire_get_u32(&r);
+	m->site_server = wire_get_str(&r, WIRE_SITE);
 	if (!r.fail && m->fqdn[0] == '\0')
 		r.fail = "empty fqdn";
+	/* The site code becomes part of a share name: letters and digits only. */
+	for (const char *c = r.fail ? "" : m->site_server; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			r.fail = "bad site code";
 	if (!r.fail && m->want_pxe_log > 1)
 		r.fail = "bad flag";
 	if (wire_end(&r, "host_req", err, errlen) == -1) {

@@ -429,6 +429,18 @@ run_targets(struct run *r, const struct hostmap *hm, const char *const *only, si
 	return 0;
 }
 
+/* The code of the site whose server fqdn is (its SMSPXE.log may be in the site's Logs folder), else "". */
+static const char *
+site_served_by(const struct run *r, const char *fqdn)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsites; i++)
+		if (strcasecmp(r->sites[i].server, fqdn) == 0)
+			return r->sites[i].code;
+	return "";
+}
+
 /*
  * Encode tasks[0..ntasks): one CertMgr task per site (task i < nsites), then one per host, each request in
  * bufs[i] (the caller frees them).  0, or -1 after store_fail when a request does not encode.
@@ -454,7 +466,8 @@ run_tasks(struct run *r, const struct hostmap *hm, struct sched_task *tasks, str
 			tasks[i].deadline_ms = cm_dl;
 		} else {
 			struct tgt *t = &r->tg[i - r->nsites];
-			struct msg_host_req q = { i + 1, t->t.fqdn, (char *)t->addr, t->t.is_dp ? 1 : 0 };
+			struct msg_host_req q = { i + 1, t->t.fqdn, (char *)t->addr, t->t.is_dp ? 1 : 0,
+			    (char *)site_served_by(r, t->t.fqdn) };
 
 			rc = msg_enc_host_req(&bufs[i], &q, err, sizeof(err));
 			tasks[i].type = MSG_HOST_REQ;

@@ -122,7 +122,7 @@ test_host_res(void)
 static void
 test_requests(void)
 {
-	struct msg_host_req q = { 7, "dp01.lab.test", "127.0.0.1", 1 }, dq;
+	struct msg_host_req q = { 7, "dp01.lab.test", "127.0.0.1", 1, "PS1" }, dq;
 	struct msg_certmgr_req c = { 9, "PS1", "cm.lab.test", "" }, dc;
 	struct msg_buf b = { 0 };
 	char err[256];
@@ -133,9 +133,14 @@ test_requests(void)
 	CHECK(dq.task == 7 && dq.want_pxe_log == 1);
 	CHECK_STR(dq.fqdn, "dp01.lab.test");
 	CHECK_STR(dq.addr, "127.0.0.1");
+	CHECK_STR(dq.site_server, "PS1");
 	msg_host_req_free(&dq);
 	for (i = 0; i < b.len; i++)
 		CHECK(msg_dec_host_req(b.data, i, &dq, err, sizeof(err)) == -1);
+	q.site_server = "P/1";		/* becomes a share name: refused */
+	CHECK(msg_enc_host_req(&b, &q, err, sizeof(err)) == 0);
+	CHECK(msg_dec_host_req(b.data, b.len, &dq, err, sizeof(err)) == -1);
+	q.site_server = "";
 	q.fqdn = "";
 	CHECK(msg_enc_host_req(&b, &q, err, sizeof(err)) == 0);
 	CHECK(msg_dec_host_req(b.data, b.len, &dq, err, sizeof(err)) == -1);
