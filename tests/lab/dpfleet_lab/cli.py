@@ -1,4 +1,4 @@
-"""The command line: up, down, status, generate and the internal _faults and _gate.
+"""The command line: up, down, status, stats, generate and the internal _faults, _gate and _relay.
 """
 import argparse
 import ipaddress
@@ -14,6 +14,7 @@ from .common import (LabError, MAX_DIR_LEN, SCAN_UID, SMB_PORT, die, find_tdsd, 
 from .scenario import cmd_generate, load_scenario
 from .gate import cmd_gate, gate_request
 from .faults import cmd_faults
+from .relay import cmd_relay, relay_stats
 from .lab import Lab
 
 
@@ -117,7 +118,7 @@ def cmd_status(a):
             ok = alive and port_answers(lab["real_addrs"].get(fqdn, addr), SMB_PORT, 0.3) and \
                 port_answers(addr, SMB_PORT, 0.3)
         rr = e.get("remote_registry", "running")
-        if net in ("ok", "slow"):
+        if net in ("ok", "slow", "wan"):
             rpcd = lab["pids"].get("rpcd", {}).get(fqdn)
             ok = ok and bool(rpcd) and pid_alive(rpcd)          # the standing samba-dcerpcd
             if e.get("rpc_delay_ms") or rr == "trigger_start":
@@ -138,9 +139,21 @@ def cmd_status(a):
         print("fault injector pid %d %s" % (lab["pids"]["faults"], "up" if pid_alive(lab["pids"]["faults"]) else "DOWN"))
     if lab["pids"].get("gate"):
         print("rpc gate pid %d %s" % (lab["pids"]["gate"], "up" if gate is not None else "DOWN"))
+    if lab["pids"].get("relay"):
+        print("wan relay pid %d %s" % (lab["pids"]["relay"], "up" if pid_alive(lab["pids"]["relay"]) else "DOWN"))
     print("\n".join(rows))
     print("%d/%d hosts as expected, %d lab processes" % (a_ok, len(rows), len(procs)))
     sys.exit(0 if a_ok == len(rows) else 1)
+
+
+def cmd_stats(a):
+    """The wan relay's counters per host (relay.py), as JSON on stdout."""
+    d = check_dir_arg(a.dir)
+    try:
+        st = relay_stats(d)
+    except (OSError, ValueError) as e:
+        die("no wan relay answers in %s: %s" % (d, e))
+    print(json.dumps(st, indent=1, sort_keys=True))
 
 
 def main():
@@ -160,6 +173,8 @@ def main():
     p.add_argument("--dir", required=True)
     p = sub.add_parser("status", help="what runs, per host")
     p.add_argument("--dir", required=True)
+    p = sub.add_parser("stats", help="the wan relay's per-host connections and round trips (JSON)")
+    p.add_argument("--dir", required=True)
     p = sub.add_parser("generate", help="print a generated scenario")
     p.add_argument("--sites", type=int, required=True)
     p.add_argument("--hosts", type=int, required=True)
@@ -169,7 +184,9 @@ def main():
     p.add_argument("config")
     p = sub.add_parser("_gate", help=argparse.SUPPRESS)
     p.add_argument("config")
+    p = sub.add_parser("_relay", help=argparse.SUPPRESS)
+    p.add_argument("config")
     a = ap.parse_args()
     {"up": cmd_up, "down": cmd_down, "status": cmd_status, "generate": cmd_generate,
-     "_faults": cmd_faults, "_gate": cmd_gate}[a.cmd](a)
+     "_faults": cmd_faults, "_gate": cmd_gate, "stats": cmd_stats, "_relay": cmd_relay}[a.cmd](a)
 

@@ -42,7 +42,7 @@ SMB_PORT = 445
 FIRST_HOST_OFFSET = 10          # hosts and site servers: BASE+10 upward
 
 
-REAL_ADDR_OFFSET = 0x8000       # real smbd behind a `slow` proxy: BASE+0x8000+10+i
+REAL_ADDR_OFFSET = 0x8000       # real smbd behind a `slow` proxy or the `wan` relay: BASE+0x8000+10+i
 
 
 MAX_DIR_LEN = 64                # unix socket paths under DIR must stay < 108 bytes
@@ -78,7 +78,10 @@ LOG_KINDS = ("clean", "cert_errors", "expired_cert", "none")
 SHARES = ("SMS_DP$", "ADMIN$")
 
 
-NETWORKS = ("ok", "down", "blackhole", "slow")
+NETWORKS = ("ok", "down", "blackhole", "slow", "wan")
+
+
+MAX_RTT_MS = 10000              # network wan: rtt_ms and jitter_ms 0..MAX_RTT_MS (relay.py)
 
 
 RR_STATES = ("running", "trigger_start", "disabled")   # remote_registry: Remote Registry service states
@@ -164,7 +167,7 @@ def lab_processes(d):
         prog = os.path.basename(argv[0].decode(errors="replace"))
         joined = b" ".join(argv)
         if any(os.path.basename(x.decode(errors="replace")).startswith(SAMBA_PROGS) for x in argv[:3]) or prog == "dpfleet-tdsd" or \
-                b"dpfleet-lab" in joined and (b"_faults" in joined or b"_gate" in joined):
+                b"dpfleet-lab" in joined and (b"_faults" in joined or b"_gate" in joined or b"_relay" in joined):
             if pid_alive(pid):
                 found.add(pid)
     return found
@@ -334,7 +337,7 @@ def find_server():
 
 
 def has_smbd(i):
-    return i["network"] in ("ok", "slow")
+    return i["network"] in ("ok", "slow", "wan")
 
 
 def nal(fqdn, code):

@@ -1,5 +1,5 @@
 """Lab: one lab in DIR, put together from the parts (smbd_host.SmbdHosts, sitedb.SiteDb, faults.Faults,
-gate.Gate); up() builds and starts everything, writes the daemons' configs and DIR/lab.json.
+gate.Gate, relay.Relay); up() builds and starts everything, writes the daemons' configs and DIR/lab.json.
 """
 import concurrent.futures
 import json
@@ -16,12 +16,13 @@ from .gate import Gate, gate_request
 from .smbd_host import SmbdHosts, plan_lab
 from .sitedb import SiteDb
 from .faults import Faults
+from .relay import Relay
 
 
 # ---------------------------------------------------------------------------------------------------
 # up
 
-class Lab(SmbdHosts, SiteDb, Faults, Gate):
+class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
     def __init__(self, sc, scenario_path, d, base, tdsd, jobs):
         self.sc = sc
         self.scenario_path = scenario_path
@@ -142,8 +143,9 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate):
             "pids": {"smbd": {i["fqdn"]: i.get("pid") for i in self.inst if i.get("pid")},
                      "rpcd": {i["fqdn"]: i.get("rpcd_pid") for i in self.inst if i.get("rpcd_pid")},
                      "tdsd": self.pids.get("tdsd"), "faults": self.pids.get("faults"),
-                     "gate": self.pids.get("gate")},
+                     "gate": self.pids.get("gate"), "relay": self.pids.get("relay")},
             "real_addrs": {i["fqdn"]: i["real_addr"] for i in self.inst if i["real_addr"] != i["addr"]},
+            "wan": {i["fqdn"]: i["wan"] for i in self.inst if i["network"] == "wan"},
         }
         if operator:
             lab["operator"] = operator
@@ -172,6 +174,7 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate):
             ex.shutdown(wait=True, cancel_futures=True)     # on failure: start nothing more
         faults = self.start_faults()
         gate = self.start_gate()
+        relay = self.start_relay()
         deadline = time.monotonic() + 60 + 0.5 * len(self.inst)
         self.wait_all_smbd(deadline)
         self.phases = [("smbd listening", time.monotonic() - t0)]
@@ -179,6 +182,8 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate):
             self.wait_ready(faults[0], faults[1], "fault injector", deadline)
         if gate:
             self.wait_ready(gate[0], gate[1], "rpc gate", deadline)
+        if relay:
+            self.wait_ready(relay[0], relay[1], "wan relay", deadline)
         self.wait_rpc_ready(deadline + 60)
         self.phases.append(("winreg answers", time.monotonic() - t0))
         if gate:

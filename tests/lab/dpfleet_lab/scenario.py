@@ -9,8 +9,8 @@ import random
 import re
 import sys
 
-from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, NETWORKS, REGISTRY_STATES, RR_STATES,
-                     SHARES, SITE_TYPES, SMB_TIMEOUT_S, die)
+from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, MAX_RTT_MS, NETWORKS, REGISTRY_STATES,
+                     RR_STATES, SHARES, SITE_TYPES, SMB_TIMEOUT_S, die)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -23,10 +23,31 @@ SITE_KEYS = {"code": True, "name": False, "type": True, "parent": False, "server
 HOST_KEYS = {"fqdn": True, "site": True, "roles": True, "pxe": False, "registry": False,
              "smspxe_log": False, "smspxe_share": False, "network": False, "slow_ms": False,
              "scan_account_admin": False, "remote_registry": False, "rpc_delay_ms": False,
-             "remote_registry_idle_s": False}
+             "remote_registry_idle_s": False, "rtt_ms": False, "jitter_ms": False, "loss": False}
 
 
-TOP_KEYS = {"sites": True, "hosts": True, "log_date": False, "comment": False}
+TOP_KEYS = {"sites": True, "hosts": True, "log_date": False, "comment": False, "site_servers": False}
+
+
+WAN_KEYS = {"network": False, "rtt_ms": False, "jitter_ms": False, "loss": False}   # top-level site_servers
+
+
+def check_wan(obj, w):
+    """The relay's keys of a host (or of site_servers): rtt_ms (required), jitter_ms, loss only with network
+    wan.  Returns {rtt_ms, jitter_ms, loss} for a wan host, else None."""
+    net = obj.get("network", "ok")
+    if net != "wan":
+        want(not any(k in obj for k in ("rtt_ms", "jitter_ms", "loss")),
+             "%s: rtt_ms, jitter_ms and loss need network wan" % w)
+        return None
+    wan = {"rtt_ms": obj.get("rtt_ms"), "jitter_ms": obj.get("jitter_ms", 0), "loss": obj.get("loss", 0)}
+    for k in ("rtt_ms", "jitter_ms"):
+        want(isinstance(wan[k], int) and not isinstance(wan[k], bool) and 0 <= wan[k] <= MAX_RTT_MS,
+             "%s: %s must be an integer 0..%d (network wan needs rtt_ms)" % (w, k, MAX_RTT_MS))
+    want(isinstance(wan["loss"], (int, float)) and not isinstance(wan["loss"], bool) and 0 <= wan["loss"] <= 1,
+         "%s: loss must be a number 0..1 (the probability that a connection is reset)" % w)
+    wan["loss"] = float(wan["loss"])
+    return wan
 
 
 FQDN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
@@ -145,6 +166,7 @@ def validate_scenario(sc, where="scenario"):
         want(isinstance(host["slow_ms"], int) and not isinstance(host["slow_ms"], bool)
              and 0 <= host["slow_ms"] <= 600000, "%s: slow_ms must be an integer 0..600000" % w)
         want(isinstance(host["scan_account_admin"], bool), "%s: scan_account_admin must be a boolean" % w)
+        host["wan"] = check_wan(h, w)
         want(isinstance(host["remote_registry"], str) and host["remote_registry"] in RR_STATES,
              "%s: remote_registry must be one of %s" % (w, "|".join(RR_STATES)))
         want(isinstance(host["rpc_delay_ms"], int) and not isinstance(host["rpc_delay_ms"], bool)
@@ -165,10 +187,14 @@ def validate_scenario(sc, where="scenario"):
             want(d in fqdns, "%s: site %s: certmgr_denied names unknown host %s" % (where, site["code"], d))
         if site["server"] in fqdns:
             h = next(x for x in hosts if x["fqdn"] == site["server"])
-            want(h["network"] == "ok", "%s: site server %s must have network ok" % (where, site["server"]))
+            want(h["network"] in ("ok", "wan"), "%s: site server %s must have network ok or wan" % (where, site["server"]))
     servers = [s["server"] for s in sites]
     want(len(set(servers)) == len(servers), "%s: two sites share a server" % where)
-    return {"sites": sites, "hosts": hosts, "log_date": log_date}
+    ss = sc.get("site_servers", {})
+    check_keys(ss, WAN_KEYS, "%s: site_servers" % where)
+    want(ss.get("network", "ok") in ("ok", "wan"), "%s: site_servers: network must be ok or wan" % where)
+    return {"sites": sites, "hosts": hosts, "log_date": log_date,
+            "site_servers_wan": check_wan(ss, "%s: site_servers" % where)}
 
 
 def value_elements(value1):

@@ -27,14 +27,16 @@ def plan_lab(sc, base):
     inst = []
     by_fqdn = {}
     for h in sc["hosts"]:
-        i = {"fqdn": h["fqdn"], "host": h, "site_codes": [], "network": h["network"]}
+        i = {"fqdn": h["fqdn"], "host": h, "site_codes": [], "network": h["network"], "wan": h["wan"]}
         by_fqdn[h["fqdn"]] = i
         inst.append(i)
     for s in sc["sites"]:
         if s["server"] in by_fqdn:
             by_fqdn[s["server"]]["site_codes"].append(s["code"])
         else:
-            i = {"fqdn": s["server"], "host": None, "site_codes": [s["code"]], "network": "ok"}
+            wan = sc.get("site_servers_wan")
+            i = {"fqdn": s["server"], "host": None, "site_codes": [s["code"]], "network": "wan" if wan else "ok",
+                 "wan": wan}
             by_fqdn[s["server"]] = i
             inst.append(i)
     if FIRST_HOST_OFFSET + len(inst) >= REAL_ADDR_OFFSET:
@@ -42,7 +44,7 @@ def plan_lab(sc, base):
     for n, i in enumerate(inst):
         i["n"] = n
         i["addr"] = str(base + FIRST_HOST_OFFSET + n)
-        i["real_addr"] = str(base + REAL_ADDR_OFFSET + FIRST_HOST_OFFSET + n) if i["network"] == "slow" \
+        i["real_addr"] = str(base + REAL_ADDR_OFFSET + FIRST_HOST_OFFSET + n) if i["network"] in ("slow", "wan") \
             else i["addr"]
         i["bias"] = BIASES[n % len(BIASES)]
         i["netbios"] = re.sub(r"[^A-Z0-9-]", "", i["fqdn"].split(".")[0].upper())[:15] or "HOST%d" % n
@@ -89,7 +91,7 @@ def rpc_expect(h):
             "remote_registry_idle_s": h["remote_registry_idle_s"],
             "read": reason is None and h["registry"] in ("ok", "mismatch", "empty"),
             "unreachable_reason": reason,
-            "min_attempts": 2 if h["network"] in ("ok", "slow") and h["remote_registry"] == "trigger_start" else 1}
+            "min_attempts": 2 if h["network"] in ("ok", "slow", "wan") and h["remote_registry"] == "trigger_start" else 1}
 
 
 def rpcd_services(i):
@@ -229,12 +231,14 @@ class SmbdHosts:
         e = {"site": h["site"], "roles": h["roles"], "pxe": h["pxe"], "registry": h["registry"],
              "value": self.host_value_elements(h), "value_sha256": multisz_sha256(self.host_value_elements(h)),
              "network": h["network"],
-             "reachable": h["network"] in ("ok", "slow"), "admin": h["scan_account_admin"],
+             "reachable": h["network"] in ("ok", "slow", "wan"), "admin": h["scan_account_admin"],
              "smspxe_log": h["smspxe_log"], "smspxe_share": h["smspxe_share"], "pxe_log_path": share_path,
              "pxe_log_readable": share_path is not None and (h["smspxe_share"] == "SMS_DP$" or h["scan_account_admin"]),
              "certmgr_denied": bool(denied_by), "certmgr_denied_by": denied_by, "bias_minutes": i["bias"]}
         if h["network"] == "slow":
             e["slow_ms"] = h["slow_ms"]
+        if h["wan"]:
+            e.update(h["wan"])      # rtt_ms, jitter_ms, loss: the relay's (relay.py)
         e.update(pxe_exp)
         e.update(rpc_expect(h))
         return e
