@@ -8,7 +8,8 @@
  * in one BEGIN IMMEDIATE transaction.  Rows are never deleted: observations and jobs refer to hosts.
  * Retirement is decided by membership in this inventory (a TEMP table of the codes and FQDNs just seen),
  * never by comparing time stamps, so two inventories within one second still retire correctly.
- * Assumes the schema of migrations/0001_initial.sql (hosts.fqdn is UNIQUE COLLATE NOCASE).
+ * Assumes the schema of migrations/0001_initial.sql (hosts.fqdn is UNIQUE COLLATE NOCASE) and 0006 (hosts.cloud:
+ * a cloud DP or CMG the scanner lists but never contacts).
  */
 #include "store_fleet.h"
 
@@ -258,12 +259,12 @@ static const char SQL_SITE_RETIRE[] =
 static const char SQL_HOST_EXISTS[] = "SELECT 1 FROM hosts WHERE fqdn = ?1";
 static const char SQL_HOST_UPSERT[] =
 	"INSERT INTO hosts (fqdn, site, is_dp, is_mp, pxe, sccm_pxe, is_active, is_pull_dp, first_seen,"
-	" last_seen, retired_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL)"
+	" last_seen, retired_at, cloud)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10)"
 	" ON CONFLICT (fqdn) DO UPDATE SET fqdn = excluded.fqdn, site = excluded.site,"
 	" is_dp = excluded.is_dp, is_mp = excluded.is_mp, pxe = excluded.pxe, sccm_pxe = excluded.sccm_pxe,"
 	" is_active = excluded.is_active, is_pull_dp = excluded.is_pull_dp, last_seen = excluded.last_seen,"
-	" retired_at = NULL";
+	" retired_at = NULL, cloud = excluded.cloud";
 static const char SQL_HOST_SEEN[] = "INSERT INTO temp.fleet_seen_hosts (fqdn) VALUES (?1)";
 static const char SQL_HOST_RETIRE[] =
 	"UPDATE hosts SET retired_at = ?1 WHERE retired_at IS NULL"
@@ -356,6 +357,8 @@ put_host(sqlite3 *db, sqlite3_stmt **s, const struct fleet_host *h, const char *
 	sqlite3_bind_int(u, 7, h->is_active != 0);
 	sqlite3_bind_int(u, 8, h->is_pull_dp != 0);
 	sqlite3_bind_text(u, 9, now, -1, SQLITE_STATIC);
+	if (h->cloud != NULL)		/* else NULL: on premises (sqlite3_clear_bindings in upsert_begin) */
+		sqlite3_bind_text(u, 10, h->cloud, -1, SQLITE_STATIC);
 	return upsert_end(db, u, s[S_HOST_SEEN], h->fqdn, err, errlen);
 }
 

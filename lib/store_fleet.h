@@ -40,6 +40,8 @@ struct fleet_host {
 	char	 site[FLEET_CODE_MAX];
 	int	 is_dp, is_mp;
 	int	 pxe, sccm_pxe, is_active, is_pull_dp;	/* DP attributes; 0 for an MP-only host */
+	const char *cloud;			/* NULL on premises, else a words_cloud word (static): never
+						   scanned nor fixed (hosts.cloud, migrations/0006) */
 };
 
 /* A fleet: plain arrays the caller may read directly (sorted by store_fleet_sort). */

@@ -10,8 +10,13 @@
  * Text output (tab-separated; NAME last because it may hold spaces; control characters print as '?'):
  *   SITE  TYPE  PARENT  EXPECTED  NAME        EXPECTED = sha256:<hex> | absent | ambiguous, PARENT '-' if none
  *   HOST  SITE  ROLES  PXE                     ROLES = dp | mp | dp,mp, PXE = yes | no | - (not a DP)
- *   inventory: N sites, M hosts; stored: a new sites, b sites retired, c new hosts, d hosts retired
- * JSON output: {"sites": [...], "hosts": [...], "stored": {...}}, see inventory_print_json.
+ *   CLOUD SITE  KIND   WHY                     only when the site DB lists cloud DPs or CMGs (never scanned)
+ *   inventory: N sites, M hosts[ (k cloud, not scanned)]; stored: a new sites, b sites retired, c new hosts,
+ *   d hosts retired
+ * Cloud hosts (fleet_host.cloud, a words_cloud word) are listed in the CLOUD section only, KIND cloud_dp or
+ * cmg and WHY "cloud — not scanned: <words_cloud_reason>".
+ * JSON output: {"sites": [...], "hosts": [...], "stored": {...}}, see inventory_print_json; every host has
+ * "cloud" (the kind or null) and "not_scanned" (the reason or null).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #include "sitedb.h"
 #include "store.h"
 #include "util.h"
+#include "words.h"
 
 /* Print s with control characters (tabs, newlines included) replaced, so every record stays one line. */
 static void
@@ -46,7 +52,7 @@ inventory_print_text(FILE *out, const struct store_fleet *f, const struct store_
 {
 	const struct fleet_site *s;
 	const struct fleet_host *h;
-	size_t i;
+	size_t i, ncloud = 0;
 
 	fprintf(out, "SITE\tTYPE\tPARENT\tEXPECTED\tNAME\n");
 	for (i = 0; i < f->nsites; i++) {
@@ -62,12 +68,23 @@ inventory_print_text(FILE *out, const struct store_fleet *f, const struct store_
 	fprintf(out, "HOST\tSITE\tROLES\tPXE\n");
 	for (i = 0; i < f->nhosts; i++) {
 		h = &f->hosts[i];
-		fprintf(out, "%s\t%s\t%s\t%s\n", h->fqdn, h->site, roles(h),
-		    !h->is_dp ? "-" : h->pxe ? "yes" : "no");
+		if (h->cloud != NULL)
+			ncloud++;
+		else
+			fprintf(out, "%s\t%s\t%s\t%s\n", h->fqdn, h->site, roles(h),
+			    !h->is_dp ? "-" : h->pxe ? "yes" : "no");
 	}
-	fprintf(out, "inventory: %zu sites, %zu hosts; stored: %ld new sites, %ld sites retired, "
-	    "%ld new hosts, %ld hosts retired\n", f->nsites, f->nhosts, stats->sites_new,
-	    stats->sites_retired, stats->hosts_new, stats->hosts_retired);
+	if (ncloud > 0)
+		fprintf(out, "CLOUD\tSITE\tKIND\tWHY\n");
+	for (i = 0; i < f->nhosts; i++)
+		if ((h = &f->hosts[i])->cloud != NULL)
+			fprintf(out, "%s\t%s\t%s\t%s: %s\n", h->fqdn, h->site, h->cloud, WORDS_CLOUD_SHOWN,
+			    words_cloud_reason(h->cloud));
+	fprintf(out, "inventory: %zu sites, %zu hosts", f->nsites, f->nhosts);
+	if (ncloud > 0)
+		fprintf(out, " (%zu cloud, not scanned)", ncloud);
+	fprintf(out, "; stored: %ld new sites, %ld sites retired, %ld new hosts, %ld hosts retired\n",
+	    stats->sites_new, stats->sites_retired, stats->hosts_new, stats->hosts_retired);
 	fflush(out);
 	return ferror(out) ? -1 : 0;
 }
@@ -123,7 +140,10 @@ host_json(const struct fleet_host *h)
 	    json_object_set_new(o, "pxe", json_boolean(h->pxe)) == -1 ||
 	    json_object_set_new(o, "sccm_pxe", json_boolean(h->sccm_pxe)) == -1 ||
 	    json_object_set_new(o, "active", json_boolean(h->is_active)) == -1 ||
-	    json_object_set_new(o, "pull_dp", json_boolean(h->is_pull_dp)) == -1) {
+	    json_object_set_new(o, "pull_dp", json_boolean(h->is_pull_dp)) == -1 ||
+	    json_object_set_new(o, "cloud", h->cloud != NULL ? json_string(h->cloud) : json_null()) == -1 ||
+	    json_object_set_new(o, "not_scanned", h->cloud != NULL ?
+	    json_string(words_cloud_reason(h->cloud)) : json_null()) == -1) {
 		json_decref(o);
 		return NULL;
 	}

@@ -62,6 +62,7 @@
 #include "log.h"
 #include "sitedb.h"
 #include "util.h"
+#include "words.h"
 
 #define SITEDB_SERVER_NAME	"dpfleet-sitedb"
 #define SITEDB_MSG_MAX		512
@@ -754,13 +755,22 @@ static const char SQL_VALUES[] =
 	" WHERE SCP.Name = N'IssuingCertificateList'";
 /*
  * v_DistributionPointInfo: the columns Microsoft Learn documents ("v_DistributionPointInfo": ServerName,
- * SiteCode, IsPXE, IsActive, IsPullDP, ...) and, last, SccmPXE, which site DBs carry but the published view
- * does not list.  When the view has no SccmPXE (error 207) the documented query is run instead and SccmPXE
- * reads as IsPXE and IsActive (PXE enabled on a DP that is active); see sitedb_read_fleet.
+ * SiteCode, IsPXE, IsActive, IsPullDP, ...), then the optional ones (dp_optional below).  A view without one
+ * of them answers error 207 naming it; read_dps drops that column and asks again.
  */
 #define SQL_DPS_DOC	"SELECT ServerName, SiteCode, IsPXE, IsActive, IsPullDP"
-static const char SQL_DPS[] = SQL_DPS_DOC ", SccmPXE FROM v_DistributionPointInfo";
-static const char SQL_DPS_NO_SCCMPXE[] = SQL_DPS_DOC " FROM v_DistributionPointInfo";
+#define SQL_DPS_FROM	" FROM v_DistributionPointInfo"
+#define SQL_DPS_MAX	256
+#define DP_NDOC		5			/* columns of SQL_DPS_DOC */
+/*
+ * The optional columns, in query order after the documented ones.  SccmPXE: site DBs carry it but the
+ * published view does not list it; without it, SccmPXE reads as IsPXE and IsActive (PXE enabled on a DP that
+ * is active).  Region and ServiceType: Microsoft Learn, "SMS_DistributionPointInfo server WMI class", gives
+ * them as "the Azure region in which the cloud-based distribution point resides" and "for cloud-based
+ * distribution points only"; the view is not published column by column, so either may be missing.
+ */
+enum { DP_SCCMPXE, DP_REGION, DP_SERVICETYPE, DP_NOPT };
+static const char *const dp_optional[DP_NOPT] = { "SccmPXE", "Region", "ServiceType" };
 static const char SQL_MPS[] =
 	"SELECT ServerName, SiteCode FROM v_SystemResourceList WHERE RoleName = N'SMS Management Point'";
 
@@ -878,11 +888,64 @@ row_host(struct sitedb *db, struct store_fleet *f, const char *table, int *skip,
 	return store_fleet_add_host(f, &h, err, errlen);
 }
 
-/* row_dp's argument: the fleet, and whether the query has the SccmPXE column (the sixth). */
+/* row_dp's argument: the fleet, and the column number of each optional column in the query (0 = absent). */
 struct dp_rows {
 	struct store_fleet	*f;
-	int			 sccm_pxe_col;
+	int			 col[DP_NOPT];
 };
+
+/*
+ * An optional cloud marker column (Region, ServiceType): text, or an integer (Microsoft Learn's class gives
+ * both types for each).  Into buf: the text, or "" for NULL, an empty text or the integer 0 (unset), or the
+ * integer in decimal.  0 or -1 with err.
+ */
+static int
+col_marker(struct sitedb *db, int col, char *buf, size_t cap, const char *what, char *err, size_t errlen)
+{
+	long long v;
+
+	buf[0] = '\0';
+	if (col == 0 || dbdata(db->dbproc, col) == NULL || dbdatlen(db->dbproc, col) <= 0)
+		return 0;
+	if (is_char_type(dbcoltype(db->dbproc, col)))
+		return col_text(db, col, buf, cap, 1, what, err, errlen);
+	if (col_int(db, col, 0, &v, what, err, errlen) == -1)
+		return -1;
+	if (v != 0)
+		snprintf(buf, cap, "%lld", v);
+	return 0;
+}
+
+/* 1 when name (ASCII, any case) ends with suffix preceded by a label. */
+static int
+ends_with(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return n > m && strcasecmp(name + n - m, suffix) == 0;
+}
+
+/*
+ * The cloud kind (a words_cloud word) of a host named fqdn whose DP row carries region and service_type (""
+ * when unset or not in the view), or NULL for an on-premises host.  doc/FIELD-NOTES.md, "Cloud distribution
+ * points and cloud management gateways": Region and ServiceType are set for cloud DPs only; an Azure cloud
+ * service is named <name>.cloudapp.net (<name>.usgovcloudapp.net in US Government), a CMG on a virtual
+ * machine scale set <name>.<region>.cloudapp.azure.com (a CMG only: the cloud DP is a classic cloud service);
+ * SMS_AzureService gives ServiceType CloudDistributionPoint for a cloud DP.
+ */
+static const char *
+cloud_kind(const char *fqdn, const char *region, const char *service_type)
+{
+	int azure_name = ends_with(fqdn, ".cloudapp.net") || ends_with(fqdn, ".usgovcloudapp.net");
+	int vmss_name = ends_with(fqdn, ".cloudapp.azure.com");
+
+	if (vmss_name || (service_type[0] != '\0' && strcasecmp(service_type, "CloudDistributionPoint") != 0 &&
+	    strspn(service_type, "0123456789") != strlen(service_type)))
+		return words_cloud[1];		/* cmg */
+	if (azure_name || region[0] != '\0' || service_type[0] != '\0')
+		return words_cloud[0];		/* cloud_dp */
+	return NULL;
+}
 
 static int
 row_dp(struct sitedb *db, void *arg, char *err, size_t errlen)
@@ -890,18 +953,27 @@ row_dp(struct sitedb *db, void *arg, char *err, size_t errlen)
 	struct dp_rows *r = arg;
 	struct fleet_host *h;
 	long long pxe, sccm_pxe, active, pull;
+	char region[FLEET_NAME_MAX], stype[FLEET_NAME_MAX];
+	const char *cloud;
 	int skip;
 
 	if (col_int(db, 3, 0, &pxe, "v_DistributionPointInfo.IsPXE", err, errlen) == -1 ||
 	    col_int(db, 4, 1, &active, "v_DistributionPointInfo.IsActive", err, errlen) == -1 ||
-	    col_int(db, 5, 0, &pull, "v_DistributionPointInfo.IsPullDP", err, errlen) == -1)
+	    col_int(db, 5, 0, &pull, "v_DistributionPointInfo.IsPullDP", err, errlen) == -1 ||
+	    col_marker(db, r->col[DP_REGION], region, sizeof(region), "v_DistributionPointInfo.Region", err,
+	    errlen) == -1 ||
+	    col_marker(db, r->col[DP_SERVICETYPE], stype, sizeof(stype), "v_DistributionPointInfo.ServiceType",
+	    err, errlen) == -1)
 		return -1;
-	if (!r->sccm_pxe_col)
+	if (r->col[DP_SCCMPXE] == 0)
 		sccm_pxe = pxe != 0 && active != 0;
-	else if (col_int(db, 6, 0, &sccm_pxe, "v_DistributionPointInfo.SccmPXE", err, errlen) == -1)
+	else if (col_int(db, r->col[DP_SCCMPXE], 0, &sccm_pxe, "v_DistributionPointInfo.SccmPXE", err,
+	    errlen) == -1)
 		return -1;
 	if ((h = row_host(db, r->f, "v_DistributionPointInfo", &skip, err, errlen)) == NULL)
 		return skip ? 0 : -1;
+	if ((cloud = cloud_kind(h->fqdn, region, stype)) != NULL && h->cloud != words_cloud[1])
+		h->cloud = cloud;	/* listed twice: cmg wins, then cloud_dp */
 	if (h->is_dp) {			/* listed twice: merge */
 		h->pxe |= pxe != 0;
 		h->sccm_pxe |= sccm_pxe != 0;
@@ -917,6 +989,10 @@ row_dp(struct sitedb *db, void *arg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A management point row of a host in an Azure cloud-service domain is a cloud management gateway (cloud_kind;
+ * doc/FIELD-NOTES.md, "Cloud distribution points and cloud management gateways").
+ */
 static int
 row_mp(struct sitedb *db, void *arg, char *err, size_t errlen)
 {
@@ -928,31 +1004,76 @@ row_mp(struct sitedb *db, void *arg, char *err, size_t errlen)
 	if (!h->is_dp)
 		h->is_active = 1;
 	h->is_mp = 1;
+	if (h->cloud == NULL && cloud_kind(h->fqdn, "", "") != NULL)
+		h->cloud = words_cloud[1];
 	return 0;
 }
 
+/* The DP query asking for the optional columns r->col marks present (non-zero), numbering them as it goes. */
+static void
+dp_query(struct dp_rows *r, char *sql, size_t size, int *ncols)
+{
+	size_t i, len;
+
+	len = (size_t)snprintf(sql, size, "%s", SQL_DPS_DOC);
+	*ncols = DP_NDOC;
+	for (i = 0; i < DP_NOPT; i++) {
+		if (r->col[i] == 0)
+			continue;
+		r->col[i] = ++*ncols;
+		len += (size_t)snprintf(sql + len, size - len, ", %s", dp_optional[i]);
+	}
+	snprintf(sql + len, size - len, "%s", SQL_DPS_FROM);
+}
+
+/* The optional column a 207 (invalid column name) names, or -1 for any other failure. */
+static int
+dp_missing_column(const struct sitedb *db, const struct dp_rows *r)
+{
+	char quoted[64];
+	size_t i;
+
+	if (db->msgno != 207 || db->eof || db->timeouts > 0)
+		return -1;
+	for (i = 0; i < DP_NOPT; i++) {
+		snprintf(quoted, sizeof(quoted), "'%s'", dp_optional[i]);
+		if (r->col[i] != 0 && strstr(db->msgtext, quoted) != NULL)
+			return (int)i;
+	}
+	return -1;
+}
+
 /*
- * The DPs, with SccmPXE when the view has it: a view without it answers the first query with error 207
- * (invalid column name) before any row, and the documented columns are read instead.  Any other 207 (a
- * documented column missing) fails the second query too and is reported.
+ * The DPs, with every optional column the view has: a view without one answers error 207 (invalid column
+ * name) before any row, and the query is asked again without it, at most once per optional column.  Any
+ * other 207 (a documented column missing) fails and is reported.
  */
 static int
 read_dps(struct sitedb *db, struct store_fleet *f, enum sitedb_error *cls, char *err, size_t errlen)
 {
-	struct dp_rows r = { f, 1 };
+	struct dp_rows r = { f, { 1, 1, 1 } };
 	const char *what = "reading v_DistributionPointInfo";
+	char sql[SQL_DPS_MAX];
+	int ncols, k, tries;
 
-	if (run_query(db, SQL_DPS, 6, what, row_dp, &r, cls, err, errlen) == 0)
-		return 0;
-	if (db->msgno != 207 || strstr(db->msgtext, "SccmPXE") == NULL || db->eof || db->timeouts > 0)
-		return -1;
-	dbcancel(db->dbproc);		/* the failed batch leaves nothing to read; make sure of it */
-	log_info("site DB %s: v_DistributionPointInfo has no SccmPXE column (it is not in Microsoft's "
-	    "published view): reading the documented columns, SccmPXE taken as IsPXE and IsActive", db->where);
-	r.sccm_pxe_col = 0;
-	if (cls != NULL)
-		*cls = SITEDB_ERR_QUERY;
-	return run_query(db, SQL_DPS_NO_SCCMPXE, 5, what, row_dp, &r, cls, err, errlen);
+	for (tries = 0; tries <= DP_NOPT; tries++) {
+		dp_query(&r, sql, sizeof(sql), &ncols);
+		if (run_query(db, sql, ncols, what, row_dp, &r, cls, err, errlen) == 0)
+			return 0;
+		if ((k = dp_missing_column(db, &r)) < 0)
+			return -1;
+		dbcancel(db->dbproc);	/* the failed batch leaves nothing to read; make sure of it */
+		if (k == DP_SCCMPXE)
+			log_info("site DB %s: v_DistributionPointInfo has no SccmPXE column (it is not in "
+			    "Microsoft's published view): SccmPXE taken as IsPXE and IsActive", db->where);
+		else
+			log_info("site DB %s: v_DistributionPointInfo has no %s column: cloud DPs and CMGs are "
+			    "recognised without it (by name and the other column)", db->where, dp_optional[k]);
+		r.col[k] = 0;
+		if (cls != NULL)
+			*cls = SITEDB_ERR_QUERY;
+	}
+	return -1;
 }
 
 int
