@@ -8,10 +8,12 @@
  * buffer) and section headers naming an unknown section, so every error is reported with its line, not
  * just the first.  The reader, not the handler, judges section headers because Debian's libinih (r55) is
  * built without INI_CALL_HANDLER_ON_NEW_SECTION: the handler never sees a section that holds no key.
+ * [credentials NAME] sections and [smb]'s credential rules are config_cred.c's (lib/config_int.h).
  * Required keys are checked after the whole file is read.  The struct is plain data owned by the caller;
  * nothing here allocates.
  */
 #include "config.h"
+#include "config_int.h"
 #include "util.h"
 
 #include <assert.h>
@@ -28,7 +30,7 @@
 
 #include <ini.h>
 
-enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE };
+enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE, K_AUTH };
 
 #define SCANNER	1
 #define SERVER	2
@@ -62,9 +64,13 @@ static const struct key keys[] = {
 	{ "sitedb", "tls_name",       SCANNER, K_STR,    0, S(sitedb.tls_name), 0, 0 },
 	{ "sitedb", "login_timeout",  SCANNER, K_INT,    0, I(sitedb.login_timeout), 1, 600 },
 	{ "sitedb", "query_timeout",  SCANNER, K_INT,    0, I(sitedb.query_timeout), 1, 3600 },
+	{ "smb",    "auth",           SCANNER, K_AUTH,   0, I(smb.auth), 0, 0 },
 	{ "smb",    "domain",         SCANNER, K_STR,    0, S(smb.domain), 0, 0 },
-	{ "smb",    "user",           SCANNER, K_STR,    1, S(smb.user), 0, 0 },
-	{ "smb",    "password_file",  SCANNER, K_PATH,   1, S(smb.password_file), 0, 0 },
+	/* user and a secret: required unless [credentials] sets exist (config_cred_finish) */
+	{ "smb",    "user",           SCANNER, K_STR,    0, S(smb.user), 0, 0 },
+	{ "smb",    "password_file",  SCANNER, K_PATH,   0, S(smb.password_file), 0, 0 },
+	{ "smb",    "keytab",         SCANNER, K_PATH,   0, S(smb.keytab), 0, 0 },
+	{ "smb",    "principal",      SCANNER, K_STR,    0, S(smb.principal), 0, 0 },
 	{ "smb",    "timeout",        SCANNER, K_INT,    0, I(smb.timeout), 1, 600 },
 	{ "smb",    "concurrency",    SCANNER, K_INT,    0, I(smb.concurrency), 1, 256 },
 	{ "smb",    "retries",        SCANNER, K_INT,    0, I(smb.retries), 0, 10 },
@@ -112,6 +118,7 @@ struct parse {
 	char		*errs;
 	size_t		 errlen;
 	unsigned char	 seen[NKEYS];
+	int		 cred;		/* the [credentials NAME] set being read, -1 if refused */
 	char		 badsect[CONFIG_SECTION_MAX];	/* last unknown section reported (inih's name) */
 };
 
@@ -146,6 +153,8 @@ section_known(struct parse *p, const char *section)
 {
 	size_t i;
 
+	if (p->conf->kind == CONFIG_SCANNER && config_cred_is_section(section))
+		return 1;
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].section, section) == 0 && (keys[i].kinds & kind_bit(p->conf->kind)))
 			return 1;
@@ -248,6 +257,17 @@ set_key(struct parse *p, const struct key *k, const char *value)
 			perr(p, p->line, "[%s] %s: \"%s\" is not one of off, request, require", k->section,
 			    k->name, value);
 		break;
+	case K_AUTH:
+		if (strcmp(value, "negotiate") == 0)
+			*(int *)(void *)field = CONFIG_AUTH_NEGOTIATE;
+		else if (strcmp(value, "kerberos") == 0)
+			*(int *)(void *)field = CONFIG_AUTH_KERBEROS;
+		else if (strcmp(value, "ntlm") == 0)
+			*(int *)(void *)field = CONFIG_AUTH_NTLM;
+		else
+			perr(p, p->line, "[%s] %s: \"%s\" is not one of negotiate, kerberos, ntlm", k->section,
+			    k->name, value);
+		break;
 	case K_CAFILE:
 		if (!valid_cafile(value)) {
 			perr(p, p->line, "[%s] %s: \"%s\" is not \"system\" or an absolute path of at most %d "
@@ -264,6 +284,13 @@ set_key(struct parse *p, const struct key *k, const char *value)
 		util_strlcpy(field, value, k->size);
 		break;
 	}
+}
+
+/* config_cred.c's reporter: the same "file:line: reason" lines as perr. */
+static void
+cred_err(void *arg, int line, const char *msg)
+{
+	perr(arg, line, "%s", msg);
 }
 
 static int
@@ -283,6 +310,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 			perr(p, p->line, "unknown section [%s]", section);
 			util_strlcpy(p->badsect, section, sizeof(p->badsect));
 		}
+		return 1;
+	}
+	if (p->conf->kind == CONFIG_SCANNER && config_cred_is_section(section)) {
+		struct config_cred_report r = { cred_err, p };
+
+		if (!config_cred_key(p->conf, p->cred, name, value, p->line, &r))
+			perr(p, p->line, "unknown key \"%s\" in [%s]", name, section);
 		return 1;
 	}
 	for (i = 0; i < NKEYS; i++) {
@@ -340,6 +374,11 @@ reader(char *buf, int size, void *user)
 		}
 		/* inih's name: the bytes between the brackets, cut as inih cuts it */
 		snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+		if (p->conf->kind == CONFIG_SCANNER && config_cred_is_section(name)) {
+			struct config_cred_report r = { cred_err, p };
+
+			p->cred = config_cred_open(p->conf, name, p->line, &r);
+		}
 		if (section_known(p, name))
 			p->badsect[0] = '\0';
 		else {
@@ -401,6 +440,7 @@ config_load(const char *path, enum config_kind kind, struct config *conf, char *
 	p.path = path;
 	p.errs = errs;
 	p.errlen = errlen;
+	p.cred = -1;
 	if ((p.fp = fopen(path, "r")) == NULL) {
 		perr(&p, 0, "%s", strerror(errno));
 		return -1;
@@ -411,6 +451,11 @@ config_load(const char *path, enum config_kind kind, struct config *conf, char *
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].required && (keys[i].kinds & kind_bit(kind)) && !p.seen[i])
 			perr(&p, 0, "missing required key \"%s\" in [%s]", keys[i].name, keys[i].section);
+	if (kind == CONFIG_SCANNER) {
+		struct config_cred_report r = { cred_err, &p };
+
+		config_cred_finish(conf, &r);
+	}
 	if (kind == CONFIG_SCANNER && conf->sitedb.instance[0] != '\0' && p.seen[key_index("sitedb", "port")])
 		perr(&p, 0, "[sitedb] port and instance are exclusive: SQL Browser gives a named instance's port");
 	if (kind == CONFIG_SERVER && (conf->http.tls_cert[0] == '\0') != (conf->http.tls_key[0] == '\0'))
@@ -496,13 +541,18 @@ readable_file(const char *path, char *why, size_t whylen)
 int
 config_check_files(const struct config *conf, char *errs, size_t errlen)
 {
-	const char *files[3];
+	const char *files[3 + 2 * CONFIG_CREDSETS_MAX];
 	char why[PATH_MAX + 128];
 	int n = 0, bad = 0, i;
 
 	if (conf->kind == CONFIG_SCANNER) {
 		files[n++] = conf->sitedb.password_file;
 		files[n++] = conf->smb.password_file;
+		files[n++] = conf->smb.keytab;
+		for (i = 0; i < conf->ncreds; i++) {
+			files[n++] = conf->creds[i].password_file;
+			files[n++] = conf->creds[i].keytab;
+		}
 	} else if (conf->http.tls_key[0] != '\0')
 		files[n++] = conf->http.tls_key;
 	for (i = 0; i < n; i++) {

@@ -9,8 +9,12 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "consts.h"
+
 enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
 enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
+/* [smb] auth; the same order as scanner/cred.h's enum cred_auth. */
+enum config_auth { CONFIG_AUTH_NEGOTIATE, CONFIG_AUTH_KERBEROS, CONFIG_AUTH_NTLM };
 
 #define CONFIG_STR	256
 #define CONFIG_CAFILE_MAX	200	/* [sitedb] ca_file: fits one freetds.conf line (lib/config.c) */
@@ -19,6 +23,32 @@ enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE 
 /* [http] tls_priorities' default: TLS 1.2 and 1.3 only, forward-secret (ECDHE) AEAD suites only. */
 #define CONFIG_TLS_PRIORITIES	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-DHE-RSA:-DHE-DSS:" \
 	"-AES-128-CBC:-AES-256-CBC:-CAMELLIA-128-CBC:-CAMELLIA-256-CBC:-3DES-CBC:-ARCFOUR-128"
+
+/*
+ * Credential sets (dpfleet.conf(5), [credentials NAME]): at most CONFIG_CREDSETS_MAX sections, a NAME of
+ * [A-Za-z0-9_.-] shorter than CONFIG_CRED_NAME_MAX bytes; each fqdn_suffix and site_codes list holds at
+ * most CONFIG_CRED_LIST_MAX entries.  Suffixes are kept lowercase without a leading dot, site codes
+ * uppercase.
+ */
+#define CONFIG_CREDSETS_MAX	16
+#define CONFIG_CRED_NAME_MAX	32
+#define CONFIG_CRED_LIST_MAX	16
+#define CONFIG_CRED_SMB		"smb"	/* the name of [smb] as the fallback set (never a [credentials] name) */
+
+struct config_credset {
+	char	 name[CONFIG_CRED_NAME_MAX];
+	int	 line;				/* of its [credentials NAME] header */
+	unsigned seen;				/* parse bookkeeping: keys already set (config_cred.c) */
+	char	 domain[CONFIG_STR];
+	char	 user[CONFIG_STR];
+	char	 password_file[PATH_MAX];	/* exactly one of password_file and keytab */
+	char	 keytab[PATH_MAX];
+	char	 principal[CONFIG_STR];		/* the keytab's principal; with keytab only */
+	char	 suffix[CONFIG_CRED_LIST_MAX][DPF_FQDN_MAX];
+	int	 nsuffix;
+	char	 site[CONFIG_CRED_LIST_MAX][DPF_SITE_CODE_MAX];
+	int	 nsite;
+};
 
 struct config {
 	enum config_kind kind;
@@ -41,15 +71,20 @@ struct config {
 		int	 query_timeout;		/* 30 s */
 	} sitedb;
 	struct {				/* scanner only */
+		enum config_auth auth;		/* negotiate */
 		char	 domain[CONFIG_STR];
-		char	 user[CONFIG_STR];
-		char	 password_file[PATH_MAX];
+		char	 user[CONFIG_STR];	/* "" only when [credentials] sets exist: no fallback set */
+		char	 password_file[PATH_MAX];	/* exactly one of password_file and keytab with a user */
+		char	 keytab[PATH_MAX];
+		char	 principal[CONFIG_STR];	/* the keytab's principal; with keytab only */
 		int	 timeout;		/* 10 s per network step */
 		int	 concurrency;		/* 16 workers */
 		int	 retries;		/* 2 more attempts after a transient failure (lib/reason.h) */
 		int	 retry_backoff;		/* 1 s before the first retry, doubling after each */
 		char	 host_map[PATH_MAX];	/* optional */
 	} smb;
+	struct config_credset creds[CONFIG_CREDSETS_MAX];	/* scanner only: [credentials NAME] in file order */
+	int	 ncreds;
 	struct {				/* scanner only */
 		int	 interval;		/* 3600 s */
 		long	 log_tail_bytes;	/* 4 MiB; CONFIG_LOG_TAIL_MIN..CONFIG_LOG_TAIL_MAX */
