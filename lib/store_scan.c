@@ -121,7 +121,7 @@ store_scan_targets(struct store *st, struct store_scan_target **out, size_t *n, 
 	if (prep(db, "SELECT h.id, h.fqdn, h.site, h.is_dp, h.is_mp, h.pxe, "
 	    "coalesce(s.expected_state, 'absent'), coalesce(s.expected_sha256, '') "
 	    "FROM hosts h LEFT JOIN sites s ON s.code = h.site "
-	    "WHERE h.retired_at IS NULL ORDER BY h.fqdn", &s, err, errlen) == -1)
+	    "WHERE h.retired_at IS NULL AND h.cloud IS NULL ORDER BY h.fqdn", &s, err, errlen) == -1)
 		return -1;
 	if (collect_rows(db, s, sizeof(**out), 64, fill_target, "hosts", &v, n, err, errlen) == -1)
 		return -1;

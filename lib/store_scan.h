@@ -34,7 +34,8 @@ struct store_scan_site {
 };
 
 /*
- * Every non-retired host (ordered by fqdn) / every non-retired site with a server name (ordered by code).
+ * Every non-retired on-premises host (ordered by fqdn; a cloud DP or CMG, hosts.cloud set, is never scanned) /
+ * every non-retired site with a server name (ordered by code).
  * 0 with *out malloc'd (caller frees with free(); NULL when *n is 0), or -1 with err (*out NULL, *n 0).
  */
 int	 store_scan_targets(struct store *st, struct store_scan_target **out, size_t *n, char *err,
