@@ -14,7 +14,7 @@ import time
 
 
 LAB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # tests/lab
-ENTRY = os.path.join(LAB_DIR, "dpfleet-lab")   # the script; re-executed for _faults and _gate
+ENTRY = os.path.join(LAB_DIR, "dpfleet-lab")   # the script; re-executed for _faults, _gate and _relay
 SCAN_USER = "svc_dpfleet"
 
 
