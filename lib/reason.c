@@ -41,6 +41,13 @@ static const struct reason table[] = {
 	  "disabled, locked or expired.",
 	  "Check [smb] domain, user and password_file in the scanner's configuration and the account in the "
 	  "domain." },
+	{ "kerberos", 0,
+	  "Kerberos authentication failed: the scanner's ticket is missing or expired, the keytab lacks the "
+	  "principal, the KDC refused or could not be reached, or it has no service principal cifs/<fqdn> for "
+	  "the host (the detail names the principal).",
+	  "Check the keytab and principal (dpfleet-scanner -n), that the KDC is reachable and the clocks agree, "
+	  "and that the host's computer account carries the SPN cifs/<fqdn>. Seen with auth = kerberos or a "
+	  "keytab set: with auth = negotiate a password set falls back to NTLM." },
 	{ "access_denied", 0,
 	  "The host refused the scan account on the SMB session or the winreg pipe.",
 	  "Make the scan account a member of the host's local Administrators group." },
