@@ -28,6 +28,7 @@
  */
 #include "fixdecide.h"
 #include "store_fleet.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -190,9 +191,14 @@ rollback_refusal(const struct fixdecide_job *j, struct fixdecide *d)
 void
 fixdecide_start(const struct fixdecide_job *j, struct fixdecide *d)
 {
+	const char *why;
+
 	memset(d, 0, sizeof(*d));
 	d->action = FIXDECIDE_READ;
-	if (j->rollback)
+	if (j->cloud != NULL && (why = words_cloud_reason(j->cloud)) != NULL) {
+		snprintf(d->buf, sizeof(d->buf), "%s: %s", WORDS_CLOUD_SHOWN, why);
+		finish(d, "refused", NULL, NULL, d->buf);	/* never contacted: nothing read, nothing kept */
+	} else if (j->rollback)
 		(void)rollback_refusal(j, d);
 	else if (!j->host_known || !j->has_backup)
 		(void)fix_refusal(j, d);	/* with a backup the read decides: a write may have landed */

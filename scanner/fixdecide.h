@@ -29,6 +29,7 @@ struct fixdecide_job {
 	int		 attempts;	/* how many times the job was claimed (1 = this run only) */
 	int		 dry_run;
 	int		 host_known;	/* this run's site-DB inventory lists the host (live) */
+	const char	*cloud;		/* its cloud kind (a words_cloud word: never fixed), or NULL */
 	/* fix */
 	const char	*job_expected;	/* the hash the operator approved at queue time, or "" */
 	int		 site_state;	/* enum fleet_expected, from this run's site-DB read */
@@ -67,8 +68,8 @@ struct fixdecide {
 };
 
 /*
- * Before any contact with the host: finish (refused: the host is not in the inventory, the fix has no usable
- * approval, the rollback's fix or backup does not qualify), or read.
+ * Before any contact with the host: finish (refused: the host is not in the inventory or is a cloud DP or CMG,
+ * the fix has no usable approval, the rollback's fix or backup does not qualify), or read.
  */
 void	 fixdecide_start(const struct fixdecide_job *j, struct fixdecide *d);
 

@@ -94,6 +94,7 @@ struct fjob {
 	enum fj_step	 step;
 	/* fix: the site's value from this run's site-DB read */
 	int		 host_known;		/* the fresh fleet lists the host */
+	const char	*cloud;			/* and it is a cloud DP or CMG (words_cloud), or NULL */
 	int		 site_state;		/* enum fleet_expected */
 	char		 expected[UTIL_SHA256_HEX];
 	char		**elems;
@@ -199,6 +200,7 @@ fj_facts(const struct fjob *f, struct fixdecide_job *j)
 	j->attempts = (int)f->j.attempts;
 	j->dry_run = f->j.dry_run != 0;
 	j->host_known = f->host_known;
+	j->cloud = f->cloud;
 	j->job_expected = f->j.expected_sha256;
 	j->site_state = f->site_state;
 	j->expected = f->expected;
@@ -472,6 +474,7 @@ prepare_site(struct fsess *s, struct fjob *f)
 		if (strcasecmp(fl->hosts[i].fqdn, f->j.host) == 0)
 			h = &fl->hosts[i];
 	f->host_known = h != NULL;
+	f->cloud = h != NULL ? h->cloud : NULL;
 	for (i = 0; h != NULL && i < fl->nsites; i++) {
 		const struct fleet_site *site = &fl->sites[i];
 

@@ -28,7 +28,7 @@ enum {
 	F_ROLLBACK = 1 << 0, F_BACKUP = 1 << 1, F_ATTEMPT2 = 1 << 2, F_DRY = 1 << 3, F_JOBEXP_OLD = 1 << 4,
 	F_JOBEXP_NONE = 1 << 5, F_HOST_GONE = 1 << 6, F_AMBIG = 1 << 7, F_NO_SITE = 1 << 8, F_NO_BEFORE = 1 << 9,
 	F_RESTORE_ERR = 1 << 10, F_RESTORE_ABSENT = 1 << 11, F_FIX_MISSING = 1 << 12, F_FIX_NOT_WRITTEN = 1 << 13,
-	F_FIX_OTHER_HOST = 1 << 14, F_UNSEALED = 1 << 15, F_NEWER = 1 << 16,
+	F_FIX_OTHER_HOST = 1 << 14, F_UNSEALED = 1 << 15, F_NEWER = 1 << 16, F_CLOUD = 1 << 17,
 };
 
 /* Which decision a row asks for. */
@@ -64,6 +64,10 @@ struct row {
 static const struct row rows[] = {
 	/* fix, before contact */
 	{ "start", START, 0, 0, 0, NULL, 0, 0, RD, NULL, NULL, NULL, NULL, 0 },
+	{ "guard: start, a cloud management gateway", START, F_CLOUD | F_BACKUP, 0, 0, NULL, 0, 0, FIN, "refused",
+	    "cloud — not scanned: cloud management gateway", NULL, NULL, 0 },
+	{ "guard: start, rollback on a cloud host", START, F_CLOUD | RB, 0, 0, NULL, 0, 0, FIN, "refused",
+	    "cloud — not scanned", NULL, NULL, 0 },
 	{ "guard: start, host not in the inventory", START, F_HOST_GONE, 0, 0, NULL, 0, 0, FIN, "refused",
 	    "host not in the site DB's inventory", HB, NULL, 0 },
 	{ "guard: start, resumed, host not in the inventory", START, F_HOST_GONE | F_BACKUP, 0, 0, NULL, 0, 0, FIN,
@@ -198,6 +202,7 @@ facts(const struct row *r, struct fixdecide_job *j)
 	j->dry_run = (r->f & F_DRY) != 0;
 	j->job_expected = r->f & F_JOBEXP_OLD ? HO : r->f & F_JOBEXP_NONE ? "" : HA;
 	j->host_known = !(r->f & F_HOST_GONE);
+	j->cloud = r->f & F_CLOUD ? "cmg" : NULL;
 	j->site_state = r->f & F_AMBIG ? FLEET_EXPECTED_AMBIGUOUS : r->f & F_NO_SITE ? FLEET_EXPECTED_ABSENT :
 	    FLEET_EXPECTED_PRESENT;
 	j->expected = j->site_state == FLEET_EXPECTED_PRESENT ? HA : "";
