@@ -54,6 +54,11 @@ static const struct reason table[] = {
 	{ "no_route", 0,
 	  "The host's name does not resolve or the network cannot reach it.",
 	  "Check DNS (or [smb] host_map) and routing from the scanner to the host." },
+	{ "no_credentials", 0,
+	  "No credential set of the scanner's configuration matches the host (by site code or FQDN suffix) and "
+	  "[smb] has no user of its own: the scanner did not contact it.",
+	  "Add the host's site code or DNS suffix to a [credentials NAME] section, or give [smb] a user and "
+	  "password_file as the fallback; `dpfleet-scanner -n` prints which set each host would use." },
 	{ "deadline", 0,
 	  "The host did not finish within its scan deadline: the scanner stopped waiting.",
 	  "Check the host's load and the network path; raise [scan] host_deadline if the link is slow." },

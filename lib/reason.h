@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define REASON_WORD_MAX	32	/* longest word + NUL; the store's observations.reason never holds more */
-#define REASON_NWORDS	14	/* entries in the table (reason.c checks it at compile time) */
+#define REASON_NWORDS	15	/* entries in the table (reason.c checks it at compile time) */
 
 struct reason {
 	const char	*word;		/* e.g. "rpc_unavailable" */
