@@ -15,6 +15,7 @@
 #include "store_jobs.h"
 #include "store_query.h"
 #include "util.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ targets_affected(struct store *st, const char *site, struct targets *t, struct s
 	    "s.expected_sha256 <> '', 0), coalesce(h.site, ''), CASE WHEN s.code IS NULL THEN 'unknown' "
 	    "WHEN s.expected_state = 'present' THEN 'no_hash' ELSE s.expected_state END FROM hosts h "
 	    "JOIN observations o ON o.id = h.last_obs_id LEFT JOIN sites s ON s.code = h.site "
-	    "WHERE h.retired_at IS NULL AND o.state IN ('missing', 'empty', 'mismatch') "
+	    "WHERE h.retired_at IS NULL AND h.cloud IS NULL AND o.state IN ('missing', 'empty', 'mismatch') "
 	    "AND (?1 IS NULL OR h.site = ?1) ORDER BY coalesce(h.site, ''), h.id", err, errlen) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, site, -1, SQLITE_STATIC);
@@ -135,9 +136,21 @@ affected_none_left(const struct store_fix_result *r, char *err, size_t errlen)
 	return STORE_JOBS_CONFLICT;
 }
 
+/* A named host that is a cloud DP or CMG (hosts.cloud): STORE_JOBS_CONFLICT with its name in r->unknown. */
+static int
+cloud_refused(sqlite3_stmt *s, struct store_fix_result *r, char *err, size_t errlen)
+{
+	const char *why = words_cloud_reason((const char *)sqlite3_column_text(s, 2));
+
+	util_strlcpy(r->unknown, (const char *)sqlite3_column_text(s, 1), sizeof(r->unknown));
+	util_err(err, errlen, "%s: %s: %s", r->unknown, WORDS_CLOUD_SHOWN, why != NULL ? why : "cloud host");
+	return STORE_JOBS_CONFLICT;
+}
+
 /*
  * The order's named live hosts into t, by id, each once (the same host named twice, in any case).  0;
- * STORE_JOBS_NOT_FOUND with the first unknown name in r->unknown; -1 with err.
+ * STORE_JOBS_NOT_FOUND with the first unknown name in r->unknown; STORE_JOBS_CONFLICT for a cloud DP or CMG
+ * (never fixed, cloud_refused); -1 with err.
  */
 static int
 targets_named(struct store *st, const struct store_fix_order *o, struct targets *t, struct store_fix_result *r,
@@ -147,8 +160,8 @@ targets_named(struct store *st, const struct store_fix_order *o, struct targets 
 	size_t i, j;
 	int step, rc = -1;
 
-	if (store_prepare(st, &s, "SELECT id, fqdn FROM hosts WHERE fqdn = ? AND retired_at IS NULL", err,
-	    errlen) == -1)
+	if (store_prepare(st, &s, "SELECT id, fqdn, cloud FROM hosts WHERE fqdn = ? AND retired_at IS NULL",
+	    err, errlen) == -1)
 		return -1;
 	for (i = 0; i < o->nhosts; i++) {
 		sqlite3_reset(s);
@@ -160,6 +173,10 @@ targets_named(struct store *st, const struct store_fix_order *o, struct targets 
 		}
 		if (step != SQLITE_ROW) {
 			util_err(err, errlen, "host: %s", sqlite3_errmsg(store_db(st)));
+			goto done;
+		}
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+			rc = cloud_refused(s, r, err, errlen);
 			goto done;
 		}
 		if (push(t, s) == -1) {

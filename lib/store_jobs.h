@@ -77,8 +77,9 @@ struct store_fix_result {
  * and lists the sites it left out in r->skipped.  Returns 0 with r->jobs set; STORE_JOBS_NOT_FOUND
  * (r->unknown names the host), STORE_JOBS_TOO_MANY (r->count set) or STORE_JOBS_CONFLICT with nothing queued:
  * with o->require_site_value, err and r->unknown name a named host whose site has no usable value; with
- * all_affected, every affected host was left out (err and r->skipped name the sites); -1 with err and nothing
- * queued.  A host must exist and not be retired.  Whatever the return, the caller frees r with
+ * all_affected, every affected host was left out (err and r->skipped name the sites); a named host is a cloud
+ * DP or CMG (hosts.cloud: never fixed; err and r->unknown name it); -1 with err and nothing queued.  A host
+ * must exist and not be retired.  Whatever the return, the caller frees r with
  * store_fix_result_free().
  */
 int	 store_jobs_queue_fixes(struct store *st, const struct store_fix_order *o, struct store_fix_result *r,
