@@ -28,7 +28,8 @@ of a reset connection counts, it waited one RTT for the RST), `resets` (loss), b
 includes the emulated handshake: >= 2 x rtt) and `rt_ms` (min/max over round trips of the counted request's
 arrival -> the first server byte delivered after it: >= rtt).
 
-Control socket DIR/run/relay.sock, one line per connection: "stats" -> JSON {fqdn: counters}.  SIGUSR1 writes
+Control socket DIR/run/relay.sock, one line per connection: "stats" -> JSON {fqdn: counters}; "conns" -> JSON
+{fqdn: [the state of each connection not finished]} (for debugging).  SIGUSR1 writes
 the same JSON to DIR/run/relay-stats.json (atomically).  `dpfleet-lab stats --dir DIR` prints it.
 """
 import asyncio
@@ -60,6 +61,7 @@ class HostStats:
         self.jrng = random.Random("jitter/" + self.fqdn)
         self.lrng = random.Random("loss/" + self.fqdn)
         self.c = dict.fromkeys(COUNTERS, 0)
+        self.open = set()                   # Conn not yet finished (the "conns" control line)
         self.first_reply = [None, None]     # min, max seconds
         self.rt = [None, None]
 
@@ -149,8 +151,10 @@ class Pipe:
             self.head += 1
             if data is None:
                 self.done = True
-                if dst.can_write_eof():
+                try:
                     dst.write_eof()
+                except OSError:         # the peer is gone already (ENOTCONN): nothing left to half-close
+                    pass
                 self.conn.maybe_close()
             else:
                 self.queued -= len(data)
@@ -207,6 +211,7 @@ class Conn:
         self.closed = set()
         host.c["connections"] += 1
         host.c["active"] += 1
+        host.open.add(self)
 
     def pipe(self, up):
         return self.up if up else self.down
@@ -294,6 +299,13 @@ class Conn:
         if not self.finished:
             self.finished = True
             self.host.c["active"] -= 1
+            self.host.open.discard(self)
+
+    def describe(self):
+        return {"age_s": round(self.loop.time() - self.accepted, 3), "round_trips": self.requests, "dead": self.dead,
+                "closed": sorted("client" if u else "server" for u in self.closed),
+                "eof_delivered": {"up": self.up.done, "down": self.down.done},
+                "queued": {"up": len(self.up.q) - self.up.head, "down": len(self.down.q) - self.down.head}}
 
 
 def stats_json(hosts):
@@ -318,6 +330,9 @@ def cmd_relay(a):
             line = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace").strip()
             if line == "stats":
                 writer.write(stats_json(hosts).encode() + b"\n")
+            elif line == "conns":
+                writer.write(json.dumps({h.fqdn: [c.describe() for c in h.open] for h in hosts if h.open},
+                                        indent=1).encode() + b"\n")
             else:
                 writer.write(b'{"error": "unknown command"}\n')
             await writer.drain()
