@@ -16,6 +16,7 @@
 
 #include "reason.h"
 #include "store.h"
+#include "words.h"
 
 #define STORE_NSTATES		8	/* healthy missing empty mismatch no_key denied unreachable unknown */
 #define STORE_NOUTCOMES		8	/* written ... restored, as in the jobs table */
@@ -53,7 +54,8 @@ struct store_host_filter {
  */
 
 /*
- * {"last_scan": {...}|null, "counts": {...}, "affected", "hosts", "unscanned", "sites": [...]}; last_scan is
+ * {"last_scan": {...}|null, "counts": {...}, "affected", "hosts", "unscanned", "cloud", "sites": [...]}
+ * ("cloud": the cloud DPs and CMGs, never scanned, counted in no state and not as unscanned); last_scan is
  * the newest scan that finished (state done) and was not the rescan after a fix (trigger fix).
  */
 int	 store_query_summary(struct store *st, json_t **out, char *err, size_t errlen);
@@ -118,6 +120,7 @@ int	 store_query_ping(struct store *st, char *err, size_t errlen);
 struct store_metrics {
 	long	 hosts[STORE_NSTATES];		/* by store_state_name() index */
 	long	 unscanned;
+	long	 cloud[WORDS_NCLOUD];		/* cloud DPs and CMGs (never scanned) by words_cloud index */
 	long	 affected;
 	int	 have_scan;			/* a finished full scan exists (as the summary's last_scan) */
 	time_t	 last_scan_finished;

@@ -11,6 +11,7 @@
  */
 #include "store_query_int.h"
 #include "reason.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,8 @@ store_host_sort_valid(const char *s)
 	"o.pxe_cert_errors, o.pxe_last_error, o.pxe_expired_cert, o.certmgr_denied, o.at, " \
 	"j.id, j.kind, j.state, j.outcome, j.requested_at, j.finished_at, " \
 	"o.expected_sha256, o.certmgr_denied_at, o.id, o.scan_ms, h.id, h.retired_at, " \
-	"h.sccm_pxe, h.is_active, h.is_pull_dp, h.first_seen, h.last_seen, o.scan_id, o.attempts, o.note " \
+	"h.sccm_pxe, h.is_active, h.is_pull_dp, h.first_seen, h.last_seen, o.scan_id, o.attempts, o.note, " \
+	"h.cloud " \
 	"FROM hosts h LEFT JOIN observations o ON o.id = h.last_obs_id " \
 	"LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE host = h.fqdn AND dry_run = 0) "
 
@@ -65,8 +67,29 @@ enum {
 	C_FQDN, C_SITE, C_DP, C_MP, C_PXE, C_STATE, C_REASON, C_VALUE, C_PXEERR, C_PXELAST, C_PXEEXP,
 	C_CMDENIED, C_AT, C_JID, C_JKIND, C_JSTATE, C_JOUTCOME, C_JREQ, C_JFIN, C_EXPECTED, C_CMDENIEDAT,
 	C_OBSID, C_SCANMS, C_HID, C_RETIRED, C_SCCMPXE, C_ACTIVE, C_PULL, C_FIRST, C_LAST, C_SCANID, C_ATTEMPTS,
-	C_NOTE,
+	C_NOTE, C_CLOUD,
 };
+
+/*
+ * Put "cloud" (the kind word, lib/words.h words_cloud) and "not_scanned" ("cloud — not scanned: <reason>") into
+ * o for a cloud DP or CMG, which is never scanned nor fixed (doc/dpfleet-server.8); both null for any other host.
+ */
+static void
+put_cloud(json_t *o, sqlite3_stmt *s, int *oom)
+{
+	const char *kind = (const char *)sqlite3_column_text(s, C_CLOUD);
+	const char *why = words_cloud_reason(kind);
+	char text[256];
+
+	if (kind == NULL) {
+		put(o, "cloud", json_null(), oom);
+		put(o, "not_scanned", json_null(), oom);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s: %s", WORDS_CLOUD_SHOWN, why != NULL ? why : kind);
+	put(o, "cloud", json_string(kind), oom);
+	put(o, "not_scanned", json_string(text), oom);
+}
 
 static json_t *
 roles_array(sqlite3_stmt *s, int *oom)
@@ -150,6 +173,7 @@ host_json(sqlite3_stmt *s, int *oom)
 	put_reason(h, s, oom);
 	put(h, "attempts", col_int(s, C_ATTEMPTS), oom);
 	put(h, "note", col_str(s, C_NOTE), oom);
+	put_cloud(h, s, oom);
 	put(h, "affected", json_boolean(row_affected(s)), oom);
 	put(h, "value_read", scanned ? json_boolean(row_value_read(s)) : json_null(), oom);
 	put(h, "value_sha256", col_hash(s, C_VALUE), oom);
@@ -454,6 +478,7 @@ report_row(sqlite3_stmt *s)
 	put(e, "last_fix_at", col_str(s, sqlite3_column_type(s, C_JFIN) != SQLITE_NULL ? C_JFIN : C_JREQ), &oom);
 	put(e, "attempts", col_int(s, C_ATTEMPTS), &oom);
 	put_reason(e, s, &oom);
+	put_cloud(e, s, &oom);
 	put(e, "note", col_str(s, C_NOTE), &oom);	/* last: the CSV's last column (server/api_fleet.c) */
 	if (oom) {
 		json_decref(e);

@@ -5,10 +5,11 @@
  *
  * Called by server/api_fleet.c and server/metrics.c on the calling thread's connection; read-only.  A host
  * counts in the state of its hosts.last_obs_id observation; a host never scanned counts as unscanned and in
- * no state.  "The last scan" is LAST_SCAN_WHERE's.  Shares lib/store_query_int.h's helpers with
+ * no state; a cloud DP or CMG (hosts.cloud, never scanned) counts as cloud, in no state and not as unscanned.  "The last scan" is LAST_SCAN_WHERE's.  Shares lib/store_query_int.h's helpers with
  * lib/store_query.c.
  */
 #include "store_query_int.h"
+#include "words.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +125,12 @@ done:
 
 /*
  * Count each live host in the state of its newest observation: into total[] and its site's row of sc[],
- * or into *unscanned; every host into *hosts.  0, or -1 with err.
+ * or into *unscanned, or (a cloud DP or CMG, hosts.cloud) into *cloud; every host into *hosts.  0, or -1
+ * with err.
  */
 static int
 summary_counts(struct store *st, struct site_counts *sc, size_t nsites, long *total, long *hosts,
-    long *unscanned, char *err, size_t errlen)
+    long *unscanned, long *cloud, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	const char *code;
@@ -136,14 +138,18 @@ summary_counts(struct store *st, struct site_counts *sc, size_t nsites, long *to
 	long n;
 	int r, k, rc = 0;
 
-	if (store_prepare(st, &s, "SELECT h.site, o.state, count(*) FROM hosts h "
+	if (store_prepare(st, &s, "SELECT h.site, o.state, count(*), h.cloud IS NOT NULL FROM hosts h "
 	    "LEFT JOIN observations o ON o.id = h.last_obs_id "
-	    "WHERE h.retired_at IS NULL GROUP BY h.site, o.state", err, errlen) == -1)
+	    "WHERE h.retired_at IS NULL GROUP BY h.site, o.state, h.cloud IS NOT NULL", err, errlen) == -1)
 		return -1;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		code = (const char *)sqlite3_column_text(s, 0);
 		n = sqlite3_column_int64(s, 2);
 		*hosts += n;
+		if (sqlite3_column_int(s, 3)) {		/* a cloud DP or CMG: never scanned, in no state */
+			*cloud += n;
+			continue;
+		}
 		k = store_query_index(store_state_name, (const char *)sqlite3_column_text(s, 1));
 		if (k < 0) {
 			*unscanned += n;
@@ -165,7 +171,7 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 {
 	struct site_counts *sc = NULL;
 	json_t *res = NULL, *sites, *site;
-	long total[STORE_NSTATES] = { 0 }, hosts = 0, unscanned = 0;
+	long total[STORE_NSTATES] = { 0 }, hosts = 0, unscanned = 0, cloud = 0;
 	size_t nsites = 0, i;
 	int oom = 0, rc = -1;
 
@@ -177,12 +183,13 @@ store_query_summary(struct store *st, json_t **out, char *err, size_t errlen)
 	put(res, "sites", sites, &oom);
 	if (summary_last_scan(st, res, &oom, err, errlen) == -1 ||
 	    summary_sites(st, sites, &sc, &nsites, &oom, err, errlen) == -1 ||
-	    summary_counts(st, sc, nsites, total, &hosts, &unscanned, err, errlen) == -1)
+	    summary_counts(st, sc, nsites, total, &hosts, &unscanned, &cloud, err, errlen) == -1)
 		goto done;
 	put(res, "counts", counts_object(total, &oom), &oom);
 	put(res, "affected", json_integer(affected_of(total)), &oom);
 	put(res, "hosts", json_integer(hosts), &oom);
 	put(res, "unscanned", json_integer(unscanned), &oom);
+	put(res, "cloud", json_integer(cloud), &oom);
 	for (i = 0; i < nsites && !oom; i++) {
 		site = json_array_get(sites, i);
 		put(site, "counts", counts_object(sc[i].n, &oom), &oom);
@@ -233,10 +240,15 @@ store_query_metrics(struct store *st, struct store_metrics *m, char *err, size_t
 	int r, k, rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	if (store_prepare(st, &s, "SELECT o.state, count(*) FROM hosts h LEFT JOIN observations o "
-	    "ON o.id = h.last_obs_id WHERE h.retired_at IS NULL GROUP BY o.state", err, errlen) == -1)
+	if (store_prepare(st, &s, "SELECT o.state, count(*), h.cloud FROM hosts h LEFT JOIN observations o "
+	    "ON o.id = h.last_obs_id WHERE h.retired_at IS NULL GROUP BY o.state, h.cloud", err, errlen) == -1)
 		goto done;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		k = words_index(words_cloud, WORDS_NCLOUD, (const char *)sqlite3_column_text(s, 2));
+		if (k >= 0) {
+			m->cloud[k] += sqlite3_column_int64(s, 1);
+			continue;
+		}
 		k = store_query_index(store_state_name, (const char *)sqlite3_column_text(s, 0));
 		if (k < 0)
 			m->unscanned += sqlite3_column_int64(s, 1);

@@ -11,6 +11,7 @@
 #include "dbuf.h"
 #include "store_query.h"
 #include "util.h"
+#include "words.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -109,6 +110,10 @@ metrics_render(struct metrics *m, struct store *st, char **outp, size_t *len, ch
 		dbuf_addf(&b, "dpfleet_hosts{state=\"%s\"} %ld\n", store_state_name((int)i), f.hosts[i]);
 	dbuf_addf(&b, "# HELP dpfleet_unscanned_hosts Live hosts without a verdict yet.\n"
 	    "# TYPE dpfleet_unscanned_hosts gauge\ndpfleet_unscanned_hosts %ld\n", f.unscanned);
+	dbuf_addf(&b, "# HELP dpfleet_cloud_hosts Live cloud DPs and CMGs by kind: listed, never scanned.\n"
+	    "# TYPE dpfleet_cloud_hosts gauge\n");
+	for (i = 0; i < WORDS_NCLOUD; i++)
+		dbuf_addf(&b, "dpfleet_cloud_hosts{kind=\"%s\"} %ld\n", words_cloud[i], f.cloud[i]);
 	dbuf_addf(&b, "# HELP dpfleet_affected_hosts Live hosts whose verdict is missing, empty or mismatch.\n"
 	    "# TYPE dpfleet_affected_hosts gauge\ndpfleet_affected_hosts %ld\n", f.affected);
 	unreachable_lines(&b, &f);
