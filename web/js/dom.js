@@ -69,6 +69,19 @@ export function stateBadge(state) {
   return h('span', { class: 'badge st-' + state, dataset: { state } }, STATE_LABEL[state] || state);
 }
 
+// A cloud DP or CMG (the API's "cloud" and "not_scanned", lib/words.h): never scanned nor fixed, so no verdict;
+// the badge shows the API's words up to the first ': ', the rest is the one-line reason.
+export function cloudParts(x) {
+  const text = String(x.not_scanned || 'cloud — not scanned');
+  const i = text.indexOf(': ');
+  return i < 0 ? [text, ''] : [text.slice(0, i), text.slice(i + 2)];
+}
+
+export function cloudBadge(x) {
+  const [label, why] = cloudParts(x);
+  return h('span', { class: 'badge st-cloud', dataset: { cloud: x.cloud || '' }, title: why }, label);
+}
+
 export function jobBadge(job) {
   const word = job.outcome || job.state || '?';
   return h('span', { class: 'badge job-' + word, dataset: { outcome: job.outcome || '', state: job.state || '' } },

@@ -7,7 +7,7 @@
 // POST /api/v1/rollbacks {job}.
 
 import { api, can, query } from '../api.js';
-import { h, clear, fmtTime, stateBadge, hashEl, jobBadge, table, flash, confirmDialog } from '../dom.js';
+import { h, clear, fmtTime, stateBadge, cloudBadge, cloudParts, hashEl, jobBadge, table, flash, confirmDialog } from '../dom.js';
 import { verdictText, attemptsText, OUTCOME_TEXT, EXPECTED_TEXT } from '../words.js';
 import { liveJobs, jobList } from './jobs_live.js';
 
@@ -101,8 +101,10 @@ export async function render(main, params, fqdn, current) {
   const verdict = verdictText(host.state, host.reason, site.expected_value, host.reason_meaning);
   main.appendChild(h('section', { class: 'verdict card st-border-' + (host.state || 'none'), id: 'verdict',
     'aria-labelledby': 'verdict-h' },
-  h('h2', { id: 'verdict-h' }, 'Verdict ', stateBadge(host.state), host.affected ? h('span', { class: 'badge danger' }, 'affected') : null),
-  h('p', { class: 'verdict-text', id: 'verdict-text' }, verdict),
+  h('h2', { id: 'verdict-h' }, 'Verdict ', host.cloud ? cloudBadge(host) : stateBadge(host.state),
+    host.affected ? h('span', { class: 'badge danger' }, 'affected') : null),
+  // A cloud DP or CMG is never scanned nor fixed: the one-line reason stands where a verdict would.
+  h('p', { class: 'verdict-text', id: 'verdict-text' }, host.cloud ? cloudParts(host)[1] : verdict),
   // What else the scanner saw in the value (observations.note, migration 0004), as a text node like every API string.
   host.note ? h('p', { class: 'verdict-note', id: 'verdict-note' }, h('strong', null, 'Note: '), host.note) : null,
   host.reason_next_step ? h('p', { class: 'next-step', id: 'next-step' }, h('strong', null, 'Next step: '),

@@ -4,7 +4,7 @@
 // POST /api/v1/fixes and then follows the jobs live.  Data: GET /api/v1/hosts, GET /api/v1/summary (sites).
 
 import { api, can, query } from '../api.js';
-import { h, clear, fmtTime, stateBadge, STATES, STATE_LABEL, table, flash, errorBox, trapTab } from '../dom.js';
+import { h, clear, fmtTime, stateBadge, cloudBadge, cloudParts, STATES, STATE_LABEL, table, flash, errorBox, trapTab } from '../dom.js';
 import { verdictText } from '../words.js';
 import { liveJobs } from './jobs_live.js';
 import { exportLinks } from './overview.js';
@@ -209,7 +209,7 @@ export async function render(main, params, arg, current) {
     boxes.length = 0;
     const rows = list.map((x) => {
       let cb = null;
-      if (operator) {
+      if (operator && !x.cloud) {        // a cloud DP or CMG is never offered for a fix
         cb = h('input', { type: 'checkbox', value: x.fqdn, id: 'sel-' + x.fqdn, 'aria-label': 'Select ' + x.fqdn,
           dataset: { affected: x.affected ? '1' : '0' } });
         cb.addEventListener('change', () => {
@@ -225,8 +225,10 @@ export async function render(main, params, arg, current) {
       }
       const lf = x.last_fix;
       return h('tr', { dataset: { fqdn: x.fqdn, state: x.state || '' }, class: x.affected ? 'affected' : '' },
-        operator ? h('td', { class: 'sel' }, cb) : null,
+        operator ? h('td', { class: 'sel' }, cb || '') : null,
         h('th', { scope: 'row' }, h('a', { href: '#/hosts/' + encodeURIComponent(x.fqdn) }, x.fqdn)),
+        x.cloud ? h('td', { class: 'cloud', title: cloudParts(x)[1] }, cloudBadge(x),
+          h('span', { class: 'muted cloud-why' }, ' ' + cloudParts(x)[1])) :
         h('td', { title: verdictText(x.state, x.reason, siteExpected[x.site], x.reason_meaning) }, stateBadge(x.state),
           x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
         h('td', null, x.site),

@@ -129,7 +129,11 @@ export async function render(main, params, arg, current) {
       STATES.map((s) => tile(STATE_LABEL[s], Number(counts[s] || 0), s,
         AFFECTED.includes(s) && Number(counts[s] || 0) > 0)),
       sum.unscanned ? h('li', null, h('span', { class: 'tile zero', id: 'tile-unscanned' },
-        h('span', { class: 'count' }, String(sum.unscanned)), h('span', { class: 'label' }, 'Not scanned'))) : null)));
+        h('span', { class: 'count' }, String(sum.unscanned)), h('span', { class: 'label' }, 'Not scanned'))) : null,
+      // Cloud DPs and CMGs: listed, never scanned (lib/words.h), counted apart from the states and unscanned.
+      sum.cloud ? h('li', null, h('span', { class: 'tile zero', id: 'tile-cloud',
+        title: 'Cloud distribution points and cloud management gateways: Azure services, nothing to check or fix' },
+        h('span', { class: 'count' }, String(sum.cloud)), h('span', { class: 'label' }, 'Cloud — not scanned'))) : null)));
 
   const sites = sum.sites || [];
   main.appendChild(h('section', { 'aria-labelledby': 'sites-h' },
