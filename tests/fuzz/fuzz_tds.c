@@ -3,12 +3,15 @@
  * and its T-SQL rewriter (tests/tdsd/tsql_rewrite.c).  The input is used twice: as one raw message payload
  * handed to every decoder (PRELOGIN, LOGIN7, SQLBatch for TDS 7.1 and 7.4), and as a byte stream split into
  * packets and reassembled the way tdsd.c does (header checks, type consistency, 1 MiB message cap), each
- * message then decoded by its type.  Decoded SQL goes through tsql_rewrite().  Built only with -Dfuzz=true.
+ * message then decoded by its type.  Decoded SQL goes through tsql_rewrite().  An integrated LOGIN7's SSPI
+ * token goes to the NTLM NEGOTIATE parser, an SSPI message (and the raw input) to the AUTHENTICATE parser and
+ * the NTLMv2 verifier (tests/tdsd/ntlm.c).  Built only with -Dfuzz=true.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntlm.h"
 #include "tds.h"
 #include "tsql_rewrite.h"
 
@@ -19,6 +22,9 @@ decode(uint8_t type, const uint8_t *p, size_t n, uint32_t ver)
 {
 	struct tds_prelogin	 pl;
 	struct tds_login7	 l;
+	struct ntlm_authenticate a;
+	uint32_t		 flags;
+	uint8_t			 key[NTLM_KEY_LEN];
 	char			*sql = NULL, *out = NULL, err[256];
 	size_t			 len;
 
@@ -27,8 +33,14 @@ decode(uint8_t type, const uint8_t *p, size_t n, uint32_t ver)
 		tds_prelogin_parse(p, n, &pl, err, sizeof(err));
 		break;
 	case TDS_PKT_LOGIN7:
-		tds_login7_parse(p, n, &l, err, sizeof(err));
+		if (tds_login7_parse(p, n, &l, err, sizeof(err)) == 0 && l.integrated)
+			ntlm_negotiate_parse(p + l.sspi_off, l.sspi_len, &flags, err, sizeof(err));
 		tds_login7_clear(&l);
+		break;
+	case TDS_PKT_SSPI:
+		if (ntlm_authenticate_parse(p, n, &a, err, sizeof(err)) == 0 &&
+		    ntlm_ntowfv2("Password", a.user, a.domain, key, err, sizeof(err)) == 0)
+			ntlm_v2_verify(key, key, a.nt, a.ntlen, err, sizeof(err));
 		break;
 	case TDS_PKT_SQLBATCH:
 		if (tds_sqlbatch_parse(p, n, ver, &sql, &len, err, sizeof(err)) == 0) {
@@ -58,6 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(TDS_PKT_PRELOGIN, data, size, TDS_V74);
 	decode(TDS_PKT_LOGIN7, data, size, TDS_V74);
 	decode(TDS_PKT_SQLBATCH, data, size, TDS_V74);
+	decode(TDS_PKT_SSPI, data, size, TDS_V74);
 	decode(TDS_PKT_SQLBATCH, data, size, TDS_V71);
 
 	/* 2. The input as text, to the rewriter. */

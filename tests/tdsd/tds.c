@@ -431,6 +431,27 @@ login_field(const uint8_t *p, size_t n, size_t hdr, const char *what, int passwo
 	return 0;
 }
 
+/*
+ * The SSPI field of an fIntSecurity LOGIN7 (MS-TDS 2.2.6.4): ibSSPI/cbSSPI at 78, and from 7.2 cbSSPILong at
+ * 90 when cbSSPI is 0xFFFF.  n is at least the fixed part.  0, or -1 + err when empty or out of bounds.
+ */
+static int
+login_sspi(const uint8_t *p, size_t n, struct tds_login7 *l, char *err, size_t errlen)
+{
+	size_t off = rd16le(p + 78), len = rd16le(p + 80);
+
+	if (len == 0xffff && (l->tds_version >> 24) >= 0x72)
+		len = rd32le(p + 90);
+	if (len == 0)
+		return util_err(err, errlen, "LOGIN7: integrated security without an SSPI token");
+	if (off > n || len > n - off)
+		return util_err(err, errlen, "LOGIN7: SSPI token (%zu bytes at %zu) out of bounds", len, off);
+	l->integrated = 1;
+	l->sspi_off = off;
+	l->sspi_len = len;
+	return 0;
+}
+
 int
 tds_login7_parse(const uint8_t *p, size_t n, struct tds_login7 *l, char *err, size_t errlen)
 {
@@ -453,8 +474,8 @@ tds_login7_parse(const uint8_t *p, size_t n, struct tds_login7 *l, char *err, si
 	fixed = (l->tds_version >> 24) == 0x70 ? 86 : 94;
 	if (n < fixed)
 		return util_err(err, errlen, "LOGIN7: %zu bytes, shorter than the %zu-byte fixed part", n, fixed);
-	if (p[25] & 0x80)	/* OptionFlags2.fIntSecurity */
-		return util_err(err, errlen, "LOGIN7: integrated security is not supported");
+	if (p[25] & 0x80 && login_sspi(p, n, l, err, errlen) == -1)	/* OptionFlags2.fIntSecurity */
+		return -1;
 	if (login_field(p, n, 36, "HostName", 0, l->hostname, err, errlen) == -1 ||
 	    login_field(p, n, 40, "UserName", 0, l->username, err, errlen) == -1 ||
 	    login_field(p, n, 44, "Password", 1, l->password, err, errlen) == -1 ||
@@ -627,6 +648,16 @@ tds_put_loginack(struct tds_buf *b, uint32_t tds_version, const char *progname, 
 	    put_bvarchar(b, progname) == -1 || tds_put_bytes(b, progver, 4) == -1)
 		return -1;
 	return patch_len16(b, at);
+}
+
+int
+tds_put_sspi(struct tds_buf *b, const uint8_t *p, size_t n)
+{
+	if (n > UINT16_MAX)
+		return -1;
+	if (tds_put_u8(b, TDS_TOK_SSPI) == -1 || tds_put_u16le(b, (uint16_t)n) == -1 || tds_put_bytes(b, p, n) == -1)
+		return -1;
+	return 0;
 }
 
 int

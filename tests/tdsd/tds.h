@@ -45,6 +45,7 @@
 #define TDS_TOK_FEATUREEXTACK	0xae
 #define TDS_TOK_ROW		0xd1
 #define TDS_TOK_ENVCHANGE	0xe3
+#define TDS_TOK_SSPI		0xed
 #define TDS_TOK_DONE		0xfd
 
 #define TDS_ENV_DATABASE	1
@@ -160,6 +161,9 @@ struct tds_login7 {
 	uint32_t packet_size;
 	uint8_t	 option_flags3;
 	int	 has_extension;	/* fExtension set and a FeatureExt block present */
+	int	 integrated;	/* OptionFlags2.fIntSecurity: the SSPI field carries the first token */
+	size_t	 sspi_off;	/* that token: offset and length inside the payload (checked) */
+	size_t	 sspi_len;
 	char	 hostname[TDS_LOGIN_FIELD];
 	char	 username[TDS_LOGIN_FIELD];
 	char	 password[TDS_LOGIN_FIELD];	/* de-obfuscated: wipe with tds_login7_clear */
@@ -172,7 +176,9 @@ struct tds_login7 {
 /*
  * Parse a LOGIN7 payload.  Every offset/length is checked against the payload and the declared Length; a
  * field over 128 characters, a version below 7.0 or a truncated fixed part is an error (-1 + err; the struct
- * may be partly filled and must still be cleared).  SSPI logins are refused.
+ * may be partly filled and must still be cleared).  With fIntSecurity (integrated security) the SSPI field
+ * (ibSSPI/cbSSPI, cbSSPILong from 7.2 when cbSSPI is 0xFFFF) must be present and inside the payload: its place
+ * goes to sspi_off/sspi_len; UserName and Password are then normally empty.
  */
 int	 tds_login7_parse(const uint8_t *p, size_t n, struct tds_login7 *l, char *err, size_t errlen);
 void	 tds_login7_clear(struct tds_login7 *l);
@@ -197,6 +203,8 @@ int	 tds_put_message(struct tds_buf *b, uint32_t tds_version, uint8_t token, int
 	    uint8_t cls, const char *msg, const char *server, const char *proc, int32_t line);
 /* progname is a B_VARCHAR; progver 4 bytes (major, minor, build hi, build lo). */
 int	 tds_put_loginack(struct tds_buf *b, uint32_t tds_version, const char *progname, const uint8_t progver[4]);
+/* SSPI token (MS-TDS 2.2.7.22): 0xED, a USHORT length, then the security package's bytes (at most 65535). */
+int	 tds_put_sspi(struct tds_buf *b, const uint8_t *p, size_t n);
 /* FEATUREEXTACK with no features (just the terminator). */
 int	 tds_put_featureextack_empty(struct tds_buf *b);
 /* DoneRowCount is 4 bytes before 7.2, 8 after. */

@@ -46,6 +46,7 @@
 
 #include "faults.h"
 #include "log.h"
+#include "ntlm.h"
 #include "sqlexec.h"
 #include "tds.h"
 #include "tdsd_tls.h"
@@ -56,6 +57,16 @@
 #define MAX_CHILDREN		256
 #define LOGIN_TIMEOUT_MS	30000
 #define IDLE_TIMEOUT_MS		600000
+#define WIN_LOGINS_MAX		8	/* --windows-login given at most this often */
+#define WIN_DOMAIN_MAX		16	/* a NetBIOS domain name: at most 15 characters */
+#define CHALLENGE_MSG_MAX	4096	/* our CHALLENGE_MESSAGE: names capped by ntlm.c */
+
+/* One Windows login (--windows-login DOMAIN\USER:PASSWORD_FILE): verified with NTLMv2 (ntlm.c). */
+struct win_login {
+	char	 domain[WIN_DOMAIN_MAX];
+	char	 user[TDS_LOGIN_FIELD];
+	char	 password[TDS_LOGIN_FIELD];
+};
 
 struct server_cfg {
 	char		 listen[128];
@@ -69,6 +80,17 @@ struct server_cfg {
 	struct tdsd_tls_cred *tls;	/* loaded by the parent */
 	char		 browser[128];	/* --browser ADDR[:PORT]: SQL Browser on UDP; "" = none */
 	char		 instance[64];	/* --instance: the name the Browser answers for */
+	struct win_login win[WIN_LOGINS_MAX];	/* trusted domains are theirs; the first names the server's */
+	size_t		 nwin;
+	int		 windows_only;	/* --windows-only: SQL logins refused (Windows Authentication mode) */
+};
+
+/* How a login's credentials fared (sql_auth, conn_sspi). */
+enum auth_result {
+	AUTH_OK,
+	AUTH_FAILED,		/* ERROR 18456 */
+	AUTH_UNTRUSTED,		/* ERROR 18452: a domain (or a package) this server does not trust */
+	AUTH_CLOSED		/* the exchange broke: close without an answer */
 };
 
 struct conn {
@@ -327,15 +349,181 @@ login_refuse(struct conn *c, struct tds_buf *out, const char *user, int baddb, c
 	return -1;
 }
 
-/* LOGIN7: check the credentials and database, answer, return 0 when logged in. */
+/* ERROR 18452 + DONE(error): the login's domain is not trusted (Microsoft Learn, MSSQLSERVER_18452). */
+static void
+login_untrusted(struct conn *c, struct tds_buf *out)
+{
+	tds_buf_reset(out);
+	tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 18452, 1, 14, "Login failed. The login is from an "
+	    "untrusted domain and cannot be used with Integrated authentication.", SQLEXEC_SERVER_NAME, "", 1);
+	tds_put_done(out, c->tdsver, TDS_DONE_ERROR, 0, 0);
+	if (!out->overflow)
+		send_reply(c, out, -1);
+}
+
+/* A SQL login: --login's user and password, unless --windows-only. */
+static enum auth_result
+sql_auth(struct conn *c, const struct tds_login7 *l)
+{
+	size_t ulen = strlen(l->password), plen = strlen(c->cfg->password);
+
+	if (c->cfg->windows_only) {
+		/* SQL Server in Windows Authentication mode: the client sees 18456, its log says state 58. */
+		log_info("SQL login '%s' refused: Windows authentication only (--windows-only)", l->username);
+		return AUTH_FAILED;
+	}
+	if (c->cfg->user[0] == '\0' || strcmp(l->username, c->cfg->user) != 0 || ulen != plen ||
+	    sodium_memcmp(l->password, c->cfg->password, plen) != 0)
+		return AUTH_FAILED;
+	return AUTH_OK;
+}
+
+/* The AUTHENTICATE_MESSAGE a against the configured Windows logins (MS-NLMP 3.3.2). */
+static enum auth_result
+win_verify(const struct server_cfg *cfg, const struct ntlm_authenticate *a, const uint8_t chal[NTLM_CHALLENGE_LEN])
+{
+	const struct win_login	*w = NULL;
+	uint8_t			 key[NTLM_KEY_LEN];
+	char			 err[256];
+	size_t			 i;
+	int			 known = 0, v;
+
+	for (i = 0; i < cfg->nwin; i++)
+		if (strcasecmp(cfg->win[i].domain, a->domain) == 0) {
+			known = 1;
+			if (strcasecmp(cfg->win[i].user, a->user) == 0)
+				w = &cfg->win[i];
+		}
+	if (!known) {
+		log_info("NTLM: domain '%s' is not trusted here", a->domain);
+		return AUTH_UNTRUSTED;
+	}
+	if (w == NULL) {
+		log_info("NTLM: no Windows login '%s\\%s'", a->domain, a->user);
+		return AUTH_FAILED;
+	}
+	/* NTOWFv2 from the names as the client sent them: the client computed it so. */
+	if (ntlm_ntowfv2(w->password, a->user, a->domain, key, err, sizeof(err)) == -1 ||
+	    (v = ntlm_v2_verify(key, chal, a->nt, a->ntlen, err, sizeof(err))) == -1) {
+		explicit_bzero(key, sizeof(key));
+		log_info("%s", err);
+		return AUTH_FAILED;
+	}
+	explicit_bzero(key, sizeof(key));
+	if (v == 0)
+		log_info("NTLM: the NTLMv2 response of '%s\\%s' does not match its password", a->domain, a->user);
+	return v == 1 ? AUTH_OK : AUTH_FAILED;
+}
+
+/* The CHALLENGE_MESSAGE answering NEGOTIATE flags, in an SSPI token (MS-TDS 2.2.7.22), sent.  0, or -1. */
+static int
+send_challenge(struct conn *c, struct tds_buf *out, uint32_t flags, const uint8_t chal[NTLM_CHALLENGE_LEN])
+{
+	struct ntlm_target	 t;
+	struct tds_buf		 msg;
+	char			 dns_domain[WIN_DOMAIN_MAX], dns_computer[WIN_DOMAIN_MAX + 8];
+	size_t			 i;
+	int			 rc = -1;
+
+	for (i = 0; c->cfg->win[0].domain[i] != '\0'; i++)
+		dns_domain[i] = (char)tolower((unsigned char)c->cfg->win[0].domain[i]);
+	dns_domain[i] = '\0';
+	snprintf(dns_computer, sizeof(dns_computer), "tdsd.%s", dns_domain);
+	t.nb_domain = c->cfg->win[0].domain;
+	t.nb_computer = "TDSD";
+	t.dns_domain = dns_domain;
+	t.dns_computer = dns_computer;
+	t.filetime = ntlm_filetime(time(NULL));
+	tds_buf_init(&msg, CHALLENGE_MSG_MAX);
+	tds_buf_reset(out);
+	if (ntlm_challenge_build(&msg, flags, chal, &t) == 0 && tds_put_sspi(out, msg.data, msg.len) == 0)
+		rc = send_reply(c, out, -1);
+	tds_buf_free(&msg);
+	return rc;
+}
+
+/*
+ * An integrated login (fIntSecurity): NEGOTIATE from LOGIN7's SSPI field, our CHALLENGE in an SSPI token,
+ * the client's AUTHENTICATE in an SSPI message (MS-TDS 2.2.6.8), verified by win_verify.  who receives
+ * DOMAIN\user for messages.  Only NTLM: a Kerberos or SPNEGO token is answered as from an untrusted domain.
+ */
+static enum auth_result
+conn_sspi(struct conn *c, struct tds_buf *out, const struct tds_login7 *l, char *who, size_t wholen)
+{
+	const uint8_t		*tok = c->msg + l->sspi_off;
+	struct ntlm_authenticate a;
+	uint8_t			 chal[NTLM_CHALLENGE_LEN];
+	uint32_t		 flags;
+	char			 err[256];
+
+	snprintf(who, wholen, "(integrated)");
+	if (c->cfg->nwin == 0) {
+		log_info("integrated login refused: no --windows-login configured");
+		return AUTH_UNTRUSTED;
+	}
+	if (!ntlm_is_ntlmssp(tok, l->sspi_len)) {
+		log_info("integrated login with a %zu-byte token that is not NTLMSSP (first byte 0x%02x: "
+		    "Kerberos or SPNEGO?): this server verifies NTLMv2 only", l->sspi_len, tok[0]);
+		return AUTH_UNTRUSTED;
+	}
+	if (ntlm_negotiate_parse(tok, l->sspi_len, &flags, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return AUTH_CLOSED;
+	}
+	randombytes_buf(chal, sizeof(chal));
+	if (send_challenge(c, out, flags, chal) == -1)
+		return AUTH_CLOSED;
+	if (read_message(c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1) {
+		log_info("NTLM: no AUTHENTICATE: %s", err);
+		return AUTH_CLOSED;
+	}
+	if (c->msgtype != TDS_PKT_SSPI) {
+		log_warnx("NTLM: packet type 0x%02x where an SSPI message was expected", c->msgtype);
+		return AUTH_CLOSED;
+	}
+	if (ntlm_authenticate_parse(c->msg, c->msglen, &a, err, sizeof(err)) == -1) {
+		log_info("%s", err);
+		return AUTH_FAILED;
+	}
+	snprintf(who, wholen, "%s\\%s", a.domain, a.user);
+	return win_verify(c->cfg, &a, chal);
+}
+
+/* The login accepted: ENVCHANGEs, INFOs, LOGINACK, DONE.  0, or -1. */
+static int
+login_accept(struct conn *c, struct tds_buf *out, const struct tds_login7 *l)
+{
+	static const uint8_t	 progver[4] = { 16, 0, 0x03, 0xe8 };
+	char			 msg[512], size[16];
+
+	tds_buf_reset(out);
+	snprintf(msg, sizeof(msg), "Changed database context to '%s'.", c->cfg->database);
+	tds_put_envchange(out, TDS_ENV_DATABASE, c->cfg->database, "master");
+	tds_put_message(out, c->tdsver, TDS_TOK_INFO, 5701, 2, 0, msg, SQLEXEC_SERVER_NAME, "", 1);
+	if (TDS_LEVEL(c->tdsver) >= 0x701)
+		tds_put_envchange_collation(out, tds_collation_default);
+	tds_put_envchange(out, TDS_ENV_LANGUAGE, "us_english", "");
+	tds_put_message(out, c->tdsver, TDS_TOK_INFO, 5703, 1, 0, "Changed language setting to us_english.",
+	    SQLEXEC_SERVER_NAME, "", 1);
+	tds_put_loginack(out, c->tdsver, "Microsoft SQL Server", progver);
+	if (l->has_extension)
+		tds_put_featureextack_empty(out);
+	snprintf(size, sizeof(size), "%u", c->packet_size);
+	tds_put_envchange(out, TDS_ENV_PACKETSIZE, size, "4096");
+	tds_put_done(out, c->tdsver, TDS_DONE_FINAL, 0, 0);
+	if (out->overflow)
+		return -1;
+	return send_reply(c, out, -1);
+}
+
+/* LOGIN7 (and for an integrated login the SSPI exchange): check the credentials and database, answer. */
 static int
 conn_login(struct conn *c, struct tds_buf *out)
 {
-	static const uint8_t	 progver[4] = { 16, 0, 0x03, 0xe8 };
 	struct tds_login7	 l;
-	char			 err[256], msg[512], size[16];
-	int			 ok, rc = -1;
-	size_t			 ulen, plen;
+	enum auth_result	 r;
+	char			 err[256], who[2 * NTLM_NAME_MAX + 2];
+	int			 rc = -1;
 
 	if (tds_login7_parse(c->msg, c->msglen, &l, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
@@ -351,53 +539,29 @@ conn_login(struct conn *c, struct tds_buf *out)
 		log_info("fault: login delay %ld ms", c->faults.login_delay_ms);
 		sleep_ms(c->faults.login_delay_ms);
 	}
-	ulen = strlen(l.password);
-	plen = strlen(c->cfg->password);
-	ok = strcmp(l.username, c->cfg->user) == 0 && ulen == plen &&
-	    sodium_memcmp(l.password, c->cfg->password, plen) == 0;
-	if (ok && c->faults.login_untrusted) {
-		/* SQL Server in Windows Authentication mode to a SQL login (Microsoft Learn, MSSQLSERVER_18452). */
-		log_info("login refused for user '%s' (fault: untrusted domain)", l.username);
-		tds_buf_reset(out);
-		tds_put_message(out, c->tdsver, TDS_TOK_ERROR, 18452, 1, 14, "Login failed. The login is from "
-		    "an untrusted domain and cannot be used with Integrated authentication.", SQLEXEC_SERVER_NAME,
-		    "", 1);
-		tds_put_done(out, c->tdsver, TDS_DONE_ERROR, 0, 0);
-		if (!out->overflow)
-			send_reply(c, out, -1);
+	util_strlcpy(who, l.username, sizeof(who));
+	r = l.integrated ? conn_sspi(c, out, &l, who, sizeof(who)) : sql_auth(c, &l);
+	if (r == AUTH_CLOSED)
+		goto done;
+	if (r == AUTH_UNTRUSTED || (r == AUTH_OK && c->faults.login_untrusted)) {
+		log_info("login refused for user '%s' (untrusted domain%s)", who, r == AUTH_OK ? ", fault" : "");
+		login_untrusted(c, out);
 		goto done;
 	}
-	if (!ok || c->faults.login_reject) {
-		log_info("login refused for user '%s'%s", l.username, ok ? " (fault)" : "");
-		login_refuse(c, out, l.username, 0, NULL);
+	if (r != AUTH_OK || c->faults.login_reject) {
+		log_info("login refused for user '%s'%s", who, r == AUTH_OK ? " (fault)" : "");
+		login_refuse(c, out, who, 0, NULL);
 		goto done;
 	}
 	if (l.database[0] != '\0' && strcasecmp(l.database, c->cfg->database) != 0) {
-		log_info("login for '%s' asked for unknown database '%s'", l.username, l.database);
-		login_refuse(c, out, l.username, 1, l.database);
+		log_info("login for '%s' asked for unknown database '%s'", who, l.database);
+		login_refuse(c, out, who, 1, l.database);
 		goto done;
 	}
-	tds_buf_reset(out);
-	snprintf(msg, sizeof(msg), "Changed database context to '%s'.", c->cfg->database);
-	tds_put_envchange(out, TDS_ENV_DATABASE, c->cfg->database, "master");
-	tds_put_message(out, c->tdsver, TDS_TOK_INFO, 5701, 2, 0, msg, SQLEXEC_SERVER_NAME, "", 1);
-	if (TDS_LEVEL(c->tdsver) >= 0x701)
-		tds_put_envchange_collation(out, tds_collation_default);
-	tds_put_envchange(out, TDS_ENV_LANGUAGE, "us_english", "");
-	tds_put_message(out, c->tdsver, TDS_TOK_INFO, 5703, 1, 0, "Changed language setting to us_english.",
-	    SQLEXEC_SERVER_NAME, "", 1);
-	tds_put_loginack(out, c->tdsver, "Microsoft SQL Server", progver);
-	if (l.has_extension)
-		tds_put_featureextack_empty(out);
-	snprintf(size, sizeof(size), "%u", c->packet_size);
-	tds_put_envchange(out, TDS_ENV_PACKETSIZE, size, "4096");
-	tds_put_done(out, c->tdsver, TDS_DONE_FINAL, 0, 0);
-	if (out->overflow)
+	if (login_accept(c, out, &l) == -1)
 		goto done;
-	if (send_reply(c, out, -1) == -1)
-		goto done;
-	log_debug("login ok: user '%s' app '%s' TDS 0x%08x packet %u", l.username, l.appname, c->tdsver,
-	    c->packet_size);
+	log_debug("login ok: user '%s' (%s) app '%s' TDS 0x%08x packet %u", who, l.integrated ? "Windows, NTLMv2" :
+	    "SQL", l.appname, c->tdsver, c->packet_size);
 	rc = 0;
 done:
 	tds_login7_clear(&l);
@@ -736,7 +900,8 @@ bound_port(int lfd)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: dpfleet-tdsd --listen ADDR:PORT --db FILE.sqlite --login USER:PASSWORD "
+	fprintf(stderr, "usage: dpfleet-tdsd --listen ADDR:PORT --db FILE.sqlite [--login USER:PASSWORD] "
+	    "[--windows-login DOMAIN\\USER:PASSWORD_FILE ...] [--windows-only] "
 	    "[--database NAME] [--faults FILE] [--tls-cert FILE --tls-key FILE [--tls-mode require|login]] "
 	    "[--browser ADDR[:PORT] [--instance NAME]] [-v]\n");
 	exit(2);
@@ -757,6 +922,39 @@ parse_login(char *arg, struct server_cfg *cfg)
 	explicit_bzero(colon + 1, strlen(colon + 1));
 }
 
+/*
+ * --windows-login DOMAIN\USER:PASSWORD_FILE into cfg->win: DOMAIN a NetBIOS name (1..15 letters, digits,
+ * '-', '_'), USER not empty, the password the file's first line (the file stays out of argv and ps).
+ */
+static void
+parse_windows_login(const char *arg, struct server_cfg *cfg)
+{
+	struct win_login *w;
+	const char	*bs = strchr(arg, '\\'), *colon;
+	char		*text, err[512];
+	size_t		 i, len;
+
+	if (cfg->nwin >= WIN_LOGINS_MAX || bs == NULL || (colon = strchr(bs, ':')) == NULL ||
+	    bs == arg || (size_t)(bs - arg) >= WIN_DOMAIN_MAX || colon == bs + 1 ||
+	    (size_t)(colon - bs - 1) >= TDS_LOGIN_FIELD || colon[1] == '\0')
+		usage();
+	w = &cfg->win[cfg->nwin];
+	for (i = 0; arg + i < bs; i++) {
+		if (!isalnum((unsigned char)arg[i]) && arg[i] != '-' && arg[i] != '_')
+			usage();
+		w->domain[i] = arg[i];
+	}
+	memcpy(w->user, bs + 1, (size_t)(colon - bs - 1));
+	if ((text = util_read_file(colon + 1, 4096, &len, err, sizeof(err))) == NULL)
+		fatalx("--windows-login %s", err);
+	text[strcspn(text, "\r\n")] = '\0';
+	if (util_strlcpy(w->password, text, sizeof(w->password)) >= sizeof(w->password))
+		fatalx("--windows-login: the password in %s is too long", colon + 1);
+	explicit_bzero(text, len);
+	free(text);
+	cfg->nwin++;
+}
+
 /* The command line into *cfg (usage() on anything wrong); returns the -v count. */
 static int
 parse_args(int argc, char *argv[], struct server_cfg *cfg)
@@ -772,6 +970,8 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 		{ "tls-mode",	required_argument,	NULL, 'm' },
 		{ "browser",	required_argument,	NULL, 'B' },
 		{ "instance",	required_argument,	NULL, 'I' },
+		{ "windows-login", required_argument,	NULL, 'W' },
+		{ "windows-only", no_argument,		NULL, 'O' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 },
 	};
@@ -797,12 +997,14 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 			    sizeof(cfg->instance))
 				usage();
 			break;
+		case 'W': parse_windows_login(optarg, cfg); break;
+		case 'O': cfg->windows_only = 1; break;
 		case 'v': verbose++; break;
 		default: usage();
 		}
 	}
-	if (optind != argc || !cfg->listen[0] || !cfg->db[0] || !cfg->user[0] ||
-	    (cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+	if (optind != argc || !cfg->listen[0] || !cfg->db[0] || (!cfg->user[0] && cfg->nwin == 0) ||
+	    (cfg->windows_only && cfg->nwin == 0) || (cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		usage();
 	if (strcmp(mode, "require") == 0)
 		cfg->tls_setting = TDS_PRELOGIN_ENCRYPT_REQ;
@@ -869,6 +1071,7 @@ spawn(int cfd, int lfd, int sfd, const sigset_t *oldmask, struct server_cfg *cfg
 			_exit(1);
 		status = conn_serve(cfd, cfg);
 		explicit_bzero(cfg->password, sizeof(cfg->password));
+		explicit_bzero(cfg->win, sizeof(cfg->win));
 		_exit(status);
 	}
 	ch->pid[ch->n++] = pid;
@@ -944,6 +1147,7 @@ main(int argc, char *argv[])
 	char		 err[512];
 	int		 verbose, lfd, sfd, bfd = -1;
 
+	log_init(1, 0, "dpfleet-tdsd");		/* parse_args' errors to stderr too */
 	verbose = parse_args(argc, argv, &cfg);
 	log_init(1, verbose, "dpfleet-tdsd");
 	if (sodium_init() < 0)
@@ -968,10 +1172,14 @@ main(int argc, char *argv[])
 	    "required (ENCRYPT_REQ)" : "login (ENCRYPT_OFF)");
 	if (bfd != -1)
 		log_info("SQL Browser on UDP %s for instance %s", cfg.browser, cfg.instance);
+	if (cfg.nwin > 0)
+		log_info("%zu Windows login(s) (NTLMv2), domain %s%s", cfg.nwin, cfg.win[0].domain,
+		    cfg.windows_only ? "; Windows authentication only" : "");
 	serve(lfd, sfd, bfd, &oldmask, &cfg);
 	if (bfd != -1)
 		close(bfd);
 	explicit_bzero(cfg.password, sizeof(cfg.password));
+	explicit_bzero(cfg.win, sizeof(cfg.win));
 	tdsd_tls_cred_free(cfg.tls);
 	log_info("stopped");
 	return 0;

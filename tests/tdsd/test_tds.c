@@ -173,9 +173,25 @@ test_login7(void)
 	/* A field pointing past Length is refused. */
 	b[8 + 40] = 0x86;	/* UserName offset 0x86, 2 chars: past the 0x88 bytes */
 	CHECK(tds_login7_parse(b + 8, n - 8, &l, err, sizeof(err)) == -1);
-	/* Integrated security is refused. */
+	/* Integrated security: the SSPI field must hold a token inside the payload (0x88 bytes). */
 	n = hex(spec_login7, b, sizeof(b));
 	b[8 + 25] |= 0x80;
+	b[8 + 78] = 0x80;
+	b[8 + 79] = 0;
+	b[8 + 80] = 0;
+	b[8 + 81] = 0;
+	CHECK(tds_login7_parse(b + 8, n - 8, &l, err, sizeof(err)) == -1);	/* no token */
+	b[8 + 80] = 8;
+	CHECK(tds_login7_parse(b + 8, n - 8, &l, err, sizeof(err)) == 0);
+	CHECK(l.integrated && l.sspi_off == 0x80 && l.sspi_len == 8);
+	b[8 + 80] = 9;
+	CHECK(tds_login7_parse(b + 8, n - 8, &l, err, sizeof(err)) == -1);	/* one byte past the end */
+	b[8 + 80] = 0xff;	/* cbSSPI 0xFFFF: cbSSPILong (7.2+) at 90 gives the length */
+	b[8 + 81] = 0xff;
+	memcpy(b + 8 + 90, "\x08\x00\x00\x00", 4);
+	CHECK(tds_login7_parse(b + 8, n - 8, &l, err, sizeof(err)) == 0);
+	CHECK(l.integrated && l.sspi_len == 8);
+	memcpy(b + 8 + 90, "\x00\x00\x01\x00", 4);
 	CHECK(tds_login7_parse(b + 8, n - 8, &l, err, sizeof(err)) == -1);
 
 	/* Password obfuscation: MS-TDS 2.2.6.4 (swap nibbles, XOR 0xA5); 'a' 0x61 → 0x16 ^ 0xA5 = 0xB3. */
