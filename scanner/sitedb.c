@@ -930,8 +930,9 @@ ends_with(const char *name, const char *suffix)
  * when unset or not in the view), or NULL for an on-premises host.  doc/FIELD-NOTES.md, "Cloud distribution
  * points and cloud management gateways": Region and ServiceType are set for cloud DPs only; an Azure cloud
  * service is named <name>.cloudapp.net (<name>.usgovcloudapp.net in US Government), a CMG on a virtual
- * machine scale set <name>.<region>.cloudapp.azure.com (a CMG only: the cloud DP is a classic cloud service);
- * SMS_AzureService gives ServiceType CloudDistributionPoint for a cloud DP.
+ * machine scale set <name>.<region>.cloudapp.azure.com (a CMG only: the cloud DP is a classic cloud service).
+ * SMS_AzureService documents ServiceType CloudDistributionPoint for a cloud DP; CloudProxyService, the value
+ * administrators' scripts select CMGs by, reads as a CMG; any other value as a cloud DP.
  */
 static const char *
 cloud_kind(const char *fqdn, const char *region, const char *service_type)
@@ -939,8 +940,7 @@ cloud_kind(const char *fqdn, const char *region, const char *service_type)
 	int azure_name = ends_with(fqdn, ".cloudapp.net") || ends_with(fqdn, ".usgovcloudapp.net");
 	int vmss_name = ends_with(fqdn, ".cloudapp.azure.com");
 
-	if (vmss_name || (service_type[0] != '\0' && strcasecmp(service_type, "CloudDistributionPoint") != 0 &&
-	    strspn(service_type, "0123456789") != strlen(service_type)))
+	if (vmss_name || strcasecmp(service_type, "CloudProxyService") == 0)
 		return words_cloud[1];		/* cmg */
 	if (azure_name || region[0] != '\0' || service_type[0] != '\0')
 		return words_cloud[0];		/* cloud_dp */
