@@ -30,7 +30,7 @@
 
 #include <ini.h>
 
-enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE, K_AUTH };
+enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE, K_AUTH, K_SQLAUTH };
 
 #define SCANNER	1
 #define SERVER	2
@@ -56,8 +56,9 @@ static const struct key keys[] = {
 	{ "sitedb", "port",           SCANNER, K_PORT,   0, I(sitedb.port), 1, 65535 },
 	{ "sitedb", "instance",       SCANNER, K_STR,    0, S(sitedb.instance), 0, 0 },
 	{ "sitedb", "database",       SCANNER, K_STR,    1, S(sitedb.database), 0, 0 },
-	{ "sitedb", "user",           SCANNER, K_STR,    1, S(sitedb.user), 0, 0 },
-	{ "sitedb", "password_file",  SCANNER, K_PATH,   1, S(sitedb.password_file), 0, 0 },
+	{ "sitedb", "auth",           SCANNER, K_SQLAUTH, 0, I(sitedb.auth), 0, 0 },
+	{ "sitedb", "user",           SCANNER, K_STR,    0, S(sitedb.user), 0, 0 },	/* sitedb_auth_check */
+	{ "sitedb", "password_file",  SCANNER, K_PATH,   0, S(sitedb.password_file), 0, 0 },
 	{ "sitedb", "tds_version",    SCANNER, K_TDSVER, 0, S(sitedb.tds_version), 0, 0 },
 	{ "sitedb", "encryption",     SCANNER, K_ENC,    0, I(sitedb.encryption), 0, 0 },
 	{ "sitedb", "ca_file",        SCANNER, K_CAFILE, 0, S(sitedb.ca_file), 0, 0 },
@@ -268,6 +269,17 @@ set_key(struct parse *p, const struct key *k, const char *value)
 			perr(p, p->line, "[%s] %s: \"%s\" is not one of negotiate, kerberos, ntlm", k->section,
 			    k->name, value);
 		break;
+	case K_SQLAUTH:
+		if (strcmp(value, "sql") == 0)
+			*(int *)(void *)field = CONFIG_SQLAUTH_SQL;
+		else if (strcmp(value, "ntlm") == 0)
+			*(int *)(void *)field = CONFIG_SQLAUTH_NTLM;
+		else if (strcmp(value, "kerberos") == 0)
+			*(int *)(void *)field = CONFIG_SQLAUTH_KERBEROS;
+		else
+			perr(p, p->line, "[%s] %s: \"%s\" is not one of sql, ntlm, kerberos", k->section, k->name,
+			    value);
+		break;
 	case K_CAFILE:
 		if (!valid_cafile(value)) {
 			perr(p, p->line, "[%s] %s: \"%s\" is not \"system\" or an absolute path of at most %d "
@@ -425,6 +437,41 @@ defaults(struct config *c, enum config_kind kind)
 	c->http.login_rate = 20;
 }
 
+/*
+ * [sitedb] auth against user and password_file (dpfleet.conf(5)): sql and ntlm need both, ntlm a user
+ * DOMAIN\name, sql one without a backslash (FreeTDS would silently log in with NTLM); kerberos neither of
+ * them (an empty user is FreeTDS's GSSAPI login) but [smb] keytab, whose ticket the scanner keeps.
+ */
+static void
+sitedb_auth_check(struct parse *p)
+{
+	const struct config *c = p->conf;
+	const char *user = c->sitedb.user, *bs = strchr(user, '\\');
+	int has_user = p->seen[key_index("sitedb", "user")], has_pw = p->seen[key_index("sitedb", "password_file")];
+
+	if (c->sitedb.auth == CONFIG_SQLAUTH_KERBEROS) {
+		if (has_user || has_pw)
+			perr(p, 0, "[sitedb] auth = kerberos logs in with the scanner's Kerberos ticket: remove user "
+			    "and password_file");
+		if (c->smb.keytab[0] == '\0')
+			perr(p, 0, "[sitedb] auth = kerberos needs [smb] keytab and principal (the ticket cache the "
+			    "scanner keeps fresh)");
+		return;
+	}
+	if (!has_user)
+		perr(p, 0, "missing required key \"user\" in [sitedb]");
+	if (!has_pw)
+		perr(p, 0, "missing required key \"password_file\" in [sitedb]");
+	if (!has_user)
+		return;
+	if (c->sitedb.auth == CONFIG_SQLAUTH_NTLM &&
+	    (bs == NULL || bs == user || bs[1] == '\0' || strchr(bs + 1, '\\') != NULL))
+		perr(p, 0, "[sitedb] auth = ntlm: user \"%s\" is not DOMAIN\\name", user);
+	if (c->sitedb.auth == CONFIG_SQLAUTH_SQL && bs != NULL)
+		perr(p, 0, "[sitedb] user \"%s\" is a Windows account: set auth = ntlm (with auth = sql FreeTDS "
+		    "would log in with NTLM unasked)", user);
+}
+
 int
 config_load(const char *path, enum config_kind kind, struct config *conf, char *errs, size_t errlen)
 {
@@ -456,6 +503,8 @@ config_load(const char *path, enum config_kind kind, struct config *conf, char *
 
 		config_cred_finish(conf, &r);
 	}
+	if (kind == CONFIG_SCANNER)
+		sitedb_auth_check(&p);
 	if (kind == CONFIG_SCANNER && conf->sitedb.instance[0] != '\0' && p.seen[key_index("sitedb", "port")])
 		perr(&p, 0, "[sitedb] port and instance are exclusive: SQL Browser gives a named instance's port");
 	if (kind == CONFIG_SERVER && (conf->http.tls_cert[0] == '\0') != (conf->http.tls_key[0] == '\0'))

@@ -15,6 +15,8 @@ enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
 enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
 /* [smb] auth; the same order as scanner/cred.h's enum cred_auth. */
 enum config_auth { CONFIG_AUTH_NEGOTIATE, CONFIG_AUTH_KERBEROS, CONFIG_AUTH_NTLM };
+/* [sitedb] auth: a SQL login, DOMAIN\user over NTLMv2, or the scanner's Kerberos ticket (GSSAPI). */
+enum config_sqlauth { CONFIG_SQLAUTH_SQL, CONFIG_SQLAUTH_NTLM, CONFIG_SQLAUTH_KERBEROS };
 
 #define CONFIG_STR	256
 #define CONFIG_CAFILE_MAX	200	/* [sitedb] ca_file: fits one freetds.conf line (lib/config.c) */
@@ -61,8 +63,9 @@ struct config {
 		int	 port;			/* 1433 */
 		char	 instance[CONFIG_STR];	/* optional named instance: port from SQL Browser (MS-SQLR) */
 		char	 database[CONFIG_STR];
-		char	 user[CONFIG_STR];
-		char	 password_file[PATH_MAX];
+		enum config_sqlauth auth;	/* sql */
+		char	 user[CONFIG_STR];	/* sql: a login; ntlm: DOMAIN\name; kerberos: "" */
+		char	 password_file[PATH_MAX];	/* "" with kerberos */
 		char	 tds_version[8];	/* "7.4" */
 		enum config_encryption encryption;	/* require; off and request are logged opt-outs */
 		char	 ca_file[CONFIG_CAFILE_MAX + 1];	/* "system" or a PEM file of CAs */

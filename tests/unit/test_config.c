@@ -1,7 +1,8 @@
 /*
  * test_config.c — lib/config.c: a good file of each kind, every kind of error reported with its line
  * number (all of them in one pass), required keys, defaults, and the secrecy check of credential files
- * (mode, owner, symbolic link, FIFO) and the secret's first-line bounds.
+ * (mode, owner, symbolic link, FIFO) and the secret's first-line bounds; [sitedb] auth against user and
+ * password_file.
  * Files are written into a private temp dir that is removed at the end.
  */
 #include <stdio.h>
@@ -365,6 +366,45 @@ test_sitedb_tls(void)
 	CHECK_STR(c.sitedb.tls_name, "sql01.corp.test");
 }
 
+/* [sitedb] auth: sql (default), ntlm with DOMAIN\\name, kerberos without user and secret but with [smb] keytab. */
+static void
+test_sitedb_auth(void)
+{
+	static const struct { const char *lines; const char *smb; int errors; const char *want; } cases[] = {
+		{ "user = u\npassword_file = /x\n", "", 0, NULL },
+		{ "auth = sql\nuser = CORP\\u\npassword_file = /x\n", "", 1, "is a Windows account: set auth = ntlm" },
+		{ "auth = ntlm\nuser = CORP\\svc_sql\npassword_file = /x\n", "", 0, NULL },
+		{ "auth = ntlm\nuser = svc_sql\npassword_file = /x\n", "", 1, "is not DOMAIN\\name" },
+		{ "auth = ntlm\nuser = \\svc\npassword_file = /x\n", "", 1, "is not DOMAIN\\name" },
+		{ "auth = ntlm\nuser = CORP\\svc\n", "", 1, "missing required key \"password_file\" in [sitedb]" },
+		{ "auth = kerberos\n", "keytab = /k\nprincipal = svc@CORP.TEST\n", 0, NULL },
+		{ "auth = kerberos\nuser = u\n", "keytab = /k\nprincipal = svc@CORP.TEST\n", 1, "remove user" },
+		{ "auth = kerberos\n", "password_file = /x\n", 1, "needs [smb] keytab" },
+		{ "auth = gssapi\nuser = u\npassword_file = /x\n", "", 1, "is not one of sql, ntlm, kerberos" },
+		{ "", "", 2, "missing required key \"user\" in [sitedb]" },
+	};
+	struct config c;
+	char errs[4096], conf[1024];
+	const char *path;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(conf, sizeof(conf), "[store]\npath = /tmp/s.db\n[sitedb]\nhost = h\ndatabase = d\n%s"
+		    "[smb]\nuser = u\n%s", cases[i].lines, cases[i].smb[0] != '\0' ? cases[i].smb :
+		    "password_file = /x\n");
+		path = write_file("auth.conf", conf, 0644);
+		CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) == cases[i].errors);
+		if (cases[i].want != NULL && strstr(errs, cases[i].want) == NULL)
+			fprintf(stderr, "case %zu: %s", i, errs);
+		CHECK(cases[i].want == NULL || strstr(errs, cases[i].want) != NULL);
+	}
+	path = write_file("auth.conf", "[store]\npath = /tmp/s.db\n[sitedb]\nhost = h\ndatabase = d\n"
+	    "auth = ntlm\nuser = CORP\\svc_sql\npassword_file = /x\n[smb]\nuser = u\npassword_file = /x\n", 0644);
+	CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) == 0);
+	CHECK(c.sitedb.auth == CONFIG_SQLAUTH_NTLM);
+	CHECK_STR(c.sitedb.user, "CORP\\svc_sql");
+}
+
 int
 main(void)
 {
@@ -383,6 +423,7 @@ main(void)
 	test_secrecy();
 	test_retries();
 	test_sitedb_tls();
+	test_sitedb_auth();
 	rc = check_done("config");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
