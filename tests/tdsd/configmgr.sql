@@ -3,7 +3,9 @@
 -- scanner's queries run unchanged through dpfleet-tdsd.  The lab (tests/lab/dpfleet-lab) fills them from a
 -- scenario file.  Types: INTEGER columns go out as INT, TEXT as NVARCHAR, BOOLEAN-ish columns as BIT where
 -- SQL Server has bit (IsPXE, SccmPXE, IsActive, IsPullDP), DATETIME as DATETIME.  SccmPXE is not in
--- Microsoft Learn's "v_DistributionPointInfo"; tests/integration/sitedb_estate.py drops it.
+-- Microsoft Learn's "v_DistributionPointInfo"; tests/integration/sitedb_estate.py drops it.  Region and
+-- ServiceType are set for cloud DPs and CMGs only (Microsoft Learn, "SMS_DistributionPointInfo server WMI
+-- class"); tests/integration/scan_estate.py drops them to check cloud rows are still recognised by name.
 CREATE TABLE v_Site (
 	SiteCode          TEXT PRIMARY KEY,
 	SiteName          TEXT,
@@ -28,7 +30,9 @@ CREATE TABLE v_DistributionPointInfo (
 	IsPullDP          BIT,
 	IdentityGUID      TEXT,
 	CertificateType   INTEGER,
-	MaintenanceMode   INTEGER
+	MaintenanceMode   INTEGER,
+	Region            TEXT,           -- cloud DPs only: the Azure region (SMS_DistributionPointInfo.Region)
+	ServiceType       TEXT            -- cloud DPs only: CloudDistributionPoint, CloudProxyService (a CMG)
 );
 
 CREATE TABLE v_SystemResourceList (

@@ -15,8 +15,10 @@ INSERT INTO SC_Component_Property VALUES (100, 10, 'IssuingCertificateList', 'CN
 INSERT INTO SC_Component_Property VALUES (200, 20, 'IssuingCertificateList', 'CN=Issuing CA 1\0CN=Issuing CA 2', 'x', 1);
 INSERT INTO SC_Component_Property VALUES (300, 30, 'SomethingElse', 'y', NULL, NULL);
 
-INSERT INTO v_DistributionPointInfo VALUES (1, 'dp1.corp.example', '["Display=\\dp1\"]MSWNET:["SMS_SITE=PS1"]\\dp1\', 'PS1', 'Primary Straße', 1, 0, 1, 0, 'guid-1', 1, 0);
-INSERT INTO v_DistributionPointInfo VALUES (2, 'dp2.corp.example', NULL, 'SS1', 'Secondary 1', 0, 0, 1, 1, NULL, NULL, NULL);
+INSERT INTO v_DistributionPointInfo VALUES (1, 'dp1.corp.example', '["Display=\\dp1\"]MSWNET:["SMS_SITE=PS1"]\\dp1\', 'PS1', 'Primary Straße', 1, 0, 1, 0, 'guid-1', 1, 0, NULL, NULL);
+INSERT INTO v_DistributionPointInfo VALUES (2, 'dp2.corp.example', NULL, 'SS1', 'Secondary 1', 0, 0, 1, 1, NULL, NULL, NULL, NULL, NULL);
+-- A cloud distribution point: an Azure service, Region and ServiceType set (dpfleet lists it, never scans it).
+INSERT INTO v_DistributionPointInfo VALUES (3, 'cdp1.cloudapp.net', '["Display=\\cdp1.cloudapp.net\"]MSWNET:["SMS_SITE=PS1"]\\cdp1.cloudapp.net\', 'PS1', 'Primary Straße', 0, 0, 1, 0, NULL, NULL, NULL, 'West Europe', 'CloudDistributionPoint');
 INSERT INTO v_SystemResourceList VALUES ('x', 'Windows NT Server', 'PS1', 'SMS Management Point', 'dp1.corp.example');
 
 CREATE TABLE t_types (i INTEGER, big INTEGER, b BIT, d DATETIME, f REAL, s TEXT, m TEXT);

@@ -9,6 +9,7 @@ import random
 import re
 import sys
 
+from . import regraw
 from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, MAX_RTT_MS, NETWORKS, REGISTRY_STATES,
                      RR_STATES, SHARES, SITE_TYPES, SMB_TIMEOUT_S, die)
 
@@ -23,7 +24,10 @@ SITE_KEYS = {"code": True, "name": False, "type": True, "parent": False, "server
 HOST_KEYS = {"fqdn": True, "site": True, "roles": True, "pxe": False, "registry": False,
              "smspxe_log": False, "smspxe_share": False, "network": False, "slow_ms": False,
              "scan_account_admin": False, "remote_registry": False, "rpc_delay_ms": False,
-             "remote_registry_idle_s": False, "rtt_ms": False, "jitter_ms": False, "loss": False}
+             "remote_registry_idle_s": False, "rtt_ms": False, "jitter_ms": False, "loss": False,
+             "cloud": False, "registry_raw": False}
+
+CLOUD_KINDS = ("dp", "cmg")     # a host's `cloud`: a cloud DP or a CMG row, no smbd (sitedb.CLOUD_ROWS)
 
 
 TOP_KEYS = {"sites": True, "hosts": True, "log_date": False, "comment": False, "site_servers": False}
@@ -178,7 +182,8 @@ def validate_scenario(sc, where="scenario"):
              "%s: rpc_delay_ms needs remote_registry running or trigger_start (a disabled service never binds)" % w)
         want("remote_registry_idle_s" not in h or host["remote_registry"] == "trigger_start",
              "%s: remote_registry_idle_s only applies to remote_registry trigger_start" % w)
-        if host["registry"] == "ok":
+        check_estate(h, host, w)
+        if host["registry"] == "ok" and not host["cloud"]:
             want(codes[h["site"]]["issuing_certificate_list"] is not None,
                  "%s: registry ok needs the site's issuing_certificate_list (site %s has null)" % (w, h["site"]))
         hosts.append(host)
@@ -195,6 +200,22 @@ def validate_scenario(sc, where="scenario"):
     want(ss.get("network", "ok") in ("ok", "wan"), "%s: site_servers: network must be ok or wan" % where)
     return {"sites": sites, "hosts": hosts, "log_date": log_date,
             "site_servers_wan": check_wan(ss, "%s: site_servers" % where)}
+
+
+def check_estate(h, host, w):
+    """A host's `cloud` (dp | cmg: a site-DB row only, roles [dp], nothing else set) and `registry_raw` (exact
+    bytes for IssuingCertificateList, regraw.check) into host."""
+    host["cloud"] = h.get("cloud")
+    want(host["cloud"] is None or host["cloud"] in CLOUD_KINDS, "%s: cloud must be dp or cmg" % w)
+    if host["cloud"]:
+        want(h["roles"] == ["dp"] and set(h) <= {"fqdn", "site", "roles", "cloud"},
+             "%s: a cloud host has roles [dp] and no other key (it is a site-DB row, nothing listens)" % w)
+    try:
+        host["registry_raw"] = regraw.check(h["registry_raw"], w) if "registry_raw" in h else None
+    except regraw.RawError as e:
+        raise LabError(str(e))
+    want(host["registry_raw"] is None or host["registry"] == "ok",
+         "%s: registry_raw needs registry ok (the key exists; the raw value replaces the site's)" % w)
 
 
 def value_elements(value1):
@@ -331,6 +352,13 @@ def cmd_generate(a):
             hosts[k]["rpc_delay_ms"] = rr.choice((1000, 1500, 2000, 2500))
         for k in take(1 if n >= 40 else 0):
             hosts[k]["rpc_delay_ms"] = SMB_TIMEOUT_S * 1000 + 2000
+    if a.broken > 0:
+        # A cloud DP and a CMG on the first primary: site-DB rows only, listed and never scanned.
+        prim = next(s for s in sites if s["type"] == "primary")
+        hosts.append({"fqdn": "cdp-%s.cloudapp.net" % prim["code"].lower(), "site": prim["code"], "roles": ["dp"],
+                      "cloud": "dp"})
+        hosts.append({"fqdn": "cmg-%s.westeurope.cloudapp.azure.com" % prim["code"].lower(), "site": prim["code"],
+                      "roles": ["dp"], "cloud": "cmg"})
     sc = {"sites": sites, "hosts": hosts}
     validate_scenario(json.loads(json.dumps(sc)), "generated scenario")
     json.dump(sc, sys.stdout, indent=1)

@@ -1,5 +1,6 @@
 """The site database: a SQLite file built from tests/tdsd/configmgr.sql and the scenario's sites and
-hosts, served by dpfleet-tdsd (tests/tdsd/README.md) on the lab's first address.
+hosts, served by dpfleet-tdsd (tests/tdsd/README.md) on the lab's first address.  A cloud host (`cloud`: dp or
+cmg) is a DP row with Region and ServiceType set and nothing else: no smbd, no address.
 """
 import os
 import sqlite3
@@ -7,6 +8,11 @@ import subprocess
 import uuid
 
 from .common import LabError, SITEDB_PORT, SITEDB_USER, SITE_TYPES, nal, source_root, write_file
+
+# A host's `cloud` (tests/lab/README.md): the Region and ServiceType its v_DistributionPointInfo row carries
+# (Microsoft Learn, "SMS_DistributionPointInfo server WMI class": set for cloud DPs only; SMS_AzureService:
+# CloudDistributionPoint; CloudProxyService is what administrators select CMGs by).  On-premises rows: NULL.
+CLOUD_ROWS = {"dp": ("West Europe", "CloudDistributionPoint"), "cmg": ("West Europe", "CloudProxyService")}
 
 
 class SiteDb:
@@ -60,10 +66,11 @@ class SiteDb:
                 s = self.sites[h["site"]]
                 if "dp" in h["roles"]:
                     dp_id += 1
-                    db.execute("INSERT INTO v_DistributionPointInfo VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    region, stype = CLOUD_ROWS.get(h["cloud"], (None, None))
+                    db.execute("INSERT INTO v_DistributionPointInfo VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                (dp_id, h["fqdn"], nal(h["fqdn"], s["code"]), s["code"], s["name"], int(h["pxe"]),
                                 int(h["pxe"]), 1, 0, "{%s}" % str(uuid.uuid5(uuid.NAMESPACE_DNS, h["fqdn"])).upper(),
-                                1, 0))
+                                1, 0, region, stype))
                     db.execute("INSERT INTO v_SystemResourceList VALUES (?,?,?,?,?)",
                                (nal(h["fqdn"], s["code"]), "System Resource", s["code"], "SMS Distribution Point",
                                 h["fqdn"]))
@@ -71,8 +78,10 @@ class SiteDb:
                     db.execute("INSERT INTO v_SystemResourceList VALUES (?,?,?,?,?)",
                                (nal(h["fqdn"], s["code"]), "System Resource", s["code"], "SMS Management Point",
                                 h["fqdn"]))
-                db.execute("INSERT INTO v_SystemResourceList VALUES (?,?,?,?,?)",
-                           (nal(h["fqdn"], s["code"]), "System Resource", s["code"], "SMS Component Server", h["fqdn"]))
+                if not h["cloud"]:      # a cloud service runs no ConfigMgr component server
+                    db.execute("INSERT INTO v_SystemResourceList VALUES (?,?,?,?,?)",
+                               (nal(h["fqdn"], s["code"]), "System Resource", s["code"], "SMS Component Server",
+                                h["fqdn"]))
             db.commit()
         finally:
             db.close()

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 
+from . import regraw
 from .common import (ADMIN_GID, ADMIN_GROUP, BIASES, DEFAULT_RR_IDLE_S, DENY_SDDL, FIRST_HOST_OFFSET, KEY_SMS,
                      LIBEXEC, LabError, REAL_ADDR_OFFSET, RPCD_LSA, RPCD_PARAMS, RPCD_WINREG, SAMBA_LOG_DIR,
                      SCAN_UID, SCAN_USER, SITEDB_PORT, SMB_PORT, SMB_TIMEOUT_S, WORKGROUP, has_smbd, listening_on,
@@ -27,6 +28,8 @@ def plan_lab(sc, base):
     inst = []
     by_fqdn = {}
     for h in sc["hosts"]:
+        if h.get("cloud"):
+            continue        # a cloud DP or CMG: a site-DB row only (sitedb.py), nothing listens
         i = {"fqdn": h["fqdn"], "host": h, "site_codes": [], "network": h["network"], "wan": h["wan"]}
         by_fqdn[h["fqdn"]] = i
         inst.append(i)
@@ -159,7 +162,9 @@ class SmbdHosts:
         if h and h["registry"] != "no_key":
             out += ["[%s\\Security]" % KEY_SMS]
             els = self.host_value_elements(h)
-            if els is not None:
+            if h.get("registry_raw"):       # exact bytes and type (regraw.py)
+                out.append(regraw.reg_line("IssuingCertificateList", h["registry_raw"]))
+            elif els is not None:
                 data = multisz_bytes(els)
                 out.append('"IssuingCertificateList"=hex(7):' + ",".join("%02x" % b for b in data))
             out.append('"Reserved1"=dword:00000000')
