@@ -267,10 +267,12 @@ class Conn:
             self.pipe(up).feed(None)
 
     def maybe_close(self):
+        """Both EOFs delivered: close the client's socket normally, smbd's with a RST, so no TIME_WAIT is left
+        on the real address (smbd may have closed first) to refuse the next `up`'s check of it."""
         if self.up.done and self.down.done:
-            for t in (self.client, self.server):
-                if t is not None:
-                    t.close()
+            if self.client is not None:
+                self.client.close()
+            rst(self.server)
 
     def lost(self, up, exc):
         self.closed.add(up)
@@ -359,6 +361,10 @@ def cmd_relay(a):
         await stop.wait()
         for s in servers:
             s.close()
+        for h in hosts:                     # smbd's side by RST (see Conn.maybe_close), the client's too
+            for c in list(h.open):
+                rst(c.server)
+                rst(c.client)
 
     asyncio.run(main())
 
