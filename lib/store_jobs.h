@@ -175,12 +175,14 @@ struct store_job_end {
 	const char	*after_sha256;
 	const char	*error;
 	const char	*seal;		/* a written fix: scanner/fixseal.h */
+	const char	*cred_set;	/* the credential set the job's reads and writes used (dpfleet.conf(5)) */
 };
 
 /*
  * Finish a running job as e says: state done for written, already_correct, would_write and restored, failed
  * for the rest; finished_at = now.  The approved expected_sha256 is never changed.  With its audit row (who
- * 'scanner', action job.end, detail JSON with the approved, site, before and after hashes) in one
+ * 'scanner', action job.end, detail JSON with the approved, site, before and after hashes and the credential
+ * set) in one
  * transaction.  A NULL before_sha256 keeps the one recorded with the backup (a job finished from a re-read
  * after an interrupted write still proves what the host held before it).  0; STORE_JOBS_CONFLICT if the job
  * is not running (nothing changed); -1 with err (nothing changed).

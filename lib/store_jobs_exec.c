@@ -277,6 +277,7 @@ end_detail(int64_t id, const struct end_row *r, const char *state, const struct 
 	    json_object_set_new(d, "site_sha256", str_or_null(e->site_sha256)) == -1 ||
 	    json_object_set_new(d, "before_sha256", str_or_null(before)) == -1 ||
 	    json_object_set_new(d, "after_sha256", str_or_null(e->after_sha256)) == -1 ||
+	    json_object_set_new(d, "cred_set", str_or_null(e->cred_set)) == -1 ||
 	    (e->error != NULL && json_object_set_new(d, "error", store_json_text(e->error)) == -1))
 		goto done;
 	detail = json_dumps(d, JSON_COMPACT);
@@ -308,7 +309,8 @@ store_jobs_finish(struct store *st, int64_t id, const struct store_job_end *e, c
 		goto done;
 	}
 	if (store_prepare(st, &s, "UPDATE jobs SET state = ?1, outcome = ?2, finished_at = ?3, site_sha256 = ?4, "
-	    "before_sha256 = ?5, after_sha256 = ?6, error = ?7, seal = ?8 WHERE id = ?9 AND state = 'running'",
+	    "before_sha256 = ?5, after_sha256 = ?6, error = ?7, seal = ?8, cred_set = ?10 WHERE id = ?9 AND "
+	    "state = 'running'",
 	    err, errlen) == -1)
 		goto done;
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
@@ -320,6 +322,7 @@ store_jobs_finish(struct store *st, int64_t id, const struct store_job_end *e, c
 	sqlite3_bind_text(s, 7, e->error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, e->seal, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 9, id);
+	sqlite3_bind_text(s, 10, e->cred_set, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(store_db(st)) != 1) {
 		util_err(err, errlen, "finish: %s", sqlite3_errmsg(store_db(st)));
 		goto done;

@@ -242,7 +242,8 @@ store_scan_put_obs(struct store *st, const struct store_obs *o, const struct sto
 		return -1;
 	if (prep(db, "INSERT INTO observations (scan_id, host_id, at, state, reason, affected, value_sha256, "
 	    "expected_sha256, pxe_cert_errors, pxe_last_error, pxe_expired_cert, certmgr_denied, "
-	    "certmgr_denied_at, scan_ms, attempts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "certmgr_denied_at, scan_ms, attempts, note, cred_set) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    &s, err, errlen) == -1)
 		goto fail;
 	sqlite3_bind_int64(s, 1, o->scan_id);
@@ -261,6 +262,7 @@ store_scan_put_obs(struct store *st, const struct store_obs *o, const struct sto
 	sqlite3_bind_int64(s, 14, o->scan_ms);
 	sqlite3_bind_int(s, 15, o->attempts > 1 ? o->attempts : 1);
 	bind_text(s, 16, o->note && o->note[0] ? o->note : NULL);
+	bind_text(s, 17, o->cred_set && o->cred_set[0] ? o->cred_set : NULL);
 	if (step_done(db, s, err, errlen) == -1)
 		goto fail;
 	id = sqlite3_last_insert_rowid(db);

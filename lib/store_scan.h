@@ -73,6 +73,7 @@ struct store_obs {
 	const char	*certmgr_denied_at;
 	long		 scan_ms;	/* first attempt's dispatch to the verdict, backoffs included */
 	int		 attempts;	/* contacts the verdict took, 1 = the first answered; < 1 is stored as 1 */
+	const char	*cred_set;	/* the credential set the read used (dpfleet.conf(5)); NULL or "" = none */
 };
 
 struct store_evidence {

@@ -57,6 +57,7 @@
 #include "contact.h"
 #include "fixdecide.h"
 #include "fixseal.h"
+#include "credset.h"
 #include "hostmap.h"
 #include "log.h"
 #include "msg.h"
@@ -95,6 +96,7 @@ struct fjob {
 	/* fix: the site's value from this run's site-DB read */
 	int		 host_known;		/* the fresh fleet lists the host */
 	const char	*cloud;			/* and it is a cloud DP or CMG (words_cloud), or NULL */
+	int		 cred;			/* its credential set (credset.h), CREDSET_NONE: never contacted */
 	int		 site_state;		/* enum fleet_expected */
 	char		 expected[UTIL_SHA256_HEX];
 	char		**elems;
@@ -177,7 +179,7 @@ fj_finish(struct fsess *s, struct fjob *f, const char *outcome, const char *befo
 		fixseal_make(s->key, &sj, seal);
 	}
 	e = (struct store_job_end){ outcome, fix ? nz(f->expected) : NULL, nz(before), nz(after), nz(error),
-	    nz(seal) };
+	    nz(seal), credset_name(s->conf, f->cred) };
 	rc = store_jobs_finish(s->st, f->j.id, &e, err, sizeof(err));
 	if (rc == -1) {
 		log_warnx("job %lld: store: %s", (long long)f->j.id, err);
@@ -413,6 +415,7 @@ run_step(struct fsess *s, int wave, enum fj_step step)
 		q.job = (uint64_t)f->j.id;
 		q.fqdn = f->j.host;
 		q.addr = (char *)f->addr;
+		q.cred = (uint32_t)f->cred;
 		q.op = MSG_FIX_OP_READ;
 		if (step == FJ_WRITE && fix) {
 			q.op = MSG_FIX_OP_WRITE;
@@ -475,6 +478,7 @@ prepare_site(struct fsess *s, struct fjob *f)
 			h = &fl->hosts[i];
 	f->host_known = h != NULL;
 	f->cloud = h != NULL ? h->cloud : NULL;
+	f->cred = credset_pick(s->conf, f->j.host, h != NULL ? h->site : NULL);
 	for (i = 0; h != NULL && i < fl->nsites; i++) {
 		const struct fleet_site *site = &fl->sites[i];
 
@@ -578,6 +582,8 @@ start_wave(struct fsess *s, int wave)
 		fixdecide_start(&j, &d);
 		if (d.action == FIXDECIDE_FINISH)
 			fj_finish(s, f, d.outcome, d.before, d.after, d.error);
+		else if (f->cred == CREDSET_NONE)	/* never contacted (lib/reason.h) */
+			fj_unreachable(s, f, "no_credentials", "no credential set matches the host");
 	}
 }
 

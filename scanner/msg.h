@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "consts.h"
 #include "dbuf.h"
 
@@ -32,6 +33,11 @@
 #define MSG_ELEMS_MAX	4096			/* elements of one multi-string */
 #define MSG_EVIDENCE_MAX DPF_EVIDENCE_MAX	/* evidence lines per host */
 #define MSG_DENIED_MAX	10000			/* FQDNs one CertMgr.log reply may name */
+/*
+ * The highest credential-set index a request may carry (scanner/credset.h: 0 is [smb], 1..n the [credentials]
+ * sets); the worker also checks the index against its own configuration.
+ */
+#define MSG_CRED_MAX	CONFIG_CREDSETS_MAX
 
 enum msg_type {
 	MSG_READY = 1,		/* w→p: u32 pid */
@@ -115,6 +121,7 @@ struct msg_host_req {
 	uint32_t	 want_pxe_log;	/* 1 for DPs */
 	char		*site_server;	/* site code when the host is that site's server, else "" or NULL: its
 					   SMS_<code> share holds the site's Logs folder (doc/FIELD-NOTES.md, §6) */
+	uint32_t	 cred;		/* credential set (credset.h index), 0..MSG_CRED_MAX */
 };
 
 struct msg_evidence {
@@ -155,6 +162,7 @@ struct msg_certmgr_req {
 	char		*site;		/* site code */
 	char		*fqdn;		/* site server */
 	char		*addr;		/* "" = worker resolves */
+	uint32_t	 cred;		/* credential set (credset.h index), 0..MSG_CRED_MAX */
 };
 
 struct msg_denied {
@@ -229,6 +237,7 @@ struct msg_fix_req {
 	uint32_t	 value_type;
 	uint8_t		*data;
 	uint32_t	 data_len;
+	uint32_t	 cred;		/* credential set (credset.h index), 0..MSG_CRED_MAX */
 };
 
 /* What happened to the write of a WRITE/RESTORE/DELETE request. */

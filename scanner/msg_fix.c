@@ -47,6 +47,7 @@ enc_fix_req(uint32_t type, struct msg_buf *out, const struct msg_fix_req *m, cha
 	}
 	wire_put_u32(out, m->value_type);
 	wire_put_bytes(out, m->data, m->data_len, MSG_VALUE_MAX);
+	wire_put_u32(out, m->cred);
 	return wire_done(out, what, err, errlen);
 }
 
@@ -93,6 +94,9 @@ dec_fix_req(uint32_t type, const uint8_t *p, size_t n, struct msg_fix_req *m, ch
 	m->data = wire_get_bytes(&r, &m->data_len, MSG_VALUE_MAX);
 	if (!r.fail && m->op != MSG_FIX_OP_RESTORE && (m->value_type != 0 || m->data_len != 0))
 		r.fail = "data on an op that takes none";
+	m->cred = wire_get_u32(&r);
+	if (!r.fail && m->cred > MSG_CRED_MAX)
+		r.fail = "bad credential set";
 	if (wire_end(&r, type == MSG_FIX_REQ ? "fix_req" : "rollback_req", err, errlen) == -1) {
 		msg_fix_req_free(m);
 		return -1;

@@ -62,6 +62,7 @@ msg_enc_host_req(struct msg_buf *out, const struct msg_host_req *m, char *err, s
 	wire_put_str(out, m->addr, WIRE_ADDR);
 	wire_put_u32(out, m->want_pxe_log);
 	wire_put_str(out, m->site_server, WIRE_SITE);
+	wire_put_u32(out, m->cred);
 	return wire_done(out, "host_req", err, errlen);
 }
 
@@ -85,6 +86,9 @@ msg_dec_host_req(const uint8_t *p, size_t n, struct msg_host_req *m, char *err, 
 	m->addr = wire_get_str(&r, WIRE_ADDR);
 	m->want_pxe_log = wire_get_u32(&r);
 	m->site_server = wire_get_str(&r, WIRE_SITE);
+	m->cred = wire_get_u32(&r);
+	if (!r.fail && m->cred > MSG_CRED_MAX)
+		r.fail = "bad credential set";
 	if (!r.fail && m->fqdn[0] == '\0')
 		r.fail = "empty fqdn";
 	/* The site code becomes part of a share name: letters and digits only. */
@@ -266,6 +270,7 @@ msg_enc_certmgr_req(struct msg_buf *out, const struct msg_certmgr_req *m, char *
 	wire_put_str(out, m->site, WIRE_SITE);
 	wire_put_str(out, m->fqdn, WIRE_FQDN);
 	wire_put_str(out, m->addr, WIRE_ADDR);
+	wire_put_u32(out, m->cred);
 	return wire_done(out, "certmgr_req", err, errlen);
 }
 
@@ -289,6 +294,9 @@ msg_dec_certmgr_req(const uint8_t *p, size_t n, struct msg_certmgr_req *m, char 
 	m->site = wire_get_str(&r, WIRE_SITE);
 	m->fqdn = wire_get_str(&r, WIRE_FQDN);
 	m->addr = wire_get_str(&r, WIRE_ADDR);
+	m->cred = wire_get_u32(&r);
+	if (!r.fail && m->cred > MSG_CRED_MAX)
+		r.fail = "bad credential set";
 	if (!r.fail && (m->site[0] == '\0' || m->fqdn[0] == '\0'))
 		r.fail = "empty site or fqdn";
 	/* The site code becomes part of a share name: letters and digits only. */

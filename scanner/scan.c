@@ -13,6 +13,8 @@
  * Observations are stored as replies arrive (one short transaction each), so a run's memory does not grow
  * with evidence.  CertMgr denials may arrive before or after the host's own reply: before, they are kept
  * on the target and stored with its observation; after, the stored observation is updated.
+ * Every host and site server gets its credential set (credset.c) before any contact; a host without one is
+ * stored unreachable/no_credentials and gets no task (run_creds).
  * Host deadline: contact_deadline_ms with WORKER_HOST_STEPS (CertMgr: WORKER_CERTMGR_STEPS); retries:
  * contact_retry_ms.  Signals: SIGTERM/SIGINT are read through the mode's signalfd (parent.h), never here.
  * Length: over 600 lines because a run's state (struct run, struct tgt) is private to this file; the parts
@@ -20,6 +22,7 @@
  */
 #include "scan.h"
 #include "contact.h"
+#include "credset.h"
 #include "parent.h"
 #include "hostmap.h"
 #include "log.h"
@@ -48,6 +51,7 @@ struct tgt {
 	int		 reported;
 	int64_t		 obs_id;		/* 0 until stored */
 	enum verdict_state state;
+	int		 cred;			/* credset.h index, CREDSET_NONE: never contacted */
 	char		 reason[32];
 	int		 attempts;		/* contacts the verdict took */
 	long		 pxe_cert_errors;
@@ -67,7 +71,11 @@ struct run {
 	size_t			 ntg;
 	struct store_scan_site	*sites;
 	size_t			 nsites;
-	/* task i < nsites is site i's CertMgr task, else host i - nsites */
+	/*
+	 * Task i < nsite_tasks is site i's CertMgr task, else host i - nsite_tasks, up to nhost_tasks of them:
+	 * run_creds puts the sites and hosts that have a credential set first.
+	 */
+	size_t			 nsite_tasks, nhost_tasks;
 	long			 counts[NSTATES];
 	long			 affected, unreachable, retried;
 	int			 store_failed;
@@ -106,6 +114,7 @@ put_obs(struct run *r, struct tgt *t, const struct verdict *v, const struct msg_
 	o.expected_sha256 = t->t.expected_sha256;
 	o.scan_ms = (long)ms;
 	o.attempts = attempts > 1 ? attempts : 1;
+	o.cred_set = credset_name(r->conf, t->cred);
 	if (t->denied) {
 		o.certmgr_denied = 1;
 		o.certmgr_denied_at = t->denied_at;
@@ -285,14 +294,14 @@ on_done(void *ctx, struct sched_reply *rep)
 	struct run *r = ctx;
 	struct tgt *t;
 
-	if (rep->idx < r->nsites) {
+	if (rep->idx < r->nsite_tasks) {
 		if (rep->st == SCHED_OK)
 			return certmgr_reply(r, &r->sites[rep->idx], (uint64_t)rep->idx + 1, rep->p, rep->n);
 		if (rep->st != SCHED_STOPPED)
 			log_warnx("%s: CertMgr.log: %s", r->sites[rep->idx].server, sched_status_str(rep->st));
 		return 0;
 	}
-	t = &r->tg[rep->idx - r->nsites];
+	t = &r->tg[rep->idx - r->nsite_tasks];
 	switch (rep->st) {
 	case SCHED_OK:
 		return host_reply(r, t, rep);
@@ -395,6 +404,50 @@ carry_denial(struct run *r, struct tgt *t)
 }
 
 /*
+ * Credential sets (credset.c), picked before any contact: the hosts and site servers that have one come first
+ * (struct run's task layout); a host without one is stored unreachable with reason no_credentials now and
+ * never contacted, a site server without one is not read.  0, or -1 after store_fail.
+ */
+static int
+run_creds(struct run *r)
+{
+	struct tgt *tg = NULL;
+	struct store_scan_site tmp;
+	size_t i, j, k;
+
+	if (r->ntg > 0 && (tg = calloc(r->ntg, sizeof(*tg))) == NULL) {
+		store_fail(r, "targets", "out of memory");
+		return -1;
+	}
+	for (i = 0; i < r->ntg; i++)
+		r->tg[i].cred = credset_pick(r->conf, r->tg[i].t.fqdn, r->tg[i].t.site);
+	for (i = j = 0; i < r->ntg; i++)
+		if (r->tg[i].cred != CREDSET_NONE)
+			tg[j++] = r->tg[i];
+	r->nhost_tasks = j;
+	for (i = 0; i < r->ntg; i++)
+		if (r->tg[i].cred == CREDSET_NONE)
+			tg[j++] = r->tg[i];
+	free(r->tg);
+	r->tg = tg;
+	for (i = k = 0; i < r->nsites; i++)	/* stable: sites stay ordered by code within each part */
+		if (credset_pick(r->conf, r->sites[i].server, r->sites[i].code) != CREDSET_NONE) {
+			tmp = r->sites[i];
+			memmove(&r->sites[k + 1], &r->sites[k], (i - k) * sizeof(*r->sites));
+			r->sites[k++] = tmp;
+		} else
+			log_info("%s: no credential set matches site %s's server: CertMgr.log not read",
+			    r->sites[i].server, r->sites[i].code);
+	r->nsite_tasks = k;
+	for (i = r->nhost_tasks; i < r->ntg; i++) {
+		log_info("%s: no credential set matches (site %s): not contacted", r->tg[i].t.fqdn,
+		    r->tg[i].t.site);
+		host_unreachable(r, &r->tg[i], "no_credentials", 0, 1);
+	}
+	return 0;
+}
+
+/*
  * The run's hosts (r->tg, over *tv which the caller frees) and CertMgr sites, with their addresses, and for
  * scan_hosts their carried denials.  0, or -1 after store_fail.
  */
@@ -426,7 +479,7 @@ run_targets(struct run *r, const struct hostmap *hm, const char *const *only, si
 		if (only != NULL && carry_denial(r, &r->tg[i]) == -1)
 			return -1;
 	}
-	return 0;
+	return run_creds(r);
 }
 
 /* The code of the site whose server fqdn is (its SMSPXE.log may be in the site's Logs folder), else "". */
@@ -442,7 +495,7 @@ site_served_by(const struct run *r, const char *fqdn)
 }
 
 /*
- * Encode tasks[0..ntasks): one CertMgr task per site (task i < nsites), then one per host, each request in
+ * Encode tasks[0..ntasks): one CertMgr task per site (i < nsite_tasks), then one per host, each request in
  * bufs[i] (the caller frees them).  0, or -1 after store_fail when a request does not encode.
  */
 static int
@@ -456,8 +509,9 @@ run_tasks(struct run *r, const struct hostmap *hm, struct sched_task *tasks, str
 	int rc;
 
 	for (i = 0; i < ntasks; i++) {
-		if (i < r->nsites) {
-			struct msg_certmgr_req q = { i + 1, r->sites[i].code, r->sites[i].server, NULL };
+		if (i < r->nsite_tasks) {
+			struct msg_certmgr_req q = { i + 1, r->sites[i].code, r->sites[i].server, NULL,
+			    (uint32_t)credset_pick(r->conf, r->sites[i].server, r->sites[i].code) };
 
 			a = hostmap_lookup(hm, r->sites[i].server);
 			q.addr = (char *)(a ? a : "");
@@ -465,9 +519,9 @@ run_tasks(struct run *r, const struct hostmap *hm, struct sched_task *tasks, str
 			tasks[i].type = MSG_CERTMGR_REQ;
 			tasks[i].deadline_ms = cm_dl;
 		} else {
-			struct tgt *t = &r->tg[i - r->nsites];
+			struct tgt *t = &r->tg[i - r->nsite_tasks];
 			struct msg_host_req q = { i + 1, t->t.fqdn, (char *)t->addr, t->t.is_dp ? 1 : 0,
-			    (char *)site_served_by(r, t->t.fqdn) };
+			    (char *)site_served_by(r, t->t.fqdn), (uint32_t)t->cred };
 
 			rc = msg_enc_host_req(&bufs[i], &q, err, sizeof(err));
 			tasks[i].type = MSG_HOST_REQ;
@@ -492,7 +546,7 @@ run_pool(struct parent *p, struct run *r, const struct hostmap *hm, char *run_er
 {
 	struct sched_task *tasks = NULL;
 	struct msg_buf *bufs = NULL;
-	size_t i, ntasks = r->nsites + r->ntg;
+	size_t i, ntasks = r->nsite_tasks + r->nhost_tasks;
 	char err[512];
 	int rc = 0;
 

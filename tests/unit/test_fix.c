@@ -31,9 +31,14 @@ test_req(void)
 	q.addr = "127.0.0.1";
 	q.elems = elems;
 	q.nelems = 2;
+	q.cred = MSG_CRED_MAX + 1;	/* no such credential set */
+	CHECK(msg_enc_fix_req(&b, &q, err, sizeof(err)) == 0);
+	CHECK(msg_dec_fix_req(b.data, b.len, &d, err, sizeof(err)) == -1);
+	q.cred = 2;
 	CHECK(msg_enc_fix_req(&b, &q, err, sizeof(err)) == 0);
 	CHECK(msg_dec_fix_req(b.data, b.len, &d, err, sizeof(err)) == 0);
 	CHECK(d.task == 7 && d.job == 1234567890123ULL && d.op == MSG_FIX_OP_WRITE && d.nelems == 2);
+	CHECK(d.cred == 2);
 	CHECK_STR(d.elems[1], "CN=Lab, DC=x");
 	CHECK_STR(d.addr, "127.0.0.1");
 	msg_fix_req_free(&d);
@@ -150,7 +155,7 @@ test_store(void)
 	struct store_fix_result r;
 	struct store_job j, k;
 	struct store_job_ref *refs = NULL;
-	struct store_job_end e = { "written", "dd", NULL, "aa", NULL, "5e" };
+	struct store_job_end e = { "written", "dd", NULL, "aa", NULL, "5e", "forest-b" };
 	const char *hosts[] = { "DP01.lab.test", "dp02.lab.test" };
 	int64_t ids[8];
 	size_t n;
@@ -185,6 +190,10 @@ test_store(void)
 	/* The approved hash stays; the run-time site hash and the seal have their own columns. */
 	CHECK(count(st, "SELECT count(*) FROM jobs WHERE expected_sha256 = 'aa' AND site_sha256 = 'dd' AND "
 	    "seal = '5e'") == 1);
+	/* The credential set the job used, in the row and in its audit entry. */
+	CHECK(count(st, "SELECT count(*) FROM jobs WHERE cred_set = 'forest-b'") == 1);
+	CHECK(count(st, "SELECT count(*) FROM audit WHERE action = 'job.end' AND "
+	    "json_extract(detail, '$.cred_set') = 'forest-b'") == 1);
 	CHECK(store_jobs_load(st, ids[0], &k, err, sizeof(err)) == 1);
 	CHECK(strcmp(k.outcome, "written") == 0 && strcmp(k.after_sha256, "aa") == 0 && strcmp(k.seal, "5e") == 0);
 	store_job_free(&k);

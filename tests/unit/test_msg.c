@@ -122,8 +122,8 @@ test_host_res(void)
 static void
 test_requests(void)
 {
-	struct msg_host_req q = { 7, "dp01.lab.test", "127.0.0.1", 1, "PS1" }, dq;
-	struct msg_certmgr_req c = { 9, "PS1", "cm.lab.test", "" }, dc;
+	struct msg_host_req q = { 7, "dp01.lab.test", "127.0.0.1", 1, "PS1", 3 }, dq;
+	struct msg_certmgr_req c = { 9, "PS1", "cm.lab.test", "", MSG_CRED_MAX }, dc;
 	struct msg_buf b = { 0 };
 	char err[256];
 	size_t i;
@@ -134,9 +134,14 @@ test_requests(void)
 	CHECK_STR(dq.fqdn, "dp01.lab.test");
 	CHECK_STR(dq.addr, "127.0.0.1");
 	CHECK_STR(dq.site_server, "PS1");
+	CHECK(dq.cred == 3);
 	msg_host_req_free(&dq);
 	for (i = 0; i < b.len; i++)
 		CHECK(msg_dec_host_req(b.data, i, &dq, err, sizeof(err)) == -1);
+	q.cred = MSG_CRED_MAX + 1;	/* no such credential set */
+	CHECK(msg_enc_host_req(&b, &q, err, sizeof(err)) == 0);
+	CHECK(msg_dec_host_req(b.data, b.len, &dq, err, sizeof(err)) == -1);
+	q.cred = 0;
 	q.site_server = "P/1";		/* becomes a share name: refused */
 	CHECK(msg_enc_host_req(&b, &q, err, sizeof(err)) == 0);
 	CHECK(msg_dec_host_req(b.data, b.len, &dq, err, sizeof(err)) == -1);
@@ -149,7 +154,12 @@ test_requests(void)
 	CHECK(msg_dec_certmgr_req(b.data, b.len, &dc, err, sizeof(err)) == 0);
 	CHECK_STR(dc.site, "PS1");
 	CHECK_STR(dc.addr, "");
+	CHECK(dc.cred == MSG_CRED_MAX);
 	msg_certmgr_req_free(&dc);
+	c.cred = MSG_CRED_MAX + 1;
+	CHECK(msg_enc_certmgr_req(&b, &c, err, sizeof(err)) == 0);
+	CHECK(msg_dec_certmgr_req(b.data, b.len, &dc, err, sizeof(err)) == -1);
+	c.cred = 0;
 	c.site = "P/1";			/* becomes a share name: refused */
 	CHECK(msg_enc_certmgr_req(&b, &c, err, sizeof(err)) == 0);
 	CHECK(msg_dec_certmgr_req(b.data, b.len, &dc, err, sizeof(err)) == -1);

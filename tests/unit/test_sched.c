@@ -131,7 +131,7 @@ make_tasks(const char *const *names, size_t n, int64_t deadline_ms, struct sched
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct msg_host_req q = { i + 1, (char *)names[i], (char *)"", 0, NULL };
+		struct msg_host_req q = { i + 1, (char *)names[i], (char *)"", 0, NULL, 0 };
 
 		memset(&bufs[i], 0, sizeof(bufs[i]));
 		CHECK(msg_enc_host_req(&bufs[i], &q, err, sizeof(err)) == 0);
