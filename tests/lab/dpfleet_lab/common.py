@@ -57,7 +57,7 @@ BIASES = (300, -60, 0)          # minutes, UTC = local + bias (Windows conventio
 SAMBA_LOG_DIR = "/var/log/samba"
 
 
-SAMBA_PROGS = ("smbd", "samba-dcerpcd", "rpcd_")
+SAMBA_PROGS = ("smbd", "samba", "rpcd_", "winbindd")     # samba: the AD DC, samba-dcerpcd, samba-tool
 
 
 KEY_SMS = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\SMS"
@@ -76,6 +76,12 @@ LOG_KINDS = ("clean", "cert_errors", "expired_cert", "none")
 
 
 SHARES = ("SMS_DP$", "ADMIN$")
+
+
+COHOSTS = ("mp", "site_server")     # a DP sharing its server with an MP or the site server (logs.py)
+
+
+HISTORY_MAX = 20                    # history_logs: at most this many SMSPXE-<date>-<time>.log copies
 
 
 NETWORKS = ("ok", "down", "blackhole", "slow", "wan")
@@ -236,7 +242,7 @@ def stop_lab_processes(d, grace=5.0):
 
 
 def port_free(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind((addr, port))
         return True
@@ -247,18 +253,23 @@ def port_free(addr, port):
 
 
 def listening_on(port):
-    """IPv4 addresses with a TCP socket in LISTEN state on port (this network namespace)."""
+    """IPv4 and IPv6 addresses (as inet_ntop spells them) with a TCP socket in LISTEN state on port (this
+    network namespace)."""
     out = set()
-    try:
-        with open("/proc/net/tcp") as f:
-            next(f)
-            for line in f:
-                parts = line.split()
-                ip_hex, port_hex = parts[1].split(":")
-                if parts[3] == "0A" and int(port_hex, 16) == port:
-                    out.add(socket.inet_ntoa(struct.pack("<I", int(ip_hex, 16))))
-    except (OSError, ValueError, IndexError, StopIteration):
-        pass
+    for path, fam in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    ip_hex, port_hex = parts[1].split(":")
+                    if parts[3] != "0A" or int(port_hex, 16) != port:
+                        continue
+                    # /proc shows the address as 32-bit words in host (little-endian) order
+                    raw = b"".join(struct.pack("<I", int(ip_hex[k:k + 8], 16)) for k in range(0, len(ip_hex), 8))
+                    out.add(socket.inet_ntop(fam, raw))
+        except (OSError, ValueError, IndexError, StopIteration):
+            pass
     return out
 
 
