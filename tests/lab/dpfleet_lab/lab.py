@@ -17,12 +17,13 @@ from .smbd_host import SmbdHosts, plan_lab
 from .sitedb import SiteDb
 from .faults import Faults
 from .relay import Relay
+from .addc import AdDc, plan_auth
 
 
 # ---------------------------------------------------------------------------------------------------
 # up
 
-class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
+class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay, AdDc):
     def __init__(self, sc, scenario_path, d, base, tdsd, jobs):
         self.sc = sc
         self.scenario_path = scenario_path
@@ -31,6 +32,7 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
         self.tdsd_path = tdsd
         self.jobs = jobs
         self.inst = plan_lab(sc, base)
+        self.realms, self.domains = plan_auth(self)      # addc.py: Kerberos realms, second domains
         self.sites = {s["code"]: s for s in sc["sites"]}
         self.smb_password = "Lab-" + secrets.token_urlsafe(15)
         self.sitedb_password = "Db-" + secrets.token_urlsafe(15)
@@ -45,9 +47,9 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
         self.expect = {}
         self.pids = {}
 
-    def run(self, argv, what, stdin=None):
+    def run(self, argv, what, stdin=None, env=None):
         try:
-            r = subprocess.run(argv, input=stdin, env=self.nss_env, capture_output=True, text=True, timeout=60)
+            r = subprocess.run(argv, input=stdin, env=env or self.nss_env, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise LabError("%s: %s" % (what, e))
         if r.returncode != 0:
@@ -83,6 +85,7 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
             "encryption = off", "login_timeout = 10", "query_timeout = 30", "",
             "[smb]", "domain = %s" % WORKGROUP, "user = %s" % SCAN_USER, "password_file = %s/smb.password" % d,
             "timeout = %d" % SMB_TIMEOUT_S, "concurrency = 16", "host_map = %s/hosts.map" % d, "",
+] + self.addc_scanner_conf() + [
             "[scan]", "interval = 3600", "log_tail_bytes = 4194304", ""]))
         self.http_port = free_tcp_port()
         write_file(os.path.join(d, "server.conf"), "\n".join([
@@ -149,6 +152,8 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
         }
         if operator:
             lab["operator"] = operator
+        lab.update(self.addc_lab_json())
+        lab["pids"]["dc"] = {r["realm"]: r.get("pid") for r in self.realms.values()}
         write_file(os.path.join(self.d, "lab.json"), json.dumps(lab, indent=1, sort_keys=True) + "\n", 0o600)
 
     # -- the whole thing ---------------------------------------------------------------------------------
@@ -158,6 +163,9 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
         os.makedirs(os.path.join(self.d, "run"))
         os.makedirs(os.path.join(self.d, "h"))
         self.write_nss()
+        self.auth_nss()
+        self.addc_files()
+        self.addc_start()       # the realms' DCs provision while the smbd hosts are prepared
         tdsd = None
         if with_sitedb:
             dbpath = self.write_sitedb()
@@ -196,6 +204,9 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay):
                                    % (self.sitedb_addr, SITEDB_PORT))
                 time.sleep(0.05)
         self.write_configs()
+        for i in self.inst:
+            if i["host"]:
+                self.expect[i["fqdn"]].update(self.auth_expect(i))
         operator = self.create_operator()
         self.write_lab_json(operator)
         self.elapsed = time.monotonic() - t0

@@ -213,6 +213,7 @@ class SmbdHosts:
             "rpc start on demand helpers = %s" % ("yes" if i.get("rr") == "trigger_start" else "no"),
             "",
         ]
+        g = self.auth_globals(i, root, g)      # addc.py: a realm member or a second domain's host
         shares = ["[ADMIN$]", "path = %s/shares/windows" % root, "read only = yes", "browseable = no",
                   "force user = root"]
         if not admin:
@@ -367,11 +368,13 @@ class SmbdHosts:
             script.append('%s/samba-dcerpcd --configfile="$4" -D %s' % (LIBEXEC, RPCD_WINREG))
         if i["rr"] == "trigger_start":
             script.append('mount --bind "$5" %s/samba-dcerpcd' % LIBEXEC)
+        extra, env = self.auth_daemons(i)      # addc.py: a realm member's winbindd
+        script += extra
         script.append('exec smbd --configfile="$2" -D')
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script), "sh", logdir,
                 i["conf"], os.path.join(i["root"], "rpcd.conf"), os.path.join(i["root"], "winreg.conf"),
                 os.path.join(self.d, "run", "rr-trigger")]
-        self.run(argv, what="smbd for " + i["fqdn"])
+        self.run(argv, what="smbd for " + i["fqdn"], env=env)
 
     def wait_all_smbd(self, deadline):
         """Waits until every smbd listens (one read of /proc/net/tcp per round instead of a connection per
@@ -428,6 +431,10 @@ class SmbdHosts:
         env.pop("LD_PRELOAD", None)
         argv = ["net", "--configfile=" + client_conf, "rpc", "registry", "enumerate", r"HKLM\SOFTWARE\Microsoft\SMS",
                 "-I", i["real_addr"], "-U", "%s\\%s" % (WORKGROUP, SCAN_USER)]
+        other = self.auth_client(i)     # addc.py: Kerberos for a realm member, a second domain's account
+        if other:
+            argv = argv[:-4] + other[0]
+            env = other[1]
         delay = 0.1
         while True:
             try:
@@ -469,4 +476,6 @@ class SmbdHosts:
 
     def prepare_and_start(self, i):
         self.prepare_instance(i)
+        if has_smbd(i):
+            self.auth_prepare(i)        # addc.py: join a realm, or a second domain's account
         self.start_smbd(i)
