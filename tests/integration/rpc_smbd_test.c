@@ -21,16 +21,46 @@
  * stall the server in between).  A failed operation prints "error <message>" on stdout.
  * With RPC_SMBD_TRACE set in the environment, every request / response stub is also written in hex on
  * stderr ("> opnum hex" / "< opnum hex"): that is how tests/unit/test_rrp.c's vectors were captured.
+ * The credential set (scanner/cred.h) is domain LAB (RPC_SMBD_DOMAIN), auth ntlm unless RPC_SMBD_AUTH says
+ * negotiate or kerberos, the host's name dp1.lab.test unless RPC_SMBD_FQDN names another (the SPN is
+ * cifs/<fqdn>); RPC_SMBD_CCACHE and RPC_SMBD_PRINCIPAL make it a keytab set (PASS is then ignored).
  * The password comes from argv only because this is a test tool for a throw-away smbd.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cred.h"
 #include "rpc.h"
 #include "rrp.h"
 #include "rrp_create.h"
 #include "util.h"
+
+/* The credential set of this run (see the header). */
+static void
+test_cred(struct cred *cr, const char *user, const char *pass)
+{
+	const char *a = getenv("RPC_SMBD_AUTH"), *v;
+
+	memset(cr, 0, sizeof(*cr));
+	snprintf(cr->name, sizeof(cr->name), "smb");
+	cr->auth = a == NULL ? CRED_AUTH_NTLM : strcmp(a, "kerberos") == 0 ? CRED_AUTH_KERBEROS :
+	    strcmp(a, "negotiate") == 0 ? CRED_AUTH_NEGOTIATE : CRED_AUTH_NTLM;
+	snprintf(cr->domain, sizeof(cr->domain), "%s", (v = getenv("RPC_SMBD_DOMAIN")) ? v : "LAB");
+	snprintf(cr->user, sizeof(cr->user), "%s", user);
+	if ((v = getenv("RPC_SMBD_CCACHE")) != NULL) {
+		snprintf(cr->ccache, sizeof(cr->ccache), "%s", v);
+		snprintf(cr->principal, sizeof(cr->principal), "%s",
+		    getenv("RPC_SMBD_PRINCIPAL") ? getenv("RPC_SMBD_PRINCIPAL") : "");
+	} else
+		snprintf(cr->password, sizeof(cr->password), "%s", pass);
+}
+
+static const char *
+test_fqdn(void)
+{
+	return getenv("RPC_SMBD_FQDN") ? getenv("RPC_SMBD_FQDN") : "dp1.lab.test";
+}
 
 struct trace_ctx {
 	struct rpc_conn	*conn;
@@ -100,12 +130,13 @@ op_loop(char **argv, struct rrp_io *io, struct rrp_read *r)
 	long		 i, nloop = strtol(argv[5], NULL, 10), ok = 0;
 	int64_t		 t0 = util_mono_ms();
 	struct rpc_conn	*c2;
+	struct cred	 cr;
 	enum rpc_fail	 why;
 	char		 err[512];
 
+	test_cred(&cr, argv[2], argv[3]);
 	for (i = 0; i < nloop; i++) {
-		if (rpc_connect(&c2, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], 5, err, sizeof(err),
-		    &why, NULL) == -1)
+		if (rpc_connect(&c2, argv[1], test_fqdn(), &cr, 5, err, sizeof(err), &why, NULL) == -1)
 			continue;
 		io->ctx = c2;
 		io->call = rpc_rrp_call;
@@ -148,6 +179,7 @@ int
 main(int argc, char **argv)
 {
 	struct rpc_conn		*c = NULL;
+	struct cred		 cr;
 	struct trace_ctx	 t;
 	struct rrp_io		 io;
 	struct rrp_read		 r;
