@@ -30,11 +30,13 @@
  * single connection.  This relies on one connection attempt at a time per process, which is how the
  * scanner's workers use this module; tests/integration/rpc_smbd_test.py checks every phase against smbd.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include <talloc.h>
+#define TEVENT_DEPRECATED	/* tevent_loop_allow_nesting: see rpc_connect */
 #include <tevent.h>
 #include <util/data_blob.h>
 #include <core/ntstatus.h>
@@ -59,6 +62,8 @@
 #pragma GCC diagnostic pop
 
 #include "rpc.h"
+#include "cred.h"
+#include "krb.h"
 #include "tcpprobe.h"
 #include "util.h"
 
@@ -112,6 +117,7 @@ rpc_fail_str(enum rpc_fail why)
 	case RPC_FAIL_ACCESS_DENIED:	return "access_denied";
 	case RPC_FAIL_NO_ROUTE:		return "no_route";
 	case RPC_FAIL_PROTOCOL:		return "protocol";
+	case RPC_FAIL_KERBEROS:		return "kerberos";
 	case RPC_FAIL_OTHER:		break;
 	}
 	return "error";
@@ -131,7 +137,7 @@ rpc_phase_str(enum rpc_phase ph)
 }
 
 /* What an NTSTATUS says, before the phase is taken into account. */
-enum nt_kind { K_STALL, K_BROKEN, K_REFUSED, K_NO_ROUTE, K_LOGON, K_DENIED, K_PIPE, K_PROTOCOL };
+enum nt_kind { K_STALL, K_BROKEN, K_REFUSED, K_NO_ROUTE, K_LOGON, K_DENIED, K_PIPE, K_PROTOCOL, K_KERBEROS };
 
 /* NTSTATUS values: MS-ERREF 2.3.1 (names as in Samba's libcli/util/ntstatus_err_table.txt). */
 static const struct { uint32_t code; enum nt_kind kind; } nt_kinds[] = {
@@ -176,6 +182,14 @@ static const struct { uint32_t code; enum nt_kind kind; } nt_kinds[] = {
 	{ 0xC00000AC, K_PIPE },		/* PIPE_NOT_AVAILABLE: Remote Registry still starting */
 	{ 0xC00000AE, K_PIPE },		/* PIPE_BUSY */
 	{ 0xC00000AB, K_PIPE },		/* INSTANCE_NOT_AVAILABLE */
+	/* What Samba's krb5_to_nt_status (lib/krb5_wrap/krb5_errs.c) makes of the Kerberos failures that are
+	 * not a bad password: the KDC, the clock, the service principal, the realm, the ticket cache. */
+	{ 0xC000005E, K_KERBEROS },	/* NO_LOGON_SERVERS: KRB5_KDC_UNREACH */
+	{ 0xC0000133, K_KERBEROS },	/* TIME_DIFFERENCE_AT_DC: clock skew */
+	{ 0xC0000122, K_KERBEROS },	/* INVALID_COMPUTER_NAME: KDC_ERR_S_PRINCIPAL_UNKNOWN (no cifs/<fqdn>) */
+	{ 0xC0000062, K_KERBEROS },	/* INVALID_ACCOUNT_NAME: KDC_ERR_C_PRINCIPAL_UNKNOWN */
+	{ 0xC0000233, K_KERBEROS },	/* DOMAIN_CONTROLLER_NOT_FOUND: KRB5_REALM_CANT_RESOLVE */
+	{ 0xC00000DF, K_KERBEROS },	/* NO_SUCH_DOMAIN: KRB5_REALM_UNKNOWN */
 	{ 0xC00000C3, K_PROTOCOL },	/* INVALID_NETWORK_RESPONSE */
 	{ 0xC00000BB, K_PROTOCOL },	/* NOT_SUPPORTED (e.g. no SMB2 dialect in common) */
 	{ 0xC002001D, K_PROTOCOL },	/* RPC_PROTOCOL_ERROR */
@@ -208,6 +222,7 @@ rpc_classify(uint32_t ntstatus, enum rpc_phase phase)
 		case K_DENIED:	return RPC_FAIL_ACCESS_DENIED;
 		case K_PIPE:	return RPC_FAIL_RPC_UNAVAILABLE;
 		case K_PROTOCOL: return RPC_FAIL_PROTOCOL;
+		case K_KERBEROS: return RPC_FAIL_KERBEROS;
 		}
 	}
 	if ((ntstatus & 0xFFFF0000u) == 0xC0020000u)	/* RPC_NT_* (MS-ERREF 2.3.1): a DCE/RPC fault */
@@ -377,34 +392,104 @@ lp_set(struct loadparm_context *lp, const char *name, const char *value, char *e
 	return 0;
 }
 
+int
+rpc_cred_realm(const struct cred *cr, char *realm, size_t size)
+{
+	const char	*src = NULL, *at;
+	size_t		 i, n;
+
+	if (size == 0)
+		return -1;
+	realm[0] = '\0';
+	if ((at = strrchr(cr->principal, '@')) != NULL && at[1] != '\0')
+		src = at + 1;
+	else if (strchr(cr->domain, '.') != NULL)
+		src = cr->domain;
+	if (src == NULL || (n = strlen(src)) >= size)
+		return -1;
+	for (i = 0; i < n; i++)
+		realm[i] = (char)toupper((unsigned char)src[i]);
+	realm[n] = '\0';
+	return 0;
+}
+
+/* "client use kerberos" for each [smb] auth mode (dpfleet.conf(5), "auth"). */
+static const char *
+kerberos_word(enum cred_auth a)
+{
+	return a == CRED_AUTH_KERBEROS ? "required" : a == CRED_AUTH_NTLM ? "off" : "desired";
+}
+
+static enum credentials_use_kerberos
+kerberos_state(enum cred_auth a)
+{
+	return a == CRED_AUTH_KERBEROS ? CRED_USE_KERBEROS_REQUIRED : a == CRED_AUTH_NTLM ?
+	    CRED_USE_KERBEROS_DISABLED : CRED_USE_KERBEROS_DESIRED;
+}
+
+/*
+ * The credentials object for cr.  A keytab set (cr->ccache set) hands Samba the ticket cache the parent keeps
+ * fresh (krb.c): its principal comes from the cache, and there is no password to fall back to NTLM with.  A
+ * password set with Kerberos allowed names its realm: the principal's, else the domain when it is a DNS name
+ * (upper-cased, RFC 4120 6.1 realm names as AD spells them), so Samba's kinit asks for user@REALM; NTLM still
+ * gets domain and user.  0, or -1 with err.
+ */
+static int
+conn_creds(struct loadparm_context *lp, struct cli_credentials *creds, const struct cred *cr, char *err,
+    size_t errlen)
+{
+	const char	*es = NULL;
+	char		 realm[CONFIG_STR];
+
+	cli_credentials_set_conf(creds, lp);
+	if (!cli_credentials_set_kerberos_state(creds, kerberos_state(cr->auth), CRED_SPECIFIED))
+		return util_err(err, errlen, "cannot set credentials");
+	if (cr->ccache[0] != '\0') {
+		if (cr->auth == CRED_AUTH_NTLM)
+			return util_err(err, errlen, "credential set %s: a keytab needs auth = kerberos or "
+			    "negotiate", cr->name);
+		if (cli_credentials_set_ccache(creds, lp, cr->ccache, CRED_SPECIFIED, &es) != 0)
+			return util_err(err, errlen, "ticket cache of %s (%s): %s", cr->principal, cr->ccache,
+			    es ? es : "unusable");
+		return 0;
+	}
+	if (!cli_credentials_set_username(creds, cr->user, CRED_SPECIFIED) ||
+	    !cli_credentials_set_domain(creds, cr->domain, CRED_SPECIFIED) ||
+	    !cli_credentials_set_password(creds, cr->password, CRED_SPECIFIED))
+		return util_err(err, errlen, "cannot set credentials");
+	if (cr->auth != CRED_AUTH_NTLM && rpc_cred_realm(cr, realm, sizeof(realm)) == 0 &&
+	    !cli_credentials_set_realm(creds, realm, CRED_SPECIFIED))
+		return util_err(err, errlen, "cannot set credentials");
+	return 0;
+}
+
 /* The client options (see the file's header) and the credentials.  0, or -1 with err. */
 static int
-conn_setup(struct loadparm_context *lp, struct cli_credentials *creds, const char *domain, const char *user,
-    const char *password, char *err, size_t errlen)
+conn_setup(struct loadparm_context *lp, struct cli_credentials *creds, const struct cred *cr, char *err,
+    size_t errlen)
 {
+	/* Signing is required on every connection, whatever the server asks (doc/FIELD-NOTES.md, "NTLM"). */
 	if (lp_set(lp, "client min protocol", "SMB2_02", err, errlen) == -1 ||
 	    lp_set(lp, "client max protocol", "SMB3_11", err, errlen) == -1 ||
 	    lp_set(lp, "client ipc min protocol", "SMB2_02", err, errlen) == -1 ||
 	    lp_set(lp, "client ipc max protocol", "SMB3_11", err, errlen) == -1 ||
-	    lp_set(lp, "client signing", "desired", err, errlen) == -1 ||
+	    lp_set(lp, "client signing", "required", err, errlen) == -1 ||
 	    lp_set(lp, "client ipc signing", "required", err, errlen) == -1 ||
-	    lp_set(lp, "client use kerberos", "off", err, errlen) == -1 ||
+	    lp_set(lp, "client use kerberos", kerberos_word(cr->auth), err, errlen) == -1 ||
 	    lp_set(lp, "client ntlmv2 auth", "yes", err, errlen) == -1 ||
 	    lp_set(lp, "disable netbios", "yes", err, errlen) == -1 ||
 	    lp_set(lp, "name resolve order", "host", err, errlen) == -1 ||
 	    lp_set(lp, "smb2:ports", "445", err, errlen) == -1 ||	/* one socket: not 139 as well */
 	    lp_set(lp, "log level", "0", err, errlen) == -1)
 		return -1;
-	cli_credentials_set_conf(creds, lp);
-	if (!cli_credentials_set_kerberos_state(creds, CRED_USE_KERBEROS_DISABLED, CRED_SPECIFIED) ||
-	    !cli_credentials_set_username(creds, user ? user : "", CRED_SPECIFIED) ||
-	    !cli_credentials_set_domain(creds, domain ? domain : "", CRED_SPECIFIED) ||
-	    !cli_credentials_set_password(creds, password ? password : "", CRED_SPECIFIED))
-		return util_err(err, errlen, "cannot set credentials");
-	return 0;
+	return conn_creds(lp, creds, cr, err, errlen);
 }
 
-/* The ncacn_np binding to addr's \pipe\winreg, naming fqdn as the target.  NULL with err. */
+/*
+ * The ncacn_np binding to addr's \pipe\winreg, naming fqdn as the target: Samba connects to host (the
+ * address) and names target_hostname in the SMB session, so the Kerberos service ticket is for cifs/<fqdn>
+ * (source4/librpc/rpc/dcerpc_connect.c, dcerpc_pipe_connect_ncacn_np_smb).  NULL with err.
+ */
 static struct dcerpc_binding *
 conn_binding(TALLOC_CTX *mem, const char *addr, const char *fqdn, char *err, size_t errlen)
 {
@@ -467,9 +552,48 @@ conn_watched(struct rpc_conn *c, struct dcerpc_binding *b, struct cli_credential
 	return st;
 }
 
+/* Who authenticates, for error lines: the keytab's principal, else user@REALM when Kerberos may be used
+ * with a realm, else DOMAIN\\user.  Never the password. */
+static void
+cred_who(const struct cred *cr, char *who, size_t size)
+{
+	char realm[CONFIG_STR];
+
+	if (cr->ccache[0] != '\0' || (cr->principal[0] != '\0' && cr->password[0] == '\0'))
+		snprintf(who, size, "%s", cr->principal);
+	else if (cr->auth != CRED_AUTH_NTLM && rpc_cred_realm(cr, realm, sizeof(realm)) == 0)
+		snprintf(who, size, "%s@%s", cr->user, realm);
+	else
+		snprintf(who, size, "%s%s%s", cr->domain, cr->domain[0] ? "\\" : "", cr->user);
+}
+
+/*
+ * A failed connect: the reason word and the error line.  A session setup that fails in a way no table entry
+ * names, while Kerberos was the only way in (auth = kerberos or a keytab set), is a Kerberos failure: Samba
+ * reports what the GSSAPI layer said in many shapes (source3/libsmb/cliconnect.c, source4/auth/gensec).
+ */
+static void
+conn_failed(NTSTATUS st, enum rpc_phase ph, const char *addr, const char *fqdn, const struct cred *cr,
+    int timeout_s, enum rpc_fail *why, char *err, size_t errlen)
+{
+	char who[CONFIG_STR + CONFIG_STR + 2];
+
+	*why = rpc_classify(NT_STATUS_V(st), ph);
+	if (*why == RPC_FAIL_OTHER && ph == RPC_PHASE_TCP)
+		*why = probe_445(addr, timeout_s);
+	if ((*why == RPC_FAIL_OTHER || *why == RPC_FAIL_PROTOCOL) && ph == RPC_PHASE_SMB &&
+	    (cr->auth == CRED_AUTH_KERBEROS || cr->ccache[0] != '\0'))
+		*why = RPC_FAIL_KERBEROS;
+	cred_who(cr, who, sizeof(who));
+	util_err(err, errlen, "winreg connect to %s%s%s%s as %s%s: %s in the %s phase (%s)", fqdn ? fqdn : addr,
+	    fqdn ? " [" : "", fqdn ? addr : "", fqdn ? "]" : "", who,
+	    cr->auth == CRED_AUTH_KERBEROS ? " (kerberos only)" : cr->auth == CRED_AUTH_NTLM ? " (ntlm)" : "",
+	    nt_errstr(st), rpc_phase_str(ph), rpc_fail_str(*why));
+}
+
 int
-rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const char *domain, const char *user,
-    const char *password, int timeout_s, char *err, size_t errlen, enum rpc_fail *why, enum rpc_phase *phase)
+rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const struct cred *cr, int timeout_s,
+    char *err, size_t errlen, enum rpc_fail *why, enum rpc_phase *phase)
 {
 	struct rpc_conn			*c = NULL;
 	struct loadparm_context		*lp;
@@ -484,6 +608,15 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const cha
 		*phase = RPC_PHASE_TCP;
 	if (addr == NULL || *addr == '\0' || strpbrk(addr, "[],\\/") != NULL)
 		return util_err(err, errlen, "bad address \"%s\"", addr ? addr : "");
+	if (cr == NULL)
+		return util_err(err, errlen, "no credential set");
+	if (fqdn != NULL && *fqdn == '\0')
+		fqdn = NULL;
+	/* A keytab set whose ticket is gone: say so, naming the principal, before Samba says it vaguely. */
+	if (cr->ccache[0] != '\0' && krb_check_ccache(cr->ccache, cr->principal, NULL, err, errlen) == -1) {
+		*why = RPC_FAIL_KERBEROS;
+		return -1;
+	}
 	if (timeout_s <= 0)
 		timeout_s = 1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -493,9 +626,20 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const cha
 		util_err(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (conn_setup(lp, creds, domain, user, password, err, errlen) == -1 ||
-	    (b = conn_binding(c->mem, addr, fqdn, err, errlen)) == NULL)
+	/*
+	 * Samba's Kerberos client talks to the KDC in a nested event loop on this context
+	 * (source4/auth/kerberos/krb5_init_context.c, smb_krb5_send_and_recv_func); tevent aborts on nesting
+	 * unless allowed, as Samba's own s4_event_context_init does.
+	 */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	tevent_loop_allow_nesting(c->ev);
+#pragma GCC diagnostic pop
+	if (conn_setup(lp, creds, cr, err, errlen) == -1 ||
+	    (b = conn_binding(c->mem, addr, fqdn, err, errlen)) == NULL) {
+		*why = cr->ccache[0] != '\0' ? RPC_FAIL_KERBEROS : RPC_FAIL_OTHER;
 		goto fail;
+	}
 	st = dcerpc_init();
 	if (!NT_STATUS_IS_OK(st)) {
 		util_err(err, errlen, "dcerpc_init: %s", nt_errstr(st));
@@ -505,12 +649,7 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const cha
 	if (phase != NULL)
 		*phase = w.phase;
 	if (!NT_STATUS_IS_OK(st)) {
-		*why = rpc_classify(NT_STATUS_V(st), w.phase);
-		if (*why == RPC_FAIL_OTHER && w.phase == RPC_PHASE_TCP)
-			*why = probe_445(addr, timeout_s);
-		util_err(err, errlen, "winreg connect to %s%s%s%s: %s in the %s phase (%s)", fqdn ? fqdn : addr,
-		    fqdn ? " [" : "", fqdn ? addr : "", fqdn ? "]" : "", nt_errstr(st), rpc_phase_str(w.phase),
-		    rpc_fail_str(*why));
+		conn_failed(st, w.phase, addr, fqdn, cr, timeout_s, why, err, errlen);
 		goto fail;
 	}
 	dcerpc_binding_handle_set_timeout(c->pipe->binding_handle, (uint32_t)timeout_s);
@@ -582,9 +721,21 @@ rpc_last_fail(const struct rpc_conn *c)
 void
 rpc_close(struct rpc_conn *c)
 {
+	const char *host = NULL;
+
 	if (c == NULL)
 		return;
-	/* Freeing the pipe closes the SMB file, logs the session off and closes the socket. */
+	/*
+	 * Freeing the pipe sends an SMB2 CLOSE of \winreg and waits for its reply (up to 1 s; Samba's
+	 * libcli/smb/tstream_smbXcli_np.c, tstream_smbXcli_np_destructor), then closes the socket without a
+	 * logoff.  The connection goes anyway, and the server then closes its opens and runs down the pipe's
+	 * context handles itself (MS-SMB2 3.3.7.1, MS-RPCE 3.3.3.2.1): with the socket's reading side shut first
+	 * (tcpprobe_drop_445) the CLOSE still leaves but Samba reads EOF at once instead of a round trip.
+	 */
+	if (c->pipe != NULL && c->pipe->binding != NULL)
+		host = dcerpc_binding_get_string_option(c->pipe->binding, "host");
+	if (host != NULL)
+		(void)tcpprobe_drop_445(host);
 	talloc_free(c->mem);
 	free(c);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cred.h"
+
 #define RPC_REPLY_MAX	(1024u * 1024u + 4096u)	/* cap on one response stub (same as RRP_REPLY_MAX) */
 
 /*
@@ -27,6 +29,7 @@ enum rpc_fail {
 	RPC_FAIL_ACCESS_DENIED,		/* "access_denied": session, IPC$ or the pipe refused the account */
 	RPC_FAIL_NO_ROUTE,		/* "no_route": host or network unreachable */
 	RPC_FAIL_PROTOCOL,		/* "protocol": an answer we cannot use (negotiate, bind, RPC fault) */
+	RPC_FAIL_KERBEROS,		/* "kerberos": no usable ticket, KDC refused or unreachable, no SPN */
 	RPC_FAIL_OTHER,			/* "error": anything else */
 };
 /* The lib/reason.h word ("" for RPC_FAIL_NONE, "error" for RPC_FAIL_OTHER and unknown values). */
@@ -58,21 +61,29 @@ enum rpc_fail	 rpc_classify(uint32_t ntstatus, enum rpc_phase phase);
 struct rpc_conn;
 
 /*
- * Connect to `addr` (an IPv4 literal — what host_map gives; names and IPv6 are untested) on port 445,
- * authenticate with NTLMSSP as domain\user (Kerberos is disabled: hosts are reached by address), open
- * \pipe\winreg and bind winreg v1.0 (DCE/RPC auth level none; the SMB session is signed).
- * `fqdn` (may be NULL) is the host's identity, sent as the binding's target hostname; `addr` is where to
- * connect.  The password is copied into Samba's credentials object (which zeroes it when freed); the
- * caller's buffer is never modified nor logged.  Protocols are pinned to SMB2_02..SMB3_11; the machine's
- * smb.conf is never read.  timeout_s (>= 1) bounds each phase of the connect (TCP, SMB, pipe open, bind: the
- * clock restarts when a phase is reached; past it the sockets opened by this attempt are shut down and the
- * phase's stall word is the reason), then each RPC request.  One attempt at a time per process.  The
- * parent's host deadline remains the last resort.  Returns 0 and *out (free with rpc_close); -1 with err,
- * *why and *phase (where it failed; phase may be NULL) set, *out NULL.
+ * Connect to `addr` (what host_map or the inventory gives: an IPv4 or IPv6 literal, or a name) on port 445 as
+ * `fqdn` (the host's identity: the binding's target hostname, so a Kerberos service ticket is asked for
+ * cifs/<fqdn>; may be NULL, then addr, and Kerberos is impossible), authenticate with the credential set cr
+ * (cred.h: auth negotiate = Kerberos first, NTLMSSP when Samba cannot get a ticket; kerberos = never NTLM;
+ * ntlm = NTLMSSP only; a keytab set uses the ticket cache cr->ccache), open \pipe\winreg and bind winreg v1.0
+ * (DCE/RPC auth level none; the SMB session must be signed: client signing = required).  The password is
+ * copied into Samba's credentials object (which zeroes it when freed); cr is never modified nor logged.
+ * Protocols are pinned to SMB2_02..SMB3_11; the machine's smb.conf is never read (krb5.conf is: KRB5_CONFIG
+ * names another).  timeout_s (>= 1) bounds each phase of the connect (TCP, SMB, pipe open, bind: the clock
+ * restarts when a phase is reached; past it the sockets opened by this attempt are shut down and the phase's
+ * stall word is the reason), then each RPC request.  One attempt at a time per process.  The parent's host
+ * deadline remains the last resort.  Returns 0 and *out (free with rpc_close); -1 with err, *why and *phase
+ * (where it failed; phase may be NULL) set, *out NULL.
  */
-int		 rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const char *domain,
-		    const char *user, const char *password, int timeout_s, char *err, size_t errlen,
-		    enum rpc_fail *why, enum rpc_phase *phase);
+int		 rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const struct cred *cr,
+		    int timeout_s, char *err, size_t errlen, enum rpc_fail *why, enum rpc_phase *phase);
+
+/*
+ * The Kerberos realm a password set authenticates in: the part after '@' of cr->principal, else cr->domain
+ * upper-cased when it holds a dot (a DNS domain), else "".  0 with realm written, -1 when there is none or
+ * it does not fit (realm then "").  Pure.
+ */
+int		 rpc_cred_realm(const struct cred *cr, char *realm, size_t size);
 
 /*
  * Send one request stub for opnum; on success *out is a malloc'd copy of the response stub (caller frees

@@ -4,14 +4,16 @@
  * taken from Samba's own public headers (core/ntstatus_gen.h), so a wrong constant in rpc.c fails here too.
  * Every word rpc_fail_str can give must be in lib/reason.h's table, and every word of that table must be
  * listed in doc/dpfleet-scanner.8's REASONS section (as ".It Cm word", with "Pq transient" exactly for the
- * transient ones).  No network.
+ * transient ones).  rpc_cred_realm picks the Kerberos realm of a password set.  No network.
  */
 #include "check.h"
 #include "reason.h"
 #include "rpc.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Samba's public headers define static inline stubs with unused parameters. */
 #pragma GCC diagnostic push
@@ -70,6 +72,29 @@ check_man_page(void)
 	fclose(fp);
 }
 
+/* rpc_cred_realm: the principal's realm, else a DNS domain upper-cased, else none. */
+static void
+check_realm(void)
+{
+	struct cred cr;
+	char realm[16];
+
+	memset(&cr, 0, sizeof(cr));
+	snprintf(cr.domain, sizeof(cr.domain), "lab.test");
+	CHECK(rpc_cred_realm(&cr, realm, sizeof(realm)) == 0);
+	CHECK_STR(realm, "LAB.TEST");
+	snprintf(cr.principal, sizeof(cr.principal), "svc@Other.Realm");
+	CHECK(rpc_cred_realm(&cr, realm, sizeof(realm)) == 0);
+	CHECK_STR(realm, "OTHER.REALM");
+	cr.principal[0] = '\0';
+	snprintf(cr.domain, sizeof(cr.domain), "LAB");
+	CHECK(rpc_cred_realm(&cr, realm, sizeof(realm)) == -1);
+	CHECK_STR(realm, "");
+	snprintf(cr.domain, sizeof(cr.domain), "a.very.long.dns.domain");
+	CHECK(rpc_cred_realm(&cr, realm, sizeof(realm)) == -1);	/* does not fit */
+	CHECK_STR(realm, "");
+}
+
 int
 main(void)
 {
@@ -117,6 +142,14 @@ main(void)
 		{ "NOT_SUPPORTED", V(NT_STATUS_NOT_SUPPORTED), RPC_PHASE_SMB, "protocol", 0 },
 		{ "RPC_PROTOCOL_ERROR", V(NT_STATUS_RPC_PROTOCOL_ERROR), RPC_PHASE_BIND, "protocol", 0 },
 		{ "RPC_PROCNUM_OUT_OF_RANGE", V(NT_STATUS_RPC_PROCNUM_OUT_OF_RANGE), RPC_PHASE_CALL, "protocol", 0 },
+		/* Kerberos failures that are not a bad password (Samba's krb5_to_nt_status) */
+		{ "NO_LOGON_SERVERS", V(NT_STATUS_NO_LOGON_SERVERS), RPC_PHASE_SMB, "kerberos", 0 },
+		{ "TIME_DIFFERENCE_AT_DC", V(NT_STATUS_TIME_DIFFERENCE_AT_DC), RPC_PHASE_SMB, "kerberos", 0 },
+		{ "INVALID_COMPUTER_NAME", V(NT_STATUS_INVALID_COMPUTER_NAME), RPC_PHASE_SMB, "kerberos", 0 },
+		{ "INVALID_ACCOUNT_NAME", V(NT_STATUS_INVALID_ACCOUNT_NAME), RPC_PHASE_SMB, "kerberos", 0 },
+		{ "DOMAIN_CONTROLLER_NOT_FOUND", V(NT_STATUS_DOMAIN_CONTROLLER_NOT_FOUND), RPC_PHASE_SMB, "kerberos",
+		  0 },
+		{ "NO_SUCH_DOMAIN", V(NT_STATUS_NO_SUCH_DOMAIN), RPC_PHASE_SMB, "kerberos", 0 },
 		/* unknown: "error"; in the tcp phase rpc_connect probes TCP instead (Samba's NO_MEMORY = refused) */
 		{ "NO_MEMORY", V(NT_STATUS_NO_MEMORY), RPC_PHASE_TCP, "error", 0 },
 		{ "UNSUCCESSFUL", V(NT_STATUS_UNSUCCESSFUL), RPC_PHASE_SMB, "error", 0 },
@@ -134,5 +167,6 @@ main(void)
 	CHECK_STR(rpc_fail_str((enum rpc_fail)99), "error");
 	CHECK_STR(rpc_phase_str(RPC_PHASE_BIND), "bind");
 	check_man_page();
+	check_realm();
 	return check_done("rpc_classify");
 }
