@@ -197,8 +197,9 @@ main(int argc, char **argv)
 	}
 	op = argv[4];
 	timeout_s = getenv("RPC_SMBD_TIMEOUT") ? atoi(getenv("RPC_SMBD_TIMEOUT")) : 5;
-	if (rpc_connect(&c, argv[1], "dp1.lab.test", "LAB", argv[2], argv[3], timeout_s, err, sizeof(err),
-	    &why, &phase) == -1) {
+	test_cred(&cr, argv[2], argv[3]);
+	if (rpc_connect(&c, argv[1], test_fqdn(), &cr, timeout_s, err, sizeof(err), &why, &phase) == -1) {
+		explicit_bzero(&cr, sizeof(cr));
 		printf("fail %s %s %s\n", rpc_fail_str(why), rpc_phase_str(phase), err);
 		return strcmp(op, "connect") == 0 ? 0 : 1;
 	}
