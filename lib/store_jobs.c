@@ -486,7 +486,7 @@ done:
 #define JOB_SELECT \
 	"SELECT id, kind, host, dry_run, rollback_of, requested_by, requested_at, started_at, finished_at, " \
 	"state, outcome, expected_sha256, site_sha256, before_sha256, after_sha256, backup IS NOT NULL, attempts, " \
-	"error " \
+	"error, cred_set " \
 	"FROM jobs "
 
 /* JOB_SELECT's columns, in order, as the JSON API names them. */
@@ -496,7 +496,7 @@ static const struct store_col job_cols[] = {
 	{ "requested_at", STORE_COL_TEXT }, { "started_at", STORE_COL_TEXT }, { "finished_at", STORE_COL_TEXT },
 	{ "state", STORE_COL_TEXT }, { "outcome", STORE_COL_TEXT }, { "expected_sha256", STORE_COL_TEXT },
 	{ "site_sha256", STORE_COL_TEXT }, { "before_sha256", STORE_COL_TEXT }, { "after_sha256", STORE_COL_TEXT }, { "backup_taken", STORE_COL_BOOL },
-	{ "attempts", STORE_COL_INT }, { "error", STORE_COL_TEXT },
+	{ "attempts", STORE_COL_INT }, { "error", STORE_COL_TEXT }, { "cred_set", STORE_COL_TEXT },
 };
 
 static json_t *

@@ -230,7 +230,7 @@ store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errle
 		{ "id", STORE_COL_INT }, { "host", STORE_COL_TEXT }, { "kind", STORE_COL_TEXT },
 		{ "dry_run", STORE_COL_BOOL }, { "requested_by", STORE_COL_TEXT }, { "requested_at", STORE_COL_TEXT },
 		{ "finished_at", STORE_COL_TEXT }, { "outcome", STORE_COL_TEXT }, { "before_sha256", STORE_COL_TEXT },
-		{ "after_sha256", STORE_COL_TEXT },
+		{ "after_sha256", STORE_COL_TEXT }, { "cred_set", STORE_COL_TEXT },
 	};
 	json_t *list;
 
@@ -238,7 +238,7 @@ store_query_fixes_report(struct store *st, json_t **out, char *err, size_t errle
 	if ((list = json_array()) == NULL)
 		return util_err(err, errlen, "out of memory");
 	if (store_query_rows(st, "SELECT id, host, kind, dry_run, requested_by, requested_at, finished_at, outcome, "
-	    "before_sha256, after_sha256 FROM jobs ORDER BY id", NULL, 0, fix_cols, NCOLS(fix_cols), list,
+	    "before_sha256, after_sha256, cred_set FROM jobs ORDER BY id", NULL, 0, fix_cols, NCOLS(fix_cols), list,
 	    "fixes report", err, errlen) == -1) {
 		json_decref(list);
 		return -1;

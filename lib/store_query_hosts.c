@@ -59,7 +59,7 @@ store_host_sort_valid(const char *s)
 	"j.id, j.kind, j.state, j.outcome, j.requested_at, j.finished_at, " \
 	"o.expected_sha256, o.certmgr_denied_at, o.id, o.scan_ms, h.id, h.retired_at, " \
 	"h.sccm_pxe, h.is_active, h.is_pull_dp, h.first_seen, h.last_seen, o.scan_id, o.attempts, o.note, " \
-	"h.cloud " \
+	"h.cloud, o.cred_set, j.cred_set " \
 	"FROM hosts h LEFT JOIN observations o ON o.id = h.last_obs_id " \
 	"LEFT JOIN jobs j ON j.id = (SELECT max(id) FROM jobs WHERE host = h.fqdn AND dry_run = 0) "
 
@@ -67,7 +67,7 @@ enum {
 	C_FQDN, C_SITE, C_DP, C_MP, C_PXE, C_STATE, C_REASON, C_VALUE, C_PXEERR, C_PXELAST, C_PXEEXP,
 	C_CMDENIED, C_AT, C_JID, C_JKIND, C_JSTATE, C_JOUTCOME, C_JREQ, C_JFIN, C_EXPECTED, C_CMDENIEDAT,
 	C_OBSID, C_SCANMS, C_HID, C_RETIRED, C_SCCMPXE, C_ACTIVE, C_PULL, C_FIRST, C_LAST, C_SCANID, C_ATTEMPTS,
-	C_NOTE, C_CLOUD,
+	C_NOTE, C_CLOUD, C_CREDSET, C_JCREDSET,
 };
 
 /*
@@ -173,6 +173,7 @@ host_json(sqlite3_stmt *s, int *oom)
 	put_reason(h, s, oom);
 	put(h, "attempts", col_int(s, C_ATTEMPTS), oom);
 	put(h, "note", col_str(s, C_NOTE), oom);
+	put(h, "cred_set", col_str(s, C_CREDSET), oom);	/* the credential set of the last read (migration 0007) */
 	put_cloud(h, s, oom);
 	put(h, "affected", json_boolean(row_affected(s)), oom);
 	put(h, "value_read", scanned ? json_boolean(row_value_read(s)) : json_null(), oom);
@@ -193,6 +194,7 @@ host_json(sqlite3_stmt *s, int *oom)
 		put(fix, "outcome", col_str(s, C_JOUTCOME), oom);
 		put(fix, "requested_at", col_str(s, C_JREQ), oom);
 		put(fix, "finished_at", col_str(s, C_JFIN), oom);
+		put(fix, "cred_set", col_str(s, C_JCREDSET), oom);
 		put(h, "last_fix", fix, oom);
 	}
 	return h;
@@ -406,6 +408,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 	static const struct store_col hist_cols[] = {
 		{ "scan_id", STORE_COL_INT }, { "at", STORE_COL_TEXT }, { "state", STORE_COL_TEXT },
 		{ "reason", STORE_COL_TEXT }, { "attempts", STORE_COL_INT }, { "note", STORE_COL_TEXT },
+		{ "cred_set", STORE_COL_TEXT },
 	};
 	static const struct store_col ev_cols[] = {
 		{ "source", STORE_COL_TEXT }, { "file", STORE_COL_TEXT }, { "at", STORE_COL_TEXT },
@@ -438,7 +441,7 @@ store_query_host(struct store *st, const char *fqdn, json_t **out, char *err, si
 	sqlite3_finalize(s);
 	s = NULL;
 	if (put_site_expected(st, h, hid, &oom, err, errlen) == -1 ||
-	    put_rows(st, h, "history", "SELECT scan_id, at, state, reason, attempts, note FROM observations "
+	    put_rows(st, h, "history", "SELECT scan_id, at, state, reason, attempts, note, cred_set FROM observations "
 	    "WHERE host_id = ? ORDER BY id DESC LIMIT 100", hid, hist_cols, NCOLS(hist_cols), &oom, err,
 	    errlen) == -1 ||
 	    put_rows(st, h, "evidence", "SELECT source, file, at, component, type, line FROM evidence "
@@ -479,6 +482,7 @@ report_row(sqlite3_stmt *s)
 	put(e, "attempts", col_int(s, C_ATTEMPTS), &oom);
 	put_reason(e, s, &oom);
 	put_cloud(e, s, &oom);
+	put(e, "cred_set", col_str(s, C_CREDSET), &oom);
 	put(e, "note", col_str(s, C_NOTE), &oom);	/* last: the CSV's last column (server/api_fleet.c) */
 	if (oom) {
 		json_decref(e);

@@ -283,16 +283,17 @@ csv_answer(struct api_call *c, json_t *rows, const char *const *cols, size_t nco
 /*
  * affected.csv and hosts.csv; attempts, reason_meaning and reason_next_step came with lib/reason.h and
  * migration 0002, note (free text from the scanner, so csv_field quotes and neutralises it) with migration 0004,
- * cloud and not_scanned (a cloud DP or CMG: never scanned; lib/words.h) with migration 0006.
+ * cloud and not_scanned (a cloud DP or CMG: never scanned; lib/words.h) with migration 0006, cred_set (the
+ * credential set of the last read; fixes.csv: of the job) with migration 0007.
  */
 static const char *const host_cols[] = {
 	"fqdn", "site", "roles", "pxe", "state", "reason", "value_sha256", "expected_sha256", "pxe_cert_errors",
 	"pxe_last_error", "certmgr_denied", "last_scanned", "last_fix_outcome", "last_fix_at", "attempts",
-	"reason_meaning", "reason_next_step", "cloud", "not_scanned", "note",
+	"reason_meaning", "reason_next_step", "cloud", "not_scanned", "cred_set", "note",
 };
 static const char *const fixes_cols[] = {
 	"id", "host", "kind", "dry_run", "requested_by", "requested_at", "finished_at", "outcome",
-	"before_sha256", "after_sha256",
+	"before_sha256", "after_sha256", "cred_set",
 };
 
 /* A report from query as a CSV attachment with cols (a JSON one when cols is NULL) named filename. */

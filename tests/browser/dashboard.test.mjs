@@ -376,7 +376,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       // Both exports download with the session cookie and hold the seeded rows.
       const aff = parseCsv(await download(page, '#export-affected'));
       const header = 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,' +
-        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step,cloud,not_scanned,note';
+        'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step,cloud,not_scanned,cred_set,note';
       assert.equal(aff[0].join(','), header);
       assert.equal(aff.length - 1, exp.affected);
       assert.ok(aff.slice(1).every((r) => ['missing', 'empty', 'mismatch'].includes(r[4]) && r[1] === 'PS1'));

@@ -30,7 +30,7 @@ const BASE_ADDR = '127.84.0.0';
 const STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown'];
 const AFFECTED = ['missing', 'empty', 'mismatch'];
 const CSV_HEADER = 'fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,pxe_last_error,' +
-  'certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step,cloud,not_scanned,note';
+  'certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,reason_next_step,cloud,not_scanned,cred_set,note';
 const VIEWER_PW = 'Viewer-lab-pass-1';
 const ADMIN_PW = 'Admin-lab-pass-1';
 const WAIT_JOBS_MS = 300000;       // a bound so a missing executor fails instead of hanging, not a speed assertion

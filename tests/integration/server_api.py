@@ -30,8 +30,8 @@ PW = {'admin': 'admin-password-1', 'oper': 'operator-password-1', 'view': 'viewe
 STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown']
 HOST_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
                'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,'
-               'reason_next_step,cloud,not_scanned,note')
-FIXES_HEADER = 'id,host,kind,dry_run,requested_by,requested_at,finished_at,outcome,before_sha256,after_sha256'
+               'reason_next_step,cloud,not_scanned,cred_set,note')
+FIXES_HEADER = 'id,host,kind,dry_run,requested_by,requested_at,finished_at,outcome,before_sha256,after_sha256,cred_set'
 WEIRD_REASON = 'value has, a comma and a "quote"\nand a new line'
 
 # fqdn, site, dp, mp, pxe, state in scan 1, state in scan 2 (None: not scanned), retired

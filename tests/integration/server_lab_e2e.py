@@ -26,7 +26,7 @@ BASE = "127.88.0.0"
 STATES = ['healthy', 'missing', 'empty', 'mismatch', 'no_key', 'denied', 'unreachable', 'unknown']
 AFFECTED_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
                    'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,'
-                   'reason_next_step,cloud,not_scanned,note')
+                   'reason_next_step,cloud,not_scanned,cred_set,note')
 WAIT_S = 300
 
 

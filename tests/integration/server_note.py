@@ -23,7 +23,7 @@ from checks import check, eq, require, test  # noqa: E402
 PW = 'viewer-password-1'
 HOST_HEADER = ('fqdn,site,roles,pxe,state,reason,value_sha256,expected_sha256,pxe_cert_errors,'
                'pxe_last_error,certmgr_denied,last_scanned,last_fix_outcome,last_fix_at,attempts,reason_meaning,'
-               'reason_next_step,cloud,not_scanned,note')
+               'reason_next_step,cloud,not_scanned,cred_set,note')
 CANON = 'non-canonical REG_MULTI_SZ encoding (single final NUL)'
 REGSZ = 'value type REG_SZ (1), not REG_MULTI_SZ'
 BINARY = 'value type REG_BINARY (3), not REG_MULTI_SZ'

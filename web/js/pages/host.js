@@ -2,7 +2,8 @@
 // next step as the API sends them from lib/reason.h) with the scanner's note on the value, how many attempts it
 // took, the value hashes (host vs site DB, compared only when the host's value was read), the PXE log
 // evidence formatted like CMTrace (time, component, type coloured) and CertMgr.log evidence, the verdict
-// history, and its fix jobs with a rollback button for operators.
+// history, and its fix jobs with a rollback button for operators; the credential set each read and each job
+// used (cred_set).
 // Data: GET /api/v1/hosts/{fqdn}, GET /api/v1/summary (the site's expected value), GET /api/v1/jobs?host=;
 // POST /api/v1/rollbacks {job}.
 
@@ -116,6 +117,8 @@ export async function render(main, params, fqdn, current) {
     h('dt', null, 'Last scanned'), h('dd', null, fmtTime(host.last_scanned)),
     h('dt', null, 'Attempts'), h('dd', { id: 'attempts', dataset: { attempts: String(host.attempts ?? '') } },
       attemptsText(host.state, host.attempts)),
+    // The credential set of the last read (dpfleet.conf(5) [credentials NAME]; "smb" is [smb] itself).
+    h('dt', null, 'Credentials'), h('dd', { id: 'cred-set' }, host.cred_set || '—'),
     hashFacts(host, host.expected_sha256 || host.site_expected_sha256, site.expected_value))));
 
   // Oldest first, as a log reads (the sort is stable for equal times).
@@ -140,10 +143,10 @@ export async function render(main, params, fqdn, current) {
 
   const hist = host.history || [];
   main.appendChild(h('section', { 'aria-labelledby': 'hist-h' }, h('h2', { id: 'hist-h' }, 'History'),
-    hist.length ? table(null, ['Scan', 'Time', 'State', 'Attempts'], hist.map((x) => h('tr', null,
+    hist.length ? table(null, ['Scan', 'Time', 'State', 'Attempts', 'Credentials'], hist.map((x) => h('tr', null,
       h('td', { class: 'num' }, '#' + x.scan_id), h('td', null, fmtTime(x.at)), h('td', null, stateBadge(x.state),
         x.state === 'unreachable' && x.reason ? h('span', { class: 'muted' }, ' ' + x.reason) : null),
-      h('td', { class: 'num' }, x.attempts == null ? '' : String(x.attempts)))), 'history')
+      h('td', { class: 'num' }, x.attempts == null ? '' : String(x.attempts)), h('td', null, x.cred_set || ''))), 'history')
       : h('p', { class: 'muted' }, 'No scan has seen this host yet.')));
 
   const operator = can('operator');
@@ -177,11 +180,12 @@ export async function render(main, params, fqdn, current) {
       h('td', null, j.kind + (j.dry_run ? ' (dry run)' : '') + (j.rollback_of ? ' of #' + j.rollback_of : '')),
       h('td', null, j.requested_by || ''), h('td', { class: 'nowrap' }, fmtTime(j.requested_at)),
       h('td', { class: 'nowrap' }, hashEl(j.before_sha256), ' → ', hashEl(j.after_sha256)),
+      h('td', { class: 'cred-set' }, j.cred_set || ''),
       h('td', { class: 'text' }, j.error || OUTCOME_TEXT[j.outcome] || ''));
   });
   main.appendChild(h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Fix jobs'),
     jobs.length ? table(null, ['Job', 'Outcome', operator ? 'Action' : null, 'Kind', 'By', 'Requested',
-      'Before → after', 'Detail'].filter(Boolean), jobRows, 'jobs') : h('p', { class: 'muted' }, 'No job for this host.'),
+      'Before → after', 'Credentials', 'Detail'].filter(Boolean), jobRows, 'jobs') : h('p', { class: 'muted' }, 'No job for this host.'),
     liveBox));
   return () => { if (live) live.stop(); };
 }
