@@ -6,12 +6,14 @@
  *     anything else (fixpoll.c, fixrun.c; it takes the job lock and its own workers);
  *   - a scan: requested (a pending scan_requests row, trigger "request") or due ([scan] interval, trigger
  *     "schedule"; the first one at start), through scan_run;
+ *   - the keytab sets' tickets: krb_refresh gets a new one when one is due (krb.h), at the top of every turn;
  *   - waiting on the signalfd for up to a second.
  * A scan run that cannot start (bad host_map, store) holds further scans for DAEMON_SCAN_RETRY_S, so queued
  * requests do not turn the loop into a busy one.  A signal ends the loop after the current step.
  */
 #include "daemon.h"
 #include "fixpoll.h"
+#include "krb.h"
 #include "log.h"
 #include "parent.h"
 #include "scan.h"
@@ -20,6 +22,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 
 #define DAEMON_SCAN_RETRY_S	10	/* after a scan run that could not start (host_map, store) */
 
@@ -80,6 +83,8 @@ daemon_run(const struct config *conf)
 	for (;;) {
 		if (parent_signalled(p.sigfd))
 			break;
+		/* Tickets of keytab sets before they run out (krb.h); a failure is logged and retried. */
+		(void)krb_refresh(p.krb, time(NULL), err, sizeof(err));
 		/* Queued fix/rollback jobs, and jobs a killed scanner left running (fixpoll.c). */
 		if (fixpoll_run(fixer, p.st, &p.sitedb_ready, p.sigfd) == 1)
 			continue;	/* stopped by a signal: read at the top */

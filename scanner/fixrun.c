@@ -59,6 +59,7 @@
 #include "fixseal.h"
 #include "credset.h"
 #include "hostmap.h"
+#include "krb.h"
 #include "log.h"
 #include "msg.h"
 #include "parent.h"
@@ -674,6 +675,7 @@ sess_run(struct fsess *s, int *sitedb_ready, const int64_t *resume, size_t nresu
 		prepare_job(s, f);
 	}
 	s->wc.conf = conf;
+	(void)krb_ensure(conf);		/* keytab sets: a ticket for the workers, unless one is fresh (krb.h) */
 	if (sched_new(&s->pool, conf->fix.concurrency > 0 ? conf->fix.concurrency : 1, worker_main, &s->wc,
 	    FIX_READY_MS, why, sizeof(why)) == -1)
 		return util_err(err, errlen, "cannot start workers: %s", why);

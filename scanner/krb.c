@@ -47,6 +47,8 @@ struct krb {
 	struct krb_set	 set[KRB_SETS_MAX];
 };
 
+static void	krb_load(struct krb *, struct krb_set *, time_t);
+
 /*
  * Our words for the failures an operator meets (krb5 error codes: MIT's krb5.h / RFC 4120 7.5.9).  krb5's own
  * message is added when it has one: in a process that also holds Samba's Heimdal, both libraries register
@@ -166,6 +168,8 @@ krb_open(struct krb **out, const struct config *conf, char *err, size_t errlen)
 			util_err(err, errlen, "krb5_init_context: error %ld (krb5.conf: KRB5_CONFIG)", (long)code);
 			goto fail;
 		}
+		for (i = 0; i < k->n; i++)
+			krb_load(k, &k->set[i], time(NULL));
 	}
 	*out = k;
 	return 0;
@@ -201,6 +205,56 @@ krb_store(krb5_context ctx, krb5_principal p, krb5_creds *creds, const char *pat
 	return 0;
 }
 
+/* When a ticket valid from start to end is got again: at 3/4 of its lifetime, or KRB_MARGIN_S before its end if
+ * sooner, never sooner than KRB_RETRY_S from now (a lifetime under the margin). */
+static time_t
+krb_due(time_t start, time_t end, time_t now)
+{
+	time_t due = start + (end > start ? end - start : 0) * 3 / 4;
+
+	if (due > end - KRB_MARGIN_S)
+		due = end - KRB_MARGIN_S;
+	return due < now + KRB_RETRY_S ? now + KRB_RETRY_S : due;
+}
+
+/* A ticket already in s's cache (another scanner process got it, or this one before a restart): when it is
+ * due again, so a start does not ask the KDC for a ticket it has.  s->due stays 0 when there is none. */
+static void
+krb_load(struct krb *k, struct krb_set *s, time_t now)
+{
+	krb5_ccache	cc = NULL;
+	krb5_principal	p = NULL;
+	krb5_creds	mc, c;
+	krb5_data	*realm;
+	char		name[PATH_MAX + 8];
+	time_t		start;
+
+	snprintf(name, sizeof(name), KRB_FILE "%s", s->path);
+	memset(&mc, 0, sizeof(mc));
+	if (krb5_parse_name(k->ctx, s->principal, &p) != 0 || krb5_cc_resolve(k->ctx, name, &cc) != 0)
+		goto done;
+	realm = krb5_princ_realm(k->ctx, p);
+	mc.client = p;
+	if (krb5_build_principal_ext(k->ctx, &mc.server, realm->length, realm->data, KRB5_TGS_NAME_SIZE,
+	    KRB5_TGS_NAME, realm->length, realm->data, 0) != 0)
+		goto done;
+	if (krb5_cc_retrieve_cred(k->ctx, cc, 0, &mc, &c) == 0) {
+		start = c.times.starttime != 0 ? c.times.starttime : c.times.authtime;
+		if (c.times.endtime - now > KRB_MARGIN_S && start <= now) {
+			s->end = c.times.endtime;
+			s->due = krb_due(start, s->end, now);
+		}
+		krb5_free_cred_contents(k->ctx, &c);
+	}
+done:
+	if (mc.server != NULL)
+		krb5_free_principal(k->ctx, mc.server);
+	if (cc != NULL)
+		krb5_cc_close(k->ctx, cc);
+	if (p != NULL)
+		krb5_free_principal(k->ctx, p);
+}
+
 /* One AS exchange for s from its keytab into its cache.  0 with s->due and s->end set, or -1 with err. */
 static int
 krb_get(struct krb *k, struct krb_set *s, time_t now, char *err, size_t errlen)
@@ -233,11 +287,7 @@ krb_get(struct krb *k, struct krb_set *s, time_t now, char *err, size_t errlen)
 		start = now;
 	s->end = creds.times.endtime;
 	life = s->end > start ? s->end - start : 0;
-	s->due = start + life * 3 / 4;
-	if (s->due > s->end - KRB_MARGIN_S)
-		s->due = s->end - KRB_MARGIN_S;
-	if (s->due < now + KRB_RETRY_S)
-		s->due = now + KRB_RETRY_S;	/* a lifetime under the margin: no tighter than the retry pace */
+	s->due = krb_due(start, s->end, now);
 	log_info("kerberos: ticket for %s (set %s) from keytab %s, lifetime %ld s, next at +%ld s", s->principal,
 	    s->name, s->keytab, (long)life, (long)(s->due - now));
 	rc = 0;
@@ -414,4 +464,20 @@ done:
 		krb5_cc_close(ctx, cc);
 	krb5_free_context(ctx);
 	return rc;
+}
+
+int
+krb_ensure(const struct config *conf)
+{
+	struct krb	*k = NULL;
+	char		 err[1024];
+	int		 failed;
+
+	if (krb_open(&k, conf, err, sizeof(err)) == -1) {
+		log_warnx("kerberos: %s", err);
+		return 1;
+	}
+	failed = krb_refresh(k, time(NULL), err, sizeof(err));
+	krb_close(k);
+	return failed;
 }

@@ -36,7 +36,8 @@ int	 krb_ccache_name(const char *store, const char *set, char *out, size_t size,
  * The parent's caches for every keytab set of conf ([smb] when it has a keytab, then each [credentials] set
  * with one), in a directory <store>.krb made 0700 (created if absent; refused when it is a symbolic link,
  * not a directory, not ours or open to group or others).  Gets no ticket yet: krb_refresh does.  0 and *out
- * (free with krb_close; *out holds no set when conf has no keytab), or -1 with err and *out NULL.
+ * (free with krb_close; *out holds no set when conf has no keytab), or -1 with err and *out NULL.  A ticket
+ * already in a cache with more than KRB_MARGIN_S left is kept and only got again when it is due.
  */
 int	 krb_open(struct krb **out, const struct config *conf, char *err, size_t errlen);
 
@@ -48,6 +49,13 @@ int	 krb_open(struct krb **out, const struct config *conf, char *err, size_t err
  * whole one.  Returns the number of sets that failed (0: all fine or none due); err holds the last failure.
  */
 int	 krb_refresh(struct krb *k, time_t now, char *err, size_t errlen);
+
+/*
+ * For a mode that runs for a short while (a fix command, its workers): krb_open, krb_refresh, krb_close.  A
+ * cache that is not due yet (the daemon keeps it fresh) is left alone.  Failures are logged; returns their
+ * number.
+ */
+int	 krb_ensure(const struct config *conf);
 
 /* The number of keytab sets k holds (0 for NULL). */
 int	 krb_count(const struct krb *k);

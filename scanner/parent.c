@@ -5,6 +5,7 @@
  * connection; signals are blocked before the workers exist, and sched.c unblocks them in each child.
  */
 #include "parent.h"
+#include "krb.h"
 #include "log.h"
 #include "sched.h"
 #include "sitedb.h"
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -52,6 +54,8 @@ parent_close(struct parent *p)
 	p->pool = NULL;
 	store_close(p->st);
 	p->st = NULL;
+	krb_close(p->krb);
+	p->krb = NULL;
 	if (p->sitedb_ready)
 		sitedb_global_exit();
 	p->sitedb_ready = 0;
@@ -78,6 +82,11 @@ parent_open(struct parent *p, const struct config *conf)
 		log_warnx("cannot start workers: %s", err);
 		goto fail;
 	}
+	if (krb_open(&p->krb, conf, err, sizeof(err)) == -1) {
+		log_warnx("kerberos: %s", err);
+		goto fail;
+	}
+	(void)krb_refresh(p->krb, time(NULL), err, sizeof(err));	/* each failure logged */
 	if (store_open(&p->st, conf->store.path, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto fail;

@@ -15,6 +15,7 @@ struct sched;
 struct store;
 struct store_fleet;
 struct store_fleet_stats;
+struct krb;
 
 /* A mode's resources; filled by parent_open, or by hand by a caller lending its own (scan_hosts). */
 struct parent {
@@ -24,11 +25,13 @@ struct parent {
 	struct worker_conf	 wc;		/* the workers' argument; lives as long as the pool */
 	int			 sigfd;		/* SIGTERM/SIGINT (parent_signals_open), or -1 */
 	int			 sitedb_ready;	/* sitedb_global_init done; parent_close undoes it */
+	struct krb		*krb;		/* the keytab sets' ticket caches (krb.h); daemon.c refreshes them */
 };
 
 /*
- * Ignore SIGPIPE, open the signalfd, fork the worker pool (before any DB connection exists), open the state
- * DB and recover what a killed scanner left (store_scan_recover).  0, or -1 after logging why (p is then
+ * Ignore SIGPIPE, open the signalfd, fork the worker pool (before any DB connection exists), get the keytab
+ * sets' tickets (krb_open, krb_refresh: a failure is logged and leaves those hosts unreachable/kerberos), open
+ * the state DB and recover what a killed scanner left (store_scan_recover).  0, or -1 after logging why (p is then
  * closed).
  */
 int	 parent_open(struct parent *p, const struct config *conf);
