@@ -16,6 +16,12 @@
  * life of the connection and removes both at close.  The password comes from the secrecy-checked
  * password_file, is wiped as soon as dbopen() returns and never reaches a log line.
  *
+ * Login ([sitedb] auth, make_login; dpfleet.conf(5) lists the freetds.conf lines of each): sql sends user and
+ * password in LOGIN7; ntlm sends user DOMAIN\name, for which FreeTDS puts an NTLM NEGOTIATE in LOGIN7's SSPI
+ * field and answers the server's challenge with NTLMv2 (`use ntlmv2 = yes`, `use lanman = no`); kerberos
+ * sends an empty user, for which FreeTDS logs in with GSSAPI from the ticket cache (`enable gssapi
+ * delegation = off`: the server never gets a forwardable ticket).
+ *
  * TLS (doc/FIELD-NOTES.md, "Site database and FreeTDS"): FreeTDS 1.3 checks the server's certificate only
  * when `ca file` is set, and then checks it against the name in `host` (its src/tds/tls.c); a server that
  * offers no TLS fails a require login.  So require always writes `ca file` ([sitedb] ca_file, default the
@@ -76,7 +82,8 @@ struct sitedb {
 	int		 had_freetdsconf;
 	char		 where[2 * CONFIG_STR + 16];	/* "host:port" or "host\\instance" for messages */
 	char		 instance[CONFIG_STR];	/* [sitedb] instance, "" for none (for messages) */
-	char		 user[CONFIG_STR];
+	char		 user[CONFIG_STR];	/* login, DOMAIN\\name or Kerberos principal, for messages */
+	enum config_sqlauth auth;
 	int		 login_timeout, query_timeout;
 	int		 enc_require;		/* encryption = require (explains a bare login failure) */
 	char		 ca_file[CONFIG_CAFILE_MAX + 1];	/* for messages */
@@ -233,10 +240,11 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 		 * authentication." (Microsoft Learn, MSSQLSERVER_18452): the server takes Windows logins only,
 		 * or the DOMAIN\user account's domain is not one it trusts. */
 		c = SITEDB_ERR_LOGIN;
-		snprintf(why, sizeof(why), "login refused for user '%s' (server error 18452, untrusted domain): "
-		    "the server accepts only Windows logins (switch it to SQL Server and Windows Authentication "
-		    "mode) or does not trust this account's domain (use user = DOMAIN\\name of a trusted domain)",
-		    db->user);
+		snprintf(why, sizeof(why), "login refused for user '%s' (server error 18452, untrusted domain): %s",
+		    db->user, db->auth == CONFIG_SQLAUTH_SQL ? "the server accepts only Windows logins (set "
+		    "[sitedb] auth = ntlm with user = DOMAIN\\name, or auth = kerberos; or switch the server to "
+		    "SQL Server and Windows Authentication mode)" : "the server does not trust this Windows "
+		    "account's domain (use an account of the server's domain or of one it trusts)");
 	} else if (db->msgno == 208) {
 		c = SITEDB_ERR_MISSING_TABLE;
 		snprintf(why, sizeof(why), "%s: %s (server error 208)", what, db->msgtext);
@@ -352,6 +360,22 @@ enc_name(enum config_encryption e)
 }
 
 /*
+ * The freetds.conf(5) lines of [sitedb] auth (dpfleet.conf(5) lists them): ntlm pins NTLMv2 and refuses LM
+ * (FreeTDS picks NTLM itself for a DOMAIN\\user login); kerberos never delegates the scanner's ticket to
+ * the server (FreeTDS uses GSSAPI for an empty user, SPN MSSQLSvc/<host>:<port>); sql adds nothing.
+ */
+static const char *
+auth_text(enum config_sqlauth a)
+{
+	switch (a) {
+	case CONFIG_SQLAUTH_NTLM:	return "\tuse ntlmv2 = yes\n\tuse lanman = no\n";
+	case CONFIG_SQLAUTH_KERBEROS:	return "\tenable gssapi delegation = off\n";
+	case CONFIG_SQLAUTH_SQL:	break;
+	}
+	return "";
+}
+
+/*
  * The private freetds.conf (freetds.conf(5)): the section dbopen() names, and for require the CA file and
  * the host-name check (FreeTDS verifies nothing without `ca file`), plus `certificate hostname` when
  * tls_name is set (sitedb_open checked the library knows it).  Its length, or -1 when it does not fit.
@@ -388,6 +412,10 @@ conf_text(const struct config *conf, char *text, size_t size)
 		    "%s%s%s",
 		    conf->sitedb.ca_file, conf->sitedb.tls_name[0] != '\0' ? "\tcertificate hostname = " : "",
 		    conf->sitedb.tls_name, conf->sitedb.tls_name[0] != '\0' ? "\n" : "");
+	if (m < 0 || (size_t)m >= size - (size_t)n)
+		return -1;
+	n += m;
+	m = snprintf(text + n, size - (size_t)n, "%s", auth_text(conf->sitedb.auth));
 	if (m < 0 || (size_t)m >= size - (size_t)n)
 		return -1;
 	return n + m;
@@ -521,13 +549,47 @@ check_conf(const struct config *conf, BYTE *ver, char *err, size_t errlen)
 	return check_tls(conf, err, errlen);
 }
 
+/*
+ * The LOGINREC of [sitedb] auth: sql and ntlm carry user (DOMAIN\\name: FreeTDS then answers the server's
+ * NTLM challenge with NTLMv2) and the password_file's secret, wiped here once FreeTDS holds its copy;
+ * kerberos an empty user and no password (FreeTDS's GSSAPI login with the ticket cache).  NULL with err.
+ */
+static LOGINREC *
+make_login(const struct config *conf, BYTE ver, char *err, size_t errlen)
+{
+	LOGINREC	*login;
+	char		 pw[CONFIG_STR], why[PATH_MAX + 128];
+
+	pw[0] = '\0';
+	if (conf->sitedb.auth != CONFIG_SQLAUTH_KERBEROS &&
+	    config_read_secret(conf->sitedb.password_file, pw, sizeof(pw), why, sizeof(why)) == -1) {
+		util_err(err, errlen, "site DB password_file: %s", why);
+		return NULL;
+	}
+	if ((login = dblogin()) == NULL) {
+		explicit_bzero(pw, sizeof(pw));
+		util_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (conf->sitedb.auth != CONFIG_SQLAUTH_KERBEROS) {
+		DBSETLUSER(login, conf->sitedb.user);
+		DBSETLPWD(login, pw);
+	}
+	explicit_bzero(pw, sizeof(pw));
+	DBSETLAPP(login, "dpfleet-scanner");
+	DBSETLCHARSET(login, "UTF-8");
+	DBSETLVERSION(login, ver);
+	if (conf->sitedb.database[0] != '\0')
+		DBSETLDBNAME(login, conf->sitedb.database);
+	return login;
+}
+
 int
 sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *cls, char *err,
     size_t errlen)
 {
 	struct sitedb *db;
 	LOGINREC *login = NULL;
-	char pw[CONFIG_STR], why[PATH_MAX + 128];
 	BYTE ver;
 
 	*out = NULL;
@@ -546,7 +608,11 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	else
 		snprintf(db->where, sizeof(db->where), "%s:%d", conf->sitedb.host, conf->sitedb.port);
 	util_strlcpy(db->instance, conf->sitedb.instance, sizeof(db->instance));
-	util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
+	db->auth = conf->sitedb.auth;
+	if (db->auth == CONFIG_SQLAUTH_KERBEROS)
+		snprintf(db->user, sizeof(db->user), "%s", conf->smb.principal);
+	else
+		util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
 	db->login_timeout = conf->sitedb.login_timeout;
 	db->query_timeout = conf->sitedb.query_timeout;
 	db->enc_require = conf->sitedb.encryption == CONFIG_ENC_REQUIRE;
@@ -554,25 +620,8 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	util_strlcpy(db->tls_name, conf->sitedb.tls_name[0] != '\0' ? conf->sitedb.tls_name : conf->sitedb.host,
 	    sizeof(db->tls_name));
 
-	if (write_conf(db, conf, err, errlen) == -1)
+	if (write_conf(db, conf, err, errlen) == -1 || (login = make_login(conf, ver, err, errlen)) == NULL)
 		goto fail;
-	if (config_read_secret(conf->sitedb.password_file, pw, sizeof(pw), why, sizeof(why)) == -1) {
-		util_err(err, errlen, "site DB password_file: %s", why);
-		goto fail;
-	}
-	if ((login = dblogin()) == NULL) {
-		explicit_bzero(pw, sizeof(pw));
-		util_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	DBSETLUSER(login, conf->sitedb.user);
-	DBSETLPWD(login, pw);
-	explicit_bzero(pw, sizeof(pw));
-	DBSETLAPP(login, "dpfleet-scanner");
-	DBSETLCHARSET(login, "UTF-8");
-	DBSETLVERSION(login, ver);
-	if (conf->sitedb.database[0] != '\0')
-		DBSETLDBNAME(login, conf->sitedb.database);
 
 	reset_errors(db);
 	db->in_login = 1;
@@ -587,7 +636,9 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	}
 	db->in_login = 0;
 	dbsetuserdata(db->dbproc, (BYTE *)db);
-	log_debug("site DB %s: logged in as %s", db->where, db->user);
+	log_debug("site DB %s: logged in as %s (%s)", db->where, db->user,
+	    db->auth == CONFIG_SQLAUTH_SQL ? "SQL login" : db->auth == CONFIG_SQLAUTH_NTLM ? "Windows, NTLMv2" :
+	    "Windows, Kerberos");
 	*out = db;
 	if (cls != NULL)
 		*cls = SITEDB_OK;

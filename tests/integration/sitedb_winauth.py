@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""sitedb_winauth — the scanner logs in to a Windows-authentication-only site DB as DOMAIN\\user (NTLMv2).
+`dpfleet-scanner --inventory` with [sitedb] auth = ntlm: FreeTDS's NTLMv2 against dpfleet-tdsd
+--windows-login/--windows-only, which verifies the response against the login's known password (MS-NLMP
+3.3.2), on 127.98.0.1.
+
+- [sitedb] auth = ntlm, user = CONTOSO\\svc_cmread: the whole fleet is read; tdsd logged the Windows login
+  (NTLMv2) and only SELECTs; the domain in lower case works too; inside TLS (encryption = require) as well.
+- a wrong password: exit 1, one line naming the account and 18456, no password in it, tdsd logged the
+  mismatch, the stored fleet unchanged.
+- an account of a domain the server does not trust (FABRIKAM\\svc_cmread): 18452 and the domain hint.
+- a SQL login (auth = sql) against the Windows-only server: 18456, tdsd logged "Windows authentication
+  only"; the same login works once tdsd accepts SQL logins too.
+- `-n`: auth = sql with a DOMAIN\\name user and auth = ntlm without a domain are refused with a hint."""
+import os
+import select
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sitedb_common import run, free_port, TDSD, USER, PASSWORD, DATABASE, SCANNER  # noqa: E402
+from sitedb_tls import make_ca, make_server  # noqa: E402
+
+ADDR = "127.98.0.1"      # this test's lab base (tests/integration/meson.build)
+DOMAIN = "CONTOSO"
+WIN_USER = "svc_cmread"
+WIN_PASSWORD = "Wn-pw_4469580!"
+
+
+def tdsd_log(env):
+    with open(env.tdsd_log, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def start(env, extra=()):
+    """dpfleet-tdsd on ADDR with the Windows login CONTOSO\\svc_cmread (and the SQL login, refused while
+    --windows-only is in extra).  Retries another port when the one chosen was taken meanwhile."""
+    env.stop_tdsd()
+    for _ in range(10):
+        env.port = free_port()
+        log = open(env.tdsd_log, "ab")
+        env.proc = subprocess.Popen(
+            [TDSD, "--listen", "%s:%d" % (ADDR, env.port), "--db", env.sitedb_path,
+             "--login", "%s:%s" % (USER, PASSWORD), "--windows-login", "%s\\%s:%s" % (DOMAIN, WIN_USER,
+                                                                                       env.win_pw_file),
+             "--database", DATABASE, "--faults", env.faults_path, "-v"] + list(extra),
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline, buf = time.monotonic() + 10, b""
+        while b"ready" not in buf and env.proc.poll() is None and time.monotonic() < deadline:
+            r, _, _ = select.select([env.proc.stdout], [], [], 0.2)
+            if r:
+                buf += os.read(env.proc.stdout.fileno(), 4096)
+        if b"ready" in buf:
+            return
+        env.stop_tdsd()
+    raise RuntimeError("dpfleet-tdsd did not start on %s: %s" % (ADDR, env.tdsd_stderr()))
+
+
+def conf(env, name, auth, user, password_file, encryption="off", ca_file=None):
+    """write_conf's scanner.conf on ADDR with [sitedb] auth and user replaced."""
+    path = env.write_conf(name, password_file=password_file, encryption=encryption)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("host = 127.0.0.1\n", "host = %s\n" % ADDR)
+    text = text.replace("user = %s\npassword_file" % USER, "auth = %s\nuser = %s\npassword_file" % (auth, user), 1)
+    if ca_file:
+        text = text.replace("encryption = %s\n" % encryption, "encryption = %s\nca_file = %s\n" % (encryption,
+                                                                                                ca_file))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def reads(t, env, what, path, who):
+    before = len(tdsd_log(env))
+    rc, out, err, _ = env.scanner(path)
+    t.equal((rc, err), (0, ""), "%s: inventory exits 0, nothing on stderr" % what)
+    t.check(out.count("\n") > 5 and "P01\tprimary" in out and "dp1.contoso.com" in out,
+            "%s: the fleet was read" % what)
+    log = tdsd_log(env)[before:]
+    t.check("login ok: user '%s' (Windows, NTLMv2)" % who in log,
+            "%s: tdsd verified the NTLMv2 login of %s (%r)" % (what, who, log[-400:]))
+    t.check(log.find("login ok") < log.find("batch SELECT"), "%s: the batches came after the login" % what)
+    t.equal(env.leftovers, [], "%s: private freetds.conf removed" % what)
+
+
+def refused(t, env, what, path, want, tdsd_says):
+    """Exit 1, one line naming want, no secret in it; tdsd logged tdsd_says and ran no batch; nothing lost."""
+    stored, before = env.stored(), len(tdsd_log(env))
+    rc, out, err, _ = env.scanner(path)
+    log = tdsd_log(env)[before:]
+    t.check(rc == 1 and out == "" and len(err.splitlines()) == 1 and all(w in err for w in want),
+            "%s: refused, exit 1, one line naming %s (%r)" % (what, want, err.strip()))
+    t.check(WIN_PASSWORD not in err and PASSWORD not in err, "%s: no password in the message" % what)
+    t.check(tdsd_says in log and "batch " not in log,
+            "%s: tdsd logged '%s' and ran no batch (%r)" % (what, tdsd_says, log.strip()[-300:]))
+    t.equal(env.stored(), stored, "%s: the stored fleet is unchanged" % what)
+    t.equal(env.leftovers, [], "%s: private freetds.conf removed" % what)
+
+
+def check_n(path):
+    p = subprocess.run([SCANNER, "-n", "-f", path], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stderr.decode("utf-8")
+
+
+def main(t, env):
+    env.win_pw_file = env._secret("pw-win", WIN_PASSWORD)
+    win_bad = env._secret("pw-win-bad", "Wn-pw_4469581!")
+    account = "%s\\%s" % (DOMAIN, WIN_USER)
+    start(env, ["--windows-only"])
+
+    # 1. DOMAIN\user over NTLMv2: the fleet is read (and stored).
+    good = conf(env, "ntlm.conf", "ntlm", account, env.win_pw_file)
+    reads(t, env, "ntlm", good, account)
+    t.check(env.stored() is not None and len(env.stored()[1]) == 5, "ntlm: the fleet was stored (5 hosts)")
+    reads(t, env, "ntlm, domain in lower case", conf(env, "lower.conf", "ntlm", "contoso\\" + WIN_USER,
+                                                       env.win_pw_file), "contoso\\" + WIN_USER)
+
+    # 2. A wrong password: 18456, nothing lost.
+    refused(t, env, "wrong password", conf(env, "bad.conf", "ntlm", account, win_bad),
+            ["login failed", "18456", account], "does not match its password")
+
+    # 3. A domain the server does not trust: 18452.
+    refused(t, env, "untrusted domain", conf(env, "fab.conf", "ntlm", "FABRIKAM\\" + WIN_USER, env.win_pw_file),
+            ["login failed", "18452", "untrusted domain", "FABRIKAM\\" + WIN_USER, "does not trust"],
+            "domain 'FABRIKAM' is not trusted")
+
+    # 4. A SQL login against the Windows-only server: refused (18456); accepted once SQL logins are allowed.
+    sql = conf(env, "sql.conf", "sql", USER, env.pw_good)
+    refused(t, env, "SQL login, Windows-only", sql, ["login failed", "18456", USER],
+            "Windows authentication only")
+    start(env)   # a new port: the files are written again
+    rc, out, err, _ = env.scanner(conf(env, "sql.conf", "sql", USER, env.pw_good))
+    t.equal((rc, err), (0, ""), "SQL login, mixed mode: inventory exits 0")
+    reads(t, env, "ntlm, mixed mode", conf(env, "ntlm.conf", "ntlm", account, env.win_pw_file), account)
+
+    # 5. Inside TLS: the NTLM exchange travels encrypted (encryption = require, certificate checked).
+    ca = make_ca(env.dir, "ca")
+    start(env, ["--windows-only"] + make_server(env.dir, "tdsd", ca, "IP:%s" % ADDR))
+    before = len(tdsd_log(env))
+    reads(t, env, "ntlm over TLS", conf(env, "tls.conf", "ntlm", account, env.win_pw_file, "require", ca[1]),
+          account)
+    t.check("everything encrypted" in tdsd_log(env)[before:], "ntlm over TLS: tdsd logged an encrypted session")
+
+    # 6. -n refuses the two mistakes a Windows login invites.
+    rc, err = check_n(conf(env, "n1.conf", "sql", account, env.win_pw_file))
+    t.check(rc == 1 and "is a Windows account: set auth = ntlm" in err, "-n: auth = sql with DOMAIN\\name (%r)" % err)
+    rc, err = check_n(conf(env, "n2.conf", "ntlm", WIN_USER, env.win_pw_file))
+    t.check(rc == 1 and "is not DOMAIN\\name" in err, "-n: auth = ntlm without a domain (%r)" % err)
+    rc, err = check_n(conf(env, "ntlm.conf", "ntlm", account, env.win_pw_file))
+    t.equal((rc, err), (0, ""), "-n: the ntlm configuration is OK")
+
+
+if __name__ == "__main__":
+    run(main)
