@@ -52,7 +52,7 @@ ntlm_is_ntlmssp(const uint8_t *p, size_t n)
 	return n >= sizeof(signature) && memcmp(p, signature, sizeof(signature)) == 0;
 }
 
-/* The (Len, MaxLen, Offset) field at hdr: the offset and length (*off, *len) of bytes inside p[0..n).  0, or -1 + err. */
+/* The (Len, MaxLen, Offset) field at hdr: *off and *len of its bytes, inside p[0..n).  0, or -1 + err. */
 static int
 field(const uint8_t *p, size_t n, size_t hdr, const char *what, size_t *off, size_t *len, char *err,
     size_t errlen)
