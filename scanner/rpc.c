@@ -729,8 +729,8 @@ rpc_close(struct rpc_conn *c)
 	 * Freeing the pipe sends an SMB2 CLOSE of \winreg and waits for its reply (up to 1 s; Samba's
 	 * libcli/smb/tstream_smbXcli_np.c, tstream_smbXcli_np_destructor), then closes the socket without a
 	 * logoff.  The connection goes anyway, and the server then closes its opens and runs down the pipe's
-	 * context handles itself (MS-SMB2 3.3.7.1, MS-RPCE 3.3.3.2.1): with the socket's reading side shut first
-	 * (tcpprobe_drop_445) the CLOSE still leaves but Samba reads EOF at once instead of a round trip.
+	 * context handles itself (MS-SMB2 3.3.7.1, MS-RPCE 3.3.3.2.1): with the socket shut down first
+	 * (tcpprobe_drop_445; the caller ignores SIGPIPE) the CLOSE fails at once and costs no round trip.
 	 */
 	if (c->pipe != NULL && c->pipe->binding != NULL)
 		host = dcerpc_binding_get_string_option(c->pipe->binding, "host");

@@ -101,7 +101,11 @@ int		 rpc_rrp_call(void *conn, uint32_t opnum, const uint8_t *in, size_t inlen, 
  * fault or an oversized reply, RPC_FAIL_NONE when it did not fail. */
 enum rpc_fail	 rpc_last_fail(const struct rpc_conn *c);
 
-/* Close the pipe and the SMB session and free everything.  NULL is a no-op. */
+/*
+ * Drop the connection and free everything: the socket is shut down first, so no CLOSE or logoff is sent or
+ * waited for (the server releases the pipe and its handles with the connection; rpc.c, rpc_close).  The process
+ * must ignore SIGPIPE.  NULL is a no-op.
+ */
 void		 rpc_close(struct rpc_conn *c);
 
 #endif

@@ -142,11 +142,16 @@ int	 rrp_multisz_encode(const char *const *elems, size_t n, uint8_t **out, size_
  * The transport: call() sends one request stub for opnum and returns the response stub in *out (malloc'd,
  * caller frees with free()), at most RRP_REPLY_MAX bytes.  0 on success; -1 with err on any transport
  * failure (the connection should then be considered dead).
+ * dropped: 1 when the caller drops the connection right after the operation.  The operations then send no
+ * CloseKey (one round trip each): the server closes a connection's context handles when the connection goes
+ * (MS-RPCE 3.3.3.2.1, context rundown; Samba frees a pipe's policy handles with the pipe), so a close only
+ * delays the end.  0 closes every handle.
  */
 struct rrp_io {
 	int	(*call)(void *ctx, uint32_t opnum, const uint8_t *in, size_t inlen, uint8_t **out,
 		    size_t *outlen, char *err, size_t errlen);
 	void	*ctx;
+	int	 dropped;
 };
 
 /* Outcome of a registry operation that reached the server. */
@@ -185,10 +190,12 @@ void	 rrp_read_free(struct rrp_read *r);
 
 /*
  * Read value `name` under HKLM\key: OpenHKLM, OpenKey(KEY_READ), QueryValue offering 4 KiB (retried with the
- * size the server asks for on WERR_MORE_DATA, up to 4 times), CloseKey ×2 — 5 round trips for a normal value.
+ * size the server asks for on WERR_MORE_DATA, up to 4 times), CloseKey ×2 — 5 round trips for a normal value,
+ * 3 when io->dropped (no CloseKey).
  * Returns 0 when the server answered (result in *r, which the caller releases with rrp_read_free even on -1);
  * -1 with err on transport or protocol failure.  Read-only.  Handles opened are closed on every path except
- * after a transport failure (the server drops them with the pipe; closing would only wait out the timeout).
+ * after a transport failure (the server drops them with the pipe; closing would only wait out the timeout)
+ * and when io->dropped.
  */
 int	 rrp_read_value(const struct rrp_io *io, const char *key, const char *name, struct rrp_read *r,
 	    char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /*
  * rrp_ops.c — the small registry operations the scanner and the fixer run over MS-RRP: read a value, write raw
  * bytes or a multi-string, delete a value (creating a key is test-only: rrp_create.c).  Each opens HKLM and
- * the key, runs its stub and closes every handle it opened, moving the stubs rrp_codec.c encodes through a caller-supplied struct rrp_io
+ * the key, runs its stub and closes every handle it opened (none when the caller drops the connection after:
+ * struct rrp_io's dropped), moving the stubs rrp_codec.c encodes through a caller-supplied struct rrp_io
  * (scanner/rpc.c in the workers, a fake in unit tests).  It performs no I/O of its own.
  */
 #include <stdlib.h>
@@ -65,7 +66,7 @@ io_call(const struct rrp_io *io, uint32_t opnum, struct dbuf *req, uint8_t **res
  */
 struct guarded_io {
 	const struct rrp_io	*inner;
-	int			 dead;
+	int			 dead;	/* a call failed, or the caller drops the connection (io->dropped) */
 };
 
 static int
@@ -261,7 +262,7 @@ rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, st
     char *err, size_t errlen)
 {
 	struct guarded_io	 g = { inner, 0 };
-	const struct rrp_io	 gio = { guarded_call, &g }, *io = &gio;
+	const struct rrp_io	 gio = { guarded_call, &g, 0 }, *io = &gio;
 	struct rrp_handle	 hklm, hk;
 	uint32_t		 werr;
 	int			 rc = -1, have_hklm = 0, have_key = 0;
@@ -287,6 +288,8 @@ rrp_read_value(const struct rrp_io *inner, const char *key, const char *name, st
 	have_key = 1;
 	rc = read_fetch(io, &hk, name, r, err, errlen);
 done:
+	if (inner->dropped)
+		g.dead = 1;	/* the handles go with the connection (rrp.h, struct rrp_io) */
 	if (have_key && !g.dead)
 		op_close(io, &hk);
 	if (have_hklm && !g.dead)
@@ -300,7 +303,7 @@ write_op(const struct rrp_io *inner, const char *key, uint32_t opnum, const char
     uint32_t type, const uint8_t *data, size_t len, enum rrp_status *st, uint32_t *werr, char *err, size_t errlen)
 {
 	struct guarded_io	 g = { inner, 0 };
-	const struct rrp_io	 gio = { guarded_call, &g }, *io = &gio;
+	const struct rrp_io	 gio = { guarded_call, &g, 0 }, *io = &gio;
 	struct rrp_handle	 hklm, hk;
 	struct dbuf		 req = { 0 };
 	uint8_t			*resp = NULL;
@@ -341,6 +344,8 @@ write_op(const struct rrp_io *inner, const char *key, uint32_t opnum, const char
 done:
 	dbuf_free(&req);
 	free(resp);
+	if (inner->dropped)
+		g.dead = 1;	/* the handles go with the connection (rrp.h, struct rrp_io) */
 	if (have_key && !g.dead)
 		op_close(io, &hk);
 	if (have_hklm && !g.dead)

@@ -17,4 +17,14 @@ enum tcpprobe_result {
 /* A non-blocking connect to addr (a literal or a name) port 445 within timeout_s (>= 1).  Never fails. */
 enum tcpprobe_result	 tcpprobe_445(const char *addr, int timeout_s);
 
+/*
+ * Shut down (SHUT_RDWR) every TCP socket of this process connected to addr (an address literal; a name
+ * matches nothing) port 445, so that a client library tearing its connection down fails its closing requests
+ * at once instead of sending them and waiting for their replies (rpc.c, smblog.c): the server closes what the
+ * connection held when it goes (MS-SMB2 3.3.7.1).  The descriptors stay the library's to close.  The process
+ * must ignore SIGPIPE (the scanner's do: parent.c, sched.c), as the library's next write gets EPIPE.
+ * Returns how many sockets it shut; never fails.
+ */
+int			 tcpprobe_drop_445(const char *addr);
+
 #endif

@@ -105,6 +105,7 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	io.dropped = 1;		/* rpc_close below: no CloseKey (rrp.h) */
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
 		res->reg = MSG_REG_UNREACHABLE;
 		res->reason = strdup(read_fail_word(c));
@@ -411,6 +412,7 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	io.dropped = 0;		/* a write's handles are closed before the read-back opens its own */
 	if (req.op != MSG_FIX_OP_READ && job_write(w, &req, addr, &c, &io, &res) == -1)
 		goto reply;
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {

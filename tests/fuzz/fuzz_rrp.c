@@ -142,6 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.n = n;
 		io.call = feed_call;
 		io.ctx = &f;
+		io.dropped = 0;
 		(void)rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err));
 		rrp_read_free(&r);
 		break;

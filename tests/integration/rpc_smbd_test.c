@@ -26,6 +26,7 @@
  * cifs/<fqdn>); RPC_SMBD_CCACHE and RPC_SMBD_PRINCIPAL make it a keytab set (PASS is then ignored).
  * The password comes from argv only because this is a test tool for a throw-away smbd.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	op = argv[4];
+	signal(SIGPIPE, SIG_IGN);	/* rpc_close shuts the socket down before Samba's last write (rpc.h) */
 	timeout_s = getenv("RPC_SMBD_TIMEOUT") ? atoi(getenv("RPC_SMBD_TIMEOUT")) : 5;
 	test_cred(&cr, argv[2], argv[3]);
 	if (rpc_connect(&c, argv[1], test_fqdn(), &cr, timeout_s, err, sizeof(err), &why, &phase) == -1) {
@@ -205,6 +207,7 @@ main(int argc, char **argv)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	io.dropped = 0;
 	if (getenv("RPC_SMBD_WAIT_STDIN") != NULL)
 		wait_stdin();
 	if (getenv("RPC_SMBD_TRACE") != NULL) {

@@ -534,7 +534,7 @@ fake_call(void *ctx, uint32_t opnum, const uint8_t *in, size_t inlen, uint8_t **
 }
 
 #define RUN(steps_) struct script sc = { steps_, sizeof(steps_) / sizeof(steps_[0]), 0, 0, 0 }; \
-	struct rrp_io io = { fake_call, &sc }
+	struct rrp_io io = { fake_call, &sc, 0 }
 
 static void
 test_read_ok(void)
@@ -555,6 +555,27 @@ test_read_ok(void)
 	CHECK(r.status == RRP_OK && r.type == 7 && r.raw_len == 24 && r.decoded && r.nelems == 1 &&
 	    strcmp(r.elems[0], "CERT-A-dp1") == 0);
 	CHECK(sc.pos == sc.n && !sc.bad && sc.closes == 2);
+	rrp_read_free(&r);
+}
+
+/* A caller that drops the connection after the read (struct rrp_io's dropped): three calls, no CloseKey. */
+static void
+test_read_dropped(void)
+{
+	static const struct step steps[] = {
+		{ RRP_OP_OPEN_HKLM, "0000000000000002", HKLM_H "00000000", NULL, 0 },
+		{ RRP_OP_OPEN_KEY, NULL, KEY_H "00000000", NULL, 0 },
+		{ RRP_OP_QUERY_VALUE, NULL, "14000200070000001800020018000000000000001800000043004500520054002d0041002d00"
+		    "64007000" "3100000000001c00020018000000200002001800000000000000", NULL, 0 },
+	};
+	RUN(steps);
+	struct rrp_read	 r;
+	char		 err[128];
+
+	io.dropped = 1;
+	CHECK(rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == 0);
+	CHECK(r.status == RRP_OK && r.decoded && r.nelems == 1 && strcmp(r.elems[0], "CERT-A-dp1") == 0);
+	CHECK(sc.pos == sc.n && !sc.bad && sc.closes == 0);
 	rrp_read_free(&r);
 }
 
@@ -897,6 +918,7 @@ main(void)
 	test_multisz();
 	test_multisz_read();
 	test_read_ok();
+	test_read_dropped();
 	test_read_more_data();
 	test_read_statuses();
 	test_read_errors();
