@@ -1,7 +1,7 @@
 /*
- * smblog.c — tail reads of ConfigMgr logs over SMB2/3 through libsmbclient.  The scanner worker calls it for a
- * DP's SMSPXE.log/.lo_ (SMS_DP$ sms/logs, else ADMIN$ CCM/Logs) and the site server's SMS_<CODE>/Logs/CertMgr.log;
- * logparse.c parses what comes back.
+ * smblog.c — tail reads of ConfigMgr logs over SMB2/3 through libsmbclient: the process's context, URLs (IPv6
+ * hosts by Samba's literal name), tail reads and directory listings.  Where
+ * each log lives is smblog_logs.c's business; the scanner worker calls both, logparse.c parses what comes back.
  *
  * Assumptions (doc/FIELD-NOTES.md, "SMB and Samba as a client"): libsmbclient is not thread-safe and keeps
  * process-wide state (loadparm), so a process holds at most one struct smblog and uses it from one thread.
@@ -16,8 +16,13 @@
  * libsmbclient gives the same ETIMEDOUT for a TCP connect nobody answers and for an SMB reply that never comes,
  * so a timeout is told apart afterwards by one TCP connect to port 445 (tcpprobe.h): answered, it was a stall
  * above TCP (smb_timeout); silent, the host gives no TCP answer (timeout).
+ * URLs: smb://[v6]/ cannot be used (libsmbclient's parser takes the first ':' for a port), so an IPv6 address
+ * becomes <addr, ':' as '-'>.ipv6-literal.net, which Samba's name resolution turns back into the address
+ * without asking anyone (lib/util/util_net.c, normalize_ipv6_literal; seen working with Samba 4.17).
  */
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "smblog.h"
@@ -185,17 +191,78 @@ url_append(char *url, size_t cap, size_t *o, const char *s)
 	return 0;
 }
 
+/* A DNS name: labels of letters, digits, '-' and '_', separated by single dots. */
 static int
-build_url(char *url, size_t cap, const char *addr, const char *share, const char *path)
+dns_name_ok(const char *s)
+{
+	size_t label = 0;
+
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    *s == '-' || *s == '_') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return 1;
+}
+
+int
+smblog_url_host(const struct smblog_host *h, char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char canon[INET6_ADDRSTRLEN];
+	size_t i;
+	int n;
+
+	if (h == NULL || h->addr == NULL)
+		return util_err(err, errlen, "smblog: no address");
+	if (h->name != NULL && h->name[0] != '\0') {
+		if (!dns_name_ok(h->name) || strlen(h->name) >= outlen)
+			return util_err(err, errlen, "smblog: bad host name");
+		util_strlcpy(out, h->name, outlen);
+		return 0;
+	}
+	if (inet_pton(AF_INET, h->addr, &a4) == 1 || (strchr(h->addr, ':') == NULL && dns_name_ok(h->addr))) {
+		if (strlen(h->addr) >= outlen)
+			return util_err(err, errlen, "smblog: address too long");
+		util_strlcpy(out, h->addr, outlen);
+		return 0;
+	}
+	/* IPv6 (no scope ids): canonical text, ':' → '-', then the literal-name suffix */
+	if (inet_pton(AF_INET6, h->addr, &a6) != 1 || inet_ntop(AF_INET6, &a6, canon, sizeof(canon)) == NULL)
+		return util_err(err, errlen, "smblog: bad address %s", h->addr);
+	for (i = 0; canon[i]; i++)
+		if (canon[i] == ':')
+			canon[i] = '-';
+		else if (canon[i] == '.')	/* an IPv4-mapped tail has no literal-name spelling */
+			return util_err(err, errlen, "smblog: address %s has no IPv6 literal name", h->addr);
+	n = snprintf(out, outlen, "%s.ipv6-literal.net", canon);
+	if (n < 0 || (size_t)n >= outlen)
+		return util_err(err, errlen, "smblog: address too long");
+	return 0;
+}
+
+/* smb://<host>/<share>/<path>, share and path percent-encoded.  0, or -1 when something does not fit. */
+static int
+build_url(char *url, size_t cap, const char *host, const char *share, const char *path)
 {
 	size_t o = 0;
 	int n;
 
-	if (*addr == '\0' || strpbrk(addr, "/@[]%?# ") != NULL || *share == '\0' || strchr(share, '/') != NULL)
+	if (*share == '\0' || strchr(share, '/') != NULL)
 		return -1;
 	while (*path == '/')
 		path++;
-	n = snprintf(url, cap, strchr(addr, ':') ? "smb://[%s]/" : "smb://%s/", addr);
+	n = snprintf(url, cap, "smb://%s/", host);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
 	o = (size_t)n;
@@ -208,23 +275,23 @@ build_url(char *url, size_t cap, const char *addr, const char *share, const char
 
 /*
  * libsmbclient reports both NT_STATUS_LOGON_FAILURE and NT_STATUS_ACCESS_DENIED as EACCES.  Tell them apart by
- * what got cached: a connection to addr/share means the session and tree connect worked (file denied); else
+ * what got cached: a connection to host/share means the session and tree connect worked (file denied); else
  * try a tree connect to IPC$, which any authenticated user gets: if that is cached, the share was denied,
  * otherwise the logon itself failed.  Only runs on the EACCES path.
  */
 static enum smblog_status
-denied_or_logon(struct smblog *sl, const char *addr, const char *share)
+denied_or_logon(struct smblog *sl, const char *host, const char *share)
 {
 	smbc_get_cached_srv_fn cached = smbc_getFunctionGetCachedServer(sl->ctx);
 	char url[URL_MAX];
 	struct stat sb;
 
-	if (cached(sl->ctx, addr, share, sl->domain, sl->user) != NULL)
+	if (cached(sl->ctx, host, share, sl->domain, sl->user) != NULL)
 		return SMBLOG_DENIED;
-	if (build_url(url, sizeof(url), addr, "IPC$", "") != 0)
+	if (build_url(url, sizeof(url), host, "IPC$", "") != 0)
 		return SMBLOG_DENIED;
 	(void)smbc_getFunctionStat(sl->ctx)(sl->ctx, url, &sb);
-	return cached(sl->ctx, addr, "IPC$", sl->domain, sl->user) != NULL ? SMBLOG_DENIED : SMBLOG_LOGON_FAILURE;
+	return cached(sl->ctx, host, "IPC$", sl->domain, sl->user) != NULL ? SMBLOG_DENIED : SMBLOG_LOGON_FAILURE;
 }
 
 /* A failure once the file is open: SMB was up, so a timeout is a stall above TCP; "absent" is an error. */
@@ -243,34 +310,67 @@ timeout_kind(const struct smblog *sl, const char *addr)
 	return tcpprobe_445(addr, s > 0 ? s : 1) == TCPPROBE_CONNECTED ? SMBLOG_SMB_TIMEOUT : SMBLOG_TIMEOUT;
 }
 
-/* Why the open of \\addr\share\path failed with errno e: *st, and 0 for NOT_FOUND, else -1 with err. */
+/* Why opening (a file or directory) \\host\share\path failed with errno e: *st, 0 for NOT_FOUND, else -1. */
 static int
-open_failed(struct smblog *sl, const char *addr, const char *share, const char *path, int e,
-    enum smblog_status *st, char *err, size_t errlen)
+open_failed(struct smblog *sl, const struct smblog_host *h, const char *host, const char *share,
+    const char *path, int e, enum smblog_status *st, char *err, size_t errlen)
 {
 	*st = map_errno(e);
 	if (*st == SMBLOG_DENIED)
-		*st = denied_or_logon(sl, addr, share);
+		*st = denied_or_logon(sl, host, share);
 	if (*st == SMBLOG_TIMEOUT)
-		*st = timeout_kind(sl, addr);
+		*st = timeout_kind(sl, h->addr);
 	if (*st == SMBLOG_NOT_FOUND)
 		return 0;
 	if (*st == SMBLOG_LOGON_FAILURE)
-		return util_err(err, errlen, "open \\\\%s\\%s\\%s: logon failure", addr, share, path);
-	return util_err(err, errlen, "open \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
+		return util_err(err, errlen, "open \\\\%s\\%s\\%s: logon failure", h->addr, share, path);
+	return util_err(err, errlen, "open \\\\%s\\%s\\%s: %s", h->addr, share, path, strerror(e));
+}
+
+/* Read at most want bytes of the open file f at its current offset into a new buffer.  0, or -1 with *st. */
+static int
+read_open(struct smblog *sl, SMBCFILE *f, size_t want, const char *what, char **buf, size_t *len,
+    enum smblog_status *st, char *err, size_t errlen)
+{
+	char *b;
+	size_t got = 0;
+	ssize_t r;
+	int e;
+
+	if ((b = malloc(want + 1)) == NULL)
+		return util_err(err, errlen, "smblog_tail: out of memory (%zu bytes)", want + 1);
+	while (got < want) {
+		r = smbc_getFunctionRead(sl->ctx)(sl->ctx, f, b + got, want - got);
+		if (r < 0) {
+			e = errno;
+			*st = after_open(map_errno(e));
+			free(b);
+			return util_err(err, errlen, "read %s: %s", what, strerror(e));
+		}
+		if (r == 0)	/* truncated under us: keep what we have */
+			break;
+		if ((size_t)r > want - got) {
+			free(b);
+			return util_err(err, errlen, "read %s: server returned too much", what);
+		}
+		got += (size_t)r;
+	}
+	b[got] = '\0';
+	*buf = b;
+	*len = got;
+	return 0;
 }
 
 int
-smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *path, size_t tail_bytes,
-    char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err, size_t errlen)
+smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *share, const char *path,
+    size_t tail_bytes, char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err,
+    size_t errlen)
 {
-	char url[URL_MAX];
+	char url[URL_MAX], host[SMBLOG_HOST_MAX], what[URL_MAX];
 	SMBCFILE *f = NULL;
 	struct stat sb;
-	char *b = NULL;
-	size_t want, got = 0;
+	size_t want;
 	off_t off;
-	ssize_t r;
 	int rc = -1, e;
 
 	*buf = NULL;
@@ -278,25 +378,28 @@ smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *
 	*st = SMBLOG_ERROR;
 	if (file_size)
 		*file_size = 0;
-	if (sl == NULL || sl->ctx == NULL || addr == NULL || share == NULL || path == NULL || tail_bytes == 0 ||
+	if (sl == NULL || sl->ctx == NULL || h == NULL || share == NULL || path == NULL || tail_bytes == 0 ||
 	    tail_bytes > SMBLOG_TAIL_MAX)
 		return util_err(err, errlen, "smblog_tail: bad arguments");
-	if (build_url(url, sizeof(url), addr, share, path) != 0)
-		return util_err(err, errlen, "smblog_tail: bad address, share or path");
+	if (smblog_url_host(h, host, sizeof(host), err, errlen) != 0)
+		return -1;
+	if (build_url(url, sizeof(url), host, share, path) != 0)
+		return util_err(err, errlen, "smblog_tail: bad share or path");
+	snprintf(what, sizeof(what), "\\\\%s\\%s\\%s", h->addr, share, path);
 
 	errno = 0;
 	if ((f = smbc_getFunctionOpen(sl->ctx)(sl->ctx, url, O_RDONLY, 0)) == NULL) {
-		rc = open_failed(sl, addr, share, path, errno, st, err, errlen);
+		rc = open_failed(sl, h, host, share, path, errno, st, err, errlen);
 		goto done;
 	}
 	if (smbc_getFunctionFstat(sl->ctx)(sl->ctx, f, &sb) != 0) {
 		e = errno;
 		*st = after_open(map_errno(e));
-		util_err(err, errlen, "fstat \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
+		util_err(err, errlen, "fstat %s: %s", what, strerror(e));
 		goto done;
 	}
 	if (sb.st_size < 0) {
-		util_err(err, errlen, "fstat \\\\%s\\%s\\%s: negative size", addr, share, path);
+		util_err(err, errlen, "fstat %s: negative size", what);
 		goto done;
 	}
 	if (file_size)
@@ -305,41 +408,96 @@ smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *
 	off = sb.st_size - (off_t)want;
 	if (off > 0 && smbc_getFunctionLseek(sl->ctx)(sl->ctx, f, off, SEEK_SET) != off) {
 		e = errno;
-		*st = SMBLOG_ERROR;
-		util_err(err, errlen, "lseek \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
+		util_err(err, errlen, "lseek %s: %s", what, strerror(e));
 		goto done;
 	}
-	if ((b = malloc(want + 1)) == NULL) {
-		util_err(err, errlen, "smblog_tail: out of memory (%zu bytes)", want + 1);
+	if (read_open(sl, f, want, what, buf, len, st, err, errlen) != 0)
 		goto done;
-	}
-	while (got < want) {
-		r = smbc_getFunctionRead(sl->ctx)(sl->ctx, f, b + got, want - got);
-		if (r < 0) {
-			e = errno;
-			*st = after_open(map_errno(e));
-			util_err(err, errlen, "read \\\\%s\\%s\\%s: %s", addr, share, path, strerror(e));
-			goto done;
-		}
-		if (r == 0)	/* truncated under us: keep what we have */
-			break;
-		if ((size_t)r > want - got) {
-			util_err(err, errlen, "read \\\\%s\\%s\\%s: server returned too much", addr, share, path);
-			goto done;
-		}
-		got += (size_t)r;
-	}
-	b[got] = '\0';
-	*buf = b;
-	*len = got;
-	b = NULL;
 	*st = SMBLOG_OK;
 	rc = 0;
 done:
 	if (f != NULL)
 		smbc_getFunctionClose(sl->ctx)(sl->ctx, f);
-	free(b);
 	return rc;
+}
+
+/*
+ * name is <base>-<8 digits>-<6 digits>.log or .lo_ (base case-insensitive): 1 and key = the 15 characters
+ * "yyyymmdd-hhmmss" followed by '1' for .log, '0' for .lo_ (so a plain strcmp orders them), else 0.
+ */
+static int
+history_key(const char *name, const char *base, char key[17])
+{
+	size_t bl = strlen(base), i;
+	const char *p = name + bl;
+
+	if (strlen(name) != bl + 1 + 15 + 4 || strncasecmp(name, base, bl) != 0 || p[0] != '-' || p[9] != '-')
+		return 0;
+	for (i = 1; i <= 15; i++)
+		if (i != 9 && (p[i] < '0' || p[i] > '9'))
+			return 0;
+	if (strcasecmp(p + 16, ".log") != 0 && strcasecmp(p + 16, ".lo_") != 0)
+		return 0;
+	memcpy(key, p + 1, 15);
+	key[15] = strcasecmp(p + 16, ".log") == 0 ? '1' : '0';
+	key[16] = '\0';
+	return 1;
+}
+
+int
+smblog_newest_history(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir,
+    const char *base, char name[SMBLOG_NAME_MAX], enum smblog_status *st, char *err, size_t errlen)
+{
+	char url[URL_MAX], host[SMBLOG_HOST_MAX], best[17] = "", key[17];
+	struct smbc_dirent *de;
+	SMBCFILE *d;
+	size_t seen = 0;
+
+	name[0] = '\0';
+	*st = SMBLOG_ERROR;
+	if (sl == NULL || sl->ctx == NULL || h == NULL || share == NULL || dir == NULL || base == NULL ||
+	    strlen(base) + 21 > SMBLOG_NAME_MAX)
+		return util_err(err, errlen, "smblog_newest_history: bad arguments");
+	if (smblog_url_host(h, host, sizeof(host), err, errlen) != 0)
+		return -1;
+	if (build_url(url, sizeof(url), host, share, dir) != 0)
+		return util_err(err, errlen, "smblog_newest_history: bad share or directory");
+	errno = 0;
+	if ((d = smbc_getFunctionOpendir(sl->ctx)(sl->ctx, url)) == NULL)
+		return open_failed(sl, h, host, share, dir, errno, st, err, errlen);
+	while (seen < SMBLOG_LIST_MAX && (de = smbc_getFunctionReaddir(sl->ctx)(sl->ctx, d)) != NULL) {
+		seen++;
+		if (de->smbc_type != SMBC_FILE || strnlen(de->name, SMBLOG_NAME_MAX) >= SMBLOG_NAME_MAX)
+			continue;
+		if (history_key(de->name, base, key) && strcmp(key, best) > 0) {
+			memcpy(best, key, sizeof(best));
+			util_strlcpy(name, de->name, SMBLOG_NAME_MAX);
+		}
+	}
+	smbc_getFunctionClosedir(sl->ctx)(sl->ctx, d);
+	*st = name[0] != '\0' ? SMBLOG_OK : SMBLOG_NOT_FOUND;
+	return 0;
+}
+
+int
+smblog_dir_exists(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir,
+    enum smblog_status *st, char *err, size_t errlen)
+{
+	char url[URL_MAX], host[SMBLOG_HOST_MAX];
+	struct stat sb;
+
+	*st = SMBLOG_ERROR;
+	if (sl == NULL || sl->ctx == NULL || h == NULL || share == NULL || dir == NULL)
+		return util_err(err, errlen, "smblog_dir_exists: bad arguments");
+	if (smblog_url_host(h, host, sizeof(host), err, errlen) != 0)
+		return -1;
+	if (build_url(url, sizeof(url), host, share, dir) != 0)
+		return util_err(err, errlen, "smblog_dir_exists: bad share or directory");
+	errno = 0;
+	if (smbc_getFunctionStat(sl->ctx)(sl->ctx, url, &sb) != 0)
+		return open_failed(sl, h, host, share, dir, errno, st, err, errlen);
+	*st = S_ISDIR(sb.st_mode) ? SMBLOG_OK : SMBLOG_NOT_FOUND;
+	return 0;
 }
 
 void
@@ -347,77 +505,6 @@ smblog_purge(struct smblog *sl)
 {
 	if (sl != NULL && sl->ctx != NULL)
 		smbc_getFunctionPurgeCachedServers(sl->ctx)(sl->ctx);
-}
-
-void
-smblog_pxe_free(struct smblog_pxe *p)
-{
-	if (p == NULL)
-		return;
-	free(p->log);
-	free(p->lo_);
-	memset(p, 0, sizeof(*p));
-}
-
-int
-smblog_fetch_pxe(struct smblog *sl, const char *addr, size_t tail_bytes, struct smblog_pxe *out,
-    enum smblog_status *st, char *err, size_t errlen)
-{
-	static const struct { const char *share, *dir; } loc[] = {
-		{ "SMS_DP$", "sms/logs" },
-		{ "ADMIN$", "CCM/Logs" },
-	};
-	char path[64];
-	size_t i;
-	int rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	*st = SMBLOG_NOT_FOUND;
-	for (i = 0; i < sizeof(loc) / sizeof(loc[0]); i++) {
-		snprintf(path, sizeof(path), "%s/SMSPXE.log", loc[i].dir);
-		if (smblog_tail(sl, addr, loc[i].share, path, tail_bytes, &out->log, &out->log_len, NULL, st,
-		    err, errlen) != 0)
-			goto done;
-		snprintf(path, sizeof(path), "%s/SMSPXE.lo_", loc[i].dir);
-		if (smblog_tail(sl, addr, loc[i].share, path, tail_bytes, &out->lo_, &out->lo__len, NULL, st,
-		    err, errlen) != 0)
-			goto done;
-		if (out->log != NULL || out->lo_ != NULL) {
-			out->share = loc[i].share;
-			out->dir = loc[i].dir;
-			*st = SMBLOG_OK;
-			break;
-		}
-	}
-	rc = 0;
-done:
-	if (rc != 0)
-		smblog_pxe_free(out);
-	smblog_purge(sl);
-	return rc;
-}
-
-int
-smblog_fetch_certmgr(struct smblog *sl, const char *addr, const char *site_code, size_t tail_bytes,
-    char **buf, size_t *len, enum smblog_status *st, char *err, size_t errlen)
-{
-	char share[16];
-	size_t i;
-	int rc;
-
-	*buf = NULL;
-	*len = 0;
-	*st = SMBLOG_ERROR;
-	if (site_code == NULL || strlen(site_code) != 3)
-		return util_err(err, errlen, "smblog_fetch_certmgr: bad site code");
-	for (i = 0; i < 3; i++)
-		if (!((site_code[i] >= 'A' && site_code[i] <= 'Z') || (site_code[i] >= 'a' && site_code[i] <= 'z') ||
-		    (site_code[i] >= '0' && site_code[i] <= '9')))
-			return util_err(err, errlen, "smblog_fetch_certmgr: bad site code");
-	snprintf(share, sizeof(share), "SMS_%s", site_code);
-	rc = smblog_tail(sl, addr, share, "Logs/CertMgr.log", tail_bytes, buf, len, NULL, st, err, errlen);
-	smblog_purge(sl);
-	return rc;
 }
 
 void

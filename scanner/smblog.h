@@ -1,6 +1,8 @@
 /*
  * smblog.h — read the tail of ConfigMgr log files over SMB2/3 with libsmbclient (one context per process:
- * libsmbclient is not thread-safe; the scanner's worker processes each own one struct smblog).
+ * libsmbclient is not thread-safe; the scanner's worker processes each own one struct smblog).  smblog.c holds
+ * the context, URLs and tail reads; smblog_logs.c knows where ConfigMgr writes each log (placements, history
+ * copies, rolled .lo_ files).
  */
 #ifndef DPFLEET_SMBLOG_H
 #define DPFLEET_SMBLOG_H
@@ -43,47 +45,131 @@ int	 smblog_open(struct smblog **out, const char *domain, const char *user, cons
 	    int timeout_ms, char *err, size_t errlen);
 
 /*
- * Read the last min(tail_bytes, file size) bytes of smb://addr/share/path (addr: IPv4, IPv6 or a name; the
- * caller maps FQDN → address).  tail_bytes must be 1..SMBLOG_TAIL_MAX.  *st always says what happened.
+ * Where a host is reached.  addr: the numeric IPv4 or IPv6 address dpfleet decided ([smb] host_map, else
+ * resolution).  name: NULL to connect to addr; else the name libsmbclient is given instead (an FQDN, for
+ * Kerberos' cifs/<fqdn>), resolved by libsmbclient through the system resolver (hosts file, DNS; its lmhosts
+ * method skips dotted names, source3/libsmb/namequery.c), so the caller must make it resolve to addr (the
+ * lab's Kerberos hosts: nss_wrapper's hosts file) — smblog cannot pin it.  libsmbclient's URL parser
+ * takes the first ':' of smb://[v6]/ for a port, so an IPv6 addr is given in Samba's literal-name form
+ * <addr with ':' as '-'>.ipv6-literal.net, which Samba maps back to the address without any resolver
+ * (lib/util/util_net.c normalize_ipv6_literal; doc/FIELD-NOTES.md §6).
+ */
+struct smblog_host {
+	const char	*addr;
+	const char	*name;
+};
+
+#define SMBLOG_HOST_MAX	128	/* the URL host smblog_url_host builds, NUL included */
+
+/*
+ * The host part of the URL for h: h->name when set, else h->addr (IPv4 as is, IPv6 as its literal name).
+ * 0, or -1 with err when addr is neither a plain IPv4/IPv6 address nor a DNS name, or out is too small.
+ */
+int	 smblog_url_host(const struct smblog_host *h, char *out, size_t outlen, char *err, size_t errlen);
+
+/*
+ * Read the last min(tail_bytes, file size) bytes of smb://host/share/path.  tail_bytes must be
+ * 1..SMBLOG_TAIL_MAX.  *st always says what happened.
  * Returns 0 with st OK (*buf malloc'd, NUL-terminated, *len bytes; caller frees; *file_size set if non-NULL)
  * or st NOT_FOUND (*buf NULL, *len 0); -1 with st set and err for every other outcome (*buf NULL).
  * The file is closed before returning; the connection stays cached in the context: call smblog_purge() when
  * done with a host.
  */
-int	 smblog_tail(struct smblog *sl, const char *addr, const char *share, const char *path, size_t tail_bytes,
-	    char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err, size_t errlen);
+int	 smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *share, const char *path,
+	    size_t tail_bytes, char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err,
+	    size_t errlen);
+
+#define SMBLOG_LIST_MAX	4096	/* directory entries looked at when picking a history copy */
+#define SMBLOG_NAME_MAX	64	/* a log file name smblog builds or picks, NUL included */
+
+/*
+ * The newest history copy of log `base` in smb://host/share/dir: a name <base>-<yyyymmdd>-<hhmmss>.log or
+ * .lo_ (base case-insensitive; doc/FIELD-NOTES.md §6), newest by the name's timestamp, .log before .lo_ on a
+ * tie; at most SMBLOG_LIST_MAX entries are looked at.  Returns 0 with st OK and name (the entry's own
+ * spelling) or st NOT_FOUND (directory absent or no such copy, name ""); -1 with st and err otherwise.
+ */
+int	 smblog_newest_history(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir,
+	    const char *base, char name[SMBLOG_NAME_MAX], enum smblog_status *st, char *err, size_t errlen);
+
+/*
+ * Whether smb://host/share/dir exists (a missing share reads as NOT_FOUND too).  0 with st OK or NOT_FOUND;
+ * -1 with st and err (denied, unreachable, ...).
+ */
+int	 smblog_dir_exists(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir,
+	    enum smblog_status *st, char *err, size_t errlen);
 
 /* Disconnect every cached server connection (no SMB session is left open).  Never fails. */
 void	 smblog_purge(struct smblog *sl);
 
-/* The SMSPXE.log (+ .lo_) of one DP. */
+/*
+ * SMSPXE.log placements, most specific first (doc/FIELD-NOTES.md §6 has the table and its sources): the
+ * site's Logs folder on a site server (SMS_<code>), the management point's SMS_CCM\Logs (C$, two install
+ * paths), the client's CCM\Logs (ADMIN$), the standalone DP's SMS_DP$\sms\logs.
+ */
+enum smblog_place {
+	SMBLOG_PLACE_SITE_SERVER,	/* SMS_<code>/Logs */
+	SMBLOG_PLACE_MP,		/* C$/SMS_CCM/Logs */
+	SMBLOG_PLACE_MP_PROGRAM_FILES,	/* C$/Program Files/SMS_CCM/Logs */
+	SMBLOG_PLACE_CLIENT,		/* ADMIN$/CCM/Logs */
+	SMBLOG_PLACE_DP,		/* SMS_DP$/sms/logs */
+	SMBLOG_PLACE_COUNT
+};
+
+/* "site_server", "mp", "mp_program_files", "client", "dp". */
+const char	*smblog_place_str(enum smblog_place p);
+
+/* The SMSPXE logs of one DP, from the first placement that has SMSPXE.log or SMSPXE.lo_. */
 struct smblog_pxe {
-	const char	*share;		/* where they were found: "SMS_DP$" or "ADMIN$", NULL if nowhere */
-	const char	*dir;		/* "sms/logs" or "CCM/Logs" */
+	enum smblog_place place;
+	char		 share[16];	/* where they were found ("SMS_DP$", "C$", "SMS_PS1", ...), "" if nowhere */
+	const char	*dir;		/* "sms/logs", "CCM/Logs", "Logs", ...; NULL if nowhere */
 	char		*log;		/* SMSPXE.log tail, malloc'd, NULL if absent */
 	size_t		 log_len;
 	char		*lo_;		/* SMSPXE.lo_ tail (rolled-over copy), NULL if absent */
 	size_t		 lo__len;
+	char		*hist;		/* newest history copy's tail (smblog_fetch_pxe_history), NULL if not read */
+	size_t		 hist_len;
+	char		 hist_name[SMBLOG_NAME_MAX];	/* its file name, "" if none */
 };
 
 /*
- * Fetch SMSPXE.log and SMSPXE.lo_ tails: share SMS_DP$ path sms/logs first; if neither file is there (share
- * or files absent), ADMIN$ path CCM/Logs.  Each file gets at most tail_bytes.  Purges the connection after.
- * Returns 0 with *st OK (out->share set, at least one buffer) or NOT_FOUND (nothing anywhere); -1 with *st and
- * err otherwise (out holds nothing) — including DENIED on ADMIN$ after SMS_DP$ had no log: we could not look.
- * A denial on SMS_DP$ itself stops there (ADMIN$ is not tried).  Free with smblog_pxe_free (also safe on a
- * zeroed struct).
+ * Fetch SMSPXE.log and SMSPXE.lo_ tails from the first placement (enum smblog_place order) that has either;
+ * SMBLOG_PLACE_SITE_SERVER only when site_code (the site the host serves) is a site code, else skipped.  An
+ * absent share skips its other placements.  Each file gets at most tail_bytes.  Does not purge (the caller
+ * may read the history next): call smblog_purge when done.
+ * Returns 0 with *st OK (out's place, share, dir set, at least one buffer) or NOT_FOUND (nothing anywhere);
+ * -1 with *st and err otherwise (out holds nothing): a failure that is not "absent" or "denied" stops the
+ * search; a denial is remembered and the next placement tried, and is the result (DENIED) when no later
+ * placement has the log — we could not look.  Free with smblog_pxe_free (also safe on a zeroed struct).
  */
-int	 smblog_fetch_pxe(struct smblog *sl, const char *addr, size_t tail_bytes, struct smblog_pxe *out,
-	    enum smblog_status *st, char *err, size_t errlen);
-void	 smblog_pxe_free(struct smblog_pxe *p);
+int	 smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, size_t tail_bytes,
+	    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
 
 /*
- * Fetch the site server's CertMgr.log tail: share SMS_<site_code>, path Logs/CertMgr.log.  Purges after.
- * site_code: 3 alphanumerics.  Returns as smblog_tail.
+ * After smblog_fetch_pxe found a placement: the newest SMSPXE-<yyyymmdd>-<hhmmss>.log/.lo_ in the same
+ * folder (smblog_newest_history), its tail into out->hist, out->hist_name.  0 with *st OK or NOT_FOUND (no
+ * history copy; out->hist NULL); -1 with *st and err (out->hist NULL).
  */
-int	 smblog_fetch_certmgr(struct smblog *sl, const char *addr, const char *site_code, size_t tail_bytes,
-	    char **buf, size_t *len, enum smblog_status *st, char *err, size_t errlen);
+int	 smblog_fetch_pxe_history(struct smblog *sl, const struct smblog_host *h, size_t tail_bytes,
+	    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
+void	 smblog_pxe_free(struct smblog_pxe *p);
+
+/* The site server's CertMgr logs: Logs/CertMgr.log and its rolled copy Logs/CertMgr.lo_ on SMS_<code>. */
+struct smblog_certmgr {
+	char		*log;		/* CertMgr.log tail, malloc'd, NULL if absent */
+	size_t		 log_len;
+	char		*lo_;		/* CertMgr.lo_ tail, NULL if absent */
+	size_t		 lo__len;
+};
+
+/*
+ * Fetch both tails (at most tail_bytes each) from share SMS_<site_code>.  Purges after.  site_code: letters
+ * and digits, exactly 3.  Returns 0 with st OK (at least one buffer) or NOT_FOUND (neither file, or no
+ * such share); -1 with st and err otherwise (out holds nothing).  Free with smblog_certmgr_free.
+ */
+int	 smblog_fetch_certmgr(struct smblog *sl, const struct smblog_host *h, const char *site_code,
+	    size_t tail_bytes, struct smblog_certmgr *out, enum smblog_status *st, char *err, size_t errlen);
+void	 smblog_certmgr_free(struct smblog_certmgr *c);
 
 /* Purge, free the context (smbc_free_context(ctx, 1): closes every file and connection), wipe the password. */
 void	 smblog_close(struct smblog *sl);

@@ -105,7 +105,6 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
-	io.dropped = 1;		/* rpc_close below: no CloseKey (rrp.h) */
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
 		res->reg = MSG_REG_UNREACHABLE;
 		res->reason = strdup(read_fail_word(c));
@@ -156,27 +155,105 @@ done:
 	rpc_close(c);
 }
 
-/* SMSPXE part of a host request. */
-static void
-host_pxe(struct wk *w, const char *addr, struct msg_host_res *res)
+/* The files of one SMSPXE read, in the order they are parsed (oldest first), and where each one's records end. */
+struct pxe_files {
+	char	 name[3][192];		/* "" for a file not read */
+	size_t	 seq_end[3];
+};
+
+/*
+ * Parse px's history copy, .lo_ and .log (oldest first, so later records rank newer on equal times) into a
+ * fresh lp; f gets each file's SHARE/dir/name and the seq where its records end.  0, or -1 with err.
+ */
+static int
+pxe_parse(const struct smblog_pxe *px, size_t tail, struct logparse_pxe *lp, struct pxe_files *f, char *err,
+    size_t errlen)
 {
+	const char *buf[3] = { px->hist, px->lo_, px->log };
+	size_t len[3] = { px->hist_len, px->lo__len, px->log_len }, i;
+	const char *name[3] = { px->hist_name, "SMSPXE.lo_", "SMSPXE.log" };
+
+	logparse_pxe_init(lp);
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < 3; i++) {
+		if (buf[i] != NULL) {
+			snprintf(f->name[i], sizeof(f->name[i]), "%s/%s/%s", px->share, px->dir, name[i]);
+			if (logparse_smspxe(buf[i], len[i], len[i] < tail ? LOGPARSE_F_WHOLE : 0, lp, err, errlen) == -1)
+				return -1;
+		}
+		f->seq_end[i] = lp->next_seq;
+	}
+	return 0;
+}
+
+/* The file (as pxe_parse named it) that record seq came from. */
+static const char *
+pxe_file_of(const struct pxe_files *f, size_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (f->name[i][0] != '\0' && seq < f->seq_end[i])
+			return f->name[i];
+	return f->name[2][0] != '\0' ? f->name[2] : f->name[1];
+}
+
+/* Copy lp's counts and evidence into res. */
+static void
+pxe_result(const struct logparse_pxe *lp, const struct pxe_files *f, struct msg_host_res *res)
+{
+	size_t i;
+
+	res->pxe_cert_errors = (uint32_t)(lp->cert_errors > 0 ? lp->cert_errors : 0);
+	res->pxe_last_error = strdup(lp->last_error_ok ? lp->last_error_iso : "");
+	res->pxe_expired_cert = lp->expired_cert > 0;
+	res->pxe_mp_init_failures = (uint32_t)(lp->mp_init_failures > 0 ? lp->mp_init_failures : 0);
+	if (lp->evidence.n == 0 || (res->ev = calloc(lp->evidence.n, sizeof(*res->ev))) == NULL)
+		return;
+	for (i = 0; i < lp->evidence.n && i < MSG_EVIDENCE_MAX; i++) {
+		const struct logparse_evidence *e = &lp->evidence.ev[i];
+		struct msg_evidence *m = &res->ev[i];
+
+		m->kind = (uint32_t)e->kind;
+		m->source = strdup("smspxe");
+		m->file = strdup(pxe_file_of(f, e->seq));
+		m->at = strdup(e->time_ok ? e->iso : "");
+		m->component = dup_capped(e->component, 256);
+		m->type = (uint32_t)(e->type > 0 ? e->type : 0);
+		m->line = dup_capped(e->raw[0] ? e->raw : e->message, MSG_LINE_MAX);
+		res->nev = (uint32_t)i + 1;
+	}
+}
+
+/*
+ * SMSPXE part of a host request: SMSPXE.log/.lo_ from the first placement that has them (smblog_fetch_pxe;
+ * site_server: the code of the site this host serves, or ""), and the newest history copy in the same folder
+ * when what was read holds no evidence or is shorter than the tail (doc/FIELD-NOTES.md §6).  log_detail names
+ * the file read (the placement's SMSPXE.log, else its .lo_), each evidence line its own file.
+ */
+static void
+host_pxe(struct wk *w, const char *addr, const char *site_server, struct msg_host_res *res)
+{
+	struct smblog *sl = w->sl;
+	struct smblog_host h = { addr, NULL };
 	struct smblog_pxe px;
 	struct logparse_pxe *lp = NULL;
+	struct pxe_files f;
 	enum smblog_status st;
-	size_t tail = (size_t)w->conf->scan.log_tail_bytes, lo_seq_end = 0, i;
-	char err[512], lofile[128], logfile[128];
+	size_t tail = (size_t)w->conf->scan.log_tail_bytes;
+	char err[512], herr[512] = "";
 
 	if (tail > SMBLOG_TAIL_MAX)
 		tail = SMBLOG_TAIL_MAX;
 	memset(&px, 0, sizeof(px));
-	if (smblog_fetch_pxe(w->sl, addr, tail, &px, &st, err, sizeof(err)) == -1) {
+	if (smblog_fetch_pxe(sl, &h, site_server, tail, &px, &st, err, sizeof(err)) == -1) {
 		char why[600];
 
 		/* The lib/reason.h word first: the log read fails for the same causes as the registry read. */
 		snprintf(why, sizeof(why), "%s: %s", smblog_status_str(st), err);
 		res->log = MSG_LOG_ERROR;
 		res->log_detail = dup_capped(why, 1024);
-		return;
+		goto done;
 	}
 	if (st != SMBLOG_OK) {
 		res->log = MSG_LOG_ABSENT;
@@ -187,43 +264,26 @@ host_pxe(struct wk *w, const char *addr, struct msg_host_res *res)
 		res->log_detail = strdup("out of memory");
 		goto done;
 	}
-	logparse_pxe_init(lp);
-	snprintf(lofile, sizeof(lofile), "%s/%s/SMSPXE.lo_", px.share, px.dir);
-	snprintf(logfile, sizeof(logfile), "%s/%s/SMSPXE.log", px.share, px.dir);
-	/* The rolled copy first, so records of the live file rank newer on equal times. */
-	if (px.lo_ != NULL && logparse_smspxe(px.lo_, px.lo__len, px.lo__len < tail ? LOGPARSE_F_WHOLE : 0, lp,
-	    err, sizeof(err)) == -1)
+	if (pxe_parse(&px, tail, lp, &f, err, sizeof(err)) == -1)
 		goto parse_fail;
-	lo_seq_end = lp->next_seq;
-	if (px.log != NULL && logparse_smspxe(px.log, px.log_len, px.log_len < tail ? LOGPARSE_F_WHOLE : 0, lp,
-	    err, sizeof(err)) == -1)
-		goto parse_fail;
-	res->log = MSG_LOG_READ;
-	res->log_detail = strdup(px.log != NULL ? logfile : lofile);
-	res->pxe_cert_errors = (uint32_t)(lp->cert_errors > 0 ? lp->cert_errors : 0);
-	res->pxe_last_error = strdup(lp->last_error_ok ? lp->last_error_iso : "");
-	res->pxe_expired_cert = lp->expired_cert > 0;
-	res->pxe_mp_init_failures = (uint32_t)(lp->mp_init_failures > 0 ? lp->mp_init_failures : 0);
-	if (lp->evidence.n > 0 && (res->ev = calloc(lp->evidence.n, sizeof(*res->ev))) != NULL) {
-		for (i = 0; i < lp->evidence.n && i < MSG_EVIDENCE_MAX; i++) {
-			const struct logparse_evidence *e = &lp->evidence.ev[i];
-			struct msg_evidence *m = &res->ev[i];
-
-			m->kind = (uint32_t)e->kind;
-			m->source = strdup("smspxe");
-			m->file = strdup(px.lo_ != NULL && e->seq < lo_seq_end ? lofile : logfile);
-			m->at = strdup(e->time_ok ? e->iso : "");
-			m->component = dup_capped(e->component, 256);
-			m->type = (uint32_t)(e->type > 0 ? e->type : 0);
-			m->line = dup_capped(e->raw[0] ? e->raw : e->message, MSG_LINE_MAX);
-			res->nev = (uint32_t)i + 1;
-		}
+	if ((lp->cert_errors <= 0 && lp->expired_cert <= 0 && lp->mp_init_failures <= 0) ||
+	    px.log_len + px.lo__len < tail) {
+		if (smblog_fetch_pxe_history(sl, &h, tail, &px, &st, herr, sizeof(herr)) == -1)
+			snprintf(err, sizeof(err), "%s", herr);	/* the current files still count */
+		else if (px.hist != NULL && pxe_parse(&px, tail, lp, &f, err, sizeof(err)) == -1)
+			goto parse_fail;
 	}
+	res->log = MSG_LOG_READ;
+	if (asprintf(&res->log_detail, "%s%s%.512s", f.name[2][0] ? f.name[2] : f.name[1],
+	    herr[0] ? "; history: " : "", herr) == -1)
+		res->log_detail = NULL;
+	pxe_result(lp, &f, res);
 	goto done;
 parse_fail:
 	res->log = MSG_LOG_ERROR;
 	res->log_detail = dup_capped(err, 1024);
 done:
+	smblog_purge(sl);
 	free(lp);
 	smblog_pxe_free(&px);
 }
@@ -255,7 +315,7 @@ serve_host(struct wk *w, const uint8_t *p, size_t n)
 	 */
 	if (req.want_pxe_log && (res.reg != MSG_REG_UNREACHABLE ||
 	    (res.reason != NULL && strcmp(res.reason, "rpc_unavailable") == 0)))
-		host_pxe(w, addr, &res);
+		host_pxe(w, addr, req.site_server, &res);
 reply:
 	if (msg_enc_host_res(&w->out, &res, err, sizeof(err)) == -1 ||
 	    msg_send(w->fd, MSG_HOST_RES, &w->out, err, sizeof(err)) == -1) {
@@ -412,7 +472,6 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
-	io.dropped = 0;		/* a write's handles are closed before the read-back opens its own */
 	if (req.op != MSG_FIX_OP_READ && job_write(w, &req, addr, &c, &io, &res) == -1)
 		goto reply;
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
@@ -511,15 +570,55 @@ denied_cb(const char *fqdn, const struct logparse_record *rec, void *arg)
 	return 0;
 }
 
+/*
+ * Parse the site's CertMgr.lo_ then CertMgr.log (smblog_fetch_certmgr's cm) into d, oldest first so the
+ * newest record of each host wins; *file gets the one holding the newest denial (CertMgr.log when neither has
+ * one).  0, 1 on no memory, -1 with err.
+ */
+static int
+certmgr_parse(const struct smblog_certmgr *cm, const char *site, size_t tail, struct denials *d, char **file,
+    char *err, size_t errlen)
+{
+	const char *buf[2] = { cm->lo_, cm->log }, *name[2] = { "CertMgr.lo_", "CertMgr.log" };
+	size_t len[2] = { cm->lo__len, cm->log_len }, i;
+	char path[64], newest[LOGPARSE_ISO_LEN] = "";
+	uint32_t k;
+	int rc, which = 1;
+
+	for (i = 0; i < 2; i++) {
+		if (buf[i] == NULL)
+			continue;
+		rc = logparse_certmgr(buf[i], len[i], len[i] < tail ? LOGPARSE_F_WHOLE : 0, denied_cb, d, NULL, err,
+		    errlen);
+		if (rc != 0)
+			return rc;
+		for (k = 0; k < d->n; k++)
+			if (strcmp(d->v[k].last, newest) > 0) {
+				util_strlcpy(newest, d->v[k].last, sizeof(newest));
+				which = (int)i;
+			}
+	}
+	snprintf(path, sizeof(path), "SMS_%s/Logs/%s", site, name[which]);
+	free(*file);
+	return (*file = strdup(path)) == NULL ? 1 : 0;
+}
+
+/*
+ * A site server's CertMgr.log and CertMgr.lo_ (its rolled copy): the hosts it was denied on, each with its
+ * count, newest time and line; res.file names the file with the newest denial.
+ */
 static void
 serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 {
 	struct msg_certmgr_req req;
 	struct msg_certmgr_res res;
 	struct denials d = { NULL, 0, 0, 0 };
+	struct smblog_certmgr cm = { NULL, 0, NULL, 0 };
+	struct smblog_host h = { NULL, NULL };
 	enum smblog_status st;
-	size_t tail = (size_t)w->conf->scan.log_tail_bytes, len = 0;
-	char err[512], addr[HOSTMAP_ADDR_MAX], file[64], *buf = NULL;
+	size_t tail = (size_t)w->conf->scan.log_tail_bytes;
+	char err[512], addr[HOSTMAP_ADDR_MAX], file[64];
+	struct smblog *sl;
 	int rc;
 
 	if (msg_dec_certmgr_req(p, n, &req, err, sizeof(err)) == -1)
@@ -537,7 +636,9 @@ serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 		res.detail = dup_capped(err, 1024);
 		goto reply;
 	}
-	if (smblog_fetch_certmgr(w->sl, addr, req.site, tail, &buf, &len, &st, err, sizeof(err)) == -1) {
+	h.addr = addr;
+	sl = w->sl;
+	if (smblog_fetch_certmgr(sl, &h, req.site, tail, &cm, &st, err, sizeof(err)) == -1) {
 		res.reason = strdup(smblog_status_str(st));
 		res.detail = dup_capped(err, 1024);
 		goto reply;
@@ -546,8 +647,7 @@ serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 		res.reason = strdup("absent");
 		goto reply;
 	}
-	rc = logparse_certmgr(buf, len, len < tail ? LOGPARSE_F_WHOLE : 0, denied_cb, &d, NULL, err, sizeof(err));
-	if (rc != 0) {
+	if ((rc = certmgr_parse(&cm, req.site, tail, &d, &res.file, err, sizeof(err))) != 0) {
 		res.reason = strdup("error");
 		res.detail = dup_capped(rc == -1 ? err : "out of memory", 1024);
 		goto reply;
@@ -562,7 +662,7 @@ reply:
 		res.denied = d.v;	/* freed with res */
 		res.ndenied = d.n;
 	}
-	free(buf);
+	smblog_certmgr_free(&cm);
 	if (msg_enc_certmgr_res(&w->out, &res, err, sizeof(err)) == -1 ||
 	    msg_send(w->fd, MSG_CERTMGR_RES, &w->out, err, sizeof(err)) == -1) {
 		msg_certmgr_res_free(&res);

@@ -4,9 +4,14 @@
  * The password comes from the environment (SMBLOG_TEST_PASSWORD), never argv.
  *
  *   smblog_smbd_test ADDR USER tail SHARE PATH TAIL OUTFILE
- *   smblog_smbd_test ADDR USER pxe TAIL OUTDIR          (also parses the tails with logparse;
- *                                                        SMBLOG_TEST_REPEAT=N fetches N times, for a figure)
- *   smblog_smbd_test ADDR USER certmgr CODE TAIL FQDN   (also looks FQDN up with logparse_certmgr_host)
+ *   smblog_smbd_test ADDR USER pxe TAIL OUTDIR [SITE]   (placements in order, SMS_<SITE> first when given,
+ *                                                        then the newest history copy; also parses the tails
+ *                                                        with logparse; SMBLOG_TEST_REPEAT=N fetches N times,
+ *                                                        for a figure)
+ *   smblog_smbd_test ADDR USER certmgr CODE TAIL FQDN   (CertMgr.log and .lo_; looks FQDN up in both with
+ *                                                        logparse_certmgr_host)
+ * ADDR is an IPv4 or IPv6 address (smblog turns the latter into its ipv6-literal.net name); SMBLOG_TEST_NAME,
+ * when set, is the name to connect by instead (struct smblog_host).
  *
  * Every line also reports smb_sockets=N: TCP connections to port 445 this process still holds after the call
  * (after smblog_purge for pxe/certmgr, so it must be 0 there), and ms=N, the call's duration (printed, not
@@ -88,30 +93,69 @@ write_file(const char *path, const char *b, size_t n)
 	return rc;
 }
 
-/* pxe MAXBYTES OUTDIR: smblog_fetch_pxe (SMSPXE.log and .lo_ where they are), parsed; the exit code. */
+/* Write px's buffers into dir (SMSPXE.log, SMSPXE.lo_, HIST).  0 or -1. */
 static int
-mode_pxe(struct smblog *sl, char *argv[], int64_t t0)
+write_pxe(const struct smblog_pxe *px, const char *dir)
+{
+	char path[1024];
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/SMSPXE.log", dir);
+	if (px->log != NULL && write_file(path, px->log, px->log_len) != 0)
+		rc = -1;
+	snprintf(path, sizeof(path), "%s/SMSPXE.lo_", dir);
+	if (px->lo_ != NULL && write_file(path, px->lo_, px->lo__len) != 0)
+		rc = -1;
+	snprintf(path, sizeof(path), "%s/HIST", dir);
+	if (px->hist != NULL && write_file(path, px->hist, px->hist_len) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* One fetch: the placement, then the history copy next to it; purged after.  Returns smblog's rc. */
+static int
+fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site, size_t tail, struct smblog_pxe *px,
+    enum smblog_status *st, char *err, size_t errlen)
+{
+	enum smblog_status hst;
+	int rc;
+
+	rc = smblog_fetch_pxe(sl, h, site, tail, px, st, err, errlen);
+	if (rc == 0 && *st == SMBLOG_OK && smblog_fetch_pxe_history(sl, h, tail, px, &hst, err, errlen) != 0)
+		rc = -1;
+	smblog_purge(sl);
+	return rc;
+}
+
+/* pxe MAXBYTES OUTDIR [SITE]: smblog_fetch_pxe (+ history), parsed; the exit code. */
+static int
+mode_pxe(struct smblog *sl, const struct smblog_host *h, int argc, char *argv[], int64_t t0)
 {
 	enum smblog_status st = SMBLOG_ERROR;
 	struct smblog_pxe px;
 	struct logparse_pxe *lp = malloc(sizeof(*lp));
-	const char *rep = getenv("SMBLOG_TEST_REPEAT");
-	char err[512] = "", path[1024];
+	const char *rep = getenv("SMBLOG_TEST_REPEAT"), *site = argc > 6 ? argv[6] : NULL;
+	size_t tail = strtoul(argv[4], NULL, 10);
+	char err[512] = "";
 	long i, reps = rep ? atol(rep) : 1;
 	int rc;
 
 	/* SMBLOG_TEST_REPEAT=N: N-1 extra fetches first, to print a per-fetch figure (ms covers all N) */
 	for (i = 1; i < reps; i++) {
-		if (smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err)) != 0)
+		if (fetch_pxe(sl, h, site, tail, &px, &st, err, sizeof(err)) != 0)
 			break;
 		smblog_pxe_free(&px);
 	}
-	rc = smblog_fetch_pxe(sl, argv[1], strtoul(argv[4], NULL, 10), &px, &st, err, sizeof(err));
-	printf("rc=%d status=%s share=%s log=%zd lo_=%zd ms=%lld smb_sockets=%d", rc,
-	    smblog_status_str(st), px.share ? px.share : "-", px.log ? (ssize_t)px.log_len : -1,
-	    px.lo_ ? (ssize_t)px.lo__len : -1, (long long)(util_mono_ms() - t0), smb_sockets());
+	rc = fetch_pxe(sl, h, site, tail, &px, &st, err, sizeof(err));
+	printf("rc=%d status=%s place=%s share=%s dir=%s log=%zd lo_=%zd hist=%s hist_len=%zd ms=%lld "
+	    "smb_sockets=%d", rc, smblog_status_str(st), px.share[0] ? smblog_place_str(px.place) : "-",
+	    px.share[0] ? px.share : "-", px.dir ? px.dir : "-", px.log ? (ssize_t)px.log_len : -1,
+	    px.lo_ ? (ssize_t)px.lo__len : -1, px.hist_name[0] ? px.hist_name : "-",
+	    px.hist ? (ssize_t)px.hist_len : -1, (long long)(util_mono_ms() - t0), smb_sockets());
 	if (lp != NULL) {
 		logparse_pxe_init(lp);
+		if (px.hist != NULL)
+			logparse_smspxe(px.hist, px.hist_len, 0, lp, err, sizeof(err));
 		if (px.lo_ != NULL)
 			logparse_smspxe(px.lo_, px.lo__len, 0, lp, err, sizeof(err));
 		if (px.log != NULL)
@@ -120,15 +164,45 @@ mode_pxe(struct smblog *sl, char *argv[], int64_t t0)
 		    lp->last_error_iso[0] ? lp->last_error_iso : "-", lp->evidence.n);
 	}
 	printf(" err=\"%s\"\n", err);
-	snprintf(path, sizeof(path), "%s/SMSPXE.log", argv[5]);
-	if (px.log != NULL && write_file(path, px.log, px.log_len) != 0)
-		rc = -2;
-	snprintf(path, sizeof(path), "%s/SMSPXE.lo_", argv[5]);
-	if (px.lo_ != NULL && write_file(path, px.lo_, px.lo__len) != 0)
+	if (write_pxe(&px, argv[5]) != 0)
 		rc = -2;
 	smblog_pxe_free(&px);
 	free(lp);
 	return rc == 0 ? 0 : rc == -1 ? 1 : 2;
+}
+
+/* certmgr CODE MAXBYTES FQDN: both CertMgr files; FQDN's denials counted over .lo_ then .log. */
+static int
+mode_certmgr(struct smblog *sl, const struct smblog_host *h, char *argv[], int64_t t0)
+{
+	struct logparse_certmgr_hit *hit = malloc(sizeof(*hit));
+	struct smblog_certmgr cm;
+	enum smblog_status st = SMBLOG_ERROR;
+	char err[512] = "", last[64] = "-";
+	int rc, denied = 0;
+
+	rc = smblog_fetch_certmgr(sl, h, argv[4], strtoul(argv[5], NULL, 10), &cm, &st, err, sizeof(err));
+	printf("rc=%d status=%s log=%zd lo_=%zd ms=%lld smb_sockets=%d", rc, smblog_status_str(st),
+	    cm.log ? (ssize_t)cm.log_len : -1, cm.lo_ ? (ssize_t)cm.lo__len : -1, (long long)(util_mono_ms() - t0),
+	    smb_sockets());
+	if (hit != NULL && cm.lo_ != NULL && logparse_certmgr_host(cm.lo_, cm.lo__len, 0, argv[6], hit, err,
+	    sizeof(err)) == 0) {
+		denied += hit->count;
+		if (hit->last_iso[0])
+			snprintf(last, sizeof(last), "%s", hit->last_iso);
+	}
+	if (hit != NULL && cm.log != NULL && logparse_certmgr_host(cm.log, cm.log_len, 0, argv[6], hit, err,
+	    sizeof(err)) == 0) {
+		denied += hit->count;
+		if (hit->last_iso[0])
+			snprintf(last, sizeof(last), "%s", hit->last_iso);
+	}
+	if (cm.log != NULL || cm.lo_ != NULL)
+		printf(" denied=%d last=%s", denied, last);
+	printf(" err=\"%s\"\n", err);
+	smblog_certmgr_free(&cm);
+	free(hit);
+	return rc == 0 ? 0 : 1;
 }
 
 int
@@ -137,6 +211,7 @@ main(int argc, char *argv[])
 	struct smblog *sl = NULL;
 	enum smblog_status st = SMBLOG_ERROR;
 	const char *pw = getenv("SMBLOG_TEST_PASSWORD"), *tmo = getenv("SMBLOG_TEST_TIMEOUT_MS");
+	struct smblog_host host = { NULL, getenv("SMBLOG_TEST_NAME") };
 	char err[512] = "";
 	int64_t t0;
 	int rc, ex = 2;
@@ -150,13 +225,14 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smblog_open: %s\n", err);
 		return 2;
 	}
+	host.addr = argv[1];
 	t0 = util_mono_ms();
 	if (strcmp(argv[3], "tail") == 0 && argc == 8) {
 		char *b = NULL;
 		size_t n = 0;
 		uint64_t size = 0;
 
-		rc = smblog_tail(sl, argv[1], argv[4], argv[5], strtoul(argv[6], NULL, 10), &b, &n, &size, &st,
+		rc = smblog_tail(sl, &host, argv[4], argv[5], strtoul(argv[6], NULL, 10), &b, &n, &size, &st,
 		    err, sizeof(err));
 		printf("rc=%d status=%s len=%zu size=%llu ms=%lld smb_sockets_before_purge=%d", rc,
 		    smblog_status_str(st), n, (unsigned long long)size, (long long)(util_mono_ms() - t0),
@@ -167,23 +243,10 @@ main(int argc, char *argv[])
 			rc = -2;
 		free(b);
 		ex = rc == 0 ? 0 : rc == -1 ? 1 : 2;
-	} else if (strcmp(argv[3], "pxe") == 0 && argc == 6) {
-		ex = mode_pxe(sl, argv, t0);
+	} else if (strcmp(argv[3], "pxe") == 0 && (argc == 6 || argc == 7)) {
+		ex = mode_pxe(sl, &host, argc, argv, t0);
 	} else if (strcmp(argv[3], "certmgr") == 0 && argc == 7) {
-		struct logparse_certmgr_hit *h = malloc(sizeof(*h));
-		char *b = NULL;
-		size_t n = 0;
-
-		rc = smblog_fetch_certmgr(sl, argv[1], argv[4], strtoul(argv[5], NULL, 10), &b, &n, &st, err,
-		    sizeof(err));
-		printf("rc=%d status=%s len=%zu ms=%lld smb_sockets=%d", rc, smblog_status_str(st), n,
-		    (long long)(util_mono_ms() - t0), smb_sockets());
-		if (h != NULL && b != NULL && logparse_certmgr_host(b, n, 0, argv[6], h, err, sizeof(err)) == 0)
-			printf(" denied=%d last=%s", h->count, h->last_iso[0] ? h->last_iso : "-");
-		printf(" err=\"%s\"\n", err);
-		free(b);
-		free(h);
-		ex = rc == 0 ? 0 : 1;
+		ex = mode_certmgr(sl, &host, argv, t0);
 	} else
 		fprintf(stderr, "bad mode or argument count\n");
 	fflush(stdout);	/* before LeakSanitizer's atexit report can _exit */

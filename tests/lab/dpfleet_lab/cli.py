@@ -16,6 +16,7 @@ from .gate import cmd_gate, gate_request
 from .faults import cmd_faults
 from .relay import cmd_relay, relay_stats
 from .lab import Lab
+from . import ipv6
 
 
 def check_dir_arg(d):
@@ -66,6 +67,7 @@ def cmd_up(a):
         lab.up(not a.no_sitedb)
     except (LabError, OSError, sqlite3.Error) as e:
         left = stop_lab_processes(d)
+        ipv6.release(d)
         if a.keep_on_failure:
             print("dpfleet-lab: up failed; kept %s for inspection" % d, file=sys.stderr)
         else:
@@ -83,6 +85,7 @@ def cmd_down(a):
     left = stop_lab_processes(d)
     if left:
         die("could not stop pids %s" % sorted(left))
+    ipv6.release(d)
     shutil.rmtree(d, ignore_errors=True)
     if os.path.exists(d):
         die("could not remove %s" % d)

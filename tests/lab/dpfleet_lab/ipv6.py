@@ -2,7 +2,7 @@
 
 Each lab gets its own unique-local addresses on lo, derived from its IPv4 base (127.A.B.0 -> fd00:7fAB::N+1, so
 labs on different bases never meet), added with `ip -6 addr add ADDR/128 dev lo nodad`.  What a lab added is
-recorded in DIR/run/ipv6.json, and release(DIR) (called by `down` and by a failed `up`) removes it again.
+recorded in DIR/ipv6.json, and release(DIR) (called by `down` and by a failed `up`) removes it again.
 Where the kernel refuses extra loopback addresses, the one address every machine has, ::1, is used instead;
 only one lab at a time may own ::1:445, so the lab takes LOCK_PATH (created exclusively, holding the lab's DIR):
 a second lab fails at once with a clear error instead of smbd failing to bind.  A lock whose DIR is gone is stale
@@ -27,7 +27,7 @@ def lab_address(base, n):
 
 
 def _record_path(d):
-    return os.path.join(d, "run", "ipv6.json")
+    return os.path.join(d, "ipv6.json")     # DIR/run does not exist yet when up claims
 
 
 def _load(d):

@@ -126,7 +126,8 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay, AdDc):
                 "value1": distinct[0] if len(distinct) == 1 else None,
                 "value_sha256": multisz_sha256(value_elements(distinct[0])) if len(distinct) == 1 else None,
                 "server": s["server"], "certmgr_denied": s["certmgr_denied"],
-                "certmgr_log": "SMS_%s/Logs/CertMgr.log" % s["code"]}
+                "certmgr_log": "SMS_%s/Logs/%s" % (s["code"], "CertMgr.lo_" if s["certmgr_rolled"] else "CertMgr.log"),
+                "certmgr_rolled": s["certmgr_rolled"]}
         lab = {
             "sitedb": "%s:%d" % (self.sitedb_addr, SITEDB_PORT),
             "hosts": {i["fqdn"]: i["addr"] for i in self.inst},

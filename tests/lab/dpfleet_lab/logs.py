@@ -1,11 +1,66 @@
 """SMSPXE.log and CertMgr.log as ConfigMgr writes them (CMTrace records: doc/FIELD-NOTES.md), for each
-host's log share: normal PXE traffic, the KB 4469580 failure sequence and the expired-certificate one.
+host's log share: normal PXE traffic, the KB 4469580 failure sequence and the expired-certificate one; where
+each log lives (the placements of doc/FIELD-NOTES.md §6: a DP alone, with the client, co-hosted with a
+management point or the site server), history copies SMSPXE-<yyyymmdd>-<hhmmss>.log, and a rolled CertMgr.lo_;
+the scenario keys for them (cohost, history_logs, ipv6 on hosts; certmgr_rolled on sites).
 """
 import datetime
 import random
 import uuid
 
-from .common import CERT_ERROR_MARK, EXPIRED_MARK
+from .common import CERT_ERROR_MARK, COHOSTS, EXPIRED_MARK, HISTORY_MAX, LabError
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scenario keys (validated here, called by scenario.validate_scenario).
+
+def _want(cond, msg):
+    if not cond:
+        raise LabError(msg)
+
+
+def check_site_logs(s, site, w):
+    """A site's certmgr_rolled (bool): its denials are in CertMgr.lo_, CertMgr.log holds only later cycles."""
+    site["certmgr_rolled"] = s.get("certmgr_rolled", False)
+    _want(isinstance(site["certmgr_rolled"], bool), "%s: certmgr_rolled must be a boolean" % w)
+
+
+def check_host_logs(h, host, w):
+    """A host's cohost (mp | site_server), history_logs (0..HISTORY_MAX) and ipv6 (bool) into host."""
+    host["cohost"] = h.get("cohost")
+    host["history_logs"] = h.get("history_logs", 0)
+    host["ipv6"] = h.get("ipv6", False)
+    c = host["cohost"]
+    _want(c is None or c in COHOSTS, "%s: cohost must be one of %s" % (w, "|".join(COHOSTS)))
+    if c is not None:
+        _want("dp" in h["roles"], "%s: cohost describes a DP: it needs the dp role" % w)
+        _want(c != "mp" or "mp" in h["roles"], "%s: cohost mp needs the mp role too" % w)
+        _want("smspxe_share" not in h, "%s: with cohost, SMSPXE.log is where Windows puts it: no smspxe_share" % w)
+    n = host["history_logs"]
+    _want(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= HISTORY_MAX,
+          "%s: history_logs must be an integer 0..%d" % (w, HISTORY_MAX))
+    _want(n == 0 or host["smspxe_log"] != "none", "%s: history_logs needs an smspxe_log" % w)
+    _want(isinstance(host["ipv6"], bool), "%s: ipv6 must be a boolean" % w)
+    _want(not host["ipv6"] or host["network"] == "ok", "%s: an ipv6 host has network ok" % w)
+
+
+def check_cohosts(sites, hosts, where):
+    """cohost site_server: the host is its own site's server."""
+    for h in hosts:
+        if h.get("cohost") == "site_server":
+            _want(any(s["server"] == h["fqdn"] and s["code"] == h["site"] for s in sites),
+                  "%s: %s has cohost site_server but is not the server of its site %s" % (where, h["fqdn"], h["site"]))
+
+
+def pxe_placement(host):
+    """(share, dir, path under the instance's shares/) where Windows writes this DP's SMSPXE.log."""
+    if host.get("cohost") == "site_server":
+        return "SMS_%s" % host["site"], "Logs", "site_%s/Logs" % host["site"]
+    if host.get("cohost") == "mp":
+        return "C$", "SMS_CCM/Logs", "c/SMS_CCM/Logs"
+    if host["smspxe_share"] == "ADMIN$":
+        return "ADMIN$", "CCM/Logs", "windows/CCM/Logs"
+    return "SMS_DP$", "sms/logs", "smsdp/sms/logs"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -110,8 +165,42 @@ def render_log(clock, items, thread):
     return "".join(parts), stamped
 
 
+def history_name(log_date, back):
+    """SMSPXE-<yyyymmdd>-<hhmmss>.log of the copy rolled `back` days before log_date's evening."""
+    d = datetime.date.fromisoformat(log_date) - datetime.timedelta(days=back)
+    return "SMSPXE-%s-180000.log" % d.strftime("%Y%m%d")
+
+
 def build_smspxe(host, addr, mp, log_date, bias, seq):
-    """Returns ({relative name: text}, expect-dict) for the host's SMSPXE.log (and .lo_)."""
+    """Returns ({relative name: text}, expect-dict) for the host's SMSPXE.log (and .lo_, or its history
+    copies).  With history_logs N, the log of the host's kind is the newest of N copies SMSPXE-<date>-<time>.log
+    (its .lo_ is not kept: the copies are the rolled logs), the older copies and the current SMSPXE.log hold
+    normal traffic only; expect counts the newest copy, which the scanner reads because the current log holds
+    no evidence (doc/FIELD-NOTES.md §6)."""
+    n = host.get("history_logs", 0)
+    files, exp = build_smspxe_kind(host, addr, mp, log_date, bias, seq)
+    exp["pxe_history_file"] = None
+    if n == 0 or not files:
+        return files, exp
+    rng = random.Random("history/" + host["fqdn"])
+    newest = files.pop("SMSPXE.log")
+    files.pop("SMSPXE.lo_", None)
+    exp.update(pxe_cert_errors=exp["pxe_cert_errors_live"], pxe_cert_errors_rolled=0, pxe_history_file=history_name(
+        log_date, 0), pxe_cert_errors_history=exp["pxe_cert_errors_live"], pxe_cert_errors_live=0)
+    files[history_name(log_date, 0)] = newest
+    for back in range(1, n):
+        clock = LogClock((datetime.date.fromisoformat(log_date) - datetime.timedelta(days=back)).isoformat(), seq * 3,
+                         bias)
+        files[history_name(log_date, back)] = render_log(clock, startup_records(host["fqdn"], mp)
+                                                         + normal_pxe_records(rng, host["fqdn"], mp, addr, 8), 4242)[0]
+    clock = LogClock(log_date, seq * 3 + 660, bias)     # after the newest copy was rolled at 18:00
+    files["SMSPXE.log"] = render_log(clock, startup_records(host["fqdn"], mp)
+                                     + normal_pxe_records(rng, host["fqdn"], mp, addr, 6), 4242)[0]
+    return files, exp
+
+
+def build_smspxe_kind(host, addr, mp, log_date, bias, seq):
+    """Returns ({relative name: text}, expect-dict) for the host's SMSPXE.log (and .lo_) of its smspxe_log kind."""
     kind = host["smspxe_log"]
     exp = {"pxe_cert_errors": 0, "pxe_cert_errors_live": 0, "pxe_cert_errors_rolled": 0,
            "pxe_last_error": None, "pxe_expired_cert": False, "pxe_expired_last": None}
@@ -153,6 +242,16 @@ def build_smspxe(host, addr, mp, log_date, bias, seq):
         text, _ = render_log(clock, items, thread)
         files["SMSPXE.log"] = text
     return files, exp
+
+
+def build_certmgr_files(site, log_date, bias, seq):
+    """{name: text} for the site's Logs folder: CertMgr.log; with certmgr_rolled the denials are in CertMgr.lo_
+    and CertMgr.log holds a later cycle with none (the log rolled since)."""
+    if not site.get("certmgr_rolled"):
+        return {"CertMgr.log": build_certmgr(site, log_date, bias, seq)}
+    later = dict(site, certmgr_denied=[])
+    return {"CertMgr.lo_": build_certmgr(site, log_date, bias, seq),
+            "CertMgr.log": build_certmgr(later, log_date, bias, seq + 60)}
 
 
 def build_certmgr(site, log_date, bias, seq):

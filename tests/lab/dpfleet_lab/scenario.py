@@ -11,6 +11,7 @@ import sys
 
 from .addc import host_auth, site_auth
 from . import regraw
+from .logs import check_cohosts, check_host_logs, check_site_logs
 from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, MAX_RTT_MS, NETWORKS, REGISTRY_STATES,
                      RR_STATES, SHARES, SITE_TYPES, SMB_TIMEOUT_S, die)
 
@@ -19,7 +20,7 @@ from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, M
 # Scenario: strict validation (unknown keys are an error), defaults for optional keys.
 
 SITE_KEYS = {"code": True, "name": False, "type": True, "parent": False, "server": True,
-             "issuing_certificate_list": False, "extra_values": False, "certmgr_denied": False,
+             "issuing_certificate_list": False, "extra_values": False, "certmgr_denied": False, "certmgr_rolled": False,
              "realm": False, "domain": False}
 
 
@@ -28,7 +29,8 @@ HOST_KEYS = {"fqdn": True, "site": True, "roles": True, "pxe": False, "registry"
              "scan_account_admin": False, "remote_registry": False, "rpc_delay_ms": False,
              "remote_registry_idle_s": False, "rtt_ms": False, "jitter_ms": False, "loss": False,
              "auth": False, "realm": False, "domain": False,
-             "cloud": False, "registry_raw": False}
+             "cloud": False, "registry_raw": False,
+             "cohost": False, "history_logs": False, "ipv6": False}
 
 CLOUD_KINDS = ("dp", "cmg")     # a host's `cloud`: a cloud DP or a CMG row, no smbd (sitedb.CLOUD_ROWS)
 
@@ -124,6 +126,7 @@ def validate_scenario(sc, where="scenario"):
         site = {"code": code, "name": name, "type": s["type"], "parent": parent, "server": server,
                 "issuing_certificate_list": icl, "extra_values": list(extra),
                 "certmgr_denied": list(denied), "index": i}
+        check_site_logs(s, site, w)     # logs.py: certmgr_rolled
         site.update(site_auth(s, w))      # addc.py: realm (Kerberos hosts) or domain (a second domain)
         codes[code] = site
         sites.append(site)
@@ -187,6 +190,7 @@ def validate_scenario(sc, where="scenario"):
         want("remote_registry_idle_s" not in h or host["remote_registry"] == "trigger_start",
              "%s: remote_registry_idle_s only applies to remote_registry trigger_start" % w)
         check_estate(h, host, w)
+        check_host_logs(h, host, w)     # logs.py: cohost, history_logs, ipv6
         if host["registry"] == "ok" and not host["cloud"]:
             want(codes[h["site"]]["issuing_certificate_list"] is not None,
                  "%s: registry ok needs the site's issuing_certificate_list (site %s has null)" % (w, h["site"]))
@@ -198,6 +202,7 @@ def validate_scenario(sc, where="scenario"):
         if site["server"] in fqdns:
             h = next(x for x in hosts if x["fqdn"] == site["server"])
             want(h["network"] in ("ok", "wan"), "%s: site server %s must have network ok or wan" % (where, site["server"]))
+    check_cohosts(sites, hosts, where)
     servers = [s["server"] for s in sites]
     want(len(set(servers)) == len(servers), "%s: two sites share a server" % where)
     ss = sc.get("site_servers", {})

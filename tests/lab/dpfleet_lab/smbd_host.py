@@ -17,7 +17,8 @@ from .common import (ADMIN_GID, ADMIN_GROUP, BIASES, DEFAULT_RR_IDLE_S, DENY_SDD
                      SCAN_UID, SCAN_USER, SITEDB_PORT, SMB_PORT, SMB_TIMEOUT_S, WORKGROUP, has_smbd, listening_on,
                      port_answers, port_free, read_pid, tail, write_file)
 from .scenario import fake_value1, multisz_bytes, multisz_sha256, value_elements
-from .logs import build_certmgr, build_smspxe
+from .logs import build_certmgr_files, build_smspxe, pxe_placement
+from . import ipv6
 from .gate import gate_request
 
 
@@ -115,7 +116,17 @@ class SmbdHosts:
     """Lab's methods for smbd_host (a mixin of lab.Lab: self is the Lab)."""
 
     # -- checks -------------------------------------------------------------------------------------
+    def claim_ipv6(self):
+        """ipv6 hosts: an IPv6 loopback address of this lab's own (ipv6.py) as the host's only address."""
+        for i in self.inst:
+            if i["host"] and i["host"].get("ipv6"):
+                try:
+                    i["addr"] = i["real_addr"] = ipv6.claim(self.d, self.base, i["n"])
+                except ipv6.Ipv6Error as e:
+                    raise LabError("%s: ipv6: %s" % (i["fqdn"], e))
+
     def check_addresses(self):
+        self.claim_ipv6()
         busy = []
         if not port_free(self.sitedb_addr, SITEDB_PORT):
             busy.append("%s:%d" % (self.sitedb_addr, SITEDB_PORT))
@@ -183,7 +194,7 @@ class SmbdHosts:
             "server role = standalone server",
             "security = user",
             "map to guest = never",
-            "interfaces = %s/8" % i["real_addr"],
+            "interfaces = %s/%d" % (i["real_addr"], 128 if ":" in i["real_addr"] else 8),
             "bind interfaces only = yes",
             "disable netbios = yes",
             "smb ports = %d" % SMB_PORT,
@@ -219,6 +230,10 @@ class SmbdHosts:
         if not admin:
             shares.append("valid users = root")     # ADMIN$ needs local admin on Windows
         shares.append("")
+        # C$ (admin-only on Windows too) holds a management point's SMS_CCM\Logs (logs.pxe_placement)
+        shares += ["[C$]", "path = %s/shares/c" % root, "read only = yes", "browseable = no", "force user = root"]
+        shares += [] if admin else ["valid users = root"]
+        shares.append("")
         if h and "dp" in h["roles"]:
             shares += ["[SMS_DP$]", "path = %s/shares/smsdp" % root, "read only = yes", "browseable = no",
                        "force user = root", ""]
@@ -229,17 +244,22 @@ class SmbdHosts:
 
     def instance_expect(self, i, pxe_exp):
         h = i["host"]
-        share_path = None
+        share_path = evidence_path = None
+        share, sdir, _ = pxe_placement(h)
         if h["smspxe_log"] != "none":
-            share_path = h["smspxe_share"] + ("/sms/logs/SMSPXE.log" if h["smspxe_share"] == "SMS_DP$"
-                                              else "/CCM/Logs/SMSPXE.log")
+            share_path = "%s/%s/SMSPXE.log" % (share, sdir)
+            evidence_path = "%s/%s/%s" % (share, sdir, pxe_exp["pxe_history_file"]) if pxe_exp["pxe_history_file"] \
+                else share_path
         denied_by = [s["code"] for s in self.sc["sites"] if h["fqdn"] in s["certmgr_denied"]]
         e = {"site": h["site"], "roles": h["roles"], "pxe": h["pxe"], "registry": h["registry"],
              "value": self.host_value_elements(h), "value_sha256": multisz_sha256(self.host_value_elements(h)),
              "network": h["network"],
              "reachable": h["network"] in ("ok", "slow", "wan"), "admin": h["scan_account_admin"],
              "smspxe_log": h["smspxe_log"], "smspxe_share": h["smspxe_share"], "pxe_log_path": share_path,
-             "pxe_log_readable": share_path is not None and (h["smspxe_share"] == "SMS_DP$" or h["scan_account_admin"]),
+             "pxe_log_readable": share_path is not None and (share not in ("ADMIN$", "C$") or h["scan_account_admin"]),
+             "pxe_placement": share_path and sdir and {"SMS_DP$": "dp", "ADMIN$": "client", "C$": "mp"}.get(
+                 share, "site_server"), "pxe_evidence_file": evidence_path, "cohost": h["cohost"],
+             "history_logs": h["history_logs"], "ipv6": i["addr"] if h["ipv6"] else None,
              "certmgr_denied": bool(denied_by), "certmgr_denied_by": denied_by, "bias_minutes": i["bias"]}
         if h["network"] == "slow":
             e["slow_ms"] = h["slow_ms"]
@@ -250,7 +270,7 @@ class SmbdHosts:
         return e
 
     INSTANCE_DIRS = ("private", "state", "cache", "lock", "pid", "ncalrpc", "binddns", "winbindd", "usershares",
-                     "log", "shares/windows/CCM/Logs", "shares/windows/System32")
+                     "log", "shares/windows/CCM/Logs", "shares/windows/System32", "shares/c")
 
     def make_root(self, i, root):
         for sub in self.INSTANCE_DIRS:
@@ -325,22 +345,28 @@ class SmbdHosts:
                        "<![LOG[Distribution point provider is running.]LOG]!><time=\"08:00:00.000+000\" "
                        "date=\"01-01-2026\" component=\"smsdpprov\" context=\"\" type=\"1\" thread=\"1\" "
                        "file=\"smsdpprov.cpp:1\">\r\n")
-        if h:
-            mp = site_mp(self.sc, h["site"])
-            files, pxe_exp = build_smspxe(h, i["addr"], mp, self.sc["log_date"], i["bias"], i["n"])
-            logdir = os.path.join(root, "shares/smsdp/sms/logs" if h["smspxe_share"] == "SMS_DP$"
-                                  else "shares/windows/CCM/Logs")
-            for name, text in files.items():
-                write_file(os.path.join(logdir, name), text)
-            self.expect[h["fqdn"]] = self.instance_expect(i, pxe_exp)
+        if h and "mp" in h["roles"]:
+            # a management point's own logs live in SMS_CCM\Logs (doc/FIELD-NOTES.md §6)
+            os.makedirs(os.path.join(root, "shares/c/SMS_CCM/Logs"))
+            write_file(os.path.join(root, "shares/c/SMS_CCM/Logs/mpcontrol.log"),
+                       "Call to HttpSendRequestSync succeeded for port 80 with status code 200, text: OK  "
+                       "$$<SMS_MP_CONTROL_MANAGER><01-01-2026 08:00:00.000+000><thread=4242 (0x1092)>\r\n")
         for code in i["site_codes"]:
             logs = os.path.join(root, "shares/site_%s/Logs" % code)
             os.makedirs(logs)
-            write_file(os.path.join(logs, "CertMgr.log"),
-                       build_certmgr(self.sites[code], self.sc["log_date"], i["bias"], i["n"]))
+            for name, text in build_certmgr_files(self.sites[code], self.sc["log_date"], i["bias"], i["n"]).items():
+                write_file(os.path.join(logs, name), text)
             write_file(os.path.join(logs, "sitecomp.log"),
                        "Site Component Manager started.  $$<SMS_SITE_COMPONENT_MANAGER><%s 08:00:00.000+000>"
                        "<thread=4242 (0x1092)>\r\n" % datetime.date.fromisoformat(self.sc["log_date"]).strftime("%m-%d-%Y"))
+        if h:
+            mp = site_mp(self.sc, h["site"])
+            files, pxe_exp = build_smspxe(h, i["addr"], mp, self.sc["log_date"], i["bias"], i["n"])
+            logdir = os.path.join(root, "shares", pxe_placement(h)[2])
+            os.makedirs(logdir, exist_ok=True)
+            for name, text in files.items():
+                write_file(os.path.join(logdir, name), text)
+            self.expect[h["fqdn"]] = self.instance_expect(i, pxe_exp)
         if not has_smbd(i):
             return      # down: nothing listens; blackhole: the fault injector listens instead
         for rel, src in self.templates[i["variant"]].items():
