@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "credset.h"
 #include "daemon.h"
 #include "fix.h"
 #include "inventory.h"
-#include "krb.h"
 #include "scan.h"
 #include "log.h"
 #include "store.h"
@@ -192,14 +192,13 @@ main(int argc, char *argv[])
 	nerr = config_load(o.file, CONFIG_SCANNER, &conf, errs, sizeof(errs));
 	if (nerr != -1)
 		nerr += config_check_files(&conf, errs, sizeof(errs));
-	if (nerr == 0 && o.check)	/* -n: each keytab holds its principal (krb.h) */
-		nerr += krb_check_config(&conf, errs, sizeof(errs));
 	if (nerr != 0) {
 		fputs(errs, stderr);
 		return 1;
 	}
 	if (o.check) {
 		printf("configuration OK\n");
+		credset_plan_print(stdout, &conf);	/* which credential set each host would use */
 		return 0;
 	}
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
