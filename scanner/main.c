@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "fix.h"
 #include "inventory.h"
+#include "krb.h"
 #include "scan.h"
 #include "log.h"
 #include "store.h"
@@ -192,6 +193,8 @@ main(int argc, char *argv[])
 	nerr = config_load(o.file, CONFIG_SCANNER, &conf, errs, sizeof(errs));
 	if (nerr != -1)
 		nerr += config_check_files(&conf, errs, sizeof(errs));
+	if (nerr == 0 && o.check)	/* -n: each keytab holds its principal (krb.h) */
+		nerr += krb_check_config(&conf, errs, sizeof(errs));
 	if (nerr != 0) {
 		fputs(errs, stderr);
 		return 1;
