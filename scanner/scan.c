@@ -234,15 +234,21 @@ host_reply(struct run *r, struct tgt *t, struct sched_reply *rep)
 	return 0;
 }
 
-/* A denial of `logged` (as the site server's log spells it) from site code's CertMgr.log. */
+/*
+ * A denial of `logged` (as the site server's log spells it) from site code's CertMgr logs; file: the one the
+ * worker read it from (CertMgr.log or its rolled CertMgr.lo_), "" for CertMgr.log.
+ */
 static void
-apply_denial(struct run *r, const char *code, const struct msg_denied *d)
+apply_denial(struct run *r, const char *code, const char *file_read, const struct msg_denied *d)
 {
 	struct store_evidence ev;
 	char err[256], file[64];
 	size_t i;
 
-	snprintf(file, sizeof(file), "SMS_%s/Logs/CertMgr.log", code);
+	if (file_read != NULL && file_read[0] != '\0')
+		util_strlcpy(file, file_read, sizeof(file));
+	else
+		snprintf(file, sizeof(file), "SMS_%s/Logs/CertMgr.log", code);
 	for (i = 0; i < r->ntg; i++) {
 		struct tgt *t = &r->tg[i];
 
@@ -283,7 +289,7 @@ certmgr_reply(struct run *r, const struct store_scan_site *s, uint64_t task, con
 	if (!m.ok)
 		log_info("%s: %s: %s%s%s", s->server, m.file, m.reason, m.detail[0] ? ": " : "", m.detail);
 	for (i = 0; i < m.ndenied; i++)
-		apply_denial(r, s->code, &m.denied[i]);
+		apply_denial(r, s->code, m.file, &m.denied[i]);
 	msg_certmgr_res_free(&m);
 	return 0;
 }
