@@ -2,9 +2,10 @@
 """tools/demo.py — what `tools/dpfleet demo` runs once everything is built.
 
 Generates a lab of about 60 hosts over 3 sites (tests/lab/dpfleet-lab generate), brings it up (real smbd per
-host, dpfleet-tdsd as the site DB), scans it once so the dashboard has data, starts dpfleet-scanner (daemon) and
-dpfleet-server, prints the dashboard URL and the operator login, and waits for Ctrl-C.  On Ctrl-C, SIGTERM, or
-any failure it stops everything it started (daemons first, then `dpfleet-lab down`).
+host, dpfleet-tdsd as the site DB, which also lists a cloud DP and a CMG: shown, never scanned), scans it once
+so the dashboard has data, starts dpfleet-scanner (daemon) and dpfleet-server, prints the dashboard URL and the
+operator login, and waits for Ctrl-C.  On Ctrl-C, SIGTERM, or any failure it stops everything it started
+(daemons first, then `dpfleet-lab down`).
 Python 3 standard library only."""
 import argparse
 import json
@@ -30,7 +31,8 @@ def generate_args(sites=3, hosts=60):
 
 
 def first_scan_summary(labdir):
-    """'N hosts, K unreachable (the lab expects E)' from the state DB and lab.json after the first scan."""
+    """'N hosts, K unreachable (the lab expects E), C cloud (not scanned)' from the state DB and lab.json after
+    the first scan; the generated fleet lists a cloud DP and a CMG, which the scanner never contacts."""
     import sqlite3
     with open(os.path.join(labdir, 'lab.json')) as f:
         expect = json.load(f)['expect']
@@ -39,10 +41,12 @@ def first_scan_summary(labdir):
     try:
         rows = c.execute('SELECT o.state, count(*) FROM observations o WHERE o.scan_id = '
                          '(SELECT max(id) FROM scans) GROUP BY o.state').fetchall()
+        cloud = c.execute('SELECT count(*) FROM hosts WHERE cloud IS NOT NULL AND retired_at IS NULL').fetchone()[0]
     finally:
         c.close()
     by = dict(rows)
-    return '%d hosts, %d unreachable (the lab expects %d)' % (sum(by.values()), by.get('unreachable', 0), want)
+    return '%d hosts, %d unreachable (the lab expects %d), %d cloud (not scanned)' % (
+        sum(by.values()), by.get('unreachable', 0), want, cloud)
 
 
 def wait_http(url, seconds):
