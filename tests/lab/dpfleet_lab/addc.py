@@ -15,7 +15,7 @@ succeeds and the session setup then fails with NT_STATUS_INTERNAL_ERROR).  DIR/k
 needs (sourced by the tests).  Samba's NSS module is not used: a domain account gets a passwd line in the lab's
 nss_wrapper file with the uid idmap_rid(8) gives it.
 
-The NTLM evidence: every host of a realm or of a second domain logs with `auth_audit:4` (smb.conf(5) `log
+The NTLM evidence: every host logs with `auth_audit:4` (smb.conf(5) `log
 level`), so log.smbd has one `Auth: [SMB2,...] ... with [NTLMv2] status [...]` line per NTLM session setup that
 reached it (NT_STATUS_NTLM_BLOCKED with `ntlm auth = disabled`) and one `Successful AuthZ: [SMB2,krb5]` line
 per Kerberos session (auth/auth_log.c); auth_counts() counts them per host.
@@ -291,6 +291,7 @@ class AdDc:
             p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
                                   os.path.join(root, "log"), os.path.join(root, "etc", "smb.conf")],
                                  env=self.daemon_env(os.path.join(root, "winbindd")), stdin=subprocess.DEVNULL,
+                                 cwd=root,      # down finds it by its working directory (common.runs_in)
                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             out.close()
@@ -346,9 +347,9 @@ class AdDc:
     # -- members and second-domain hosts (hooks of smbd_host) ------------------------------------------------
     def auth_globals(self, i, root, g):
         """smb.conf [global] lines g of instance i, changed for a realm member or a second domain's host."""
-        if not i.get("workgroup"):
-            return g
-        over = {"workgroup": i["workgroup"], "log level": AUTH_LOG_LEVEL}
+        over = {"log level": AUTH_LOG_LEVEL}      # every host: its NTLM and Kerberos logons in log.smbd
+        if i.get("workgroup"):
+            over["workgroup"] = i["workgroup"]
         if i.get("realm"):
             r = self.realms[i["realm"]]
             base = (r["k"] + 1) * IDMAP_STEP

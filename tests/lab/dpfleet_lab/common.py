@@ -155,6 +155,15 @@ def cmdline(pid):
         return []
 
 
+def runs_in(pid, mark):
+    """True if the process's working directory is under the lab directory (mark: DIR/ as bytes): the AD DC's
+    samba rewrites its command line ("samba: root process") and runs in DIR/h/dcK (addc.py start_dc)."""
+    try:
+        return (os.readlink("/proc/%d/cwd" % pid).encode() + b"/").startswith(mark)
+    except OSError:
+        return False
+
+
 def lab_processes(d):
     """Every live process that belongs to the lab in directory d (by its command line)."""
     mark = (d.rstrip("/") + "/").encode()
@@ -167,7 +176,7 @@ def lab_processes(d):
         if pid == me:
             continue
         argv = cmdline(pid)
-        if not argv or not any(mark in a for a in argv):
+        if not argv or not (any(mark in a for a in argv) or runs_in(pid, mark)):
             continue
         # argv[2]: a script run through its #! line (the trigger stand-in: python3 -I .../samba-dcerpcd ...)
         prog = os.path.basename(argv[0].decode(errors="replace"))
@@ -206,7 +215,7 @@ def recorded_pids(d):
         except (OSError, ValueError, IndexError):
             continue
         # Guard against pid reuse: only a process whose command line names DIR is ours.
-        if pid > 1 and any(mark in a for a in cmdline(pid)) and pid_alive(pid):
+        if pid > 1 and (any(mark in a for a in cmdline(pid)) or runs_in(pid, mark)) and pid_alive(pid):
             pids.add(pid)
     return pids
 
