@@ -10,6 +10,7 @@ import re
 import sys
 
 from .addc import host_auth, site_auth
+from .sitedb import validate_sitedb
 from . import regraw
 from .logs import check_cohosts, check_host_logs, check_site_logs
 from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, MAX_RTT_MS, NETWORKS, REGISTRY_STATES,
@@ -35,7 +36,8 @@ HOST_KEYS = {"fqdn": True, "site": True, "roles": True, "pxe": False, "registry"
 CLOUD_KINDS = ("dp", "cmg")     # a host's `cloud`: a cloud DP or a CMG row, no smbd (sitedb.CLOUD_ROWS)
 
 
-TOP_KEYS = {"sites": True, "hosts": True, "log_date": False, "comment": False, "site_servers": False}
+TOP_KEYS = {"sites": True, "hosts": True, "log_date": False, "comment": False, "site_servers": False,
+            "sitedb": False}       # sitedb: the site DB's logins (sitedb.validate_sitedb)
 
 
 WAN_KEYS = {"network": False, "rtt_ms": False, "jitter_ms": False, "loss": False}   # top-level site_servers
@@ -92,6 +94,7 @@ def load_scenario(path):
 
 def validate_scenario(sc, where="scenario"):
     check_keys(sc, TOP_KEYS, where)
+    validate_sitedb(sc.get("sitedb"), where)
     want(isinstance(sc["sites"], list) and sc["sites"], "%s: sites must be a non-empty list" % where)
     want(isinstance(sc["hosts"], list), "%s: hosts must be a list" % where)
     log_date = sc.get("log_date", DEFAULT_LOG_DATE)
@@ -209,7 +212,7 @@ def validate_scenario(sc, where="scenario"):
     check_keys(ss, WAN_KEYS, "%s: site_servers" % where)
     want(ss.get("network", "ok") in ("ok", "wan"), "%s: site_servers: network must be ok or wan" % where)
     return {"sites": sites, "hosts": hosts, "log_date": log_date,
-            "site_servers_wan": check_wan(ss, "%s: site_servers" % where)}
+            "site_servers_wan": check_wan(ss, "%s: site_servers" % where), "sitedb": sc.get("sitedb") or {}}
 
 
 def check_estate(h, host, w):
