@@ -9,6 +9,9 @@ How: the instance's registry seed (smbd_host.reg_file, imported by `net registry
 value's type and its bytes as they are; registry.tdb then holds them unchanged (checked with tdbdump: 8, 12 and
 2-byte REG_MULTI_SZ, a 6-byte REG_SZ and a 3-byte REG_BINARY stored byte for byte) and rpcd_winreg's
 QueryValue answers them unchanged.  `net registry setvalue` cannot do this (no multi_sz, no raw bytes).
+Samba's SetValue (source3/registry/reg_api.c, reg_setvalue) keeps the stored value, type included, when the new
+bytes equal the stored ones: unlike Windows, writing REG_MULTI_SZ over a REG_BINARY with the same bytes
+leaves a REG_BINARY, so a raw value of another type should not hold the canonical bytes of the site's list.
 
 read_value() reads a value back over winreg with Samba's own IDL-generated client (python3-samba,
 samba.dcerpc.winreg): the type and the exact bytes, independent of dpfleet's codec.  python3-samba lives in
@@ -76,7 +79,7 @@ def read_value(addr, user, password, domain, key, name):
     vname = winreg.String()
     vname.name = name
     try:
-        vtype, data, size, length = conn.QueryValue(h, vname, winreg.REG_NONE, [0] * MAX_BYTES, MAX_BYTES, 0)
+        vtype, data, size, length = conn.QueryValue(h, vname, TYPES["REG_NONE"], [0] * MAX_BYTES, MAX_BYTES, 0)
     except RuntimeError as e:
         if e.args and e.args[0] == 2:        # WERR_FILE_NOT_FOUND (badfile): no such value
             return None, None
