@@ -19,8 +19,9 @@
  * Login ([sitedb] auth, make_login; dpfleet.conf(5) lists the freetds.conf lines of each): sql sends user and
  * password in LOGIN7; ntlm sends user DOMAIN\name, for which FreeTDS puts an NTLM NEGOTIATE in LOGIN7's SSPI
  * field and answers the server's challenge with NTLMv2 (`use ntlmv2 = yes`, `use lanman = no`); kerberos
- * sends an empty user, for which FreeTDS logs in with GSSAPI from the ticket cache (`enable gssapi
- * delegation = off`: the server never gets a forwardable ticket).
+ * sends an empty user, for which FreeTDS logs in with GSSAPI from the default ticket cache (`enable gssapi
+ * delegation = off`: the server never gets a forwardable ticket), so use_ticket points KRB5CCNAME at the
+ * cache krb.c keeps for [smb]'s keytab for the life of the connection, as FREETDSCONF is (env_push).
  *
  * TLS (doc/FIELD-NOTES.md, "Site database and FreeTDS"): FreeTDS 1.3 checks the server's certificate only
  * when `ca file` is set, and then checks it against the name in `host` (its src/tds/tls.c); a server that
@@ -65,6 +66,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "krb.h"
 #include "log.h"
 #include "sitedb.h"
 #include "util.h"
@@ -74,12 +76,18 @@
 #define SITEDB_MSG_MAX		512
 #define SITEDB_MAX_ROWS		1000000L	/* per query */
 
+/* An environment variable as it was before env_push set it, for env_pop. */
+struct env_saved {
+	int	 pushed;
+	char	*old;		/* NULL: was unset */
+};
+
 struct sitedb {
 	DBPROCESS	*dbproc;
 	char		 dir[PATH_MAX];		/* private dir holding freetds.conf; "" when none */
 	char		 conf_path[PATH_MAX];
-	char		*saved_freetdsconf;	/* FREETDSCONF before we set it (NULL = was unset) */
-	int		 had_freetdsconf;
+	struct env_saved freetdsconf;		/* FREETDSCONF before we set it */
+	struct env_saved krb5ccname;		/* KRB5CCNAME before we set it (auth = kerberos) */
 	char		 where[2 * CONFIG_STR + 16];	/* "host:port" or "host\\instance" for messages */
 	char		 instance[CONFIG_STR];	/* [sitedb] instance, "" for none (for messages) */
 	char		 user[CONFIG_STR];	/* login, DOMAIN\\name or Kerberos principal, for messages */
@@ -421,11 +429,40 @@ conf_text(const struct config *conf, char *text, size_t size)
 	return n + m;
 }
 
+/* Set name to value, keeping what it was in *sv for env_pop.  0, or -1 with err. */
+static int
+env_push(struct env_saved *sv, const char *name, const char *value, char *err, size_t errlen)
+{
+	const char *old = getenv(name);
+
+	if (old != NULL && (sv->old = strdup(old)) == NULL)
+		return util_err(err, errlen, "out of memory");
+	sv->pushed = 1;
+	if (setenv(name, value, 1) == -1)
+		return util_err(err, errlen, "setenv %s: %s", name, strerror(errno));
+	return 0;
+}
+
+/* Put name back as env_push found it (nothing when it was not pushed) and free what *sv holds. */
+static void
+env_pop(struct env_saved *sv, const char *name)
+{
+	if (sv->pushed) {
+		if (sv->old != NULL)
+			setenv(name, sv->old, 1);
+		else
+			unsetenv(name);
+	}
+	free(sv->old);
+	sv->old = NULL;
+	sv->pushed = 0;
+}
+
 /* Create the private dir and freetds.conf, and point FREETDSCONF at it.  0 or -1 with err. */
 static int
 write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errlen)
 {
-	const char *tmp = getenv("TMPDIR"), *old;
+	const char *tmp = getenv("TMPDIR");
 	char text[1024];
 	int fd, n;
 	ssize_t w;
@@ -449,14 +486,27 @@ write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errle
 	w = write(fd, text, (size_t)n);
 	if (close(fd) == -1 || w != n)
 		return util_err(err, errlen, "%s: write failed", db->conf_path);
-	if ((old = getenv("FREETDSCONF")) != NULL) {
-		if ((db->saved_freetdsconf = strdup(old)) == NULL)
-			return util_err(err, errlen, "out of memory");
-	}
-	db->had_freetdsconf = 1;
-	if (setenv("FREETDSCONF", db->conf_path, 1) == -1)
-		return util_err(err, errlen, "setenv FREETDSCONF: %s", strerror(errno));
-	return 0;
+	return env_push(&db->freetdsconf, "FREETDSCONF", db->conf_path, err, errlen);
+}
+
+/*
+ * auth = kerberos: the ticket cache krb.c keeps for [smb]'s keytab (krb_ccache_name of set "smb"), got now
+ * when no one got it yet (krb_ensure: a one-shot --inventory; the daemon keeps it fresh), checked to hold a
+ * TGT of [smb] principal that outlives the login, and named in KRB5CCNAME for the life of the connection:
+ * FreeTDS's GSSAPI login takes the default cache.  0, or -1 with err naming the principal.
+ */
+static int
+use_ticket(struct sitedb *db, const struct config *conf, char *err, size_t errlen)
+{
+	char cc[PATH_MAX + 16], why[1024];
+
+	if (krb_ccache_name(conf->store.path, CONFIG_CRED_SMB, cc, sizeof(cc), why, sizeof(why)) == -1)
+		return util_err(err, errlen, "site DB: %s", why);
+	(void)krb_ensure(conf);			/* failures logged with the KDC's word */
+	if (krb_check_ccache(cc, conf->smb.principal, NULL, why, sizeof(why)) == -1)
+		return util_err(err, errlen, "site DB %s: login failed: no usable Kerberos ticket: %s", db->where,
+		    why);
+	return env_push(&db->krb5ccname, "KRB5CCNAME", cc, err, errlen);
 }
 
 void
@@ -466,13 +516,8 @@ sitedb_close(struct sitedb *db)
 		return;
 	if (db->dbproc != NULL)
 		dbclose(db->dbproc);
-	if (db->had_freetdsconf) {
-		if (db->saved_freetdsconf != NULL)
-			setenv("FREETDSCONF", db->saved_freetdsconf, 1);
-		else
-			unsetenv("FREETDSCONF");
-	}
-	free(db->saved_freetdsconf);
+	env_pop(&db->freetdsconf, "FREETDSCONF");
+	env_pop(&db->krb5ccname, "KRB5CCNAME");
 	if (db->conf_path[0] != '\0')
 		unlink(db->conf_path);
 	if (db->dir[0] != '\0')
@@ -620,7 +665,14 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 	util_strlcpy(db->tls_name, conf->sitedb.tls_name[0] != '\0' ? conf->sitedb.tls_name : conf->sitedb.host,
 	    sizeof(db->tls_name));
 
-	if (write_conf(db, conf, err, errlen) == -1 || (login = make_login(conf, ver, err, errlen)) == NULL)
+	if (write_conf(db, conf, err, errlen) == -1)
+		goto fail;
+	if (db->auth == CONFIG_SQLAUTH_KERBEROS && use_ticket(db, conf, err, errlen) == -1) {
+		if (cls != NULL)
+			*cls = SITEDB_ERR_LOGIN;
+		goto fail;
+	}
+	if ((login = make_login(conf, ver, err, errlen)) == NULL)
 		goto fail;
 
 	reset_errors(db);

@@ -11,6 +11,7 @@
 - an account of a domain the server does not trust (FABRIKAM\\svc_cmread): 18452 and the domain hint.
 - a SQL login (auth = sql) against the Windows-only server: 18456, tdsd logged "Windows authentication
   only"; the same login works once tdsd accepts SQL logins too.
+- auth = kerberos when [smb]'s keytab gives no ticket: refused before anything is sent, naming the principal.
 - `-n`: auth = sql with a DOMAIN\\name user and auth = ntlm without a domain are refused with a hint."""
 import os
 import select
@@ -144,7 +145,28 @@ def main(t, env):
           account)
     t.check("everything encrypted" in tdsd_log(env)[before:], "ntlm over TLS: tdsd logged an encrypted session")
 
-    # 6. -n refuses the two mistakes a Windows login invites.
+    # 6. auth = kerberos without a ticket: [smb]'s keytab gives none (no KDC for the realm); refused before
+    #    anything is sent, naming the principal.
+    keytab = env._secret("keytab", "")
+    with open(os.path.join(env.dir, "krb5.conf"), "w") as f:
+        f.write("[libdefaults]\n\tdefault_realm = LAB.TEST\n\tdns_lookup_kdc = false\n")
+    os.environ["KRB5_CONFIG"] = os.path.join(env.dir, "krb5.conf")    # not the machine's /etc/krb5.conf
+    path = conf(env, "krb.conf", "kerberos", "x", env.win_pw_file)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("user = x\npassword_file = %s\n" % env.win_pw_file, "", 1)
+    text = text.replace("[smb]\nuser = svc_dpfleet\npassword_file = %s\n" % env.win_pw_file,
+                        "[smb]\nuser = svc_dpfleet\nkeytab = %s\nprincipal = svc_dpfleet@LAB.TEST\n" % keytab)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    before = len(tdsd_log(env))
+    rc, out, err, _ = env.scanner(path)
+    t.check(rc == 1 and "no usable Kerberos ticket" in err and "svc_dpfleet@LAB.TEST" in err,
+            "kerberos without a ticket: exit 1 naming the principal (%r)" % err.strip()[-300:])
+    t.check("PRELOGIN" not in tdsd_log(env)[before:], "kerberos without a ticket: nothing sent to the server")
+    t.equal(env.leftovers, [], "kerberos without a ticket: private freetds.conf removed")
+
+    # 7. -n refuses the two mistakes a Windows login invites.
     rc, err = check_n(conf(env, "n1.conf", "sql", account, env.win_pw_file))
     t.check(rc == 1 and "is a Windows account: set auth = ntlm" in err, "-n: auth = sql with DOMAIN\\name (%r)" % err)
     rc, err = check_n(conf(env, "n2.conf", "ntlm", WIN_USER, env.win_pw_file))
