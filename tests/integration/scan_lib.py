@@ -89,7 +89,7 @@ def read_conf(path):
             line = line.strip()
             if not line or line.startswith("#") or line.startswith(";"):
                 continue
-            m = re.match(r"^\[(\w+)\]$", line)
+            m = re.match(r"^\[([^\]]+)\]$", line)     # [credentials NAME] too
             if m:
                 sec = m.group(1)
                 out.setdefault(sec, [])
