@@ -28,7 +28,8 @@ import subprocess
 import threading
 import time
 
-from .common import ADMIN_GID, ADMIN_GROUP, LabError, SCAN_UID, SCAN_USER, WORKGROUP, port_free, tail, write_file
+from .common import (ADMIN_GID, ADMIN_GROUP, LabError, SCAN_UID, SCAN_USER, WORKGROUP, listening_on, tail,
+                     write_file)
 
 
 REALM_RE = re.compile(r"^[A-Z0-9]([A-Z0-9-]{0,61}[A-Z0-9])?(\.[A-Z0-9]([A-Z0-9-]{0,61}[A-Z0-9])?)+$")
@@ -206,8 +207,10 @@ class AdDc:
     # -- the DCs -------------------------------------------------------------------------------------
     def addc_start(self):
         """Provisions and starts every realm's DC, each in its own thread; auth_prepare waits for its realm's."""
+        # A listener, not port_free(): the previous lab's joins leave TIME_WAIT on the DC's 445, which makes a
+        # plain bind() fail while samba itself binds with SO_REUSEADDR.
         busy = ["%s:%d" % (r["addr"], port) for r in self.realms.values() for port in (88, 389, 445)
-                if not port_free(r["addr"], port)]
+                if r["addr"] in listening_on(port)]
         if busy:
             raise LabError("address already in use (another lab on this --base-addr?): " + ", ".join(busy))
         self.dc_threads = []
