@@ -10,8 +10,10 @@
  * to addresses, which have no SPN: NTLMSSP).  Protocols are pinned to SMB2_02..SMB3_11 on the context itself,
  * and after smbc_init_context the host's smb.conf is replaced by an empty configuration so only what we set
  * applies.
- * Only the tail is read: fstat, lseek to max(0, size - tail), read at most tail bytes (a file that grows between
- * fstat and read still yields at most tail bytes).  errno from libsmbclient (mapped from NTSTATUS) is turned into
+ * Only the tail is read: one read of tail + 1 bytes from the start, whole when the file is shorter; else fstat,
+ * lseek to size - tail, read at most tail bytes (read_tail).  Files read stay open until smblog_purge, which
+ * shuts the host's connection down before closing them: no CLOSE, ECHO or tree disconnect waits for a reply.
+ * errno from libsmbclient (mapped from NTSTATUS) is turned into
  * enum smblog_status; the mapping was measured against Samba 4.17 smbd (tests/integration/smblog_smbd_test.py).
  * libsmbclient gives the same ETIMEDOUT for a TCP connect nobody answers and for an SMB reply that never comes,
  * so a timeout is told apart afterwards by one TCP connect to port 445 (tcpprobe.h): answered, it was a stall
@@ -39,6 +41,7 @@
 
 #define URL_MAX		2048
 #define CRED_MAX	256
+#define SMBLOG_PARKED_MAX 8	/* files a host's reads leave open until smblog_purge (more: closed at once) */
 
 struct smblog {
 	SMBCCTX	*ctx;
@@ -46,6 +49,9 @@ struct smblog {
 	char	 domain[CRED_MAX];
 	char	 user[CRED_MAX];
 	char	 password[CRED_MAX];
+	char	 peer[SMBLOG_HOST_MAX];	/* the address read from since the last purge, "" if none */
+	SMBCFILE *parked[SMBLOG_PARKED_MAX];	/* files read, closed by smblog_purge once the connection is down */
+	int	 nparked;
 };
 
 const char *
@@ -81,6 +87,27 @@ auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char 
 	util_strlcpy(pw, sl->password, (size_t)pwlen);
 }
 
+/*
+ * libsmbclient checks a cached connection with an SMB2 ECHO (a round trip) before its first reuse
+ * (source3/libsmb/libsmb_server.c, SMBC_check_server).  Our cache lives for one host's reads (smblog_purge
+ * ends it), so the check is skipped: a connection that died meanwhile fails the next request, which reports it.
+ */
+static int
+check_server(SMBCCTX *c, SMBCSRV *srv)
+{
+	(void)c;
+	(void)srv;
+	return 0;
+}
+
+/* The host h's address, whose connection smblog_purge drops (tcpprobe_drop_445). */
+static void
+remember_peer(struct smblog *sl, const struct smblog_host *h)
+{
+	if (h != NULL && h->addr != NULL)
+		util_strlcpy(sl->peer, h->addr, sizeof(sl->peer));
+}
+
 int
 smblog_open(struct smblog **out, const char *domain, const char *user, const char *password, int timeout_ms,
     char *err, size_t errlen)
@@ -113,6 +140,7 @@ smblog_open(struct smblog **out, const char *domain, const char *user, const cha
 	smbc_setTimeout(sl->ctx, timeout_ms);
 	smbc_setOptionUserData(sl->ctx, sl);
 	smbc_setFunctionAuthDataWithContext(sl->ctx, auth_fn);
+	smbc_setFunctionCheckServer(sl->ctx, check_server);
 	smbc_setOptionNoAutoAnonymousLogin(sl->ctx, 1);
 	smbc_setOptionUseKerberos(sl->ctx, 0);
 	smbc_setOptionFallbackAfterKerberos(sl->ctx, 1);
@@ -333,14 +361,15 @@ read_open(struct smblog *sl, SMBCFILE *f, size_t want, const char *what, char **
     enum smblog_status *st, char *err, size_t errlen)
 {
 	char *b;
-	size_t got = 0;
+	size_t got = 0, ask;
 	ssize_t r;
 	int e;
 
 	if ((b = malloc(want + 1)) == NULL)
 		return util_err(err, errlen, "smblog_tail: out of memory (%zu bytes)", want + 1);
 	while (got < want) {
-		r = smbc_getFunctionRead(sl->ctx)(sl->ctx, f, b + got, want - got);
+		ask = want - got;
+		r = smbc_getFunctionRead(sl->ctx)(sl->ctx, f, b + got, ask);
 		if (r < 0) {
 			e = errno;
 			*st = after_open(map_errno(e));
@@ -349,11 +378,13 @@ read_open(struct smblog *sl, SMBCFILE *f, size_t want, const char *what, char **
 		}
 		if (r == 0)	/* truncated under us: keep what we have */
 			break;
-		if ((size_t)r > want - got) {
+		if ((size_t)r > ask) {
 			free(b);
 			return util_err(err, errlen, "read %s: server returned too much", what);
 		}
 		got += (size_t)r;
+		if ((size_t)r < ask)	/* short: the end of the file (libsmbclient reads until then) */
+			break;
 	}
 	b[got] = '\0';
 	*buf = b;
@@ -361,6 +392,49 @@ read_open(struct smblog *sl, SMBCFILE *f, size_t want, const char *what, char **
 	return 0;
 }
 
+/*
+ * The last min(tail_bytes, size) bytes of the open file f, with no size probe first: one read of
+ * tail_bytes + 1 bytes from the start, and a shorter answer is the whole file — the usual case, a log under the
+ * tail (tail_bytes defaults to 4 MiB; ConfigMgr rolls its logs at a smaller size).  Only a longer file costs its
+ * size (fstat: one SMB2 QUERY_INFO) and a second read of the tail itself, after tail_bytes + 1 bytes read for
+ * nothing.  0 with *buf, *len, *file_size (when not NULL); -1 with *st and err.
+ */
+static int
+read_tail(struct smblog *sl, SMBCFILE *f, size_t tail_bytes, const char *what, char **buf, size_t *len,
+    uint64_t *file_size, enum smblog_status *st, char *err, size_t errlen)
+{
+	struct stat sb;
+	size_t want;
+	off_t off;
+	int e;
+
+	if (read_open(sl, f, tail_bytes + 1, what, buf, len, st, err, errlen) != 0)
+		return -1;
+	if (*len <= tail_bytes) {
+		if (file_size)
+			*file_size = *len;
+		return 0;
+	}
+	free(*buf);
+	*buf = NULL;
+	*len = 0;
+	if (smbc_getFunctionFstat(sl->ctx)(sl->ctx, f, &sb) != 0) {
+		e = errno;
+		*st = after_open(map_errno(e));
+		return util_err(err, errlen, "fstat %s: %s", what, strerror(e));
+	}
+	if (sb.st_size < 0)
+		return util_err(err, errlen, "fstat %s: negative size", what);
+	if (file_size)
+		*file_size = (uint64_t)sb.st_size;
+	want = (uint64_t)sb.st_size < tail_bytes ? (size_t)sb.st_size : tail_bytes;
+	off = sb.st_size - (off_t)want;
+	if (smbc_getFunctionLseek(sl->ctx)(sl->ctx, f, off, SEEK_SET) != off) {
+		e = errno;
+		return util_err(err, errlen, "lseek %s: %s", what, strerror(e));
+	}
+	return read_open(sl, f, want, what, buf, len, st, err, errlen);
+}
 int
 smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *share, const char *path,
     size_t tail_bytes, char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err,
@@ -368,10 +442,7 @@ smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *share, c
 {
 	char url[URL_MAX], host[SMBLOG_HOST_MAX], what[URL_MAX];
 	SMBCFILE *f = NULL;
-	struct stat sb;
-	size_t want;
-	off_t off;
-	int rc = -1, e;
+	int rc = -1;
 
 	*buf = NULL;
 	*len = 0;
@@ -387,36 +458,20 @@ smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *share, c
 		return util_err(err, errlen, "smblog_tail: bad share or path");
 	snprintf(what, sizeof(what), "\\\\%s\\%s\\%s", h->addr, share, path);
 
+	remember_peer(sl, h);
 	errno = 0;
 	if ((f = smbc_getFunctionOpen(sl->ctx)(sl->ctx, url, O_RDONLY, 0)) == NULL) {
 		rc = open_failed(sl, h, host, share, path, errno, st, err, errlen);
 		goto done;
 	}
-	if (smbc_getFunctionFstat(sl->ctx)(sl->ctx, f, &sb) != 0) {
-		e = errno;
-		*st = after_open(map_errno(e));
-		util_err(err, errlen, "fstat %s: %s", what, strerror(e));
-		goto done;
-	}
-	if (sb.st_size < 0) {
-		util_err(err, errlen, "fstat %s: negative size", what);
-		goto done;
-	}
-	if (file_size)
-		*file_size = (uint64_t)sb.st_size;
-	want = (uint64_t)sb.st_size < tail_bytes ? (size_t)sb.st_size : tail_bytes;
-	off = sb.st_size - (off_t)want;
-	if (off > 0 && smbc_getFunctionLseek(sl->ctx)(sl->ctx, f, off, SEEK_SET) != off) {
-		e = errno;
-		util_err(err, errlen, "lseek %s: %s", what, strerror(e));
-		goto done;
-	}
-	if (read_open(sl, f, want, what, buf, len, st, err, errlen) != 0)
+	if (read_tail(sl, f, tail_bytes, what, buf, len, file_size, st, err, errlen) != 0)
 		goto done;
 	*st = SMBLOG_OK;
 	rc = 0;
 done:
-	if (f != NULL)
+	if (f != NULL && sl->nparked < SMBLOG_PARKED_MAX)
+		sl->parked[sl->nparked++] = f;	/* closed by smblog_purge, after the drop: no round trip */
+	else if (f != NULL)
 		smbc_getFunctionClose(sl->ctx)(sl->ctx, f);
 	return rc;
 }
@@ -463,6 +518,7 @@ smblog_newest_history(struct smblog *sl, const struct smblog_host *h, const char
 	if (build_url(url, sizeof(url), host, share, dir) != 0)
 		return util_err(err, errlen, "smblog_newest_history: bad share or directory");
 	errno = 0;
+	remember_peer(sl, h);
 	if ((d = smbc_getFunctionOpendir(sl->ctx)(sl->ctx, url)) == NULL)
 		return open_failed(sl, h, host, share, dir, errno, st, err, errlen);
 	while (seen < SMBLOG_LIST_MAX && (de = smbc_getFunctionReaddir(sl->ctx)(sl->ctx, d)) != NULL) {
@@ -494,17 +550,29 @@ smblog_dir_exists(struct smblog *sl, const struct smblog_host *h, const char *sh
 	if (build_url(url, sizeof(url), host, share, dir) != 0)
 		return util_err(err, errlen, "smblog_dir_exists: bad share or directory");
 	errno = 0;
+	remember_peer(sl, h);
 	if (smbc_getFunctionStat(sl->ctx)(sl->ctx, url, &sb) != 0)
 		return open_failed(sl, h, host, share, dir, errno, st, err, errlen);
 	*st = S_ISDIR(sb.st_mode) ? SMBLOG_OK : SMBLOG_NOT_FOUND;
 	return 0;
 }
 
+/*
+ * The connection is shut down before anything is closed (tcpprobe_drop_445), so the files' CLOSE and the tree
+ * disconnect libsmbclient sends (cli_shutdown) fail at once instead of costing a round trip each; the server
+ * closes them with the connection (MS-SMB2 3.3.7.1).  A failed close still frees the file and its server.
+ */
 void
 smblog_purge(struct smblog *sl)
 {
-	if (sl != NULL && sl->ctx != NULL)
-		smbc_getFunctionPurgeCachedServers(sl->ctx)(sl->ctx);
+	if (sl == NULL || sl->ctx == NULL)
+		return;
+	if (sl->peer[0] != '\0')
+		(void)tcpprobe_drop_445(sl->peer);
+	sl->peer[0] = '\0';
+	while (sl->nparked > 0)
+		(void)smbc_getFunctionClose(sl->ctx)(sl->ctx, sl->parked[--sl->nparked]);
+	smbc_getFunctionPurgeCachedServers(sl->ctx)(sl->ctx);
 }
 
 void

@@ -18,6 +18,7 @@
  * asserted).  Exit 0 when the call returned 0, 1 when it returned -1, 2 on usage or local errors.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,7 @@ main(int argc, char *argv[])
 		    argv[0]);
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);	/* smblog_purge shuts the connection down before libsmbclient's last writes */
 	if (smblog_open(&sl, "LAB", argv[2], pw, tmo ? atoi(tmo) : 5000, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smblog_open: %s\n", err);
 		return 2;
