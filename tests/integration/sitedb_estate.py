@@ -115,8 +115,8 @@ def main(t, env):
             "no SccmPXE: stored pxe 1, sccm_pxe 0 for the inactive PXE DP")
     with open(env.tdsd_log, encoding="utf-8", errors="replace") as f:
         log = f.read()
-    t.check("batch SELECT: SELECT ServerName, SiteCode, IsPXE, IsActive, IsPullDP FROM "
-            "v_DistributionPointInfo" in log, "no SccmPXE: the documented columns were read")
+    t.check("batch SELECT: SELECT ServerName, SiteCode, IsPXE, IsActive, IsPullDP, Region, ServiceType FROM "
+            "v_DistributionPointInfo" in log, "no SccmPXE: the documented columns (and the cloud markers) were read")
 
     # 2. A documented column missing is still an error, named.
     env.sitedb_exec("ALTER TABLE v_DistributionPointInfo DROP COLUMN IsPullDP;")
