@@ -215,6 +215,47 @@ test_put(void)
 	store_close(st);
 }
 
+/* A cloud DP or CMG is stored with its kind (hosts.cloud, migrations/0006); listed on premises later: NULL. */
+static void
+test_cloud(void)
+{
+	struct store *st;
+	struct store_fleet *f;
+	struct fleet_host *h;
+	char path[256], err[512];
+	int pass;
+
+	snprintf(path, sizeof(path), "%s/cloud.db", dir);
+	if (store_open(&st, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "store_open: %s\n", err);
+		CHECK(0);
+		return;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		f = store_fleet_new();
+		add_site(f, "P01", "primary");
+		add_host(f, "dp1.example.com", "P01", 1, 0);
+		if ((h = add_host(f, "cdp1.cloudapp.net", "P01", 1, 0)) != NULL && pass == 0)
+			h->cloud = "cloud_dp";
+		if ((h = add_host(f, "cmg1.westeurope.cloudapp.azure.com", "P01", 1, 0)) != NULL)
+			h->cloud = "cmg";
+		CHECK(store_fleet_put(st, f, "2026-01-01T00:00:00Z", NULL, err, sizeof(err)) == 0);
+		CHECK(db_num(store_db(st), "SELECT count(*) FROM hosts WHERE fqdn = 'cdp1.cloudapp.net' AND "
+		    "cloud IS 'cloud_dp'") == (pass == 0));
+		CHECK(db_num(store_db(st), "SELECT count(*) FROM hosts WHERE cloud = 'cmg'") == 1);
+		CHECK(db_num(store_db(st), "SELECT count(*) FROM hosts WHERE cloud IS NULL") == 1 + pass);
+		store_fleet_free(f);
+	}
+	f = store_fleet_new();				/* a kind the schema's CHECK refuses: nothing stored */
+	add_site(f, "P01", "primary");
+	if ((h = add_host(f, "dp1.example.com", "P01", 1, 0)) != NULL)
+		h->cloud = "cloud";
+	CHECK(store_fleet_put(st, f, "2026-01-02T00:00:00Z", NULL, err, sizeof(err)) == -1);
+	CHECK(db_num(store_db(st), "SELECT count(*) FROM hosts WHERE retired_at IS NULL") == 3);
+	store_fleet_free(f);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -223,6 +264,7 @@ main(void)
 	test_values();
 	test_value_order();
 	test_put();
+	test_cloud();
 	check_rmtree(dir);
 	return check_done("store_fleet");
 }
