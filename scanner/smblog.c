@@ -6,10 +6,11 @@
  * Assumptions (doc/FIELD-NOTES.md, "SMB and Samba as a client"): libsmbclient is not thread-safe and keeps
  * process-wide state (loadparm), so a process holds at most one struct smblog and uses it from one thread.
  * Credentials reach libsmbclient only through the auth callback (smbc_setOptionUserData carries them; the
- * fallback setter alone gave anonymous sessions), and anonymous login is disabled, Kerberos is off (we connect
- * to addresses, which have no SPN: NTLMSSP).  Protocols are pinned to SMB2_02..SMB3_11 on the context itself,
- * and after smbc_init_context the host's smb.conf is replaced by an empty configuration so only what we set
- * applies.
+ * fallback setter alone gave anonymous sessions), and anonymous login is disabled.  Kerberos follows the
+ * credential set's auth mode (smblog_auth); it needs the URL to name the host (cifs/<fqdn>), which
+ * smblog_pin_name makes resolve to the address dpfleet chose.  Protocols are pinned to SMB2_02..SMB3_11 on
+ * the context itself, and after smbc_init_context the host's smb.conf is replaced by an empty configuration
+ * so only what we set applies.
  * Only the tail is read: one read of tail + 1 bytes from the start, whole when the file is shorter; else fstat,
  * lseek to size - tail, read at most tail bytes (read_tail).  Files read stay open until smblog_purge, which
  * shuts the host's connection down before closing them: no CLOSE, ECHO or tree disconnect waits for a reply.
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include "smblog.h"
+#include "rpc.h"
 #include "tcpprobe.h"
 #include "util.h"
 
@@ -47,8 +49,9 @@ struct smblog {
 	SMBCCTX	*ctx;
 	int	 timeout_ms;	/* per response, as given to smblog_open */
 	char	 domain[CRED_MAX];
-	char	 user[CRED_MAX];
-	char	 password[CRED_MAX];
+	char	 user[CRED_MAX];	/* as handed to libsmbclient: user, user@REALM or a keytab's principal */
+	char	 password[PASSWORD_MAX];	/* "" for a keytab set */
+	char	 ccache[PATH_MAX];	/* a keytab set's ticket cache (cred.h), else "" */
 	char	 peer[SMBLOG_HOST_MAX];	/* the address read from since the last purge, "" if none */
 	SMBCFILE *parked[SMBLOG_PARKED_MAX];	/* files read, closed by smblog_purge once the connection is down */
 	int	 nparked;
@@ -71,7 +74,12 @@ smblog_status_str(enum smblog_status st)
 	return "error";
 }
 
-/* libsmbclient asks for credentials per server: hand it ours, whatever server/share it names. */
+/*
+ * libsmbclient asks for credentials per server: hand it ours, whatever server/share it names.  A keytab set's
+ * ticket cache is named here, just before the connection that needs it: libsmbclient's Kerberos takes the
+ * default cache (KRB5CCNAME), which is process-wide, and its own kinit for a password set points KRB5CCNAME
+ * at a MEMORY: cache (source3/libsmb/cliconnect.c, cli_session_creds_prepare_krb5).
+ */
 static void
 auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char *un, int unlen, char *pw,
     int pwlen)
@@ -82,9 +90,58 @@ auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char 
 	(void)shr;
 	if (sl == NULL || wglen <= 0 || unlen <= 0 || pwlen <= 0)
 		return;
+	if (sl->ccache[0] != '\0')
+		(void)setenv("KRB5CCNAME", sl->ccache, 1);
 	util_strlcpy(wg, sl->domain, (size_t)wglen);
 	util_strlcpy(un, sl->user, (size_t)unlen);
 	util_strlcpy(pw, sl->password, (size_t)pwlen);
+}
+
+/*
+ * What libsmbclient is handed for cr (see smblog.h): a keytab set logs on as its principal with the ticket
+ * cache; a password set with Kerberos allowed as user@REALM when the realm is known (rpc_cred_realm), so
+ * libsmbclient's kinit asks for the right principal, while NTLM still gets the account and the domain
+ * (cli_session_setup_get_account splits them).  0, or -1 with err.
+ */
+static int
+smblog_cred(struct smblog *sl, const struct cred *cr, char *err, size_t errlen)
+{
+	char realm[CRED_MAX];
+	int n;
+
+	if (strlen(cr->domain) >= sizeof(sl->domain) || strlen(cr->password) >= sizeof(sl->password) ||
+	    strlen(cr->ccache) >= sizeof(sl->ccache))
+		return util_err(err, errlen, "smblog_open: credential too long");
+	util_strlcpy(sl->domain, cr->domain, sizeof(sl->domain));
+	util_strlcpy(sl->password, cr->password, sizeof(sl->password));
+	util_strlcpy(sl->ccache, cr->ccache, sizeof(sl->ccache));
+	if (cr->ccache[0] != '\0')
+		n = snprintf(sl->user, sizeof(sl->user), "%s", cr->principal);
+	else if (cr->auth != CRED_AUTH_NTLM && strchr(cr->user, '@') == NULL &&
+	    rpc_cred_realm(cr, realm, sizeof(realm)) == 0)
+		n = snprintf(sl->user, sizeof(sl->user), "%s@%s", cr->user, realm);
+	else
+		n = snprintf(sl->user, sizeof(sl->user), "%s", cr->user);
+	if (n < 0 || (size_t)n >= sizeof(sl->user) || sl->user[0] == '\0')
+		return util_err(err, errlen, "smblog_open: user or principal empty or too long");
+	return 0;
+}
+
+/*
+ * The context's authentication (dpfleet.conf(5), "auth"): ntlm as before; negotiate = Kerberos first, NTLM
+ * after it; kerberos = no fallback; the ticket cache for a keytab set.  Signing is required on every
+ * connection: libsmbclient requires it exactly when an encryption level is set, and "request" encrypts where
+ * the server can and never fails for it (source3/libsmb/libsmb_server.c, SMBC_server_internal).
+ */
+static void
+smblog_auth(struct smblog *sl, enum cred_auth auth)
+{
+	smbc_setOptionUseKerberos(sl->ctx, auth != CRED_AUTH_NTLM);
+	smbc_setOptionFallbackAfterKerberos(sl->ctx, auth != CRED_AUTH_KERBEROS && sl->ccache[0] == '\0');
+	smbc_setOptionUseCCache(sl->ctx, sl->ccache[0] != '\0');
+	smbc_setOptionSmbEncryptionLevel(sl->ctx, SMBC_ENCRYPTLEVEL_REQUEST);
+	if (sl->ccache[0] != '\0')
+		(void)setenv("KRB5CCNAME", sl->ccache, 1);
 }
 
 /*
@@ -109,28 +166,22 @@ remember_peer(struct smblog *sl, const struct smblog_host *h)
 }
 
 int
-smblog_open(struct smblog **out, const char *domain, const char *user, const char *password, int timeout_ms,
-    char *err, size_t errlen)
+smblog_open(struct smblog **out, const struct cred *cr, int timeout_ms, char *err, size_t errlen)
 {
 	struct smblog *sl = NULL;
 	int rc = -1;
 
 	*out = NULL;
-	if (user == NULL || password == NULL || timeout_ms <= 0) {
+	if (cr == NULL || timeout_ms <= 0) {
 		util_err(err, errlen, "smblog_open: bad arguments");
-		goto done;
-	}
-	if ((domain && strlen(domain) >= CRED_MAX) || strlen(user) >= CRED_MAX || strlen(password) >= CRED_MAX) {
-		util_err(err, errlen, "smblog_open: credential longer than %d bytes", CRED_MAX - 1);
 		goto done;
 	}
 	if ((sl = calloc(1, sizeof(*sl))) == NULL) {
 		util_err(err, errlen, "smblog_open: out of memory");
 		goto done;
 	}
-	util_strlcpy(sl->domain, domain ? domain : "", sizeof(sl->domain));
-	util_strlcpy(sl->user, user, sizeof(sl->user));
-	util_strlcpy(sl->password, password, sizeof(sl->password));
+	if (smblog_cred(sl, cr, err, errlen) == -1)
+		goto done;
 	sl->timeout_ms = timeout_ms;
 	if ((sl->ctx = smbc_new_context()) == NULL) {
 		util_err(err, errlen, "smbc_new_context: %s", strerror(errno));
@@ -142,8 +193,7 @@ smblog_open(struct smblog **out, const char *domain, const char *user, const cha
 	smbc_setFunctionAuthDataWithContext(sl->ctx, auth_fn);
 	smbc_setFunctionCheckServer(sl->ctx, check_server);
 	smbc_setOptionNoAutoAnonymousLogin(sl->ctx, 1);
-	smbc_setOptionUseKerberos(sl->ctx, 0);
-	smbc_setOptionFallbackAfterKerberos(sl->ctx, 1);
+	smblog_auth(sl, cr->auth);
 	if (smbc_init_context(sl->ctx) == NULL) {
 		util_err(err, errlen, "smbc_init_context: %s", strerror(errno));
 		smbc_free_context(sl->ctx, 1);
@@ -435,6 +485,7 @@ read_tail(struct smblog *sl, SMBCFILE *f, size_t tail_bytes, const char *what, c
 	}
 	return read_open(sl, f, want, what, buf, len, st, err, errlen);
 }
+
 int
 smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *share, const char *path,
     size_t tail_bytes, char **buf, size_t *len, uint64_t *file_size, enum smblog_status *st, char *err,

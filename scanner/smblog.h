@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "cred.h"
 
 #define SMBLOG_TAIL_MAX	((size_t)CONFIG_LOG_TAIL_MAX)	/* hard cap on tail_bytes: [scan] log_tail_bytes' maximum */
 
@@ -36,13 +37,15 @@ struct smblog;
 const char	*smblog_status_str(enum smblog_status st);
 
 /*
- * Create the process's SMB context: SMB2_02..SMB3_11 only, no anonymous fallback, credentials handed to
- * libsmbclient through the auth callback, timeout_ms per response (the TCP connect timeout is libsmbclient's own,
- * ~5 s).  domain may be NULL or "".  The password is copied and wiped (explicit_bzero) by smblog_close.
- * Returns 0 and *out, or -1 with err (nothing allocated).
+ * Create an SMB context for credential set cr (cred.h; copied, the password wiped by smblog_close):
+ * SMB2_02..SMB3_11 only, no anonymous fallback, signing required, credentials handed to libsmbclient through
+ * the auth callback, timeout_ms per response (the TCP connect timeout is libsmbclient's own, ~5 s).  auth ntlm
+ * = NTLMSSP; negotiate = Kerberos first (when the URL names the host), NTLMSSP after it; kerberos = never
+ * NTLMSSP; a keytab set (cr->ccache) logs on as cr->principal with that ticket cache (KRB5CCNAME is set to it
+ * before each connection: libsmbclient reads the default cache).  Returns 0 and *out, or -1 with err (nothing
+ * allocated).
  */
-int	 smblog_open(struct smblog **out, const char *domain, const char *user, const char *password,
-	    int timeout_ms, char *err, size_t errlen);
+int	 smblog_open(struct smblog **out, const struct cred *cr, int timeout_ms, char *err, size_t errlen);
 
 /*
  * Where a host is reached.  addr: the numeric IPv4 or IPv6 address dpfleet decided ([smb] host_map, else

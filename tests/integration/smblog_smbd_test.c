@@ -206,10 +206,34 @@ mode_certmgr(struct smblog *sl, const struct smblog_host *h, char *argv[], int64
 	return rc == 0 ? 0 : 1;
 }
 
+/*
+ * The credential set (scanner/cred.h): domain LAB (SMBLOG_TEST_DOMAIN), auth ntlm unless SMBLOG_TEST_AUTH says
+ * negotiate or kerberos; SMBLOG_TEST_CCACHE and SMBLOG_TEST_PRINCIPAL make it a keytab set.
+ */
+static void
+test_cred(struct cred *cr, const char *user, const char *pw)
+{
+	const char *a = getenv("SMBLOG_TEST_AUTH"), *v;
+
+	memset(cr, 0, sizeof(*cr));
+	snprintf(cr->name, sizeof(cr->name), "smb");
+	cr->auth = a == NULL ? CRED_AUTH_NTLM : strcmp(a, "kerberos") == 0 ? CRED_AUTH_KERBEROS :
+	    strcmp(a, "negotiate") == 0 ? CRED_AUTH_NEGOTIATE : CRED_AUTH_NTLM;
+	snprintf(cr->domain, sizeof(cr->domain), "%s", (v = getenv("SMBLOG_TEST_DOMAIN")) ? v : "LAB");
+	snprintf(cr->user, sizeof(cr->user), "%s", user);
+	if ((v = getenv("SMBLOG_TEST_CCACHE")) != NULL) {
+		snprintf(cr->ccache, sizeof(cr->ccache), "%s", v);
+		snprintf(cr->principal, sizeof(cr->principal), "%s",
+		    getenv("SMBLOG_TEST_PRINCIPAL") ? getenv("SMBLOG_TEST_PRINCIPAL") : "");
+	} else
+		snprintf(cr->password, sizeof(cr->password), "%s", pw);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct smblog *sl = NULL;
+	struct cred cr;
 	enum smblog_status st = SMBLOG_ERROR;
 	const char *pw = getenv("SMBLOG_TEST_PASSWORD"), *tmo = getenv("SMBLOG_TEST_TIMEOUT_MS");
 	struct smblog_host host = { NULL, getenv("SMBLOG_TEST_NAME") };
@@ -222,8 +246,9 @@ main(int argc, char *argv[])
 		    argv[0]);
 		return 2;
 	}
+	test_cred(&cr, argv[2], pw);
 	signal(SIGPIPE, SIG_IGN);	/* smblog_purge shuts the connection down before libsmbclient's last writes */
-	if (smblog_open(&sl, "LAB", argv[2], pw, tmo ? atoi(tmo) : 5000, err, sizeof(err)) != 0) {
+	if (smblog_open(&sl, &cr, tmo ? atoi(tmo) : 5000, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smblog_open: %s\n", err);
 		return 2;
 	}
