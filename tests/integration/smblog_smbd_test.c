@@ -8,6 +8,7 @@
  *                                                        then the newest history copy; also parses the tails
  *                                                        with logparse; SMBLOG_TEST_REPEAT=N fetches N times,
  *                                                        for a figure)
+ *   smblog_smbd_test ADDR USER dir SHARE DIR           (smblog_dir_exists)
  *   smblog_smbd_test ADDR USER certmgr CODE TAIL FQDN   (CertMgr.log and .lo_; looks FQDN up in both with
  *                                                        logparse_certmgr_host)
  * ADDR is an IPv4 or IPv6 address (smblog turns the latter into its ipv6-literal.net name); SMBLOG_TEST_NAME,
@@ -270,6 +271,10 @@ main(int argc, char *argv[])
 			rc = -2;
 		free(b);
 		ex = rc == 0 ? 0 : rc == -1 ? 1 : 2;
+	} else if (strcmp(argv[3], "dir") == 0 && argc == 6) {
+		rc = smblog_dir_exists(sl, &host, argv[4], argv[5], &st, err, sizeof(err));
+		printf("rc=%d status=%s err=\"%s\"\n", rc, smblog_status_str(st), err);
+		ex = rc == 0 ? 0 : 1;
 	} else if (strcmp(argv[3], "pxe") == 0 && (argc == 6 || argc == 7)) {
 		ex = mode_pxe(sl, &host, argc, argv, t0);
 	} else if (strcmp(argv[3], "certmgr") == 0 && argc == 7) {
