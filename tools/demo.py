@@ -2,7 +2,8 @@
 """tools/demo.py — what `tools/dpfleet demo` runs once everything is built.
 
 Generates a lab of about 60 hosts over 3 sites (tests/lab/dpfleet-lab generate), brings it up (real smbd per
-host, dpfleet-tdsd as the site DB, which also lists a cloud DP and a CMG: shown, never scanned), scans it once
+host, dpfleet-tdsd as the site DB, which also lists a cloud DP and a CMG: shown, never scanned; a small
+Kerberos-only site KR1 whose hosts are members of a Samba AD DC's realm and refuse NTLM), scans it once
 so the dashboard has data, starts dpfleet-scanner (daemon) and dpfleet-server, prints the dashboard URL and the
 operator login, and waits for Ctrl-C.  On Ctrl-C, SIGTERM, or any failure it stops everything it started
 (daemons first, then `dpfleet-lab down`).
@@ -24,10 +25,12 @@ def say(msg):
     print('dpfleet: ' + msg, file=sys.stderr, flush=True)
 
 
-def generate_args(sites=3, hosts=60):
+def generate_args(sites=3, hosts=60, kerberos=False):
     """The demo fleet's `dpfleet-lab generate` arguments (tests/integration/scan_demo_fleet.py scans the same
-    fleet and checks every verdict against the lab's expect)."""
-    return ['generate', '--sites', str(sites), '--hosts', str(hosts), '--seed', '4469580', '--broken', '0.3']
+    fleet and checks every verdict against the lab's expect).  kerberos: plus site KR1, a Samba AD DC's realm
+    whose site server and two DPs refuse NTLM (the demo has it; lab_kdc and scan_kerberos test that shape)."""
+    return ['generate', '--sites', str(sites), '--hosts', str(hosts), '--seed', '4469580', '--broken', '0.3'] + \
+        (['--kerberos-site'] if kerberos else [])
 
 
 def first_scan_summary(labdir):
@@ -90,7 +93,7 @@ def main():
     try:
         scenario = os.path.join(work, 'scenario.json')
         with open(scenario, 'w') as f:
-            subprocess.run([sys.executable, LAB] + generate_args(args.sites, args.hosts),
+            subprocess.run([sys.executable, LAB] + generate_args(args.sites, args.hosts, kerberos=True),
                            stdout=f, check=True, env=env)
         say('starting the lab (%d hosts, %d sites) in %s' % (args.hosts, args.sites, labdir))
         subprocess.run([sys.executable, LAB, 'up', scenario, '--dir', labdir, '--base-addr', args.base_addr],
@@ -98,6 +101,8 @@ def main():
         lab_up = True
         with open(os.path.join(labdir, 'lab.json')) as f:
             lab = json.load(f)
+        if lab.get('kerberos', {}).get('realms'):       # the scanner's KDC and realms: the lab's krb5.conf
+            env['KRB5_CONFIG'] = lab['kerberos']['krb5_conf']
         sconf = os.path.join(labdir, 'scanner.conf')
         vconf = os.path.join(labdir, 'server.conf')
         say('first scan (dpfleet-scanner --once)')

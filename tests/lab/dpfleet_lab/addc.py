@@ -108,6 +108,21 @@ def host_auth(h, site, host, w):
     host.update(auth=auth, realm=realm, domain=domain)
 
 
+def generated_site(sites, value1):
+    """`generate --kerberos-site`: a small Kerberos-only site (KR1, realm KRB.LAB.TEST; its site server and two
+    PXE DPs, one healthy, one missing the value) as (site, hosts) in scenario form; sites: the generated ones
+    (its parent is their CAS, if any)."""
+    cas = [s["code"] for s in sites if s["type"] == "cas"]
+    site = {"code": "KR1", "name": "Kerberos-only site", "type": "primary", "parent": cas[0] if cas else None,
+            "server": "cm-kr1.krb.lab.test", "realm": "KRB.LAB.TEST", "issuing_certificate_list": value1,
+            "certmgr_denied": []}
+    hosts = [{"fqdn": "dpk01.krb.lab.test", "site": "KR1", "roles": ["dp"], "pxe": True, "registry": "ok",
+              "smspxe_log": "clean", "auth": "kerberos"},
+             {"fqdn": "dpk02.krb.lab.test", "site": "KR1", "roles": ["dp"], "pxe": True, "registry": "missing",
+              "smspxe_log": "cert_errors", "auth": "kerberos"}]
+    return site, hosts
+
+
 def realm_domain(realm):
     return realm.split(".")[0][:15]
 

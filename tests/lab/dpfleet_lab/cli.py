@@ -183,6 +183,8 @@ def main():
     p.add_argument("--hosts", type=int, required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--broken", type=float, default=0.25)
+    p.add_argument("--kerberos-site", action="store_true",
+                   help="add site KR1: a Samba AD DC's realm whose hosts refuse NTLM (addc.py)")
     p = sub.add_parser("_faults", help=argparse.SUPPRESS)
     p.add_argument("config")
     p = sub.add_parser("_gate", help=argparse.SUPPRESS)

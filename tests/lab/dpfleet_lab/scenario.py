@@ -9,7 +9,7 @@ import random
 import re
 import sys
 
-from .addc import host_auth, site_auth
+from .addc import generated_site, host_auth, site_auth
 from .sitedb import validate_sitedb
 from . import regraw
 from .logs import check_cohosts, check_host_logs, check_site_logs
@@ -372,6 +372,10 @@ def cmd_generate(a):
                       "cloud": "dp"})
         hosts.append({"fqdn": "cmg-%s.westeurope.cloudapp.azure.com" % prim["code"].lower(), "site": prim["code"],
                       "roles": ["dp"], "cloud": "cmg"})
+    if getattr(a, "kerberos_site", False):     # addc.py: site KR1 of Kerberos-only hosts
+        ksite, khosts = generated_site(sites, fake_value1("site/%s/KR1" % a.seed))
+        sites.append(ksite)
+        hosts += khosts
     sc = {"sites": sites, "hosts": hosts}
     validate_scenario(json.loads(json.dumps(sc)), "generated scenario")
     json.dump(sc, sys.stdout, indent=1)
