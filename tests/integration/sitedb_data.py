@@ -47,7 +47,8 @@ def main(t, env):
     t.equal(sites.get("H02", {}).get("name"), "Tab\tand\nnewline", "json: control characters escaped, kept")
     t.equal(hosts.get("ok1.contoso.com"), {"fqdn": "ok1.contoso.com", "site": "H02", "roles": ["dp"],
                                            "pxe": False, "sccm_pxe": False, "active": True,
-                                           "pull_dp": False}, "json: NULL flags read as defaults")
+                                           "pull_dp": False, "cloud": None, "not_scanned": None},
+            "json: NULL flags read as defaults")
     t.equal(hosts.get("ok2.contoso.com", {}).get("active"), False, "json: IsActive 0 kept")
     t.equal([sites.get(c, {}).get("expected") for c in ("H01", "H03", "H04")], ["absent", "present", "present"],
             "json: separator-only Value1 alone absent, next to a real one present in either order")

@@ -33,7 +33,7 @@ def site(code, typ, name, parent, server, install_dir, expected, sha=None):
 
 def host(fqdn, site_code, roles, pxe, sccm_pxe, active, pull):
     return {"fqdn": fqdn, "site": site_code, "roles": roles, "pxe": pxe, "sccm_pxe": sccm_pxe,
-            "active": active, "pull_dp": pull}
+            "active": active, "pull_dp": pull, "cloud": None, "not_scanned": None}
 
 
 JSON_SITES = [
