@@ -2,7 +2,8 @@
 """tools/demo.py — what `tools/dpfleet demo` runs once everything is built.
 
 Generates a lab of about 60 hosts over 3 sites (tests/lab/dpfleet-lab generate), brings it up (real smbd per
-host, dpfleet-tdsd as the site DB, which also lists a cloud DP and a CMG: shown, never scanned; a small
+host, dpfleet-tdsd as the site DB, which also lists a cloud DP and a CMG: shown, never scanned; DPs co-hosted
+with a management point and one on a site server, their SMSPXE.log where Windows writes it; a small
 Kerberos-only site KR1 whose hosts are members of a Samba AD DC's realm and refuse NTLM), scans it once
 so the dashboard has data, starts dpfleet-scanner (daemon) and dpfleet-server, prints the dashboard URL and the
 operator login, and waits for Ctrl-C.  On Ctrl-C, SIGTERM, or any failure it stops everything it started

@@ -52,6 +52,18 @@ def check_cohosts(sites, hosts, where):
                   "%s: %s has cohost site_server but is not the server of its site %s" % (where, h["fqdn"], h["site"]))
 
 
+def add_cohosts(hosts, prim):
+    """For `generate`: every DP that is also an MP (read with an admin account) writes SMSPXE.log where the MP
+    keeps its logs (cohost mp), and the site server of prim (a generated primary) becomes a PXE DP too, value
+    missing, its SMSPXE.log with the KB 4469580 errors in the site's Logs folder (cohost site_server)."""
+    for h in hosts:
+        if sorted(h["roles"]) == ["dp", "mp"] and h.get("scan_account_admin", True) and not h.get("cloud"):
+            h.pop("smspxe_share", None)
+            h["cohost"] = "mp"
+    hosts.append({"fqdn": prim["server"], "site": prim["code"], "roles": ["dp"], "pxe": True, "registry": "missing",
+                  "smspxe_log": "cert_errors", "network": "ok", "cohost": "site_server"})
+
+
 def pxe_placement(host):
     """(share, dir, path under the instance's shares/) where Windows writes this DP's SMSPXE.log."""
     if host.get("cohost") == "site_server":

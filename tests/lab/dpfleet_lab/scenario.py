@@ -12,7 +12,7 @@ import sys
 from .addc import generated_site, host_auth, site_auth
 from .sitedb import validate_sitedb
 from . import regraw
-from .logs import check_cohosts, check_host_logs, check_site_logs
+from .logs import add_cohosts, check_cohosts, check_host_logs, check_site_logs
 from .common import (DEFAULT_LOG_DATE, DEFAULT_RR_IDLE_S, LOG_KINDS, LabError, MAX_RTT_MS, NETWORKS, REGISTRY_STATES,
                      RR_STATES, SHARES, SITE_TYPES, SMB_TIMEOUT_S, die)
 
@@ -372,6 +372,7 @@ def cmd_generate(a):
                       "cloud": "dp"})
         hosts.append({"fqdn": "cmg-%s.westeurope.cloudapp.azure.com" % prim["code"].lower(), "site": prim["code"],
                       "roles": ["dp"], "cloud": "cmg"})
+        add_cohosts(hosts, prim)    # logs.py: DPs co-hosted with an MP, a DP on the site server
     if getattr(a, "kerberos_site", False):     # addc.py: site KR1 of Kerberos-only hosts
         ksite, khosts = generated_site(sites, fake_value1("site/%s/KR1" % a.seed))
         sites.append(ksite)
