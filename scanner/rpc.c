@@ -413,6 +413,17 @@ rpc_cred_realm(const struct cred *cr, char *realm, size_t size)
 	return 0;
 }
 
+enum cred_auth
+rpc_cred_auth(const struct cred *cr)
+{
+	char realm[CONFIG_STR];
+
+	if (cr->auth == CRED_AUTH_NEGOTIATE && cr->ccache[0] == '\0' &&
+	    rpc_cred_realm(cr, realm, sizeof(realm)) == -1)
+		return CRED_AUTH_NTLM;
+	return cr->auth;
+}
+
 /* "client use kerberos" for each [smb] auth mode (dpfleet.conf(5), "auth"). */
 static const char *
 kerberos_word(enum cred_auth a)
@@ -442,7 +453,7 @@ conn_creds(struct loadparm_context *lp, struct cli_credentials *creds, const str
 	char		 realm[CONFIG_STR];
 
 	cli_credentials_set_conf(creds, lp);
-	if (!cli_credentials_set_kerberos_state(creds, kerberos_state(cr->auth), CRED_SPECIFIED))
+	if (!cli_credentials_set_kerberos_state(creds, kerberos_state(rpc_cred_auth(cr)), CRED_SPECIFIED))
 		return util_err(err, errlen, "cannot set credentials");
 	if (cr->ccache[0] != '\0') {
 		if (cr->auth == CRED_AUTH_NTLM)
@@ -475,7 +486,7 @@ conn_setup(struct loadparm_context *lp, struct cli_credentials *creds, const str
 	    lp_set(lp, "client ipc max protocol", "SMB3_11", err, errlen) == -1 ||
 	    lp_set(lp, "client signing", "required", err, errlen) == -1 ||
 	    lp_set(lp, "client ipc signing", "required", err, errlen) == -1 ||
-	    lp_set(lp, "client use kerberos", kerberos_word(cr->auth), err, errlen) == -1 ||
+	    lp_set(lp, "client use kerberos", kerberos_word(rpc_cred_auth(cr)), err, errlen) == -1 ||
 	    lp_set(lp, "client ntlmv2 auth", "yes", err, errlen) == -1 ||
 	    lp_set(lp, "disable netbios", "yes", err, errlen) == -1 ||
 	    lp_set(lp, "name resolve order", "host", err, errlen) == -1 ||

@@ -86,6 +86,13 @@ int		 rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, con
 int		 rpc_cred_realm(const struct cred *cr, char *realm, size_t size);
 
 /*
+ * The mode a connection with cr really uses: cr->auth, except that a negotiate password set without a realm
+ * (rpc_cred_realm) is ntlm: Samba would ask a KDC of a realm named after a NetBIOS domain, which costs a
+ * lookup per connection and cannot succeed.  Pure.
+ */
+enum cred_auth	 rpc_cred_auth(const struct cred *cr);
+
+/*
  * Send one request stub for opnum; on success *out is a malloc'd copy of the response stub (caller frees
  * with free()), at most RPC_REPLY_MAX bytes, and 0 is returned.  -1 with err on transport failure, DCE/RPC
  * fault or oversized reply (rpc_last_fail then says why); the connection should then be closed.

@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <libsmbclient.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct smblog {
 	char	 user[CRED_MAX];	/* as handed to libsmbclient: user, user@REALM or a keytab's principal */
 	char	 password[PASSWORD_MAX];	/* "" for a keytab set */
 	char	 ccache[PATH_MAX];	/* a keytab set's ticket cache (cred.h), else "" */
+	enum cred_auth auth;		/* the set's auth mode (smblog_name_for) */
 	char	 peer[SMBLOG_HOST_MAX];	/* the address read from since the last purge, "" if none */
 	SMBCFILE *parked[SMBLOG_PARKED_MAX];	/* files read, closed by smblog_purge once the connection is down */
 	int	 nparked;
@@ -115,6 +117,7 @@ smblog_cred(struct smblog *sl, const struct cred *cr, char *err, size_t errlen)
 	util_strlcpy(sl->domain, cr->domain, sizeof(sl->domain));
 	util_strlcpy(sl->password, cr->password, sizeof(sl->password));
 	util_strlcpy(sl->ccache, cr->ccache, sizeof(sl->ccache));
+	sl->auth = rpc_cred_auth(cr);
 	if (cr->ccache[0] != '\0')
 		n = snprintf(sl->user, sizeof(sl->user), "%s", cr->principal);
 	else if (cr->auth != CRED_AUTH_NTLM && strchr(cr->user, '@') == NULL &&
@@ -193,7 +196,7 @@ smblog_open(struct smblog **out, const struct cred *cr, int timeout_ms, char *er
 	smbc_setFunctionAuthDataWithContext(sl->ctx, auth_fn);
 	smbc_setFunctionCheckServer(sl->ctx, check_server);
 	smbc_setOptionNoAutoAnonymousLogin(sl->ctx, 1);
-	smblog_auth(sl, cr->auth);
+	smblog_auth(sl, sl->auth);
 	if (smbc_init_context(sl->ctx) == NULL) {
 		util_err(err, errlen, "smbc_init_context: %s", strerror(errno));
 		smbc_free_context(sl->ctx, 1);
@@ -215,6 +218,39 @@ smblog_open(struct smblog **out, const struct cred *cr, int timeout_ms, char *er
 done:
 	smblog_close(sl);
 	return rc;
+}
+
+/* 1 when name resolves (getaddrinfo, the system's resolver as libsmbclient's "host" method uses it) to addr. */
+static int
+name_is_addr(const char *name, const char *addr)
+{
+	struct addrinfo		 hints, *res = NULL, *ai;
+	char			 buf[INET6_ADDRSTRLEN];
+	int			 found = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai != NULL && !found; ai = ai->ai_next) {
+		const void *a = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
+		    ai->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr : NULL;
+
+		found = a != NULL && inet_ntop(ai->ai_family, a, buf, sizeof(buf)) != NULL && strcmp(buf, addr) == 0;
+	}
+	freeaddrinfo(res);
+	return found;
+}
+
+const char *
+smblog_name_for(const struct smblog *sl, const char *fqdn, const char *addr)
+{
+	if (sl == NULL || fqdn == NULL || fqdn[0] == '\0' || sl->auth == CRED_AUTH_NTLM)
+		return NULL;
+	if (sl->auth == CRED_AUTH_KERBEROS || sl->ccache[0] != '\0')
+		return fqdn;
+	return name_is_addr(fqdn, addr) ? fqdn : NULL;
 }
 
 static enum smblog_status

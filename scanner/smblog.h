@@ -62,6 +62,14 @@ struct smblog_host {
 	const char	*name;
 };
 
+/*
+ * The name to give libsmbclient for a host (struct smblog_host name) under sl's credential set, or NULL for
+ * its address: NULL with auth ntlm; fqdn when Kerberos is the only way in (auth kerberos, a keytab set: the
+ * name must resolve to addr, or the read fails); with negotiate, fqdn only when the system's resolver gives
+ * addr for it (one getaddrinfo), else NULL and the read uses NTLM.  Never fails.
+ */
+const char	*smblog_name_for(const struct smblog *sl, const char *fqdn, const char *addr);
+
 #define SMBLOG_HOST_MAX	128	/* the URL host smblog_url_host builds, NUL included */
 
 /*

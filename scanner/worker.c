@@ -16,7 +16,10 @@
  * holds the password over several files.
  */
 #include "worker.h"
+#include "cred.h"
+#include "credset.h"
 #include "hostmap.h"
+#include "krb.h"
 #include "log.h"
 #include "logparse.h"
 #include "msg.h"
@@ -32,24 +35,51 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define PASSWORD_MAX	1024
-
+/*
+ * creds[i] is credential set i (credset.h: 0 [smb], 1..ncreds [credentials]), built at start with its password
+ * (wk_load_creds); a request names its set by that index.  sl[i] is set i's SMB context for log reads, opened
+ * at its first use (wk_smblog): libsmbclient takes one account per context.
+ */
 struct wk {
 	const struct config	*conf;
 	int			 fd;
-	char			 password[PASSWORD_MAX];
-	struct smblog		*sl;
+	struct cred		 creds[CREDSET_COUNT_MAX];
+	struct smblog		*sl[CREDSET_COUNT_MAX];
 	struct msg_buf		 out;
 };
 
 static void __attribute__((noreturn))
 wk_exit(struct wk *w, int code)
 {
-	smblog_close(w->sl);
-	w->sl = NULL;
-	explicit_bzero(w->password, sizeof(w->password));
+	int i;
+
+	for (i = 0; i < CREDSET_COUNT_MAX; i++) {
+		smblog_close(w->sl[i]);
+		w->sl[i] = NULL;
+	}
+	explicit_bzero(w->creds, sizeof(w->creds));
 	msg_buf_free(&w->out);
 	_exit(code);
+}
+
+/* The ticket cache of every keytab set (krb.h: the parent's, refreshed before it runs out).  0 or -1 with err. */
+static int
+wk_ccache(struct wk *w, char *err, size_t errlen)
+{
+	const struct config *conf = w->conf;
+	int i;
+
+	for (i = 0; i < CREDSET_COUNT_MAX; i++) {
+		const char *keytab = i == CREDSET_SMB ? conf->smb.keytab : i <= conf->ncreds ?
+		    conf->creds[i - 1].keytab : "";
+
+		if (!credset_valid(conf, i) || keytab[0] == '\0')
+			continue;
+		if (krb_ccache_name(conf->store.path, w->creds[i].name, w->creds[i].ccache,
+		    sizeof(w->creds[i].ccache), err, errlen) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static void __attribute__((noreturn))
@@ -60,6 +90,50 @@ wk_fatal(struct wk *w, const char *reason)
 	if (msg_enc_fatal(&w->out, reason, err, sizeof(err)) == 0)
 		msg_send(w->fd, MSG_FATAL, &w->out, err, sizeof(err));
 	wk_exit(w, 1);
+}
+
+/*
+ * Build creds[i] for every set the configuration has (credset_valid), reading each password file once
+ * (config_read_secret: the secrecy checks on the opened file).  A keytab set carries no password: its ticket
+ * cache is the one the parent keeps fresh (krb.h).  0, or -1 with err naming the set.
+ */
+static int
+wk_load_creds(struct wk *w, char *err, size_t errlen)
+{
+	const struct config *conf = w->conf;
+	char why[512];
+	int i;
+
+	for (i = 0; i < CREDSET_COUNT_MAX; i++) {
+		const struct config_credset *cs = i > 0 && i <= conf->ncreds ? &conf->creds[i - 1] : NULL;
+		struct cred *c = &w->creds[i];
+		const char *pwfile;
+
+		if (!credset_valid(conf, i))
+			continue;
+		util_strlcpy(c->name, credset_name(conf, i), sizeof(c->name));
+		c->auth = (enum cred_auth)conf->smb.auth;	/* the same numbering (lib/config.h) */
+		util_strlcpy(c->domain, cs ? cs->domain : conf->smb.domain, sizeof(c->domain));
+		util_strlcpy(c->user, cs ? cs->user : conf->smb.user, sizeof(c->user));
+		util_strlcpy(c->principal, cs ? cs->principal : conf->smb.principal, sizeof(c->principal));
+		pwfile = cs ? cs->password_file : conf->smb.password_file;
+		if (pwfile[0] == '\0')
+			continue;	/* a keytab set: wk_ccache */
+		if (config_read_secret(pwfile, c->password, sizeof(c->password), why, sizeof(why)) == -1)
+			return util_err(err, errlen, "credential set %s: %s", c->name, why);
+	}
+	return wk_ccache(w, err, errlen);
+}
+
+/* Set idx's SMB context for log reads, opened at its first use.  NULL with err when it cannot be made. */
+static struct smblog *
+wk_smblog(struct wk *w, uint32_t idx, char *err, size_t errlen)
+{
+	const struct cred *c = &w->creds[idx];
+
+	if (w->sl[idx] == NULL && smblog_open(&w->sl[idx], c, w->conf->smb.timeout * 1000, err, errlen) == -1)
+		return NULL;
+	return w->sl[idx];
 }
 
 /* Copy s into a malloc'd string of at most max-1 bytes, cut on a UTF-8 boundary.  NULL on no memory. */
@@ -87,7 +161,7 @@ read_fail_word(const struct rpc_conn *c)
 
 /* Registry part of a host request. */
 static void
-host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_res *res)
+host_registry(struct wk *w, const struct cred *cr, const char *addr, const char *fqdn, struct msg_host_res *res)
 {
 	struct rpc_conn *c = NULL;
 	struct rrp_io io;
@@ -96,8 +170,7 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 	char err[512];
 
 	memset(&r, 0, sizeof(r));
-	if (rpc_connect(&c, addr, fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-	    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
+	if (rpc_connect(&c, addr, fqdn, cr, w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
 		res->reg = MSG_REG_UNREACHABLE;
 		res->reason = strdup(rpc_fail_str(why));
 		res->detail = dup_capped(err, 1024);
@@ -105,6 +178,7 @@ host_registry(struct wk *w, const char *addr, const char *fqdn, struct msg_host_
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	io.dropped = 1;		/* rpc_close below: no CloseKey (rrp.h) */
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
 		res->reg = MSG_REG_UNREACHABLE;
 		res->reason = strdup(read_fail_word(c));
@@ -232,10 +306,12 @@ pxe_result(const struct logparse_pxe *lp, const struct pxe_files *f, struct msg_
  * the file read (the placement's SMSPXE.log, else its .lo_), each evidence line its own file.
  */
 static void
-host_pxe(struct wk *w, const char *addr, const char *site_server, struct msg_host_res *res)
+host_pxe(struct wk *w, struct smblog *sl, const char *addr, const char *fqdn, const char *site_server,
+    struct msg_host_res *res)
 {
-	struct smblog *sl = w->sl;
 	struct smblog_host h = { addr, NULL };
+
+	(void)fqdn;
 	struct smblog_pxe px;
 	struct logparse_pxe *lp = NULL;
 	struct pxe_files f;
@@ -297,6 +373,8 @@ serve_host(struct wk *w, const uint8_t *p, size_t n)
 
 	if (msg_dec_host_req(p, n, &req, err, sizeof(err)) == -1)
 		wk_fatal(w, err);
+	if (!credset_valid(w->conf, (int)req.cred))
+		wk_fatal(w, "host request: no such credential set");
 	memset(&res, 0, sizeof(res));
 	res.task = req.task;
 	if (req.addr[0] != '\0')
@@ -307,15 +385,23 @@ serve_host(struct wk *w, const uint8_t *p, size_t n)
 		res.detail = dup_capped(err, 1024);
 		goto reply;
 	}
-	host_registry(w, addr, req.fqdn, &res);
+	host_registry(w, &w->creds[req.cred], addr, req.fqdn, &res);
 	/*
 	 * Logs only from DPs whose SMB answered promptly: the registry was read, or only the winreg pipe was
 	 * missing (rpc_unavailable: Remote Registry stopped or disabled, the case where the log is the only
 	 * evidence).  Not after a stall (rpc_timeout, smb_timeout): the host would spend more of its deadline.
 	 */
 	if (req.want_pxe_log && (res.reg != MSG_REG_UNREACHABLE ||
-	    (res.reason != NULL && strcmp(res.reason, "rpc_unavailable") == 0)))
-		host_pxe(w, addr, req.site_server, &res);
+	    (res.reason != NULL && strcmp(res.reason, "rpc_unavailable") == 0))) {
+		struct smblog *sl = wk_smblog(w, req.cred, err, sizeof(err));
+
+		if (sl != NULL)
+			host_pxe(w, sl, addr, req.fqdn, req.site_server, &res);
+		else {
+			res.log = MSG_LOG_ERROR;
+			res.log_detail = dup_capped(err, 1024);
+		}
+	}
 reply:
 	if (msg_enc_host_res(&w->out, &res, err, sizeof(err)) == -1 ||
 	    msg_send(w->fd, MSG_HOST_RES, &w->out, err, sizeof(err)) == -1) {
@@ -409,8 +495,8 @@ job_write(struct wk *w, const struct msg_fix_req *req, const char *addr, struct 
 			res->detail = dup_capped(err, 1024);
 			rpc_close(*c);
 			*c = NULL;
-			if (rpc_connect(c, addr, req->fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-			    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
+			if (rpc_connect(c, addr, req->fqdn, &w->creds[req->cred], w->conf->smb.timeout, err,
+			    sizeof(err), &why, NULL) == -1) {
 				res->reg = MSG_REG_UNREACHABLE;
 				res->reason = strdup(rpc_fail_str(why));
 				return -1;
@@ -451,6 +537,8 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	if ((type == MSG_FIX_REQ ? msg_dec_fix_req(p, n, &req, err, sizeof(err)) :
 	    msg_dec_rollback_req(p, n, &req, err, sizeof(err))) == -1)
 		wk_fatal(w, err);
+	if (!credset_valid(w->conf, (int)req.cred))
+		wk_fatal(w, "job request: no such credential set");
 	memset(&res, 0, sizeof(res));
 	memset(&r, 0, sizeof(r));
 	res.task = req.task;
@@ -463,8 +551,8 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 		res.detail = dup_capped(err, 1024);
 		goto reply;
 	}
-	if (rpc_connect(&c, addr, req.fqdn, w->conf->smb.domain, w->conf->smb.user, w->password,
-	    w->conf->smb.timeout, err, sizeof(err), &why, NULL) == -1) {
+	if (rpc_connect(&c, addr, req.fqdn, &w->creds[req.cred], w->conf->smb.timeout, err, sizeof(err), &why,
+	    NULL) == -1) {
 		res.reg = MSG_REG_UNREACHABLE;
 		res.reason = strdup(rpc_fail_str(why));
 		res.detail = dup_capped(err, 1024);
@@ -472,6 +560,7 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	}
 	io.call = rpc_rrp_call;
 	io.ctx = c;
+	io.dropped = 0;		/* a write's handles are closed before the read-back opens its own */
 	if (req.op != MSG_FIX_OP_READ && job_write(w, &req, addr, &c, &io, &res) == -1)
 		goto reply;
 	if (rrp_read_value(&io, RRP_SMS_SECURITY_KEY, RRP_ISSUING_CERT_LIST, &r, err, sizeof(err)) == -1) {
@@ -623,6 +712,8 @@ serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 
 	if (msg_dec_certmgr_req(p, n, &req, err, sizeof(err)) == -1)
 		wk_fatal(w, err);
+	if (!credset_valid(w->conf, (int)req.cred))
+		wk_fatal(w, "CertMgr request: no such credential set");
 	memset(&res, 0, sizeof(res));
 	res.task = req.task;
 	snprintf(file, sizeof(file), "SMS_%s/Logs/CertMgr.log", req.site);
@@ -637,7 +728,11 @@ serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 		goto reply;
 	}
 	h.addr = addr;
-	sl = w->sl;
+	if ((sl = wk_smblog(w, req.cred, err, sizeof(err))) == NULL) {
+		res.reason = strdup("error");
+		res.detail = dup_capped(err, 1024);
+		goto reply;
+	}
 	if (smblog_fetch_certmgr(sl, &h, req.site, tail, &cm, &st, err, sizeof(err)) == -1) {
 		res.reason = strdup(smblog_status_str(st));
 		res.detail = dup_capped(err, 1024);
@@ -687,11 +782,7 @@ worker_main(int fd, void *arg)
 	w.fd = fd;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		wk_fatal(&w, "prctl(PR_SET_DUMPABLE) failed");
-	if (config_read_secret(w.conf->smb.password_file, w.password, sizeof(w.password), err,
-	    sizeof(err)) == -1)
-		wk_fatal(&w, err);
-	if (smblog_open(&w.sl, w.conf->smb.domain, w.conf->smb.user, w.password,
-	    w.conf->smb.timeout * 1000, err, sizeof(err)) == -1)
+	if (wk_load_creds(&w, err, sizeof(err)) == -1)
 		wk_fatal(&w, err);
 	if (msg_enc_ready(&w.out, (uint32_t)getpid(), err, sizeof(err)) == -1 ||
 	    msg_send(fd, MSG_READY, &w.out, err, sizeof(err)) == -1)

@@ -93,6 +93,18 @@ check_realm(void)
 	snprintf(cr.domain, sizeof(cr.domain), "a.very.long.dns.domain");
 	CHECK(rpc_cred_realm(&cr, realm, sizeof(realm)) == -1);	/* does not fit */
 	CHECK_STR(realm, "");
+	/* rpc_cred_auth: a negotiate password set without a realm is NTLM; kerberos stays kerberos */
+	snprintf(cr.domain, sizeof(cr.domain), "LAB");
+	cr.auth = CRED_AUTH_NEGOTIATE;
+	CHECK(rpc_cred_auth(&cr) == CRED_AUTH_NTLM);
+	cr.auth = CRED_AUTH_KERBEROS;
+	CHECK(rpc_cred_auth(&cr) == CRED_AUTH_KERBEROS);
+	snprintf(cr.domain, sizeof(cr.domain), "lab.test");
+	cr.auth = CRED_AUTH_NEGOTIATE;
+	CHECK(rpc_cred_auth(&cr) == CRED_AUTH_NEGOTIATE);
+	snprintf(cr.domain, sizeof(cr.domain), "LAB");
+	snprintf(cr.ccache, sizeof(cr.ccache), "FILE:/nonexistent");
+	CHECK(rpc_cred_auth(&cr) == CRED_AUTH_NEGOTIATE);	/* a keytab set: its principal's realm */
 }
 
 int
