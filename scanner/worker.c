@@ -309,9 +309,7 @@ static void
 host_pxe(struct wk *w, struct smblog *sl, const char *addr, const char *fqdn, const char *site_server,
     struct msg_host_res *res)
 {
-	struct smblog_host h = { addr, NULL };
-
-	(void)fqdn;
+	struct smblog_host h = { addr, smblog_name_for(sl, fqdn, addr) };	/* by name for Kerberos */
 	struct smblog_pxe px;
 	struct logparse_pxe *lp = NULL;
 	struct pxe_files f;
@@ -733,6 +731,7 @@ serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 		res.detail = dup_capped(err, 1024);
 		goto reply;
 	}
+	h.name = smblog_name_for(sl, req.fqdn, addr);	/* by name for Kerberos */
 	if (smblog_fetch_certmgr(sl, &h, req.site, tail, &cm, &st, err, sizeof(err)) == -1) {
 		res.reason = strdup(smblog_status_str(st));
 		res.detail = dup_capped(err, 1024);
