@@ -16,17 +16,22 @@
 #   mp-wan      wan, rtt 40 ms                       healthy
 #   dp-lan      ok (no relay)                        healthy; the relay never counts it
 #   cm-p01      site server, wan rtt 40 (site_servers) its CertMgr.log is read through the relay
+# Before the lab: bad wan keys (rtt_ms missing or out of range, loss > 1, relay keys without network wan, a site
+# server network other than ok|wan) are refused by `up` with the reason and nothing is left.
 # After the scan: every wan host's counters non-zero and consistent (round trips >= 1 per connection that sent
 # anything, no connection left active, every counted round trip >= rtt).  `down` leaves no relay and nothing
 # listening on 127.94.x.x:445.  Timing is asserted only on the relay's own timestamps, never on the scanner's
 # wall time.  The lab is always taken down (scan_lib.Lab, finally), even when a check fails.
 
 import hashlib
+import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +128,35 @@ def negotiate(addr):
                 break
             body += chunk
         return body[:4]
+
+
+BAD = [   # (what is changed in a copy of SCENARIO's dp-wan host or top level, the refusal's words)
+    ({"rtt_ms": None}, "rtt_ms must be an integer"),
+    ({"rtt_ms": 20000}, "rtt_ms must be an integer 0..10000"),
+    ({"loss": 1.5}, "loss must be a number 0..1"),
+    ({"network": "ok"}, "rtt_ms, jitter_ms and loss need network wan"),
+    ({"site_servers": {"network": "slow"}}, "site_servers: network must be ok or wan"),
+]
+
+
+def refused(lab_tmp):
+    for change, words in BAD:
+        sc = json.loads(json.dumps(SCENARIO))
+        if "site_servers" in change:
+            sc.update(change)
+        else:
+            h = sc["hosts"][0]
+            h.update(change)
+            for k in [k for k, v in h.items() if v is None]:
+                del h[k]
+        path = os.path.join(lab_tmp, "bad.json")
+        with open(path, "w") as f:
+            json.dump(sc, f)
+        d = os.path.join(lab_tmp, "bad")
+        r = subprocess.run([sys.executable, L.LAB, "up", path, "--dir", d, "--base-addr", BASE],
+                           capture_output=True, text=True, timeout=60)
+        ck(r.returncode == 1 and words in r.stderr and not os.path.exists(d),
+           "%s refused with %r (exit %d: %s)" % (change, words, r.returncode, r.stderr.strip()[-200:]))
 
 
 @test("bare connect and one negotiate: connections, round trips and the latency the relay adds", fatal=True)
@@ -227,6 +261,11 @@ def down(lab):
 
 
 def main():
+    tmp = tempfile.mkdtemp(prefix="dpf-relay-bad-", dir="/tmp")
+    try:
+        checks.run_one("bad wan keys are refused before anything starts", refused, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     with L.Lab(SCENARIO, BASE, "lab-relay") as lab:    # down again on the way out (idempotent), even on failure
         return checks.run(lab)
 
