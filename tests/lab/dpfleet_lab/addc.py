@@ -234,9 +234,18 @@ class AdDc:
             t.start()
             self.dc_threads.append(t)
 
+    def addc_abort(self):
+        """up failed: no DC may start from now on; waits (bounded) for the DC threads to end, so the caller's
+        stop finds every process they started."""
+        self.dc_aborted = True
+        for t in getattr(self, "dc_threads", []):
+            t.join(DC_READY_S)
+
     def dc_thread(self, r):
         try:
             self.provision_dc(r)
+            if getattr(self, "dc_aborted", False):
+                raise LabError("up failed elsewhere: the DC is not started")
             self.start_dc(r)
             self.dc_accounts(r)
         except (LabError, OSError) as e:
@@ -519,21 +528,22 @@ KRB_LINE = re.compile(r"^\s*Successful AuthZ: \[SMB2?,krb5\] user ")
 
 
 def auth_counts(log_path):
-    """Counts in a host's log.smbd (auth/auth_log.c lines, `log level = ... auth_audit:4`): ntlm = NTLM session
-    setups that reached the host (any status), ntlm_ok = those that succeeded, kerberos = Kerberos sessions
-    authorized.  A missing log counts zero."""
+    """Counts in a host's log.smbd and its rotated log.smbd.old (`max log size`; auth/auth_log.c lines, `log
+    level = ... auth_audit:4`): ntlm = NTLM session setups that reached the host (any status), ntlm_ok = those
+    that succeeded, kerberos = Kerberos sessions authorized.  A missing log counts zero."""
     c = {"ntlm": 0, "ntlm_ok": 0, "kerberos": 0}
-    try:
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                m = NTLM_LINE.match(line)
-                if m:
-                    c["ntlm"] += 1
-                    c["ntlm_ok"] += m.group(2) == "NT_STATUS_OK"
-                elif KRB_LINE.match(line):
-                    c["kerberos"] += 1
-    except FileNotFoundError:
-        pass
+    for path in (log_path + ".old", log_path):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    m = NTLM_LINE.match(line)
+                    if m:
+                        c["ntlm"] += 1
+                        c["ntlm_ok"] += m.group(2) == "NT_STATUS_OK"
+                    elif KRB_LINE.match(line):
+                        c["kerberos"] += 1
+        except FileNotFoundError:
+            pass
     return c
 
 

@@ -66,6 +66,7 @@ def cmd_up(a):
     try:
         lab.up(not a.no_sitedb)
     except (LabError, OSError, sqlite3.Error) as e:
+        lab.addc_abort()        # addc.py: no DC may start after the stop below
         left = stop_lab_processes(d)
         ipv6.release(d)
         if a.keep_on_failure:
@@ -144,6 +145,10 @@ def cmd_status(a):
         print("rpc gate pid %d %s" % (lab["pids"]["gate"], "up" if gate is not None else "DOWN"))
     if lab["pids"].get("relay"):
         print("wan relay pid %d %s" % (lab["pids"]["relay"], "up" if pid_alive(lab["pids"]["relay"]) else "DOWN"))
+    for realm, pid in sorted(lab["pids"].get("dc", {}).items()):     # addc.py: a realm's AD DC
+        r = lab["kerberos"]["realms"][realm]
+        print("AD DC of %s: %s on %s pid %s %s" % (realm, r["dc"], r["kdc"], pid, "up" if pid and pid_alive(pid)
+                                                     and port_answers(r["kdc"], 88, 0.3) else "DOWN"))
     print("\n".join(rows))
     print("%d/%d hosts as expected, %d lab processes" % (a_ok, len(rows), len(procs)))
     sys.exit(0 if a_ok == len(rows) else 1)
