@@ -66,6 +66,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "hostmap.h"
 #include "krb.h"
 #include "log.h"
 #include "sitedb.h"
@@ -92,6 +93,7 @@ struct sitedb {
 	char		 instance[CONFIG_STR];	/* [sitedb] instance, "" for none (for messages) */
 	char		 user[CONFIG_STR];	/* login, DOMAIN\\name or Kerberos principal, for messages */
 	enum config_sqlauth auth;
+	char		 spn[CONFIG_STR + 64];	/* auth = kerberos: the service principal, for messages */
 	int		 login_timeout, query_timeout;
 	int		 enc_require;		/* encryption = require (explains a bare login failure) */
 	char		 ca_file[CONFIG_CAFILE_MAX + 1];	/* for messages */
@@ -277,6 +279,13 @@ classify(struct sitedb *db, const char *what, enum sitedb_error *cls, char *err,
 	} else if (db->eof) {
 		c = SITEDB_ERR_DROPPED;
 		snprintf(why, sizeof(why), "%s: the server closed the connection (reply cut short)", what);
+	} else if (db->in_login && db->auth == CONFIG_SQLAUTH_KERBEROS && db->msgno == 0) {
+		/* FreeTDS's GSSAPI failures reach DB-Library only as a failed connection (src/tds/gssapi.c). */
+		c = SITEDB_ERR_LOGIN;
+		snprintf(why, sizeof(why), "no Kerberos login for %s: no service ticket for %s could be got or "
+		    "used (SPN not registered to the SQL Server's account, KDC unreachable, clocks apart, or host "
+		    "not the name in the SPN)%s: %s", db->user, db->spn, db->enc_require ? ", or the TLS check "
+		    "failed" : "", db->dberrstr);
 	} else if (db->in_login && db->enc_require && db->msgno == 0) {
 		c = SITEDB_ERR_TLS;
 		snprintf(why, sizeof(why), "no verified TLS session (encryption = require in [sitedb]): the "
@@ -386,10 +395,11 @@ auth_text(enum config_sqlauth a)
 /*
  * The private freetds.conf (freetds.conf(5)): the section dbopen() names, and for require the CA file and
  * the host-name check (FreeTDS verifies nothing without `ca file`), plus `certificate hostname` when
- * tls_name is set (sitedb_open checked the library knows it).  Its length, or -1 when it does not fit.
+ * tls_name is set (sitedb_open checked the library knows it).  addr: where to connect instead of host, with
+ * the SPN written out (kerberos_addr), or "".  Its length, or -1 when it does not fit.
  */
 static int
-conf_text(const struct config *conf, char *text, size_t size)
+conf_text(const struct config *conf, const char *addr, char *text, size_t size)
 {
 	const char *enc = enc_name(conf->sitedb.encryption);
 	int n, m = 0;
@@ -401,9 +411,17 @@ conf_text(const struct config *conf, char *text, size_t size)
 	    "[%s]\n"
 	    "\thost = %s\n"
 	    "\tencryption = %s\n",
-	    enc, SITEDB_SERVER_NAME, conf->sitedb.host, enc);
+	    enc, SITEDB_SERVER_NAME, addr[0] != '\0' ? addr : conf->sitedb.host, enc);
 	if (n < 0 || (size_t)n >= size)
 		return -1;
+	/* Connecting to a mapped address: the SPN still names the server (kerberos_addr). */
+	if (addr[0] != '\0') {
+		m = snprintf(text + n, size - (size_t)n, "\tspn = MSSQLSvc/%s:%d\n", conf->sitedb.host,
+		    conf->sitedb.port);
+		if (m < 0 || (size_t)m >= size - (size_t)n)
+			return -1;
+		n += m;
+	}
 	/* A named instance: FreeTDS asks SQL Browser for its port (freetds.conf(5), "instance"). */
 	if (conf->sitedb.instance[0] != '\0')
 		m = snprintf(text + n, size - (size_t)n, "\tinstance = %s\n", conf->sitedb.instance);
@@ -458,12 +476,39 @@ env_pop(struct env_saved *sv, const char *name)
 	sv->pushed = 0;
 }
 
+/*
+ * auth = kerberos with [sitedb] host in [smb] host_map: the mapped address into addr (HOSTMAP_ADDR_MAX bytes),
+ * where freetds.conf then sends FreeTDS, with `spn = MSSQLSvc/<host>:<port>`: FreeTDS would otherwise ask for
+ * a ticket to the address.  addr is "" otherwise (FreeTDS resolves host and builds the same SPN itself).
+ * Not with instance (the port is the Browser's).  0, or -1 with err.
+ */
+static int
+kerberos_addr(const struct config *conf, char addr[HOSTMAP_ADDR_MAX], char *err, size_t errlen)
+{
+	struct hostmap	*hm;
+	const char	*a;
+	char		 why[1024];
+
+	addr[0] = '\0';
+	if (conf->sitedb.auth != CONFIG_SQLAUTH_KERBEROS || conf->smb.host_map[0] == '\0')
+		return 0;
+	if (hostmap_load(&hm, conf->smb.host_map, why, sizeof(why)) == -1)
+		return util_err(err, errlen, "site DB: host_map: %s", why);
+	if ((a = hostmap_lookup(hm, conf->sitedb.host)) != NULL)
+		util_strlcpy(addr, a, HOSTMAP_ADDR_MAX);
+	hostmap_free(hm);
+	if (addr[0] != '\0' && conf->sitedb.instance[0] != '\0')
+		return util_err(err, errlen, "site DB: host %s is in host_map: with auth = kerberos set its port, "
+		    "not instance (the SPN names the port)", conf->sitedb.host);
+	return 0;
+}
+
 /* Create the private dir and freetds.conf, and point FREETDSCONF at it.  0 or -1 with err. */
 static int
 write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
-	char text[1024];
+	char text[1024], addr[HOSTMAP_ADDR_MAX];
 	int fd, n;
 	ssize_t w;
 
@@ -479,7 +524,9 @@ write_conf(struct sitedb *db, const struct config *conf, char *err, size_t errle
 	if ((size_t)snprintf(db->conf_path, sizeof(db->conf_path), "%s/freetds.conf", db->dir) >=
 	    sizeof(db->conf_path))
 		return util_err(err, errlen, "TMPDIR too long");
-	if ((n = conf_text(conf, text, sizeof(text))) == -1)
+	if (kerberos_addr(conf, addr, err, errlen) == -1)
+		return -1;
+	if ((n = conf_text(conf, addr, text, sizeof(text))) == -1)
 		return util_err(err, errlen, "freetds.conf too long");
 	if ((fd = open(db->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		return util_err(err, errlen, "%s: %s", db->conf_path, strerror(errno));
@@ -629,6 +676,30 @@ make_login(const struct config *conf, BYTE ver, char *err, size_t errlen)
 	return login;
 }
 
+/* What messages name: the server (host:port or host\\instance), the account, and for kerberos the SPN. */
+static void
+describe(struct sitedb *db, const struct config *conf)
+{
+	const char *host = conf->sitedb.host, *instance = conf->sitedb.instance;
+	int port = conf->sitedb.port;
+
+	if (instance[0] != '\0')
+		snprintf(db->where, sizeof(db->where), "%s\\%s", host, instance);
+	else
+		snprintf(db->where, sizeof(db->where), "%s:%d", host, port);
+	util_strlcpy(db->instance, instance, sizeof(db->instance));
+	db->auth = conf->sitedb.auth;
+	if (db->auth != CONFIG_SQLAUTH_KERBEROS) {
+		util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
+		return;
+	}
+	util_strlcpy(db->user, conf->smb.principal, sizeof(db->user));
+	if (instance[0] != '\0')
+		snprintf(db->spn, sizeof(db->spn), "MSSQLSvc/%s:<the port SQL Browser gives>", host);
+	else
+		snprintf(db->spn, sizeof(db->spn), "MSSQLSvc/%s:%d", host, port);
+}
+
 int
 sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *cls, char *err,
     size_t errlen)
@@ -648,16 +719,7 @@ sitedb_open(struct sitedb **out, const struct config *conf, enum sitedb_error *c
 		free(db);
 		return util_err(err, errlen, "out of memory");
 	}
-	if (conf->sitedb.instance[0] != '\0')
-		snprintf(db->where, sizeof(db->where), "%s\\%s", conf->sitedb.host, conf->sitedb.instance);
-	else
-		snprintf(db->where, sizeof(db->where), "%s:%d", conf->sitedb.host, conf->sitedb.port);
-	util_strlcpy(db->instance, conf->sitedb.instance, sizeof(db->instance));
-	db->auth = conf->sitedb.auth;
-	if (db->auth == CONFIG_SQLAUTH_KERBEROS)
-		snprintf(db->user, sizeof(db->user), "%s", conf->smb.principal);
-	else
-		util_strlcpy(db->user, conf->sitedb.user, sizeof(db->user));
+	describe(db, conf);
 	db->login_timeout = conf->sitedb.login_timeout;
 	db->query_timeout = conf->sitedb.query_timeout;
 	db->enc_require = conf->sitedb.encryption == CONFIG_ENC_REQUIRE;

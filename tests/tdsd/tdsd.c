@@ -49,6 +49,7 @@
 #include "ntlm.h"
 #include "sqlexec.h"
 #include "tds.h"
+#include "tdsd_gss.h"
 #include "tdsd_tls.h"
 #include "util.h"
 
@@ -60,6 +61,8 @@
 #define WIN_LOGINS_MAX		8	/* --windows-login given at most this often */
 #define WIN_DOMAIN_MAX		16	/* a NetBIOS domain name: at most 15 characters */
 #define CHALLENGE_MSG_MAX	4096	/* our CHALLENGE_MESSAGE: names capped by ntlm.c */
+#define KRB_LOGINS_MAX		8	/* --kerberos-login given at most this often */
+#define GSS_ROUNDS_MAX		4	/* tokens one Kerberos login may take (2 with mutual auth) */
 
 /* One Windows login (--windows-login DOMAIN\USER:PASSWORD_FILE): verified with NTLMv2 (ntlm.c). */
 struct win_login {
@@ -83,9 +86,12 @@ struct server_cfg {
 	struct win_login win[WIN_LOGINS_MAX];	/* trusted domains are theirs; the first names the server's */
 	size_t		 nwin;
 	int		 windows_only;	/* --windows-only: SQL logins refused (Windows Authentication mode) */
+	const char	*krb_keytab;	/* --kerberos-keytab (KRB5_KTNAME); NULL: none */
+	char		 krb[KRB_LOGINS_MAX][TDSD_GSS_NAME_MAX];	/* --kerberos-login principals */
+	size_t		 nkrb;
 };
 
-/* How a login's credentials fared (sql_auth, conn_sspi). */
+/* How a login's credentials fared (sql_auth, conn_sspi, conn_gss). */
 enum auth_result {
 	AUTH_OK,
 	AUTH_FAILED,		/* ERROR 18456 */
@@ -106,6 +112,7 @@ struct conn {
 	uint8_t			*msg;
 	size_t			 msglen;
 	struct tdsd_tls		*tls;		/* NULL: plain TDS */
+	const char		*mech;		/* how the login was verified: "SQL", "Windows, NTLMv2", ... */
 	int			 tls_login_only;	/* ENCRYPT_OFF negotiated: drop TLS after LOGIN7 */
 };
 
@@ -442,10 +449,81 @@ send_challenge(struct conn *c, struct tds_buf *out, uint32_t flags, const uint8_
 	return rc;
 }
 
+/* Send tok (n bytes) in an SSPI token.  0, or -1. */
+static int
+send_sspi(struct conn *c, struct tds_buf *out, const uint8_t *tok, size_t n)
+{
+	tds_buf_reset(out);
+	if (tds_put_sspi(out, tok, n) == -1)
+		return -1;
+	return send_reply(c, out, -1);
+}
+
+/* The client principal name against --kerberos-login. */
+static enum auth_result
+krb_verify(const struct server_cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nkrb; i++)
+		if (strcmp(cfg->krb[i], name) == 0)
+			return AUTH_OK;
+	log_info("Kerberos: '%s' authenticated but is no --kerberos-login", name);
+	return AUTH_FAILED;
+}
+
+/*
+ * A Kerberos integrated login (tdsd_gss.c): the first token from LOGIN7, further ones in SSPI messages, our
+ * answers in SSPI tokens, until the context is established (then the client's principal must be a
+ * --kerberos-login) or fails (18452, as SQL Server answers a ticket it cannot use).  who receives the principal.
+ */
+static enum auth_result
+conn_gss(struct conn *c, struct tds_buf *out, const uint8_t *in, size_t inlen, char *who, size_t wholen)
+{
+	struct tdsd_gss	*g;
+	enum auth_result r = AUTH_CLOSED;
+	uint8_t		*tok;
+	size_t		 toklen;
+	char		 err[512], name[TDSD_GSS_NAME_MAX];
+	int		 round, done;
+
+	if (tdsd_gss_start(&g, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return AUTH_CLOSED;
+	}
+	for (round = 0; round < GSS_ROUNDS_MAX; round++) {
+		if ((done = tdsd_gss_step(g, in, inlen, &tok, &toklen, name, sizeof(name), err, sizeof(err))) == -1) {
+			log_info("Kerberos: %s", err);
+			r = AUTH_UNTRUSTED;
+			break;
+		}
+		if (toklen > 0 && send_sspi(c, out, tok, toklen) == -1) {
+			free(tok);
+			break;
+		}
+		free(tok);
+		if (done == 1) {
+			snprintf(who, wholen, "%s", name);
+			c->mech = "Windows, Kerberos";
+			r = krb_verify(c->cfg, name);
+			break;
+		}
+		if (read_message(c, LOGIN_TIMEOUT_MS, err, sizeof(err)) == -1 || c->msgtype != TDS_PKT_SSPI) {
+			log_info("Kerberos: no further SSPI message from the client");
+			break;
+		}
+		in = c->msg;
+		inlen = c->msglen;
+	}
+	tdsd_gss_end(g);
+	return r;
+}
+
 /*
  * An integrated login (fIntSecurity): NEGOTIATE from LOGIN7's SSPI field, our CHALLENGE in an SSPI token,
  * the client's AUTHENTICATE in an SSPI message (MS-TDS 2.2.6.8), verified by win_verify.  who receives
- * DOMAIN\user for messages.  Only NTLM: a Kerberos or SPNEGO token is answered as from an untrusted domain.
+ * DOMAIN\user for messages.  A token that is not NTLMSSP goes to conn_gss (Kerberos) with --kerberos-keytab,
+ * else is answered as from an untrusted domain.
  */
 static enum auth_result
 conn_sspi(struct conn *c, struct tds_buf *out, const struct tds_login7 *l, char *who, size_t wholen)
@@ -457,13 +535,19 @@ conn_sspi(struct conn *c, struct tds_buf *out, const struct tds_login7 *l, char 
 	char			 err[256];
 
 	snprintf(who, wholen, "(integrated)");
-	if (c->cfg->nwin == 0) {
-		log_info("integrated login refused: no --windows-login configured");
+	if (c->cfg->nwin == 0 && c->cfg->krb_keytab == NULL) {
+		log_info("integrated login refused: no --windows-login or --kerberos-keytab configured");
 		return AUTH_UNTRUSTED;
 	}
 	if (!ntlm_is_ntlmssp(tok, l->sspi_len)) {
+		if (c->cfg->krb_keytab != NULL)
+			return conn_gss(c, out, tok, l->sspi_len, who, wholen);
 		log_info("integrated login with a %zu-byte token that is not NTLMSSP (first byte 0x%02x: "
-		    "Kerberos or SPNEGO?): this server verifies NTLMv2 only", l->sspi_len, tok[0]);
+		    "Kerberos or SPNEGO?) and no --kerberos-keytab", l->sspi_len, tok[0]);
+		return AUTH_UNTRUSTED;
+	}
+	if (c->cfg->nwin == 0) {
+		log_info("NTLM login refused: no --windows-login configured");
 		return AUTH_UNTRUSTED;
 	}
 	if (ntlm_negotiate_parse(tok, l->sspi_len, &flags, err, sizeof(err)) == -1) {
@@ -486,6 +570,7 @@ conn_sspi(struct conn *c, struct tds_buf *out, const struct tds_login7 *l, char 
 		return AUTH_FAILED;
 	}
 	snprintf(who, wholen, "%s\\%s", a.domain, a.user);
+	c->mech = "Windows, NTLMv2";
 	return win_verify(c->cfg, &a, chal);
 }
 
@@ -560,8 +645,8 @@ conn_login(struct conn *c, struct tds_buf *out)
 	}
 	if (login_accept(c, out, &l) == -1)
 		goto done;
-	log_debug("login ok: user '%s' (%s) app '%s' TDS 0x%08x packet %u", who, l.integrated ? "Windows, NTLMv2" :
-	    "SQL", l.appname, c->tdsver, c->packet_size);
+	log_debug("login ok: user '%s' (%s) app '%s' TDS 0x%08x packet %u", who, c->mech, l.appname, c->tdsver,
+	    c->packet_size);
 	rc = 0;
 done:
 	tds_login7_clear(&l);
@@ -720,6 +805,7 @@ conn_serve(int fd, const struct server_cfg *cfg)
 	c.cfg = cfg;
 	c.packet_size = 4096;
 	c.tdsver = TDS_V74;
+	c.mech = "SQL";
 	c.spid = (uint16_t)(51 + getpid() % 30000);
 	tds_buf_init(&out, REPLY_MAX);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -901,7 +987,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dpfleet-tdsd --listen ADDR:PORT --db FILE.sqlite [--login USER:PASSWORD] "
-	    "[--windows-login DOMAIN\\USER:PASSWORD_FILE ...] [--windows-only] "
+	    "[--windows-login DOMAIN\\USER:PASSWORD_FILE ...] [--kerberos-keytab FILE --kerberos-login "
+	    "PRINCIPAL ...] [--windows-only] "
 	    "[--database NAME] [--faults FILE] [--tls-cert FILE --tls-key FILE [--tls-mode require|login]] "
 	    "[--browser ADDR[:PORT] [--instance NAME]] [-v]\n");
 	exit(2);
@@ -972,6 +1059,8 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 		{ "instance",	required_argument,	NULL, 'I' },
 		{ "windows-login", required_argument,	NULL, 'W' },
 		{ "windows-only", no_argument,		NULL, 'O' },
+		{ "kerberos-keytab", required_argument,	NULL, 'K' },
+		{ "kerberos-login", required_argument,	NULL, 'P' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 },
 	};
@@ -999,12 +1088,20 @@ parse_args(int argc, char *argv[], struct server_cfg *cfg)
 			break;
 		case 'W': parse_windows_login(optarg, cfg); break;
 		case 'O': cfg->windows_only = 1; break;
+		case 'K': cfg->krb_keytab = optarg; break;
+		case 'P':
+			if (cfg->nkrb >= KRB_LOGINS_MAX || strchr(optarg, '@') == NULL ||
+			    util_strlcpy(cfg->krb[cfg->nkrb], optarg, TDSD_GSS_NAME_MAX) >= TDSD_GSS_NAME_MAX)
+				usage();
+			cfg->nkrb++;
+			break;
 		case 'v': verbose++; break;
 		default: usage();
 		}
 	}
-	if (optind != argc || !cfg->listen[0] || !cfg->db[0] || (!cfg->user[0] && cfg->nwin == 0) ||
-	    (cfg->windows_only && cfg->nwin == 0) || (cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+	if (optind != argc || !cfg->listen[0] || !cfg->db[0] || (!cfg->user[0] && cfg->nwin + cfg->nkrb == 0) ||
+	    (cfg->windows_only && cfg->nwin + cfg->nkrb == 0) || (cfg->tls_cert == NULL) != (cfg->tls_key == NULL) ||
+	    (cfg->krb_keytab == NULL) != (cfg->nkrb == 0))
 		usage();
 	if (strcmp(mode, "require") == 0)
 		cfg->tls_setting = TDS_PRELOGIN_ENCRYPT_REQ;
@@ -1155,6 +1252,8 @@ main(int argc, char *argv[])
 	if ((db = sqlexec_open(cfg.db, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	sqlite3_close(db);
+	if (cfg.krb_keytab != NULL && setenv("KRB5_KTNAME", cfg.krb_keytab, 1) == -1)	/* tdsd_gss.c's acceptor */
+		fatal("setenv KRB5_KTNAME");
 	if (cfg.faults[0] && faults_load(cfg.faults, &f, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (cfg.tls_cert != NULL && tdsd_tls_cred_load(&cfg.tls, cfg.tls_cert, cfg.tls_key, err, sizeof(err)) == -1)
@@ -1174,6 +1273,9 @@ main(int argc, char *argv[])
 		log_info("SQL Browser on UDP %s for instance %s", cfg.browser, cfg.instance);
 	if (cfg.nwin > 0)
 		log_info("%zu Windows login(s) (NTLMv2), domain %s%s", cfg.nwin, cfg.win[0].domain,
+		    cfg.windows_only ? "; Windows authentication only" : "");
+	if (cfg.nkrb > 0)
+		log_info("%zu Kerberos login(s), service keys from %s%s", cfg.nkrb, cfg.krb_keytab,
 		    cfg.windows_only ? "; Windows authentication only" : "");
 	serve(lfd, sfd, bfd, &oldmask, &cfg);
 	if (bfd != -1)
