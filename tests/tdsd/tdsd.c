@@ -12,8 +12,15 @@
  *
  * Connection states, each a function below:
  *   PRELOGIN expected  --conn_prelogin-->  LOGIN7 expected  --conn_login-->  logged in (conn_loop)
+ *   LOGIN7 with fIntSecurity (integrated login, conn_sspi):
+ *     NTLM:     NEGOTIATE in LOGIN7 --send_challenge--> SSPI token (CHALLENGE) --read SSPI message-->
+ *               AUTHENTICATE --win_verify--> login answered (conn_login)
+ *     Kerberos: GSS token in LOGIN7 --conn_gss--> [SSPI token --read SSPI message--> ...] --krb_verify-->
+ *               login answered (conn_login)
  *   any state: malformed packet, EOF, idle timeout or a fault's byte limit  -->  closed (child exits)
  * Messages are reassembled from packets up to MSG_MAX bytes; each packet is at most TDS_PACKET_MAX bytes.
+ * Windows logins (--windows-login, ntlm.c: NTLMv2 checked against the password tdsd knows; --kerberos-keytab,
+ * tdsd_gss.c) are tests/tdsd/README.md's "Integrated login".
  *
  * TLS (--tls-cert/--tls-key, tdsd_tls.c): conn_prelogin answers the client's ENCRYPTION as MS-TDS 2.2.6.5
  * says for the --tls-mode (tds_prelogin_encrypt_answer) and, unless the answer is ENCRYPT_NOT_SUP, runs the
@@ -22,7 +29,8 @@
  * drops the session once LOGIN7 is read, as the client does once it is sent).  The log says which.
  *
  * Length: over 600 lines because the connection's states and the parent's accept loop are this one
- * program; the codec (tds.c), the SQL (sqlexec.c), the faults (faults.c) and TLS (tdsd_tls.c) live apart.
+ * program; the codec (tds.c), the SQL (sqlexec.c), the faults (faults.c), TLS (tdsd_tls.c), NTLM (ntlm.c)
+ * and Kerberos (tdsd_gss.c) live apart.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
