@@ -12,9 +12,14 @@
 - a SQL login (auth = sql) against the Windows-only server: 18456, tdsd logged "Windows authentication
   only"; the same login works once tdsd accepts SQL logins too.
 - auth = kerberos when [smb]'s keytab gives no ticket: refused before anything is sent, naming the principal.
+- on the wire (a raw TDS client): tdsd's CHALLENGE carries a random challenge per connection, the domain and
+  a current MsvAvTimestamp; a malformed AUTHENTICATE gets 18456 and the connection closes, a batch in its
+  place closes it unanswered, a Kerberos token without --kerberos-keytab gets 18452; tdsd lives on.
 - `-n`: auth = sql with a DOMAIN\\name user and auth = ntlm without a domain are refused with a hint."""
 import os
 import select
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -101,6 +106,106 @@ def refused(t, env, what, path, want, tdsd_says):
     t.equal(env.leftovers, [], "%s: private freetds.conf removed" % what)
 
 
+def tds_packet(ptype, payload):
+    return struct.pack(">BBHHBB", ptype, 1, len(payload) + 8, 0, 1, 0) + payload
+
+
+def login7_integrated(token):
+    """A TDS 7.4 LOGIN7 (MS-TDS 2.2.6.4) with fIntSecurity, every string empty and token in the SSPI field."""
+    fixed = 94
+    head = struct.pack("<IIIIII", fixed + len(token), 0x74000004, 4096, 0, 0, 0)
+    head += bytes([0xE0, 0x83, 0, 0]) + struct.pack("<iI", 0, 0x409)
+    head += struct.pack("<HH", fixed, 0) * 9 + bytes(6)          # HostName .. Database, ClientID
+    head += struct.pack("<HH", fixed, len(token)) + struct.pack("<HHHHI", fixed, 0, fixed, 0, 0)
+    assert len(head) == fixed
+    return head + token
+
+
+NEGOTIATE = (b"NTLMSSP\0" + struct.pack("<II", 1, 0x0008b201) + struct.pack("<HHI", 0, 0, 40) * 2 +
+             bytes([5, 1, 0x28, 0x0a, 0, 0, 0, 0x0f]))
+
+
+def read_reply(s):
+    """One server message (packets up to EOM) as its payload; b"" when the server closed first."""
+    data = b""
+    while True:
+        hdr = b""
+        while len(hdr) < 8:
+            chunk = s.recv(8 - len(hdr))
+            if not chunk:
+                return data
+            hdr += chunk
+        ptype, status, length = struct.unpack(">BBH", hdr[:4])
+        body = b""
+        while len(body) < length - 8:
+            chunk = s.recv(length - 8 - len(body))
+            if not chunk:
+                return data + body
+            body += chunk
+        data += body
+        if status & 1:
+            return data
+
+
+def raw_challenge(env):
+    """LOGIN7 with our NEGOTIATE; returns (socket, the CHALLENGE_MESSAGE from the SSPI token)."""
+    s = socket.create_connection((ADDR, env.port), timeout=10)
+    s.sendall(tds_packet(0x10, login7_integrated(NEGOTIATE)))
+    reply = read_reply(s)
+    if len(reply) < 3 or reply[0] != 0xED or struct.unpack("<H", reply[1:3])[0] != len(reply) - 3:
+        s.close()
+        raise AssertionError("no SSPI token in %r" % reply[:40])
+    return s, reply[3:]
+
+
+def av_pairs(msg):
+    """{AvId: value} of a CHALLENGE_MESSAGE's TargetInfo (MS-NLMP 2.2.2.1)."""
+    length, _, off = struct.unpack("<HHI", msg[40:48])
+    info, pairs, pos = msg[off:off + length], {}, 0
+    while pos + 4 <= len(info):
+        av_id, av_len = struct.unpack("<HH", info[pos:pos + 4])
+        pairs[av_id] = info[pos + 4:pos + 4 + av_len]
+        pos += 4 + av_len
+        if av_id == 0:
+            break
+    return pairs
+
+
+def wire(t, env):
+    """The NTLM exchange on the wire: CHALLENGE contents, and what a broken client gets."""
+    s1, c1 = raw_challenge(env)
+    s2, c2 = raw_challenge(env)
+    t.check(c1[:8] == b"NTLMSSP\0" and struct.unpack("<I", c1[8:12])[0] == 2, "wire: an NTLM CHALLENGE_MESSAGE")
+    t.check(c1[24:32] != c2[24:32] and c1[24:32] != bytes(8), "wire: each connection its own random challenge")
+    name_len, _, name_off = struct.unpack("<HHI", c1[12:20])
+    t.equal(c1[name_off:name_off + name_len].decode("utf-16-le"), DOMAIN, "wire: TargetName is the domain")
+    pairs = av_pairs(c1)
+    t.equal(pairs.get(2, b"").decode("utf-16-le"), DOMAIN, "wire: MsvAvNbDomainName")
+    ts = struct.unpack("<Q", pairs.get(7, bytes(8)))[0] / 1e7 - 11644473600
+    t.check(abs(ts - time.time()) < 300, "wire: MsvAvTimestamp is now (%.0f s off)" % (ts - time.time()))
+    t.check(0 in pairs, "wire: TargetInfo ends with MsvAvEOL")
+    # A broken AUTHENTICATE: 18456, then the server closes.
+    bad = b"NTLMSSP\0" + struct.pack("<I", 3) + bytes(8) + struct.pack("<HHI", 100, 100, 1000) + bytes(36)
+    s1.sendall(tds_packet(0x11, bad))     # NtChallengeResponse points past the message's end
+    reply = read_reply(s1)
+    t.check(len(reply) > 7 and reply[0] == 0xAA and struct.unpack("<i", reply[3:7])[0] == 18456,
+            "wire: a malformed AUTHENTICATE gets ERROR 18456 (%r)" % reply[:16])
+    t.equal(read_reply(s1), b"", "wire: then the server closes the connection")
+    s1.close()
+    # A batch where the AUTHENTICATE belongs: closed without an answer.
+    s2.sendall(tds_packet(0x01, "SELECT 1".encode("utf-16-le")))
+    t.equal(read_reply(s2), b"", "wire: a batch instead of AUTHENTICATE: closed, no answer")
+    s2.close()
+    # A GSS token with no --kerberos-keytab: 18452.
+    s = socket.create_connection((ADDR, env.port), timeout=10)
+    s.sendall(tds_packet(0x10, login7_integrated(b"\x60\x82\x01\x00" + bytes(60))))
+    reply = read_reply(s)
+    s.close()
+    t.check(len(reply) > 7 and reply[0] == 0xAA and struct.unpack("<i", reply[3:7])[0] == 18452,
+            "wire: a Kerberos token without a keytab gets ERROR 18452 (%r)" % reply[:16])
+    t.check(env.proc.poll() is None, "wire: tdsd lives on")
+
+
 def check_n(path):
     p = subprocess.run([SCANNER, "-n", "-f", path], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     return p.returncode, p.stderr.decode("utf-8")
@@ -166,7 +271,11 @@ def main(t, env):
     t.check("PRELOGIN" not in tdsd_log(env)[before:], "kerberos without a ticket: nothing sent to the server")
     t.equal(env.leftovers, [], "kerberos without a ticket: private freetds.conf removed")
 
-    # 7. -n refuses the two mistakes a Windows login invites.
+    # 7. The exchange on the wire, and broken clients.
+    start(env, ["--windows-only"])
+    wire(t, env)
+
+    # 8. -n refuses the two mistakes a Windows login invites.
     rc, err = check_n(conf(env, "n1.conf", "sql", account, env.win_pw_file))
     t.check(rc == 1 and "is a Windows account: set auth = ntlm" in err, "-n: auth = sql with DOMAIN\\name (%r)" % err)
     rc, err = check_n(conf(env, "n2.conf", "ntlm", WIN_USER, env.win_pw_file))
