@@ -14,19 +14,25 @@
 #     shows exactly the account of its set, and nothing at all on the PS4 hosts and their site server;
 #   - a wrong password in `corp2` gives logon_failure on the CR2 hosts only, every other host as before;
 #   - a fix of a CR2 host runs with `corp2` (jobs.cred_set, the job.end audit detail, the host's log) and a fix
-#     of a PS4 host ends unreachable/no_credentials without contacting it.
+#     of a PS4 host ends unreachable/no_credentials without contacting it;
+#   - dpfleet-server shows the sets: the host page (cred_set, history, last_fix), the jobs list, hosts.csv and
+#     fixes.csv.
 # The lab is always taken down (scan_lib.Lab), no scanner process may be left.
 
+import csv
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_lib as L  # noqa: E402
 import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
 from checks import test  # noqa: E402
+from server_harness import Client, Session, server_binary  # noqa: E402
 
 BASE = "127.99.0.0"
 ck = L.check
@@ -224,6 +230,49 @@ def credsets():
         ck(logins(lab, "dp02.other.test")[marks["dp02.other.test"]:] == [],
            "dp02.other.test was never contacted (no login since the lab's own readiness check)")
         ck(L.scanner_pids() == [], "no scanner process left")
+        check_server(lab)
+
+
+def check_server(lab):
+    """dpfleet-server on the lab's state DB, as the lab's operator: where the API and the exports name the set."""
+    with open(os.path.join(lab.tmp, "server.log"), "wb") as out:
+        lab.spawn([server_binary(), "-d", "-f", os.path.join(lab.dir, "server.conf")], stdout=out, stderr=out)
+    host, port = lab.info["http_listen"].rsplit(":", 1)
+    api = Client(host, int(port))
+    for _ in range(300):
+        try:
+            if api.request("GET", "/healthz").status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    r = api.request("POST", "/api/v1/login", {"user": lab.info["operator"]["user"],
+                                              "password": lab.info["operator"]["password"]})
+    if not ck(r.status == 200, "operator login (%s)" % r):
+        return
+    op = Session(r)
+    h = api.request("GET", "/api/v1/hosts/dp02.corp2.test", session=op).json()
+    ck(h.get("cred_set") == "corp2" and (h.get("last_fix") or {}).get("cred_set") == "corp2",
+       "host page of dp02.corp2.test: cred_set and last_fix.cred_set corp2 (%s, %s)" % (h.get("cred_set"),
+                                                                                         h.get("last_fix")))
+    ck(h.get("history") and all(x.get("cred_set") == "corp2" for x in h["history"]),
+       "its history names corp2 for every read: %s" % [x.get("cred_set") for x in h.get("history", [])])
+    h = api.request("GET", "/api/v1/hosts/dp02.other.test", session=op).json()
+    ck("cred_set" in h and h["cred_set"] is None and h.get("reason") == "no_credentials",
+       "host page of dp02.other.test: cred_set null, reason no_credentials (%s, %s)" % (h.get("cred_set"),
+                                                                                      h.get("reason")))
+    j = api.request("GET", "/api/v1/jobs?host=dp02.corp2.test", session=op).json().get("jobs", [])
+    ck(j and all(x.get("cred_set") == "corp2" for x in j), "jobs list: corp2 (%s)" % [x.get("cred_set") for x in j])
+    r = api.request("GET", "/api/v1/report/hosts.csv", session=op)
+    rows = {x["fqdn"]: x for x in csv.DictReader(io.StringIO(r.body.decode() if r.status == 200 else "",
+                                                              newline=""))}
+    for fq, cset in WANT.items():
+        ck(fq in rows and rows[fq].get("cred_set") == (cset or ""), "hosts.csv: %s cred_set %r" % (
+            fq, rows.get(fq, {}).get("cred_set")))
+    r = api.request("GET", "/api/v1/report/fixes.csv", session=op)
+    rows = {x["host"]: x for x in csv.DictReader(io.StringIO(r.body.decode() if r.status == 200 else "",
+                                                              newline=""))}
+    ck(rows.get("dp02.corp2.test", {}).get("cred_set") == "corp2" and
+       rows.get("dp02.other.test", {}).get("cred_set") == "", "fixes.csv: corp2 and none (%s)" % rows)
 
 
 if __name__ == "__main__":
