@@ -141,6 +141,41 @@ test_parse_limit(void)
 	CHECK(strstr(errs, want) != NULL);
 }
 
+/* -n's file checks reach every set: a password file or keytab open to others is refused by its path. */
+static void
+test_secrecy(void)
+{
+	struct config c;
+	char body[4096], errs[4096], path[512], f[4][200];
+	const char *mode_name[4] = { "pw", "open.pw", "kt", "open.kt" };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		FILE *fp;
+
+		snprintf(f[i], sizeof(f[i]), "%s/%s", dir, mode_name[i]);
+		if ((fp = fopen(f[i], "w")) == NULL) {
+			perror(f[i]);
+			exit(1);
+		}
+		fputs("secret\n", fp);
+		fclose(fp);
+		chmod(f[i], i % 2 ? 0644 : 0600);
+	}
+	snprintf(body, sizeof(body), "[smb]\n"
+	    "[credentials a]\nuser = u\npassword_file = %s\nsite_codes = P01\n"
+	    "[credentials b]\nuser = u\npassword_file = %s\nsite_codes = P02\n"
+	    "[credentials c]\nuser = u\nkeytab = %s\nprincipal = u@R\nsite_codes = P03\n"
+	    "[credentials d]\nuser = u\nkeytab = %s\nprincipal = u@R\nsite_codes = P04\n", f[0], f[1], f[2], f[3]);
+	CHECK(load(body, &c, errs, sizeof(errs), path, sizeof(path)) == 0);
+	errs[0] = '\0';
+	CHECK(config_check_files(&c, errs, sizeof(errs)) == 2);	/* the two open to others; [sitedb]'s is pw */
+	CHECK(strstr(errs, f[1]) != NULL && strstr(errs, f[3]) != NULL);
+	CHECK(strstr(errs, "open.pw: group or others have access") != NULL);
+	snprintf(body, sizeof(body), "%s: ", f[0]);
+	CHECK(strstr(errs, body) == NULL);
+}
+
 /* The choice per host, as a table over the good file (forest-b = 1, dmz = 2, corp-x = 3). */
 static void
 test_pick(void)
@@ -202,6 +237,7 @@ main(void)
 	test_parse_good();
 	test_parse_errors();
 	test_parse_limit();
+	test_secrecy();
 	test_pick();
 	rc = check_done("credset");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
