@@ -62,6 +62,38 @@ AUTH_LOG_LEVEL = "1 auth_audit:4"      # auth/auth_log.c: failures at 2, success
 SAMBA_PYTHON = "/usr/bin/python3"      # Debian's python3-samba is for the system interpreter
 
 
+# The DC's accounts, run by SAMBA_PYTHON on the DC's sam.ldb before samba starts: argv = smb.conf, the DC's
+# account, user, password, keytab, principal, SPNs to add to the DC's account.  Prints "rid N".
+ACCOUNTS_SCRIPT = """
+import sys
+import ldb
+from samba import enable_net_export_keytab, param
+from samba.auth import system_session
+from samba.dcerpc import security
+from samba.ndr import ndr_unpack
+from samba.net import Net
+from samba.samdb import SamDB
+conf, dc, user, password, keytab, principal = sys.argv[1:7]
+lp = param.LoadParm()
+lp.load(conf)
+db = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+res = db.search(expression="(sAMAccountName=%s)" % ldb.binary_encode(dc), attrs=["servicePrincipalName"])
+have = {str(v).lower() for v in res[0].get("servicePrincipalName", [])}
+add = [s for s in sys.argv[7:] if s.lower() not in have]
+if add:
+    m = ldb.Message()
+    m.dn = res[0].dn
+    m["servicePrincipalName"] = ldb.MessageElement(add, ldb.FLAG_MOD_ADD, "servicePrincipalName")
+    db.modify(m)
+db.newuser(user, password, description="dpfleet scan account")
+db.add_remove_group_members("Domain Admins", [user], add_members_operation=True)
+sid = db.search(expression="(sAMAccountName=%s)" % ldb.binary_encode(user), attrs=["objectSid"])[0]["objectSid"][0]
+enable_net_export_keytab()
+Net(None, lp).export_keytab(keytab=keytab, principal=principal)
+print("rid", str(ndr_unpack(security.dom_sid, sid)).rsplit("-", 1)[1])
+"""
+
+
 DC_READY_S = 240        # provision (~6 s idle, ~30 s on a loaded machine) + start
 
 
@@ -243,11 +275,16 @@ class AdDc:
 
     def dc_thread(self, r):
         try:
+            t0 = time.monotonic()
             self.provision_dc(r)
+            t1 = time.monotonic()
+            self.dc_accounts(r)
+            t2 = time.monotonic()
             if getattr(self, "dc_aborted", False):
                 raise LabError("up failed elsewhere: the DC is not started")
             self.start_dc(r)
-            self.dc_accounts(r)
+            r["timing"] = {"provision_s": round(t1 - t0, 1), "accounts_s": round(t2 - t1, 1),
+                           "start_s": round(time.monotonic() - t2, 1)}
         except (LabError, OSError) as e:
             r["error"] = str(e)
         finally:
@@ -339,28 +376,22 @@ class AdDc:
         r["pid"] = p.pid
 
     def dc_accounts(self, r):
-        """The ldap/ SPNs (samba_spnupdate's job), the realm's scan account in Domain Admins, its keytab and
-        password file in DIR/krb, and its passwd line for the members' nss_wrapper (idmap_rid: uid = range
-        base + RID, gid of Domain Users likewise)."""
-        conf = os.path.join(r["root"], "etc", "smb.conf")
+        """Before the DC starts, in one python3-samba process (ACCOUNTS_SCRIPT; eight samba-tool runs cost ~1 s
+        of CPU each): the ldap/ SPNs (samba_spnupdate's job), the realm's scan account in Domain Admins and its
+        keytab; then its password file in DIR/krb and its passwd line for the members' nss_wrapper (idmap_rid:
+        uid = range base + RID, gid of Domain Users likewise)."""
         fq = r["dc_fqdn"]
-        for spn in ("ldap/%s" % fq, "ldap/%s/%s" % (fq, r["realm"].lower()), "ldap/%s" % DC_NAME.upper(),
-                    "ldap/%s/%s" % (fq, r["workgroup"])):
-            self.dc_run(r, ["samba-tool", "spn", "add", spn, DC_NAME.upper() + "$", "-s", conf], "spn add " + spn)
-        self.dc_run(r, ["samba-tool", "user", "create", SCAN_USER, r["password"], "-s", conf,
-                        "--description=dpfleet scan account"], "user create (%s)" % r["realm"])
-        self.dc_run(r, ["samba-tool", "group", "addmembers", "Domain Admins", SCAN_USER, "-s", conf],
-                    "Domain Admins (%s)" % r["realm"])
         kt = os.path.join(krb_dir(self.d), "%s.keytab" % r["realm"])
-        self.dc_run(r, ["samba-tool", "domain", "exportkeytab", kt, "--principal=%s@%s" % (SCAN_USER, r["realm"]),
-                        "-s", conf], "exportkeytab (%s)" % r["realm"])
+        spns = ["ldap/%s" % fq, "ldap/%s/%s" % (fq, r["realm"].lower()), "ldap/%s" % DC_NAME.upper(),
+                "ldap/%s/%s" % (fq, r["workgroup"])]
+        out = self.dc_run(r, [SAMBA_PYTHON, "-c", ACCOUNTS_SCRIPT, os.path.join(r["root"], "etc", "smb.conf"),
+                              DC_NAME.upper() + "$", SCAN_USER, r["password"], kt, "%s@%s" % (SCAN_USER, r["realm"])]
+                          + spns, "scan account (%s)" % r["realm"])
+        m = re.search(r"^rid ([0-9]+)$", out, re.M)
+        if not m or not os.path.exists(kt):
+            raise LabError("scan account (%s): no RID or no keytab: %r" % (r["realm"], out[-200:]))
         os.chmod(kt, 0o600)
         write_file(os.path.join(krb_dir(self.d), "%s.password" % r["realm"]), r["password"] + "\n", 0o600)
-        out = self.dc_run(r, ["samba-tool", "user", "show", SCAN_USER, "--attributes=objectSid", "-s", conf],
-                          "user show (%s)" % r["realm"])
-        m = re.search(r"objectSid: S-1-5-21-[0-9-]+-([0-9]+)\s", out + "\n")
-        if not m:
-            raise LabError("user show (%s): no objectSid in %r" % (r["realm"], out[-200:]))
         base = (r["k"] + 1) * IDMAP_STEP
         r["uid"] = base + int(m.group(1))
         r["gid"] = base + 513
@@ -490,6 +521,7 @@ class AdDc:
                     "keytab": os.path.join(kd, "%s.keytab" % r["realm"]),
                     "password_file": os.path.join(kd, "%s.password" % r["realm"]),
                     "credential_set": r["realm"].lower(), "dc_log": os.path.join(r["root"], "log", "log.samba"),
+                    "timing": r.get("timing"),
                     "hosts": sorted(i["fqdn"] for i in r["hosts"])} for r in self.realms.values()}},
             "domains": {dom["domain"]: {
                 "user": dom["user"], "password": dom["password"], "credential_set": dom["domain"].lower(),
