@@ -7,7 +7,7 @@
  * Assumptions: libdcerpc exports no ndr_table_winreg (it lives in a Debian-private library we must not link),
  * so a minimal interface table is built here: syntax 338cd001-2244-31f1-aaaa-900038001003 v1.0, endpoint
  * \pipe\winreg, no call table (raw calls do not need one).  The loadparm context comes from loadparm_init(),
- * which never reads /etc/samba/smb.conf; everything the client needs is set explicitly below.
+ * which never reads /etc/samba/smb.conf; everything the client needs is set explicitly (rpc_setup.c).
  *
  * Phases.  Samba's public library offers SMB2 only inside the composite dcerpc_pipe_connect_b (smb2_connect is
  * in a private library), so the connect runs as one composite on our own tevent context and its progress is
@@ -30,7 +30,6 @@
  * single connection.  This relies on one connection attempt at a time per process, which is how the
  * scanner's workers use this module; tests/integration/rpc_smbd_test.py checks every phase against smbd.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +61,7 @@
 #pragma GCC diagnostic pop
 
 #include "rpc.h"
+#include "rpc_int.h"
 #include "cred.h"
 #include "krb.h"
 #include "tcpprobe.h"
@@ -384,149 +384,6 @@ watch_find_pipe(const void *ptr, int depth, int max_depth, int is_ref, void *arg
 	if (name != NULL && strcmp(name, "struct dcerpc_pipe") == 0)
 		w->pipe = (struct dcerpc_pipe *)(uintptr_t)ptr;
 }
-static int
-lp_set(struct loadparm_context *lp, const char *name, const char *value, char *err, size_t errlen)
-{
-	if (!lpcfg_set_cmdline(lp, name, value))
-		return util_err(err, errlen, "Samba rejected client option \"%s = %s\"", name, value);
-	return 0;
-}
-
-int
-rpc_cred_realm(const struct cred *cr, char *realm, size_t size)
-{
-	const char	*src = NULL, *at;
-	size_t		 i, n;
-
-	if (size == 0)
-		return -1;
-	realm[0] = '\0';
-	if ((at = strrchr(cr->principal, '@')) != NULL && at[1] != '\0')
-		src = at + 1;
-	else if (strchr(cr->domain, '.') != NULL)
-		src = cr->domain;
-	if (src == NULL || (n = strlen(src)) >= size)
-		return -1;
-	for (i = 0; i < n; i++)
-		realm[i] = (char)toupper((unsigned char)src[i]);
-	realm[n] = '\0';
-	return 0;
-}
-
-enum cred_auth
-rpc_cred_auth(const struct cred *cr)
-{
-	char realm[CONFIG_STR];
-
-	if (cr->auth == CRED_AUTH_NEGOTIATE && cr->ccache[0] == '\0' &&
-	    rpc_cred_realm(cr, realm, sizeof(realm)) == -1)
-		return CRED_AUTH_NTLM;
-	return cr->auth;
-}
-
-/* "client use kerberos" for each [smb] auth mode (dpfleet.conf(5), "auth"). */
-static const char *
-kerberos_word(enum cred_auth a)
-{
-	return a == CRED_AUTH_KERBEROS ? "required" : a == CRED_AUTH_NTLM ? "off" : "desired";
-}
-
-static enum credentials_use_kerberos
-kerberos_state(enum cred_auth a)
-{
-	return a == CRED_AUTH_KERBEROS ? CRED_USE_KERBEROS_REQUIRED : a == CRED_AUTH_NTLM ?
-	    CRED_USE_KERBEROS_DISABLED : CRED_USE_KERBEROS_DESIRED;
-}
-
-/*
- * The credentials object for cr.  A keytab set (cr->ccache set) hands Samba the ticket cache the parent keeps
- * fresh (krb.c): its principal comes from the cache, and there is no password to fall back to NTLM with.  A
- * password set with Kerberos allowed names its realm: the principal's, else the domain when it is a DNS name
- * (upper-cased, RFC 4120 6.1 realm names as AD spells them), so Samba's kinit asks for user@REALM; NTLM still
- * gets domain and user.  0, or -1 with err.
- */
-static int
-conn_creds(struct loadparm_context *lp, struct cli_credentials *creds, const struct cred *cr, char *err,
-    size_t errlen)
-{
-	const char	*es = NULL;
-	char		 realm[CONFIG_STR];
-
-	cli_credentials_set_conf(creds, lp);
-	if (!cli_credentials_set_kerberos_state(creds, kerberos_state(rpc_cred_auth(cr)), CRED_SPECIFIED))
-		return util_err(err, errlen, "cannot set credentials");
-	if (cr->ccache[0] != '\0') {
-		if (cr->auth == CRED_AUTH_NTLM)
-			return util_err(err, errlen, "credential set %s: a keytab needs auth = kerberos or "
-			    "negotiate", cr->name);
-		if (cli_credentials_set_ccache(creds, lp, cr->ccache, CRED_SPECIFIED, &es) != 0)
-			return util_err(err, errlen, "ticket cache of %s (%s): %s", cr->principal, cr->ccache,
-			    es ? es : "unusable");
-		return 0;
-	}
-	if (!cli_credentials_set_username(creds, cr->user, CRED_SPECIFIED) ||
-	    !cli_credentials_set_domain(creds, cr->domain, CRED_SPECIFIED) ||
-	    !cli_credentials_set_password(creds, cr->password, CRED_SPECIFIED))
-		return util_err(err, errlen, "cannot set credentials");
-	if (cr->auth != CRED_AUTH_NTLM && rpc_cred_realm(cr, realm, sizeof(realm)) == 0 &&
-	    !cli_credentials_set_realm(creds, realm, CRED_SPECIFIED))
-		return util_err(err, errlen, "cannot set credentials");
-	return 0;
-}
-
-/* The client options (see the file's header) and the credentials.  0, or -1 with err. */
-static int
-conn_setup(struct loadparm_context *lp, struct cli_credentials *creds, const struct cred *cr, char *err,
-    size_t errlen)
-{
-	/* Signing is required on every connection, whatever the server asks (doc/FIELD-NOTES.md, "NTLM"). */
-	if (lp_set(lp, "client min protocol", "SMB2_02", err, errlen) == -1 ||
-	    lp_set(lp, "client max protocol", "SMB3_11", err, errlen) == -1 ||
-	    lp_set(lp, "client ipc min protocol", "SMB2_02", err, errlen) == -1 ||
-	    lp_set(lp, "client ipc max protocol", "SMB3_11", err, errlen) == -1 ||
-	    lp_set(lp, "client signing", "required", err, errlen) == -1 ||
-	    lp_set(lp, "client ipc signing", "required", err, errlen) == -1 ||
-	    lp_set(lp, "client use kerberos", kerberos_word(rpc_cred_auth(cr)), err, errlen) == -1 ||
-	    lp_set(lp, "client ntlmv2 auth", "yes", err, errlen) == -1 ||
-	    lp_set(lp, "disable netbios", "yes", err, errlen) == -1 ||
-	    lp_set(lp, "name resolve order", "host", err, errlen) == -1 ||
-	    lp_set(lp, "smb2:ports", "445", err, errlen) == -1 ||	/* one socket: not 139 as well */
-	    lp_set(lp, "log level", "0", err, errlen) == -1)
-		return -1;
-	return conn_creds(lp, creds, cr, err, errlen);
-}
-
-/*
- * The ncacn_np binding to addr's \pipe\winreg, naming fqdn as the target: Samba connects to host (the
- * address) and names target_hostname in the SMB session, so the Kerberos service ticket is for cifs/<fqdn>
- * (source4/librpc/rpc/dcerpc_connect.c, dcerpc_pipe_connect_ncacn_np_smb).  NULL with err.
- */
-static struct dcerpc_binding *
-conn_binding(TALLOC_CTX *mem, const char *addr, const char *fqdn, char *err, size_t errlen)
-{
-	struct dcerpc_binding	*b = NULL;
-	char			*bstr;
-	NTSTATUS		 st;
-
-	if ((bstr = talloc_asprintf(mem, "ncacn_np:%s[\\pipe\\winreg]", addr)) == NULL) {
-		util_err(err, errlen, "out of memory");
-		return NULL;
-	}
-	st = dcerpc_parse_binding(mem, bstr, &b);
-	if (!NT_STATUS_IS_OK(st)) {
-		util_err(err, errlen, "bad binding for %s: %s", addr, nt_errstr(st));
-		return NULL;
-	}
-	if (fqdn != NULL && *fqdn != '\0') {
-		st = dcerpc_binding_set_string_option(b, "target_hostname", fqdn);
-		if (!NT_STATUS_IS_OK(st)) {
-			util_err(err, errlen, "bad target hostname %s: %s", fqdn, nt_errstr(st));
-			return NULL;
-		}
-	}
-	return b;
-}
-
 /*
  * Run Samba's composite connect under the phase watch (see the file's header).  NT_STATUS_OK with c->pipe
  * set; otherwise the status (NT_STATUS_IO_TIMEOUT when a phase's clock ran out) and w->phase where it failed.
@@ -563,21 +420,6 @@ conn_watched(struct rpc_conn *c, struct dcerpc_binding *b, struct cli_credential
 	return st;
 }
 
-/* Who authenticates, for error lines: the keytab's principal, else user@REALM when Kerberos may be used
- * with a realm, else DOMAIN\\user.  Never the password. */
-static void
-cred_who(const struct cred *cr, char *who, size_t size)
-{
-	char realm[CONFIG_STR];
-
-	if (cr->ccache[0] != '\0' || (cr->principal[0] != '\0' && cr->password[0] == '\0'))
-		snprintf(who, size, "%s", cr->principal);
-	else if (cr->auth != CRED_AUTH_NTLM && rpc_cred_realm(cr, realm, sizeof(realm)) == 0)
-		snprintf(who, size, "%s@%s", cr->user, realm);
-	else
-		snprintf(who, size, "%s%s%s", cr->domain, cr->domain[0] ? "\\" : "", cr->user);
-}
-
 /*
  * A failed connect: the reason word and the error line.  A session setup that fails in a way no table entry
  * names, while Kerberos was the only way in (auth = kerberos or a keytab set), is a Kerberos failure: Samba
@@ -595,7 +437,7 @@ conn_failed(NTSTATUS st, enum rpc_phase ph, const char *addr, const char *fqdn, 
 	if ((*why == RPC_FAIL_OTHER || *why == RPC_FAIL_PROTOCOL) && ph == RPC_PHASE_SMB &&
 	    (cr->auth == CRED_AUTH_KERBEROS || cr->ccache[0] != '\0'))
 		*why = RPC_FAIL_KERBEROS;
-	cred_who(cr, who, sizeof(who));
+	rpc_cred_who(cr, who, sizeof(who));
 	util_err(err, errlen, "winreg connect to %s%s%s%s as %s%s: %s in the %s phase (%s)", fqdn ? fqdn : addr,
 	    fqdn ? " [" : "", fqdn ? addr : "", fqdn ? "]" : "", who,
 	    cr->auth == CRED_AUTH_KERBEROS ? " (kerberos only)" : cr->auth == CRED_AUTH_NTLM ? " (ntlm)" : "",
@@ -646,8 +488,8 @@ rpc_connect(struct rpc_conn **out, const char *addr, const char *fqdn, const str
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	tevent_loop_allow_nesting(c->ev);
 #pragma GCC diagnostic pop
-	if (conn_setup(lp, creds, cr, err, errlen) == -1 ||
-	    (b = conn_binding(c->mem, addr, fqdn, err, errlen)) == NULL) {
+	if (rpc_conn_setup(lp, creds, cr, err, errlen) == -1 ||
+	    (b = rpc_conn_binding(c->mem, addr, fqdn, err, errlen)) == NULL) {
 		*why = cr->ccache[0] != '\0' ? RPC_FAIL_KERBEROS : RPC_FAIL_OTHER;
 		goto fail;
 	}
