@@ -128,8 +128,8 @@ int	 config_load(const char *path, enum config_kind kind, struct config *conf, c
 int	 config_check_secrecy(const char *path, char *err, size_t errlen);
 
 /*
- * Check the secrecy of every credential file conf names (password files, TLS key).  Returns the number of
- * problems, each appended to errs as a line.
+ * Check the secrecy of every credential file conf names (the password files and keytabs of [sitedb], [smb] and
+ * every [credentials] set; the TLS key).  Returns the number of problems, each appended to errs as a line.
  */
 int	 config_check_files(const struct config *conf, char *errs, size_t errlen);
 

@@ -1,6 +1,7 @@
 /*
  * test_credset.c — credential sets (dpfleet.conf(5), "Credential sets"): lib/config_cred.c's parsing of
- * [credentials NAME] sections and [smb]'s credential rules (every bad combination reported with its line),
+ * [credentials NAME] sections and [smb]'s credential rules (every bad combination reported with its line; -n's
+ * secrecy checks of every set's files),
  * and scanner/credset.c's choice per host as a table: site code first, then the longest FQDN suffix on a
  * label boundary, then [smb] with a user, else none.  Files are written into a private temp dir removed at
  * the end.
