@@ -418,7 +418,7 @@ defaults(struct config *c, enum config_kind kind)
 	c->sitedb.login_timeout = 10;
 	c->sitedb.query_timeout = 30;
 	c->smb.timeout = 10;
-	c->smb.concurrency = 16;
+	c->smb.concurrency = 128;	/* dpfleet.conf(5): why */
 	c->smb.retries = 2;
 	c->smb.retry_backoff = 1;
 	c->scan.interval = 3600;
