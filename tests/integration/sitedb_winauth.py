@@ -5,7 +5,8 @@
 3.3.2), on 127.98.0.1.
 
 - [sitedb] auth = ntlm, user = CONTOSO\\svc_cmread: the whole fleet is read; tdsd logged the Windows login
-  (NTLMv2) and only SELECTs; the domain in lower case works too; inside TLS (encryption = require) as well.
+  (NTLMv2) and only SELECTs; the domain in lower case works too; inside TLS (encryption = require) as well,
+  and with only LOGIN7 encrypted (request against --tls-mode login: the SSPI exchange follows in plain text).
 - a wrong password: exit 1, one line naming the account and 18456, no password in it, tdsd logged the
   mismatch, the stored fleet unchanged.
 - an account of a domain the server does not trust (FABRIKAM\\svc_cmread): 18452 and the domain hint.
@@ -249,6 +250,13 @@ def main(t, env):
     reads(t, env, "ntlm over TLS", conf(env, "tls.conf", "ntlm", account, env.win_pw_file, "require", ca[1]),
           account)
     t.check("everything encrypted" in tdsd_log(env)[before:], "ntlm over TLS: tdsd logged an encrypted session")
+    # With only LOGIN7 encrypted (request against --tls-mode login) the SSPI exchange follows in plain text.
+    start(env, ["--windows-only", "--tls-mode", "login"] + make_server(env.dir, "tdsd2", ca, "IP:%s" % ADDR))
+    before = len(tdsd_log(env))
+    reads(t, env, "ntlm, LOGIN7 only encrypted", conf(env, "tls2.conf", "ntlm", account, env.win_pw_file,
+                                                        "request"), account)
+    t.check("LOGIN7 encrypted, then plain text" in tdsd_log(env)[before:],
+            "ntlm, LOGIN7 only encrypted: tdsd logged it")
 
     # 6. auth = kerberos without a ticket: [smb]'s keytab gives none (no KDC for the realm); refused before
     #    anything is sent, naming the principal.
