@@ -1,14 +1,14 @@
 /*
- * smblog.c — tail reads of ConfigMgr logs over SMB2/3 through libsmbclient: the process's context, URLs (IPv6
- * hosts by Samba's literal name), tail reads and directory listings.  Where
+ * smblog.c — tail reads of ConfigMgr logs over SMB2/3 through libsmbclient: URLs (IPv6 hosts by Samba's
+ * literal name), tail reads and directory listings on the context smblog_auth.c makes (smblog_open).  Where
  * each log lives is smblog_logs.c's business; the scanner worker calls both, logparse.c parses what comes back.
  *
  * Assumptions (doc/FIELD-NOTES.md, "SMB and Samba as a client"): libsmbclient is not thread-safe and keeps
  * process-wide state (loadparm), so a process holds at most one struct smblog and uses it from one thread.
  * Credentials reach libsmbclient only through the auth callback (smbc_setOptionUserData carries them; the
  * fallback setter alone gave anonymous sessions), and anonymous login is disabled.  Kerberos follows the
- * credential set's auth mode (smblog_auth); it needs the URL to name the host (cifs/<fqdn>), which
- * smblog_pin_name makes resolve to the address dpfleet chose.  Protocols are pinned to SMB2_02..SMB3_11 on
+ * credential set's auth mode (smblog_auth.c); it needs the URL to name the host (cifs/<fqdn>), which must
+ * resolve to the address dpfleet chose (smblog_name_for).  Protocols are pinned to SMB2_02..SMB3_11 on
  * the context itself, and after smbc_init_context the host's smb.conf is replaced by an empty configuration
  * so only what we set applies.
  * Only the tail is read: one read of tail + 1 bytes from the start, whole when the file is shorter; else fstat,
@@ -28,7 +28,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <fcntl.h>
 #include <libsmbclient.h>
 #include <stdio.h>
@@ -38,27 +37,11 @@
 #include <unistd.h>
 
 #include "smblog.h"
-#include "rpc.h"
+#include "smblog_int.h"
 #include "tcpprobe.h"
 #include "util.h"
 
 #define URL_MAX		2048
-#define CRED_MAX	256
-#define SMBLOG_PARKED_MAX 8	/* files a host's reads leave open until smblog_purge (more: closed at once) */
-
-struct smblog {
-	SMBCCTX	*ctx;
-	int	 timeout_ms;	/* per response, as given to smblog_open */
-	char	 domain[CRED_MAX];
-	char	 user[CRED_MAX];	/* as handed to libsmbclient: user, user@REALM or a keytab's principal */
-	char	 password[PASSWORD_MAX];	/* "" for a keytab set */
-	char	 ccache[PATH_MAX];	/* a keytab set's ticket cache (cred.h), else "" */
-	enum cred_auth auth;		/* the set's auth mode (smblog_name_for) */
-	char	 peer[SMBLOG_HOST_MAX];	/* the address read from since the last purge, "" if none */
-	SMBCFILE *parked[SMBLOG_PARKED_MAX];	/* files read, closed by smblog_purge once the connection is down */
-	int	 nparked;
-};
-
 const char *
 smblog_status_str(enum smblog_status st)
 {
@@ -77,83 +60,12 @@ smblog_status_str(enum smblog_status st)
 }
 
 /*
- * libsmbclient asks for credentials per server: hand it ours, whatever server/share it names.  A keytab set's
- * ticket cache is named here, just before the connection that needs it: libsmbclient's Kerberos takes the
- * default cache (KRB5CCNAME), which is process-wide, and its own kinit for a password set points KRB5CCNAME
- * at a MEMORY: cache (source3/libsmb/cliconnect.c, cli_session_creds_prepare_krb5).
- */
-static void
-auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char *un, int unlen, char *pw,
-    int pwlen)
-{
-	struct smblog *sl = smbc_getOptionUserData(c);
-
-	(void)srv;
-	(void)shr;
-	if (sl == NULL || wglen <= 0 || unlen <= 0 || pwlen <= 0)
-		return;
-	if (sl->ccache[0] != '\0')
-		(void)setenv("KRB5CCNAME", sl->ccache, 1);
-	util_strlcpy(wg, sl->domain, (size_t)wglen);
-	util_strlcpy(un, sl->user, (size_t)unlen);
-	util_strlcpy(pw, sl->password, (size_t)pwlen);
-}
-
-/*
- * What libsmbclient is handed for cr (see smblog.h): a keytab set logs on as its principal with the ticket
- * cache; a password set with Kerberos allowed as user@REALM when the realm is known (rpc_cred_realm), so
- * libsmbclient's kinit asks for the right principal, while NTLM still gets the account and the domain
- * (cli_session_setup_get_account splits them).  0, or -1 with err.
- */
-static int
-smblog_cred(struct smblog *sl, const struct cred *cr, char *err, size_t errlen)
-{
-	char realm[CRED_MAX];
-	int n;
-
-	if (strlen(cr->domain) >= sizeof(sl->domain) || strlen(cr->password) >= sizeof(sl->password) ||
-	    strlen(cr->ccache) >= sizeof(sl->ccache))
-		return util_err(err, errlen, "smblog_open: credential too long");
-	util_strlcpy(sl->domain, cr->domain, sizeof(sl->domain));
-	util_strlcpy(sl->password, cr->password, sizeof(sl->password));
-	util_strlcpy(sl->ccache, cr->ccache, sizeof(sl->ccache));
-	sl->auth = rpc_cred_auth(cr);
-	if (cr->ccache[0] != '\0')
-		n = snprintf(sl->user, sizeof(sl->user), "%s", cr->principal);
-	else if (cr->auth != CRED_AUTH_NTLM && strchr(cr->user, '@') == NULL &&
-	    rpc_cred_realm(cr, realm, sizeof(realm)) == 0)
-		n = snprintf(sl->user, sizeof(sl->user), "%s@%s", cr->user, realm);
-	else
-		n = snprintf(sl->user, sizeof(sl->user), "%s", cr->user);
-	if (n < 0 || (size_t)n >= sizeof(sl->user) || sl->user[0] == '\0')
-		return util_err(err, errlen, "smblog_open: user or principal empty or too long");
-	return 0;
-}
-
-/*
- * The context's authentication (dpfleet.conf(5), "auth"): ntlm as before; negotiate = Kerberos first, NTLM
- * after it; kerberos = no fallback; the ticket cache for a keytab set.  Signing is required on every
- * connection: libsmbclient requires it exactly when an encryption level is set, and "request" encrypts where
- * the server can and never fails for it (source3/libsmb/libsmb_server.c, SMBC_server_internal).
- */
-static void
-smblog_auth(struct smblog *sl, enum cred_auth auth)
-{
-	smbc_setOptionUseKerberos(sl->ctx, auth != CRED_AUTH_NTLM);
-	smbc_setOptionFallbackAfterKerberos(sl->ctx, auth != CRED_AUTH_KERBEROS && sl->ccache[0] == '\0');
-	smbc_setOptionUseCCache(sl->ctx, sl->ccache[0] != '\0');
-	smbc_setOptionSmbEncryptionLevel(sl->ctx, SMBC_ENCRYPTLEVEL_REQUEST);
-	if (sl->ccache[0] != '\0')
-		(void)setenv("KRB5CCNAME", sl->ccache, 1);
-}
-
-/*
  * libsmbclient checks a cached connection with an SMB2 ECHO (a round trip) before its first reuse
  * (source3/libsmb/libsmb_server.c, SMBC_check_server).  Our cache lives for one host's reads (smblog_purge
  * ends it), so the check is skipped: a connection that died meanwhile fails the next request, which reports it.
  */
-static int
-check_server(SMBCCTX *c, SMBCSRV *srv)
+int
+smblog_check_server(SMBCCTX *c, SMBCSRV *srv)
 {
 	(void)c;
 	(void)srv;
@@ -166,91 +78,6 @@ remember_peer(struct smblog *sl, const struct smblog_host *h)
 {
 	if (h != NULL && h->addr != NULL)
 		util_strlcpy(sl->peer, h->addr, sizeof(sl->peer));
-}
-
-int
-smblog_open(struct smblog **out, const struct cred *cr, int timeout_ms, char *err, size_t errlen)
-{
-	struct smblog *sl = NULL;
-	int rc = -1;
-
-	*out = NULL;
-	if (cr == NULL || timeout_ms <= 0) {
-		util_err(err, errlen, "smblog_open: bad arguments");
-		goto done;
-	}
-	if ((sl = calloc(1, sizeof(*sl))) == NULL) {
-		util_err(err, errlen, "smblog_open: out of memory");
-		goto done;
-	}
-	if (smblog_cred(sl, cr, err, errlen) == -1)
-		goto done;
-	sl->timeout_ms = timeout_ms;
-	if ((sl->ctx = smbc_new_context()) == NULL) {
-		util_err(err, errlen, "smbc_new_context: %s", strerror(errno));
-		goto done;
-	}
-	smbc_setDebug(sl->ctx, 0);
-	smbc_setTimeout(sl->ctx, timeout_ms);
-	smbc_setOptionUserData(sl->ctx, sl);
-	smbc_setFunctionAuthDataWithContext(sl->ctx, auth_fn);
-	smbc_setFunctionCheckServer(sl->ctx, check_server);
-	smbc_setOptionNoAutoAnonymousLogin(sl->ctx, 1);
-	smblog_auth(sl, sl->auth);
-	if (smbc_init_context(sl->ctx) == NULL) {
-		util_err(err, errlen, "smbc_init_context: %s", strerror(errno));
-		smbc_free_context(sl->ctx, 1);
-		sl->ctx = NULL;
-		goto done;
-	}
-	/* forget the host's smb.conf; then pin what we need (command-line level, survives later loads) */
-	if (smbc_setConfiguration(sl->ctx, "/dev/null") != 0) {
-		util_err(err, errlen, "smbc_setConfiguration: %s", strerror(errno));
-		goto done;
-	}
-	if (!smbc_setOptionProtocols(sl->ctx, "SMB2_02", "SMB3_11")) {
-		util_err(err, errlen, "smbc_setOptionProtocols failed");
-		goto done;
-	}
-	*out = sl;
-	sl = NULL;
-	rc = 0;
-done:
-	smblog_close(sl);
-	return rc;
-}
-
-/* 1 when name resolves (getaddrinfo, the system's resolver as libsmbclient's "host" method uses it) to addr. */
-static int
-name_is_addr(const char *name, const char *addr)
-{
-	struct addrinfo		 hints, *res = NULL, *ai;
-	char			 buf[INET6_ADDRSTRLEN];
-	int			 found = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	if (getaddrinfo(name, NULL, &hints, &res) != 0)
-		return 0;
-	for (ai = res; ai != NULL && !found; ai = ai->ai_next) {
-		const void *a = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
-		    ai->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr : NULL;
-
-		found = a != NULL && inet_ntop(ai->ai_family, a, buf, sizeof(buf)) != NULL && strcmp(buf, addr) == 0;
-	}
-	freeaddrinfo(res);
-	return found;
-}
-
-const char *
-smblog_name_for(const struct smblog *sl, const char *fqdn, const char *addr)
-{
-	if (sl == NULL || fqdn == NULL || fqdn[0] == '\0' || sl->auth == CRED_AUTH_NTLM)
-		return NULL;
-	if (sl->auth == CRED_AUTH_KERBEROS || sl->ccache[0] != '\0')
-		return fqdn;
-	return name_is_addr(fqdn, addr) ? fqdn : NULL;
 }
 
 static enum smblog_status
