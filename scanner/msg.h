@@ -114,11 +114,15 @@ enum msg_log {
 	MSG_LOG_ERROR,		/* access or transport failure (detail says) */
 };
 
+/* msg_host_req.want_pxe_log: read the DP's SMSPXE.log; the DP is also a management point (SMS_CCM\Logs). */
+#define MSG_PXE_LOG	1u
+#define MSG_PXE_MP	2u
+
 struct msg_host_req {
 	uint64_t	 task;
 	char		*fqdn;
 	char		*addr;		/* "" = worker resolves fqdn */
-	uint32_t	 want_pxe_log;	/* 1 for DPs */
+	uint32_t	 want_pxe_log;	/* MSG_PXE_* bits: 0, or MSG_PXE_LOG for DPs (| MSG_PXE_MP) */
 	char		*site_server;	/* site code when the host is that site's server, else "" or NULL: its
 					   SMS_<code> share holds the site's Logs folder (doc/FIELD-NOTES.md, §6) */
 	uint32_t	 cred;		/* credential set (credset.h index), 0..MSG_CRED_MAX */

@@ -95,7 +95,7 @@ msg_dec_host_req(const uint8_t *p, size_t n, struct msg_host_req *m, char *err, 
 	for (const char *c = r.fail ? "" : m->site_server; *c; c++)
 		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
 			r.fail = "bad site code";
-	if (!r.fail && m->want_pxe_log > 1)
+	if (!r.fail && (m->want_pxe_log & ~(MSG_PXE_LOG | MSG_PXE_MP)) != 0)
 		r.fail = "bad flag";
 	if (wire_end(&r, "host_req", err, errlen) == -1) {
 		msg_host_req_free(m);

@@ -526,7 +526,8 @@ run_tasks(struct run *r, const struct hostmap *hm, struct sched_task *tasks, str
 			tasks[i].deadline_ms = cm_dl;
 		} else {
 			struct tgt *t = &r->tg[i - r->nsite_tasks];
-			struct msg_host_req q = { i + 1, t->t.fqdn, (char *)t->addr, t->t.is_dp ? 1 : 0,
+			struct msg_host_req q = { i + 1, t->t.fqdn, (char *)t->addr,
+			    t->t.is_dp ? MSG_PXE_LOG | (t->t.is_mp ? MSG_PXE_MP : 0) : 0,
 			    (char *)site_served_by(r, t->t.fqdn), (uint32_t)t->cred };
 
 			rc = msg_enc_host_req(&bufs[i], &q, err, sizeof(err));

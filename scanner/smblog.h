@@ -129,7 +129,7 @@ enum smblog_place {
 /* "site_server", "mp", "mp_program_files", "client", "dp". */
 const char	*smblog_place_str(enum smblog_place p);
 
-/* The SMSPXE logs of one DP, from the first placement that has SMSPXE.log or SMSPXE.lo_. */
+/* The SMSPXE logs of one DP, from the first placement that has SMSPXE.log. */
 struct smblog_pxe {
 	enum smblog_place place;
 	char		 share[16];	/* where they were found ("SMS_DP$", "C$", "SMS_PS1", ...), "" if nowhere */
@@ -144,17 +144,18 @@ struct smblog_pxe {
 };
 
 /*
- * Fetch SMSPXE.log and SMSPXE.lo_ tails from the first placement (enum smblog_place order) that has either;
- * SMBLOG_PLACE_SITE_SERVER only when site_code (the site the host serves) is a site code, else skipped.  An
- * absent share skips its other placements.  Each file gets at most tail_bytes.  Does not purge (the caller
- * may read the history next): call smblog_purge when done.
- * Returns 0 with *st OK (out's place, share, dir set, at least one buffer) or NOT_FOUND (nothing anywhere);
+ * Fetch the SMSPXE.log tail from the first placement (enum smblog_place order) that has one, and SMSPXE.lo_
+ * beside it; SMBLOG_PLACE_SITE_SERVER only when site_code (the site the host serves) is a site code, the two
+ * management point placements only when is_mp (the site DB lists the host as an MP), else skipped.  A
+ * placement without SMSPXE.log costs one request.  Each file gets at most tail_bytes.  Does not
+ * purge (the caller may read the history next): call smblog_purge when done.
+ * Returns 0 with *st OK (out's place, share, dir and log set) or NOT_FOUND (nothing anywhere);
  * -1 with *st and err otherwise (out holds nothing): a failure that is not "absent" or "denied" stops the
  * search; a denial is remembered and the next placement tried, and is the result (DENIED) when no later
  * placement has the log — we could not look.  Free with smblog_pxe_free (also safe on a zeroed struct).
  */
-int	 smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, size_t tail_bytes,
-	    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
+int	 smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, int is_mp,
+	    size_t tail_bytes, struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
 
 /*
  * After smblog_fetch_pxe found a placement: the newest SMSPXE-<yyyymmdd>-<hhmmss>.log/.lo_ in the same
@@ -174,9 +175,10 @@ struct smblog_certmgr {
 };
 
 /*
- * Fetch both tails (at most tail_bytes each) from share SMS_<site_code>.  Purges after.  site_code: letters
- * and digits, exactly 3.  Returns 0 with st OK (at least one buffer) or NOT_FOUND (neither file, or no
- * such share); -1 with st and err otherwise (out holds nothing).  Free with smblog_certmgr_free.
+ * Fetch both tails (at most tail_bytes each) from share SMS_<site_code>, the .lo_ only beside a CertMgr.log.
+ * Purges after.  site_code: letters and digits, exactly 3.  Returns 0 with st OK (log set) or NOT_FOUND (no
+ * CertMgr.log, or no such share); -1 with st and err otherwise (out holds nothing).  Free with
+ * smblog_certmgr_free.
  */
 int	 smblog_fetch_certmgr(struct smblog *sl, const struct smblog_host *h, const char *site_code,
 	    size_t tail_bytes, struct smblog_certmgr *out, enum smblog_status *st, char *err, size_t errlen);

@@ -59,8 +59,9 @@ smblog_pxe_free(struct smblog_pxe *p)
 }
 
 /*
- * Both SMSPXE tails from share/dir into out, after one look at the directory (a missing share or folder costs
- * one request, not two opens).  0 with *st OK (at least one file) or NOT_FOUND; -1 with *st and err.
+ * Both SMSPXE tails from share/dir into out.  A placement is one whose folder holds SMSPXE.log (the component
+ * starts a new one as soon as it rolls the old to .lo_), so a missing share, folder or file costs one request
+ * and .lo_ is only asked for beside a .log.  0 with *st OK or NOT_FOUND; -1 with *st and err.
  */
 static int
 read_place(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir, size_t tail,
@@ -68,21 +69,21 @@ read_place(struct smblog *sl, const struct smblog_host *h, const char *share, co
 {
 	char path[128];
 
-	if (smblog_dir_exists(sl, h, share, dir, st, err, errlen) != 0 || *st == SMBLOG_NOT_FOUND)
-		return *st == SMBLOG_NOT_FOUND ? 0 : -1;
 	snprintf(path, sizeof(path), "%s/SMSPXE.log", dir);
 	if (smblog_tail(sl, h, share, path, tail, &out->log, &out->log_len, NULL, st, err, errlen) != 0)
 		return -1;
+	if (out->log == NULL)
+		return 0;	/* *st NOT_FOUND */
 	snprintf(path, sizeof(path), "%s/SMSPXE.lo_", dir);
 	if (smblog_tail(sl, h, share, path, tail, &out->lo_, &out->lo__len, NULL, st, err, errlen) != 0)
 		return -1;
-	*st = out->log != NULL || out->lo_ != NULL ? SMBLOG_OK : SMBLOG_NOT_FOUND;
+	*st = SMBLOG_OK;
 	return 0;
 }
 
 int
-smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, size_t tail_bytes,
-    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen)
+smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, int is_mp,
+    size_t tail_bytes, struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen)
 {
 	enum smblog_status denied = SMBLOG_OK;
 	char share[16], denied_err[512] = "";
@@ -91,6 +92,8 @@ smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *sit
 	memset(out, 0, sizeof(*out));
 	*st = SMBLOG_NOT_FOUND;
 	for (i = 0; i < SMBLOG_PLACE_COUNT; i++) {
+		if (!is_mp && (i == SMBLOG_PLACE_MP || i == SMBLOG_PLACE_MP_PROGRAM_FILES))
+			continue;
 		if (place[i].share == NULL) {
 			if (!site_code_ok(site_code))
 				continue;
@@ -173,10 +176,11 @@ smblog_fetch_certmgr(struct smblog *sl, const struct smblog_host *h, const char 
 	if (smblog_tail(sl, h, share, "Logs/CertMgr.log", tail_bytes, &out->log, &out->log_len, NULL, st, err,
 	    errlen) != 0)
 		goto done;
-	if (smblog_tail(sl, h, share, "Logs/CertMgr.lo_", tail_bytes, &out->lo_, &out->lo__len, NULL, st, err,
-	    errlen) != 0)
+	/* the rolled copy only beside a live log (Certificate Manager starts a new one when it rolls) */
+	if (out->log != NULL && smblog_tail(sl, h, share, "Logs/CertMgr.lo_", tail_bytes, &out->lo_,
+	    &out->lo__len, NULL, st, err, errlen) != 0)
 		goto done;
-	*st = out->log != NULL || out->lo_ != NULL ? SMBLOG_OK : SMBLOG_NOT_FOUND;
+	*st = out->log != NULL ? SMBLOG_OK : SMBLOG_NOT_FOUND;
 	rc = 0;
 done:
 	if (rc != 0)

@@ -301,13 +301,15 @@ pxe_result(const struct logparse_pxe *lp, const struct pxe_files *f, struct msg_
 
 /*
  * SMSPXE part of a host request: SMSPXE.log/.lo_ from the first placement that has them (smblog_fetch_pxe;
- * site_server: the code of the site this host serves, or ""), and the newest history copy in the same folder
- * when what was read holds no evidence or is shorter than the tail (doc/FIELD-NOTES.md §6).  log_detail names
+ * site_server: the code of the site this host serves, or ""; is_mp: it is also a management point), and the
+ * newest history copy in the same folder when what was read holds no evidence, or there is no .lo_ and the log
+ * is shorter than the tail (it rolled lately, to a history copy; doc/FIELD-NOTES.md, "ConfigMgr logs").
+ * log_detail names
  * the file read (the placement's SMSPXE.log, else its .lo_), each evidence line its own file.
  */
 static void
 host_pxe(struct wk *w, struct smblog *sl, const char *addr, const char *fqdn, const char *site_server,
-    struct msg_host_res *res)
+    int is_mp, struct msg_host_res *res)
 {
 	struct smblog_host h = { addr, smblog_name_for(sl, fqdn, addr) };	/* by name for Kerberos */
 	struct smblog_pxe px;
@@ -320,7 +322,7 @@ host_pxe(struct wk *w, struct smblog *sl, const char *addr, const char *fqdn, co
 	if (tail > SMBLOG_TAIL_MAX)
 		tail = SMBLOG_TAIL_MAX;
 	memset(&px, 0, sizeof(px));
-	if (smblog_fetch_pxe(sl, &h, site_server, tail, &px, &st, err, sizeof(err)) == -1) {
+	if (smblog_fetch_pxe(sl, &h, site_server, is_mp, tail, &px, &st, err, sizeof(err)) == -1) {
 		char why[600];
 
 		/* The lib/reason.h word first: the log read fails for the same causes as the registry read. */
@@ -340,8 +342,9 @@ host_pxe(struct wk *w, struct smblog *sl, const char *addr, const char *fqdn, co
 	}
 	if (pxe_parse(&px, tail, lp, &f, err, sizeof(err)) == -1)
 		goto parse_fail;
+	/* no evidence, or the log rolled lately to a history copy rather than to .lo_ */
 	if ((lp->cert_errors <= 0 && lp->expired_cert <= 0 && lp->mp_init_failures <= 0) ||
-	    px.log_len + px.lo__len < tail) {
+	    (px.lo_ == NULL && px.log_len < tail)) {
 		if (smblog_fetch_pxe_history(sl, &h, tail, &px, &st, herr, sizeof(herr)) == -1)
 			snprintf(err, sizeof(err), "%s", herr);	/* the current files still count */
 		else if (px.hist != NULL && pxe_parse(&px, tail, lp, &f, err, sizeof(err)) == -1)
@@ -394,7 +397,7 @@ serve_host(struct wk *w, const uint8_t *p, size_t n)
 		struct smblog *sl = wk_smblog(w, req.cred, err, sizeof(err));
 
 		if (sl != NULL)
-			host_pxe(w, sl, addr, req.fqdn, req.site_server, &res);
+			host_pxe(w, sl, addr, req.fqdn, req.site_server, (req.want_pxe_log & MSG_PXE_MP) != 0, &res);
 		else {
 			res.log = MSG_LOG_ERROR;
 			res.log_detail = dup_capped(err, 1024);

@@ -5,7 +5,8 @@
  *
  *   smblog_smbd_test ADDR USER tail SHARE PATH TAIL OUTFILE
  *   smblog_smbd_test ADDR USER pxe TAIL OUTDIR [SITE]   (placements in order, SMS_<SITE> first when given,
- *                                                        then the newest history copy; also parses the tails
+ *                                                        then the newest history copy; SMBLOG_TEST_NOT_MP set:
+ *                                                        not an MP, SMS_CCM not looked at; also parses the tails
  *                                                        with logparse; SMBLOG_TEST_REPEAT=N fetches N times,
  *                                                        for a figure)
  *   smblog_smbd_test ADDR USER dir SHARE DIR           (smblog_dir_exists)
@@ -122,7 +123,7 @@ fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site, size
 	enum smblog_status hst;
 	int rc;
 
-	rc = smblog_fetch_pxe(sl, h, site, tail, px, st, err, errlen);
+	rc = smblog_fetch_pxe(sl, h, site, getenv("SMBLOG_TEST_NOT_MP") == NULL, tail, px, st, err, errlen);
 	if (rc == 0 && *st == SMBLOG_OK && smblog_fetch_pxe_history(sl, h, tail, px, &hst, err, errlen) != 0)
 		rc = -1;
 	smblog_purge(sl);

@@ -79,7 +79,7 @@ def merge_suppressions(root):
                 out.write(open(p).read() + "\n")
 
 
-def drive(*args, pw=USER_PW, addr=ADDR, timeout_ms=2000):
+def drive(*args, pw=USER_PW, addr=ADDR, timeout_ms=15000):
     """Run the driver: ADDR USER args...; SMBLOG_TEST_NAME is never set here (names need a resolver)."""
     env = dict(os.environ, SMBLOG_TEST_PASSWORD=pw, SMBLOG_TEST_TIMEOUT_MS=str(timeout_ms))
     if SUPP:
@@ -172,7 +172,17 @@ def pxe_checks(root, out, lo):
           "pxe: the client's CCM\\Logs comes before SMS_DP$")
     place(root, "c/Program Files/SMS_CCM/Logs/SMSPXE.lo_", src=expired)
     rc, d = drive("pxe", TAIL, out)
-    check(rc == 0 and d.get("place") == "mp_program_files" and d.get("share") == "C$" and d.get("log") == "-1", "pxe: an MP's Program Files\\SMS_CCM\\Logs (only a .lo_) before CCM\\Logs")
+    check(rc == 0 and d.get("place") == "client", "pxe: a folder with only SMSPXE.lo_ is no placement")
+    place(root, "c/Program Files/SMS_CCM/Logs/SMSPXE.log", src=expired)
+    rc, d = drive("pxe", TAIL, out)
+    check(rc == 0 and d.get("place") == "mp_program_files" and d.get("share") == "C$" and d.get("lo_") != "-1",
+          "pxe: an MP's Program Files\\SMS_CCM\\Logs (.log and .lo_) before CCM\\Logs")
+    os.environ["SMBLOG_TEST_NOT_MP"] = "1"
+    try:
+        rc, d = drive("pxe", TAIL, out)
+    finally:
+        del os.environ["SMBLOG_TEST_NOT_MP"]
+    check(rc == 0 and d.get("place") == "client", "pxe: a host that is no MP: SMS_CCM is not looked at")
     place(root, "c/SMS_CCM/Logs/SMSPXE.log", src=expired)
     rc, d = drive("pxe", TAIL, out)
     check(rc == 0 and d.get("place") == "mp" and d.get("share") == "C$", "pxe: C$ SMS_CCM\\Logs before them")
