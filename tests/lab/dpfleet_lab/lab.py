@@ -17,7 +17,8 @@ from .smbd_host import SmbdHosts, plan_lab
 from .sitedb import SiteDb
 from .faults import Faults
 from .relay import Relay
-from .addc import AdDc, plan_auth
+from .addc import AdDc
+from .realms import plan_auth
 
 
 # ---------------------------------------------------------------------------------------------------

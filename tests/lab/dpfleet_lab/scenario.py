@@ -9,7 +9,7 @@ import random
 import re
 import sys
 
-from .addc import generated_site, host_auth, site_auth
+from .realms import generated_site, host_auth, site_auth
 from .sitedb import validate_sitedb
 from . import regraw
 from .logs import add_cohosts, check_cohosts, check_host_logs, check_site_logs
