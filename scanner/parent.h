@@ -1,7 +1,8 @@
 /*
  * parent.h — what the scanner parent process holds while it runs one mode (`--once`, the daemon, a fix
- * command): the signalfd, the worker pool, the state DB, and FreeTDS's process-wide state.  The parent
- * never holds the Windows credentials (the workers do: worker.h).
+ * command): the signalfd, the worker pool, the state DB, FreeTDS's process-wide state, and the keytab sets'
+ * ticket caches (krb.h).  The parent never holds a Windows password (the workers do: worker.h); it reads the
+ * keytabs, to get the tickets the workers use.
  */
 #ifndef DPFLEET_PARENT_H
 #define DPFLEET_PARENT_H
