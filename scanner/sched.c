@@ -44,12 +44,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SCHED_MAX_WORKERS	256
 #define SCHED_READ_CHUNK	65536
+#define SCHED_FD_SLACK		128	/* descriptors the parent needs besides one socket per worker (state DB,
+					   site DB, signalfd, libraries) */
 
 struct worker {
 	pid_t			 pid;		/* 0: slot empty */
@@ -231,6 +234,29 @@ wait_ready(struct sched *s, int *slots, int nslots, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The parent holds one socket per worker: raise the soft RLIMIT_NOFILE when it is below nworkers plus
+ * SCHED_FD_SLACK (up to the hard limit; getrlimit(2)).  0, or -1 with err when the hard limit is too low.
+ */
+static int
+fd_room(int nworkers, char *err, size_t errlen)
+{
+	struct rlimit	rl;
+	rlim_t		need = (rlim_t)nworkers + SCHED_FD_SLACK;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return util_err(err, errlen, "getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+			return util_err(err, errlen, "%d workers need %lu open files, the hard limit is %lu",
+			    nworkers, (unsigned long)need, (unsigned long)rl.rlim_max);
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return util_err(err, errlen, "setrlimit: %s", strerror(errno));
+	}
+	return 0;
+}
+
 int
 sched_new(struct sched **out, int nworkers, sched_worker_fn fn, void *arg, int ready_ms, char *err,
     size_t errlen)
@@ -241,6 +267,8 @@ sched_new(struct sched **out, int nworkers, sched_worker_fn fn, void *arg, int r
 	*out = NULL;
 	if (nworkers < 1 || nworkers > SCHED_MAX_WORKERS)
 		return util_err(err, errlen, "worker count %d out of range", nworkers);
+	if (fd_room(nworkers, err, errlen) == -1)
+		return -1;
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->w = calloc((size_t)nworkers, sizeof(*s->w))) == NULL) {
 		free(s);
 		return util_err(err, errlen, "out of memory");

@@ -66,6 +66,8 @@ struct sched;
 
 /*
  * Fork nworkers (1..256) workers running fn(fd, arg) and wait up to ready_ms for each one's MSG_READY.
+ * Raises the soft RLIMIT_NOFILE to nworkers plus the parent's own needs when it is lower (fails when the hard
+ * limit is).
  * Returns 0 and *out (free with sched_free), or -1 with err (e.g. a worker's MSG_FATAL reason); on failure
  * every process started is killed and reaped.
  */

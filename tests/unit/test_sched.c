@@ -20,6 +20,7 @@
 #include "util.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -365,6 +366,46 @@ pool_fatal(struct sched *s, struct fake *f)
 	run_two_ok(s);
 }
 
+/*
+ * 10. The widest pool: 256 workers with a soft RLIMIT_NOFILE of 64 (the hard one untouched): sched_new raises the
+ * soft limit for one socket per worker, every worker starts, and two tasks run on it.
+ */
+static void
+test_wide_pool(void)
+{
+	struct rlimit rl, low;
+	struct sched *s = NULL;
+	struct fake f = { 0, 0 };
+	pid_t pids[300];
+	char err[256];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 256 + 128)) {
+		fprintf(stderr, "test_wide_pool: hard RLIMIT_NOFILE too low here, skipped\n");
+		return;
+	}
+	low = rl;
+	low.rlim_cur = 64;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	CHECK(sched_new(&s, 256, fake_worker, &f, 60000, err, sizeof(err)) == 0);
+	CHECK(sched_pids(s, pids, 300) == 256);
+	CHECK(getrlimit(RLIMIT_NOFILE, &low) == 0 && low.rlim_cur >= 256 + 64);
+	if (s != NULL) {
+		static const char *const two[] = { "ok", "ok" };
+		struct sched_task t[2];
+		struct msg_buf bufs[2];
+		struct seen seen;
+
+		memset(&seen, 0, sizeof(seen));
+		seen.stop_fd = -1;
+		make_tasks(two, 2, 10000, t, bufs);
+		CHECK(sched_run(s, t, 2, on_done, &seen, -1, err, sizeof(err)) == 0);
+		CHECK(seen.st[0] == SCHED_OK && seen.st[1] == SCHED_OK && sched_pids(s, pids, 300) == 256);
+		free_tasks(bufs, 2);
+	}
+	sched_free(s, 5000);
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+}
+
 int
 main(void)
 {
@@ -384,5 +425,6 @@ main(void)
 	test_retry_frees_slot();
 	test_retry_budget();
 	test_retry_stopped();
+	test_wide_pool();
 	return check_done("test_sched");
 }
