@@ -8,8 +8,9 @@
 #include "config.h"
 
 /* Network steps one task may take; the parent's deadline is [smb] timeout × this (unless host_deadline). */
-#define WORKER_HOST_STEPS	8	/* winreg connect, OpenHKLM, OpenKey, QueryValue ×2, log share, 2 log files */
-#define WORKER_CERTMGR_STEPS	3	/* share connect, open, read */
+#define WORKER_HOST_STEPS	12	/* winreg connect, OpenHKLM, OpenKey, QueryValue ×2; SMSPXE.log: share, the
+					   placements looked at first (smblog_logs.c), 2 log files, the history copy */
+#define WORKER_CERTMGR_STEPS	5	/* share connect, CertMgr.log open + read, CertMgr.lo_ open + read */
 #define WORKER_JOB_STEPS	14	/* fix/rollback write: connect, 4 write round trips, reconnect, 5 reads */
 
 /* What the worker needs; points into the parent's config (copied by fork). */

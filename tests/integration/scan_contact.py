@@ -29,7 +29,7 @@ TIMEOUT = 4
 RETRIES = 2
 IDLE_S = 30                     # longer than the first scan, so the second finds the services running
 DEAD = "127.86.255.254"         # nothing listens there: refused at once
-STEPS = 8                       # scanner/worker.h WORKER_HOST_STEPS: the default host deadline is timeout x 8
+STEPS = 12                      # scanner/worker.h WORKER_HOST_STEPS: the default host deadline is timeout x 12
 ck = L.check
 
 VALUE = "CERT-LAB-P01\\0CERT-LAB-P01-B"

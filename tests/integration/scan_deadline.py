@@ -2,7 +2,7 @@
 # scan_deadline.py — host deadlines and worker loss (dpfleet-scanner(8), "Contact and retries"), on a generated
 # 40-host lab with 4 black-hole hosts (they accept TCP and never answer) and 2 slow hosts (1.5 s per exchange).
 #
-# 1. Healthy time, `[smb] timeout = 2` (deadline 2 s x 8 steps): the lab with the black holes and the slow
+# 1. Healthy time, `[smb] timeout = 2` (deadline 2 s x 12 steps): the lab with the black holes and the slow
 #    hosts mapped to a dead address (refused at once), scanned twice (the first warms the lab: samba-dcerpcd
 #    starts on first contact); the second run's time is H.
 # 2. Same timeout, black holes at their real address: the scan must end within H + one host deadline + 10 %
@@ -33,7 +33,7 @@ from checks import test  # noqa: E402
 BASE = "127.81.0.0"
 DEAD = "127.81.255.254"         # nothing listens there: refused at once
 TIMEOUT = 2
-STEPS = 8                       # scanner/worker.h WORKER_HOST_STEPS
+STEPS = 12                      # scanner/worker.h WORKER_HOST_STEPS
 DEADLINE_MS = TIMEOUT * STEPS * 1000
 HOST_DEADLINE = 8               # part 3
 SLOW_MS = 1500
