@@ -6,7 +6,8 @@
 // fix dialog (cancelled: nothing is queued; then a dry run whose live job list follows its jobs to their end),
 // host detail verdict words and CMTrace evidence (an unreachable host: lib/reason.h's meaning and next step as
 // the API serves them, its attempts, no hash comparison; a host's note under the verdict as text, none
-// without one), hosts.csv (its note column), the sign-in page without navigation or
+// without one; the credential set of the last read and of a job), hosts.csv (its note column), the sign-in
+// page without navigation or
 // Sign out (before sign-in and after Sign out), a viewer without fix controls who gets 403 from the API
 // anyway, a reload keeping the session, and the 390-px layout.  Any console error or page error fails the test (except the 401s it provokes on purpose).
 // Screenshots go to $DPFLEET_BUILD_ROOT/screenshots/server-*.png.  Skips with the reason only when Chromium or
@@ -331,6 +332,7 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       // A missing value was read (as absent): compared with the site's.
       assert.equal(await page.textContent('#hash-compare'), 'different: the host holds no value');
       assert.equal(await page.textContent('#attempts'), 'Answered on the first attempt');
+      assert.equal(await page.textContent('#cred-set'), exp.detail_cred_set, 'the credential set of the last read');
       await shot(page, 'server-host-1280');
       await page.goto(base + '/#/hosts/dp001.ps1.lab.test');
       await page.waitForSelector('#verdict');
@@ -340,6 +342,9 @@ test('dashboard against dpfleet-server on a seeded store', { timeout: 300000 }, 
       await page.goto(base + '/#/hosts/dp001.ps1.lab.test');
       await page.waitForSelector('#verdict');
       assert.equal(await page.textContent('#hash-compare'), 'identical');
+      assert.equal(await page.textContent('#cred-set'), 'smb');
+      assert.equal(await page.textContent('tr[data-job]:has(button.rollback) td.cred-set'), 'smb',
+        'the job row names its credential set');
       assert.equal(await page.locator('button.rollback').count(), 1, 'operator sees rollback on a written job');
       // Rollback asks first; Escape cancels and nothing is queued.
       await page.click('button.rollback');

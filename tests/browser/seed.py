@@ -6,7 +6,8 @@
 # and the CSV still count the PS1 ones), 3 finished full scans with observations and a newer rescan after a
 # fix (trigger fix, which is not "the last scan"), evidence lines for the PXE and CertMgr logs, and a
 # finished fix job.  Unreachable hosts carry reason words (some of lib/reason.h's, one it lacks) and 1..3
-# attempts.  A few hosts' newest observations carry a note (migration 0004; NOTES).  Prints what the
+# attempts.  A few hosts' newest observations carry a note (migration 0004; NOTES); every observation and the
+# fix job name a credential set (migration 0007; cred_set()).  Prints what the
 # dashboard must show as JSON on stdout (counts per state, per site, the hosts used by the test, the fqdn
 # order, the notes).  Who calls it: dashboard.test.mjs.  Python 3 standard library only.
 import hashlib
@@ -100,13 +101,15 @@ def main():
             certerr = 3 + h["n"] % 4 if state in AFFECTED and h["pxe"] else 0
             c.execute("INSERT INTO observations (scan_id, host_id, at, state, reason, affected, value_sha256,"
                       " expected_sha256, pxe_cert_errors, pxe_last_error, pxe_expired_cert, certmgr_denied,"
-                      " certmgr_denied_at, scan_ms, attempts, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      " certmgr_denied_at, scan_ms, attempts, note, cred_set)"
+                      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       (scan_id, h["id"], st, state, reason, affected, vsha,
                        exp_sha if h["site"] in ("PS1", "PS3") else None,
                        certerr, "2026-11-20T09:14:0%dZ" % (h["n"] % 10) if certerr else None,
                        1 if h["n"] == 4 else 0, 1 if state == "denied" or h["n"] == 2 else 0,
                        "2026-11-20T10:00:00Z" if state == "denied" or h["n"] == 2 else None, 40 + h["n"], attempts,
-                       NOTES.get(h["n"]) if si == len(SCAN_TIMES) - 1 and h["site"] == "PS1" else None))
+                       NOTES.get(h["n"]) if si == len(SCAN_TIMES) - 1 and h["site"] == "PS1" else None,
+                       cred_set(h)))
             obs = c.lastrowid
             h["obs"] = obs
             h["final"] = state
@@ -137,9 +140,9 @@ def main():
                   (detail["obs"],) + e)
     # One finished fix job on a healthy host, so rollback and fixes.csv have something.
     c.execute("INSERT INTO jobs (kind, host, dry_run, requested_by, requested_at, started_at, finished_at, state,"
-              " outcome, expected_sha256, before_sha256, after_sha256, backup, backup_type, attempts)"
+              " outcome, expected_sha256, before_sha256, after_sha256, backup, backup_type, attempts, cred_set)"
               " VALUES ('fix', 'dp001.ps1.lab.test', 0, 'operator', '2026-11-24T07:00:00Z', '2026-11-24T07:00:01Z',"
-              " '2026-11-24T07:00:02Z', 'done', 'written', ?, NULL, ?, 'absent', NULL, 1)", (exp_sha, exp_sha))
+              " '2026-11-24T07:00:02Z', 'done', 'written', ?, NULL, ?, 'absent', NULL, 1, 'smb')", (exp_sha, exp_sha))
     db.commit()
     counts = {s: sum(1 for h in hosts if h["final"] == s) for s in STATES}
     per_site = {}
@@ -148,7 +151,7 @@ def main():
     out = {
         "hosts": len(hosts), "counts": counts, "affected": sum(counts[s] for s in AFFECTED), "sites": per_site,
         "expected": {code: es for code, _, _, _, es, _, _ in sites},
-        "detail": detail["fqdn"], "expected_sha256": exp_sha,
+        "detail": detail["fqdn"], "detail_cred_set": cred_set(detail), "expected_sha256": exp_sha,
         "pxe_hosts": sum(1 for h in hosts if h["pxe"]),
         "mp_hosts": sorted(h["fqdn"] for h in hosts if h["is_mp"]),
         "missing_ps1": sorted(h["fqdn"] for h in hosts if h["final"] == "missing" and h["site"] == "PS1"),
@@ -158,6 +161,12 @@ def main():
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()
+
+
+def cred_set(h):
+    """The credential set a host's reads used (migration 0007; dpfleet.conf(5), CREDENTIAL SETS): [smb] for PS1,
+    a [credentials] set for the other sites."""
+    return "smb" if h["site"] == "PS1" else "forest-b"
 
 
 if __name__ == "__main__":
