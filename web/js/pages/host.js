@@ -116,7 +116,8 @@ export async function render(main, params, fqdn, current) {
     h('dt', null, 'PXE'), h('dd', null, host.pxe ? 'enabled' : 'no'),
     h('dt', null, 'Last scanned'), h('dd', null, fmtTime(host.last_scanned)),
     h('dt', null, 'Attempts'), h('dd', { id: 'attempts', dataset: { attempts: String(host.attempts ?? '') } },
-      attemptsText(host.state, host.attempts)),
+      // A host no credential set matches was never contacted (lib/reason.h no_credentials).
+      host.reason === 'no_credentials' ? 'Not contacted' : attemptsText(host.state, host.attempts)),
     // The credential set of the last read (dpfleet.conf(5) [credentials NAME]; "smb" is [smb] itself).
     h('dt', null, 'Credentials'), h('dd', { id: 'cred-set' }, host.cred_set || '—'),
     hashFacts(host, host.expected_sha256 || host.site_expected_sha256, site.expected_value))));
