@@ -9,7 +9,7 @@
  *   none --krb_refresh: keytab → KDC ok--> fresh (due at start + 3/4 lifetime, or end - KRB_MARGIN_S if sooner)
  *    ^  \--KDC refuses / keytab lacks the principal--> failed (logged; retried after KRB_RETRY_S; workers
  *    |                                                 then report "kerberos" naming the principal)
- *   fresh --due: krb_refresh gets a new TGT into <set>.ccache.new, rename(2) over the old--> fresh
+ *   fresh --due: krb_refresh gets a new TGT into <set>.ccache.<pid>.new, rename(2) over the old--> fresh
  *
  * Renewal is a new AS exchange from the keytab rather than a TGS renewal (RFC 4120 2.3): it works whatever
  * the KDC's renewable lifetime, and the keytab is there anyway.  Samba in the workers reads the cache by name
@@ -134,7 +134,7 @@ krb_add(struct krb *k, const struct config *conf, const char *name, const char *
 	s = &k->set[k->n];
 	memset(s, 0, sizeof(*s));
 	if (krb_ccache_name(conf->store.path, name, cc, sizeof(cc), err, errlen) == -1 ||
-	    strlen(cc) - strlen(KRB_FILE) >= sizeof(s->path) - 8)	/* room for ".new" */
+	    strlen(cc) - strlen(KRB_FILE) >= sizeof(s->path) - 32)	/* room for ".<pid>.new" */
 		return util_err(err, errlen, "ticket cache name for set %s too long", name);
 	util_strlcpy(s->name, name, sizeof(s->name));
 	util_strlcpy(s->keytab, keytab, sizeof(s->keytab));
@@ -178,7 +178,7 @@ fail:
 	return -1;
 }
 
-/* Write creds for p into path.new, then rename it over path.  0, or -1 with err. */
+/* Write creds for p into path.<pid>.new, then rename it over path.  0, or -1 with err. */
 static int
 krb_store(krb5_context ctx, krb5_principal p, krb5_creds *creds, const char *path, char *err, size_t errlen)
 {
@@ -186,7 +186,8 @@ krb_store(krb5_context ctx, krb5_principal p, krb5_creds *creds, const char *pat
 	krb5_ccache	cc = NULL;
 	krb5_error_code	code;
 
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	/* One name per process: a fix command and the daemon may renew at the same moment. */
+	snprintf(tmp, sizeof(tmp), "%s.%ld.new", path, (long)getpid());
 	snprintf(name, sizeof(name), KRB_FILE "%s", tmp);
 	(void)unlink(tmp);
 	if ((code = krb5_cc_resolve(ctx, name, &cc)) != 0 || (code = krb5_cc_initialize(ctx, cc, p)) != 0 ||
