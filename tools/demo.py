@@ -102,15 +102,20 @@ def main():
         lab_up = True
         with open(os.path.join(labdir, 'lab.json')) as f:
             lab = json.load(f)
+        senv = env
         if lab.get('kerberos', {}).get('realms'):       # the scanner's KDC and realms: the lab's krb5.conf
             env['KRB5_CONFIG'] = lab['kerberos']['krb5_conf']
+            # Log reads name a Kerberos host by its FQDN (dpfleet-scanner(8), Kerberos): the scanner resolves
+            # the lab's names through nss_wrapper's hosts file, as a real scanner would through DNS.
+            senv = dict(env, LD_PRELOAD='libnss_wrapper.so', NSS_WRAPPER_DISABLE_DEEPBIND='1',
+                        NSS_WRAPPER_HOSTS=lab['kerberos']['env']['NSS_WRAPPER_HOSTS'])
         sconf = os.path.join(labdir, 'scanner.conf')
         vconf = os.path.join(labdir, 'server.conf')
         say('first scan (dpfleet-scanner --once)')
-        subprocess.run([scanner, '-f', sconf, '--once'], check=True, env=env)
+        subprocess.run([scanner, '-f', sconf, '--once'], check=True, env=senv)
         say('first scan: ' + first_scan_summary(labdir))
         procs.append(subprocess.Popen([server, '-d', '-f', vconf], env=env))
-        procs.append(subprocess.Popen([scanner, '-d', '-f', sconf], env=env))
+        procs.append(subprocess.Popen([scanner, '-d', '-f', sconf], env=senv))
         listen = '127.0.0.1:8080'
         with open(vconf) as f:
             for line in f:
