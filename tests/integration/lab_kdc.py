@@ -16,7 +16,7 @@
 #   dp01.ps1.lab.test     the lab's ordinary NTLM host         LAB's account reads; CORP2's account is refused
 # Also: the realm's keytab gets a ticket with kinit -k (the lab's krb5.conf, KRB5_CONFIG), and a client given that
 # ticket cache reads over Kerberos; secrets are mode 0600; scanner.conf's [credentials] sections are what lab.json
-# says and `dpfleet-scanner -n` accepts them; `down` leaves no samba, smbd, winbindd or samba-dcerpcd of the lab
+# says and `dpfleet-scanner -n` accepts them; `dpfleet-lab status` shows the DC up; `down` leaves no samba, smbd, winbindd or samba-dcerpcd of the lab
 # and nothing listening on its addresses.  The lab is always taken down (scan_lib.Lab, finally), even on failure.
 
 import os
@@ -101,6 +101,11 @@ def files(lab):
         checks.eq((e["auth"], e["realm"], e["credential_set"]), ("kerberos", REALM, "krb.lab.test"),
                   "expect of %s" % fq)
     checks.eq(i["expect"]["dp01.corp2.test"]["credential_set"], "corp2", "expect of dp01.corp2.test")
+    p = subprocess.run([sys.executable, L.LAB, "status", "--dir", lab.dir], capture_output=True, text=True,
+                       timeout=120)
+    ck(p.returncode == 0 and re.search(r"^AD DC of %s: dc1\.krb\.lab\.test on %s pid [0-9]+ up$" % (
+        re.escape(REALM), re.escape(r["kdc"])), p.stdout, re.M), "status: every host as expected and the DC up: %s"
+       % (p.stdout[-600:] + p.stderr[-300:]))
     p = subprocess.run([L.SCANNER, "-f", os.path.join(lab.dir, "scanner.conf"), "-n"], capture_output=True,
                        text=True, timeout=60)
     ck(p.returncode == 0, "dpfleet-scanner -n accepts the lab's scanner.conf (%d): %s" % (p.returncode,
