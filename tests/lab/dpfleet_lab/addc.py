@@ -15,10 +15,11 @@ succeeds and the session setup then fails with NT_STATUS_INTERNAL_ERROR).  DIR/k
 needs (sourced by the tests).  Samba's NSS module is not used: a domain account gets a passwd line in the lab's
 nss_wrapper file with the uid idmap_rid(8) gives it.
 
-The NTLM evidence: every host logs with `auth_audit:4` (smb.conf(5) `log
-level`), so log.smbd has one `Auth: [SMB2,...] ... with [NTLMv2] status [...]` line per NTLM session setup that
-reached it (NT_STATUS_NTLM_BLOCKED with `ntlm auth = disabled`) and one `Successful AuthZ: [SMB2,krb5]` line
-per Kerberos session (auth/auth_log.c); auth_counts() counts them per host.
+The NTLM evidence: every host logs with `auth_audit:4 auth:3` (smb.conf(5) `log level`), so log.smbd has one
+`Got NTLMSSP neg_flags=...` line per NTLMSSP NEGOTIATE that reached smbd (auth/ntlmssp/ntlmssp_server.c, whether
+or not an AUTHENTICATE follows), one `Auth: [SMB2,...] ... with [NTLMv2] status [...]` line per NTLM
+authentication (NT_STATUS_NTLM_BLOCKED with `ntlm auth = disabled`) and one `Successful AuthZ: [SMB2,krb5]`
+line per Kerberos session (auth/auth_log.c); auth_counts() counts them per host.
 """
 import os
 import re
@@ -38,7 +39,8 @@ IDMAP_STEP = 100000     # realm k's idmap_rid range: (k+1)*IDMAP_STEP .. +IDMAP_
 DC_SERVICES = "s3fs, rpc, kdc, winbindd, ldap, cldap"
 
 
-AUTH_LOG_LEVEL = "1 auth_audit:4"      # auth/auth_log.c: failures at 2, successes at 3, authorizations at 4
+# auth/auth_log.c: failures at 2, successes at 3, authorizations at 4; the auth class at 3: NTLMSSP NEGOTIATE
+AUTH_LOG_LEVEL = "1 auth_audit:4 auth:3"
 
 
 SAMBA_PYTHON = "/usr/bin/python3"      # Debian's python3-samba is for the system interpreter
@@ -434,11 +436,15 @@ NTLM_LINE = re.compile(r"^\s*Auth: \[SMB2?,[^\]]*\] user .* with \[(NTLMv2|NTLMv
 KRB_LINE = re.compile(r"^\s*Successful AuthZ: \[SMB2?,krb5\] user ")
 
 
+NEGOTIATE_LINE = re.compile(r"^\s*Got NTLMSSP neg_flags=0x[0-9a-f]+\s*$")
+
+
 def auth_counts(log_path):
     """Counts in a host's log.smbd and its rotated log.smbd.old (`max log size`; auth/auth_log.c lines, `log
-    level = ... auth_audit:4`): ntlm = NTLM session setups that reached the host (any status), ntlm_ok = those
+    level = ... auth_audit:4 auth:3`): ntlm_negotiate = NTLMSSP NEGOTIATE messages that reached smbd (the first
+    message of any NTLM exchange), ntlm = NTLM authentications that reached the host (any status), ntlm_ok = those
     that succeeded, kerberos = Kerberos sessions authorized.  A missing log counts zero."""
-    c = {"ntlm": 0, "ntlm_ok": 0, "kerberos": 0}
+    c = {"ntlm_negotiate": 0, "ntlm": 0, "ntlm_ok": 0, "kerberos": 0}
     for path in (log_path + ".old", log_path):
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
@@ -449,6 +455,8 @@ def auth_counts(log_path):
                         c["ntlm_ok"] += m.group(2) == "NT_STATUS_OK"
                     elif KRB_LINE.match(line):
                         c["kerberos"] += 1
+                    elif NEGOTIATE_LINE.match(line):
+                        c["ntlm_negotiate"] += 1
         except FileNotFoundError:
             pass
     return c
