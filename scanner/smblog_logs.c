@@ -75,8 +75,9 @@ read_place(struct smblog *sl, const struct smblog_host *h, const char *share, co
 	if (out->log == NULL)
 		return 0;	/* *st NOT_FOUND */
 	snprintf(path, sizeof(path), "%s/SMSPXE.lo_", dir);
-	if (smblog_tail(sl, h, share, path, tail, &out->lo_, &out->lo__len, NULL, st, err, errlen) != 0)
-		return -1;
+	if (smblog_tail(sl, h, share, path, tail, &out->lo_, &out->lo__len, NULL, st, err, errlen) != 0 &&
+	    *st != SMBLOG_DENIED)
+		return -1;	/* a .lo_ we may not read leaves the .log found */
 	*st = SMBLOG_OK;
 	return 0;
 }
