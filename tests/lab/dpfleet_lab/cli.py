@@ -108,7 +108,7 @@ def cmd_status(a):
             gate = json.loads(gate_request(d, "status"))
         except (OSError, ValueError):
             gate = None
-    for fqdn, addr in sorted(lab["hosts"].items(), key=lambda x: ipaddress.IPv4Address(x[1])):
+    for fqdn, addr in sorted(lab["hosts"].items(), key=lambda x: ipaddress.ip_address(x[1]).packed.rjust(16, b"\0")):
         e = lab["expect"].get(fqdn, {})
         net = e.get("network", "ok")
         pid = lab["pids"]["smbd"].get(fqdn)
