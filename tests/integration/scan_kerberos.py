@@ -9,8 +9,8 @@
 #   -n: the lab's keytab holds its principal; a principal the keytab lacks is refused, named;
 #   --once (auth negotiate): the Kerberos hosts are read with the keytab set (cred_set krb.lab.test), registry
 #     and SMSPXE.log (its certificate errors as the lab wrote them), their log.smbd counts Kerberos sessions and
-#     no NTLM attempt (addc.auth_counts); the scanner's ticket cache is
-#     <store>.krb/krb.lab.test.ccache, directory 0700, file 0600;
+#     no NTLM attempt (addc.auth_counts), while the NTLM-only hosts are read with NTLM; the scanner's ticket
+#     cache is <store>.krb/krb.lab.test.ccache, directory 0700, file 0600;
 #   fix and rollback of the realm's missing host through the scanner's job path: written, the host's own
 #     registry.tdb holds exactly the site's value (`net registry export`), then restored to absent;
 #   [smb] auth = kerberos: no NTLM attempt reaches any host of the lab (every host's log.smbd), the Kerberos
@@ -139,6 +139,9 @@ def scan_negotiate(lab):
         checks.eq(c1[fq]["ntlm"] - c0[fq]["ntlm"], 0, "%s: NTLM attempts during the scan" % fq)
         ck(c1[fq]["kerberos"] > c0[fq]["kerberos"], "%s: Kerberos sessions counted (%s -> %s)"
            % (fq, c0[fq], c1[fq]))
+    for fq in NTLM_DPS:     # no realm for their sets (NetBIOS domains): negotiate is NTLM there, and it works
+        checks.eq(o[fq]["state"], L.expected_verdict(lab.info, fq)[0], "%s: read with NTLM" % fq)
+        ck(c1[fq]["ntlm_ok"] > c0[fq]["ntlm_ok"], "%s: NTLM logons counted (%s -> %s)" % (fq, c0[fq], c1[fq]))
     kdir = lab.db + ".krb"
     cc = os.path.join(kdir, SET + ".ccache")
     checks.require(os.path.exists(cc), "the ticket cache %s exists" % cc)
