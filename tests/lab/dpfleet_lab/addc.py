@@ -28,8 +28,8 @@ import subprocess
 import threading
 import time
 
-from .common import (ADMIN_GID, ADMIN_GROUP, LabError, SCAN_UID, SCAN_USER, WORKGROUP, listening_on, tail,
-                     write_file)
+from .common import (ADMIN_GID, ADMIN_GROUP, LabError, SCAN_UID, SCAN_USER, WORKGROUP, listening_on,
+                     stop_lab_processes, tail, write_file)
 from .realms import DC_NAME
 
 
@@ -144,11 +144,14 @@ class AdDc:
             self.dc_threads.append(t)
 
     def addc_abort(self):
-        """up failed: no DC may start from now on; waits (bounded) for the DC threads to end, so the caller's
-        stop finds every process they started."""
+        """up failed: no DC may start from now on; a running provision or account script is stopped, and the
+        DC threads are waited for (bounded), so the caller's stop finds every process they started."""
         self.dc_aborted = True
-        for t in getattr(self, "dc_threads", []):
-            t.join(DC_READY_S)
+        threads = [t for t in getattr(self, "dc_threads", []) if t.is_alive()]
+        if threads:
+            stop_lab_processes(self.d)      # samba-tool and the accounts script end; their thread returns
+        for t in threads:
+            t.join(60)
 
     def dc_thread(self, r):
         try:
@@ -162,8 +165,8 @@ class AdDc:
             self.start_dc(r)
             r["timing"] = {"provision_s": round(t1 - t0, 1), "accounts_s": round(t2 - t1, 1),
                            "start_s": round(time.monotonic() - t2, 1)}
-        except (LabError, OSError) as e:
-            r["error"] = str(e)
+        except Exception as e:      # noqa: BLE001 -- reported by dc_wait to the members and to up
+            r["error"] = str(e) if isinstance(e, (LabError, OSError)) else "%s: %s" % (type(e).__name__, e)
         finally:
             r["ready"].set()
 
