@@ -40,7 +40,7 @@ import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
 from checks import test  # noqa: E402
 
 sys.path.insert(0, os.path.join(L.SRC, "tests", "lab"))
-from dpfleet_lab.common import listening_on  # noqa: E402
+from dpfleet_lab.common import listening_on, pid_alive  # noqa: E402
 from dpfleet_lab.relay import loss_draws, relay_stats  # noqa: E402
 
 BASE = "127.94.0.0"
@@ -255,7 +255,8 @@ def down(lab):
     ck(pid, "lab.json names the relay's pid")
     r = subprocess.run([sys.executable, L.LAB, "down", "--dir", lab.dir], capture_output=True, text=True, timeout=300)
     ck(r.returncode == 0, "dpfleet-lab down: %s" % r.stderr[-300:])
-    ck(pid and not os.path.exists("/proc/%d" % pid), "down stopped the relay (pid %s)" % pid)
+    ck(pid and not pid_alive(pid), "down stopped the relay (pid %s; a zombie awaiting its reaper counts as "
+       "stopped)" % pid)
     bound = sorted(a for a in listening_on(445) if a.startswith("127.94."))
     ck(not bound, "nothing listens on 127.94.x.x:445 after down: %s" % bound)
 

@@ -222,6 +222,9 @@ class Conn:
             asyncio.ensure_future(self.connect())
         else:
             self.server = transport
+            if self.dead or True in self.closed:   # the client went (or was reset) while smbd's side connected
+                rst(transport)
+                return
             self.up.pump()
 
     async def connect(self):
