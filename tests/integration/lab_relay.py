@@ -196,7 +196,8 @@ def big_file(lab):
     fd = os.open(auth, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("username = %s\npassword = %s\ndomain = %s\n" % (i["smb_user"], i["smb_password"], i["smb_domain"]))
-    r = subprocess.run(["smbclient", "//%s/ADMIN$" % i["hosts"][fq("dp-jit")], "-A", auth, "-c", "get big.bin %s" % out],
+    r = subprocess.run(["smbclient", "//%s/ADMIN$" % i["hosts"][fq("dp-jit")], "-A", auth, "-c",
+                        "get big.bin %s" % out],
                        capture_output=True, text=True, timeout=300)
     ck(r.returncode == 0, "smbclient get through the relay: %s" % (r.stderr or r.stdout)[-300:])
     try:
@@ -232,7 +233,8 @@ def scan(lab):
        % (o and o["pxe_cert_errors"], e["pxe_cert_errors"]))
     lossy = obs.get(LOSSY)
     ck(delta(s0, s1, LOSSY, "resets") >= 1, "the relay reset a connection of %s" % LOSSY)
-    ck(lossy is not None and lossy["attempts"] >= 2, "%s was retried (attempts %s)" % (LOSSY, lossy and lossy["attempts"]))
+    ck(lossy is not None and lossy["attempts"] >= 2,
+       "%s was retried (attempts %s)" % (LOSSY, lossy and lossy["attempts"]))
     retried = [ln for ln in err.splitlines() if LOSSY in ln and "retrying" in ln]
     ck(retried, "the scanner's log says it retries %s after the reset" % LOSSY)
     for fqdn in s1:

@@ -204,7 +204,8 @@ def validate_scenario(sc, where="scenario"):
             want(d in fqdns, "%s: site %s: certmgr_denied names unknown host %s" % (where, site["code"], d))
         if site["server"] in fqdns:
             h = next(x for x in hosts if x["fqdn"] == site["server"])
-            want(h["network"] in ("ok", "wan"), "%s: site server %s must have network ok or wan" % (where, site["server"]))
+            want(h["network"] in ("ok", "wan"),
+                 "%s: site server %s must have network ok or wan" % (where, site["server"]))
     check_cohosts(sites, hosts, where)
     servers = [s["server"] for s in sites]
     want(len(set(servers)) == len(servers), "%s: two sites share a server" % where)
