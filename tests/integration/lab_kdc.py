@@ -16,7 +16,8 @@
 #   dp01.ps1.lab.test     the lab's ordinary NTLM host         LAB's account reads; CORP2's account is refused
 # Also: the realm's keytab gets a ticket with kinit -k (the lab's krb5.conf, KRB5_CONFIG), and a client given that
 # ticket cache reads over Kerberos; secrets are mode 0600; scanner.conf's [credentials] sections are what lab.json
-# says and `dpfleet-scanner -n` accepts them; `dpfleet-lab status` shows the DC up; `down` leaves no samba, smbd, winbindd or samba-dcerpcd of the lab
+# says and `dpfleet-scanner -n` accepts them; `dpfleet-lab status` shows the DC up; `down` leaves no samba, smbd,
+# winbindd or samba-dcerpcd of the lab
 # and nothing listening on its addresses.  The lab is always taken down (scan_lib.Lab, finally), even on failure.
 
 import os
@@ -108,8 +109,8 @@ def files(lab):
        % (p.stdout[-600:] + p.stderr[-300:]))
     p = subprocess.run([L.SCANNER, "-f", os.path.join(lab.dir, "scanner.conf"), "-n"], capture_output=True,
                        text=True, timeout=60)
-    ck(p.returncode == 0, "dpfleet-scanner -n accepts the lab's scanner.conf (%d): %s" % (p.returncode,
-                                                                                          (p.stderr or p.stdout)[-400:]))
+    ck(p.returncode == 0, "dpfleet-scanner -n accepts the lab's scanner.conf (%d): %s"
+       % (p.returncode, (p.stderr or p.stdout)[-400:]))
 
 
 @test("Kerberos hosts answer winreg over Kerberos and refuse NTLM; the NTLM counter sees exactly that")

@@ -114,7 +114,8 @@ def plan_auth(lab):
                 realms[realm] = {
                     "realm": realm, "k": k, "workgroup": realm_domain(realm), "addr": str(lab.base + DC_OFFSET + k),
                     "dc_fqdn": "%s.%s" % (DC_NAME, realm.lower()), "root": os.path.join(lab.d, "h", "dc%d" % k),
-                    "password": "Krb-" + secrets.token_urlsafe(15), "admin_password": "Adm-" + secrets.token_urlsafe(15),
+                    "password": "Krb-" + secrets.token_urlsafe(15),
+                    "admin_password": "Adm-" + secrets.token_urlsafe(15),
                     "hosts": [], "ready": threading.Event(), "error": None}
             i["realm"] = realm
             i["workgroup"] = realms[realm]["workgroup"]
