@@ -207,7 +207,7 @@ class Lab(SmbdHosts, SiteDb, Faults, Gate, Relay, AdDc):
                 time.sleep(0.05)
         self.write_configs()
         for i in self.inst:
-            if i["host"]:
+            if i["host"] and i["fqdn"] in self.expect:
                 self.expect[i["fqdn"]].update(self.auth_expect(i))
         operator = self.create_operator()
         self.write_lab_json(operator)
