@@ -201,7 +201,8 @@ main(int argc, char *argv[])
 	}
 	if (o.check) {
 		printf("configuration OK\n");
-		credset_plan_print(stdout, &conf);	/* which credential set each host would use */
+		if (conf.ncreds > 0)	/* which credential set each host would use; [smb] alone: all of them */
+			credset_plan_print(stdout, &conf);
 		return 0;
 	}
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
