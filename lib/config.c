@@ -207,6 +207,30 @@ valid_cafile(const char *v)
 	return 1;
 }
 
+/* The words of each enum key, in the enum's order (config.h). */
+static const char *const ENC_WORDS[] = { "off", "request", "require" };
+static const char *const AUTH_WORDS[] = { "negotiate", "kerberos", "ntlm" };
+static const char *const SQLAUTH_WORDS[] = { "sql", "ntlm", "kerberos" };
+
+/* Store the index of value in words[0..n) into the int at field, or report every allowed word. */
+static void
+set_word(struct parse *p, const struct key *k, char *field, const char *value, const char *const *words,
+    size_t n)
+{
+	char list[128];
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(value, words[i]) == 0) {
+			*(int *)(void *)field = (int)i;
+			return;
+		}
+	list[0] = '\0';
+	for (i = 0; i < n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", words[i]);
+	perr(p, p->line, "[%s] %s: \"%s\" is not one of %s", k->section, k->name, value, list);
+}
+
 static void
 set_key(struct parse *p, const struct key *k, const char *value)
 {
@@ -248,37 +272,13 @@ set_key(struct parse *p, const struct key *k, const char *value)
 		util_strlcpy(field, value, k->size);
 		break;
 	case K_ENC:
-		if (strcmp(value, "off") == 0)
-			*(int *)(void *)field = CONFIG_ENC_OFF;
-		else if (strcmp(value, "request") == 0)
-			*(int *)(void *)field = CONFIG_ENC_REQUEST;
-		else if (strcmp(value, "require") == 0)
-			*(int *)(void *)field = CONFIG_ENC_REQUIRE;
-		else
-			perr(p, p->line, "[%s] %s: \"%s\" is not one of off, request, require", k->section,
-			    k->name, value);
+		set_word(p, k, field, value, ENC_WORDS, sizeof(ENC_WORDS) / sizeof(ENC_WORDS[0]));
 		break;
 	case K_AUTH:
-		if (strcmp(value, "negotiate") == 0)
-			*(int *)(void *)field = CONFIG_AUTH_NEGOTIATE;
-		else if (strcmp(value, "kerberos") == 0)
-			*(int *)(void *)field = CONFIG_AUTH_KERBEROS;
-		else if (strcmp(value, "ntlm") == 0)
-			*(int *)(void *)field = CONFIG_AUTH_NTLM;
-		else
-			perr(p, p->line, "[%s] %s: \"%s\" is not one of negotiate, kerberos, ntlm", k->section,
-			    k->name, value);
+		set_word(p, k, field, value, AUTH_WORDS, sizeof(AUTH_WORDS) / sizeof(AUTH_WORDS[0]));
 		break;
 	case K_SQLAUTH:
-		if (strcmp(value, "sql") == 0)
-			*(int *)(void *)field = CONFIG_SQLAUTH_SQL;
-		else if (strcmp(value, "ntlm") == 0)
-			*(int *)(void *)field = CONFIG_SQLAUTH_NTLM;
-		else if (strcmp(value, "kerberos") == 0)
-			*(int *)(void *)field = CONFIG_SQLAUTH_KERBEROS;
-		else
-			perr(p, p->line, "[%s] %s: \"%s\" is not one of sql, ntlm, kerberos", k->section, k->name,
-			    value);
+		set_word(p, k, field, value, SQLAUTH_WORDS, sizeof(SQLAUTH_WORDS) / sizeof(SQLAUTH_WORDS[0]));
 		break;
 	case K_CAFILE:
 		if (!valid_cafile(value)) {
