@@ -26,13 +26,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_lib as L  # noqa: E402
 import checks  # noqa: E402  (tests/lib, put on sys.path by scan_lib)
 from checks import test  # noqa: E402
-from server_harness import Client, Session, server_binary  # noqa: E402
+from server_harness import Session, lab_login, server_binary  # noqa: E402
 
 BASE = "127.99.0.0"
 ck = L.check
@@ -237,16 +236,7 @@ def check_server(lab):
     """dpfleet-server on the lab's state DB, as the lab's operator: where the API and the exports name the set."""
     with open(os.path.join(lab.tmp, "server.log"), "wb") as out:
         lab.spawn([server_binary(), "-d", "-f", os.path.join(lab.dir, "server.conf")], stdout=out, stderr=out)
-    host, port = lab.info["http_listen"].rsplit(":", 1)
-    api = Client(host, int(port))
-    for _ in range(300):
-        try:
-            if api.request("GET", "/healthz").status == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    r = api.request("POST", "/api/v1/login", {"user": lab.info["operator"]["user"],
-                                              "password": lab.info["operator"]["password"]})
+    api, r = lab_login(lab.info)
     if not ck(r.status == 200, "operator login (%s)" % r):
         return
     op = Session(r)

@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fix_lib import (KEY, VALUE, Lab, check, db, outcomes, scanner, start_daemon, stop_daemon)  # noqa: E402
-from server_harness import Client, Session, server_binary  # noqa: E402  (it puts tests/lib on sys.path)
+from server_harness import Session, lab_login, server_binary  # noqa: E402  (it puts tests/lib on sys.path)
 import checks  # noqa: E402
 from checks import test  # noqa: E402
 
@@ -214,16 +214,7 @@ def part_fix(lab, lst, before):
 
 
 def api_login(lab):
-    host, port = lab.info["http_listen"].rsplit(":", 1)
-    api = Client(host, int(port))
-    for _ in range(300):
-        try:
-            if api.request("GET", "/healthz").status == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    r = api.request("POST", "/api/v1/login", {"user": lab.info["operator"]["user"],
-                                              "password": lab.info["operator"]["password"]})
+    api, r = lab_login(lab.info)
     check(r.status == 200, "operator login")
     return api, Session(r)
 

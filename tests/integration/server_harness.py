@@ -236,6 +236,25 @@ class Session:
         return h
 
 
+def lab_login(info, tries=300):
+    """Wait for the dpfleet-server a lab test started on info["http_listen"] (lab.json) to answer /healthz, then
+    sign in as the lab's operator.  Returns (Client, login Response); raises RuntimeError if it never answers."""
+    host, port = info["http_listen"].rsplit(":", 1)
+    api = Client(host, int(port))
+    for _ in range(tries):
+        try:
+            if api.request("GET", "/healthz").status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    else:
+        raise RuntimeError("dpfleet-server on %s never answered /healthz" % info["http_listen"])
+    r = api.request("POST", "/api/v1/login", {"user": info["operator"]["user"],
+                                              "password": info["operator"]["password"]})
+    return api, r
+
+
 @contextlib.contextmanager
 def serving(srv):
     """`with serving(srv):` around a test's body: an exception escaping it is one more failed check (traceback
