@@ -108,7 +108,8 @@ def main():
             # Log reads name a Kerberos host by its FQDN (dpfleet-scanner(8), Kerberos): the scanner resolves
             # the lab's names through nss_wrapper's hosts file, as a real scanner would through DNS.
             senv = dict(env, LD_PRELOAD='libnss_wrapper.so', NSS_WRAPPER_DISABLE_DEEPBIND='1',
-                        NSS_WRAPPER_HOSTS=lab['kerberos']['env']['NSS_WRAPPER_HOSTS'])
+                        NSS_WRAPPER_HOSTS=lab['kerberos']['env']['NSS_WRAPPER_HOSTS'],
+                        NSS_WRAPPER_MAX_HOSTENTS=lab['kerberos']['env']['NSS_WRAPPER_MAX_HOSTENTS'])
         sconf = os.path.join(labdir, 'scanner.conf')
         vconf = os.path.join(labdir, 'server.conf')
         say('first scan (dpfleet-scanner --once)')

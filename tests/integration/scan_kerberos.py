@@ -84,6 +84,7 @@ def scanner_env(lab, krb5=None):
     into the sanitizer build."""
     return dict(os.environ, KRB5_CONFIG=krb5 or krb5_conf(lab), LD_PRELOAD="libnss_wrapper.so",
                 NSS_WRAPPER_HOSTS=lab.info["kerberos"]["env"]["NSS_WRAPPER_HOSTS"], NSS_WRAPPER_DISABLE_DEEPBIND="1",
+                NSS_WRAPPER_MAX_HOSTENTS=lab.info["kerberos"]["env"]["NSS_WRAPPER_MAX_HOSTENTS"],
                 ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":"))
 
 

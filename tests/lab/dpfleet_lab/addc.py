@@ -79,6 +79,7 @@ print("rid", str(ndr_unpack(security.dom_sid, sid)).rsplit("-", 1)[1])
 
 
 DC_READY_S = 240        # provision (~6 s idle, ~30 s on a loaded machine) + start
+NSS_MAX_HOSTENTS = 65536   # nss_wrapper hosts table (names and addresses): far above any lab fleet
 
 
 def krb_dir(d):
@@ -118,6 +119,8 @@ class AdDc:
         d = self.d
         return {"KRB5_CONFIG": os.path.join(d, "krb5.conf"), "LD_PRELOAD": "libnss_wrapper.so",
                 "NSS_WRAPPER_HOSTS": os.path.join(d, "nss", "hosts"),
+                # nss_wrapper's hosts table holds 100 entries unless told (nss_wrapper(1)); a demo fleet has more
+                "NSS_WRAPPER_MAX_HOSTENTS": str(NSS_MAX_HOSTENTS),
                 "NSS_WRAPPER_PASSWD": os.path.join(d, "nss", "passwd"),
                 "NSS_WRAPPER_GROUP": os.path.join(d, "nss", "group"),
                 "KRB5CCNAME": "MEMORY:dpfleet-lab"}
