@@ -201,13 +201,17 @@ config_cred_key(struct config *conf, int idx, const char *name, const char *valu
 }
 
 /*
- * The secret rules shared by [smb] and a set: exactly one of password_file and keytab, principal with keytab.
+ * The secret rules shared by [smb] and a set: exactly one of password_file and keytab, principal with keytab,
+ * and no keytab under [smb] auth = ntlm (NTLM needs the password; every host of the set would fail).
  * what names the section in messages; a missing secret reads as a missing required key.
  */
 static void
-check_secret(const char *what, const char *pwfile, const char *keytab, const char *principal, int line,
-    const struct config_cred_report *r)
+check_secret(const struct config *conf, const char *what, const char *pwfile, const char *keytab,
+    const char *principal, int line, const struct config_cred_report *r)
 {
+	if (keytab[0] != '\0' && conf->smb.auth == CONFIG_AUTH_NTLM)
+		report(r, line, "%s: a keytab needs [smb] auth = negotiate or kerberos (NTLM needs a password)",
+		    what);
 	if (pwfile[0] != '\0' && keytab[0] != '\0')
 		report(r, line, "%s: password_file and keytab are exclusive", what);
 	else if (pwfile[0] == '\0' && keytab[0] == '\0')
@@ -254,7 +258,7 @@ config_cred_finish(const struct config *conf, const struct config_cred_report *r
 		snprintf(what, sizeof(what), "[credentials %s]", cs->name);
 		if (cs->user[0] == '\0')
 			report(r, cs->line, "missing required key \"user\" in %s", what);
-		check_secret(what, cs->password_file, cs->keytab, cs->principal, cs->line, r);
+		check_secret(conf, what, cs->password_file, cs->keytab, cs->principal, cs->line, r);
 		if (cs->nsuffix == 0 && cs->nsite == 0)
 			report(r, cs->line, "%s: names no fqdn_suffix and no site_codes: no host would use it", what);
 		check_claims(conf, i, r);
@@ -263,7 +267,7 @@ config_cred_finish(const struct config *conf, const struct config_cred_report *r
 	if (conf->smb.user[0] == '\0' && conf->ncreds == 0)
 		report(r, 0, "missing required key \"user\" in [smb] (or a [credentials NAME] section)");
 	if (conf->smb.user[0] != '\0' || conf->ncreds == 0)
-		check_secret("[smb]", conf->smb.password_file, conf->smb.keytab, conf->smb.principal, 0, r);
+		check_secret(conf, "[smb]", conf->smb.password_file, conf->smb.keytab, conf->smb.principal, 0, r);
 	else if (conf->smb.password_file[0] != '\0' || conf->smb.keytab[0] != '\0')
 		report(r, 0, "[smb]: password_file or keytab without user");
 }

@@ -39,7 +39,7 @@ load(const char *body, struct config *c, char *errs, size_t errlen, char *path, 
 #define PW	"password_file = /etc/dpfleet/x.pw\n"
 
 static const char good[] =
-    "[smb]\nauth = ntlm\ndomain = CORP\nuser = svc\n" PW			/* 8..12 */
+    "[smb]\nauth = kerberos\ndomain = CORP\nuser = svc\n" PW			/* 8..12 */
     "[credentials forest-b]\ndomain = FORESTB\nuser = scan_b\n" PW		/* 13..16 */
     "fqdn_suffix = .b.example, LAB.B.example\n"				/* 17 */
     "[credentials dmz]\ndomain = DMZ\nuser = scan_dmz\n"			/* 18..20 */
@@ -55,7 +55,7 @@ test_parse_good(void)
 
 	CHECK(load(good, &c, errs, sizeof(errs), path, sizeof(path)) == 0);
 	CHECK_STR(errs, "");
-	CHECK(c.smb.auth == CONFIG_AUTH_NTLM);
+	CHECK(c.smb.auth == CONFIG_AUTH_KERBEROS);
 	CHECK(c.ncreds == 3);
 	CHECK_STR(c.creds[0].name, "forest-b");
 	CHECK(c.creds[0].line == 13);
@@ -120,6 +120,12 @@ test_parse_errors(void)
 	CHECK(load("[smb]\n" PW "[credentials a]\nuser = u\n" PW "site_codes = P01\n", &c, errs, sizeof(errs),
 	    path, sizeof(path)) == 1);
 	CHECK(strstr(errs, "[smb]: password_file or keytab without user") != NULL);
+	/* a keytab set under auth = ntlm: refused (NTLM needs a password); the same set under negotiate is fine */
+	CHECK(load("[smb]\nauth = ntlm\n[credentials k]\nuser = u\nkeytab = /k\nprincipal = u@R\nsite_codes = P01\n",
+	    &c, errs, sizeof(errs), path, sizeof(path)) == 1);
+	HAS(10, "[credentials k]: a keytab needs [smb] auth = negotiate or kerberos");
+	CHECK(load("[smb]\nauth = negotiate\n[credentials k]\nuser = u\nkeytab = /k\nprincipal = u@R\n"
+	    "site_codes = P01\n", &c, errs, sizeof(errs), path, sizeof(path)) == 0);
 }
 
 /* Too many sets: the limit is CONFIG_CREDSETS_MAX, reported on the first header past it. */
