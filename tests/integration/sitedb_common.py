@@ -103,29 +103,36 @@ class SiteDbEnv:
         db.commit()
         db.close()
 
-    def start_tdsd(self, timeout=10, args=()):
-        """Start dpfleet-tdsd on a new free port; args are extra flags (--tls-cert ... for TLS)."""
-        self.port = free_port()
+    def launch_tdsd(self, argv, timeout=10, env=None):
+        """Run dpfleet-tdsd with argv (its flags, without the program) and wait up to timeout s for it to print
+        ready.  True once it did; else it is stopped (its stderr stays in tdsd_log) and False is returned, so a
+        caller can try another port or address."""
         log = open(self.tdsd_log, "ab")
-        self.proc = subprocess.Popen(
-            [TDSD, "--listen", "127.0.0.1:%d" % self.port, "--db", self.sitedb_path,
-             "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE, "--faults", self.faults_path,
-             "-v"] + list(args),
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([TDSD] + list(argv), stdout=subprocess.PIPE, stderr=log,
+                                     stdin=subprocess.DEVNULL, env=env)
         log.close()
         deadline = time.monotonic() + timeout
         buf = b""
         while b"ready" not in buf:
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
-                raise RuntimeError("dpfleet-tdsd did not print ready (exit %s): %s"
-                                   % (self.proc.poll(), self.tdsd_stderr()))
+                self.stop_tdsd()
+                return False
             r, _, _ = select.select([self.proc.stdout], [], [], left)
             if r:
                 chunk = os.read(self.proc.stdout.fileno(), 4096)
                 if not chunk:
                     continue
                 buf += chunk
+        return True
+
+    def start_tdsd(self, timeout=10, args=()):
+        """Start dpfleet-tdsd on a new free port; args are extra flags (--tls-cert ... for TLS)."""
+        self.port = free_port()
+        if not self.launch_tdsd(["--listen", "127.0.0.1:%d" % self.port, "--db", self.sitedb_path,
+                                 "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE,
+                                 "--faults", self.faults_path, "-v"] + list(args), timeout):
+            raise RuntimeError("dpfleet-tdsd did not print ready: %s" % self.tdsd_stderr())
 
     def batch_verbs(self):
         """The first word of every batch tdsd received (its -v log: "batch VERB: SQL"), in order."""

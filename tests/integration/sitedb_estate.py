@@ -8,13 +8,10 @@ does not know, a login refused with 18452 (untrusted domain), and the instance s
 import json
 import os
 import random
-import select
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sitedb_common import run, free_port, TDSD, USER, PASSWORD, DATABASE  # noqa: E402
+from sitedb_common import run, free_port, USER, PASSWORD, DATABASE  # noqa: E402
 
 INSTANCE = "CMSQL"
 
@@ -57,22 +54,11 @@ def start_named(env):
     for _ in range(20):
         addr = "127.88.%d.%d" % (random.randint(0, 255), random.randint(1, 254))
         env.port = free_port()   # free on 127.0.0.1; on a fresh 127.88 address too, almost surely
-        log = open(env.tdsd_log, "ab")
-        env.proc = subprocess.Popen(
-            [TDSD, "--listen", "%s:%d" % (addr, env.port), "--browser", addr, "--instance", INSTANCE,
-             "--db", env.sitedb_path, "--login", "%s:%s" % (USER, PASSWORD), "--database", DATABASE,
-             "--faults", env.faults_path, "-v"],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 10
-        buf = b""
-        while b"ready" not in buf and env.proc.poll() is None and time.monotonic() < deadline:
-            r, _, _ = select.select([env.proc.stdout], [], [], 0.2)
-            if r:
-                buf += os.read(env.proc.stdout.fileno(), 4096)
-        if b"ready" in buf:
+        if env.launch_tdsd(["--listen", "%s:%d" % (addr, env.port), "--browser", addr, "--instance", INSTANCE,
+                            "--db", env.sitedb_path, "--login", "%s:%s" % (USER, PASSWORD), "--database",
+                            DATABASE, "--faults", env.faults_path, "-v"]):
             return addr
-        env.stop_tdsd()   # address or port taken: try another
+        # address or port taken: try another
     raise RuntimeError("dpfleet-tdsd --browser did not start: %s" % env.tdsd_stderr())
 
 

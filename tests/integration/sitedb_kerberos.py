@@ -12,7 +12,6 @@ krb5.conf (KRB5_CONFIG); nothing in /etc is read or changed.
 - a server name without an SPN in the KDC: a Kerberos error naming the SPN, nothing sent past PRELOGIN.
 Skipped (exit 77) when not root or without samba-tool."""
 import os
-import select
 import shutil
 import signal
 import socket
@@ -21,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sitedb_common import run, free_port, TDSD, DATABASE  # noqa: E402
+from sitedb_common import run, DATABASE  # noqa: E402
 
 DC_ADDR, SQL_ADDR = "127.98.0.2", "127.98.0.3"     # this test's lab base 127.98.0.0
 REALM, WORKGROUP = "KRB.TEST", "KRB"
@@ -125,20 +124,11 @@ def free_port_on(addr):
 
 def start_tdsd(env, keytab, logins):
     env.stop_tdsd()
-    log = open(env.tdsd_log, "ab")
-    args = [TDSD, "--listen", "%s:%d" % (SQL_ADDR, env.port), "--db", env.sitedb_path, "--kerberos-keytab", keytab,
+    args = ["--listen", "%s:%d" % (SQL_ADDR, env.port), "--db", env.sitedb_path, "--kerberos-keytab", keytab,
             "--windows-only", "--database", DATABASE, "-v"]
     for p in logins:
         args += ["--kerberos-login", p]
-    env.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                env=dict(os.environ, KRB5_CONFIG=env.kdc.krb5_conf))
-    log.close()
-    deadline, buf = time.monotonic() + 10, b""
-    while b"ready" not in buf and env.proc.poll() is None and time.monotonic() < deadline:
-        r, _, _ = select.select([env.proc.stdout], [], [], 0.2)
-        if r:
-            buf += os.read(env.proc.stdout.fileno(), 4096)
-    if b"ready" not in buf:
+    if not env.launch_tdsd(args, env=dict(os.environ, KRB5_CONFIG=env.kdc.krb5_conf)):
         raise RuntimeError("dpfleet-tdsd did not start: %s" % env.tdsd_stderr())
 
 

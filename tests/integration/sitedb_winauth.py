@@ -18,7 +18,6 @@
   place closes it unanswered, a Kerberos token without --kerberos-keytab gets 18452; tdsd lives on.
 - `-n`: auth = sql with a DOMAIN\\name user and auth = ntlm without a domain are refused with a hint."""
 import os
-import select
 import socket
 import struct
 import subprocess
@@ -26,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sitedb_common import run, free_port, TDSD, USER, PASSWORD, DATABASE, SCANNER  # noqa: E402
+from sitedb_common import run, free_port, USER, PASSWORD, DATABASE, SCANNER  # noqa: E402
 from sitedb_tls import make_ca, make_server  # noqa: E402
 
 ADDR = "127.98.0.1"      # this test's lab base (tests/integration/meson.build)
@@ -46,22 +45,11 @@ def start(env, extra=()):
     env.stop_tdsd()
     for _ in range(10):
         env.port = free_port()
-        log = open(env.tdsd_log, "ab")
-        env.proc = subprocess.Popen(
-            [TDSD, "--listen", "%s:%d" % (ADDR, env.port), "--db", env.sitedb_path,
-             "--login", "%s:%s" % (USER, PASSWORD), "--windows-login", "%s\\%s:%s" % (DOMAIN, WIN_USER,
-                                                                                       env.win_pw_file),
-             "--database", DATABASE, "--faults", env.faults_path, "-v"] + list(extra),
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline, buf = time.monotonic() + 10, b""
-        while b"ready" not in buf and env.proc.poll() is None and time.monotonic() < deadline:
-            r, _, _ = select.select([env.proc.stdout], [], [], 0.2)
-            if r:
-                buf += os.read(env.proc.stdout.fileno(), 4096)
-        if b"ready" in buf:
+        if env.launch_tdsd(["--listen", "%s:%d" % (ADDR, env.port), "--db", env.sitedb_path,
+                            "--login", "%s:%s" % (USER, PASSWORD),
+                            "--windows-login", "%s\\%s:%s" % (DOMAIN, WIN_USER, env.win_pw_file),
+                            "--database", DATABASE, "--faults", env.faults_path, "-v"] + list(extra)):
             return
-        env.stop_tdsd()
     raise RuntimeError("dpfleet-tdsd did not start on %s: %s" % (ADDR, env.tdsd_stderr()))
 
 
