@@ -390,12 +390,9 @@ done:
 	return rc;
 }
 
-/*
- * name is <base>-<8 digits>-<6 digits>.log or .lo_ (base case-insensitive): 1 and key = the 15 characters
- * "yyyymmdd-hhmmss" followed by '1' for .log, '0' for .lo_ (so a plain strcmp orders them), else 0.
- */
-static int
-history_key(const char *name, const char *base, char key[17])
+/* smblog.h */
+int
+smblog_history_key(const char *name, const char *base, char key[17])
 {
 	size_t bl = strlen(base), i;
 	const char *p = name + bl;
@@ -439,7 +436,7 @@ smblog_newest_history(struct smblog *sl, const struct smblog_host *h, const char
 		seen++;
 		if (de->smbc_type != SMBC_FILE || strnlen(de->name, SMBLOG_NAME_MAX) >= SMBLOG_NAME_MAX)
 			continue;
-		if (history_key(de->name, base, key) && strcmp(key, best) > 0) {
+		if (smblog_history_key(de->name, base, key) && strcmp(key, best) > 0) {
 			memcpy(best, key, sizeof(best));
 			util_strlcpy(name, de->name, SMBLOG_NAME_MAX);
 		}

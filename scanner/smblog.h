@@ -92,6 +92,7 @@ int	 smblog_tail(struct smblog *sl, const struct smblog_host *h, const char *sha
 
 #define SMBLOG_LIST_MAX	4096	/* directory entries looked at when picking a history copy */
 #define SMBLOG_NAME_MAX	64	/* a log file name smblog builds or picks, NUL included */
+#define SMBLOG_SHARE_MAX	16	/* a placement's share name, NUL included ("SMS_DP$", "SMS_PS1") */
 
 /*
  * The newest history copy of log `base` in smb://host/share/dir: a name <base>-<yyyymmdd>-<hhmmss>.log or
@@ -108,6 +109,12 @@ int	 smblog_newest_history(struct smblog *sl, const struct smblog_host *h, const
  */
 int	 smblog_dir_exists(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir,
 	    enum smblog_status *st, char *err, size_t errlen);
+
+/*
+ * name is <base>-<8 digits>-<6 digits>.log or .lo_ (base case-insensitive): 1 and key = the 15 characters
+ * "yyyymmdd-hhmmss" followed by '1' for .log, '0' for .lo_ (so a plain strcmp orders them), else 0.  Pure.
+ */
+int	 smblog_history_key(const char *name, const char *base, char key[17]);
 
 /* Disconnect every cached server connection (no SMB session is left open).  Never fails. */
 void	 smblog_purge(struct smblog *sl);
@@ -132,7 +139,7 @@ const char	*smblog_place_str(enum smblog_place p);
 /* The SMSPXE logs of one DP, from the first placement that has SMSPXE.log. */
 struct smblog_pxe {
 	enum smblog_place place;
-	char		 share[16];	/* where they were found ("SMS_DP$", "C$", "SMS_PS1", ...), "" if nowhere */
+	char		 share[SMBLOG_SHARE_MAX];	/* where they were found ("SMS_DP$", "C$", "SMS_PS1", ...), "" if nowhere */
 	const char	*dir;		/* "sms/logs", "CCM/Logs", "Logs", ...; NULL if nowhere */
 	char		*log;		/* SMSPXE.log tail, malloc'd, NULL if absent */
 	size_t		 log_len;
@@ -165,6 +172,22 @@ int	 smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char
 int	 smblog_fetch_pxe_history(struct smblog *sl, const struct smblog_host *h, size_t tail_bytes,
 	    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
 void	 smblog_pxe_free(struct smblog_pxe *p);
+
+/* The site's share SMS_<site_code> into share: 0, or -1 (share "") when site_code is not 3 letters/digits. */
+int	 smblog_site_share(const char *site_code, char share[SMBLOG_SHARE_MAX]);
+
+/*
+ * One placement's reader, for a transport of the caller's (libsmbclient here, dpfleet's own SMB2 client in
+ * hostread.c): both SMSPXE tails from share/dir into out->log and out->lo_ (.lo_ kept only beside a .log; a
+ * .lo_ the account may not read leaves the .log found).  0 with *st OK (log set) or NOT_FOUND; -1 with *st
+ * and err (DENIED: the next placement is tried).
+ */
+typedef int (*smblog_place_fn)(void *arg, const char *share, const char *dir, size_t tail,
+    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
+
+/* smblog_fetch_pxe's search, placement by placement, with reader rd (arg passed through). */
+int	 smblog_find_pxe(smblog_place_fn rd, void *arg, const char *site_code, int is_mp, size_t tail_bytes,
+	    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen);
 
 /* The site server's CertMgr logs: Logs/CertMgr.log and its rolled copy Logs/CertMgr.lo_ on SMS_<code>. */
 struct smblog_certmgr {

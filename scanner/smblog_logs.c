@@ -26,6 +26,12 @@ static const struct {
 	[SMBLOG_PLACE_DP] = { "dp", "SMS_DP$", "sms/logs" },
 };
 
+/* read_place's argument: the libsmbclient context and the host. */
+struct smblog_src {
+	struct smblog			*sl;
+	const struct smblog_host	*h;
+};
+
 const char *
 smblog_place_str(enum smblog_place p)
 {
@@ -59,23 +65,25 @@ smblog_pxe_free(struct smblog_pxe *p)
 }
 
 /*
- * Both SMSPXE tails from share/dir into out.  A placement is one whose folder holds SMSPXE.log (the component
- * starts a new one as soon as it rolls the old to .lo_), so a missing share, folder or file costs one request
- * and .lo_ is only asked for beside a .log.  0 with *st OK or NOT_FOUND; -1 with *st and err.
+ * Both SMSPXE tails from share/dir into out over libsmbclient (an smblog_place_fn).  A placement is one whose
+ * folder holds SMSPXE.log (the component starts a new one as soon as it rolls the old to .lo_), so a missing
+ * share, folder or file costs one request and .lo_ is only asked for beside a .log.  0 with *st OK or
+ * NOT_FOUND; -1 with *st and err.
  */
 static int
-read_place(struct smblog *sl, const struct smblog_host *h, const char *share, const char *dir, size_t tail,
-    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen)
+read_place(void *arg, const char *share, const char *dir, size_t tail, struct smblog_pxe *out,
+    enum smblog_status *st, char *err, size_t errlen)
 {
+	const struct smblog_src *src = arg;
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/SMSPXE.log", dir);
-	if (smblog_tail(sl, h, share, path, tail, &out->log, &out->log_len, NULL, st, err, errlen) != 0)
+	if (smblog_tail(src->sl, src->h, share, path, tail, &out->log, &out->log_len, NULL, st, err, errlen) != 0)
 		return -1;
 	if (out->log == NULL)
 		return 0;	/* *st NOT_FOUND */
 	snprintf(path, sizeof(path), "%s/SMSPXE.lo_", dir);
-	if (smblog_tail(sl, h, share, path, tail, &out->lo_, &out->lo__len, NULL, st, err, errlen) != 0 &&
+	if (smblog_tail(src->sl, src->h, share, path, tail, &out->lo_, &out->lo__len, NULL, st, err, errlen) != 0 &&
 	    *st != SMBLOG_DENIED)
 		return -1;	/* a .lo_ we may not read leaves the .log found */
 	*st = SMBLOG_OK;
@@ -83,11 +91,21 @@ read_place(struct smblog *sl, const struct smblog_host *h, const char *share, co
 }
 
 int
-smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, int is_mp,
-    size_t tail_bytes, struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen)
+smblog_site_share(const char *site_code, char share[SMBLOG_SHARE_MAX])
+{
+	share[0] = '\0';
+	if (!site_code_ok(site_code))
+		return -1;
+	snprintf(share, SMBLOG_SHARE_MAX, "SMS_%s", site_code);
+	return 0;
+}
+
+int
+smblog_find_pxe(smblog_place_fn rd, void *arg, const char *site_code, int is_mp, size_t tail_bytes,
+    struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen)
 {
 	enum smblog_status denied = SMBLOG_OK;
-	char share[16], denied_err[512] = "";
+	char share[SMBLOG_SHARE_MAX], denied_err[512] = "";
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -96,12 +114,11 @@ smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *sit
 		if (!is_mp && (i == SMBLOG_PLACE_MP || i == SMBLOG_PLACE_MP_PROGRAM_FILES))
 			continue;
 		if (place[i].share == NULL) {
-			if (!site_code_ok(site_code))
+			if (smblog_site_share(site_code, share) != 0)
 				continue;
-			snprintf(share, sizeof(share), "SMS_%s", site_code);
 		} else
 			util_strlcpy(share, place[i].share, sizeof(share));
-		if (read_place(sl, h, share, place[i].dir, tail_bytes, out, st, err, errlen) != 0) {
+		if (rd(arg, share, place[i].dir, tail_bytes, out, st, err, errlen) != 0) {
 			smblog_pxe_free(out);
 			if (*st != SMBLOG_DENIED)
 				return -1;
@@ -124,6 +141,15 @@ smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *sit
 	}
 	*st = SMBLOG_NOT_FOUND;
 	return 0;
+}
+
+int
+smblog_fetch_pxe(struct smblog *sl, const struct smblog_host *h, const char *site_code, int is_mp,
+    size_t tail_bytes, struct smblog_pxe *out, enum smblog_status *st, char *err, size_t errlen)
+{
+	struct smblog_src src = { sl, h };
+
+	return smblog_find_pxe(read_place, &src, site_code, is_mp, tail_bytes, out, st, err, errlen);
 }
 
 int
@@ -166,14 +192,13 @@ int
 smblog_fetch_certmgr(struct smblog *sl, const struct smblog_host *h, const char *site_code, size_t tail_bytes,
     struct smblog_certmgr *out, enum smblog_status *st, char *err, size_t errlen)
 {
-	char share[16];
+	char share[SMBLOG_SHARE_MAX];
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	*st = SMBLOG_ERROR;
-	if (!site_code_ok(site_code))
+	if (smblog_site_share(site_code, share) != 0)
 		return util_err(err, errlen, "smblog_fetch_certmgr: bad site code");
-	snprintf(share, sizeof(share), "SMS_%s", site_code);
 	if (smblog_tail(sl, h, share, "Logs/CertMgr.log", tail_bytes, &out->log, &out->log_len, NULL, st, err,
 	    errlen) != 0)
 		goto done;
