@@ -12,6 +12,7 @@
  */
 #include "smbauth_int.h"
 
+#include <com_err.h>
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
@@ -32,16 +33,19 @@ struct smbauth_gss {
 
 static gss_OID_desc oid_spnego = { 6, (void *)"\x2b\x06\x01\x05\x05\x02" };
 
-/* GSS's text for one status value of type (GSS_C_GSS_CODE or GSS_C_MECH_CODE), appended to buf. */
+/*
+ * GSS's text for one status value of type (GSS_C_GSS_CODE or GSS_C_MECH_CODE) as mechanism mech (GSS_C_NO_OID:
+ * the mechglue finds it), appended to buf.
+ */
 static void
-status_text(OM_uint32 code, int type, char *buf, size_t size)
+status_text(OM_uint32 code, int type, gss_OID mech, char *buf, size_t size)
 {
 	OM_uint32	 minor, ctx = 0;
 	gss_buffer_desc	 msg;
 	size_t		 len;
 
 	do {
-		if (GSS_ERROR(gss_display_status(&minor, code, type, GSS_C_NO_OID, &ctx, &msg)))
+		if (GSS_ERROR(gss_display_status(&minor, code, type, mech, &ctx, &msg)))
 			return;
 		len = strlen(buf);
 		if (len + 3 < size)
@@ -55,11 +59,16 @@ status_text(OM_uint32 code, int type, char *buf, size_t size)
 static int
 gss_err(const struct smbauth_gss *g, const char *what, OM_uint32 major, OM_uint32 minor, char *err, size_t errlen)
 {
-	char text[512] = "";
+	char	 text[512] = "", mt[256] = "";
 
-	status_text(major, GSS_C_GSS_CODE, text, sizeof(text));
-	if (minor != 0)
-		status_text(minor, GSS_C_MECH_CODE, text, sizeof(text));
+	status_text(major, GSS_C_GSS_CODE, GSS_C_NO_OID, text, sizeof(text));
+	if (minor != 0) {
+		/* A krb5 code SPNEGO passed through unmapped reads "Unknown error" there: ask com_err. */
+		status_text(minor, GSS_C_MECH_CODE, GSS_C_NO_OID, mt, sizeof(mt));
+		if (strncmp(mt, "Unknown error", 13) == 0)
+			snprintf(mt, sizeof(mt), "%s", error_message((errcode_t)(int32_t)minor));
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", mt[0] ? ": " : "", mt);
+	}
 	return util_err(err, errlen, "Kerberos: %s for %s to %s: %s", what, g->principal, g->spn, text);
 }
 
