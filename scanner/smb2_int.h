@@ -203,6 +203,9 @@ struct smb2_conn {
 	uint8_t		 preauth[SMB2_PREAUTH_LEN];
 	char		 server[256];
 	char		 mech[16];
+	uint8_t		*obuf;		/* requests framed and not yet written (smb2_send with more) */
+	size_t		 olen;
+	size_t		 ocap;
 	struct smb2_pend pend[SMB2_PEND_MAX];
 };
 
@@ -213,9 +216,9 @@ int	 smb2_fail(struct smb2_conn *c, int stalled, char *err, size_t errlen, const
 /*
  * Send msg (n bytes, header zeroed by the caller, body filled) as command cmd on tree tid: the header is
  * filled (CreditCharge charge for 2.1+, MessageId, SessionId), signed when the session has its key, and
- * written (more: MSG_MORE, another request follows at once).  Waits for responses first when fewer credits
- * than charge are granted.  drop: the response is discarded when it comes.  0 and *mid; -1 with err (dead).
- * msg stays the caller's.
+ * written (more: kept in c->obuf, to go out in one write with the next ones; written before any wait).
+ * Waits for responses first when fewer credits than charge are granted.  drop: the response is discarded
+ * when it comes.  0 and *mid; -1 with err (dead).  msg stays the caller's.
  */
 int	 smb2_send(struct smb2_conn *c, uint8_t *msg, size_t n, uint16_t cmd, uint32_t tid, uint16_t charge,
 	    int drop, int more, uint64_t *mid, char *err, size_t errlen);
