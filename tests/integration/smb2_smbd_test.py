@@ -10,7 +10,9 @@ protocol SMB2_02, SMB2_10, SMB3_00, SMB3_02 and SMB3_11 (smbd restarted with it)
 one batch; a listing with a pattern; the winreg pipe on IPC$ and one FSCTL_PIPE_TRANSCEIVE of a DCE/RPC bind
 answered by a bind_ack (type 12).  Signing: smbd refuses unsigned requests under mandatory signing and the driver
 verifies every response, so each run exercises HMAC-SHA256 (2.x) or AES-CMAC (3.x).  Then, on SMB3_11: wrong
-password → logon_failure, an absent share (BAD_NETWORK_NAME) and directory, a listing capped at one name,
+password → logon_failure, an unknown user mapped to guest → logon_failure (no anonymous fallback), a share
+with `server smb encrypt = required` (smbd denies the tree connect: this client offers no encryption), an absent
+share (BAD_NETWORK_NAME) and directory, a listing capped at one name,
 nothing listening on 127.92.0.2 → refused, a listener on 127.92.0.3 that never answers → smb_timeout.
 smbd, samba-dcerpcd and rpcd_* are stopped and the temp dir removed in a finally block, even when a check fails.
 """
@@ -42,7 +44,9 @@ class DataSmbd(Smbd):
     def __init__(self, root):
         super().__init__(root, ADDR, "SMB2HOST", "%s:x:20201:20201::/nonexistent:/bin/false\n" % USER,
                          "smb2readers:x:20201:%s\n" % USER, ("data/logs",),
-                         "[DATA]\n  path = %s\n  read only = yes\n" % os.path.join(root, "data"))
+                         "[DATA]\n  path = %s\n  read only = yes\n"
+                         "[ENC]\n  path = %s\n  read only = yes\n  server smb encrypt = required\n"
+                         % (os.path.join(root, "data"), os.path.join(root, "data")))
         self.base = open(self.conf).read()
 
     def setup(self):
@@ -53,12 +57,12 @@ class DataSmbd(Smbd):
         with open(self.conf, "w") as f:
             f.write(self.base.replace("  server min protocol = SMB2_02\n",
                                       "  server min protocol = SMB2_02\n  server max protocol = %s\n"
-                                      "  server signing = mandatory\n" % maxproto, 1))
+                                      "  server signing = mandatory\n  map to guest = bad user\n" % maxproto, 1))
 
 
-def drive(*ops, pw=USER_PW, addr=ADDR, timeout_s=5):
+def drive(*ops, pw=USER_PW, addr=ADDR, timeout_s=5, user=USER):
     env = dict(os.environ, SMB2_TEST_PASSWORD=pw, SMB2_TEST_TIMEOUT=str(timeout_s))
-    r = subprocess.run([DRIVER, addr, USER] + list(ops), env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([DRIVER, addr, user] + list(ops), env=env, capture_output=True, text=True, timeout=60)
     print("  %s -> exit %d: %s %s" % (" ".join(ops), r.returncode, r.stdout.strip(), r.stderr.strip()[-400:]),
           flush=True)
     return r.returncode, parse(r.stdout)
@@ -108,6 +112,12 @@ def failure_runs():
     rc, d = drive("tree:DATA", pw="wrong")
     check(rc == 1 and d.get("status") == "logon_failure" and d.get("phase") == "smb",
           "wrong password → logon_failure in phase smb")
+    rc, d = drive("tree:DATA", user="nosuchuser")
+    check(rc == 1 and d.get("status") == "logon_failure",
+          "unknown user under map to guest = bad user: the guest session is refused (no anonymous fallback)")
+    rc, d = drive("tree:ENC", "tree:DATA")
+    check(rc == 0 and d.get("tree_ENC") == "0xc0000022" and d.get("tree_DATA") == "0x00000000",
+          "a share that requires encryption → ACCESS_DENIED to a client that cannot encrypt; the session lives on")
     rc, d = drive("tree:NOPE", "tree:DATA", "list:nodir:*:10")
     check(rc == 0 and d.get("tree_NOPE") == "0xc00000cc", "absent share → BAD_NETWORK_NAME, connection lives on")
     lst = d.get("list", "")

@@ -5,7 +5,7 @@
  * Checks: requests are signed and verify, MessageIds follow the credit charges; responses are taken in any
  * order, an interim STATUS_PENDING is skipped, a CLOSE's response arriving later is dropped; a tail larger than
  * MaxReadSize is read in pieces and put together; a request waits for credits when none are left; a bad or
- * missing signature, a response to no request and EOF kill the connection (smb2_stalled 0, 0, 1) and every
+ * missing signature, a share that requires encryption, a response to no request and EOF kill the connection (smb2_stalled 0, 0, 1) and every
  * later call fails at once.  The real server checks are tests/integration/smb2_smbd.
  */
 #include <stdlib.h>
@@ -194,6 +194,15 @@ test_failures(void)
 	respond(sv[1], 0x0300, SMB2_TREE_CONNECT, 0, 0, 0, 16, tc, sizeof(tc), 1);
 	CHECK(smb2_tree_connect(c, "S", &tid, &st, err, sizeof(err)) == -1 && smb2_stalled(c) == 0);
 	CHECK(strstr(err, "bad signature") != NULL);
+	smb2_close(c);
+	close(sv[1]);
+
+	c = conn(sv, 0x0300);					/* SMB2_SHAREFLAG_ENCRYPT_DATA */
+	tc[5] = 0x80;
+	respond(sv[1], 0x0300, SMB2_TREE_CONNECT, 0, 0, 0, 16, tc, sizeof(tc), 1);
+	tc[5] = 0;
+	CHECK(smb2_tree_connect(c, "S", &tid, &st, err, sizeof(err)) == -1 && smb2_stalled(c) == 0);
+	CHECK(strcmp(err, "server requires encryption") == 0);
 	smb2_close(c);
 	close(sv[1]);
 
