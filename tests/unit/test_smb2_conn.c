@@ -5,8 +5,8 @@
  * Checks: requests are signed and verify, MessageIds follow the credit charges; responses are taken in any
  * order, an interim STATUS_PENDING is skipped, a CLOSE's response arriving later is dropped; a tail larger than
  * MaxReadSize is read in pieces and put together; a request waits for credits when none are left; a bad or
- * missing signature, a share that requires encryption, a response to no request and EOF kill the connection (smb2_stalled 0, 0, 1) and every
- * later call fails at once.  The real server checks are tests/integration/smb2_smbd.
+ * missing signature, a share that requires encryption and a response to no request kill the connection
+ * (smb2_stalled 0), EOF too (smb2_stalled 1), and every later call fails at once.  The real server checks are tests/integration/smb2_smbd.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +218,7 @@ test_failures(void)
 	smb2_close(c);
 	close(sv[1]);
 
-	c = conn(sv, 0x0300);					/* one credit: the second CREATE waits for the first */
+	c = conn(sv, 0x0300);			/* one credit: the second CREATE waits for the first */
 	c->credits = 1;
 	create_resp(sv[1], 0, 0, 1);
 	create_resp(sv[1], 1, 0, 2);
