@@ -6,7 +6,8 @@
  * order, an interim STATUS_PENDING is skipped, a CLOSE's response arriving later is dropped; a tail larger than
  * MaxReadSize is read in pieces and put together; a request waits for credits when none are left; a bad or
  * missing signature, a share that requires encryption and a response to no request kill the connection
- * (smb2_stalled 0), EOF too (smb2_stalled 1), and every later call fails at once.  The real server checks are tests/integration/smb2_smbd.
+ * (smb2_stalled 0), EOF too (smb2_stalled 1), and every later call fails at once.  The real server checks are
+ * tests/integration/smb2_smbd.
  */
 #include <stdlib.h>
 #include <string.h>
