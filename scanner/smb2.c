@@ -239,6 +239,8 @@ recv_one(struct smb2_conn *c, char *err, size_t errlen)
 		    (unsigned long long)h.mid);
 	}
 	c->credits += h.credits;
+	if (c->credits > 65535)			/* more than a client can use (MS-SMB2 3.2.5.1.4 has no cap) */
+		c->credits = 65535;
 	if ((h.flags & SMB2_FLAGS_ASYNC_COMMAND) && h.status == SMB2_ST_PENDING) {
 		free(msg);	/* interim response (MS-SMB2 3.2.5.1.5): the final one follows */
 		return 0;

@@ -185,7 +185,8 @@ read_wait(struct smb2_conn *c, uint64_t mid, size_t max, uint8_t **resp, const u
 	if ((b = body_of(c, *resp, rn, &h, SMB2_READ, 17, err, errlen)) == NULL)
 		return -1;
 	*status = h.status;
-	if (h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW)
+	/* a warning may come as an error response (MS-SMB2 2.2.2): then there is no data */
+	if ((h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) || smb2_get16(b) != 17)
 		return 0;
 	if (smb2_get32(b + 4) > max)
 		return smb2_fail(c, 0, err, errlen, "READ answered %u bytes for %zu asked", smb2_get32(b + 4), max);
@@ -511,8 +512,8 @@ smb2_pipe_transceive(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *f
 	    (b = body_of(c, resp, rn, &h, SMB2_IOCTL, 49, err, errlen)) == NULL)
 		goto done;
 	*status = h.status;
-	if (h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) {
-		r = 0;
+	if ((h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) || smb2_get16(b) != 49) {
+		r = 0;		/* an error response (MS-SMB2 2.2.2), also for a warning: no data */
 		goto done;
 	}
 	if (smb2_get32(b + 36) > maxout ||

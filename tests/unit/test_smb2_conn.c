@@ -185,8 +185,9 @@ test_failures(void)
 {
 	struct smb2_conn	*c;
 	struct smb2_file	 f[2] = { { .path = "x" }, { .path = "y" } };
-	struct smb2_fid		 fid;
-	uint8_t			 tc[16] = { 16 };
+	struct smb2_fid		 fid = { { 0 } };
+	uint8_t			 tc[16] = { 16 }, *out;
+	size_t			 outlen;
 	uint32_t		 tid, st;
 	char			 err[256];
 	int			 sv[2];
@@ -195,6 +196,17 @@ test_failures(void)
 	respond(sv[1], 0x0300, SMB2_TREE_CONNECT, 0, 0, 0, 16, tc, sizeof(tc), 1);
 	CHECK(smb2_tree_connect(c, "S", &tid, &st, err, sizeof(err)) == -1 && smb2_stalled(c) == 0);
 	CHECK(strstr(err, "bad signature") != NULL);
+	smb2_close(c);
+	close(sv[1]);
+
+	c = conn(sv, 0x0300);			/* BUFFER_OVERFLOW as an error response: status, no data */
+	error_resp(sv[1], SMB2_IOCTL, 0, SMB2_ST_BUFFER_OVERFLOW);
+	error_resp(sv[1], SMB2_READ, 1, SMB2_ST_BUFFER_OVERFLOW);
+	CHECK(smb2_pipe_transceive(c, 5, &fid, tc, 4, 100, &out, &outlen, &st, err, sizeof(err)) == 0 &&
+	    st == SMB2_ST_BUFFER_OVERFLOW && out == NULL && outlen == 0);
+	CHECK(smb2_pipe_read(c, 5, &fid, 100, &out, &outlen, &st, err, sizeof(err)) == 0 &&
+	    st == SMB2_ST_BUFFER_OVERFLOW && outlen == 0);
+	free(out);
 	smb2_close(c);
 	close(sv[1]);
 
