@@ -13,7 +13,8 @@ verifies every response, so each run exercises HMAC-SHA256 (2.x) or AES-CMAC (3.
 password → logon_failure, an unknown user mapped to guest → logon_failure (no anonymous fallback), a share
 with `server smb encrypt = required` (smbd denies the tree connect: this client offers no encryption), an absent
 share (BAD_NETWORK_NAME) and directory, a listing capped at one name,
-nothing listening on 127.92.0.2 → refused, a listener on 127.92.0.3 that never answers → smb_timeout.
+nothing listening on 127.92.0.2 → refused, a listener on 127.92.0.3 that never answers → smb_timeout, then
+the same address with its accept queue full (SYNs dropped) → timeout in phase tcp.
 smbd, samba-dcerpcd and rpcd_* are stopped and the temp dir removed in a finally block, even when a check fails.
 """
 import hashlib
@@ -140,6 +141,24 @@ def failure_runs():
         stall.close()
     check(rc == 1 and d.get("status") == "smb_timeout" and d.get("phase") == "smb",
           "a listener that never answers SMB → smb_timeout")
+    socks = [socket.socket()]  # the same address, its accept queue full: the SYN is dropped
+    try:
+        socks[0].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        socks[0].bind((STALL_ADDR, 445))
+        socks[0].listen(0)
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            socks.append(f)
+            try:
+                f.connect((STALL_ADDR, 445))
+            except BlockingIOError:
+                pass
+        rc, d = drive("tree:DATA", addr=STALL_ADDR, timeout_s=1)
+    finally:
+        for s in socks:
+            s.close()
+    check(rc == 1 and d.get("status") == "timeout" and d.get("phase") == "tcp", "dropped SYNs → timeout in phase tcp")
 
 
 @test('dpfleet SMB2/3 client (smb2.c) against a private smbd: 2.0.2 to 3.1.1, signing, tails, listing, pipe')
