@@ -30,7 +30,7 @@
 
 #include <ini.h>
 
-enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE, K_AUTH, K_SQLAUTH };
+enum key_type { K_STR, K_PATH, K_INT, K_PORT, K_TDSVER, K_ENC, K_LISTEN, K_CAFILE, K_AUTH, K_SQLAUTH, K_CLIENT };
 
 #define SCANNER	1
 #define SERVER	2
@@ -66,6 +66,7 @@ static const struct key keys[] = {
 	{ "sitedb", "login_timeout",  SCANNER, K_INT,    0, I(sitedb.login_timeout), 1, 600 },
 	{ "sitedb", "query_timeout",  SCANNER, K_INT,    0, I(sitedb.query_timeout), 1, 3600 },
 	{ "smb",    "auth",           SCANNER, K_AUTH,   0, I(smb.auth), 0, 0 },
+	{ "smb",    "client",         SCANNER, K_CLIENT, 0, I(smb.client), 0, 0 },
 	{ "smb",    "domain",         SCANNER, K_STR,    0, S(smb.domain), 0, 0 },
 	/* user and a secret: required unless [credentials] sets exist (config_cred_finish) */
 	{ "smb",    "user",           SCANNER, K_STR,    0, S(smb.user), 0, 0 },
@@ -211,6 +212,7 @@ valid_cafile(const char *v)
 static const char *const ENC_WORDS[] = { "off", "request", "require" };
 static const char *const AUTH_WORDS[] = { "negotiate", "kerberos", "ntlm" };
 static const char *const SQLAUTH_WORDS[] = { "sql", "ntlm", "kerberos" };
+static const char *const CLIENT_WORDS[] = { "dpfleet", "samba" };
 
 /* Store the index of value in words[0..n) into the int at field, or report every allowed word. */
 static void
@@ -279,6 +281,9 @@ set_key(struct parse *p, const struct key *k, const char *value)
 		break;
 	case K_SQLAUTH:
 		set_word(p, k, field, value, SQLAUTH_WORDS, sizeof(SQLAUTH_WORDS) / sizeof(SQLAUTH_WORDS[0]));
+		break;
+	case K_CLIENT:
+		set_word(p, k, field, value, CLIENT_WORDS, sizeof(CLIENT_WORDS) / sizeof(CLIENT_WORDS[0]));
 		break;
 	case K_CAFILE:
 		if (!valid_cafile(value)) {

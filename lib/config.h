@@ -15,6 +15,8 @@ enum config_kind { CONFIG_SCANNER, CONFIG_SERVER };
 enum config_encryption { CONFIG_ENC_OFF, CONFIG_ENC_REQUEST, CONFIG_ENC_REQUIRE };
 /* [smb] auth; the same order as scanner/cred.h's enum cred_auth. */
 enum config_auth { CONFIG_AUTH_NEGOTIATE, CONFIG_AUTH_KERBEROS, CONFIG_AUTH_NTLM };
+/* [smb] client: the scan reads with dpfleet's own SMB2 client (scanner/smb2.h) or with Samba's libraries. */
+enum config_client { CONFIG_CLIENT_DPFLEET, CONFIG_CLIENT_SAMBA };
 /* [sitedb] auth: a SQL login, DOMAIN\user over NTLMv2, or the scanner's Kerberos ticket (GSSAPI). */
 enum config_sqlauth { CONFIG_SQLAUTH_SQL, CONFIG_SQLAUTH_NTLM, CONFIG_SQLAUTH_KERBEROS };
 
@@ -75,13 +77,14 @@ struct config {
 	} sitedb;
 	struct {				/* scanner only */
 		enum config_auth auth;		/* negotiate */
+		enum config_client client;	/* dpfleet */
 		char	 domain[CONFIG_STR];
 		char	 user[CONFIG_STR];	/* "" only when [credentials] sets exist: no fallback set */
 		char	 password_file[PATH_MAX];	/* exactly one of password_file and keytab with a user */
 		char	 keytab[PATH_MAX];
 		char	 principal[CONFIG_STR];	/* the keytab's principal; with keytab only */
 		int	 timeout;		/* 10 s per network step */
-		int	 concurrency;		/* 16 workers */
+		int	 concurrency;		/* 128 workers */
 		int	 retries;		/* 2 more attempts after a transient failure (lib/reason.h) */
 		int	 retry_backoff;		/* 1 s before the first retry, doubling after each */
 		char	 host_map[PATH_MAX];	/* optional */

@@ -2,7 +2,7 @@
  * krb.c — the scanner's ticket caches (see krb.h), on the MIT krb5 API (krb5_get_init_creds_keytab(3),
  * krb5_cc_*(3), krb5_kt_*(3)).  The parent calls krb_open and krb_refresh when a mode starts (parent.c) and
  * krb_refresh again from the daemon loop (daemon.c), which is cheap when nothing is due; main.c's `-n` calls
- * krb_check_config; a worker calls krb_check_ccache before it connects with a keytab set (worker.c).
+ * krb_check_config; a worker calls krb_check_ccache before it connects with a keytab set (rpc.c, hostread.c).
  *
  * Life of one set's cache, <store>.krb/<set>.ccache:
  *

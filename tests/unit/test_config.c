@@ -63,6 +63,7 @@ test_good_scanner(void)
 	CHECK(c.smb.timeout == 3 && c.smb.concurrency == 8);
 	CHECK(c.smb.host_map[0] == '\0');
 	CHECK(c.smb.retries == 2 && c.smb.retry_backoff == 1);	/* defaults */
+	CHECK(c.smb.client == CONFIG_CLIENT_DPFLEET);		/* default */
 	CHECK(c.scan.interval == 600 && c.scan.log_tail_bytes == 65536);
 	CHECK(c.fix.concurrency == 4 && c.fix.max_per_run == 500);	/* defaults */
 	CHECK(config_check_files(&c, errs, sizeof(errs)) == 0);
@@ -107,7 +108,8 @@ test_errors(void)
 	    "listen = x\n"			/* 11: no second error for it */
 	    "[smb]\n"				/* 12 */
 	    "timeout = ten\n"			/* 13: not an integer */
-	    "timeout = 5\n",			/* 14: twice */
+	    "timeout = 5\n"			/* 14: twice */
+	    "client = smbclient\n",		/* 15: bad enum */
 	    0644);
 	CHECK(config_load(path, CONFIG_SCANNER, &c, errs, sizeof(errs)) > 0);
 #define HAS(line, text) do { snprintf(want, sizeof(want), "%s:%d: %s", path, line, text); \
@@ -123,6 +125,7 @@ test_errors(void)
 	CHECK(strstr(errs, want) == NULL);
 	HAS(13, "[smb] timeout: \"ten\" is not an integer in 1..600");
 	HAS(14, "[smb] timeout: set twice");
+	HAS(15, "[smb] client: \"smbclient\" is not one of dpfleet, samba");
 	/* required keys are reported without a line */
 	snprintf(want, sizeof(want), "%s: missing required key \"database\" in [sitedb]", path);
 	CHECK(strstr(errs, want) != NULL);
