@@ -82,8 +82,8 @@ struct smb2_file {
 /*
  * The tails of n (1..SMB2_BATCH_MAX) files on tree tid: every CREATE (read access, sharing read|write|delete:
  * ConfigMgr holds its logs open) sent together, then the READs of every opened file sent together (each
- * file's tail from offset max(0, size - tail), in pieces of the negotiated MaxReadSize), then CLOSEs sent and
- * not waited for.  tail: 1..8 MiB.  0 when the server answered every request (per file status; the caller
+ * file's tail from offset max(0, size - tail), in pieces of the negotiated MaxReadSize), then CLOSEs held to
+ * leave with the next requests (never waited for; dropped with the connection when none follow).  tail: 1..8 MiB.  0 when the server answered every request (per file status; the caller
  * frees each data with free(), also on -1, where data not read is NULL); -1 as above.
  */
 int	 smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n, size_t tail,
@@ -91,8 +91,8 @@ int	 smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, siz
 
 /*
  * The names in directory dir of tree tid that match pattern (the server's wildcard match: '*' and '?'), each
- * passed to cb (return 0 to go on, 1 to stop), at most max names.  CREATE of the directory, QUERY_DIRECTORY
- * (FileNamesInformation) until SMB2_ST_NO_MORE_FILES, CLOSE not waited for.  *status: the CREATE's (a missing
+ * passed to cb (return 0 to go on, 1 to stop), at most max names.  CREATE of the directory, two
+ * QUERY_DIRECTORYs (FileNamesInformation) together, more until SMB2_ST_NO_MORE_FILES, CLOSE held as above.  *status: the CREATE's (a missing
  * directory: SMB2_ST_OBJECT_NAME_NOT_FOUND or SMB2_ST_OBJECT_PATH_NOT_FOUND) or SMB2_ST_OK.
  */
 int	 smb2_list(struct smb2_conn *c, uint32_t tid, const char *dir, const char *pattern, size_t max,

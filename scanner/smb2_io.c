@@ -2,8 +2,8 @@
  * smb2_io.c — the commands of smb2.h a scan sends once smb2_connect set up the session: TREE_CONNECT (MS-SMB2
  * 2.2.9), CREATE (2.2.13), READ (2.2.19), QUERY_DIRECTORY (2.2.33), IOCTL FSCTL_PIPE_TRANSCEIVE (2.2.31) and
  * CLOSE (2.2.15), on smb2.c's transport (smb2_send / smb2_wait, smb2_int.h).  Requests that need nothing from
- * each other go out together (every CREATE of a batch, then every READ), CLOSEs are sent and never waited for
- * (tests/bench/README.md, "Protocol minimum").  Every offset and length a response gives is checked against
+ * each other go out together (every CREATE of a batch, then every READ), CLOSEs ride with the next requests
+ * and are never waited for (tests/bench/README.md, "Protocol minimum").  Every offset and length a response gives is checked against
  * the message and against what was asked for.  Called by the scanner's per-host read plan; no global state.
  */
 #include <stdio.h>
@@ -139,16 +139,21 @@ create_wait(struct smb2_conn *c, uint64_t mid, uint32_t *status, uint64_t *size,
 	return 0;
 }
 
-/* A CLOSE of fid, sent and not waited for (its response is dropped when it comes). */
+/*
+ * A CLOSE of fid, never waited for (its response is dropped when it comes) and not even written on its own: it
+ * is held with the requests that leave next (smb2_send's more), so it costs no round trip of its own; when
+ * nothing follows, smb2_close drops it with the connection, and the server closes the file then (MS-SMB2
+ * 3.3.7.1).
+ */
 static int
-close_send(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, int more, char *err, size_t errlen)
+close_send(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, char *err, size_t errlen)
 {
 	uint8_t		 m[SMB2_HDR_LEN + 24] = { 0 };
 	uint64_t	 mid;
 
 	smb2_put16(m + SMB2_HDR_LEN, 24);
 	memcpy(m + SMB2_HDR_LEN + 8, fid->b, sizeof(fid->b));
-	return smb2_send(c, m, sizeof(m), SMB2_CLOSE, tid, 1, 1, more, &mid, err, errlen);
+	return smb2_send(c, m, sizeof(m), SMB2_CLOSE, tid, 1, 1, 1, &mid, err, errlen);
 }
 
 /* Send a READ (MS-SMB2 2.2.19) of len bytes at off. */
@@ -322,7 +327,7 @@ smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n
     size_t errlen)
 {
 	struct batch	 bt;
-	size_t		 i, last = 0;
+	size_t		 i;
 	int		 r = -1;
 
 	memset(&bt, 0, sizeof(bt));
@@ -340,10 +345,7 @@ smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n
 	    tails_read(c, tid, f, n, &bt, err, errlen) == -1)
 		goto done;
 	for (i = 0; i < n; i++)
-		if (bt.open[i])
-			last = i;
-	for (i = 0; i < n; i++)
-		if (bt.open[i] && close_send(c, tid, &bt.fid[i], i < last, err, errlen) == -1)
+		if (bt.open[i] && close_send(c, tid, &bt.fid[i], err, errlen) == -1)
 			goto done;
 	r = 0;
 done:
@@ -377,18 +379,14 @@ list_one(const char *name, void *arg)
 	return l->cb(name, l->arg) != 0 || l->left == 0;
 }
 
-/* One QUERY_DIRECTORY (MS-SMB2 2.2.33) of FileNamesInformation; *status, names to l; *stop when l stopped. */
+/* Send one QUERY_DIRECTORY (MS-SMB2 2.2.33) of FileNamesInformation matching pat, the first with RESTART_SCANS. */
 static int
-list_query(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, const uint8_t *pat, size_t patlen,
-    int first, struct listing *l, uint32_t *status, int *stop, char *err, size_t errlen)
+list_send(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, const uint8_t *pat, size_t patlen,
+    int first, int more, uint64_t *mid, char *err, size_t errlen)
 {
 	uint32_t	 outmax = c->max_trans < 65536 ? c->max_trans : 65536;
-	struct smb2_hdr	 h;
-	uint8_t		*m, *resp = NULL;
-	const uint8_t	*b, *buf;
-	size_t		 rn;
-	uint64_t	 mid;
-	int		 r = -1;
+	uint8_t		*m;
+	int		 r;
 
 	if ((m = smb2_msg_new(32 + patlen, err, errlen)) == NULL)
 		return smb2_fail(c, 0, NULL, 0, "oom");
@@ -400,12 +398,29 @@ list_query(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, const 
 	smb2_put16(m + SMB2_HDR_LEN + 26, (uint16_t)patlen);
 	smb2_put32(m + SMB2_HDR_LEN + 28, outmax);
 	memcpy(m + SMB2_HDR_LEN + 32, pat, patlen);
-	if (smb2_send(c, m, SMB2_HDR_LEN + 32 + patlen, SMB2_QUERY_DIRECTORY, tid, smb2_charge(outmax), 0, 0,
-	    &mid, err, errlen) == -1 || smb2_wait(c, mid, &resp, &rn, &h, err, errlen) == -1 ||
+	r = smb2_send(c, m, SMB2_HDR_LEN + 32 + patlen, SMB2_QUERY_DIRECTORY, tid, smb2_charge(outmax), 0, more,
+	    mid, err, errlen);
+	free(m);
+	return r;
+}
+
+/* The answer to list_send's request mid: *status, names to l (none once *stop is set). */
+static int
+list_take(struct smb2_conn *c, uint64_t mid, struct listing *l, uint32_t *status, int *stop, char *err,
+    size_t errlen)
+{
+	uint32_t	 outmax = c->max_trans < 65536 ? c->max_trans : 65536;
+	struct smb2_hdr	 h;
+	uint8_t		*resp = NULL;
+	const uint8_t	*b, *buf;
+	size_t		 rn;
+	int		 r = -1;
+
+	if (smb2_wait(c, mid, &resp, &rn, &h, err, errlen) == -1 ||
 	    (b = body_of(c, resp, rn, &h, SMB2_QUERY_DIRECTORY, 9, err, errlen)) == NULL)
 		goto done;
 	*status = h.status;
-	if (h.status == SMB2_ST_OK) {
+	if (h.status == SMB2_ST_OK && !*stop) {
 		if (smb2_get32(b + 4) > outmax ||
 		    smb2_range(resp, rn, smb2_get16(b + 2), smb2_get32(b + 4), &buf, err, errlen) == -1 ||
 		    smb2_parse_names(buf, smb2_get32(b + 4), list_one, l, stop, err, errlen) == -1) {
@@ -415,11 +430,16 @@ list_query(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, const 
 	}
 	r = 0;
 done:
-	free(m);
 	free(resp);
 	return r;
 }
 
+/*
+ * The first two QUERY_DIRECTORYs go out together: a folder whose matching names fit one answer (the usual
+ * case: the pattern leaves a few history copies) is then read in one round trip, the second answering
+ * STATUS_NO_MORE_FILES; a server works through one open's requests in order (MS-SMB2 3.3.5.18).  Further
+ * ones follow one at a time while the last said STATUS_SUCCESS.
+ */
 int
 smb2_list(struct smb2_conn *c, uint32_t tid, const char *dir, const char *pattern, size_t max,
     int (*cb)(const char *name, void *arg), void *arg, uint32_t *status, char *err, size_t errlen)
@@ -428,9 +448,9 @@ smb2_list(struct smb2_conn *c, uint32_t tid, const char *dir, const char *patter
 	struct smb2_fid	 fid;
 	uint8_t		*pat;
 	size_t		 patlen;
-	uint32_t	 st;
-	uint64_t	 mid;
-	int		 first, stop = 0, r = -1;
+	uint32_t	 st = SMB2_ST_OK, st2 = SMB2_ST_OK;
+	uint64_t	 mid, mid2;
+	int		 stop = max == 0, r = -1;
 
 	if (c->dead)
 		return util_err(err, errlen, "SMB2 connection already failed");
@@ -442,12 +462,23 @@ smb2_list(struct smb2_conn *c, uint32_t tid, const char *dir, const char *patter
 	r = 0;
 	if (*status != SMB2_ST_OK)
 		goto done;
-	for (first = 1, st = SMB2_ST_OK; st == SMB2_ST_OK && !stop && max > 0; first = 0)
-		if ((r = list_query(c, tid, &fid, pat, patlen, first, &l, &st, &stop, err, errlen)) == -1)
+	if (stop)
+		goto close;
+	if ((r = list_send(c, tid, &fid, pat, patlen, 1, 1, &mid, err, errlen)) == -1 ||
+	    (r = list_send(c, tid, &fid, pat, patlen, 0, 0, &mid2, err, errlen)) == -1 ||
+	    (r = list_take(c, mid, &l, &st, &stop, err, errlen)) == -1 ||
+	    (r = list_take(c, mid2, &l, &st2, &stop, err, errlen)) == -1)
+		goto done;
+	if (st == SMB2_ST_OK)
+		st = st2;
+	while (st == SMB2_ST_OK && !stop)
+		if ((r = list_send(c, tid, &fid, pat, patlen, 0, 0, &mid, err, errlen)) == -1 ||
+		    (r = list_take(c, mid, &l, &st, &stop, err, errlen)) == -1)
 			goto done;
 	if (st != SMB2_ST_OK && st != SMB2_ST_NO_MORE_FILES && st != SMB2_ST_NO_SUCH_FILE)
 		*status = st;
-	r = close_send(c, tid, &fid, 0, err, errlen);
+close:
+	r = close_send(c, tid, &fid, err, errlen);
 done:
 	free(pat);
 	return r;
