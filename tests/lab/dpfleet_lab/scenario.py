@@ -31,7 +31,9 @@ HOST_KEYS = {"fqdn": True, "site": True, "roles": True, "pxe": False, "registry"
              "remote_registry_idle_s": False, "rtt_ms": False, "jitter_ms": False, "loss": False,
              "auth": False, "realm": False, "domain": False,
              "cloud": False, "registry_raw": False,
-             "cohost": False, "history_logs": False, "ipv6": False}
+             "cohost": False, "history_logs": False, "ipv6": False, "smb_encrypt": False}
+
+SMB_ENCRYPT = ("off", "required")      # a host's smb_encrypt: its smbd's `server smb encrypt` (smbd_host.smb_conf)
 
 CLOUD_KINDS = ("dp", "cmg")     # a host's `cloud`: a cloud DP or a CMG row, no smbd (sitedb.CLOUD_ROWS)
 
@@ -169,6 +171,7 @@ def validate_scenario(sc, where="scenario"):
             "scan_account_admin": h.get("scan_account_admin", True), "index": i,
             "remote_registry": h.get("remote_registry", "running"), "rpc_delay_ms": h.get("rpc_delay_ms", 0),
             "remote_registry_idle_s": h.get("remote_registry_idle_s", DEFAULT_RR_IDLE_S),
+            "smb_encrypt": h.get("smb_encrypt", "off"),
         }
         want(isinstance(host["pxe"], bool), "%s: pxe must be a boolean" % w)
         want(not host["pxe"] or "dp" in roles, "%s: pxe needs the dp role" % w)
@@ -181,6 +184,7 @@ def validate_scenario(sc, where="scenario"):
              and 0 <= host["slow_ms"] <= 600000, "%s: slow_ms must be an integer 0..600000" % w)
         want(isinstance(host["scan_account_admin"], bool), "%s: scan_account_admin must be a boolean" % w)
         host["wan"] = check_wan(h, w)
+        want(host["smb_encrypt"] in SMB_ENCRYPT, "%s: smb_encrypt must be one of %s" % (w, "|".join(SMB_ENCRYPT)))
         want(isinstance(host["remote_registry"], str) and host["remote_registry"] in RR_STATES,
              "%s: remote_registry must be one of %s" % (w, "|".join(RR_STATES)))
         want(isinstance(host["rpc_delay_ms"], int) and not isinstance(host["rpc_delay_ms"], bool)

@@ -222,8 +222,13 @@ class SmbdHosts:
             # local_np_connect_connected): "no" except on trigger_start hosts, where the program it would start
             # is the lab's stand-in (see start_smbd) that reports the trigger to the rpc gate.
             "rpc start on demand helpers = %s" % ("yes" if i.get("rr") == "trigger_start" else "no"),
-            "",
         ]
+        if h and h["smb_encrypt"] == "required":
+            # smb.conf(5), "server smb encrypt": required globally turns on data encryption for every session
+            # and denies session setups on connections that did not negotiate encryption (SMB 3.x with
+            # SMB2_GLOBAL_CAP_ENCRYPTION or an ENCRYPTION_CAPABILITIES context, MS-SMB2 3.3.5.5.3).
+            g.append("server smb encrypt = required")
+        g.append("")
         g = self.auth_globals(i, root, g)      # addc.py: a realm member or a second domain's host
         shares = ["[ADMIN$]", "path = %s/shares/windows" % root, "read only = yes", "browseable = no",
                   "force user = root"]
@@ -260,7 +265,8 @@ class SmbdHosts:
              "pxe_placement": share_path and sdir and {"SMS_DP$": "dp", "ADMIN$": "client", "C$": "mp"}.get(
                  share, "site_server"), "pxe_evidence_file": evidence_path, "cohost": h["cohost"],
              "history_logs": h["history_logs"], "ipv6": i["addr"] if h["ipv6"] else None,
-             "certmgr_denied": bool(denied_by), "certmgr_denied_by": denied_by, "bias_minutes": i["bias"]}
+             "certmgr_denied": bool(denied_by), "certmgr_denied_by": denied_by, "bias_minutes": i["bias"],
+             "smb_encrypt": h["smb_encrypt"]}
         if h["network"] == "slow":
             e["slow_ms"] = h["slow_ms"]
         if h["wan"]:
