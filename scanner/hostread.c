@@ -22,6 +22,26 @@
 #define TREES_MAX	8	/* IPC$, ADMIN$, C$, SMS_DP$, SMS_<code> and room */
 #define ST_NETWORK_ACCESS_DENIED	0xC00000CAu
 
+/* A listing's callback: keep the newest history copy of SMSPXE (smblog_history_key order). */
+struct newest {
+	char	 key[17];
+	char	 name[SMBLOG_NAME_MAX];
+};
+
+static int
+newest_cb(const char *name, void *arg)
+{
+	struct newest *nw = arg;
+	char key[17];
+
+	if (strlen(name) < SMBLOG_NAME_MAX && smblog_history_key(name, "SMSPXE", key) &&
+	    strcmp(key, nw->key) > 0) {
+		memcpy(nw->key, key, sizeof(key));
+		util_strlcpy(nw->name, name, sizeof(nw->name));
+	}
+	return 0;
+}
+
 struct hostread {
 	struct smb2_conn	*c;
 	const char		*who;		/* the host as messages name it (addr; not owned) */
@@ -31,6 +51,9 @@ struct hostread {
 		uint32_t	 status;
 	}			 trees[TREES_MAX];
 	size_t			 ntrees;
+	struct newest		 hist;		/* the folder of the last placement read, listed with its logs */
+	char			 hist_share[SMBLOG_SHARE_MAX];
+	const char		*hist_dir;	/* NULL: no listing held */
 };
 
 int
@@ -167,13 +190,14 @@ tree(struct hostread *h, const char *share, uint32_t *tid, enum smblog_status *s
 }
 
 /*
- * Tails of the n files dir/name[i] on share into data[i]/len[i] (NULL when absent).  f[0] decides: 0 with *st
+ * Tails of the n files dir/name[i] on share into data[i]/len[i] (NULL when absent), dl (may be NULL) listed in
+ * the same flights (smb2_read_tails_dir).  f[0] decides: 0 with *st
  * OK when it was read, NOT_FOUND when the share, folder or f[0] is missing (the others then dropped); the
  * others are kept when read, dropped when absent or denied.  -1 with *st and err otherwise.
  */
 static int
 tails(struct hostread *h, const char *share, const char *dir, const char *const *name, size_t n, size_t tail,
-    char **data, size_t *len, enum smblog_status *st, char *err, size_t errlen)
+    struct smb2_dirlist *dl, char **data, size_t *len, enum smblog_status *st, char *err, size_t errlen)
 {
 	struct smb2_file f[2];
 	char path[2][192];
@@ -190,7 +214,7 @@ tails(struct hostread *h, const char *share, const char *dir, const char *const 
 		snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name[i]);
 		f[i].path = path[i];
 	}
-	if (smb2_read_tails(h->c, tid, f, n, tail, err, errlen) == -1) {
+	if (smb2_read_tails_dir(h->c, tid, f, n, tail, dl, err, errlen) == -1) {
 		broken(h, st);
 		goto done;
 	}
@@ -217,17 +241,29 @@ done:
 	return rc;
 }
 
-/* smblog_place_fn over this connection: SMSPXE.log and SMSPXE.lo_ asked for together. */
+/*
+ * smblog_place_fn over this connection: SMSPXE.log and SMSPXE.lo_ asked for together, and the folder's history
+ * copies listed in the same flights (held for hostread_pxe_history: the worker asks for it when the current
+ * files hold no evidence, a healthy DP's usual case, and it then costs no round trip).
+ */
 static int
 read_place(void *arg, const char *share, const char *dir, size_t tail, struct smblog_pxe *out,
     enum smblog_status *st, char *err, size_t errlen)
 {
 	static const char *const names[2] = { "SMSPXE.log", "SMSPXE.lo_" };
+	struct hostread *h = arg;
+	struct smb2_dirlist dl = { dir, "SMSPXE-*", SMBLOG_LIST_MAX, newest_cb, &h->hist, 0, 0 };
 	char *data[2];
 	size_t len[2] = { 0, 0 };
 
-	if (tails(arg, share, dir, names, 2, tail, data, len, st, err, errlen) == -1 || *st != SMBLOG_OK)
+	memset(&h->hist, 0, sizeof(h->hist));
+	h->hist_dir = NULL;
+	if (tails(h, share, dir, names, 2, tail, &dl, data, len, st, err, errlen) == -1 || *st != SMBLOG_OK)
 		return *st == SMBLOG_NOT_FOUND ? 0 : -1;
+	if (dl.listed && dl.status == SMB2_ST_OK) {
+		util_strlcpy(h->hist_share, share, sizeof(h->hist_share));
+		h->hist_dir = dir;
+	}
 	out->log = data[0];
 	out->log_len = len[0];
 	out->lo_ = data[1];
@@ -240,26 +276,6 @@ hostread_pxe(struct hostread *h, const char *site_code, int is_mp, size_t tail, 
     enum smblog_status *st, char *err, size_t errlen)
 {
 	return smblog_find_pxe(read_place, h, site_code, is_mp, tail, out, st, err, errlen);
-}
-
-/* smb2_list's callback: keep the newest history copy of SMSPXE (smblog_history_key order). */
-struct newest {
-	char	 key[17];
-	char	 name[SMBLOG_NAME_MAX];
-};
-
-static int
-newest_cb(const char *name, void *arg)
-{
-	struct newest *nw = arg;
-	char key[17];
-
-	if (strlen(name) < SMBLOG_NAME_MAX && smblog_history_key(name, "SMSPXE", key) &&
-	    strcmp(key, nw->key) > 0) {
-		memcpy(nw->key, key, sizeof(key));
-		util_strlcpy(nw->name, name, sizeof(nw->name));
-	}
-	return 0;
 }
 
 int
@@ -283,17 +299,19 @@ hostread_pxe_history(struct hostread *h, size_t tail, struct smblog_pxe *out, en
 	}
 	if (tree(h, out->share, &tid, st, err, errlen) == -1 || *st != SMBLOG_OK)
 		return *st == SMBLOG_NOT_FOUND ? 0 : -1;
-	if (smb2_list(h->c, tid, out->dir, "SMSPXE-*", SMBLOG_LIST_MAX, newest_cb, &nw, &status, err,
+	if (h->hist_dir != NULL && strcmp(h->hist_dir, out->dir) == 0 && strcmp(h->hist_share, out->share) == 0)
+		nw = h->hist;	/* listed with the placement's logs */
+	else if (smb2_list(h->c, tid, out->dir, "SMSPXE-*", SMBLOG_LIST_MAX, newest_cb, &nw, &status, err,
 	    errlen) == -1)
 		return broken(h, st);
-	if (status != SMB2_ST_OK)
+	else if (status != SMB2_ST_OK)
 		return refused(h, out->share, out->dir, status, st, err, errlen);
 	if (nw.name[0] == '\0') {
 		*st = SMBLOG_NOT_FOUND;
 		return 0;
 	}
 	name[0] = nw.name;
-	if (tails(h, out->share, out->dir, name, 1, tail, data, len, st, err, errlen) == -1 ||
+	if (tails(h, out->share, out->dir, name, 1, tail, NULL, data, len, st, err, errlen) == -1 ||
 	    *st != SMBLOG_OK)
 		return *st == SMBLOG_NOT_FOUND ? 0 : -1;
 	out->hist = data[0];
@@ -314,7 +332,7 @@ hostread_certmgr(struct hostread *h, const char *site_code, size_t tail, struct 
 	*st = SMBLOG_ERROR;
 	if (smblog_site_share(site_code, share) != 0)
 		return util_err(err, errlen, "hostread_certmgr: bad site code");
-	if (tails(h, share, "Logs", names, 2, tail, data, len, st, err, errlen) == -1 || *st != SMBLOG_OK)
+	if (tails(h, share, "Logs", names, 2, tail, NULL, data, len, st, err, errlen) == -1 || *st != SMBLOG_OK)
 		return *st == SMBLOG_NOT_FOUND ? 0 : -1;
 	out->log = data[0];
 	out->log_len = len[0];

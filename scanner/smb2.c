@@ -599,7 +599,18 @@ setup_round(struct smb2_conn *c, struct smbauth *a, uint8_t **tok, size_t *tokle
 		return cfail_conn(c, f);
 	if (hd.status != SMB2_ST_OK && hd.status != SMB2_ST_MORE_PROCESSING) {
 		free(resp);
-		return cfail(f, rpc_classify(hd.status, RPC_PHASE_SMB), "SESSION_SETUP: status 0x%08x", hd.status);
+		/*
+		 * A server that requires encryption (EncryptData and RejectUnencryptedAccess) fails the
+		 * SESSION_SETUP of a client that did not negotiate encryption, as this one, with
+		 * STATUS_ACCESS_DENIED rather than setting SMB2_SESSION_FLAG_ENCRYPT_DATA (MS-SMB2 3.3.5.5, 1-2;
+		 * smb.conf(5) "server smb encrypt = required": "session setups will be denied on
+		 * non-encryption-capable connections").  A bad password is STATUS_LOGON_FAILURE: let the caller
+		 * try Samba's stack, which encrypts.
+		 */
+		if (hd.status == SMB2_ST_ACCESS_DENIED)
+			f->unsupported = 1;
+		return cfail(f, rpc_classify(hd.status, RPC_PHASE_SMB), "SESSION_SETUP: status 0x%08x%s", hd.status,
+		    hd.status == SMB2_ST_ACCESS_DENIED ? " (access denied: the server may require encryption)" : "");
 	}
 	if (c->sid == 0)
 		c->sid = hd.sid;

@@ -52,7 +52,9 @@ struct smb2_fid {
  * every response).  Returns 0 and *out (free with smb2_close); -1 with err, *why (rpc.h words: refused,
  * timeout, no_route in RPC_PHASE_TCP; smb_timeout, logon_failure, access_denied, kerberos, protocol in
  * RPC_PHASE_SMB) and *phase set, *out NULL.  *unsupported (may be NULL) is set to 1 when the server wants
- * what this client does not do (encryption, no common dialect, no common authentication), else 0.
+ * what this client does not do (encryption: SMB2_SESSION_FLAG_ENCRYPT_DATA, or STATUS_ACCESS_DENIED on
+ * SESSION_SETUP, which is how a server that rejects unencrypted access answers a client that offered no
+ * encryption; no common dialect, no common authentication), else 0.
  */
 int	 smb2_connect(struct smb2_conn **out, const char *addr, const char *fqdn, const struct cred *cr,
 	    int timeout_s, char *err, size_t errlen, enum rpc_fail *why, enum rpc_phase *phase, int *unsupported);
@@ -88,6 +90,29 @@ struct smb2_file {
  */
 int	 smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n, size_t tail,
 	    char *err, size_t errlen);
+
+/*
+ * A directory listing that rides a smb2_read_tails_dir batch: dir, pattern, max, cb and arg as smb2_list takes
+ * them (in); status and listed (out).
+ */
+struct smb2_dirlist {
+	const char	*dir;
+	const char	*pattern;
+	size_t		 max;
+	int		(*cb)(const char *name, void *arg);
+	void		*arg;
+	uint32_t	 status;	/* the directory CREATE's NTSTATUS, or a QUERY_DIRECTORY's failure */
+	int		 listed;	/* 1 when the names were passed to cb */
+};
+
+/*
+ * smb2_read_tails, and the listing of dl (NULL: none) in the same flights: the directory's CREATE goes with
+ * the files' CREATEs and, when a file of the batch opened, its first two QUERY_DIRECTORYs go with the READs,
+ * so a listing whose names fit one answer costs no round trip of its own.  No file opened: not listed
+ * (dl->listed 0).  Same returns as smb2_read_tails.
+ */
+int	 smb2_read_tails_dir(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n, size_t tail,
+	    struct smb2_dirlist *dl, char *err, size_t errlen);
 
 /*
  * The names in directory dir of tree tid that match pattern (the server's wildcard match: '*' and '?'), each

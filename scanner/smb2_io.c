@@ -322,45 +322,6 @@ done:
 	return r;
 }
 
-int
-smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n, size_t tail, char *err,
-    size_t errlen)
-{
-	struct batch	 bt;
-	size_t		 i;
-	int		 r = -1;
-
-	memset(&bt, 0, sizeof(bt));
-	for (i = 0; i < n && i < SMB2_BATCH_MAX; i++) {
-		f[i].status = SMB2_ST_OK;
-		f[i].size = 0;
-		f[i].data = NULL;
-		f[i].len = 0;
-	}
-	if (n < 1 || n > SMB2_BATCH_MAX || tail < 1 || tail > 8u << 20)
-		return util_err(err, errlen, "smb2_read_tails: %zu files, tail %zu out of range", n, tail);
-	if (c->dead)
-		return util_err(err, errlen, "SMB2 connection already failed");
-	if (tails_create(c, tid, f, n, tail, &bt, err, errlen) == -1 ||
-	    tails_read(c, tid, f, n, &bt, err, errlen) == -1)
-		goto done;
-	for (i = 0; i < n; i++)
-		if (bt.open[i] && close_send(c, tid, &bt.fid[i], err, errlen) == -1)
-			goto done;
-	r = 0;
-done:
-	for (i = 0; i < n; i++) {
-		if (r == 0 && f[i].data != NULL && f[i].status == SMB2_ST_OK) {
-			f[i].len = bt.end[i];
-			f[i].data[f[i].len] = '\0';
-			continue;
-		}
-		free(f[i].data);
-		f[i].data = NULL;
-	}
-	return r;
-}
-
 /* The names of the max-bounded listing, for smb2_list's callback. */
 struct listing {
 	int		(*cb)(const char *name, void *arg);
@@ -435,6 +396,121 @@ done:
 }
 
 /*
+ * The listing of directory fid (open on tid) into l: the first two QUERY_DIRECTORYs already sent (mid[0..1]),
+ * then one at a time while the last said STATUS_SUCCESS (see smb2_list).  *status: SMB2_ST_OK, or the
+ * failure a QUERY_DIRECTORY gave other than "no (more) files".  The directory's CLOSE is held (close_send).
+ */
+static int
+list_finish(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, const uint8_t *pat, size_t patlen,
+    const uint64_t mid[2], struct listing *l, uint32_t *status, char *err, size_t errlen)
+{
+	uint32_t	 st = SMB2_ST_OK, st2 = SMB2_ST_OK;
+	uint64_t	 m;
+	int		 stop = 0;
+
+	if (list_take(c, mid[0], l, &st, &stop, err, errlen) == -1 ||
+	    list_take(c, mid[1], l, &st2, &stop, err, errlen) == -1)
+		return -1;
+	if (st == SMB2_ST_OK)
+		st = st2;
+	while (st == SMB2_ST_OK && !stop)
+		if (list_send(c, tid, fid, pat, patlen, 0, 0, &m, err, errlen) == -1 ||
+		    list_take(c, m, l, &st, &stop, err, errlen) == -1)
+			return -1;
+	*status = st != SMB2_ST_OK && st != SMB2_ST_NO_MORE_FILES && st != SMB2_ST_NO_SUCH_FILE ? st : SMB2_ST_OK;
+	return close_send(c, tid, fid, err, errlen);
+}
+
+int
+smb2_read_tails(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n, size_t tail, char *err,
+    size_t errlen)
+{
+	return smb2_read_tails_dir(c, tid, f, n, tail, NULL, err, errlen);
+}
+
+/* The listing of dl, its QUERY_DIRECTORY pair sent ahead of the READs when a file of the batch opened. */
+static int
+dir_start(struct smb2_conn *c, uint32_t tid, struct smb2_dirlist *dl, uint64_t dmid, const struct batch *bt,
+    size_t n, const uint8_t *pat, size_t patlen, struct smb2_fid *dfid, uint64_t qmid[2], int *listing,
+    char *err, size_t errlen)
+{
+	size_t	 i;
+	int	 any = 0;
+
+	*listing = 0;
+	if (create_wait(c, dmid, &dl->status, NULL, dfid, err, errlen) == -1)
+		return -1;
+	if (dl->status != SMB2_ST_OK)
+		return 0;
+	for (i = 0; i < n; i++)
+		any |= bt->open[i];
+	if (!any || dl->max == 0)	/* no READ flight to ride: not listed */
+		return close_send(c, tid, dfid, err, errlen);
+	*listing = 1;
+	return list_send(c, tid, dfid, pat, patlen, 1, 1, &qmid[0], err, errlen) == -1 ||
+	    list_send(c, tid, dfid, pat, patlen, 0, 1, &qmid[1], err, errlen) == -1 ? -1 : 0;
+}
+
+int
+smb2_read_tails_dir(struct smb2_conn *c, uint32_t tid, struct smb2_file *f, size_t n, size_t tail,
+    struct smb2_dirlist *dl, char *err, size_t errlen)
+{
+	struct batch	 bt;
+	struct smb2_fid	 dfid;
+	struct listing	 l = { NULL, NULL, 0 };
+	uint8_t		*pat = NULL;
+	size_t		 i, patlen = 0;
+	uint64_t	 dmid = 0, qmid[2] = { 0, 0 };
+	int		 r = -1, listing = 0;
+
+	memset(&bt, 0, sizeof(bt));
+	for (i = 0; i < n && i < SMB2_BATCH_MAX; i++) {
+		f[i].status = SMB2_ST_OK;
+		f[i].size = 0;
+		f[i].data = NULL;
+		f[i].len = 0;
+	}
+	if (n < 1 || n > SMB2_BATCH_MAX || tail < 1 || tail > 8u << 20)
+		return util_err(err, errlen, "smb2_read_tails: %zu files, tail %zu out of range", n, tail);
+	if (c->dead)
+		return util_err(err, errlen, "SMB2 connection already failed");
+	if (dl != NULL) {
+		dl->status = SMB2_ST_OBJECT_NAME_NOT_FOUND;
+		dl->listed = 0;
+		l.cb = dl->cb;
+		l.arg = dl->arg;
+		l.left = dl->max;
+		if ((pat = smb2_utf16(dl->pattern, 0, &patlen, err, errlen)) == NULL ||
+		    create_send(c, tid, dl->dir, ACCESS_DIR, OPT_DIRECTORY, 1, &dmid, err, errlen) == -1)
+			goto done;
+	}
+	if (tails_create(c, tid, f, n, tail, &bt, err, errlen) == -1 ||
+	    (dl != NULL && dir_start(c, tid, dl, dmid, &bt, n, pat, patlen, &dfid, qmid, &listing, err,
+	    errlen) == -1) ||
+	    tails_read(c, tid, f, n, &bt, err, errlen) == -1 ||
+	    (listing && list_finish(c, tid, &dfid, pat, patlen, qmid, &l, &dl->status, err, errlen) == -1))
+		goto done;
+	if (listing)
+		dl->listed = 1;
+	for (i = 0; i < n; i++)
+		if (bt.open[i] && close_send(c, tid, &bt.fid[i], err, errlen) == -1)
+			goto done;
+	r = 0;
+done:
+	free(pat);
+	for (i = 0; i < n; i++) {
+		if (r == 0 && f[i].data != NULL && f[i].status == SMB2_ST_OK) {
+			f[i].len = bt.end[i];
+			f[i].data[f[i].len] = '\0';
+			continue;
+		}
+		free(f[i].data);
+		f[i].data = NULL;
+	}
+	return r;
+}
+
+/*
  * The first two QUERY_DIRECTORYs go out together: a folder whose matching names fit one answer (the usual
  * case: the pattern leaves a few history copies) is then read in one round trip, the second answering
  * STATUS_NO_MORE_FILES; a server works through one open's requests in order (MS-SMB2 3.3.5.18).  Further
@@ -448,37 +524,26 @@ smb2_list(struct smb2_conn *c, uint32_t tid, const char *dir, const char *patter
 	struct smb2_fid	 fid;
 	uint8_t		*pat;
 	size_t		 patlen;
-	uint32_t	 st = SMB2_ST_OK, st2 = SMB2_ST_OK;
-	uint64_t	 mid, mid2;
-	int		 stop = max == 0, r = -1;
+	uint64_t	 mid[2];
+	int		 r = -1;
 
 	if (c->dead)
 		return util_err(err, errlen, "SMB2 connection already failed");
 	if ((pat = smb2_utf16(pattern, 0, &patlen, err, errlen)) == NULL)
 		return -1;
-	if (create_send(c, tid, dir, ACCESS_DIR, OPT_DIRECTORY, 0, &mid, err, errlen) == -1 ||
-	    create_wait(c, mid, status, NULL, &fid, err, errlen) == -1)
+	if (create_send(c, tid, dir, ACCESS_DIR, OPT_DIRECTORY, 0, &mid[0], err, errlen) == -1 ||
+	    create_wait(c, mid[0], status, NULL, &fid, err, errlen) == -1)
 		goto done;
 	r = 0;
 	if (*status != SMB2_ST_OK)
 		goto done;
-	if (stop)
-		goto close;
-	if ((r = list_send(c, tid, &fid, pat, patlen, 1, 1, &mid, err, errlen)) == -1 ||
-	    (r = list_send(c, tid, &fid, pat, patlen, 0, 0, &mid2, err, errlen)) == -1 ||
-	    (r = list_take(c, mid, &l, &st, &stop, err, errlen)) == -1 ||
-	    (r = list_take(c, mid2, &l, &st2, &stop, err, errlen)) == -1)
+	if (max == 0) {
+		r = close_send(c, tid, &fid, err, errlen);
 		goto done;
-	if (st == SMB2_ST_OK)
-		st = st2;
-	while (st == SMB2_ST_OK && !stop)
-		if ((r = list_send(c, tid, &fid, pat, patlen, 0, 0, &mid, err, errlen)) == -1 ||
-		    (r = list_take(c, mid, &l, &st, &stop, err, errlen)) == -1)
-			goto done;
-	if (st != SMB2_ST_OK && st != SMB2_ST_NO_MORE_FILES && st != SMB2_ST_NO_SUCH_FILE)
-		*status = st;
-close:
-	r = close_send(c, tid, &fid, err, errlen);
+	}
+	r = list_send(c, tid, &fid, pat, patlen, 1, 1, &mid[0], err, errlen) == -1 ||
+	    list_send(c, tid, &fid, pat, patlen, 0, 0, &mid[1], err, errlen) == -1 ||
+	    list_finish(c, tid, &fid, pat, patlen, mid, &l, status, err, errlen) == -1 ? -1 : 0;
 done:
 	free(pat);
 	return r;

@@ -7,7 +7,8 @@
  * arriving later is dropped; a tail larger than
  * MaxReadSize is read in pieces and put together; a request waits for credits when none are left; a bad or
  * missing signature, a share that requires encryption and a response to no request kill the connection
- * (smb2_stalled 0), EOF too (smb2_stalled 1), and every later call fails at once.  The real server checks are
+ * (smb2_stalled 0), EOF too (smb2_stalled 1), and every later call fails at once; smb2_read_tails_dir sends a
+ * folder's CREATE with the files' and its QUERY_DIRECTORY pair with the READs.  The real server checks are
  * tests/integration/smb2_smbd.
  */
 #include <stdlib.h>
@@ -250,10 +251,97 @@ test_failures(void)
 	close(sv[1]);
 }
 
+/* A QUERY_DIRECTORY answer to mid holding FileNamesInformation entries for the names (ASCII). */
+static void
+names_resp(int fd, uint64_t mid, const char *const *names, size_t n)
+{
+	uint8_t	 b[512] = { 0 };
+	size_t	 off = 8, i, k, len;
+
+	smb2_put16(b, 9);
+	smb2_put16(b + 2, SMB2_HDR_LEN + 8);
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]);
+		smb2_put32(b + off + 8, (uint32_t)(2 * len));
+		for (k = 0; k < len; k++)
+			b[off + 12 + 2 * k] = (uint8_t)names[i][k];
+		k = (12 + 2 * len + 7) & ~(size_t)7;
+		if (i + 1 < n)
+			smb2_put32(b + off, (uint32_t)k);
+		off += i + 1 < n ? k : 12 + 2 * len;
+	}
+	smb2_put32(b + 4, (uint32_t)(off - 8));
+	respond(fd, 0x0300, SMB2_QUERY_DIRECTORY, mid, 0, 0, 16, b, off, 1);
+}
+
+static int
+count_name(const char *name, void *arg)
+{
+	(void)name;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * smb2_read_tails_dir: the folder's CREATE leaves with the files' CREATEs, its two QUERY_DIRECTORYs with the
+ * READs (two flights for the tails and the listing together), and its CLOSE is held like the files'.
+ */
+static void
+test_tails_dir(void)
+{
+	static const char *const names[2] = { "SMSPXE-20260101-000000.log", "SMSPXE-20260102-000000.lo_" };
+	struct smb2_conn	*c;
+	struct smb2_file	 f[2] = { { .path = "d/SMSPXE.log" }, { .path = "d/SMSPXE.lo_" } };
+	int			 seen = 0, sv[2];
+	struct smb2_dirlist	 dl = { "d", "SMSPXE-*", 100, count_name, &seen, 0, 0 };
+	uint8_t			 b9[9] = { 9 };
+	uint16_t		 cmd;
+	uint64_t		 mid;
+	char			 err[256];
+
+	c = conn(sv, 0x0300);
+	create_resp(sv[1], 0, 0, 0x33);				/* the folder */
+	create_resp(sv[1], 1, 5, 0x44);				/* SMSPXE.log, 5 bytes */
+	error_resp(sv[1], SMB2_CREATE, 2, SMB2_ST_OBJECT_NAME_NOT_FOUND);
+	names_resp(sv[1], 3, names, 2);
+	respond(sv[1], 0x0300, SMB2_QUERY_DIRECTORY, 4, SMB2_ST_NO_MORE_FILES, 0, 16, b9, sizeof(b9), 1);
+	read_resp(sv[1], 5, (const uint8_t *)"hello", 5);
+	CHECK(smb2_read_tails_dir(c, 5, f, 2, 100, &dl, err, sizeof(err)) == 0);
+	CHECK(f[0].status == 0 && f[0].len == 5 && memcmp(f[0].data, "hello", 5) == 0);
+	CHECK(f[1].status == SMB2_ST_OBJECT_NAME_NOT_FOUND && f[1].data == NULL);
+	CHECK(dl.listed == 1 && dl.status == 0 && seen == 2);
+	free(f[0].data);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_CREATE && mid == 0);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_CREATE && mid == 1);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_CREATE && mid == 2);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_QUERY_DIRECTORY && mid == 3);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_QUERY_DIRECTORY && mid == 4);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_READ && mid == 5);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == -1);	/* the CLOSEs are held */
+	CHECK(c->olen > 0);
+	smb2_close(c);
+	close(sv[1]);
+
+	/* no file opened: no READ flight to ride, so the folder is not listed (and no QUERY_DIRECTORY sent) */
+	c = conn(sv, 0x0300);
+	seen = 0;
+	create_resp(sv[1], 0, 0, 0x33);
+	error_resp(sv[1], SMB2_CREATE, 1, SMB2_ST_OBJECT_NAME_NOT_FOUND);
+	error_resp(sv[1], SMB2_CREATE, 2, SMB2_ST_OBJECT_NAME_NOT_FOUND);
+	CHECK(smb2_read_tails_dir(c, 5, f, 2, 100, &dl, err, sizeof(err)) == 0 && dl.listed == 0 && seen == 0);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && mid == 0);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && mid == 1);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && mid == 2);
+	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == -1);
+	smb2_close(c);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
 	test_flow();
+	test_tails_dir();
 	test_failures();
 	return check_done("smb2_conn");
 }
