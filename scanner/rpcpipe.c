@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "rpcpipe.h"
 #include "util.h"
 
@@ -49,32 +50,6 @@ struct rpcpipe {
 	enum rpc_fail		 last_fail;
 };
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
 /* The common header (C706 12.6.3.1): version 5.0, little-endian integers, ASCII, IEEE floats. */
 static void
 put_header(uint8_t *h, uint8_t type, uint16_t frag_len, uint32_t call_id)
@@ -84,8 +59,8 @@ put_header(uint8_t *h, uint8_t type, uint16_t frag_len, uint32_t call_id)
 	h[2] = type;
 	h[3] = PFC_FIRST | PFC_LAST;
 	h[4] = 0x10;
-	put16(h + 8, frag_len);
-	put32(h + 12, call_id);
+	le_put16(h + 8, frag_len);
+	le_put32(h + 12, call_id);
 }
 
 /*
@@ -101,13 +76,13 @@ check_header(const uint8_t *p, size_t n, uint32_t call_id, uint16_t *flen, char 
 		return util_err(err, errlen, "DCE/RPC: version %u.%u, not 5.0", p[0], p[1]);
 	if ((p[4] & 0xf0) != 0x10)
 		return util_err(err, errlen, "DCE/RPC: big-endian data representation is not supported");
-	*flen = get16(p + 8);
+	*flen = le_get16(p + 8);
 	if (*flen < HDR_LEN || *flen > n)
 		return util_err(err, errlen, "DCE/RPC: fragment length %u, %zu bytes held", *flen, n);
-	if (get16(p + 10) != 0)
+	if (le_get16(p + 10) != 0)
 		return util_err(err, errlen, "DCE/RPC: unexpected auth trailer (auth level none was bound)");
-	if (get32(p + 12) != call_id)
-		return util_err(err, errlen, "DCE/RPC: call id %u, expected %u", get32(p + 12), call_id);
+	if (le_get32(p + 12) != call_id)
+		return util_err(err, errlen, "DCE/RPC: call id %u, expected %u", le_get32(p + 12), call_id);
 	return 0;
 }
 
@@ -117,12 +92,12 @@ rpcpipe_enc_bind(struct dbuf *out, uint32_t call_id, char *err, size_t errlen)
 	uint8_t b[72];
 
 	put_header(b, PT_BIND, sizeof(b), call_id);
-	put16(b + 16, RPCPIPE_FRAG_MAX);
-	put16(b + 18, RPCPIPE_FRAG_MAX);
-	put32(b + 20, 0);			/* new association group */
+	le_put16(b + 16, RPCPIPE_FRAG_MAX);
+	le_put16(b + 18, RPCPIPE_FRAG_MAX);
+	le_put32(b + 20, 0);			/* new association group */
 	b[24] = 1;				/* one presentation context */
 	b[25] = b[26] = b[27] = 0;
-	put16(b + 28, 0);			/* p_cont_id 0 */
+	le_put16(b + 28, 0);			/* p_cont_id 0 */
 	b[30] = 1;				/* one transfer syntax */
 	b[31] = 0;
 	memcpy(b + 32, winreg_syntax, 20);
@@ -143,22 +118,22 @@ rpcpipe_dec_bind_ack(const uint8_t *p, size_t n, uint32_t call_id, uint16_t *max
 		return -1;
 	if (p[2] == PT_BIND_NAK)
 		return util_err(err, errlen, "DCE/RPC bind refused (bind_nak, reason %u)",
-		    flen >= HDR_LEN + 2 ? get16(p + HDR_LEN) : 0);
+		    flen >= HDR_LEN + 2 ? le_get16(p + HDR_LEN) : 0);
 	if (p[2] != PT_BIND_ACK)
 		return util_err(err, errlen, "DCE/RPC: PDU type %u where bind_ack was expected", p[2]);
 	if (flen < HDR_LEN + 10)
 		return util_err(err, errlen, "DCE/RPC bind_ack: truncated");
-	*max_xmit = get16(p + 18);	/* the server's max_recv_frag bounds what we send */
-	sec_len = get16(p + 24);
+	*max_xmit = le_get16(p + 18);	/* the server's max_recv_frag bounds what we send */
+	sec_len = le_get16(p + 24);
 	off = 26 + (size_t)sec_len;
 	off = (off + 3) & ~(size_t)3;	/* results start 4-aligned */
 	if (off + 4 + 24 > flen)
 		return util_err(err, errlen, "DCE/RPC bind_ack: truncated result list");
 	if (p[off] < 1)
 		return util_err(err, errlen, "DCE/RPC bind_ack: no result");
-	if (get16(p + off + 4) != 0)
+	if (le_get16(p + off + 4) != 0)
 		return util_err(err, errlen, "DCE/RPC bind_ack: winreg context refused (result %u, reason %u)",
-		    get16(p + off + 4), get16(p + off + 6));
+		    le_get16(p + off + 4), le_get16(p + off + 6));
 	if (memcmp(p + off + 8, ndr_syntax, 20) != 0)
 		return util_err(err, errlen, "DCE/RPC bind_ack: transfer syntax is not NDR 2.0");
 	if (*max_xmit < RESP_HDR_LEN + 8)
@@ -175,9 +150,9 @@ rpcpipe_enc_request(struct dbuf *out, uint32_t call_id, uint16_t opnum, const ui
 	if (len > UINT16_MAX - RESP_HDR_LEN)
 		return util_err(err, errlen, "DCE/RPC request: stub of %zu bytes does not fit a fragment", len);
 	put_header(h, PT_REQUEST, (uint16_t)(RESP_HDR_LEN + len), call_id);
-	put32(h + 16, (uint32_t)len);		/* alloc_hint */
-	put16(h + 20, 0);			/* p_cont_id */
-	put16(h + 22, opnum);
+	le_put32(h + 16, (uint32_t)len);		/* alloc_hint */
+	le_put16(h + 20, 0);			/* p_cont_id */
+	le_put16(h + 22, opnum);
 	if (dbuf_add(out, h, sizeof(h)) == -1 || dbuf_add(out, stub, len) == -1)
 		return util_err(err, errlen, "DCE/RPC request: out of memory");
 	return 0;
@@ -193,7 +168,7 @@ rpcpipe_dec_response(const uint8_t *p, size_t n, uint32_t call_id, struct dbuf *
 		return -1;
 	if (p[2] == PT_FAULT)
 		return util_err(err, errlen, "DCE/RPC fault 0x%08x", flen >= RESP_HDR_LEN + 4 ?
-		    get32(p + RESP_HDR_LEN) : 0);
+		    le_get32(p + RESP_HDR_LEN) : 0);
 	if (p[2] != PT_RESPONSE)
 		return util_err(err, errlen, "DCE/RPC: PDU type %u where a response was expected", p[2]);
 	if (flen < RESP_HDR_LEN)
@@ -243,16 +218,16 @@ exchange(struct rpcpipe *p, const struct dbuf *pdu, int (*dec)(const uint8_t *, 
 		free(in);
 		in = NULL;
 		/* every complete PDU held */
-		while (raw.len - off >= HDR_LEN && get16(raw.data + off + 8) <= raw.len - off) {
-			if (get16(raw.data + off + 8) < HDR_LEN) {
-				util_err(err, errlen, "DCE/RPC: fragment length %u", get16(raw.data + off + 8));
+		while (raw.len - off >= HDR_LEN && le_get16(raw.data + off + 8) <= raw.len - off) {
+			if (le_get16(raw.data + off + 8) < HDR_LEN) {
+				util_err(err, errlen, "DCE/RPC: fragment length %u", le_get16(raw.data + off + 8));
 				goto done;
 			}
 			if ((r = dec(raw.data + off, raw.len - off, arg, err, errlen)) != 0) {
 				rc = r == 1 ? 0 : -1;
 				goto done;
 			}
-			off += get16(raw.data + off + 8);
+			off += le_get16(raw.data + off + 8);
 		}
 	}
 done:

@@ -325,13 +325,13 @@ smb2_send(struct smb2_conn *c, uint8_t *msg, size_t n, uint16_t cmd, uint32_t ti
 	if ((p = pend_slot(c, err, errlen)) == NULL)
 		return -1;
 	memcpy(msg, "\xfeSMB", 4);
-	smb2_put16(msg + 4, SMB2_HDR_LEN);
-	smb2_put16(msg + 6, c->dialect == 0x0202 ? 0 : charge);
-	smb2_put16(msg + 12, cmd);
-	smb2_put16(msg + 14, CREDITS_ASK);
-	smb2_put64(msg + 24, c->next_mid);
-	smb2_put32(msg + 36, tid);
-	smb2_put64(msg + 40, c->sid);
+	le_put16(msg + 4, SMB2_HDR_LEN);
+	le_put16(msg + 6, c->dialect == 0x0202 ? 0 : charge);
+	le_put16(msg + 12, cmd);
+	le_put16(msg + 14, CREDITS_ASK);
+	le_put64(msg + 24, c->next_mid);
+	le_put32(msg + 36, tid);
+	le_put64(msg + 40, c->sid);
 	if (c->signing)
 		smb2_sign(c->dialect, c->key, msg, n);
 	p->used = 1;
@@ -434,19 +434,19 @@ negotiate_req(size_t *n, struct cfail *f)
 	if ((m = smb2_msg_new(body, f->err, f->errlen)) == NULL)
 		return NULL;
 	b = m + SMB2_HDR_LEN;
-	smb2_put16(b, 36);
-	smb2_put16(b + 2, (uint16_t)ndial);
-	smb2_put16(b + 4, 0x0002);		/* SMB2_NEGOTIATE_SIGNING_REQUIRED */
-	smb2_put32(b + 8, 0x00000004);		/* SMB2_GLOBAL_CAP_LARGE_MTU */
-	smb2_put32(b + 28, (uint32_t)ctxoff);
-	smb2_put16(b + 32, 1);
+	le_put16(b, 36);
+	le_put16(b + 2, (uint16_t)ndial);
+	le_put16(b + 4, 0x0002);		/* SMB2_NEGOTIATE_SIGNING_REQUIRED */
+	le_put32(b + 8, 0x00000004);		/* SMB2_GLOBAL_CAP_LARGE_MTU */
+	le_put32(b + 28, (uint32_t)ctxoff);
+	le_put16(b + 32, 1);
 	for (i = 0; i < ndial; i++)
-		smb2_put16(b + 36 + 2 * i, dialects[i]);
-	smb2_put16(m + ctxoff, 1);		/* SMB2_PREAUTH_INTEGRITY_CAPABILITIES */
-	smb2_put16(m + ctxoff + 2, 38);
-	smb2_put16(m + ctxoff + 8, 1);		/* HashAlgorithmCount */
-	smb2_put16(m + ctxoff + 10, 32);	/* SaltLength */
-	smb2_put16(m + ctxoff + 12, 1);		/* SHA-512 */
+		le_put16(b + 36 + 2 * i, dialects[i]);
+	le_put16(m + ctxoff, 1);		/* SMB2_PREAUTH_INTEGRITY_CAPABILITIES */
+	le_put16(m + ctxoff + 2, 38);
+	le_put16(m + ctxoff + 8, 1);		/* HashAlgorithmCount */
+	le_put16(m + ctxoff + 10, 32);	/* SaltLength */
+	le_put16(m + ctxoff + 12, 1);		/* SHA-512 */
 	if (getrandom(b + 12, 16, 0) != 16 || getrandom(m + ctxoff + 14, 32, 0) != 32) {
 		free(m);
 		cfail(f, RPC_FAIL_OTHER, "getrandom failed");
@@ -519,10 +519,10 @@ setup_send(struct smb2_conn *c, const uint8_t *tok, size_t toklen, uint8_t h[SMB
 		return cfail(f, RPC_FAIL_OTHER, "security token of %zu bytes too large", toklen);
 	if ((m = smb2_msg_new(24 + toklen, f->err, f->errlen)) == NULL)
 		return cfail(f, RPC_FAIL_OTHER, NULL);
-	smb2_put16(m + SMB2_HDR_LEN, 25);
+	le_put16(m + SMB2_HDR_LEN, 25);
 	m[SMB2_HDR_LEN + 3] = 0x02;		/* SecurityMode: SMB2_NEGOTIATE_SIGNING_REQUIRED */
-	smb2_put16(m + SMB2_HDR_LEN + 12, SMB2_HDR_LEN + 24);
-	smb2_put16(m + SMB2_HDR_LEN + 14, (uint16_t)toklen);
+	le_put16(m + SMB2_HDR_LEN + 12, SMB2_HDR_LEN + 24);
+	le_put16(m + SMB2_HDR_LEN + 14, (uint16_t)toklen);
 	if (toklen > 0)
 		memcpy(m + SMB2_HDR_LEN + 24, tok, toklen);
 	r = smb2_send(c, m, n, SMB2_SESSION_SETUP, 0, 1, 0, 0, mid, f->err, f->errlen);
@@ -540,12 +540,12 @@ setup_parse(struct smb2_conn *c, const uint8_t *msg, size_t n, const uint8_t **t
 	const uint8_t	*b;
 
 	if ((b = smb2_body(msg, n, 9, f->err, f->errlen)) == NULL ||
-	    smb2_range(msg, n, smb2_get16(b + 4), smb2_get16(b + 6), tok, f->err, f->errlen) == -1) {
+	    smb2_range(msg, n, le_get16(b + 4), le_get16(b + 6), tok, f->err, f->errlen) == -1) {
 		smb2_fail(c, 0, NULL, 0, "session setup");
 		return cfail(f, RPC_FAIL_PROTOCOL, NULL);
 	}
-	*toklen = smb2_get16(b + 6);
-	*flags = smb2_get16(b + 2);
+	*toklen = le_get16(b + 6);
+	*flags = le_get16(b + 2);
 	return 0;
 }
 
@@ -570,7 +570,7 @@ setup_done(struct smb2_conn *c, struct smbauth *a, const uint8_t *msg, size_t n,
 	smb2_signing_key(c->dialect, k16, h, c->key);
 	explicit_bzero(key, sizeof(key));
 	explicit_bzero(k16, sizeof(k16));
-	if ((c->dialect == 0x0311 || (smb2_get32(msg + 16) & SMB2_FLAGS_SIGNED)) &&
+	if ((c->dialect == 0x0311 || (le_get32(msg + 16) & SMB2_FLAGS_SIGNED)) &&
 	    !smb2_verify(c->dialect, c->key, msg, n))
 		return cfail(f, RPC_FAIL_PROTOCOL, "final SESSION_SETUP response: bad or missing signature");
 	c->signing = 1;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "le.h"
+
 #define SMB2_HDR_LEN		64u
 #define SMB2_SIG_OFF		48u
 #define SMB2_SIG_LEN		16u
@@ -47,45 +49,6 @@ struct smb2_hdr {
 	uint32_t	 tid;
 	uint64_t	 sid;
 };
-
-static inline uint16_t
-smb2_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t
-smb2_get32(const uint8_t *p)
-{
-	return (uint32_t)smb2_get16(p) | (uint32_t)smb2_get16(p + 2) << 16;
-}
-
-static inline uint64_t
-smb2_get64(const uint8_t *p)
-{
-	return (uint64_t)smb2_get32(p) | (uint64_t)smb2_get32(p + 4) << 32;
-}
-
-static inline void
-smb2_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void
-smb2_put32(uint8_t *p, uint32_t v)
-{
-	smb2_put16(p, (uint16_t)v);
-	smb2_put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static inline void
-smb2_put64(uint8_t *p, uint64_t v)
-{
-	smb2_put32(p, (uint32_t)v);
-	smb2_put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /*
  * The header of a response msg (n bytes): ProtocolId, StructureSize 64, the SERVER_TO_REDIR flag.  0 and *h,

@@ -59,9 +59,9 @@ smb2_tree_connect(struct smb2_conn *c, const char *share, uint32_t *tid, uint32_
 		return -1;
 	if ((m = smb2_msg_new(8 + plen, err, errlen)) == NULL)
 		goto done;
-	smb2_put16(m + SMB2_HDR_LEN, 9);
-	smb2_put16(m + SMB2_HDR_LEN + 4, SMB2_HDR_LEN + 8);
-	smb2_put16(m + SMB2_HDR_LEN + 6, (uint16_t)plen);
+	le_put16(m + SMB2_HDR_LEN, 9);
+	le_put16(m + SMB2_HDR_LEN + 4, SMB2_HDR_LEN + 8);
+	le_put16(m + SMB2_HDR_LEN + 6, (uint16_t)plen);
 	memcpy(m + SMB2_HDR_LEN + 8, path, plen);
 	if (smb2_send(c, m, SMB2_HDR_LEN + 8 + plen, SMB2_TREE_CONNECT, 0, 1, 0, 0, &mid, err, errlen) == -1 ||
 	    smb2_wait(c, mid, &resp, &rn, &h, err, errlen) == -1 ||
@@ -69,7 +69,7 @@ smb2_tree_connect(struct smb2_conn *c, const char *share, uint32_t *tid, uint32_
 		goto done;
 	*status = h.status;
 	*tid = h.tid;
-	if (h.status == SMB2_ST_OK && (smb2_get32(b + 4) & 0x00008000u)) {	/* SMB2_SHAREFLAG_ENCRYPT_DATA */
+	if (h.status == SMB2_ST_OK && (le_get32(b + 4) & 0x00008000u)) {	/* SMB2_SHAREFLAG_ENCRYPT_DATA */
 		smb2_fail(c, 0, err, errlen, "server requires encryption");
 		goto done;
 	}
@@ -97,14 +97,14 @@ create_send(struct smb2_conn *c, uint32_t tid, const char *name, uint32_t access
 		return -1;
 	}
 	b = m + SMB2_HDR_LEN;
-	smb2_put16(b, 57);
-	smb2_put32(b + 4, 2);			/* ImpersonationLevel: Impersonation */
-	smb2_put32(b + 24, access);
-	smb2_put32(b + 32, 7);			/* FILE_SHARE_READ | WRITE | DELETE */
-	smb2_put32(b + 36, 1);			/* FILE_OPEN */
-	smb2_put32(b + 40, options);
-	smb2_put16(b + 44, SMB2_HDR_LEN + 56);
-	smb2_put16(b + 46, (uint16_t)nlen);
+	le_put16(b, 57);
+	le_put32(b + 4, 2);			/* ImpersonationLevel: Impersonation */
+	le_put32(b + 24, access);
+	le_put32(b + 32, 7);			/* FILE_SHARE_READ | WRITE | DELETE */
+	le_put32(b + 36, 1);			/* FILE_OPEN */
+	le_put32(b + 40, options);
+	le_put16(b + 44, SMB2_HDR_LEN + 56);
+	le_put16(b + 46, (uint16_t)nlen);
 	memcpy(b + 56, name16, nlen);
 	r = smb2_send(c, m, SMB2_HDR_LEN + 56 + (nlen > 0 ? nlen : 8), SMB2_CREATE, tid, 1, 0, more, mid, err,
 	    errlen);
@@ -132,7 +132,7 @@ create_wait(struct smb2_conn *c, uint64_t mid, uint32_t *status, uint64_t *size,
 	*status = h.status;
 	if (h.status == SMB2_ST_OK) {
 		if (size != NULL)
-			*size = smb2_get64(b + 48);
+			*size = le_get64(b + 48);
 		memcpy(fid->b, b + 64, sizeof(fid->b));
 	}
 	free(resp);
@@ -151,7 +151,7 @@ close_send(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, char *
 	uint8_t		 m[SMB2_HDR_LEN + 24] = { 0 };
 	uint64_t	 mid;
 
-	smb2_put16(m + SMB2_HDR_LEN, 24);
+	le_put16(m + SMB2_HDR_LEN, 24);
 	memcpy(m + SMB2_HDR_LEN + 8, fid->b, sizeof(fid->b));
 	return smb2_send(c, m, sizeof(m), SMB2_CLOSE, tid, 1, 1, 1, &mid, err, errlen);
 }
@@ -163,10 +163,10 @@ read_send(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, uint64_
 {
 	uint8_t	 m[SMB2_HDR_LEN + 49] = { 0 };
 
-	smb2_put16(m + SMB2_HDR_LEN, 49);
+	le_put16(m + SMB2_HDR_LEN, 49);
 	m[SMB2_HDR_LEN + 2] = 0x50;		/* Padding: data right after the response's fixed part */
-	smb2_put32(m + SMB2_HDR_LEN + 4, len);
-	smb2_put64(m + SMB2_HDR_LEN + 8, off);
+	le_put32(m + SMB2_HDR_LEN + 4, len);
+	le_put64(m + SMB2_HDR_LEN + 8, off);
 	memcpy(m + SMB2_HDR_LEN + 16, fid->b, sizeof(fid->b));
 	return smb2_send(c, m, sizeof(m), SMB2_READ, tid, smb2_charge(len), 0, more, mid, err, errlen);
 }
@@ -191,13 +191,13 @@ read_wait(struct smb2_conn *c, uint64_t mid, size_t max, uint8_t **resp, const u
 		return -1;
 	*status = h.status;
 	/* a warning may come as an error response (MS-SMB2 2.2.2): then there is no data */
-	if ((h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) || smb2_get16(b) != 17)
+	if ((h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) || le_get16(b) != 17)
 		return 0;
-	if (smb2_get32(b + 4) > max)
-		return smb2_fail(c, 0, err, errlen, "READ answered %u bytes for %zu asked", smb2_get32(b + 4), max);
-	if (smb2_range(*resp, rn, b[2], smb2_get32(b + 4), data, err, errlen) == -1)
+	if (le_get32(b + 4) > max)
+		return smb2_fail(c, 0, err, errlen, "READ answered %u bytes for %zu asked", le_get32(b + 4), max);
+	if (smb2_range(*resp, rn, b[2], le_get32(b + 4), data, err, errlen) == -1)
 		return smb2_fail(c, 0, NULL, 0, "read");
-	*dlen = smb2_get32(b + 4);
+	*dlen = le_get32(b + 4);
 	return 0;
 }
 
@@ -351,13 +351,13 @@ list_send(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *fid, const u
 
 	if ((m = smb2_msg_new(32 + patlen, err, errlen)) == NULL)
 		return smb2_fail(c, 0, NULL, 0, "oom");
-	smb2_put16(m + SMB2_HDR_LEN, 33);
+	le_put16(m + SMB2_HDR_LEN, 33);
 	m[SMB2_HDR_LEN + 2] = 12;		/* FileNamesInformation (MS-FSCC 2.4.28) */
 	m[SMB2_HDR_LEN + 3] = first ? 0x01 : 0;	/* SMB2_RESTART_SCANS */
 	memcpy(m + SMB2_HDR_LEN + 8, fid->b, sizeof(fid->b));
-	smb2_put16(m + SMB2_HDR_LEN + 24, SMB2_HDR_LEN + 32);
-	smb2_put16(m + SMB2_HDR_LEN + 26, (uint16_t)patlen);
-	smb2_put32(m + SMB2_HDR_LEN + 28, outmax);
+	le_put16(m + SMB2_HDR_LEN + 24, SMB2_HDR_LEN + 32);
+	le_put16(m + SMB2_HDR_LEN + 26, (uint16_t)patlen);
+	le_put32(m + SMB2_HDR_LEN + 28, outmax);
 	memcpy(m + SMB2_HDR_LEN + 32, pat, patlen);
 	r = smb2_send(c, m, SMB2_HDR_LEN + 32 + patlen, SMB2_QUERY_DIRECTORY, tid, smb2_charge(outmax), 0, more,
 	    mid, err, errlen);
@@ -382,9 +382,9 @@ list_take(struct smb2_conn *c, uint64_t mid, struct listing *l, uint32_t *status
 		goto done;
 	*status = h.status;
 	if (h.status == SMB2_ST_OK && !*stop) {
-		if (smb2_get32(b + 4) > outmax ||
-		    smb2_range(resp, rn, smb2_get16(b + 2), smb2_get32(b + 4), &buf, err, errlen) == -1 ||
-		    smb2_parse_names(buf, smb2_get32(b + 4), list_one, l, stop, err, errlen) == -1) {
+		if (le_get32(b + 4) > outmax ||
+		    smb2_range(resp, rn, le_get16(b + 2), le_get32(b + 4), &buf, err, errlen) == -1 ||
+		    smb2_parse_names(buf, le_get32(b + 4), list_one, l, stop, err, errlen) == -1) {
 			smb2_fail(c, 0, NULL, 0, "list");
 			goto done;
 		}
@@ -595,29 +595,29 @@ smb2_pipe_transceive(struct smb2_conn *c, uint32_t tid, const struct smb2_fid *f
 	maxout = maxout > c->max_trans ? c->max_trans : maxout;
 	if ((m = smb2_msg_new(56 + inlen, err, errlen)) == NULL)
 		return -1;
-	smb2_put16(m + SMB2_HDR_LEN, 57);
-	smb2_put32(m + SMB2_HDR_LEN + 4, FSCTL_PIPE_TRANSCEIVE);
+	le_put16(m + SMB2_HDR_LEN, 57);
+	le_put32(m + SMB2_HDR_LEN + 4, FSCTL_PIPE_TRANSCEIVE);
 	memcpy(m + SMB2_HDR_LEN + 8, fid->b, sizeof(fid->b));
-	smb2_put32(m + SMB2_HDR_LEN + 24, SMB2_HDR_LEN + 56);
-	smb2_put32(m + SMB2_HDR_LEN + 28, (uint32_t)inlen);
-	smb2_put32(m + SMB2_HDR_LEN + 44, (uint32_t)maxout);
-	smb2_put32(m + SMB2_HDR_LEN + 48, 1);	/* SMB2_0_IOCTL_IS_FSCTL */
+	le_put32(m + SMB2_HDR_LEN + 24, SMB2_HDR_LEN + 56);
+	le_put32(m + SMB2_HDR_LEN + 28, (uint32_t)inlen);
+	le_put32(m + SMB2_HDR_LEN + 44, (uint32_t)maxout);
+	le_put32(m + SMB2_HDR_LEN + 48, 1);	/* SMB2_0_IOCTL_IS_FSCTL */
 	memcpy(m + SMB2_HDR_LEN + 56, in, inlen);
 	if (smb2_send(c, m, SMB2_HDR_LEN + 56 + inlen, SMB2_IOCTL, tid, smb2_charge(inlen > maxout ? inlen : maxout),
 	    0, 0, &mid, err, errlen) == -1 || smb2_wait(c, mid, &resp, &rn, &h, err, errlen) == -1 ||
 	    (b = body_of(c, resp, rn, &h, SMB2_IOCTL, 49, err, errlen)) == NULL)
 		goto done;
 	*status = h.status;
-	if ((h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) || smb2_get16(b) != 49) {
+	if ((h.status != SMB2_ST_OK && h.status != SMB2_ST_BUFFER_OVERFLOW) || le_get16(b) != 49) {
 		r = 0;		/* an error response (MS-SMB2 2.2.2), also for a warning: no data */
 		goto done;
 	}
-	if (smb2_get32(b + 36) > maxout ||
-	    smb2_range(resp, rn, smb2_get32(b + 32), smb2_get32(b + 36), &data, err, errlen) == -1) {
-		smb2_fail(c, 0, err, errlen, "IOCTL answer of %u bytes out of bounds", smb2_get32(b + 36));
+	if (le_get32(b + 36) > maxout ||
+	    smb2_range(resp, rn, le_get32(b + 32), le_get32(b + 36), &data, err, errlen) == -1) {
+		smb2_fail(c, 0, err, errlen, "IOCTL answer of %u bytes out of bounds", le_get32(b + 36));
 		goto done;
 	}
-	r = copy_out(c, data, smb2_get32(b + 36), out, outlen, err, errlen);
+	r = copy_out(c, data, le_get32(b + 36), out, outlen, err, errlen);
 done:
 	free(m);
 	free(resp);

@@ -27,17 +27,17 @@ smb2_hdr_parse(const uint8_t *msg, size_t n, struct smb2_hdr *h, char *err, size
 	if (memcmp(msg, "\xfeSMB", 4) != 0)
 		return util_err(err, errlen, "not an SMB2 message (ProtocolId %02x%02x%02x%02x)", msg[0], msg[1],
 		    msg[2], msg[3]);
-	if (smb2_get16(msg + 4) != SMB2_HDR_LEN)
-		return util_err(err, errlen, "SMB2 header StructureSize %u", smb2_get16(msg + 4));
-	h->credit_charge = smb2_get16(msg + 6);
-	h->status = smb2_get32(msg + 8);
-	h->command = smb2_get16(msg + 12);
-	h->credits = smb2_get16(msg + 14);
-	h->flags = smb2_get32(msg + 16);
-	h->next = smb2_get32(msg + 20);
-	h->mid = smb2_get64(msg + 24);
-	h->tid = (h->flags & SMB2_FLAGS_ASYNC_COMMAND) ? 0 : smb2_get32(msg + 36);
-	h->sid = smb2_get64(msg + 40);
+	if (le_get16(msg + 4) != SMB2_HDR_LEN)
+		return util_err(err, errlen, "SMB2 header StructureSize %u", le_get16(msg + 4));
+	h->credit_charge = le_get16(msg + 6);
+	h->status = le_get32(msg + 8);
+	h->command = le_get16(msg + 12);
+	h->credits = le_get16(msg + 14);
+	h->flags = le_get32(msg + 16);
+	h->next = le_get32(msg + 20);
+	h->mid = le_get64(msg + 24);
+	h->tid = (h->flags & SMB2_FLAGS_ASYNC_COMMAND) ? 0 : le_get32(msg + 36);
+	h->sid = le_get64(msg + 40);
 	if (!(h->flags & SMB2_FLAGS_SERVER_TO_REDIR))
 		return util_err(err, errlen, "SMB2 message from the server without SERVER_TO_REDIR");
 	return 0;
@@ -53,13 +53,13 @@ smb2_body(const uint8_t *msg, size_t n, uint16_t want, char *err, size_t errlen)
 		util_err(err, errlen, "SMB2 response without a body");
 		return NULL;
 	}
-	status = smb2_get32(msg + 8);
-	ss = smb2_get16(msg + SMB2_HDR_LEN);
+	status = le_get32(msg + 8);
+	ss = le_get16(msg + SMB2_HDR_LEN);
 	/* An error response (MS-SMB2 2.2.2) for an error status; warnings (0x8...) may carry the normal body. */
 	if (ss == 9 && ss != want && (status >> 30) != 0 && n >= SMB2_HDR_LEN + 8u)
 		return msg + SMB2_HDR_LEN;
 	if (ss != want) {
-		util_err(err, errlen, "SMB2 response (command %u) StructureSize %u, expected %u", smb2_get16(msg + 12),
+		util_err(err, errlen, "SMB2 response (command %u) StructureSize %u, expected %u", le_get16(msg + 12),
 		    ss, want);
 		return NULL;
 	}
@@ -144,7 +144,7 @@ smb2_signature(uint16_t dialect, const uint8_t key[SMB2_KEY_LEN], const uint8_t 
 void
 smb2_sign(uint16_t dialect, const uint8_t key[SMB2_KEY_LEN], uint8_t *msg, size_t n)
 {
-	smb2_put32(msg + 16, smb2_get32(msg + 16) | SMB2_FLAGS_SIGNED);
+	le_put32(msg + 16, le_get32(msg + 16) | SMB2_FLAGS_SIGNED);
 	smb2_signature(dialect, key, msg, n, msg + SMB2_SIG_OFF);
 }
 
@@ -153,7 +153,7 @@ smb2_verify(uint16_t dialect, const uint8_t key[SMB2_KEY_LEN], const uint8_t *ms
 {
 	uint8_t	 sig[SMB2_SIG_LEN];
 
-	if (n < SMB2_HDR_LEN || !(smb2_get32(msg + 16) & SMB2_FLAGS_SIGNED))
+	if (n < SMB2_HDR_LEN || !(le_get32(msg + 16) & SMB2_FLAGS_SIGNED))
 		return 0;
 	smb2_signature(dialect, key, msg, n, sig);
 	return memeql_sec(sig, msg + SMB2_SIG_OFF, SMB2_SIG_LEN) ? 1 : 0;
@@ -181,12 +181,12 @@ parse_contexts(const uint8_t *msg, size_t n, uint32_t off, uint16_t count, struc
 		off = (off + 7u) & ~7u;
 		if (off < SMB2_HDR_LEN || off > n || n - off < 8)
 			return util_err(err, errlen, "negotiate context %u outside the response", i);
-		type = smb2_get16(msg + off);
-		len = smb2_get16(msg + off + 2);
+		type = le_get16(msg + off);
+		len = le_get16(msg + off + 2);
 		if (len > n - off - 8)
 			return util_err(err, errlen, "negotiate context %u (type %u) truncated", i, type);
 		if (type == 1) {	/* SMB2_PREAUTH_INTEGRITY_CAPABILITIES: one algorithm chosen */
-			if (len < 6 || smb2_get16(msg + off + 8) != 1 || smb2_get16(msg + off + 12) != 1)
+			if (len < 6 || le_get16(msg + off + 8) != 1 || le_get16(msg + off + 12) != 1)
 				return util_err(err, errlen, "preauth integrity context without SHA-512");
 			ng->preauth_sha512 = 1;
 		} else if (type == 2) {	/* ENCRYPTION_CAPABILITIES: never offered */
@@ -206,21 +206,21 @@ smb2_parse_negotiate(const uint8_t *msg, size_t n, struct smb2_negotiated *ng, c
 	memset(ng, 0, sizeof(*ng));
 	if ((b = smb2_body(msg, n, 65, err, errlen)) == NULL)
 		return -1;
-	if (smb2_get32(msg + 8) != SMB2_ST_OK)
-		return util_err(err, errlen, "NEGOTIATE failed: status 0x%08x", smb2_get32(msg + 8));
-	ng->security_mode = smb2_get16(b + 2);
-	ng->dialect = smb2_get16(b + 4);
-	ctxcount = smb2_get16(b + 6);
-	ng->capabilities = smb2_get32(b + 24);
-	ng->max_transact = smb2_get32(b + 28);
-	ng->max_read = smb2_get32(b + 32);
-	ng->max_write = smb2_get32(b + 36);
-	if (smb2_range(msg, n, smb2_get16(b + 56), smb2_get16(b + 58), &ng->token, err, errlen) == -1)
+	if (le_get32(msg + 8) != SMB2_ST_OK)
+		return util_err(err, errlen, "NEGOTIATE failed: status 0x%08x", le_get32(msg + 8));
+	ng->security_mode = le_get16(b + 2);
+	ng->dialect = le_get16(b + 4);
+	ctxcount = le_get16(b + 6);
+	ng->capabilities = le_get32(b + 24);
+	ng->max_transact = le_get32(b + 28);
+	ng->max_read = le_get32(b + 32);
+	ng->max_write = le_get32(b + 36);
+	if (smb2_range(msg, n, le_get16(b + 56), le_get16(b + 58), &ng->token, err, errlen) == -1)
 		return -1;
-	ng->toklen = smb2_get16(b + 58);
+	ng->toklen = le_get16(b + 58);
 	if (ng->dialect != 0x0311)
 		return 0;
-	if (parse_contexts(msg, n, smb2_get32(b + 60), ctxcount, ng, err, errlen) == -1)
+	if (parse_contexts(msg, n, le_get32(b + 60), ctxcount, ng, err, errlen) == -1)
 		return -1;
 	if (!ng->preauth_sha512)
 		return util_err(err, errlen, "3.1.1 NEGOTIATE response without a preauth integrity context");
@@ -240,8 +240,8 @@ smb2_parse_names(const uint8_t *buf, size_t n, int (*cb)(const char *name, void 
 	while (n > 0) {
 		if (n - off < 12 || off > n)
 			return util_err(err, errlen, "FileNamesInformation entry truncated at %zu", off);
-		next = smb2_get32(buf + off);
-		nl = smb2_get32(buf + off + 8);
+		next = le_get32(buf + off);
+		nl = le_get32(buf + off + 8);
 		if (nl > n - off - 12 || (nl & 1) || (next != 0 && (next < 12 + nl || next > n - off)))
 			return util_err(err, errlen, "FileNamesInformation entry at %zu malformed", off);
 		if ((name = utf16le_to_utf8(buf + off + 12, nl / 2, UTF_LENIENT, &len, err, errlen)) == NULL)
@@ -304,7 +304,7 @@ smb2_utf16(const char *s, int path, size_t *n, char *err, size_t errlen)
 	for (i = 0; i < m; i++) {
 		if (path && u[i] == '/')
 			u[i] = '\\';
-		smb2_put16(out + 2 * j++, u[i]);
+		le_put16(out + 2 * j++, u[i]);
 	}
 	free(u);
 	*n = 2 * (size_t)j;

@@ -11,6 +11,7 @@
  * The password is reduced to NTOWFv2 when the context is made and never kept; every secret buffer is wiped
  * with explicit_bzero before it is freed.
  */
+#include "le.h"
 #include "smbauth_int.h"
 
 #include <nettle/hmac.h>
@@ -64,39 +65,6 @@ struct smbauth_ntlm {
 	uint8_t		 ssign[SMBAUTH_NTLM_KEY_LEN], sseal[SMBAUTH_NTLM_KEY_LEN];
 };
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)v);
-	wr16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void
-wr64(uint8_t *p, uint64_t v)
-{
-	wr32(p, (uint32_t)v);
-	wr32(p + 4, (uint32_t)(v >> 32));
-}
-
 /*
  * Upper case of one UTF-16 unit as NTOWFv2 wants it for the user name (MS-NLMP 3.3.2, UpperCase): ASCII,
  * Latin-1, Latin Extended-A, basic Greek and Cyrillic.  Other scripts are left as they are.
@@ -138,7 +106,7 @@ u16le(const char *s, int upper, uint8_t **out, size_t *len, char *err, size_t er
 	b = (uint8_t *)u;
 	for (i = 0; i < (size_t)m; i++) {
 		v = upper ? upper16(u[i]) : u[i];
-		wr16(b + 2 * i, v);
+		le_put16(b + 2 * i, v);
 	}
 	*out = b;
 	*len = (size_t)m * 2;
@@ -182,8 +150,8 @@ av_walk(const uint8_t *p, size_t n, struct smbauth_challenge *c, char *err, size
 	for (;;) {
 		if (n - off < 4)
 			return util_err(err, errlen, "NTLM: TargetInfo ends without MsvAvEOL");
-		id = rd16(p + off);
-		len = rd16(p + off + 2);
+		id = le_get16(p + off);
+		len = le_get16(p + off + 2);
 		off += 4;
 		if (len > n - off)
 			return util_err(err, errlen, "NTLM: AV pair %u of %u bytes past TargetInfo's end", id, len);
@@ -197,11 +165,11 @@ av_walk(const uint8_t *p, size_t n, struct smbauth_challenge *c, char *err, size
 			if (len != 8)
 				return util_err(err, errlen, "NTLM: MsvAvTimestamp of %u bytes", len);
 			c->has_timestamp = 1;
-			c->timestamp = (uint64_t)rd32(p + off) | ((uint64_t)rd32(p + off + 4) << 32);
+			c->timestamp = (uint64_t)le_get32(p + off) | ((uint64_t)le_get32(p + off + 4) << 32);
 		} else if (id == AV_FLAGS) {
 			if (len != 4)
 				return util_err(err, errlen, "NTLM: MsvAvFlags of %u bytes", len);
-			c->av_flags = rd32(p + off);
+			c->av_flags = le_get32(p + off);
 		}
 		off += len;
 	}
@@ -212,8 +180,8 @@ static int
 field(const uint8_t *p, size_t n, size_t hdr, const char *what, size_t *off, size_t *len, char *err,
     size_t errlen)
 {
-	*len = rd16(p + hdr);
-	*off = rd32(p + hdr + 4);
+	*len = le_get16(p + hdr);
+	*off = le_get32(p + hdr + 4);
 	if (*len != 0 && (*off > n || *len > n - *off))
 		return util_err(err, errlen, "NTLM: %s (%zu bytes at %zu) outside the %zu-byte message", what, *len,
 		    *off, n);
@@ -230,12 +198,12 @@ smbauth_ntlm_challenge_parse(const uint8_t *p, size_t n, struct smbauth_challeng
 		return util_err(err, errlen, "NTLM: CHALLENGE_MESSAGE without the NTLMSSP signature");
 	if (n < CHALLENGE_FIXED)
 		return util_err(err, errlen, "NTLM: CHALLENGE_MESSAGE of %zu bytes, shorter than its header", n);
-	if (rd32(p + 8) != 2)
+	if (le_get32(p + 8) != 2)
 		return util_err(err, errlen, "NTLM: MessageType %u where a CHALLENGE_MESSAGE (2) was expected",
-		    rd32(p + 8));
+		    le_get32(p + 8));
 	if (field(p, n, 12, "TargetName", &off, &len, err, errlen) == -1)
 		return -1;
-	c->flags = rd32(p + 20);
+	c->flags = le_get32(p + 20);
 	memcpy(c->challenge, p + 24, SMBAUTH_NTLM_CHAL_LEN);
 	if (field(p, n, 40, "TargetInfo", &off, &len, err, errlen) == -1)
 		return -1;
@@ -304,7 +272,7 @@ smbauth_ntlmv2_response(const uint8_t ntowf[SMBAUTH_NTLM_KEY_LEN], const uint8_t
 	temp = r + MD5_DIGEST_SIZE;
 	temp[0] = 1;	/* RespType */
 	temp[1] = 1;	/* HiRespType; 6 zero bytes follow */
-	wr64(temp + 8, filetime);
+	le_put64(temp + 8, filetime);
 	memcpy(temp + 16, cchal, SMBAUTH_NTLM_CHAL_LEN);
 	if (avlen > 0)
 		memcpy(temp + V2_TEMP_FIXED, av, avlen);
@@ -380,17 +348,17 @@ smbauth_ntlm_sign(struct arcfour_ctx *rc4, int keyx, const uint8_t sign[SMBAUTH_
 	struct hmac_md5_ctx	 hmac;
 	uint8_t			 s[4], d[MD5_DIGEST_SIZE];
 
-	wr32(s, seq);
+	le_put32(s, seq);
 	hmac_md5_set_key(&hmac, SMBAUTH_NTLM_KEY_LEN, sign);
 	hmac_md5_update(&hmac, sizeof(s), s);
 	hmac_md5_update(&hmac, n, msg);
 	hmac_md5_digest(&hmac, sizeof(d), d);
-	wr32(sig, 1);
+	le_put32(sig, 1);
 	if (keyx)
 		arcfour_crypt(rc4, 8, sig + 4, d);
 	else
 		memcpy(sig + 4, d, 8);
-	wr32(sig + 12, seq);
+	le_put32(sig + 12, seq);
 	explicit_bzero(d, sizeof(d));
 	explicit_bzero(&hmac, sizeof(hmac));
 }
@@ -418,10 +386,10 @@ smbauth_ntlm_new(struct smbauth_ntlm **out, const struct cred *cr, const char *t
 	}
 	/* MS-NLMP 2.2.1.1: no DomainName nor Workstation (offsets at the payload's start), Version. */
 	memcpy(a->neg, signature, sizeof(signature));
-	wr32(a->neg + 8, 1);
-	wr32(a->neg + 12, CLIENT_FLAGS);
-	wr32(a->neg + 20, NEGOTIATE_LEN);
-	wr32(a->neg + 28, NEGOTIATE_LEN);
+	le_put32(a->neg + 8, 1);
+	le_put32(a->neg + 12, CLIENT_FLAGS);
+	le_put32(a->neg + 20, NEGOTIATE_LEN);
+	le_put32(a->neg + 28, NEGOTIATE_LEN);
 	memcpy(a->neg + 32, version, sizeof(version));
 	a->neglen = NEGOTIATE_LEN;
 	if ((*neg = malloc(a->neglen)) == NULL) {
@@ -451,8 +419,8 @@ smbauth_ntlm_fix_random(struct smbauth_ntlm *a, const uint8_t cchal[SMBAUTH_NTLM
 static void
 av_put(uint8_t *b, size_t *off, uint16_t id, const uint8_t *v, size_t len)
 {
-	wr16(b + *off, id);
-	wr16(b + *off + 2, (uint16_t)len);
+	le_put16(b + *off, id);
+	le_put16(b + *off + 2, (uint16_t)len);
 	if (len > 0)
 		memcpy(b + *off + 4, v, len);
 	*off += 4 + len;
@@ -477,13 +445,13 @@ av_build(const struct smbauth_ntlm *a, const struct smbauth_challenge *c, uint8_
 		return util_err(err, errlen, "NTLM: out of memory");
 	/* c->info was walked by av_walk: every pair is inside it and it ends with MsvAvEOL. */
 	while (c->info != NULL && in + 4 <= c->infolen) {
-		id = rd16(c->info + in);
-		len = rd16(c->info + in + 2);
+		id = le_get16(c->info + in);
+		len = le_get16(c->info + in + 2);
 		if (id != AV_EOL && id != AV_FLAGS && id != AV_TARGET_NAME && id != AV_CHANNEL_BINDINGS)
 			av_put(b, &off, id, c->info + in + 4, len);
 		in += 4 + len;
 	}
-	wr32(fl, c->av_flags | AV_FLAG_MIC);
+	le_put32(fl, c->av_flags | AV_FLAG_MIC);
 	av_put(b, &off, AV_FLAGS, fl, sizeof(fl));
 	av_put(b, &off, AV_CHANNEL_BINDINGS, zero, sizeof(zero));
 	if (a->target16 != NULL)
@@ -518,16 +486,16 @@ auth_assemble(uint32_t flags, const struct auth_fields *f, uint8_t **out, size_t
 	if ((m = calloc(1, total)) == NULL)
 		return util_err(err, errlen, "NTLM: out of memory");
 	memcpy(m, signature, sizeof(signature));
-	wr32(m + 8, 3);
+	le_put32(m + 8, 3);
 	for (i = 0; i < AUTH_FIELDS; i++) {
-		wr16(m + 12 + 8 * i, (uint16_t)f->n[i]);
-		wr16(m + 14 + 8 * i, (uint16_t)f->n[i]);
-		wr32(m + 16 + 8 * i, (uint32_t)off);
+		le_put16(m + 12 + 8 * i, (uint16_t)f->n[i]);
+		le_put16(m + 14 + 8 * i, (uint16_t)f->n[i]);
+		le_put32(m + 16 + 8 * i, (uint32_t)off);
 		if (f->n[i] > 0)
 			memcpy(m + off, f->p[i], f->n[i]);
 		off += f->n[i];
 	}
-	wr32(m + 60, flags);
+	le_put32(m + 60, flags);
 	memcpy(m + 64, version, sizeof(version));
 	*out = m;
 	*outlen = total;

@@ -98,7 +98,7 @@ feed(int fd, const uint8_t *p, size_t n, uint16_t dialect, int sign)
 		m[2] = (uint8_t)(len >> 8);
 		m[3] = (uint8_t)len;
 		memcpy(m + 4, "\xfeSMB", 4);
-		smb2_put16(m + 8, SMB2_HDR_LEN);
+		le_put16(m + 8, SMB2_HDR_LEN);
 		m[4 + 16] |= SMB2_FLAGS_SERVER_TO_REDIR;
 		if (sign)
 			smb2_sign(dialect, key, m + 4, len);

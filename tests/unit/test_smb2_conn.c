@@ -58,14 +58,14 @@ respond(int fd, uint16_t dialect, uint16_t cmd, uint64_t mid, uint32_t status, u
 	m[2] = (uint8_t)(n >> 8);
 	m[3] = (uint8_t)n;
 	memcpy(m + 4, "\xfeSMB", 4);
-	smb2_put16(m + 8, SMB2_HDR_LEN);
-	smb2_put32(m + 12, status);
-	smb2_put16(m + 16, cmd);
-	smb2_put16(m + 18, credits);
-	smb2_put32(m + 20, SMB2_FLAGS_SERVER_TO_REDIR | flags);
-	smb2_put64(m + 28, mid);
-	smb2_put32(m + 40, 5);
-	smb2_put64(m + 44, 7);
+	le_put16(m + 8, SMB2_HDR_LEN);
+	le_put32(m + 12, status);
+	le_put16(m + 16, cmd);
+	le_put16(m + 18, credits);
+	le_put32(m + 20, SMB2_FLAGS_SERVER_TO_REDIR | flags);
+	le_put64(m + 28, mid);
+	le_put32(m + 40, 5);
+	le_put64(m + 44, 7);
 	memcpy(m + 4 + SMB2_HDR_LEN, body, blen);
 	if (sign)
 		smb2_sign(dialect, key, m + 4, n);
@@ -78,8 +78,8 @@ create_resp(int fd, uint64_t mid, uint64_t size, uint8_t id)
 {
 	uint8_t	 b[88] = { 0 };
 
-	smb2_put16(b, 89);
-	smb2_put64(b + 48, size);
+	le_put16(b, 89);
+	le_put64(b + 48, size);
 	memset(b + 64, id, 16);
 	respond(fd, 0x0300, SMB2_CREATE, mid, 0, 0, 16, b, sizeof(b), 1);
 }
@@ -97,9 +97,9 @@ read_resp(int fd, uint64_t mid, const uint8_t *data, size_t len)
 {
 	uint8_t	*b = calloc(1, 16 + len);
 
-	smb2_put16(b, 17);
+	le_put16(b, 17);
 	b[2] = 80;
-	smb2_put32(b + 4, (uint32_t)len);
+	le_put32(b + 4, (uint32_t)len);
 	memcpy(b + 16, data, len);
 	respond(fd, 0x0300, SMB2_READ, mid, 0, 0, 16, b, 16 + len, 1);
 	free(b);
@@ -117,11 +117,11 @@ request(int fd, uint16_t *cmd, uint64_t *mid, uint8_t *body, size_t bodymax)
 	n = (size_t)nb[1] << 16 | (size_t)nb[2] << 8 | nb[3];
 	if (n > sizeof(m) || read(fd, m, n) != (ssize_t)n)
 		return -1;
-	*cmd = smb2_get16(m + 12);
-	*mid = smb2_get64(m + 24);
+	*cmd = le_get16(m + 12);
+	*mid = le_get64(m + 24);
 	if (body != NULL)
 		memcpy(body, m + SMB2_HDR_LEN, n - SMB2_HDR_LEN < bodymax ? n - SMB2_HDR_LEN : bodymax);
-	return smb2_verify(0x0300, key, m, n) && smb2_get64(m + 40) == 7;
+	return smb2_verify(0x0300, key, m, n) && le_get64(m + 40) == 7;
 }
 
 static void
@@ -166,7 +166,7 @@ test_flow(void)
 	CHECK(request(sv[1], &cmd, &mid, NULL, 0) == 1 && cmd == SMB2_CREATE && mid == 3);
 	for (i = 0; i < 4; i++) {
 		CHECK(request(sv[1], &cmd, &mid, body, sizeof(body)) == 1 && cmd == SMB2_READ && mid == 4u + i);
-		CHECK(smb2_get64(body + 8) == 100000u + 65536u * i && smb2_get32(body + 4) == (i < 3 ? 65536 : 3392));
+		CHECK(le_get64(body + 8) == 100000u + 65536u * i && le_get32(body + 4) == (i < 3 ? 65536 : 3392));
 	}
 	CHECK(c->olen > 0);	/* the CLOSE is held: it leaves with the next request, not on its own */
 
@@ -258,19 +258,19 @@ names_resp(int fd, uint64_t mid, const char *const *names, size_t n)
 	uint8_t	 b[512] = { 0 };
 	size_t	 off = 8, i, k, len;
 
-	smb2_put16(b, 9);
-	smb2_put16(b + 2, SMB2_HDR_LEN + 8);
+	le_put16(b, 9);
+	le_put16(b + 2, SMB2_HDR_LEN + 8);
 	for (i = 0; i < n; i++) {
 		len = strlen(names[i]);
-		smb2_put32(b + off + 8, (uint32_t)(2 * len));
+		le_put32(b + off + 8, (uint32_t)(2 * len));
 		for (k = 0; k < len; k++)
 			b[off + 12 + 2 * k] = (uint8_t)names[i][k];
 		k = (12 + 2 * len + 7) & ~(size_t)7;
 		if (i + 1 < n)
-			smb2_put32(b + off, (uint32_t)k);
+			le_put32(b + off, (uint32_t)k);
 		off += i + 1 < n ? k : 12 + 2 * len;
 	}
-	smb2_put32(b + 4, (uint32_t)(off - 8));
+	le_put32(b + 4, (uint32_t)(off - 8));
 	respond(fd, 0x0300, SMB2_QUERY_DIRECTORY, mid, 0, 0, 16, b, off, 1);
 }
 

@@ -132,25 +132,25 @@ negresp(uint8_t *m, uint16_t d, int ctx, uint16_t alg)
 {
 	memset(m, 0, 256);
 	memcpy(m, "\xfeSMB", 4);
-	smb2_put16(m + 4, 64);
-	smb2_put32(m + 16, SMB2_FLAGS_SERVER_TO_REDIR);
-	smb2_put16(m + 64, 65);
-	smb2_put16(m + 68, d);
-	smb2_put32(m + 64 + 28, 8388608);
-	smb2_put32(m + 64 + 32, 8388608);
-	smb2_put32(m + 64 + 36, 8388608);
-	smb2_put16(m + 64 + 56, 128);
-	smb2_put16(m + 64 + 58, 4);
+	le_put16(m + 4, 64);
+	le_put32(m + 16, SMB2_FLAGS_SERVER_TO_REDIR);
+	le_put16(m + 64, 65);
+	le_put16(m + 68, d);
+	le_put32(m + 64 + 28, 8388608);
+	le_put32(m + 64 + 32, 8388608);
+	le_put32(m + 64 + 36, 8388608);
+	le_put16(m + 64 + 56, 128);
+	le_put16(m + 64 + 58, 4);
 	memcpy(m + 128, "\x60\x02\x05\x00", 4);
 	if (!ctx)
 		return 136;
-	smb2_put16(m + 64 + 6, 1);
-	smb2_put32(m + 64 + 60, 136);
-	smb2_put16(m + 136, 1);
-	smb2_put16(m + 138, 38);
-	smb2_put16(m + 144, 1);
-	smb2_put16(m + 146, 32);
-	smb2_put16(m + 148, alg);
+	le_put16(m + 64 + 6, 1);
+	le_put32(m + 64 + 60, 136);
+	le_put16(m + 136, 1);
+	le_put16(m + 138, 38);
+	le_put16(m + 144, 1);
+	le_put16(m + 146, 32);
+	le_put16(m + 148, alg);
 	return 136 + 8 + 38;
 }
 
@@ -174,16 +174,16 @@ test_parsers(void)
 	CHECK(smb2_parse_negotiate(m, n, &ng, err, sizeof(err)) == -1);		/* no preauth context */
 	n = negresp(m, 0x0210, 0, 1);
 	CHECK(smb2_parse_negotiate(m, n, &ng, err, sizeof(err)) == 0 && ng.dialect == 0x0210);
-	smb2_put16(m + 64 + 58, 200);						/* token past the end */
+	le_put16(m + 64 + 58, 200);						/* token past the end */
 	CHECK(smb2_parse_negotiate(m, n, &ng, err, sizeof(err)) == -1);
-	smb2_put16(m + 64 + 58, 4);
-	smb2_put16(m + 64 + 56, 10);						/* token inside the header */
+	le_put16(m + 64 + 58, 4);
+	le_put16(m + 64 + 56, 10);						/* token inside the header */
 	CHECK(smb2_parse_negotiate(m, n, &ng, err, sizeof(err)) == -1);
 	CHECK(smb2_hdr_parse(m, 63, &h, err, sizeof(err)) == -1);
 	m[0] = 0xff;
 	CHECK(smb2_hdr_parse(m, n, &h, err, sizeof(err)) == -1);
 	m[0] = 0xfe;
-	smb2_put32(m + 16, 0);
+	le_put32(m + 16, 0);
 	CHECK(smb2_hdr_parse(m, n, &h, err, sizeof(err)) == -1);		/* not from a server */
 	CHECK(smb2_body(m, 65, 65, err, sizeof(err)) == NULL);
 }
@@ -205,8 +205,8 @@ entry(uint8_t *p, uint32_t next, const char *name)
 	size_t	 i, l = strlen(name);
 
 	memset(p, 0, 12 + 2 * l);
-	smb2_put32(p, next);
-	smb2_put32(p + 8, (uint32_t)(2 * l));
+	le_put32(p, next);
+	le_put32(p + 8, (uint32_t)(2 * l));
 	for (i = 0; i < l; i++)
 		p[12 + 2 * i] = (uint8_t)name[i];
 	return 12 + 2 * l;
@@ -232,9 +232,9 @@ test_names(void)
 	CHECK(smb2_parse_names(b, n, collect, acc, &stop, err, sizeof(err)) == 1 && stop);
 	CHECK_STR(acc, "stop;");
 	CHECK(smb2_parse_names(b, 20, collect, acc, &stop, err, sizeof(err)) == -1);	/* name cut */
-	smb2_put32(b, 400);								/* next too far */
+	le_put32(b, 400);								/* next too far */
 	CHECK(smb2_parse_names(b, n, collect, acc, &stop, err, sizeof(err)) == -1);
-	smb2_put32(b, 4);								/* next inside entry */
+	le_put32(b, 4);								/* next inside entry */
 	CHECK(smb2_parse_names(b, n, collect, acc, &stop, err, sizeof(err)) == -1);
 
 	u = smb2_utf16("/sms/logs/é", 1, &n, err, sizeof(err));

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "le.h"
 #include "smbauth.h"
 #include "smbauth_int.h"
 
@@ -72,27 +73,6 @@ static const uint8_t sig_vec[16] = {
 };
 #define VEC_FLAGS	0xe28a8233u	/* 4.2.4's NegotiateFlags */
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /*
  * A CHALLENGE_MESSAGE like 4.2.4.3's: TargetName "Server", the AV pairs of ntv2_vec, plus an MsvAvTimestamp
  * of ts when ts != 0.  Returns its length in buf (>= 128 bytes).
@@ -105,10 +85,10 @@ make_challenge(uint8_t *buf, uint64_t ts)
 
 	memset(buf, 0, 56);
 	memcpy(buf, "NTLMSSP", 8);
-	wr32(buf + 8, 2);
+	le_put32(buf + 8, 2);
 	buf[12] = buf[14] = 12;
-	wr32(buf + 16, 56);
-	wr32(buf + 20, VEC_FLAGS);
+	le_put32(buf + 16, 56);
+	le_put32(buf + 20, VEC_FLAGS);
 	memcpy(buf + 24, schal, 8);
 	memcpy(buf + n, server16, 12);
 	n += 12;
@@ -120,14 +100,14 @@ make_challenge(uint8_t *buf, uint64_t ts)
 		buf[n + 1] = 0;
 		buf[n + 2] = 8;
 		buf[n + 3] = 0;
-		wr32(buf + n + 4, (uint32_t)ts);
-		wr32(buf + n + 8, (uint32_t)(ts >> 32));
+		le_put32(buf + n + 4, (uint32_t)ts);
+		le_put32(buf + n + 8, (uint32_t)(ts >> 32));
 		n += 12;
 	}
 	memset(buf + n, 0, 4);
 	n += 4;
 	buf[40] = buf[42] = (uint8_t)(n - info);
-	wr32(buf + 44, (uint32_t)info);
+	le_put32(buf + 44, (uint32_t)info);
 	return n;
 }
 
@@ -172,9 +152,9 @@ test_vectors(void)
 static const uint8_t *
 auth_field(const uint8_t *m, size_t n, int i, size_t *len)
 {
-	size_t off = rd32(m + 16 + 8 * i);
+	size_t off = le_get32(m + 16 + 8 * i);
 
-	*len = rd16(m + 12 + 8 * i);
+	*len = le_get16(m + 12 + 8 * i);
 	if (off > n || *len > n - off)
 		return NULL;
 	return m + off;
@@ -195,7 +175,7 @@ server_check(const uint8_t *neg, size_t neglen, const uint8_t *chal, size_t chal
 	size_t	 ntlen, lmlen, enclen, ulen, dlen, resplen;
 	char	 err[256];
 
-	CHECK(n > 88 && memcmp(m, "NTLMSSP", 8) == 0 && rd32(m + 8) == 3);
+	CHECK(n > 88 && memcmp(m, "NTLMSSP", 8) == 0 && le_get32(m + 8) == 3);
 	lmr = auth_field(m, n, 0, &lmlen);
 	nt = auth_field(m, n, 1, &ntlen);
 	dom = auth_field(m, n, 2, &dlen);
@@ -207,7 +187,7 @@ server_check(const uint8_t *neg, size_t neglen, const uint8_t *chal, size_t chal
 	CHECK(dlen == 12 && memcmp(dom, "D\0o\0m\0a\0i\0n\0", 12) == 0);
 	CHECK(ulen == 8 && memcmp(user, "U\0s\0e\0r\0", 8) == 0);
 	/* The client challenge is whatever the blob says (random unless fixed). */
-	CHECK(rd32(nt + 16 + 8) == (uint32_t)ts);
+	CHECK(le_get32(nt + 16 + 8) == (uint32_t)ts);
 	cc = nt + 16 + 16;
 	smbauth_lmv2_response(ntowfv2_vec, schal, cc, lm);
 	if (ts == 0)
@@ -239,10 +219,10 @@ blob_av(const uint8_t *nt, size_t ntlen, uint16_t id, size_t *len)
 	size_t off = 16 + 28;
 
 	while (off + 4 <= ntlen) {
-		*len = rd16(nt + off + 2);
-		if (rd16(nt + off) == id)
+		*len = le_get16(nt + off + 2);
+		if (le_get16(nt + off) == id)
 			return nt + off + 4;
-		if (rd16(nt + off) == 0)
+		if (le_get16(nt + off) == 0)
 			return NULL;
 		off += 4 + *len;
 	}
@@ -267,7 +247,7 @@ test_ntlm_client(void)
 	strcpy(cr.password, "Password");
 	for (ts = 0; ts <= 0x01d9000000000000ULL; ts += 0x01d9000000000000ULL) {
 		CHECK(smbauth_ntlm_new(&a, &cr, "cifs/host.example", &neg, &neglen, err, sizeof(err)) == 0);
-		CHECK(neglen == 40 && rd32(neg + 8) == 1 && rd32(neg + 12) == 0xe2888215u);
+		CHECK(neglen == 40 && le_get32(neg + 8) == 1 && le_get32(neg + 12) == 0xe2888215u);
 		smbauth_ntlm_fix_random(a, cchal, random_key, 0);
 		CHECK(smbauth_ntlm_mic(a, 0, plaintext, 4, sig) == -1);
 		CHECK(smbauth_ntlm_session_key(a, key) == -1);
@@ -275,9 +255,9 @@ test_ntlm_client(void)
 		CHECK(smbauth_ntlm_authenticate(a, chal, challen, &auth, &authlen, err, sizeof(err)) == 0);
 		server_check(neg, neglen, chal, challen, auth, authlen, ts, exported);
 		CHECK(memcmp(exported, random_key, 16) == 0);
-		CHECK(rd32(auth + 60) == (VEC_FLAGS & 0xe2888215u));
+		CHECK(le_get32(auth + 60) == (VEC_FLAGS & 0xe2888215u));
 		nt = auth_field(auth, authlen, 1, &ntlen);
-		CHECK(nt != NULL && (v = blob_av(nt, ntlen, 6, &vlen)) != NULL && vlen == 4 && rd32(v) == 2);
+		CHECK(nt != NULL && (v = blob_av(nt, ntlen, 6, &vlen)) != NULL && vlen == 4 && le_get32(v) == 2);
 		CHECK(nt != NULL && (v = blob_av(nt, ntlen, 9, &vlen)) != NULL && vlen == 34 &&
 		    memcmp(v, "c\0i\0f\0s\0/\0h\0", 12) == 0);
 		CHECK(nt != NULL && blob_av(nt, ntlen, 2, &vlen) != NULL && blob_av(nt, ntlen, 1, &vlen) != NULL);
@@ -314,13 +294,13 @@ test_challenge_malformed(void)
 	for (i = 0; i < n; i++)
 		CHECK(smbauth_parse_challenge(chal, i, err, sizeof(err)) == -1);
 	memcpy(bad, chal, n);
-	wr32(bad + 44, 0xffffffffu);		/* TargetInfo offset past the end */
+	le_put32(bad + 44, 0xffffffffu);		/* TargetInfo offset past the end */
 	CHECK(smbauth_parse_challenge(bad, n, err, sizeof(err)) == -1);
 	memcpy(bad, chal, n);
 	bad[40] = bad[41] = 0xff;		/* TargetInfo length past the end */
 	CHECK(smbauth_parse_challenge(bad, n, err, sizeof(err)) == -1);
 	memcpy(bad, chal, n);
-	wr32(bad + 16, (uint32_t)n - 2);	/* TargetName past the end */
+	le_put32(bad + 16, (uint32_t)n - 2);	/* TargetName past the end */
 	CHECK(smbauth_parse_challenge(bad, n, err, sizeof(err)) == -1);
 	memcpy(bad, chal, n);
 	bad[68 + 2] = 0xff;			/* first AV pair's length past TargetInfo */
@@ -475,10 +455,10 @@ drive_ntlm(int bad)
 	CHECK(r.negstate == -1 && r.mech == NULL && r.token != NULL && r.mic != NULL && r.miclen == 16);
 	server_check(neg, neglen, chal, challen, r.token, r.tokenlen, 0x01d9000000000000ULL, exported);
 	/* Our mechListMIC verifies with the client keys, as the server checks it. */
-	mech_mic(exported, rd32(r.token + 60), 0, sig);
+	mech_mic(exported, le_get32(r.token + 60), 0, sig);
 	CHECK(memcmp(sig, r.mic, 16) == 0);
 	CHECK(smbauth_session_key(a, key, &keylen) == -1);
-	mech_mic(exported, rd32(r.token + 60), 1, sig);
+	mech_mic(exported, le_get32(r.token + 60), 1, sig);
 	sig[5] ^= bad;
 	srv = server_resp(0, NULL, NULL, 0, sig, &srvlen);
 	free(tok2);
