@@ -133,13 +133,28 @@ wk_dup_capped(const char *s, size_t max)
 	return strndup(s, n);
 }
 
+/* worker_int.h */
+uint32_t
+wk_reg_refusal(const struct rrp_read *r, char **detail)
+{
+	char err[64];
+
+	switch (r->status) {
+	case RRP_KEY_ABSENT:	return MSG_REG_KEY_ABSENT;
+	case RRP_DENIED:	return MSG_REG_DENIED;
+	case RRP_VALUE_ABSENT:	return MSG_REG_VALUE_ABSENT;
+	default:
+		snprintf(err, sizeof(err), "WERROR %u", r->werr);
+		*detail = strdup(err);
+		return MSG_REG_FAILED;
+	}
+}
+
 /* Fill the read part of a job reply from an rrp_read_value result. */
 static void
 job_read_result(const struct rrp_read *r, struct msg_fix_res *res)
 {
-	char err[64];
-
-	res->werr = r->werr;
+		res->werr = r->werr;
 	switch (r->status) {
 	case RRP_OK:
 		res->reg = MSG_REG_VALUE;
@@ -166,13 +181,8 @@ job_read_result(const struct rrp_read *r, struct msg_fix_res *res)
 			res->sha256 = strdup(sha);
 		}
 		break;
-	case RRP_KEY_ABSENT: res->reg = MSG_REG_KEY_ABSENT; break;
-	case RRP_DENIED: res->reg = MSG_REG_DENIED; break;
-	case RRP_VALUE_ABSENT: res->reg = MSG_REG_VALUE_ABSENT; break;
 	default:
-		res->reg = MSG_REG_FAILED;
-		snprintf(err, sizeof(err), "WERROR %u", r->werr);
-		res->detail = strdup(err);
+		res->reg = wk_reg_refusal(r, &res->detail);
 		break;
 	}
 }

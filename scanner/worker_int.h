@@ -12,6 +12,7 @@
 #include "cred.h"
 #include "credset.h"
 #include "msg.h"
+#include "rrp.h"
 #include "smblog.h"
 
 /*
@@ -37,6 +38,10 @@ struct smblog	*wk_smblog(struct wk *w, uint32_t idx, char *err, size_t errlen);
 /* Copy s into a malloc'd string (the caller's) of at most max-1 bytes, cut on a UTF-8 boundary.  NULL on no
  * memory. */
 char	*wk_dup_capped(const char *s, size_t max);
+
+/* The MSG_REG_* of a registry read the server answered that is not RRP_OK; for MSG_REG_FAILED *detail gets a
+ * malloc'd "WERROR n" (the caller's; NULL on no memory). */
+uint32_t	 wk_reg_refusal(const struct rrp_read *r, char **detail);
 
 /* worker_scan.c: answer one MSG_HOST_REQ / MSG_CERTMGR_REQ (p, n) on w->fd; a malformed request is fatal. */
 void	 wk_serve_host(struct wk *w, const uint8_t *p, size_t n);

@@ -34,8 +34,6 @@ reg_unreachable(enum rpc_fail why, const char *err, struct msg_host_res *res)
 static void
 reg_result(struct rrp_read *r, struct msg_host_res *res)
 {
-	char err[64];
-
 	res->werr = r->werr;
 	switch (r->status) {
 	case RRP_OK:
@@ -56,13 +54,8 @@ reg_result(struct rrp_read *r, struct msg_host_res *res)
 		} else
 			res->decode_err = wk_dup_capped(r->decoded ? "too many elements" : r->decode_err, 1024);
 		break;
-	case RRP_KEY_ABSENT: res->reg = MSG_REG_KEY_ABSENT; break;
-	case RRP_DENIED: res->reg = MSG_REG_DENIED; break;
-	case RRP_VALUE_ABSENT: res->reg = MSG_REG_VALUE_ABSENT; break;
 	default:
-		res->reg = MSG_REG_FAILED;
-		snprintf(err, sizeof(err), "WERROR %u", r->werr);
-		res->detail = strdup(err);
+		res->reg = wk_reg_refusal(r, &res->detail);
 		break;
 	}
 	/* An element too long for a message: report it as undecodable rather than fail the message. */
