@@ -3,8 +3,9 @@
 # "Kerberos") on the lab's realm (tests/lab/scenarios/kdc.json at 127.97.0.0: KRB.LAB.TEST's Samba AD DC and its
 # member hosts that refuse NTLM; PS1's NTLM host; CORP2's NTLM host and its own account).
 #
-# The scanner runs with the lab's krb5.conf (KRB5_CONFIG) and the lab's hosts file through nss_wrapper (winreg
-# connects to host_map's address naming the FQDN for the SPN; libsmbclient's log reads resolve the FQDN).
+# The scanner runs with the lab's krb5.conf (KRB5_CONFIG) and the lab's hosts file through nss_wrapper (a host's
+# one connection goes to host_map's address naming the FQDN for the SPN; with [smb] client = samba,
+# libsmbclient's log reads resolve the FQDN).
 # Checked, each against what the scanner cannot make up:
 #   -n: the lab's keytab holds its principal; a principal the keytab lacks is refused, named;
 #   --once (auth negotiate): the Kerberos hosts are read with the keytab set (cred_set krb.lab.test), registry
