@@ -134,6 +134,16 @@ wk_dup_capped(const char *s, size_t max)
 }
 
 /* worker_int.h */
+int
+wk_host_addr(const char *given, const char *fqdn, char addr[HOSTMAP_ADDR_MAX], char *err, size_t errlen)
+{
+	if (given[0] == '\0')
+		return hostmap_resolve(fqdn, addr, err, errlen);
+	util_strlcpy(addr, given, HOSTMAP_ADDR_MAX);
+	return 0;
+}
+
+/* worker_int.h */
 uint32_t
 wk_reg_refusal(const struct rrp_read *r, char **detail)
 {
@@ -273,9 +283,7 @@ serve_job(struct wk *w, uint32_t type, const uint8_t *p, size_t n)
 	memset(&r, 0, sizeof(r));
 	res.task = req.task;
 	res.write = req.op == MSG_FIX_OP_READ ? MSG_WRITE_NONE : MSG_WRITE_UNREACHABLE;
-	if (req.addr[0] != '\0')
-		util_strlcpy(addr, req.addr, sizeof(addr));
-	else if (hostmap_resolve(req.fqdn, addr, err, sizeof(err)) == -1) {
+	if (wk_host_addr(req.addr, req.fqdn, addr, err, sizeof(err)) == -1) {
 		res.reg = MSG_REG_UNREACHABLE;
 		res.reason = strdup("no_route");
 		res.detail = wk_dup_capped(err, 1024);

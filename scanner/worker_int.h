@@ -11,6 +11,7 @@
 #include "config.h"
 #include "cred.h"
 #include "credset.h"
+#include "hostmap.h"
 #include "msg.h"
 #include "rrp.h"
 #include "smblog.h"
@@ -38,6 +39,10 @@ struct smblog	*wk_smblog(struct wk *w, uint32_t idx, char *err, size_t errlen);
 /* Copy s into a malloc'd string (the caller's) of at most max-1 bytes, cut on a UTF-8 boundary.  NULL on no
  * memory. */
 char	*wk_dup_capped(const char *s, size_t max);
+
+/* Where a request's host is reached: the address the parent gave (given, non-empty), else fqdn resolved
+ * (hostmap_resolve).  0 with addr, -1 with err. */
+int	 wk_host_addr(const char *given, const char *fqdn, char addr[HOSTMAP_ADDR_MAX], char *err, size_t errlen);
 
 /* The MSG_REG_* of a registry read the server answered that is not RRP_OK; for MSG_REG_FAILED *detail gets a
  * malloc'd "WERROR n" (the caller's; NULL on no memory). */

@@ -6,7 +6,6 @@
  * the hosts it says it was denied on.  Facts, not verdicts.  Called by worker.c's message loop.
  */
 #include "worker_int.h"
-#include "hostmap.h"
 #include "hostread.h"
 #include "log.h"
 #include "logparse.h"
@@ -240,24 +239,24 @@ done:
 }
 
 /* A log source over libsmbclient: the context and the host (by name for Kerberos). */
-struct smblog_src {
+struct samba_logs {
 	struct smblog		*sl;
 	struct smblog_host	 h;
 };
 
 static int
-smblog_src_pxe(void *ctx, const char *site, int is_mp, size_t tail, struct smblog_pxe *px,
+samba_logs_pxe(void *ctx, const char *site, int is_mp, size_t tail, struct smblog_pxe *px,
     enum smblog_status *st, char *err, size_t errlen)
 {
-	struct smblog_src *s = ctx;
+	struct samba_logs *s = ctx;
 
 	return smblog_fetch_pxe(s->sl, &s->h, site, is_mp, tail, px, st, err, errlen);
 }
 
 static int
-smblog_src_hist(void *ctx, size_t tail, struct smblog_pxe *px, enum smblog_status *st, char *err, size_t errlen)
+samba_logs_hist(void *ctx, size_t tail, struct smblog_pxe *px, enum smblog_status *st, char *err, size_t errlen)
 {
-	struct smblog_src *s = ctx;
+	struct samba_logs *s = ctx;
 
 	return smblog_fetch_pxe_history(s->sl, &s->h, tail, px, st, err, errlen);
 }
@@ -340,9 +339,7 @@ wk_serve_host(struct wk *w, const uint8_t *p, size_t n)
 		wk_fatal(w, "host request: no such credential set");
 	memset(&res, 0, sizeof(res));
 	res.task = req.task;
-	if (req.addr[0] != '\0')
-		util_strlcpy(addr, req.addr, sizeof(addr));
-	else if (hostmap_resolve(req.fqdn, addr, err, sizeof(err)) == -1) {
+	if (wk_host_addr(req.addr, req.fqdn, addr, err, sizeof(err)) == -1) {
 		res.reg = MSG_REG_UNREACHABLE;
 		res.reason = strdup("no_route");
 		res.detail = wk_dup_capped(err, 1024);
@@ -355,8 +352,8 @@ wk_serve_host(struct wk *w, const uint8_t *p, size_t n)
 		struct smblog *sl = wk_smblog(w, req.cred, err, sizeof(err));
 
 		if (sl != NULL) {
-			struct smblog_src s = { sl, { addr, smblog_name_for(sl, req.fqdn, addr) } };
-			struct logsrc src = { smblog_src_pxe, smblog_src_hist, &s };
+			struct samba_logs s = { sl, { addr, smblog_name_for(sl, req.fqdn, addr) } };
+			struct logsrc src = { samba_logs_pxe, samba_logs_hist, &s };
 
 			host_pxe(w, &src, req.site_server, (req.want_pxe_log & MSG_PXE_MP) != 0, &res);
 			smblog_purge(sl);
@@ -545,9 +542,7 @@ wk_serve_certmgr(struct wk *w, const uint8_t *p, size_t n)
 	res.file = strdup(file);
 	if (tail > SMBLOG_TAIL_MAX)
 		tail = SMBLOG_TAIL_MAX;
-	if (req.addr[0] != '\0')
-		util_strlcpy(addr, req.addr, sizeof(addr));
-	else if (hostmap_resolve(req.fqdn, addr, err, sizeof(err)) == -1) {
+	if (wk_host_addr(req.addr, req.fqdn, addr, err, sizeof(err)) == -1) {
 		res.reason = strdup("no_route");
 		res.detail = wk_dup_capped(err, 1024);
 		goto reply;
