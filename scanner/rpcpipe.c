@@ -238,14 +238,11 @@ done:
 	return rc;
 }
 
-struct bind_arg {
-	struct rpcpipe	*p;
-};
-
+/* exchange's decoder for a bind: arg is the struct rpcpipe, whose max_xmit the bind_ack sets. */
 static int
 bind_dec(const uint8_t *pdu, size_t n, void *arg, char *err, size_t errlen)
 {
-	struct rpcpipe *p = ((struct bind_arg *)arg)->p;
+	struct rpcpipe *p = arg;
 
 	return rpcpipe_dec_bind_ack(pdu, n, p->call_id, &p->max_xmit, err, errlen) == 0 ? 1 : -1;
 }
@@ -271,7 +268,6 @@ rpcpipe_open(struct rpcpipe **out, struct smb2_conn *c, char *err, size_t errlen
     enum rpc_phase *phase)
 {
 	struct rpcpipe *p;
-	struct bind_arg ba;
 	struct dbuf pdu;
 	uint32_t st;
 
@@ -299,9 +295,8 @@ rpcpipe_open(struct rpcpipe **out, struct smb2_conn *c, char *err, size_t errlen
 		goto fail;
 	}
 	*phase = RPC_PHASE_BIND;
-	ba.p = p;
 	if (rpcpipe_enc_bind(&pdu, p->call_id, err, errlen) == -1 ||
-	    exchange(p, &pdu, bind_dec, &ba, err, errlen) == -1) {
+	    exchange(p, &pdu, bind_dec, p, err, errlen) == -1) {
 		*why = p->last_fail == RPC_FAIL_RPC_TIMEOUT ? RPC_FAIL_RPC_TIMEOUT : RPC_FAIL_PROTOCOL;
 		goto fail;
 	}
