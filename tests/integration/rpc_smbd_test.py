@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smbd_harness import Smbd, check, open_cmdline, parse, port_open, zombie  # noqa: E402
+from smbd_harness import Smbd, check, open_cmdline, parse, port_open, syn_dropper, zombie  # noqa: E402
 import checks  # noqa: E402  (tests/lib, put on sys.path by smbd_harness)
 from checks import test  # noqa: E402
 
@@ -221,19 +221,8 @@ def main():
             silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             silent.bind((SILENT_ADDR, 445))
             silent.listen(8)
-            bh = socket.socket()
-            bh.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            bh.bind((BLACKHOLE_ADDR, 445))
-            bh.listen(0)
-            socks += [silent, bh]
-            for _ in range(4):  # fill the accept queue so the probe's SYN is dropped
-                f = socket.socket()
-                f.setblocking(False)
-                socks.append(f)
-                try:
-                    f.connect((BLACKHOLE_ADDR, 445))
-                except BlockingIOError:
-                    pass
+            socks.append(silent)
+            socks += syn_dropper(BLACKHOLE_ADDR)  # the probe's SYN is dropped
             for addr, what, want in ((SILENT_ADDR, "silent SMB server", "smb_timeout smb"),
                                      (BLACKHOLE_ADDR, "dropped SYNs", "timeout tcp")):
                 t0 = time.monotonic()

@@ -26,7 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smbd_harness import Smbd, check, parse, port_open  # noqa: E402
+from smbd_harness import Smbd, check, parse, port_open, syn_dropper  # noqa: E402
 import checks  # noqa: E402  (tests/lib, put on sys.path by smbd_harness)
 from checks import test  # noqa: E402
 
@@ -141,19 +141,8 @@ def failure_runs():
         stall.close()
     check(rc == 1 and d.get("status") == "smb_timeout" and d.get("phase") == "smb",
           "a listener that never answers SMB → smb_timeout")
-    socks = [socket.socket()]  # the same address, its accept queue full: the SYN is dropped
+    socks = syn_dropper(STALL_ADDR)  # the same address, its accept queue full: the SYN is dropped
     try:
-        socks[0].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        socks[0].bind((STALL_ADDR, 445))
-        socks[0].listen(0)
-        for _ in range(4):
-            f = socket.socket()
-            f.setblocking(False)
-            socks.append(f)
-            try:
-                f.connect((STALL_ADDR, 445))
-            except BlockingIOError:
-                pass
         rc, d = drive("tree:DATA", addr=STALL_ADDR, timeout_s=1)
     finally:
         for s in socks:

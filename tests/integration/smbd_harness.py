@@ -1,11 +1,13 @@
-"""smbd_harness.py — the single private smbd shared by rpc_smbd_test.py and smblog_smbd_test.py (not a test).
+"""smbd_harness.py — the single private smbd shared by rpc_smbd_test.py, smblog_smbd_test.py and smb2_smbd_test.py
+(not a test).
 
 Smbd(root, addr, netbios, passwd, group, dirs, shares): one standalone smbd bound to addr:445 with every path
 under root (users through libnss-wrapper from the given passwd/group lines, the sanitizer variables dropped
 from its environment); setup() is the test's own (smbpasswd users, registry seed); start() waits until it
 listens; stop() ends smbd, samba-dcerpcd and rpcd_* by their pid files and by our unique config path, SIGKILL
-after 5 s.  Also the tests' check() (tests/lib/checks.py), port_open(), the drivers' key=value line parser, zombie()
-and open_cmdline().  Assumes root and Samba's smbd, smbpasswd and net in PATH.
+after 5 s.  Also the tests' check() (tests/lib/checks.py), port_open(), the drivers' key=value line parser,
+zombie(), open_cmdline() and syn_dropper() (an address that drops SYNs).  Assumes root and Samba's smbd, smbpasswd
+and net in PATH.
 """
 import os
 import signal
@@ -28,6 +30,29 @@ def port_open(addr, port=445):
         return False
     finally:
         s.close()
+
+
+def syn_dropper(addr, port=445):
+    """Sockets that make addr:port drop new SYNs, as a host that never answers TCP: a listener with a backlog
+    of 0 whose accept queue four pending connects have filled.  The caller closes every socket returned."""
+    socks = [socket.socket()]
+    try:
+        socks[0].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        socks[0].bind((addr, port))
+        socks[0].listen(0)
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            socks.append(f)
+            try:
+                f.connect((addr, port))
+            except BlockingIOError:
+                pass
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
 
 
 def parse(line):
